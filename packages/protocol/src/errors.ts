@@ -1,0 +1,118 @@
+/**
+ * The one error hierarchy of Clawd402. Codes are API: agents branch on them, so a code is never renamed or reused.
+ * Every code here is documented in docs/errors.md; `errors-doc.test.ts` keeps the two in step.
+ */
+
+/** HTTP-facing error codes, with the status they answer with and the sentence agents see. */
+export const API_ERRORS = {
+  // 400 — the request is malformed
+  invalid_request: { status: 400, message: 'The request is malformed or fails its schema.' },
+  unknown_field: { status: 400, message: 'The request carries a field this endpoint does not accept.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_address: { status: 400, message: 'An address is not a 20-byte hex string.' },
+  invalid_address_checksum: { status: 400, message: 'A mixed-case address fails its EIP-55 checksum.' },
+  zero_address_recipient: { status: 400, message: 'The zero address cannot be a recipient.' },
+  invalid_amount: { status: 400, message: 'An amount is not a non-negative decimal string.' },
+  amount_too_precise: { status: 400, message: "An amount has more fractional digits than the asset's decimals." },
+  amount_overflow: { status: 400, message: 'An amount does not fit in 256 bits.' },
+  amount_zero: { status: 400, message: 'A transfer amount must be greater than zero.' },
+  invalid_calldata: { status: 400, message: 'Calldata is not an even-length 0x-prefixed hex string.' },
+  chain_not_configured: { status: 400, message: 'The chain id is not configured on this gateway.' },
+  invalid_idempotency_key: { status: 400, message: 'The Idempotency-Key header must be 1–255 printable ASCII characters.' },
+  invalid_cursor: { status: 400, message: 'The pagination cursor is not one this gateway issued.' },
+  // 401 / 403 — who you are and what you may do
+  unauthenticated: { status: 401, message: 'A valid bearer token is required.' },
+  invalid_api_key: { status: 401, message: 'The API key is unknown, revoked or expired.' },
+  forbidden: { status: 403, message: 'The principal may not perform this action.' },
+  policy_denied: { status: 403, message: 'The policy rejected the intent; nothing was signed.' },
+  // 404 / 409 / 413 / 415 / 422 / 429
+  not_found: { status: 404, message: 'No such resource.' },
+  route_not_found: { status: 404, message: 'No such route.' },
+  idempotency_key_reused: { status: 422, message: 'The Idempotency-Key was already used with a different request.' },
+  asset_unknown: { status: 422, message: 'The token does not answer decimals() on this chain.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'The request body must be application/json.' },
+  rate_limited: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
+  // 5xx — fail closed: nothing was signed or submitted unless the intent says so
+  internal_error: { status: 500, message: 'Internal error.' },
+  database_unavailable: { status: 503, message: 'The state store is unavailable; nothing was signed.' },
+  audit_unavailable: { status: 503, message: 'The audit log could not be written; nothing was signed.' },
+  signer_unavailable: { status: 503, message: 'The signer is unavailable; nothing was signed.' },
+  signer_refused: { status: 502, message: 'The signer refused to sign; nothing was submitted.' },
+  chain_unavailable: { status: 503, message: 'The chain RPC is unavailable.' },
+  submission_failed: { status: 502, message: 'The signed transaction was rejected by the chain RPC.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** Codes the signer answers with over its socket. They never reach agents verbatim; the gateway maps them. */
+export const SIGNER_ERRORS = {
+  malformed_frame: 'The frame is not a length-prefixed JSON object of the protocol version.',
+  frame_too_large: 'The frame exceeds the maximum frame size.',
+  unknown_method: 'The method is not one the signer serves.',
+  invalid_params: 'The parameters do not match the method schema.',
+  ticket_malformed: 'The ticket is not a compact JWS with the expected claims.',
+  ticket_bad_signature: "The ticket is not signed by a gateway key the signer trusts.",
+  ticket_expired: 'The ticket has expired.',
+  ticket_lifetime_too_long: 'The ticket is valid for longer than the signer allows.',
+  ticket_reused: 'The ticket was already used.',
+  ticket_digest_mismatch: 'The transaction does not hash to the digest the ticket binds.',
+  ticket_chain_mismatch: 'The transaction chain id differs from the ticket.',
+  ticket_key_mismatch: 'The ticket names another signing key.',
+  unknown_key: 'The signer holds no key with that id.',
+  chain_not_allowed: 'The signer does not sign for that chain.',
+  signer_internal: 'The signer failed internally.',
+} as const;
+
+export type SignerErrorCode = keyof typeof SIGNER_ERRORS;
+
+/** Reason codes carried in an intent's decision. Agents act on them; documented in docs/errors.md. */
+export const REASON_CODES = {
+  'policy.rule_matched': 'A rule matched; its action decided the intent.',
+  'policy.default_deny': 'No rule matched; the implicit final deny applied.',
+  'policy.recipient_blacklisted': 'The recipient is on a blacklist the matching rule names.',
+  'policy.condition_unknown_fact': 'A condition needed a fact the gateway does not have; it failed closed.',
+} as const;
+
+export type ReasonCode = keyof typeof REASON_CODES;
+
+export interface ErrorOptions {
+  /** Machine-readable detail safe to show the caller (field names, limits). Never secrets or upstream bodies. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/**
+ * Base class for every error the gateway answers with. `code` is stable API; `message` is a human sentence that may
+ * be more specific than the catalogue's default; `details` is safe to return to the caller.
+ */
+export class Clawd402Error extends Error {
+  readonly code: ApiErrorCode;
+  readonly statusCode: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ApiErrorCode, message?: string, options: ErrorOptions = {}) {
+    super(message ?? API_ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'Clawd402Error';
+    this.code = code;
+    this.statusCode = API_ERRORS[code].status;
+    this.details = options.details;
+  }
+}
+
+/** An error the signer answered with. The gateway maps it to `signer_refused` or `signer_unavailable`. */
+export class SignerError extends Error {
+  readonly code: SignerErrorCode;
+  constructor(code: SignerErrorCode, message?: string, options: { cause?: unknown } = {}) {
+    super(message ?? SIGNER_ERRORS[code], options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SignerError';
+    this.code = code;
+  }
+}
+
+export function isApiErrorCode(code: unknown): code is ApiErrorCode {
+  return typeof code === 'string' && Object.hasOwn(API_ERRORS, code);
+}
+export function isSignerErrorCode(code: unknown): code is SignerErrorCode {
+  return typeof code === 'string' && Object.hasOwn(SIGNER_ERRORS, code);
+}

@@ -1,0 +1,96 @@
+import type { Hex } from 'viem';
+import type { SignerErrorCode } from './errors.ts';
+import type { WireTransaction } from './transaction.ts';
+
+/**
+ * Gateway ↔ signer wire protocol over a Unix socket: each frame is a 4-byte big-endian unsigned length followed by
+ * that many bytes of UTF-8 JSON. A frame larger than MAX_FRAME_BYTES, or one that is not a JSON object of this
+ * version, is refused with an error frame and the connection is closed. Requests carry an `id` the response echoes,
+ * so one connection may carry several requests in flight.
+ */
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 256 * 1024;
+
+export interface SignTransactionParams {
+  ticket: string;
+  transaction: WireTransaction;
+}
+export interface SignTransactionResult {
+  /** The signed, serialised transaction, ready for eth_sendRawTransaction. */
+  raw: Hex;
+  /** keccak256 of `raw`: the transaction hash. */
+  hash: Hex;
+  /** The address that signed. */
+  from: Hex;
+}
+export interface StatusResult {
+  keys: { id: string; address: Hex }[];
+  chains: number[];
+}
+
+export type SignerRequest =
+  | { v: 1; id: string; method: 'sign_transaction'; params: SignTransactionParams }
+  | { v: 1; id: string; method: 'status'; params?: Record<string, never> };
+
+export type SignerMethod = SignerRequest['method'];
+export const SIGNER_METHODS: readonly SignerMethod[] = ['sign_transaction', 'status'];
+
+export type SignerResponse =
+  | { v: 1; id: string; result: unknown }
+  | { v: 1; id: string | null; error: { code: SignerErrorCode; message: string } };
+
+/** Encode one frame. */
+export function encodeFrame(message: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  if (body.length > MAX_FRAME_BYTES) throw new RangeError(`frame of ${body.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE(body.length, 0);
+  return Buffer.concat([header, body]);
+}
+
+export class FrameError extends Error {
+  constructor(
+    readonly code: 'malformed_frame' | 'frame_too_large',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}
+
+/**
+ * Incremental frame decoder: push bytes as they arrive, get back every complete frame's parsed JSON. Throws a
+ * FrameError on an oversized length or a body that is not a JSON object; the caller must then close the connection.
+ */
+export class FrameDecoder {
+  private buffer: Buffer = Buffer.alloc(0);
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+
+  push(chunk: Buffer): unknown[] {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const out: unknown[] = [];
+    while (this.buffer.length >= 4) {
+      const length = this.buffer.readUInt32BE(0);
+      if (length > this.maxFrameBytes) throw new FrameError('frame_too_large', `frame of ${length} bytes`);
+      if (this.buffer.length < 4 + length) break;
+      const body = this.buffer.subarray(4, 4 + length);
+      this.buffer = this.buffer.subarray(4 + length);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new FrameError('malformed_frame', 'frame body is not JSON');
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new FrameError('malformed_frame', 'frame body is not a JSON object');
+      }
+      out.push(parsed);
+    }
+    return out;
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+}
