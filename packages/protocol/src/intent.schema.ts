@@ -75,7 +75,7 @@ export type Decision = Static<typeof Decision>;
 export const IntentView = Type.Object(
   {
     id: Type.String(),
-    status: Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s))),
+    status: Type.Unsafe<IntentStatus>({ type: 'string', enum: [...INTENT_STATUSES] }),
     type: Type.Union([Type.Literal('transfer'), Type.Literal('contract_call')]),
     chainId: Type.Integer(),
     from: Type.Union([Type.String(), Type.Null()]),

@@ -56,6 +56,15 @@ export function parseAmount(field: string, value: string, decimals: number): big
   return units;
 }
 
+/** Check that a string is a plain non-negative decimal, without converting it (e.g. before decimals are known). */
+export function assertDecimalString(field: string, value: string): void {
+  if (value.length > 100 || !DECIMAL.test(value)) {
+    throw new Clawd402Error('invalid_amount', `${field} must be a non-negative decimal string such as "1.5".`, {
+      details: { field },
+    });
+  }
+}
+
 /** Format base units back into a decimal string in the asset's units, without trailing zeros. */
 export function formatAmount(units: bigint, decimals: number): string {
   const negative = units < 0n;

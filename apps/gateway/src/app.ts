@@ -1,0 +1,154 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type pg from 'pg';
+import { loadPolicySet, type PolicySet } from '@clawd402/policy';
+import { Clawd402Error } from '@clawd402/protocol';
+import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
+import type { GatewayConfig } from './config.ts';
+import { ChainRegistry } from './chain/chain-registry.ts';
+import { ReceiptTracker } from './chain/tracker.ts';
+import { createPool } from './db/pool.ts';
+import { migrate } from './db/migrate.ts';
+import { IntentPipeline } from './pipeline/intent-pipeline.ts';
+import authPlugin from './plugins/app/auth.ts';
+import errorsPlugin from './plugins/app/errors.ts';
+import healthRoutes from './routes/health.ts';
+import tokenRoutes from './routes/auth/token.ts';
+import intentRoutes from './routes/v1/intents.ts';
+import { TokenService } from './security/tokens.ts';
+
+/** Everything a request handler may use, built once per app. */
+export interface Services {
+  config: GatewayConfig;
+  pool: pg.Pool;
+  redis: Redis | null;
+  chains: ChainRegistry;
+  policy: () => PolicySet;
+  signer: SignerClient;
+  tokens: TokenService;
+  pipeline: IntentPipeline;
+  tracker: ReceiptTracker;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export interface BuildOptions {
+  /** Fastify logger options; defaults to pino at config.logLevel with secrets redacted. */
+  logger?: FastifyServerOptions['logger'];
+  /** Start the receipt tracker (default true). */
+  tracker?: boolean;
+}
+
+// Strict validation: no type coercion, no silently dropped fields, discriminated unions reported per variant.
+function createAjv(): Ajv {
+  const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, discriminator: true, strict: false });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/**
+ * Build the gateway: plugins, then app services, then routes. Does not listen (server.ts does); tests use
+ * `inject` or listen on port 0. Fails at build time on an invalid policy set, an unreachable database or a route
+ * without a declared permission.
+ */
+export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const policySet = loadPolicySet(config.policyText);
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'body.apiKey', '*.apiKey', '*.password'], censor: '[redacted]' },
+    },
+    bodyLimit: 16 * 1024,
+    requestTimeout: 30_000,
+    connectionTimeout: 10_000,
+    keepAliveTimeout: 72_000,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    trustProxy: false,
+    ajv: { customOptions: {} },
+  });
+  const ajv = createAjv();
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+  const pool = createPool(config.databaseUrl, config.databasePoolMax);
+  if (config.migrateOnStart) await migrate(pool);
+  else await pool.query('SELECT 1');
+
+  let redis: Redis | null = null;
+  if (config.redisUrl) {
+    // Fail fast when Redis is down so rate limiting fails open quickly instead of stalling requests.
+    redis = new Redis(config.redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    redis.on('error', (error: Error) => app.log.error({ err: { message: error.message } }, 'redis error; rate limits fail open'));
+  }
+
+  const chains = new ChainRegistry(config.chains);
+  const signer = new SignerClient({ socketPath: config.signerSocket, timeoutMs: 10_000 });
+  const tickets = new TicketIssuer({ privateKey: loadTicketPrivateKey(config.ticketPrivateKeyPem), keyId: 'gateway-1' });
+  const tokens = new TokenService({
+    privateKeyPem: config.jwtPrivateKeyPem,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    expirySeconds: config.jwtExpirySeconds,
+  });
+  const policy = (): PolicySet => policySet;
+  const pipeline = new IntentPipeline({ pool, chains, policy, signer, tickets, log: app.log });
+  const tracker = new ReceiptTracker({ pool, chains, pipeline, log: app.log }, config.trackerIntervalMs);
+  app.decorate('services', { config, pool, redis, chains, policy, signer, tokens, pipeline, tracker });
+
+  // External plugins first: headers on every response (errors included), CORS, rate limits.
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] }, useDefaults: false },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    hsts: false,
+    crossOriginEmbedderPolicy: false,
+    xXssProtection: true,
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
+  });
+  await app.register(cors, {
+    origin: (origin, callback) => {
+      if (!origin) return callback(null, false);
+      const allowed = config.allowedOrigins.includes(origin);
+      if (!allowed) app.log.info({ origin }, 'CORS origin not allowed');
+      callback(null, allowed);
+    },
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitIpPerMin,
+    timeWindow: 60_000,
+    ...(redis ? { redis, nameSpace: 'clawd402:rl:ip:' } : {}),
+    skipOnError: true, // fail open: a Redis outage must not stop agents; spend limits live in Postgres
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: () => new Clawd402Error('rate_limited'),
+  });
+
+  // App plugins, then routes.
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, { tokens });
+  await app.register(healthRoutes);
+  await app.register(tokenRoutes);
+  await app.register(intentRoutes);
+
+  if (options.tracker !== false) app.addHook('onReady', async () => tracker.start());
+  app.addHook('onClose', async () => {
+    await tracker.stop();
+    signer.close();
+    redis?.disconnect();
+    await pool.end();
+  });
+  return app;
+}

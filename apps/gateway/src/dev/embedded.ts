@@ -1,0 +1,253 @@
+/**
+ * Embedded default: `pnpm start` with no configuration. Brings up, under `.clawd402/` at the repo root:
+ *   PGlite (served to the `pg` driver over a Unix socket, so the production code path runs), anvil as chain 31337
+ *   (state persisted), a generated dev keystore funded on anvil, the signer as a separate process on a Unix socket,
+ *   generated ticket and JWT keys, a dev agent with an API key, and the gateway on 127.0.0.1:8402.
+ * DATABASE_URL, REDIS_URL and CHAIN_RPC_URLS, when set, replace the embedded parts. Ctrl-C stops every child.
+ * Production refuses all of this (NODE_ENV=production exits before anything starts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { createPublicClient, http, parseEther, type Address } from 'viem';
+import { startAnvil, type Anvil } from '@clawd402/testkit/anvil';
+import { generateTicketKeyPair } from '@clawd402/signer-client';
+import { loadConfig, type GatewayConfig } from '../config.ts';
+import { createPool } from '../db/pool.ts';
+import { migrate } from '../db/migrate.ts';
+import { createAgentWithKey, createUser } from '../repositories/agents-repository.ts';
+import { hashPassword } from '../security/api-keys.ts';
+import { startServer } from '../server.ts';
+
+export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
+const SIGNER_CLI = join(REPO_ROOT, 'apps/signer/src/cli.ts');
+const DEV_POLICY = join(REPO_ROOT, 'apps/gateway/config/dev-policy.yaml');
+
+export interface DevCredentials {
+  baseUrl: string;
+  agentApiKey: string;
+  agentId: string;
+  ownerUsername: string;
+  ownerPassword: string;
+  chainId: number;
+  rpcUrl: string;
+  signerAddress: Address;
+}
+
+export interface EmbeddedGateway {
+  credentials: DevCredentials;
+  stop(): Promise<void>;
+}
+
+function secretFile(path: string, make: () => string): string {
+  if (!existsSync(path)) writeFileSync(path, make(), { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return readFileSync(path, 'utf8');
+}
+
+function log(message: string): void {
+  process.stderr.write(`[clawd402] ${message}\n`);
+}
+
+async function startSigner(args: string[], cwd: string): Promise<{ child: ChildProcess; address: Address }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SIGNER_CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<{ keys: { address: Address }[] }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`signer exited with code ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      try {
+        const event = JSON.parse(line) as { event?: string; keys?: { address: Address }[] };
+        if (event.event === 'ready' && event.keys) resolve({ keys: event.keys });
+      } catch {
+        /* not a JSON line */
+      }
+    });
+  });
+  return { child, address: ready.keys[0]!.address };
+}
+
+async function runSignerCommand(args: string[], cwd: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SIGNER_CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`signer ${args[0]} ${args[1] ?? ''} failed with code ${code}`);
+  return out;
+}
+
+/** Start everything. `port` defaults to PORT or 8402; `stateDir` to `.clawd402/` at the repo root. */
+export async function startEmbedded(options: { port?: number; stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<EmbeddedGateway> {
+  const env = options.env ?? process.env;
+  if (env.NODE_ENV === 'production') {
+    throw new Error('NODE_ENV=production refuses the embedded default (PGlite, anvil, dev keystore). Configure real services and run `pnpm --filter @clawd402/gateway start`.');
+  }
+  const state = options.stateDir ?? join(REPO_ROOT, '.clawd402');
+  for (const dir of ['', 'keys', 'signer', 'pg', 'anvil']) mkdirSync(join(state, dir), { recursive: true, mode: 0o700 });
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const fn of stops.reverse()) await fn().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
+    stops.length = 0;
+  };
+
+  try {
+    // Keys: ticket signing (Ed25519), access tokens (RSA 2048), signer keystore password.
+    const ticketPrivate = join(state, 'keys/ticket-ed25519.pem');
+    const ticketPublic = join(state, 'keys/ticket-ed25519.pub.pem');
+    if (!existsSync(ticketPrivate) || !existsSync(ticketPublic)) {
+      const pair = generateTicketKeyPair();
+      writeFileSync(ticketPrivate, pair.privateKeyPem, { mode: 0o600 });
+      writeFileSync(ticketPublic, pair.publicKeyPem, { mode: 0o644 });
+    }
+    const jwtPem = secretFile(join(state, 'keys/jwt-rsa.pem'), () =>
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
+    const passwordFile = join(state, 'signer/password');
+    secretFile(passwordFile, () => randomBytes(32).toString('hex'));
+
+    // Chain: the configured RPC, or anvil with its state persisted across restarts (nonces in Postgres stay true).
+    let rpcUrl: string;
+    let chainId = 31337;
+    if (env.CHAIN_RPC_URLS) {
+      const first = env.CHAIN_RPC_URLS.split(',')[0]!;
+      chainId = Number(first.slice(0, first.indexOf('=')));
+      rpcUrl = first.slice(first.indexOf('=') + 1);
+    } else {
+      const anvil: Anvil = await startAnvil({ port: Number(env.ANVIL_PORT ?? 8545), chainId, extraArgs: ['--state', join(state, 'anvil/state.json')] });
+      stops.push(() => anvil.stop());
+      rpcUrl = anvil.rpcUrl;
+      log(`anvil (chain ${chainId}) on ${rpcUrl}`);
+    }
+
+    // Signer: a dev keystore generated inside the signer process, then the signer itself on a private socket.
+    const keystore = join(state, 'signer/keystore.json');
+    if (!existsSync(keystore)) await runSignerCommand(['keystore', 'new', '--out', keystore, '--password-file', passwordFile], state);
+    const socket = join(state, 'signer/run/signer.sock');
+    const signer = await startSigner(
+      ['serve', '--socket', socket, '--keystore', keystore, '--password-file', passwordFile, '--gateway-key', ticketPublic,
+        '--chains', String(chainId), '--journal', join(state, 'signer/journal.log')],
+      state,
+    );
+    stops.push(async () => {
+      if (signer.child.exitCode === null) {
+        const exited = new Promise((resolve) => signer.child.once('exit', resolve));
+        signer.child.kill('SIGTERM');
+        await exited;
+      }
+    });
+    log(`signer ${signer.address} on ${socket}`);
+    if (!env.CHAIN_RPC_URLS) {
+      const client = createPublicClient({ transport: http(rpcUrl) });
+      if ((await client.getBalance({ address: signer.address })) < parseEther('1')) {
+        await client.request({ method: 'anvil_setBalance' as never, params: [signer.address, `0x${parseEther('10000').toString(16)}`] as never });
+      }
+    }
+
+    // Database: the configured Postgres, or PGlite served over a Unix socket to a one-connection pool.
+    let databaseUrl = env.DATABASE_URL;
+    let poolMax = 20;
+    if (!databaseUrl) {
+      const db = await PGlite.create({ dataDir: join(state, 'pg/data') });
+      const socketDir = join(state, 'pg/run');
+      mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+      rmSync(join(socketDir, '.s.PGSQL.5432'), { force: true });
+      // maxConnections > 1 only so a reconnect is not refused while the previous socket is still being torn down.
+      const server = new PGLiteSocketServer({ db, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 4 });
+      await server.start();
+      stops.push(async () => {
+        await server.stop();
+        await db.close();
+      });
+      databaseUrl = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
+      // PGlite is one Postgres backend: connections would share a session, so transactions must not interleave.
+      poolMax = 1;
+      log(`PGlite at ${join(state, 'pg/data')}`);
+    }
+
+    // Principals: the owner and a dev agent bound to the signer key, with credentials written once, 0600.
+    const credentialsPath = join(state, 'dev-credentials.json');
+    const port = options.port ?? Number(env.PORT ?? 8402);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const pool = createPool(databaseUrl, 1);
+    let credentials: DevCredentials;
+    try {
+      await migrate(pool);
+      const previous = existsSync(credentialsPath) ? (JSON.parse(readFileSync(credentialsPath, 'utf8')) as DevCredentials) : null;
+      const agent = previous
+        ? await pool.query<{ id: string }>('SELECT id FROM agents WHERE id = $1 AND signer_address = $2', [previous.agentId, signer.address])
+        : { rows: [] };
+      if (previous && agent.rows.length === 1) {
+        credentials = { ...previous, baseUrl, chainId, rpcUrl };
+      } else {
+        const ownerPassword = randomBytes(18).toString('base64url');
+        await pool.query('DELETE FROM users WHERE username = $1', ['owner']);
+        await createUser(pool, { username: 'owner', passwordHash: await hashPassword(ownerPassword), role: 'owner' });
+        const name = `dev-agent-${randomBytes(3).toString('hex')}`;
+        const created = await createAgentWithKey(pool, { name, signerAddress: signer.address });
+        credentials = { baseUrl, agentApiKey: created.apiKey, agentId: created.agentId, ownerUsername: 'owner', ownerPassword, chainId, rpcUrl, signerAddress: signer.address };
+      }
+    } finally {
+      await pool.end();
+    }
+    writeFileSync(credentialsPath, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(credentialsPath, 0o600);
+
+    const config: GatewayConfig = loadConfig(
+      { ...env, PORT: String(port), NODE_ENV: env.NODE_ENV ?? 'development' },
+      {
+        mode: 'embedded',
+        databaseUrl,
+        redisUrl: env.REDIS_URL ?? null,
+        chains: [{ chainId, rpcUrl }],
+        signerSocket: socket,
+        ticketPrivateKeyPem: readFileSync(ticketPrivate, 'utf8'),
+        jwtPrivateKeyPem: jwtPem,
+        policyText: readFileSync(env.POLICY_FILE ?? DEV_POLICY, 'utf8'),
+        policySource: env.POLICY_FILE ?? DEV_POLICY,
+        databasePoolMax: poolMax,
+      },
+    );
+    const server = await startServer(config);
+    stops.push(server.close);
+    return { credentials, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export function curlExample(c: DevCredentials): string {
+  return [
+    `TOKEN=$(curl -s ${c.baseUrl}/auth/token -H 'content-type: application/json' \\`,
+    `  -d '{"apiKey":"${c.agentApiKey}"}' | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
+    `curl -s ${c.baseUrl}/v1/intents -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+    `  -d '{"type":"transfer","chainId":${c.chainId},"to":"0x70997970C51812dc3A010C7d01b50e0d17dc79C8","asset":"native","amount":"0.01"}'`,
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    const gateway = await startEmbedded();
+    const c = gateway.credentials;
+    process.stdout.write(
+      `\nClawd402 gateway (embedded dev mode) listening on ${c.baseUrl}\n` +
+        `Credentials: .clawd402/dev-credentials.json (agent API key, owner login, signer ${c.signerAddress})\n\n` +
+        `Try it:\n${curlExample(c)}\n\nCtrl-C stops the gateway, the signer, anvil and PGlite.\n`,
+    );
+    let stopping = false;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (stopping) return;
+        stopping = true;
+        log('stopping…');
+        void gateway.stop().then(() => process.exit(0));
+      });
+    }
+  } catch (error) {
+    log(`failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}

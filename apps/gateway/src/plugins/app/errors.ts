@@ -1,0 +1,80 @@
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { API_ERRORS, Clawd402Error, type ApiErrorCode, type ErrorBody } from '@clawd402/protocol';
+import { isDatabaseUnavailable } from '../../db/pool.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a route that wants its 4xx refusals written to the audit log (see intents routes). */
+    auditRefusal?: (code: ApiErrorCode) => Promise<void>;
+  }
+}
+
+interface ValidationIssue {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Translate anything thrown into the catalogue's error: a stable code, a status, a safe message. */
+export function toApiError(error: unknown): Clawd402Error {
+  if (error instanceof Clawd402Error) return error;
+  const e = error as FastifyError & { validation?: ValidationIssue[] };
+  if (e?.validation) {
+    const issue = e.validation[0];
+    const field = issue?.instancePath ? issue.instancePath.slice(1).replaceAll('/', '.') : undefined;
+    if (issue?.keyword === 'additionalProperties') {
+      const extra = String(issue.params.additionalProperty);
+      return new Clawd402Error('unknown_field', `Field "${field ? `${field}.` : ''}${extra}" is not accepted here.`, {
+        details: { field: field ? `${field}.${extra}` : extra },
+      });
+    }
+    return new Clawd402Error('invalid_request', `${field ?? e.validationContext ?? 'request'} ${issue?.message ?? 'is invalid'}.`, {
+      details: { ...(field ? { field } : {}), location: e.validationContext },
+    });
+  }
+  switch (e?.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new Clawd402Error('unsupported_media_type');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Clawd402Error('payload_too_large');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new Clawd402Error('invalid_json', 'The request body is empty or its length is wrong.');
+    default:
+      break;
+  }
+  if (e?.statusCode === 400 && (e instanceof SyntaxError || /JSON|proto/i.test(e.message ?? ''))) return new Clawd402Error('invalid_json');
+  if (e?.statusCode === 429) return new Clawd402Error('rate_limited');
+  if (isDatabaseUnavailable(error)) return new Clawd402Error('database_unavailable', undefined, { cause: error });
+  return new Clawd402Error('internal_error', undefined, { cause: error });
+}
+
+export function errorBody(error: Clawd402Error): ErrorBody {
+  const status = API_ERRORS[error.code].status;
+  // 5xx: the catalogue's generic sentence only; never internals, stacks or upstream bodies.
+  if (status >= 500) return { code: error.code, message: API_ERRORS[error.code].message };
+  return error.details ? { code: error.code, message: error.message, details: error.details } : { code: error.code, message: error.message };
+}
+
+/** One error handler and one not-found handler for the whole app (STYLE: "one error handler"). */
+export default fp(
+  async (app) => {
+    app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(error);
+      const status = API_ERRORS[apiError.code].status;
+      if (status >= 500) request.log.error({ err: error, code: apiError.code }, 'request failed');
+      else request.log.info({ code: apiError.code, reason: apiError.cause instanceof Error ? apiError.cause.message : undefined }, 'request refused');
+      if (status < 500 && request.auditRefusal) {
+        await request.auditRefusal(apiError.code).catch((auditError: unknown) => {
+          request.log.error({ err: auditError }, 'could not audit a refused request');
+        });
+      }
+      if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
+      return reply.status(status).send(errorBody(apiError));
+    });
+    app.setNotFoundHandler(async (_request, reply) => reply.status(404).send(errorBody(new Clawd402Error('route_not_found'))));
+  },
+  { name: 'errors' },
+);
