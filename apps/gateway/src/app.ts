@@ -77,6 +77,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     trustProxy: false,
     ajv: { customOptions: {} },
   });
+  // JSON only: Fastify's built-in text/plain parser would let a string body reach validation as a 400.
+  app.removeContentTypeParser('text/plain');
   const ajv = createAjv();
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
 

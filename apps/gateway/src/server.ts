@@ -14,6 +14,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const config = loadConfig();
     const server = await startServer(config);
+    // One machine-readable line for supervisors and tests (the port may have been chosen by the OS).
+    process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url })}\n`);
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => void server.close().then(() => process.exit(0)));
     }

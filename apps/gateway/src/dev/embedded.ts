@@ -6,10 +6,8 @@
  * DATABASE_URL, REDIS_URL and CHAIN_RPC_URLS, when set, replace the embedded parts. Ctrl-C stops every child.
  * Production refuses all of this (NODE_ENV=production exits before anything starts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -22,10 +20,11 @@ import { migrate } from '../db/migrate.ts';
 import { createAgentWithKey, createUser } from '../repositories/agents-repository.ts';
 import { hashPassword } from '../security/api-keys.ts';
 import { startServer } from '../server.ts';
+import { createSignerKeystore, startSignerProcess } from './signer-process.ts';
 
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
-const SIGNER_CLI = join(REPO_ROOT, 'apps/signer/src/cli.ts');
-const DEV_POLICY = join(REPO_ROOT, 'apps/gateway/config/dev-policy.yaml');
+// The dev policy lives with the policy package, whose tests check it decides as documented.
+const DEV_POLICY = join(REPO_ROOT, 'packages/policy/examples/dev-policy.yaml');
 
 export interface DevCredentials {
   baseUrl: string;
@@ -53,39 +52,13 @@ function log(message: string): void {
   process.stderr.write(`[clawd402] ${message}\n`);
 }
 
-async function startSigner(args: string[], cwd: string): Promise<{ child: ChildProcess; address: Address }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SIGNER_CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ keys: { address: Address }[] }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`signer exited with code ${code} before it was ready`)));
-    lines.on('line', (line) => {
-      try {
-        const event = JSON.parse(line) as { event?: string; keys?: { address: Address }[] };
-        if (event.event === 'ready' && event.keys) resolve({ keys: event.keys });
-      } catch {
-        /* not a JSON line */
-      }
-    });
-  });
-  return { child, address: ready.keys[0]!.address };
-}
-
-async function runSignerCommand(args: string[], cwd: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SIGNER_CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`signer ${args[0]} ${args[1] ?? ''} failed with code ${code}`);
-  return out;
-}
-
 /** Start everything. `port` defaults to PORT or 8402; `stateDir` to `.clawd402/` at the repo root. */
 export async function startEmbedded(options: { port?: number; stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<EmbeddedGateway> {
   const env = options.env ?? process.env;
   if (env.NODE_ENV === 'production') {
     throw new Error('NODE_ENV=production refuses the embedded default (PGlite, anvil, dev keystore). Configure real services and run `pnpm --filter @clawd402/gateway start`.');
   }
-  const state = options.stateDir ?? join(REPO_ROOT, '.clawd402');
+  const state = options.stateDir ?? env.CLAWD402_STATE_DIR ?? join(REPO_ROOT, '.clawd402');
   for (const dir of ['', 'keys', 'signer', 'pg', 'anvil']) mkdirSync(join(state, dir), { recursive: true, mode: 0o700 });
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
@@ -124,20 +97,19 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
 
     // Signer: a dev keystore generated inside the signer process, then the signer itself on a private socket.
     const keystore = join(state, 'signer/keystore.json');
-    if (!existsSync(keystore)) await runSignerCommand(['keystore', 'new', '--out', keystore, '--password-file', passwordFile], state);
+    if (!existsSync(keystore)) await createSignerKeystore({ out: keystore, passwordFile, cwd: state });
     const socket = join(state, 'signer/run/signer.sock');
-    const signer = await startSigner(
-      ['serve', '--socket', socket, '--keystore', keystore, '--password-file', passwordFile, '--gateway-key', ticketPublic,
-        '--chains', String(chainId), '--journal', join(state, 'signer/journal.log')],
-      state,
-    );
-    stops.push(async () => {
-      if (signer.child.exitCode === null) {
-        const exited = new Promise((resolve) => signer.child.once('exit', resolve));
-        signer.child.kill('SIGTERM');
-        await exited;
-      }
+    const signerProcess = await startSignerProcess({
+      socket,
+      keystores: [keystore],
+      passwordFile,
+      gatewayKeyFile: ticketPublic,
+      chains: [chainId],
+      journal: join(state, 'signer/journal.log'),
+      cwd: state,
     });
+    stops.push(signerProcess.stop);
+    const signer = { address: signerProcess.addresses[0]! };
     log(`signer ${signer.address} on ${socket}`);
     if (!env.CHAIN_RPC_URLS) {
       const client = createPublicClient({ transport: http(rpcUrl) });

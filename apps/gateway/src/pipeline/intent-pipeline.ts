@@ -21,6 +21,7 @@ import { appendAudit } from '../repositories/audit-repository.ts';
 import { findAgent } from '../repositories/agents-repository.ts';
 import {
   findByIdempotencyKey,
+  findIntent,
   insertIntent,
   transitionIntent,
   type IntentRecord,
@@ -208,7 +209,8 @@ export class IntentPipeline {
       this.deps.log.error({ err: error, intentId: intent.id }, 'could not record submission');
       return null;
     });
-    return updated ?? intent;
+    // Lost the compare-and-set: a tracker (perhaps in another process) already settled it from the receipt.
+    return updated ?? (await findIntent(this.deps.pool, intent.id)) ?? intent;
   }
 
   private async fail(intent: IntentRecord, from: IntentRecord['status'][], code: ApiErrorCode, message?: string): Promise<IntentRecord> {

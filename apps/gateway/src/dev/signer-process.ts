@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import type { Address } from 'viem';
+
+const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
+export const SIGNER_CLI = join(REPO_ROOT, 'apps/signer/src/cli.ts');
+
+export interface SignerProcess {
+  child: ChildProcess;
+  addresses: Address[];
+  socket: string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+}
+
+/** The TypeScript loader, resolved from here so the child can run with any working directory. */
+export const TSX_LOADER = import.meta.resolve('tsx');
+
+function spawnSignerCli(args: string[], cwd: string): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX_LOADER, SIGNER_CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** `clawd402-signer keystore new`: the key is generated inside the signer process; only its address comes back. */
+export async function createSignerKeystore(options: { out: string; passwordFile: string; scryptN?: number; cwd: string }): Promise<Address> {
+  const child = spawnSignerCli(
+    ['keystore', 'new', '--out', options.out, '--password-file', options.passwordFile, ...(options.scryptN ? ['--scrypt-n', String(options.scryptN)] : [])],
+    options.cwd,
+  );
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`signer keystore new failed with code ${code}`);
+  return (JSON.parse(out.trim().split('\n').pop()!) as { address: Address }).address;
+}
+
+/** Start `clawd402-signer serve` as a child process and wait for its ready line. */
+export async function startSignerProcess(options: {
+  socket: string;
+  keystores: string[];
+  passwordFile: string;
+  gatewayKeyFile: string;
+  chains: number[];
+  journal?: string;
+  logLevel?: string;
+  cwd: string;
+}): Promise<SignerProcess> {
+  const args = ['serve', '--socket', options.socket, '--password-file', options.passwordFile, '--gateway-key', options.gatewayKeyFile,
+    '--chains', options.chains.join(','), ...options.keystores.flatMap((k) => ['--keystore', k]), ...(options.journal ? ['--journal', options.journal] : []), ...(options.logLevel ? ['--log-level', options.logLevel] : [])];
+  const child = spawnSignerCli(args, options.cwd);
+  const lines = createInterface({ input: child.stdout! });
+  const addresses = await new Promise<Address[]>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`signer exited with code ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      try {
+        const event = JSON.parse(line) as { event?: string; keys?: { address: Address }[] };
+        if (event.event === 'ready' && event.keys) resolve(event.keys.map((k) => k.address));
+      } catch {
+        /* not a JSON line */
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    child,
+    addresses,
+    socket: options.socket,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

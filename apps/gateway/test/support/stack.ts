@@ -1,0 +1,227 @@
+/**
+ * A real stack for one test file: a fresh Postgres database, Redis, a fresh anvil, the signer as a child process
+ * with a fresh keystore, generated ticket and JWT keys, and the gateway listening on a free port. Nothing is mocked.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { createPublicClient, createWalletClient, http, parseEther, type Address, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { ANVIL_ACCOUNTS, createTestDatabase, startAnvil, testRedisUrl, type Anvil, type TestDatabase } from '@clawd402/testkit';
+import { generateTicketKeyPair } from '@clawd402/signer-client';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig, type GatewayConfig } from '../../src/config.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createAgentWithKey } from '../../src/repositories/agents-repository.ts';
+import { TSX_LOADER, createSignerKeystore, startSignerProcess, type SignerProcess } from '../../src/dev/signer-process.ts';
+
+const GATEWAY_SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
+
+/** Anvil's public, well-known dev accounts 1–9 (never real funds): the recipients test policies allow. */
+export const RECIPIENTS = ANVIL_ACCOUNTS.slice(1).map((a) => a.address as Address);
+
+/** Test policy: transfers of at most 100 units (any asset) to anvil accounts 1–9 are approved; nothing else. */
+export const TEST_POLICY = `
+policies:
+  - name: small_transfers_to_dev_accounts
+    conditions:
+      transaction_type: transfer
+      max_value: "100"
+      recipient_whitelist: [${RECIPIENTS.map((r) => `"${r}"`).join(', ')}]
+    action: auto_approve
+`;
+
+export interface Stack {
+  dir: string;
+  anvil: Anvil;
+  db: TestDatabase;
+  pool: pg.Pool;
+  signer: SignerProcess;
+  signerAddress: Address;
+  chain: PublicClient;
+  app: FastifyInstance;
+  baseUrl: string;
+  agent: { agentId: string; apiKey: string };
+  /** Environment for running more gateway processes against the same stack. */
+  env: Record<string, string>;
+  config: GatewayConfig;
+  token(apiKey?: string): Promise<string>;
+  newAgent(name?: string): Promise<{ agentId: string; apiKey: string }>;
+  /** Start another gateway as a separate OS process; resolves with its base URL. */
+  spawnGateway(): Promise<{ baseUrl: string; stop(): Promise<void> }>;
+  /** Stop and start the signer (e.g. to test a signer outage). */
+  restartSigner(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  policy?: string;
+  /** Start the receipt tracker inside the in-process gateway (default true). */
+  tracker?: boolean;
+  anvilArgs?: { noMining?: boolean; blockTime?: number };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'clawd402-it-'));
+  const cleanups: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stop = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+    cleanups.length = 0;
+  };
+  try {
+    const [anvil, db] = await Promise.all([startAnvil(options.anvilArgs ?? {}), createTestDatabase()]);
+    cleanups.push(() => anvil.stop(), () => db.drop());
+
+    const ticket = generateTicketKeyPair();
+    const files = {
+      ticketPrivate: join(dir, 'ticket.pem'),
+      ticketPublic: join(dir, 'ticket.pub.pem'),
+      jwt: join(dir, 'jwt.pem'),
+      password: join(dir, 'signer-password'),
+      keystore: join(dir, 'keystore.json'),
+      policy: join(dir, 'policy.yaml'),
+      socket: join(dir, 'signer/signer.sock'),
+    };
+    writeFileSync(files.ticketPrivate, ticket.privateKeyPem, { mode: 0o600 });
+    writeFileSync(files.ticketPublic, ticket.publicKeyPem);
+    writeFileSync(files.jwt, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(files.password, randomBytes(16).toString('hex'), { mode: 0o600 });
+    writeFileSync(files.policy, options.policy ?? TEST_POLICY);
+
+    const signerAddress = await createSignerKeystore({ out: files.keystore, passwordFile: files.password, scryptN: 1024, cwd: dir });
+    const signerOptions = {
+      socket: files.socket,
+      keystores: [files.keystore],
+      passwordFile: files.password,
+      gatewayKeyFile: files.ticketPublic,
+      chains: [anvil.chainId],
+      journal: join(dir, 'journal.log'),
+      logLevel: 'warn',
+      cwd: dir,
+    };
+    let signer = await startSignerProcess(signerOptions);
+    cleanups.push(() => signer.stop());
+
+    // Fund the signer key from anvil's dev account 0.
+    const chain = createPublicClient({ transport: http(anvil.rpcUrl) }) as PublicClient;
+    const funder = createWalletClient({ account: privateKeyToAccount(ANVIL_ACCOUNTS[0]!.privateKey as `0x${string}`), transport: http(anvil.rpcUrl) });
+    const fundHash = await funder.sendTransaction({ to: signerAddress, value: parseEther('1000'), chain: null });
+    await chain.waitForTransactionReceipt({ hash: fundHash });
+
+    const env: Record<string, string> = {
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: db.url,
+      REDIS_URL: testRedisUrl(),
+      CHAIN_RPC_URLS: `${anvil.chainId}=${anvil.rpcUrl}`,
+      SIGNER_SOCKET: files.socket,
+      TICKET_PRIVATE_KEY_FILE: files.ticketPrivate,
+      JWT_PRIVATE_KEY_FILE: files.jwt,
+      POLICY_FILE: files.policy,
+      RATE_LIMIT_IP_PER_MIN: '1000000',
+      TRACKER_INTERVAL_MS: '200',
+    };
+    const config = loadConfig(env);
+    const pool = createPool(db.url, 5);
+    cleanups.push(() => pool.end());
+    await migrate(pool);
+    const app = await buildApp(config, { logger: false, tracker: options.tracker ?? true });
+    cleanups.push(() => app.close());
+    const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+
+    let agentCount = 0;
+    const newAgent = async (name?: string): Promise<{ agentId: string; apiKey: string }> => {
+      agentCount += 1;
+      const created = await createAgentWithKey(pool, { name: name ?? `agent-${agentCount}-${randomBytes(3).toString('hex')}`, signerAddress });
+      return { agentId: created.agentId, apiKey: created.apiKey };
+    };
+    const agent = await newAgent();
+
+    const token = async (apiKey = agent.apiKey): Promise<string> => {
+      const res = await fetch(`${baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey }) });
+      if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+
+    const spawnGateway = async (): Promise<{ baseUrl: string; stop(): Promise<void> }> => {
+      const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, GATEWAY_SERVER], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const stopChild = async (): Promise<void> => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      };
+      cleanups.push(stopChild);
+      const url = await new Promise<string>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}`)));
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          try {
+            const event = JSON.parse(line) as { event?: string; url?: string };
+            if (event.event === 'listening' && event.url) resolve(event.url);
+          } catch {
+            process.stderr.write(`${line}\n`); // the child's log lines (LOG_LEVEL=warn): keep them visible
+            return;
+          }
+          if (!line.includes('"event":"listening"')) process.stderr.write(`${line}\n`);
+        });
+      });
+      child.removeAllListeners('exit');
+      return { baseUrl: url, stop: stopChild };
+    };
+
+    const restartSigner = async (): Promise<void> => {
+      await signer.stop();
+      signer = await startSignerProcess(signerOptions);
+    };
+
+    return {
+      dir, anvil, db, pool, get signer() { return signer; }, signerAddress, chain, app, baseUrl, agent, env, config,
+      token, newAgent, spawnGateway, restartSigner, stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** POST /v1/intents with a bearer token; returns status, parsed body and headers. */
+export async function postIntent(
+  baseUrl: string,
+  token: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${baseUrl}/v1/intents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+export async function getJson(url: string, token: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Poll GET /v1/intents/:id until its status is one of `statuses` (bounded; no timing assertion). */
+export async function waitForStatus(baseUrl: string, token: string, id: string, statuses: string[], attempts = 150): Promise<any> {
+  let last: any;
+  for (let i = 0; i < attempts; i += 1) {
+    last = (await getJson(`${baseUrl}/v1/intents/${id}`, token)).body;
+    if (statuses.includes(last.status)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`intent ${id} stayed ${last?.status}; wanted ${statuses.join('|')}`);
+}

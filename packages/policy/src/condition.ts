@@ -1,0 +1,65 @@
+import type { Static, TSchema } from 'typebox';
+import type { ReasonCode } from '@clawd402/protocol';
+import type { AvailableFacts, FactName } from './facts.ts';
+
+/** What one compiled condition answers for one intent: holds, does not hold, or cannot tell (a fact is missing). */
+export type ConditionResult = boolean | 'unknown';
+
+/** A compiled condition: pure, synchronous, cheap; never throws for any input facts. */
+export type ConditionTest = (facts: AvailableFacts) => ConditionResult;
+
+/** Actions a rule can name. `require_human_approval` is reserved: a set using it does not load yet. */
+export const POLICY_ACTIONS = ['reject', 'auto_approve', 'require_human_approval'] as const;
+
+/** One action a rule can name; the same values as the protocol's `DecisionAction`. */
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+/** Actions a loaded set may use today. */
+export const SUPPORTED_ACTIONS = ['reject', 'auto_approve'] as const satisfies readonly PolicyAction[];
+
+/**
+ * One condition of the policy language. Each lives in its own file under `src/conditions/` and is listed once in
+ * the registry; rule parsing and evaluation know nothing about individual conditions.
+ */
+export interface ConditionDefinition<S extends TSchema = TSchema> {
+  /** The key a rule writes under `conditions:`. */
+  readonly key: string;
+  /** One sentence for docs and the linter. */
+  readonly description: string;
+  /** What a valid value looks like, completing "must be …" in load errors. */
+  readonly expects: string;
+  /** The facts the condition reads; if one is missing the condition answers `'unknown'`. */
+  readonly facts: readonly FactName[];
+  /** Shape of the value (typebox). Checked before `compile`; semantic checks happen in `compile`. */
+  readonly schema: S;
+  /**
+   * Validate the value semantically and compile it into a test. Throws {@link ConditionValueError} for a value the
+   * schema let through but that is still wrong (bad checksum, too many decimals). Runs once per load.
+   */
+  compile(value: Static<S>): ConditionTest;
+  /** Reason added to the decision when a rule with this condition matches (e.g. `policy.recipient_blacklisted`). */
+  readonly matchReason?: ReasonCode;
+  /** If set, the only actions a rule using this condition may name (e.g. a blacklist only makes sense to reject). */
+  readonly actions?: readonly PolicyAction[];
+}
+
+/** One problem in a condition's value; `path` is relative to the condition (`''`, `'[3]'`). */
+export interface ConditionValueIssue {
+  path: string;
+  message: string;
+}
+
+/** Thrown by {@link ConditionDefinition.compile} for a value that is well-shaped but wrong. */
+export class ConditionValueError extends Error {
+  readonly issues: readonly ConditionValueIssue[];
+  constructor(issues: readonly ConditionValueIssue[]) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    this.name = 'ConditionValueError';
+    this.issues = issues;
+  }
+}
+
+/** Declare a condition with its value type inferred from its schema. */
+export function defineCondition<S extends TSchema>(definition: ConditionDefinition<S>): ConditionDefinition {
+  return Object.freeze(definition) as unknown as ConditionDefinition;
+}

@@ -1,0 +1,18 @@
+/**
+ * @clawd402/policy — pure policy evaluation. Parses and compiles a policy set (YAML or JSON) and decides intents
+ * against it. No I/O, no environment, no clock, no framework: the gateway reads the text, supplies the facts and
+ * acts on the decision.
+ */
+export { loadPolicySet, MAX_POLICY_RULES, MAX_RULE_DESCRIPTION_LENGTH, MAX_RULE_NAME_LENGTH } from './load-policy-set.ts';
+export type { LoadPolicySetOptions } from './load-policy-set.ts';
+export { evaluate } from './evaluate.ts';
+export { PolicyLoadError } from './policy-load-error.ts';
+export type { PolicyRule, PolicySet } from './policy-set.ts';
+export { MAX_ALIAS_EXPANSIONS, MAX_DEPTH, MAX_POLICY_TEXT_LENGTH } from './parse-document.ts';
+export type { PolicyFormat, PolicyIssue } from './parse-document.ts';
+export { TRANSACTION_TYPES } from './facts.ts';
+export type { AvailableFacts, FactName, IntentFacts, TransactionType } from './facts.ts';
+export { POLICY_ACTIONS, SUPPORTED_ACTIONS } from './condition.ts';
+export type { ConditionDefinition, ConditionResult, ConditionTest, PolicyAction } from './condition.ts';
+export { CONDITIONS, getCondition } from './conditions/registry.ts';
+export { MAX_ADDRESS_LIST_ITEMS } from './conditions/address-list.ts';

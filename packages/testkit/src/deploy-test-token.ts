@@ -1,0 +1,64 @@
+import { type Address, type Hex, createPublicClient, createWalletClient, defineChain, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { loadOrCompileArtifact } from './artifacts.ts';
+
+/** Parameters of {@link deployTestToken}. */
+export interface DeployTestTokenParameters {
+  /** JSON-RPC endpoint of a dev chain, e.g. `anvil.rpcUrl`. */
+  rpcUrl: string;
+  /** Private key of the deployer, who receives the whole supply, e.g. `ANVIL_ACCOUNTS[0].privateKey`. */
+  deployerKey: Hex;
+  /** ERC-20 name, e.g. `'Test USD'`. */
+  name: string;
+  /** ERC-20 symbol, e.g. `'TUSD'`. */
+  symbol: string;
+  /** ERC-20 decimals, an integer 0..255, e.g. `6`. */
+  decimals: number;
+  /** Initial supply in base units (already scaled by 10^decimals), minted to the deployer. */
+  supply: bigint;
+  /** How long to wait for the deployment receipt. Default: 60 000 ms (a `noMining` chain needs a mine call). */
+  receiptTimeoutMs?: number;
+}
+
+/**
+ * Deploys `contracts/TestToken.sol` (an OpenZeppelin 5 ERC-20) and waits for its receipt. Compiles the contracts
+ * first when their artifacts are missing or stale.
+ *
+ * @returns the token's address.
+ * @throws Error when the deployment reverts or no receipt arrives in time.
+ * @example
+ * ```ts
+ * const token = await deployTestToken({
+ *   rpcUrl: anvil.rpcUrl, deployerKey: ANVIL_ACCOUNTS[0].privateKey,
+ *   name: 'Test USD', symbol: 'TUSD', decimals: 6, supply: 1_000_000n * 10n ** 6n,
+ * });
+ * ```
+ */
+export async function deployTestToken(params: DeployTestTokenParameters): Promise<Address> {
+  const { rpcUrl, deployerKey, name, symbol, decimals, supply } = params;
+  if (!Number.isInteger(decimals) || decimals < 0 || decimals > 255) {
+    throw new RangeError(`deployTestToken: decimals must be an integer in 0..255, got ${decimals}`);
+  }
+  if (supply < 0n || supply >= 2n ** 256n) throw new RangeError('deployTestToken: supply must fit in uint256');
+  const { abi, bytecode } = await loadOrCompileArtifact('TestToken');
+  const transport = http(rpcUrl);
+  const publicClient = createPublicClient({ transport, pollingInterval: 50 });
+  const chainId = await publicClient.getChainId();
+  const chain = defineChain({
+    id: chainId,
+    name: `dev chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  const wallet = createWalletClient({ account: privateKeyToAccount(deployerKey), chain, transport });
+  const hash = await wallet.deployContract({ abi, bytecode, args: [name, symbol, decimals, supply] });
+  const receipt = await publicClient.waitForTransactionReceipt({
+    hash,
+    pollingInterval: 50,
+    timeout: params.receiptTimeoutMs ?? 60_000,
+  });
+  if (receipt.status !== 'success' || !receipt.contractAddress) {
+    throw new Error(`deployTestToken: deployment ${hash} ${receipt.status === 'success' ? 'created no contract' : 'reverted'}`);
+  }
+  return receipt.contractAddress;
+}

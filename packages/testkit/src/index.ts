@@ -1,0 +1,12 @@
+/**
+ * @clawd402/testkit — real dev services for integration tests and the benchmark: anvil chains, throwaway Postgres
+ * databases, the test Redis URL, and contracts compiled from source with solc.
+ * Test-only: nothing in production code paths may import it, except `@clawd402/testkit/anvil` for embedded mode.
+ */
+export { anvilBinaryPath } from './anvil-binary.ts';
+export { ANVIL_ACCOUNTS, type AnvilAccount } from './anvil-accounts.ts';
+export { type Anvil, type StartAnvilOptions, startAnvil } from './start-anvil.ts';
+export { type ContractArtifact, artifactsDir, compileContracts, loadArtifact, loadOrCompileArtifact } from './artifacts.ts';
+export { type DeployTestTokenParameters, deployTestToken } from './deploy-test-token.ts';
+export { type TestDatabase, createTestDatabase, testDatabaseAdminUrl } from './test-database.ts';
+export { testRedisUrl } from './test-redis.ts';

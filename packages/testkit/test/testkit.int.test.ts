@@ -1,0 +1,285 @@
+// Integration tests of the testkit against the real things: anvil processes, the test Postgres and Redis, solc.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createPublicClient, erc20Abi, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  ANVIL_ACCOUNTS,
+  anvilBinaryPath,
+  createTestDatabase,
+  deployTestToken,
+  loadArtifact,
+  startAnvil,
+  testDatabaseAdminUrl,
+  testRedisUrl,
+} from '../src/index.ts';
+
+/** Resolves 'open' when something accepts TCP connections on 127.0.0.1:port, else the error code. */
+function probePort(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('open');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+/** True when no live process has this pid (gone, or a zombie waiting to be reaped by someone else). */
+function processIsDead(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** One raw JSON-RPC call (for methods viem has no type for). */
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return condition();
+}
+
+describe('anvil', () => {
+  test('the binary resolves from the platform package', () => {
+    assert.match(anvilBinaryPath(), /@foundry-rs[\\/]anvil-[a-z0-9]+-[a-z0-9]+[\\/]bin[\\/]anvil(\.exe)?$/);
+  });
+
+  test('two anvils started concurrently get different ports and both answer chainId 31337', async () => {
+    const anvils = await Promise.all([startAnvil(), startAnvil()]);
+    try {
+      const [a, b] = anvils;
+      assert.notEqual(a.port, b.port);
+      assert.notEqual(a.pid, b.pid);
+      for (const anvil of anvils) {
+        assert.equal(anvil.rpcUrl, `http://127.0.0.1:${anvil.port}`);
+        assert.equal(anvil.chainId, 31337);
+        const client = createPublicClient({ transport: http(anvil.rpcUrl) });
+        assert.equal(await client.getChainId(), 31337);
+      }
+    } finally {
+      await Promise.all(anvils.map((anvil) => anvil.stop()));
+    }
+  });
+
+  test('options reach anvil: chain id, explicit port, no mining', async () => {
+    const first = await startAnvil({ chainId: 4242, noMining: true });
+    try {
+      assert.equal(first.chainId, 4242);
+      const client = createPublicClient({ transport: http(first.rpcUrl) });
+      assert.equal(await client.getChainId(), 4242);
+      assert.equal(await rpc(first.rpcUrl, 'anvil_getAutomine'), false);
+      // The port is free again after stop(), so a second anvil can be started on it explicitly.
+      const port = first.port;
+      await first.stop();
+      const second = await startAnvil({ port });
+      try {
+        assert.equal(second.port, port);
+        assert.equal(second.chainId, 31337);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+    }
+  });
+
+  test('a busy port fails fast with anvil’s own error', async () => {
+    const anvil = await startAnvil();
+    try {
+      await assert.rejects(startAnvil({ port: anvil.port }), (error: Error) => {
+        assert.match(error.message, /anvil exited during startup/);
+        assert.match(error.message, /Address already in use/);
+        return true;
+      });
+    } finally {
+      await anvil.stop();
+    }
+  });
+
+  test('stop() really kills the process and the port refuses afterwards', async () => {
+    const anvil = await startAnvil();
+    assert.equal(await probePort(anvil.port), 'open');
+    await anvil.stop();
+    await anvil.stop(); // idempotent
+    assert.equal(processIsDead(anvil.pid), true);
+    assert.throws(() => process.kill(anvil.pid, 0), { code: 'ESRCH' });
+    assert.equal(await probePort(anvil.port), 'ECONNREFUSED');
+  });
+
+  test('no anvil outlives a parent killed with SIGKILL', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/orphan-anvil.ts', import.meta.url));
+    const parent = spawn(process.execPath, ['--import', 'tsx', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      parent.stdout.setEncoding('utf8');
+      parent.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      parent.once('exit', (code) => reject(new Error(`fixture exited early with ${code}`)));
+    });
+    const [pid, port] = line.split(' ').map(Number) as [number, number];
+    assert.equal(await probePort(port), 'open');
+    parent.kill('SIGKILL');
+    assert.equal(await waitFor(() => processIsDead(pid), 10_000), true, `anvil ${pid} survived its parent`);
+    assert.equal(await probePort(port), 'ECONNREFUSED');
+  });
+
+  test('ANVIL_ACCOUNTS are the accounts anvil funds, and each key derives its address', async () => {
+    assert.equal(ANVIL_ACCOUNTS.length, 10);
+    for (const { address, privateKey } of ANVIL_ACCOUNTS) {
+      assert.equal(privateKeyToAccount(privateKey).address, address);
+    }
+    const anvil = await startAnvil();
+    try {
+      const accounts = (await rpc(anvil.rpcUrl, 'eth_accounts')) as string[];
+      assert.deepEqual(
+        accounts.map((a) => a.toLowerCase()),
+        ANVIL_ACCOUNTS.map((a) => a.address.toLowerCase()),
+      );
+    } finally {
+      await anvil.stop();
+    }
+  });
+});
+
+describe('contracts', () => {
+  test('a deployed TestToken reports the configured decimals and the deployer holds the supply', async () => {
+    const anvil = await startAnvil();
+    after(() => anvil.stop());
+    const [deployer, other] = ANVIL_ACCOUNTS;
+    const supply = 1_000_000n * 10n ** 6n;
+    const token = await deployTestToken({
+      rpcUrl: anvil.rpcUrl,
+      deployerKey: deployer.privateKey,
+      name: 'Test USD',
+      symbol: 'TUSD',
+      decimals: 6,
+      supply,
+    });
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) });
+    const read = <T>(functionName: 'decimals' | 'name' | 'symbol' | 'totalSupply', args: [] = []) =>
+      client.readContract({ address: token, abi: erc20Abi, functionName, args }) as Promise<T>;
+    assert.equal(await read<number>('decimals'), 6);
+    assert.equal(await read<string>('name'), 'Test USD');
+    assert.equal(await read<string>('symbol'), 'TUSD');
+    assert.equal(await read<bigint>('totalSupply'), supply);
+    const balanceOf = (owner: `0x${string}`) =>
+      client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [owner] });
+    assert.equal(await balanceOf(deployer.address), supply);
+    assert.equal(await balanceOf(other.address), 0n);
+
+    // A second token with other decimals on the same chain gets its own address.
+    const wbtc = await deployTestToken({
+      rpcUrl: anvil.rpcUrl,
+      deployerKey: other.privateKey,
+      name: 'Wrapped Test BTC',
+      symbol: 'tBTC',
+      decimals: 8,
+      supply: 21n * 10n ** 8n,
+    });
+    assert.notEqual(wbtc.toLowerCase(), token.toLowerCase());
+    assert.equal(await client.readContract({ address: wbtc, abi: erc20Abi, functionName: 'decimals' }), 8);
+    assert.equal(await balanceOf(other.address), 0n);
+  });
+
+  test('the artifact is compiled from source with solc from npm', () => {
+    const artifact = loadArtifact('TestToken'); // present: the test above compiled on demand if needed
+    assert.equal(artifact.sourceName, 'contracts/TestToken.sol');
+    assert.match(artifact.solcVersion, /^0\.8\.37\+/);
+    assert.match(artifact.bytecode, /^0x[0-9a-f]{200,}$/);
+    assert.match(artifact.inputHash, /^[0-9a-f]{64}$/);
+    assert.ok(artifact.abi.some((item) => item.type === 'constructor'));
+  });
+
+  test('loadArtifact names the build command when an artifact is missing', () => {
+    assert.throws(() => loadArtifact('NoSuchContract'), /NoSuchContract\.json is missing.*pnpm --filter @clawd402\/testkit build/s);
+  });
+});
+
+describe('postgres', () => {
+  test('createTestDatabase gives an empty, writable database and drop() removes it', async () => {
+    const db = await createTestDatabase();
+    let client: pg.Client | undefined;
+    try {
+      assert.match(db.name, /^clawd402_t_[0-9a-z]+_[0-9a-f]{12}$/);
+      assert.equal(new URL(db.url).pathname, `/${db.name}`);
+      client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const { rows: current } = await client.query<{ db: string }>('SELECT current_database() AS db');
+      assert.equal(current[0]?.db, db.name);
+      const { rows: tables } = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'public'",
+      );
+      assert.equal(tables[0]?.n, '0');
+      await client.query('CREATE TABLE t (id int PRIMARY KEY, note text NOT NULL)');
+      await client.query("INSERT INTO t VALUES (1, 'written')");
+      const { rows } = await client.query<{ note: string }>('SELECT note FROM t WHERE id = 1');
+      assert.equal(rows[0]?.note, 'written');
+      client.on('error', () => {}); // drop() terminates this still-open connection
+      await db.drop();
+      await db.drop(); // idempotent
+    } finally {
+      await client?.end().catch(() => {});
+      await db.drop();
+    }
+    const admin = new pg.Client({ connectionString: testDatabaseAdminUrl() });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]);
+      assert.equal(rowCount, 0);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  test('parallel createTestDatabase calls give distinct databases', async () => {
+    const dbs = await Promise.all([createTestDatabase(), createTestDatabase(), createTestDatabase()]);
+    try {
+      assert.equal(new Set(dbs.map((d) => d.name)).size, 3);
+    } finally {
+      await Promise.all(dbs.map((d) => d.drop()));
+    }
+  });
+});
+
+describe('redis', () => {
+  test('testRedisUrl points at a Redis that answers PING', async () => {
+    const url = new URL(testRedisUrl());
+    assert.equal(url.protocol, 'redis:');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: url.hostname, port: Number(url.port || 6379) });
+      socket.setEncoding('utf8');
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data: string) => {
+        socket.destroy();
+        resolve(data);
+      });
+      socket.once('error', reject);
+    });
+    assert.equal(reply, '+PONG\r\n');
+  });
+});
