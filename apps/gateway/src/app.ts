@@ -94,7 +94,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   }
 
   const chains = new ChainRegistry(config.chains);
-  const signer = new SignerClient({ socketPath: config.signerSocket, timeoutMs: 10_000 });
+  const signer = new SignerClient({ socketPath: config.signerSocket, timeoutMs: 10_000, connections: 4 });
   const tickets = new TicketIssuer({ privateKey: loadTicketPrivateKey(config.ticketPrivateKeyPem), keyId: 'gateway-1' });
   const tokens = new TokenService({
     privateKeyPem: config.jwtPrivateKeyPem,

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
+import { generateTicketKeyPair } from '@clawd402/signer-client';
+import { parseGatewayPublicKeys, SignerConfigError } from '../src/index.ts';
+
+describe('parseGatewayPublicKeys', () => {
+  test('reads every SPKI PEM block of a rotation file', () => {
+    const a = generateTicketKeyPair();
+    const b = generateTicketKeyPair();
+    const keys = parseGatewayPublicKeys(`# current\n${a.publicKeyPem}\n# next\n${b.publicKeyPem}`);
+    assert.equal(keys.length, 2);
+    assert.deepEqual(
+      keys.map((k) => k.export({ format: 'pem', type: 'spki' })),
+      [a.publicKeyPem, b.publicKeyPem],
+    );
+  });
+
+  test('refuses a private key, a non-Ed25519 key and a file without keys', () => {
+    assert.throws(() => parseGatewayPublicKeys(generateTicketKeyPair().privateKeyPem), SignerConfigError);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    assert.throws(() => parseGatewayPublicKeys(ec.publicKey), SignerConfigError);
+    assert.throws(() => parseGatewayPublicKeys(''), SignerConfigError);
+  });
+});

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
+import { pino } from 'pino';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { SigningKey } from '../src/index.ts';
+
+describe('SigningKey', () => {
+  const privateKey = generatePrivateKey();
+  const key = new SigningKey(privateKey);
+  const hex = privateKey.slice(2).toLowerCase();
+
+  test('exposes id and address (the checksummed address), never the key', () => {
+    const { address } = privateKeyToAccount(privateKey);
+    assert.equal(key.id, address);
+    assert.equal(key.address, address);
+    assert.deepEqual(key.info(), { id: address, address });
+  });
+
+  test('JSON, util.inspect, a pino log line and its own enumerable state do not contain the key', () => {
+    const lines: string[] = [];
+    const logger = pino({}, { write: (line: string) => lines.push(line) });
+    logger.info({ key, nested: { key } }, 'a key');
+    const views = [JSON.stringify(key), inspect(key, { showHidden: true, depth: 10 }), String(key), ...lines, JSON.stringify(Object.entries(key))];
+    for (const view of views) assert.equal(view.toLowerCase().includes(hex), false, view);
+  });
+
+  test('an invalid key is refused with a message that does not quote it', () => {
+    const zero = `0x${'0'.repeat(64)}` as const;
+    assert.throws(() => new SigningKey(zero), (e: unknown) => e instanceof TypeError && !e.message.includes('0'.repeat(64)));
+    assert.throws(() => new SigningKey('0x1234'), TypeError);
+  });
+});

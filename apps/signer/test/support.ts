@@ -1,0 +1,148 @@
+// Shared fixtures for the signer tests (not a test file itself).
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CompactSign } from 'jose';
+import { FrameDecoder, TICKET_TYPE, toWireTransaction, transactionDigest, fromWireTransaction, type WireTransaction } from '@clawd402/protocol';
+import { generateTicketKeyPair, TicketIssuer } from '@clawd402/signer-client';
+import type { Hex } from 'viem';
+
+export const CHAIN_ID = 31337;
+
+/** A private temp dir (short path: Unix socket paths are limited to ~107 bytes). Removed by the returned cleanup. */
+export function tempDir(prefix = 'c402s-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface GatewayKeys {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicKeyPem: string;
+  issuer: TicketIssuer;
+}
+
+export function gatewayKeys(keyId = 'gw-test'): GatewayKeys {
+  const { privateKeyPem, publicKeyPem } = generateTicketKeyPair();
+  const privateKey = createPrivateKey(privateKeyPem);
+  return { privateKey, publicKey: createPublicKey(publicKeyPem), publicKeyPem, issuer: new TicketIssuer({ privateKey, keyId }) };
+}
+
+let nonce = 0;
+/** A distinct plain EIP-1559 transfer on every call. */
+export function wireTx(overrides: Partial<WireTransaction> = {}): WireTransaction {
+  return {
+    ...toWireTransaction({
+      chainId: CHAIN_ID,
+      nonce: nonce++,
+      to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      value: 1_000_000_000_000_000n,
+      data: '0x',
+      gas: 21_000n,
+      maxFeePerGas: 2_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    }),
+    ...overrides,
+  };
+}
+
+export function digestOf(tx: WireTransaction): Hex {
+  return transactionDigest(fromWireTransaction(tx));
+}
+
+/** Issue a valid ticket for `tx` to be signed by `signerKeyId`. */
+export function ticketFor(gw: GatewayKeys, tx: WireTransaction, signerKeyId: string, intentId = 'intent-1'): Promise<string> {
+  return gw.issuer.issue({ intentId, chainId: tx.chainId, signerKeyId, digest: digestOf(tx) });
+}
+
+/** Mint a ticket with arbitrary claims and header (hostile inputs the real issuer refuses to produce). */
+export function mintTicket(
+  key: KeyObject | Uint8Array,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: 'EdDSA', typ: TICKET_TYPE, kid: 'gw-test' },
+): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader(header as { alg: string })
+    .sign(key);
+}
+
+/** Valid claims for `tx`, to be altered by a test. */
+export function claimsFor(tx: WireTransaction, signerKeyId: string, now = Math.floor(Date.now() / 1000)): Record<string, unknown> {
+  return { v: 1, jti: `jti-${Math.random()}`, iid: 'intent-1', cid: tx.chainId, kid: signerKeyId, dig: digestOf(tx), iat: now, exp: now + 30 };
+}
+
+export function writeFileText(path: string, text: string): string {
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+}
+
+/**
+ * A raw socket to the signer: write arbitrary bytes or frames, read every frame it answers, see when it closes.
+ * `received` keeps every byte, for leak checks.
+ */
+export class RawConnection {
+  readonly socket: Socket;
+  readonly frames: Record<string, unknown>[] = [];
+  received = Buffer.alloc(0);
+  readonly closed: Promise<void>;
+  #decoder = new FrameDecoder();
+  #waiters: (() => void)[] = [];
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      for (const frame of this.#decoder.push(chunk)) this.frames.push(frame as Record<string, unknown>);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  static open(path: string): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ path });
+      socket.once('connect', () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  writeFrame(message: unknown): void {
+    const body = Buffer.from(JSON.stringify(message), 'utf8');
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(body.length);
+    this.socket.write(Buffer.concat([header, body]));
+  }
+
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Resolve once at least `count` frames have arrived (or reject if the connection closes first). */
+  async waitFrames(count: number): Promise<Record<string, unknown>[]> {
+    while (this.frames.length < count) {
+      const more = new Promise<void>((resolve) => this.#waiters.push(resolve));
+      const closed = this.closed.then(() => 'closed' as const);
+      if ((await Promise.race([more, closed])) === 'closed' && this.frames.length < count) {
+        throw new Error(`connection closed after ${this.frames.length} of ${count} frames`);
+      }
+    }
+    return this.frames.slice(0, count);
+  }
+
+  /** Send one request and wait for the answer carrying its id. */
+  async call(id: string, method: string, params?: unknown): Promise<Record<string, unknown>> {
+    this.writeFrame(params === undefined ? { v: 1, id, method } : { v: 1, id, method, params });
+    for (;;) {
+      const found = this.frames.find((f) => f.id === id);
+      if (found) return found;
+      await this.waitFrames(this.frames.length + 1);
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,101 @@
+import { randomUUID, type KeyObject, type webcrypto } from 'node:crypto';
+import { CompactSign } from 'jose';
+import { MAX_TICKET_LIFETIME_SECONDS, TICKET_TYPE, type TicketClaims } from '@clawd402/protocol';
+import type { Hex } from 'viem';
+
+export interface TicketIssuerOptions {
+  /** The gateway's Ed25519 ticket private key (see {@link loadTicketPrivateKey}). */
+  privateKey: KeyObject | webcrypto.CryptoKey;
+  /** Identifier of the ticket key, carried as the JWS header `kid` (for rotation and audit). */
+  keyId: string;
+  /** Seconds a ticket stays valid; at most MAX_TICKET_LIFETIME_SECONDS. Default 30. */
+  lifetimeSeconds?: number;
+  /** Clock in milliseconds since the epoch. Defaults to Date.now; tests inject one. */
+  now?: () => number;
+}
+
+export interface IssueTicketParams {
+  /** The intent the signature is for. */
+  intentId: string;
+  /** Chain id the transaction carries. */
+  chainId: number;
+  /** The signer key id (checksummed address) that is to sign. */
+  signerKeyId: string;
+  /** `transactionDigest(tx)` of the exact transaction that will be sent to the signer. */
+  digest: Hex;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const DIGEST = /^0x[0-9a-fA-F]{64}$/;
+const encoder = new TextEncoder();
+
+/**
+ * Mints signing tickets: compact JWS (`alg: EdDSA`, `typ: clawd402-ticket+jws`) over {@link TicketClaims}, each with
+ * a fresh random `jti`. One ticket authorises one signature of one digest; the signer refuses it a second time.
+ *
+ * @example
+ * const issuer = new TicketIssuer({ privateKey: loadTicketPrivateKey(pem), keyId: 'gw-2025-01' });
+ * const ticket = await issuer.issue({ intentId, chainId: 1, signerKeyId: from, digest: transactionDigest(tx) });
+ * await signer.signTransaction({ ticket, transaction: toWireTransaction(tx) });
+ */
+export class TicketIssuer {
+  readonly keyId: string;
+  readonly lifetimeSeconds: number;
+  readonly #privateKey: KeyObject | webcrypto.CryptoKey;
+  readonly #now: () => number;
+
+  constructor(options: TicketIssuerOptions) {
+    const lifetime = options.lifetimeSeconds ?? 30;
+    if (!Number.isSafeInteger(lifetime) || lifetime < 1 || lifetime > MAX_TICKET_LIFETIME_SECONDS) {
+      throw new RangeError(`lifetimeSeconds must be an integer from 1 to ${MAX_TICKET_LIFETIME_SECONDS}`);
+    }
+    if (typeof options.keyId !== 'string' || options.keyId.length === 0 || options.keyId.length > 128) {
+      throw new TypeError('keyId must be a non-empty string of at most 128 characters');
+    }
+    assertEd25519PrivateKey(options.privateKey);
+    this.keyId = options.keyId;
+    this.lifetimeSeconds = lifetime;
+    this.#privateKey = options.privateKey;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Mint a ticket for one signature. Resolves to the compact JWS string. */
+  async issue(params: IssueTicketParams): Promise<string> {
+    if (typeof params.intentId !== 'string' || params.intentId.length === 0) throw new TypeError('intentId must be a non-empty string');
+    if (!Number.isSafeInteger(params.chainId) || params.chainId < 1) throw new TypeError('chainId must be a positive integer');
+    if (typeof params.signerKeyId !== 'string' || !ADDRESS.test(params.signerKeyId)) {
+      throw new TypeError('signerKeyId must be an address');
+    }
+    if (typeof params.digest !== 'string' || !DIGEST.test(params.digest)) throw new TypeError('digest must be 32 bytes of hex');
+    const iat = Math.floor(this.#now() / 1000);
+    const claims: TicketClaims = {
+      v: 1,
+      jti: randomUUID(),
+      iid: params.intentId,
+      cid: params.chainId,
+      kid: params.signerKeyId,
+      dig: params.digest.toLowerCase() as Hex,
+      iat,
+      exp: iat + this.lifetimeSeconds,
+    };
+    return new CompactSign(encoder.encode(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'EdDSA', typ: TICKET_TYPE, kid: this.keyId })
+      .sign(this.#privateKey);
+  }
+}
+
+function assertEd25519PrivateKey(key: unknown): void {
+  if (key === null || typeof key !== 'object') throw new TypeError('privateKey must be a KeyObject or CryptoKey');
+  const tag = (key as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
+  if (tag === 'KeyObject') {
+    const k = key as KeyObject;
+    if (k.type !== 'private' || k.asymmetricKeyType !== 'ed25519') throw new TypeError('privateKey must be an Ed25519 private key');
+    return;
+  }
+  if (tag === 'CryptoKey') {
+    const k = key as webcrypto.CryptoKey;
+    if (k.type !== 'private' || k.algorithm.name !== 'Ed25519') throw new TypeError('privateKey must be an Ed25519 private key');
+    return;
+  }
+  throw new TypeError('privateKey must be a KeyObject or CryptoKey');
+}
