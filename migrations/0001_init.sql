@@ -114,10 +114,26 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();
 
--- Appends one record in the caller's transaction. The advisory lock serialises writers until that transaction ends,
--- so the chain never forks; the record commits or rolls back with the state change it describes.
+-- Appending is split in two so the chain lock is held only inside COMMIT, never across a client round trip:
+-- audit_append() queues the record in audit_pending (no lock); a deferred constraint trigger moves each queued
+-- record into audit_log when the transaction commits, taking the chain lock, linking the hash and assigning seq.
+-- The record therefore commits (or rolls back) with the state change it describes, and a failure to chain it fails
+-- the COMMIT: the state change does not happen.
+CREATE TABLE audit_pending (
+  id      bigserial PRIMARY KEY,
+  at      timestamptz NOT NULL,
+  actor   text NOT NULL,
+  action  text NOT NULL,
+  subject text,
+  record  text NOT NULL
+);
+
 CREATE FUNCTION audit_append(p_at timestamptz, p_actor text, p_action text, p_subject text, p_record text)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO audit_pending (at, actor, action, subject, record) VALUES (p_at, p_actor, p_action, p_subject, p_record);
+$$;
+
+CREATE FUNCTION audit_chain_pending() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   v_prev_seq  bigint;
   v_prev_hash text;
@@ -127,8 +143,11 @@ BEGIN
   v_prev_seq := coalesce(v_prev_seq, 0);
   v_prev_hash := coalesce(v_prev_hash, repeat('0', 64));
   INSERT INTO audit_log (seq, at, actor, action, subject, record, prev_hash, hash)
-  VALUES (v_prev_seq + 1, p_at, p_actor, p_action, p_subject, p_record, v_prev_hash,
-          encode(sha256(convert_to(v_prev_hash || p_record, 'UTF8')), 'hex'));
-  RETURN v_prev_seq + 1;
+  VALUES (v_prev_seq + 1, NEW.at, NEW.actor, NEW.action, NEW.subject, NEW.record, v_prev_hash,
+          encode(sha256(convert_to(v_prev_hash || NEW.record, 'UTF8')), 'hex'));
+  DELETE FROM audit_pending WHERE id = NEW.id;
+  RETURN NULL;
 END;
 $$;
+CREATE CONSTRAINT TRIGGER audit_pending_chain AFTER INSERT ON audit_pending
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chain_pending();

@@ -147,6 +147,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   if (options.tracker !== false) app.addHook('onReady', async () => tracker.start());
   app.addHook('onClose', async () => {
+    // Intents already being processed finish (or fail closed) before the signer and the pool go away.
+    await pipeline.drain();
     await tracker.stop();
     signer.close();
     redis?.disconnect();

@@ -21,7 +21,10 @@ export class ChainRegistry {
 
   constructor(chains: readonly ChainConfig[]) {
     for (const chain of chains) {
-      this.clients.set(chain.chainId, createPublicClient({ transport: http(chain.rpcUrl, { retryCount: 1, timeout: 10_000 }) }) as PublicClient);
+      this.clients.set(chain.chainId, createPublicClient({
+          // Concurrent calls made in the same tick travel as one JSON-RPC batch: fewer HTTP round trips under load.
+          transport: http(chain.rpcUrl, { retryCount: 1, timeout: 10_000, batch: { batchSize: 100, wait: 0 } }),
+        }) as PublicClient);
     }
   }
 

@@ -1,24 +1,33 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Hex, TransactionReceipt } from 'viem';
-import { withTransaction } from '../db/pool.ts';
-import { appendAudit } from '../repositories/audit-repository.ts';
 import { findInFlight, transitionIntent, type IntentRecord } from '../repositories/intents-repository.ts';
 import type { IntentPipeline } from '../pipeline/intent-pipeline.ts';
 import type { ChainRegistry } from './chain-registry.ts';
 
+/** A `signed` intent whose broadcast has not been recorded for this long is broadcast again. */
 const REBROADCAST_AFTER_MS = 3_000;
+/** An in-flight intent not settled for this long gets its receipt looked up directly (missed blocks, restarts). */
+const SWEEP_AFTER_MS = 30_000;
+const SWEEP_EVERY_TICKS = 20;
+/** Blocks read per chain per tick, at most (catching up after a pause happens over several ticks). */
+const MAX_BLOCKS_PER_TICK = 50;
 const BATCH = 200;
 const PARALLEL = 8;
 
 /**
- * Follows in-flight intents to their receipts: `submitted` (or `signed` whose broadcast was lost) → `confirmed` or
- * `failed`, and rebroadcasts `signed` transactions whose broadcast failed. Every gateway process runs one; all
- * transitions are compare-and-set, so several trackers never settle an intent twice.
+ * Settles in-flight intents from the chain. Block-driven: each tick reads the blocks mined since the last one, finds
+ * the in-flight intents whose transactions they contain (one indexed query per block) and settles them from their
+ * receipts — RPC cost grows with blocks and with our own transactions, not with how long transactions wait. A slow
+ * sweep looks up receipts of intents in flight for long (a restart, a missed block), and `signed` intents whose
+ * broadcast failed are broadcast again. Every gateway process runs one; transitions are compare-and-set, so several
+ * trackers never settle an intent twice.
  */
 export class ReceiptTracker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private readonly lastBlock = new Map<number, bigint>();
+  private ticks = 0;
 
   constructor(
     private readonly deps: { pool: pg.Pool; chains: ChainRegistry; pipeline: IntentPipeline; log: FastifyBaseLogger },
@@ -46,53 +55,67 @@ export class ReceiptTracker {
 
   /** One pass over every chain. Exposed for tests. */
   async poll(): Promise<void> {
+    const sweep = this.ticks % SWEEP_EVERY_TICKS === 0;
+    // The first sweep after start looks at everything in flight: blocks mined while no tracker ran are not re-read.
+    const sweepAge = this.ticks === 0 ? 0 : SWEEP_AFTER_MS;
+    this.ticks += 1;
     for (const chainId of this.deps.chains.chainIds) {
-      const intents = await findInFlight(this.deps.pool, chainId, BATCH);
-      for (let i = 0; i < intents.length; i += PARALLEL) {
-        await Promise.all(intents.slice(i, i + PARALLEL).map((intent) => this.check(intent)));
+      await this.followBlocks(chainId);
+      const stale = await findInFlight(this.deps.pool, chainId, { status: 'signed', olderThanMs: REBROADCAST_AFTER_MS, limit: BATCH });
+      await this.inParallel(stale, (intent) => this.checkOne(intent));
+      if (sweep) {
+        const old = await findInFlight(this.deps.pool, chainId, { status: 'submitted', olderThanMs: sweepAge, limit: BATCH });
+        await this.inParallel(old, (intent) => this.checkOne(intent));
       }
     }
   }
 
-  private async check(intent: IntentRecord): Promise<void> {
-    const client = this.deps.chains.client(intent.chainId);
+  private async followBlocks(chainId: number): Promise<void> {
+    const client = this.deps.chains.client(chainId);
+    const head = await client.getBlockNumber({ cacheTime: 0 });
+    const last = this.lastBlock.get(chainId) ?? head - 1n;
+    const until = head - last > MAX_BLOCKS_PER_TICK ? last + BigInt(MAX_BLOCKS_PER_TICK) : head;
+    for (let number = last + 1n; number <= until; number += 1n) {
+      const block = await client.getBlock({ blockNumber: number });
+      if (block.transactions.length > 0) {
+        const mined = await findInFlight(this.deps.pool, chainId, { txHashes: block.transactions, limit: block.transactions.length });
+        await this.inParallel(mined, (intent) => this.checkOne(intent));
+      }
+      this.lastBlock.set(chainId, number);
+    }
+  }
+
+  private async inParallel(intents: IntentRecord[], fn: (intent: IntentRecord) => Promise<void>): Promise<void> {
+    for (let i = 0; i < intents.length; i += PARALLEL) await Promise.all(intents.slice(i, i + PARALLEL).map(fn));
+  }
+
+  /** Settle one intent from its receipt, or broadcast it again if it is `signed` and has none. */
+  private async checkOne(intent: IntentRecord): Promise<void> {
     let receipt: TransactionReceipt | null = null;
     try {
-      receipt = await client.getTransactionReceipt({ hash: intent.txHash as Hex });
+      receipt = await this.deps.chains.client(intent.chainId).getTransactionReceipt({ hash: intent.txHash as Hex });
     } catch (error) {
       if ((error as Error).name !== 'TransactionReceiptNotFoundError') {
         this.deps.log.warn({ err: error, intentId: intent.id }, 'receipt lookup failed');
         return;
       }
     }
-    if (receipt) {
-      await this.settle(intent, receipt);
-      return;
-    }
-    if (intent.status === 'signed' && Date.now() - intent.updatedAt.getTime() > REBROADCAST_AFTER_MS) {
-      await this.deps.pipeline.submitSigned(intent);
-    }
+    if (receipt) await this.settle(intent, receipt);
+    else if (intent.status === 'signed') await this.deps.pipeline.submitSigned(intent);
   }
 
   private async settle(intent: IntentRecord, receipt: TransactionReceipt): Promise<void> {
     const success = receipt.status === 'success';
-    await withTransaction(this.deps.pool, async (db) => {
-      const row = await transitionIntent(
-        db,
-        intent.id,
-        ['signed', 'submitted'],
-        success ? 'confirmed' : 'failed',
-        {
-          block_number: receipt.blockNumber,
-          gas_used: receipt.gasUsed,
-          effective_gas_price: receipt.effectiveGasPrice,
-          raw_tx: null,
-          ...(success ? {} : { error_code: 'transaction_reverted', error_message: 'The transaction was mined but reverted.' }),
-        },
-        { blockNumber: receipt.blockNumber.toString() },
-      );
-      if (!row) return;
-      await appendAudit(db, {
+    await transitionIntent(this.deps.pool, intent.id, ['signed', 'submitted'], success ? 'confirmed' : 'failed', {
+      fields: {
+        block_number: receipt.blockNumber,
+        gas_used: receipt.gasUsed,
+        effective_gas_price: receipt.effectiveGasPrice,
+        raw_tx: null,
+        ...(success ? {} : { error_code: 'transaction_reverted', error_message: 'The transaction was mined but reverted.' }),
+      },
+      detail: { blockNumber: receipt.blockNumber.toString() },
+      audit: {
         actor: 'system:tracker',
         action: success ? 'intent.confirmed' : 'intent.failed',
         subject: `intent:${intent.id}`,
@@ -104,7 +127,7 @@ export class ReceiptTracker {
           effectiveGasPrice: receipt.effectiveGasPrice.toString(),
           status: receipt.status,
         },
-      });
+      },
     });
   }
 }

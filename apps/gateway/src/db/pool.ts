@@ -1,4 +1,7 @@
 import pg from 'pg';
+import { classifyWriteError } from './errors.ts';
+
+export { isDatabaseUnavailable } from './errors.ts';
 
 // numeric and bigint columns come back as strings; repositories convert them with BigInt, never Number.
 export type Pool = pg.Pool;
@@ -11,13 +14,21 @@ export function createPool(connectionString: string, max: number): pg.Pool {
   return pool;
 }
 
-/** Run `fn` in a transaction on one client; rolls back on any error and rethrows it. */
+/**
+ * Run `fn` in a transaction on one client; rolls back on any error and rethrows it. The only work deferred to COMMIT
+ * is chaining the transaction's audit records, so a failed COMMIT is classified like any audited write: nothing the
+ * transaction described happened.
+ */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const result = await fn(client);
-    await client.query('COMMIT');
+    try {
+      await client.query('COMMIT');
+    } catch (cause) {
+      throw classifyWriteError(cause);
+    }
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
@@ -27,10 +38,12 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
-/** True for errors that mean the database cannot be reached (as opposed to a query being wrong). */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | null;
-  if (!e) return false;
-  if (typeof e.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300'].includes(e.code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '');
+/**
+ * A named prepared statement for `text`: Postgres parses and plans it once per connection instead of on every call
+ * (the hot-path statements are long CTEs). The name is derived from the text, so the same text always reuses it.
+ */
+export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return { name: `c402_${hash.toString(36)}_${text.length}`, text, values };
 }

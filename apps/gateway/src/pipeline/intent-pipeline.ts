@@ -1,13 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
-import { keccak256, parseTransaction, serializeTransaction, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import {
   Clawd402Error,
   SignerError,
-  fromWireTransaction,
-  toWireTransaction,
-  transactionDigest,
   type ApiErrorCode,
   type Decision,
   type IntentBody,
@@ -15,10 +12,9 @@ import {
 import { evaluate, type IntentFacts, type PolicySet } from '@clawd402/policy';
 import type { SignerClient, TicketIssuer } from '@clawd402/signer-client';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
-import { isDatabaseUnavailable, withTransaction } from '../db/pool.ts';
+import { isDatabaseUnavailable } from '../db/pool.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
-import { appendAudit } from '../repositories/audit-repository.ts';
-import { findAgent } from '../repositories/agents-repository.ts';
+import { findAgent, type AgentRecord } from '../repositories/agents-repository.ts';
 import {
   findByIdempotencyKey,
   findIntent,
@@ -26,9 +22,11 @@ import {
   transitionIntent,
   type IntentRecord,
 } from '../repositories/intents-repository.ts';
-import { consumeNonce, lockNextNonce } from '../repositories/nonces-repository.ts';
 import type { Principal } from '../security/tokens.ts';
 import { normalizeIntent, type NormalizedIntent } from './normalize.ts';
+import { SigningLanes } from './signing-lanes.ts';
+
+const AGENT_CACHE_MS = 1_000;
 
 export interface PipelineDeps {
   pool: pg.Pool;
@@ -53,15 +51,47 @@ export interface PipelineResult {
  * Money fails closed: any failure before the signed transaction is stored leaves nothing signed that can leave.
  */
 export class IntentPipeline {
-  constructor(private readonly deps: PipelineDeps) {}
+  private readonly lanes: SigningLanes;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
-  async submit(principal: Principal, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
+  constructor(private readonly deps: PipelineDeps) {
+    this.lanes = new SigningLanes(deps);
+  }
+
+  /**
+   * The agent's record, cached for a second per process (a disabled agent is refused within a second). The identity
+   * issue replaces the TTL with invalidation pushed to every process.
+   */
+  private readonly agents = new Map<string, { at: number; agent: Promise<AgentRecord | null> }>();
+  private agent(id: string): Promise<AgentRecord | null> {
+    const now = Date.now();
+    const cached = this.agents.get(id);
+    if (cached && now - cached.at < AGENT_CACHE_MS) return cached.agent;
+    const agent = findAgent(this.deps.pool, id);
+    this.agents.set(id, { at: now, agent });
+    agent.catch(() => this.agents.delete(id));
+    return agent;
+  }
+
+  /** Resolves when every intent being processed has finished (graceful shutdown waits for this). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  submit(principal: Principal, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
+    const work = this.process(principal, body, idempotencyKey);
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => {});
+    return work;
+  }
+
+  private async process(principal: Principal, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
     const requestHash = hashRequest(body);
     if (idempotencyKey !== null) {
       const existing = await findByIdempotencyKey(this.deps.pool, principal.agentId, idempotencyKey);
       if (existing) return { intent: assertSameRequest(existing, requestHash), created: false };
     }
-    const agent = await findAgent(this.deps.pool, principal.agentId);
+    const agent = await this.agent(principal.agentId);
     if (!agent || agent.disabled) throw new Clawd402Error('forbidden', 'The agent is disabled.');
 
     const intent = await normalizeIntent(body, this.deps.chains);
@@ -87,8 +117,9 @@ export class IntentPipeline {
     const id = randomUUID();
     // Only auto_approve proceeds; anything else (including actions this build cannot carry out) is a rejection.
     const status = decision.action === 'auto_approve' ? 'approved' : 'rejected';
-    const inserted = await withTransaction(this.deps.pool, async (client) => {
-      const row = await insertIntent(client, {
+    const inserted = await insertIntent(
+      this.deps.pool,
+      {
         id,
         agentId: principal.agentId,
         apiKeyId: principal.apiKeyId,
@@ -106,9 +137,8 @@ export class IntentPipeline {
         data: intent.data,
         memo: intent.memo,
         decision,
-      });
-      if (!row) return null;
-      await appendAudit(client, {
+      },
+      {
         actor: `agent:${principal.agentId}`,
         action: 'intent.decided',
         subject: `intent:${id}`,
@@ -126,9 +156,8 @@ export class IntentPipeline {
           reasons: decision.reasons.map((r) => r.code),
           status,
         },
-      });
-      return row;
-    });
+      },
+    );
     if (inserted) return { intent: inserted, created: true };
     // Lost an idempotency race to a concurrent request with the same key: answer with the winner's intent.
     const existing = await findByIdempotencyKey(this.deps.pool, principal.agentId, idempotencyKey!);
@@ -137,45 +166,18 @@ export class IntentPipeline {
   }
 
   /**
-   * Build, ticket and sign the transaction, and store it with its nonce in one Postgres transaction that also holds
-   * the nonce row lock and appends the audit record. If any step fails the transaction rolls back: the nonce is not
-   * consumed, the signed bytes are dropped, and the intent is marked failed with the step's code.
+   * Price the transaction (gas, fees), then hand it to the address's signing lane, which signs and stores it with
+   * its nonce and audit record atomically. Any failure leaves nothing signed that can leave, and the intent failed
+   * with the step's code.
    */
   private async sign(intent: IntentRecord, normalized: NormalizedIntent): Promise<IntentRecord> {
-    const { chains, pool, tickets, signer } = this.deps;
-    const from = intent.from as Address;
+    const { chains } = this.deps;
     try {
-      const [gas, fees, chainPending] = await Promise.all([
-        chains.estimateGas(intent.chainId, { from, ...normalized.call }),
+      const [gas, fees] = await Promise.all([
+        chains.estimateGas(intent.chainId, { from: intent.from as Address, ...normalized.call }),
         chains.feeQuote(intent.chainId),
-        chains.pendingNonce(intent.chainId, from),
       ]);
-      return await withTransaction(pool, async (client) => {
-        const nonce = await lockNextNonce(client, intent.chainId, from, chainPending);
-        const wire = toWireTransaction({ chainId: intent.chainId, nonce, ...normalized.call, gas, ...fees });
-        const unsigned = fromWireTransaction(wire);
-        const digest = transactionDigest(unsigned);
-        const ticket = await tickets.issue({ intentId: intent.id, chainId: intent.chainId, signerKeyId: from, digest });
-        const signed = await signer.signTransaction({ ticket, transaction: wire });
-        assertSignedAsAsked(signed.raw, signed.hash, signed.from, from, digest);
-        const updated = await transitionIntent(client, intent.id, ['approved'], 'signed', {
-          from_address: from,
-          nonce,
-          tx_hash: signed.hash,
-          raw_tx: signed.raw,
-          gas_limit: gas,
-          max_fee_per_gas: fees.maxFeePerGas,
-        });
-        if (!updated) throw new Error(`intent ${intent.id} left 'approved' while being signed`);
-        await appendAudit(client, {
-          actor: 'system:gateway',
-          action: 'intent.signed',
-          subject: `intent:${intent.id}`,
-          data: { chainId: intent.chainId, from, nonce, digest, txHash: signed.hash, gas: gas.toString(), maxFeePerGas: fees.maxFeePerGas.toString() },
-        });
-        await consumeNonce(client, intent.chainId, from, nonce);
-        return updated;
-      });
+      return await this.lanes.sign({ intent, call: normalized.call, gas, fees });
     } catch (error) {
       const code = failureCode(error);
       this.deps.log[code === 'internal_error' ? 'error' : 'warn']({ err: error, intentId: intent.id, code }, 'intent not signed');
@@ -193,40 +195,24 @@ export class IntentPipeline {
         return intent;
       }
     }
-    const updated = await withTransaction(this.deps.pool, async (client) => {
-      const row = await transitionIntent(client, intent.id, ['signed'], 'submitted');
-      if (row) {
-        await appendAudit(client, {
-          actor: 'system:gateway',
-          action: 'intent.submitted',
-          subject: `intent:${intent.id}`,
-          data: { chainId: intent.chainId, txHash: intent.txHash },
-        });
-      }
-      return row;
+    const updated = await transitionIntent(this.deps.pool, intent.id, ['signed'], 'submitted', {
+      audit: { actor: 'system:gateway', action: 'intent.submitted', subject: `intent:${intent.id}`, data: { chainId: intent.chainId, txHash: intent.txHash } },
     }).catch((error: unknown) => {
       // The transaction is out; only the bookkeeping failed. The tracker settles it from the receipt.
       this.deps.log.error({ err: error, intentId: intent.id }, 'could not record submission');
-      return null;
+      return undefined;
     });
+    if (updated === undefined) return intent;
     // Lost the compare-and-set: a tracker (perhaps in another process) already settled it from the receipt.
-    return updated ?? (await findIntent(this.deps.pool, intent.id)) ?? intent;
+    return updated ?? (await findIntent(this.deps.pool, intent.id).catch(() => null)) ?? intent;
   }
 
   private async fail(intent: IntentRecord, from: IntentRecord['status'][], code: ApiErrorCode, message?: string): Promise<IntentRecord> {
     const text = message ?? errorMessage(code);
     try {
-      const failed = await withTransaction(this.deps.pool, async (client) => {
-        const row = await transitionIntent(client, intent.id, from, 'failed', { error_code: code, error_message: text });
-        if (row) {
-          await appendAudit(client, {
-            actor: 'system:gateway',
-            action: 'intent.failed',
-            subject: `intent:${intent.id}`,
-            data: { code },
-          });
-        }
-        return row;
+      const failed = await transitionIntent(this.deps.pool, intent.id, from, 'failed', {
+        fields: { error_code: code, error_message: text },
+        audit: { actor: 'system:gateway', action: 'intent.failed', subject: `intent:${intent.id}`, data: { code } },
       });
       return failed ?? intent;
     } catch (error) {
@@ -247,21 +233,6 @@ function failureCode(error: unknown): ApiErrorCode {
   if (error instanceof SignerError) return 'signer_refused';
   if (isDatabaseUnavailable(error)) return 'database_unavailable';
   return 'internal_error';
-}
-
-/**
- * The signer must hand back exactly what the ticket allowed. Belt and braces: a signer that returned a different
- * transaction, or signed with another key, is refused before anything is stored.
- */
-function assertSignedAsAsked(raw: Hex, hash: Hex, signedFrom: string, expectedFrom: Address, digest: Hex): void {
-  const parsed = parseTransaction(raw);
-  const { r: _r, s: _s, v: _v, yParity: _y, ...unsigned } = parsed;
-  const ok =
-    keccak256(raw) === hash &&
-    signedFrom.toLowerCase() === expectedFrom.toLowerCase() &&
-    parsed.type === 'eip1559' &&
-    keccak256(serializeTransaction(unsigned)) === digest;
-  if (!ok) throw new SignerError('signer_internal', 'signer returned a transaction other than the one ticketed');
 }
 
 function hashRequest(body: IntentBody): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { Clawd402Error } from '@clawd402/protocol';
-import { isDatabaseUnavailable } from '../db/pool.ts';
+import { classifyWriteError } from '../db/errors.ts';
+import { prepared } from '../db/pool.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
 
 /** Who did it: `agent:<uuid>`, `user:<uuid>`, or `system:<component>`. */
@@ -26,19 +26,45 @@ function canonicalRecord(at: string, entry: AuditEntry): string {
 }
 
 /**
- * Append one record inside the caller's transaction (must-succeed audit: if this throws, the caller's transaction
- * rolls back and the state change it describes does not happen). Returns the record's sequence number.
+ * A call to `audit_append` for use inside a larger statement (a CTE that changes state and audits it in one round
+ * trip), with its parameters numbered from `firstParam`.
  */
-export async function appendAudit(client: Queryable, entry: AuditEntry, at: Date = new Date()): Promise<number> {
+export function auditAppendCall(entry: AuditEntry, firstParam: number, at: Date = new Date()): { sql: string; params: unknown[] } {
+  const iso = at.toISOString();
+  const n = firstParam;
+  return {
+    sql: `audit_append($${n}::timestamptz, $${n + 1}::text, $${n + 2}::text, $${n + 3}::text, $${n + 4}::text)`,
+    params: [iso, entry.actor, entry.action, entry.subject, canonicalRecord(iso, entry)],
+  };
+}
+
+/**
+ * Append one record inside the caller's transaction (must-succeed audit). The record is chained into audit_log as
+ * the transaction commits (see migrations/0001_init.sql); if that fails, the COMMIT fails and the state change it
+ * describes does not happen. Outside a transaction the statement is its own transaction.
+ */
+export async function appendAudit(client: Queryable, entry: AuditEntry, at: Date = new Date()): Promise<void> {
+  await appendAuditBatch(client, [entry], at);
+}
+
+/** Append several records in one round trip, in order, inside the caller's transaction. */
+export async function appendAuditBatch(client: Queryable, entries: readonly AuditEntry[], at: Date = new Date()): Promise<void> {
   const iso = at.toISOString();
   try {
-    const { rows } = await client.query<{ seq: string }>(
-      'SELECT audit_append($1, $2, $3, $4, $5) AS seq',
-      [iso, entry.actor, entry.action, entry.subject, canonicalRecord(iso, entry)],
-    );
-    return Number(rows[0]!.seq);
+    await client.query(prepared(
+      `SELECT audit_append($1::timestamptz, t.actor, t.action, t.subject, t.record)
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(actor, action, subject, record, ord)
+        ORDER BY t.ord`,
+      [
+        iso,
+        entries.map((e) => e.actor),
+        entries.map((e) => e.action),
+        entries.map((e) => e.subject),
+        entries.map((e) => canonicalRecord(iso, e)),
+      ],
+    ));
   } catch (cause) {
-    throw new Clawd402Error(isDatabaseUnavailable(cause) ? 'database_unavailable' : 'audit_unavailable', undefined, { cause });
+    throw classifyWriteError(cause);
   }
 }
 

@@ -1,5 +1,8 @@
 import type pg from 'pg';
 import { formatAmount, type Decision, type IntentStatus, type IntentView } from '@clawd402/protocol';
+import { classifyWriteError } from '../db/errors.ts';
+import { prepared } from '../db/pool.ts';
+import { auditAppendCall, type AuditEntry } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -124,29 +127,37 @@ export interface NewIntent {
 }
 
 /**
- * Insert a decided intent. With an idempotency key already used by this agent, inserts nothing and returns null;
- * the caller then reads the existing intent.
+ * Insert a decided intent, its first history event and its audit record in one statement (one round trip, one
+ * implicit transaction: all three or none). With an idempotency key this agent already used, inserts nothing and
+ * returns null; the caller then reads the existing intent.
  */
-export async function insertIntent(client: Queryable, intent: NewIntent): Promise<IntentRecord | null> {
-  const { rows } = await client.query<IntentRow>(
-    `INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
-       to_address, recipient, asset, amount, decimals, data, memo, decision)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-     ON CONFLICT (agent_id, idempotency_key) DO NOTHING
-     RETURNING ${COLUMNS}`,
-    [
-      intent.id, intent.agentId, intent.apiKeyId, intent.idempotencyKey, intent.requestHash, intent.status, intent.type,
-      intent.chainId, intent.from, intent.to, intent.recipient, intent.asset, intent.amount.toString(), intent.decimals,
-      intent.data, intent.memo, JSON.stringify(intent.decision),
-    ],
-  );
-  if (!rows[0]) return null;
-  await client.query('INSERT INTO intent_events (intent_id, from_status, to_status, detail) VALUES ($1, NULL, $2, $3)', [
-    intent.id,
-    intent.status,
-    JSON.stringify({ policy: intent.decision.policy }),
-  ]);
-  return toRecord(rows[0]);
+export async function insertIntent(db: Queryable, intent: NewIntent, audit: AuditEntry): Promise<IntentRecord | null> {
+  const call = auditAppendCall(audit, 18);
+  try {
+    const { rows } = await db.query<IntentRow>(prepared(
+      `WITH inserted AS (
+         INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
+           to_address, recipient, asset, amount, decimals, data, memo, decision)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT (agent_id, idempotency_key) DO NOTHING
+         RETURNING ${COLUMNS}
+       ), event AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, NULL, status, jsonb_build_object('policy', decision->>'policy') FROM inserted
+       ), audited AS (
+         SELECT ${call.sql} FROM inserted
+       )
+       SELECT inserted.* FROM inserted, (SELECT count(*) FROM audited) a`,
+      [
+        intent.id, intent.agentId, intent.apiKeyId, intent.idempotencyKey, intent.requestHash, intent.status, intent.type,
+        intent.chainId, intent.from, intent.to, intent.recipient, intent.asset, intent.amount.toString(), intent.decimals,
+        intent.data, intent.memo, JSON.stringify(intent.decision), ...call.params,
+      ],
+    ));
+    return rows[0] ? toRecord(rows[0]) : null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
 }
 
 export async function findByIdempotencyKey(db: Queryable, agentId: string, key: string): Promise<IntentRecord | null> {
@@ -156,7 +167,7 @@ export async function findByIdempotencyKey(db: Queryable, agentId: string, key: 
 
 /** An agent's own intent, or null (another agent's intent is indistinguishable from a missing one). */
 export async function findIntentForAgent(db: Queryable, agentId: string, id: string): Promise<IntentRecord | null> {
-  const { rows } = await db.query<IntentRow>(`SELECT ${COLUMNS} FROM intents WHERE id = $1 AND agent_id = $2`, [id, agentId]);
+  const { rows } = await db.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE id = $1 AND agent_id = $2`, [id, agentId]));
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
@@ -212,47 +223,108 @@ export interface TransitionFields {
 }
 
 /**
- * Move an intent from one of `from` to `to`, setting `fields`, and append the history event, in the caller's
- * transaction. Returns the updated intent, or null when the intent was not in one of `from` (another process moved
- * it first): transitions are compare-and-set, so replicas and the tracker never apply one twice.
+ * Move an intent from one of `from` to `to`, setting `fields`, append its history event and (when given) its audit
+ * record — one statement, so all of it happens or none. Returns the updated intent, or null when the intent was not
+ * in one of `from` (another process moved it first): transitions are compare-and-set, so replicas and trackers never
+ * apply one twice, and an audit record is written only for a transition that happened.
  */
 export async function transitionIntent(
-  client: Queryable,
+  db: Queryable,
   id: string,
   from: readonly IntentStatus[],
   to: IntentStatus,
-  fields: TransitionFields = {},
-  detail: Record<string, unknown> = {},
+  options: { fields?: TransitionFields; detail?: Record<string, unknown>; audit?: AuditEntry } = {},
 ): Promise<IntentRecord | null> {
   const sets = ['status = $3', 'updated_at = now()'];
-  const params: unknown[] = [id, from, to];
-  for (const [column, value] of Object.entries(fields)) {
+  const params: unknown[] = [id, from, to, JSON.stringify(options.detail ?? {})];
+  for (const [column, value] of Object.entries(options.fields ?? {})) {
     params.push(typeof value === 'bigint' ? value.toString() : value);
     sets.push(`${column} = $${params.length}`);
   }
-  const { rows } = await client.query<IntentRow & { previous: IntentStatus }>(
-    `UPDATE intents i SET ${sets.join(', ')}
-       FROM (SELECT id, status AS previous FROM intents WHERE id = $1 FOR UPDATE) p
-      WHERE i.id = p.id AND p.previous = ANY($2::text[])
-      RETURNING ${COLUMNS.split(',').map((c) => `i.${c.trim()}`).join(', ')}, p.previous`,
-    params,
-  );
-  const row = rows[0];
-  if (!row) return null;
-  await client.query('INSERT INTO intent_events (intent_id, from_status, to_status, detail) VALUES ($1, $2, $3, $4)', [
-    id,
-    row.previous,
-    to,
-    JSON.stringify(detail),
-  ]);
-  return toRecord(row);
+  const call = options.audit ? auditAppendCall(options.audit, params.length + 1) : null;
+  if (call) params.push(...call.params);
+  try {
+    const { rows } = await db.query<IntentRow>(prepared(
+      `WITH previous AS (
+         SELECT id, status FROM intents WHERE id = $1 FOR UPDATE
+       ), moved AS (
+         UPDATE intents i SET ${sets.join(', ')} FROM previous p
+          WHERE i.id = p.id AND p.status = ANY($2::text[])
+         RETURNING ${COLUMNS.split(',').map((c) => `i.${c.trim()}`).join(', ')}, p.status AS previous_status
+       ), event AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, previous_status, $3, $4::jsonb FROM moved
+       )${call ? `, audited AS (SELECT ${call.sql} FROM moved)` : ''}
+       SELECT moved.* FROM moved${call ? ', (SELECT count(*) FROM audited) a' : ''}`,
+      params,
+    ));
+    return rows[0] ? toRecord(rows[0]) : null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
 }
 
-/** Intents whose transaction is signed or submitted and not yet settled, oldest first. */
-export async function findInFlight(db: Queryable, chainId: number, limit: number): Promise<IntentRecord[]> {
-  const { rows } = await db.query<IntentRow>(
-    `SELECT ${COLUMNS} FROM intents WHERE chain_id = $1 AND status IN ('signed', 'submitted') ORDER BY updated_at LIMIT $2`,
-    [chainId, limit],
-  );
+export interface SignedTransactionRow {
+  id: string;
+  from: string;
+  nonce: number;
+  txHash: string;
+  raw: string;
+  gasLimit: bigint;
+  maxFeePerGas: bigint;
+}
+
+/**
+ * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events, in
+ * one statement. Returns the rows that moved (an intent no longer `approved` is left alone and missing here).
+ */
+export async function markSignedBatch(client: Queryable, batch: readonly SignedTransactionRow[]): Promise<IntentRecord[]> {
+  const { rows } = await client.query<IntentRow>(prepared(
+    `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
+         AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas)
+     ), moved AS (
+       UPDATE intents i SET status = 'signed', from_address = v.from_address, nonce = v.nonce, tx_hash = v.tx_hash,
+              raw_tx = v.raw_tx, gas_limit = v.gas_limit, max_fee_per_gas = v.max_fee_per_gas, updated_at = now()
+         FROM v WHERE i.id = v.id AND i.status = 'approved'
+       RETURNING ${COLUMNS.split(',').map((c) => `i.${c.trim()}`).join(', ')}
+     ), events AS (
+       INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+       SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash) FROM moved
+     )
+     SELECT * FROM moved`,
+    [
+      batch.map((b) => b.id),
+      batch.map((b) => b.from),
+      batch.map((b) => b.nonce),
+      batch.map((b) => b.txHash),
+      batch.map((b) => b.raw),
+      batch.map((b) => b.gasLimit.toString()),
+      batch.map((b) => b.maxFeePerGas.toString()),
+    ],
+  ));
+  return rows.map(toRecord);
+}
+
+/**
+ * Unsettled intents (`signed` or `submitted`) on a chain, oldest first: those whose transaction hash is in `txHashes`,
+ * or, with `olderThanMs`, those not updated for that long (the tracker's sweep), or, with `status`, only that one.
+ */
+export async function findInFlight(
+  db: Queryable,
+  chainId: number,
+  options: { txHashes?: readonly string[]; olderThanMs?: number; status?: 'signed' | 'submitted'; limit: number },
+): Promise<IntentRecord[]> {
+  const params: unknown[] = [chainId, options.status ? [options.status] : ['signed', 'submitted'], options.limit];
+  let where = 'chain_id = $1 AND status = ANY($2::text[])';
+  if (options.txHashes) {
+    params.push(options.txHashes);
+    where += ` AND tx_hash = ANY($${params.length}::text[])`;
+  }
+  if (options.olderThanMs !== undefined) {
+    params.push(options.olderThanMs);
+    where += ` AND updated_at < now() - make_interval(secs => $${params.length}::double precision / 1000)`;
+  }
+  const { rows } = await db.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE ${where} ORDER BY updated_at LIMIT $3`, params));
   return rows.map(toRecord);
 }

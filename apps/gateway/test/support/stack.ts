@@ -54,7 +54,7 @@ export interface Stack {
   token(apiKey?: string): Promise<string>;
   newAgent(name?: string): Promise<{ agentId: string; apiKey: string }>;
   /** Start another gateway as a separate OS process; resolves with its base URL. */
-  spawnGateway(): Promise<{ baseUrl: string; stop(): Promise<void> }>;
+  spawnGateway(): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
   /** Stop and start the signer (e.g. to test a signer outage). */
   restartSigner(): Promise<void>;
   stop(): Promise<void>;
@@ -151,7 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return ((await res.json()) as { access_token: string }).access_token;
     };
 
-    const spawnGateway = async (): Promise<{ baseUrl: string; stop(): Promise<void> }> => {
+    const spawnGateway = async (): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
       const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, GATEWAY_SERVER], {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -177,7 +177,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         });
       });
       child.removeAllListeners('exit');
-      return { baseUrl: url, stop: stopChild };
+      return { baseUrl: url, pid: child.pid!, stop: stopChild };
     };
 
     const restartSigner = async (): Promise<void> => {

@@ -1,0 +1,157 @@
+/**
+ * `pnpm bench`: the signing spine under load, beside floors measured in the same run on the same machine.
+ *
+ *   floor 1  bare Fastify JSON echo (what HTTP + JSON costs here)            autocannon, 50 connections
+ *   floor 2  the signer's raw signing rate over its socket (tickets pre-minted) SignerClient, 50 in flight
+ *   pipeline POST /v1/intents: auth → validate → policy → nonce → ticket → sign → audit → submit
+ *            against real Postgres and Redis, a separate gateway process, anvil mining a block a second
+ *
+ * Machines here are noisy: read the ratios, not the absolute numbers. Nothing is asserted.
+ * Options: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { keccak256, toHex } from 'viem';
+import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
+import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
+import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const TSX = import.meta.resolve('tsx');
+const ECHO_SERVER = new URL('./echo-server.ts', import.meta.url).pathname;
+
+interface Row {
+  name: string;
+  perSecond: number;
+  p50: number | null;
+  p99: number | null;
+  errors: number;
+  note?: string;
+}
+
+function cannon(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+async function echoFloor(): Promise<Row> {
+  const child = spawn(process.execPath, ['--import', TSX, ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  try {
+    const body = JSON.stringify({ type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.001' });
+    const r = await cannon({ url: `${url}/echo`, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, duration: Math.max(3, SECONDS / 2) });
+    return { name: 'floor: Fastify JSON echo', perSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function signerFloor(socketPath: string, ticketKeyPem: string, signer: `0x${string}`): Promise<Row> {
+  const client = new SignerClient({ socketPath, connections: 4, timeoutMs: 30_000 });
+  const issuer = new TicketIssuer({ privateKey: loadTicketPrivateKey(ticketKeyPem), keyId: 'bench', lifetimeSeconds: 60 });
+  const total = 3_000;
+  // Pre-mint tickets so only the signer's work (frame, ticket check, journal, secp256k1 signature) is timed.
+  const jobs = await Promise.all(
+    Array.from({ length: total }, async (_, i) => {
+      const wire = toWireTransaction({ chainId: 31337, nonce: 1_000_000 + i, to: RECIPIENTS[0]!, value: 1n, data: '0x', gas: 21_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n });
+      const digest = transactionDigest(fromWireTransaction(wire));
+      const ticket = await issuer.issue({ intentId: keccak256(toHex(i)), chainId: 31337, signerKeyId: signer, digest });
+      return { ticket, transaction: wire };
+    }),
+  );
+  const latencies: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        const t0 = performance.now();
+        await client.signTransaction(job).catch(() => (errors += 1));
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await client.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! * 10) / 10;
+  return { name: 'floor: signer raw signing', perSecond: total / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
+function rss(pid: number): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return `RSS ${Math.round(kb('VmRSS') / 1024)} MiB, peak ${Math.round(kb('VmHWM') / 1024)} MiB`;
+  } catch {
+    return 'RSS n/a';
+  }
+}
+
+async function main(): Promise<void> {
+  process.stderr.write(`bench: ${SECONDS}s per scenario, ${CONNECTIONS} connections\n`);
+  const stack = await startStack({ tracker: false, anvilArgs: { blockTime: 1 } });
+  try {
+    const rows: Row[] = [];
+    rows.push(await echoFloor());
+    rows.push(await signerFloor(stack.env.SIGNER_SOCKET!, readFileSync(stack.env.TICKET_PRIVATE_KEY_FILE!, 'utf8'), stack.signerAddress));
+
+    const gateway = await stack.spawnGateway();
+    const token = await stack.token();
+    const auditBefore = Number((await stack.pool.query('SELECT count(*) AS n FROM audit_log')).rows[0].n);
+    const cpuBefore = cpuSeconds(gateway.pid);
+    const body = JSON.stringify({ type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.000001' });
+    const r = await cannon({
+      url: `${gateway.baseUrl}/v1/intents`,
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      connections: CONNECTIONS,
+      duration: SECONDS,
+    });
+    const cpuUsed = cpuSeconds(gateway.pid)! - cpuBefore!;
+    const { rows: counts } = await stack.pool.query(
+      `SELECT (SELECT count(*) FROM intents WHERE tx_hash IS NOT NULL) AS signed,
+              (SELECT count(*) FROM audit_log) AS audit, (SELECT max(next_nonce) FROM nonces) AS nonce`,
+    );
+    rows.push({
+      name: 'pipeline: token → intent → signed + audited + submitted',
+      perSecond: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      errors: r.non2xx + r.errors,
+      note: `${counts[0].signed} intents signed, ${Number(counts[0].audit) - auditBefore} audit rows, nonces 0..${Number(counts[0].nonce) - 1}; gateway ${rss(gateway.pid)}, CPU ${(cpuUsed / SECONDS * 100).toFixed(0)}% of a core, ${((cpuUsed * 1000) / Number(counts[0].signed)).toFixed(2)} ms CPU per signed intent`,
+    });
+    await gateway.stop();
+
+    const echo = rows[0]!.perSecond;
+    const sign = rows[1]!.perSecond;
+    const fmt = (n: number | null): string => (n === null ? '-' : n.toFixed(1));
+    console.log('\n| scenario | per second | p50 ms | p99 ms | errors | ÷ echo floor | ÷ signer floor |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const row of rows) {
+      console.log(`| ${row.name} | ${row.perSecond.toFixed(0)} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.errors} | ${(row.perSecond / echo).toFixed(3)} | ${(row.perSecond / sign).toFixed(3)} |`);
+    }
+    for (const row of rows) if (row.note) console.log(`\n${row.name}: ${row.note}`);
+  } finally {
+    await stack.stop();
+  }
+}
+
+await main();
