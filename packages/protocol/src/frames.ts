@@ -10,6 +10,7 @@ import type { WireTransaction } from './transaction.ts';
  */
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 256 * 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a BOM stays, so JSON.parse refuses it
 
 export interface SignTransactionParams {
   ticket: string;
@@ -77,9 +78,9 @@ export class FrameDecoder {
       this.buffer = this.buffer.subarray(4 + length);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body.toString('utf8'));
+        parsed = JSON.parse(UTF8.decode(body)); // fatal: invalid UTF-8 is refused, never replaced with U+FFFD
       } catch {
-        throw new FrameError('malformed_frame', 'frame body is not JSON');
+        throw new FrameError('malformed_frame', 'frame body is not UTF-8 JSON');
       }
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw new FrameError('malformed_frame', 'frame body is not a JSON object');
