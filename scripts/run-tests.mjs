@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 
 const root = new URL('..', import.meta.url).pathname;
 const roots = ['apps', 'packages'].map((d) => join(root, d));
@@ -27,6 +28,28 @@ if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Integration tests use real PostgreSQL and Redis. When either does not answer, set them up (Debian, as root) with
+// the same script CI uses; without permission to do that, say what is missing instead of failing test by test.
+function answers(port, payload, expect) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok) => (socket.destroy(), resolve(ok));
+    socket.setTimeout(2000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => (payload ? socket.write(payload) : done(true)));
+    socket.once('data', (chunk) => done(chunk.toString().startsWith(expect)));
+  });
+}
+const needServices = !process.env.TEST_DATABASE_URL || !process.env.TEST_REDIS_URL;
+if (needServices && !((await answers(5432)) && (await answers(6379, 'PING\r\n', '+PONG')))) {
+  console.error('PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not answering; running scripts/ensure-services.sh');
+  const ensured = spawnSync('bash', [join(root, 'scripts/ensure-services.sh')], { stdio: 'inherit' });
+  if (ensured.status !== 0) {
+    console.error('Could not set up PostgreSQL and Redis. Start them (or set TEST_DATABASE_URL / TEST_REDIS_URL) and run again.');
+    process.exit(1);
+  }
+}
+
 const tap = join(tmpdir(), `clawd402-tests-${process.pid}.tap`);
 const result = spawnSync(
   process.execPath,

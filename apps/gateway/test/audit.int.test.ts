@@ -1,0 +1,87 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { RECIPIENTS, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { TSX_LOADER } from '../src/dev/signer-process.ts';
+import { verifyAuditChain } from '../src/repositories/audit-repository.ts';
+
+const VERIFY_CLI = new URL('../src/cli/audit-verify.ts', import.meta.url).pathname;
+
+function runVerify(databaseUrl: string): { status: number | null; stdout: string } {
+  const result = spawnSync(process.execPath, ['--import', TSX_LOADER, VERIFY_CLI], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout };
+}
+
+describe('hash-chained audit log', () => {
+  let stack: Stack;
+  let intentId: string;
+  before(async () => {
+    stack = await startStack();
+    const token = await stack.token();
+    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '0.5' });
+    intentId = res.body.id;
+    await waitForStatus(stack.baseUrl, token, intentId, ['confirmed']);
+    await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '1000' });
+  });
+  after(async () => stack?.stop());
+
+  test('every state change of a confirmed intent is in the log, in order, before the next one', async () => {
+    const { rows } = await stack.pool.query<{ action: string }>('SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq', [`intent:${intentId}`]);
+    assert.deepEqual(rows.map((r) => r.action), ['intent.decided', 'intent.signed', 'intent.submitted', 'intent.confirmed']);
+  });
+
+  test('the untouched chain verifies, from the library and from `pnpm audit:verify`', async () => {
+    const result = await verifyAuditChain(stack.pool);
+    assert.equal(result.ok, true);
+    assert.ok(result.rows >= 5);
+    const cli = runVerify(stack.db.url);
+    assert.equal(cli.status, 0, cli.stdout);
+    assert.match(cli.stdout, new RegExp(`audit log verified: ${result.rows} rows`));
+  });
+
+  test('UPDATE, DELETE and TRUNCATE of audit rows are refused by the database', async () => {
+    await assert.rejects(stack.pool.query("UPDATE audit_log SET actor = 'agent:someone-else' WHERE seq = 1"), /append-only/);
+    await assert.rejects(stack.pool.query('DELETE FROM audit_log WHERE seq = 1'), /append-only/);
+    await assert.rejects(stack.pool.query('TRUNCATE audit_log'), /append-only/);
+  });
+
+  test('a row edited by hand (trigger disabled, as the table owner) is named by the verify command', async () => {
+    const { rows } = await stack.pool.query<{ seq: string; record: string }>(
+      "SELECT seq, record FROM audit_log WHERE action = 'intent.signed' ORDER BY seq LIMIT 1",
+    );
+    const target = Number(rows[0]!.seq);
+    // The attacker rewrites the nonce in the signed record, keeping the JSON valid.
+    const forged = rows[0]!.record.replace(/"nonce":\d+/, '"nonce":999');
+    assert.notEqual(forged, rows[0]!.record);
+    await stack.pool.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+    try {
+      await stack.pool.query('UPDATE audit_log SET record = $1 WHERE seq = $2', [forged, target]);
+    } finally {
+      await stack.pool.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
+    }
+    const result = await verifyAuditChain(stack.pool);
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.firstBroken, { seq: target, reason: 'hash does not match the record' });
+    const cli = runVerify(stack.db.url);
+    assert.equal(cli.status, 1);
+    assert.match(cli.stdout, new RegExp(`BROKEN at seq ${target}: hash does not match the record`));
+  });
+
+  test('recomputing the forged row\'s hash does not hide it: the next row names the break', async () => {
+    const { rows } = await stack.pool.query<{ seq: string; record: string; prev_hash: string }>(
+      "SELECT seq, record, prev_hash FROM audit_log WHERE action = 'intent.signed' ORDER BY seq LIMIT 1",
+    );
+    const target = Number(rows[0]!.seq);
+    await stack.pool.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+    try {
+      await stack.pool.query("UPDATE audit_log SET hash = encode(sha256(convert_to(prev_hash || record, 'UTF8')), 'hex') WHERE seq = $1", [target]);
+    } finally {
+      await stack.pool.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
+    }
+    const result = await verifyAuditChain(stack.pool);
+    assert.deepEqual(result.firstBroken, { seq: target + 1, reason: 'prev_hash does not match the previous row' });
+  });
+});
