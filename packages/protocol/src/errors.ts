@@ -42,7 +42,6 @@ export const API_ERRORS = {
   signer_unavailable: { status: 503, message: 'The signer is unavailable; nothing was submitted.' },
   signer_refused: { status: 502, message: 'The signer refused to sign; nothing was submitted.' },
   chain_unavailable: { status: 503, message: 'The chain RPC is unavailable.' },
-  submission_failed: { status: 502, message: 'The signed transaction was rejected by the chain RPC.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
