@@ -19,8 +19,19 @@ import authPlugin from './plugins/app/auth.ts';
 import errorsPlugin from './plugins/app/errors.ts';
 import healthRoutes from './routes/health.ts';
 import tokenRoutes from './routes/auth/token.ts';
+import sessionRoutes from './routes/auth/sessions.ts';
+import adminRoutes from './routes/admin/index.ts';
 import intentRoutes from './routes/v1/intents.ts';
+import wellKnownRoutes from './routes/well-known.ts';
 import { TokenService } from './security/tokens.ts';
+
+const TLS_CIPHERS = [
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  // TLS 1.3 suites are AES-GCM or ChaCha20; Node configures them separately and all of them are ECDHE.
+].join(':');
 
 /** Everything a request handler may use, built once per app. */
 export interface Services {
@@ -63,6 +74,18 @@ function createAjv(): Ajv {
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const policySet = loadPolicySet(config.policyText);
   const app = Fastify({
+    // Native TLS when configured: TLS 1.2+ with ECDHE key exchange and AES-GCM only.
+    ...(config.tls
+      ? {
+          https: {
+            cert: config.tls.cert,
+            key: config.tls.key,
+            minVersion: 'TLSv1.2' as const,
+            ciphers: TLS_CIPHERS,
+            honorCipherOrder: true,
+          },
+        }
+      : {}),
     logger: options.logger ?? {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'body.apiKey', '*.apiKey', '*.password'], censor: '[redacted]' },
@@ -74,7 +97,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    trustProxy: false,
+    // X-Forwarded-For is believed only from the proxies listed in TRUSTED_PROXIES; otherwise the peer is the client.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     ajv: { customOptions: {} },
   });
   // JSON only: Fastify's built-in text/plain parser would let a string body reach validation as a 400.
@@ -98,6 +122,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const tickets = new TicketIssuer({ privateKey: loadTicketPrivateKey(config.ticketPrivateKeyPem), keyId: 'gateway-1' });
   const tokens = new TokenService({
     privateKeyPem: config.jwtPrivateKeyPem,
+    previousPublicKeyPems: config.jwtPreviousPublicKeyPems,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     expirySeconds: config.jwtExpirySeconds,
@@ -112,7 +137,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] }, useDefaults: false },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-    hsts: false,
+    hsts: config.tls ? { maxAge: 31_536_000, includeSubDomains: true, preload: true } : false,
     crossOriginEmbedderPolicy: false,
     xXssProtection: true,
   });
@@ -121,6 +146,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
   });
   await app.register(cors, {
+    methods: config.allowedMethods,
+    allowedHeaders: config.allowedHeaders,
+    credentials: false,
     origin: (origin, callback) => {
       if (!origin) return callback(null, false);
       const allowed = config.allowedOrigins.includes(origin);
@@ -143,7 +171,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(authPlugin, { tokens });
   await app.register(healthRoutes);
   await app.register(tokenRoutes);
+  await app.register(sessionRoutes);
+  await app.register(adminRoutes);
   await app.register(intentRoutes);
+  await app.register(wellKnownRoutes);
 
   if (options.tracker !== false) app.addHook('onReady', async () => tracker.start());
   app.addHook('onClose', async () => {

@@ -1,4 +1,7 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseCidrList, type Cidr } from './security/ip-allowlist.ts';
+import { loadRsaPublicKey, parseSpkiPemBlocks } from './security/jwt-keys.ts';
 
 /**
  * Gateway configuration, read once at boot from the environment. Invalid or missing settings stop the process with
@@ -25,9 +28,23 @@ export interface GatewayConfig {
   ticketPrivateKeyPem: string;
   /** RSA private key (PKCS8 PEM) for access tokens. */
   jwtPrivateKeyPem: string;
+  /** Public keys (SPKI PEM) still accepted during a rotation overlap. */
+  jwtPreviousPublicKeyPems: string[];
   jwtIssuer: string;
   jwtAudience: string;
   jwtExpirySeconds: number;
+  jwtRefreshExpirySeconds: number;
+  sessionAbsoluteSeconds: number;
+  /** Ranges allowed to reach /admin/* (default: loopback only). */
+  adminAllowedIps: Cidr[];
+  /** Proxies whose X-Forwarded-For is believed (none by default: the socket peer is the client). */
+  trustedProxies: string[];
+  /** Native TLS: PEM certificate chain and key, read from files. */
+  tls: { cert: string; key: string } | null;
+  /** With TLS: a plain-HTTP port that answers every request with a 301 to HTTPS. */
+  httpRedirectPort: number | null;
+  allowedMethods: string[];
+  allowedHeaders: string[];
   policyText: string;
   policySource: string;
   rateLimitIpPerMin: number;
@@ -124,8 +141,36 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
   if (production && env.REDIS_URL && urlHasPassword(env.REDIS_URL)) {
     throw new ConfigError('REDIS_URL', 'carries a password in the environment; use REDIS_URL_FILE in production');
   }
-  const allowedOrigins = (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (allowedOrigins.includes('*')) throw new ConfigError('ALLOWED_ORIGINS', 'must list origins; a wildcard is never allowed');
+  const list = (name: string, fallback: string): string[] => (env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
+  const allowedOrigins = list('ALLOWED_ORIGINS', '');
+  if (allowedOrigins.some((o) => o.includes('*'))) throw new ConfigError('ALLOWED_ORIGINS', 'must list origins; a wildcard is never allowed');
+  for (const origin of allowedOrigins) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin such as https://console.example.com`);
+    }
+    if (parsed.origin !== origin) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin (scheme://host[:port], no path)`);
+    if (production && parsed.protocol !== 'https:') throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" must be https in production`);
+  }
+  const cidrs = (name: string, fallback: string): Cidr[] => {
+    try {
+      return parseCidrList(env[name] ?? fallback);
+    } catch {
+      throw new ConfigError(name, 'must be a comma-separated list of IP addresses or CIDR ranges');
+    }
+  };
+  const adminAllowedIps = cidrs('ADMIN_ALLOWED_IPS', '127.0.0.1/32,::1/128');
+  const trustedProxies = list('TRUSTED_PROXIES', '');
+  cidrs('TRUSTED_PROXIES', '');
+  if (trustedProxies.some((p) => p === '*' || p === '0.0.0.0/0' || p === '::/0')) {
+    throw new ConfigError('TRUSTED_PROXIES', 'must name the proxies; trusting every address lets any client forge X-Forwarded-For');
+  }
+  const tls = env.TLS_CERT_FILE || env.TLS_KEY_FILE ? { cert: readSecretFile(env, 'TLS_CERT_FILE'), key: readSecretFile(env, 'TLS_KEY_FILE') } : null;
+  if (production && !tls && trustedProxies.length === 0) {
+    throw new ConfigError('TLS_CERT_FILE', 'production needs TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy');
+  }
 
   const policySource = overrides.policySource ?? env.POLICY_FILE;
   if (!policySource && overrides.policyText === undefined) throw new ConfigError('POLICY_FILE', 'is required (a YAML or JSON policy set)');
@@ -151,9 +196,18 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
     signerSocket: overrides.signerSocket ?? env.SIGNER_SOCKET ?? '',
     ticketPrivateKeyPem: overrides.ticketPrivateKeyPem ?? readSecretFile(env, 'TICKET_PRIVATE_KEY_FILE'),
     jwtPrivateKeyPem: overrides.jwtPrivateKeyPem ?? readSecretFile(env, 'JWT_PRIVATE_KEY_FILE'),
+    jwtPreviousPublicKeyPems: env.JWT_PREVIOUS_PUBLIC_KEYS_FILE ? previousJwtKeys(readFileOrFail(env, 'JWT_PREVIOUS_PUBLIC_KEYS_FILE')) : [],
     jwtIssuer: env.JWT_ISSUER ?? 'clawd402',
     jwtAudience: env.JWT_AUDIENCE ?? 'clawd402-api',
     jwtExpirySeconds: int(env, 'JWT_EXPIRY', 900, 60, 3600),
+    jwtRefreshExpirySeconds: int(env, 'JWT_REFRESH_EXPIRY', 7 * 24 * 3600, 300, 30 * 24 * 3600),
+    sessionAbsoluteSeconds: int(env, 'SESSION_ABSOLUTE_SECONDS', 24 * 3600, 900, 7 * 24 * 3600),
+    adminAllowedIps,
+    trustedProxies,
+    tls,
+    httpRedirectPort: env.HTTP_REDIRECT_PORT ? int(env, 'HTTP_REDIRECT_PORT', 0, 0, 65535) : null,
+    allowedMethods: list('ALLOWED_METHODS', 'GET,POST,PUT,DELETE'),
+    allowedHeaders: list('ALLOWED_HEADERS', 'authorization,content-type,idempotency-key'),
     policyText,
     policySource: policySource ?? 'inline',
     rateLimitIpPerMin: int(env, 'RATE_LIMIT_IP_PER_MIN', 100, 1, 10_000_000),
@@ -163,5 +217,41 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
     ...overrides,
   };
   if (!config.signerSocket) throw new ConfigError('SIGNER_SOCKET', 'is required (the signer\'s Unix socket path)');
+  assertRsaKey(config.jwtPrivateKeyPem);
   return config;
 }
+
+/** The access-token key must be RSA of at least 2048 bits, in every environment. */
+function assertRsaKey(pem: string): void {
+  let bits = 0;
+  let type: string | undefined;
+  try {
+    const key = createPrivateKey(pem);
+    type = key.asymmetricKeyType;
+    bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  } catch {
+    throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'does not hold a readable private key (PEM)');
+  }
+  if (type !== 'rsa') throw new ConfigError('JWT_PRIVATE_KEY_FILE', `holds a ${type} key; an RSA key is required`);
+  if (bits < 2048) throw new ConfigError('JWT_PRIVATE_KEY_FILE', `holds an RSA key of ${bits} bits; at least 2048 are required`);
+}
+
+function readFileOrFail(env: Env, name: string): string {
+  try {
+    return readFileSync(env[name]!, 'utf8');
+  } catch (error) {
+    throw new ConfigError(name, `cannot read ${env[name]}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+/** Zero or more SPKI PEM blocks, each an RSA public key of at least 2048 bits; anything else stops the boot. */
+function previousJwtKeys(text: string): string[] {
+  try {
+    const pems = parseSpkiPemBlocks(text);
+    for (const pem of pems) loadRsaPublicKey(pem);
+    return pems;
+  } catch (error) {
+    throw new ConfigError('JWT_PREVIOUS_PUBLIC_KEYS_FILE', (error as Error).message);
+  }
+}
+

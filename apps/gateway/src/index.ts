@@ -3,5 +3,6 @@ export { loadConfig, ConfigError, type GatewayConfig, type ChainConfig } from '.
 export { startServer } from './server.ts';
 export { migrate } from './db/migrate.ts';
 export { createPool } from './db/pool.ts';
-export { createAgentWithKey, createUser } from './repositories/agents-repository.ts';
+export { createAgentWithKey } from './repositories/agents-repository.ts';
+export { createUser } from './repositories/users-repository.ts';
 export { verifyAuditChain, appendAudit } from './repositories/audit-repository.ts';

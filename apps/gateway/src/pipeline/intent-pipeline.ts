@@ -14,7 +14,6 @@ import type { SignerClient, TicketIssuer } from '@clawd402/signer-client';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import { isDatabaseUnavailable } from '../db/pool.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
-import { findAgent, type AgentRecord } from '../repositories/agents-repository.ts';
 import {
   findByIdempotencyKey,
   findIntent,
@@ -22,11 +21,9 @@ import {
   transitionIntent,
   type IntentRecord,
 } from '../repositories/intents-repository.ts';
-import type { Principal } from '../security/tokens.ts';
+import type { AgentContext } from '../plugins/app/auth.ts';
 import { normalizeIntent, type NormalizedIntent } from './normalize.ts';
 import { SigningLanes } from './signing-lanes.ts';
-
-const AGENT_CACHE_MS = 1_000;
 
 export interface PipelineDeps {
   pool: pg.Pool;
@@ -58,47 +55,30 @@ export class IntentPipeline {
     this.lanes = new SigningLanes(deps);
   }
 
-  /**
-   * The agent's record, cached for a second per process (a disabled agent is refused within a second). The identity
-   * issue replaces the TTL with invalidation pushed to every process.
-   */
-  private readonly agents = new Map<string, { at: number; agent: Promise<AgentRecord | null> }>();
-  private agent(id: string): Promise<AgentRecord | null> {
-    const now = Date.now();
-    const cached = this.agents.get(id);
-    if (cached && now - cached.at < AGENT_CACHE_MS) return cached.agent;
-    const agent = findAgent(this.deps.pool, id);
-    this.agents.set(id, { at: now, agent });
-    agent.catch(() => this.agents.delete(id));
-    return agent;
-  }
-
   /** Resolves when every intent being processed has finished (graceful shutdown waits for this). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  submit(principal: Principal, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
-    const work = this.process(principal, body, idempotencyKey);
+  submit(agent: AgentContext, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
+    const work = this.process(agent, body, idempotencyKey);
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work)).catch(() => {});
     return work;
   }
 
-  private async process(principal: Principal, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
+  private async process(principal: AgentContext, body: IntentBody, idempotencyKey: string | null): Promise<PipelineResult> {
     const requestHash = hashRequest(body);
     if (idempotencyKey !== null) {
       const existing = await findByIdempotencyKey(this.deps.pool, principal.agentId, idempotencyKey);
       if (existing) return { intent: assertSameRequest(existing, requestHash), created: false };
     }
-    const agent = await this.agent(principal.agentId);
-    if (!agent || agent.disabled) throw new Clawd402Error('forbidden', 'The agent is disabled.');
 
     const intent = await normalizeIntent(body, this.deps.chains);
     const policy = this.deps.policy();
     const decision = evaluate(policy, toFacts(intent));
 
-    const recorded = await this.recordDecision(principal, agent.signerAddress, intent, decision, requestHash, idempotencyKey);
+    const recorded = await this.recordDecision(principal, principal.signerAddress, intent, decision, requestHash, idempotencyKey);
     if (!recorded.created || recorded.intent.status !== 'approved') return recorded;
 
     const signed = await this.sign(recorded.intent, intent);
@@ -107,7 +87,7 @@ export class IntentPipeline {
   }
 
   private async recordDecision(
-    principal: Principal,
+    principal: AgentContext,
     from: Address,
     intent: NormalizedIntent,
     decision: Decision,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Address } from 'viem';
+import { prepared } from '../db/pool.ts';
 import { generateApiKey } from '../security/api-keys.ts';
 
 export interface ApiKeyRecord {
@@ -8,13 +9,6 @@ export interface ApiKeyRecord {
   agentId: string;
   secretHash: string;
   usable: boolean;
-}
-
-export interface AgentRecord {
-  id: string;
-  name: string;
-  signerAddress: Address;
-  disabled: boolean;
 }
 
 /** Find an API key by its non-secret key id; `usable` is false when revoked, expired or the agent is disabled. */
@@ -30,17 +24,59 @@ export async function findApiKey(pool: pg.Pool, keyId: string): Promise<ApiKeyRe
   return row ? { id: row.id, agentId: row.agent_id, secretHash: row.secret_hash, usable: row.usable } : null;
 }
 
+/**
+ * The signer address an agent acts with, if its API key is still usable (not revoked, not expired) and the agent
+ * is enabled; null otherwise. Checked on every agent request so revocation takes effect at once on every process.
+ */
+export async function findAgentKeyContext(
+  db: Pick<pg.Pool, 'query'>,
+  apiKeyId: string,
+  agentId: string,
+): Promise<{ signerAddress: Address; scopes: KeyScopes } | null> {
+  const { rows } = await db.query<{ signer_address: Address; scope_chains: string[] | null; scope_types: string[] | null }>(
+    prepared(
+      `SELECT a.signer_address, k.scope_chains, k.scope_types FROM api_keys k JOIN agents a ON a.id = k.agent_id
+        WHERE k.id = $1 AND k.agent_id = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+          AND a.disabled_at IS NULL`,
+      [apiKeyId, agentId],
+    ),
+  );
+  const row = rows[0];
+  return row ? { signerAddress: row.signer_address, scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types } } : null;
+}
+
 export async function touchApiKey(pool: pg.Pool, id: string): Promise<void> {
   await pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id]);
 }
 
-export async function findAgent(db: Pick<pg.Pool, 'query'>, id: string): Promise<AgentRecord | null> {
-  const { rows } = await db.query<{ id: string; name: string; signer_address: Address; disabled_at: Date | null }>(
-    'SELECT id, name, signer_address, disabled_at FROM agents WHERE id = $1',
-    [id],
+/** What a key may be used for; null means any. */
+export interface KeyScopes {
+  chains: number[] | null;
+  types: string[] | null;
+}
+
+export interface NewKeyOptions {
+  label?: string | null;
+  scopes?: KeyScopes;
+  expiresAt?: Date | null;
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Issue an API key for an agent; returns the full key once (only its argon2id hash is stored). */
+export async function issueApiKey(
+  db: Queryable,
+  agentId: string,
+  options: NewKeyOptions = {},
+): Promise<{ apiKeyId: string; keyId: string; apiKey: string }> {
+  const key = await generateApiKey();
+  const apiKeyId = randomUUID();
+  await db.query(
+    `INSERT INTO api_keys (id, key_id, agent_id, secret_hash, label, scope_chains, scope_types, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [apiKeyId, key.keyId, agentId, key.secretHash, options.label ?? null, options.scopes?.chains ?? null, options.scopes?.types ?? null, options.expiresAt ?? null],
   );
-  const row = rows[0];
-  return row ? { id: row.id, name: row.name, signerAddress: row.signer_address, disabled: row.disabled_at !== null } : null;
+  return { apiKeyId, keyId: key.keyId, apiKey: key.apiKey };
 }
 
 /**
@@ -49,41 +85,154 @@ export async function findAgent(db: Pick<pg.Pool, 'query'>, id: string): Promise
  */
 export async function createAgentWithKey(
   pool: pg.Pool,
-  input: { name: string; signerAddress: Address },
+  input: { name: string; signerAddress: Address; ownerUserId?: string | null } & NewKeyOptions,
 ): Promise<{ agentId: string; apiKeyId: string; apiKey: string }> {
-  const key = await generateApiKey();
   const agentId = randomUUID();
-  const apiKeyId = randomUUID();
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('INSERT INTO agents (id, name, signer_address) VALUES ($1, $2, $3)', [agentId, input.name, input.signerAddress]);
-    await client.query('INSERT INTO api_keys (id, key_id, agent_id, secret_hash) VALUES ($1, $2, $3, $4)', [
-      apiKeyId,
-      key.keyId,
+    await client.query('INSERT INTO agents (id, name, signer_address, owner_user_id) VALUES ($1, $2, $3, $4)', [
       agentId,
-      key.secretHash,
+      input.name,
+      input.signerAddress,
+      input.ownerUserId ?? null,
     ]);
+    const key = await issueApiKey(client, agentId, input);
     await client.query('COMMIT');
+    return { agentId, apiKeyId: key.apiKeyId, apiKey: key.apiKey };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
     client.release();
   }
-  return { agentId, apiKeyId, apiKey: key.apiKey };
 }
 
-export async function createUser(
-  pool: pg.Pool,
-  input: { username: string; passwordHash: string; role: 'owner' | 'admin' | 'operator' | 'approver' | 'viewer' },
-): Promise<string> {
-  const id = randomUUID();
-  await pool.query('INSERT INTO users (id, username, password_hash, role) VALUES ($1, $2, $3, $4)', [
-    id,
-    input.username,
-    input.passwordHash,
-    input.role,
-  ]);
-  return id;
+export interface ApiKeyView {
+  id: string;
+  keyId: string;
+  agentId: string;
+  label: string | null;
+  scopes: KeyScopes;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  replacedBy: string | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  key_id: string;
+  agent_id: string;
+  label: string | null;
+  scope_chains: string[] | null;
+  scope_types: string[] | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  replaced_by: string | null;
+}
+
+const KEY_COLUMNS = 'id, key_id, agent_id, label, scope_chains, scope_types, created_at, last_used_at, expires_at, revoked_at, replaced_by';
+
+const toKeyView = (r: ApiKeyRow): ApiKeyView => ({
+  id: r.id,
+  keyId: r.key_id,
+  agentId: r.agent_id,
+  label: r.label,
+  scopes: { chains: r.scope_chains?.map(Number) ?? null, types: r.scope_types },
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  replacedBy: r.replaced_by,
+});
+
+export async function findApiKeyById(db: Queryable, id: string): Promise<ApiKeyView | null> {
+  const { rows } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+  return rows[0] ? toKeyView(rows[0]) : null;
+}
+
+export interface AgentView {
+  id: string;
+  name: string;
+  signerAddress: Address;
+  ownerUserId: string | null;
+  disabled: boolean;
+  createdAt: Date;
+  keys: ApiKeyView[];
+}
+
+export async function listAgents(db: Queryable): Promise<AgentView[]> {
+  const { rows: agents } = await db.query<{ id: string; name: string; signer_address: Address; owner_user_id: string | null; disabled_at: Date | null; created_at: Date }>(
+    'SELECT id, name, signer_address, owner_user_id, disabled_at, created_at FROM agents ORDER BY created_at, id',
+  );
+  const { rows: keys } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`);
+  return agents.map((a) => ({
+    id: a.id,
+    name: a.name,
+    signerAddress: a.signer_address,
+    ownerUserId: a.owner_user_id,
+    disabled: a.disabled_at !== null,
+    createdAt: a.created_at,
+    keys: keys.filter((k) => k.agent_id === a.id).map(toKeyView),
+  }));
+}
+
+/**
+ * Rotate a key: issue a new one with the same agent, label and scopes, and let the old one live only until the end
+ * of the overlap window (or its own earlier expiry). Returns the new key once.
+ */
+export async function rotateApiKey(
+  client: Queryable,
+  old: ApiKeyView,
+  overlapSeconds: number,
+): Promise<{ apiKeyId: string; keyId: string; apiKey: string }> {
+  const next = await issueApiKey(client, old.agentId, { label: old.label, scopes: old.scopes, expiresAt: old.expiresAt });
+  await client.query(
+    `UPDATE api_keys SET replaced_by = $2,
+            expires_at = least(coalesce(expires_at, 'infinity'::timestamptz), now() + make_interval(secs => $3))
+      WHERE id = $1`,
+    [old.id, next.apiKeyId, overlapSeconds],
+  );
+  return next;
+}
+
+export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+  return rowCount === 1;
+}
+
+export async function disableAgent(db: Queryable, id: string, reason: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE agents SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason]);
+  return rowCount === 1;
+}
+
+/** Rotation is due at 80 days of age, overdue at 90, critical at 100. */
+export const KEY_AGE_THRESHOLDS = { due: 80, overdue: 90, critical: 100 } as const;
+
+export interface KeyAgeRow {
+  id: string;
+  keyId: string;
+  agentId: string;
+  agentName: string;
+  ageDays: number;
+  status: 'ok' | 'due' | 'overdue' | 'critical';
+}
+
+/** Every usable key (not revoked, not expired) with its age and rotation status, oldest first. */
+export async function keyAgeReport(db: Queryable): Promise<KeyAgeRow[]> {
+  const { rows } = await db.query<{ id: string; key_id: string; agent_id: string; name: string; age_days: string }>(
+    `SELECT k.id, k.key_id, k.agent_id, a.name, floor(extract(epoch FROM now() - k.created_at) / 86400) AS age_days
+       FROM api_keys k JOIN agents a ON a.id = k.agent_id
+      WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+      ORDER BY k.created_at, k.id`,
+  );
+  return rows.map((r) => {
+    const ageDays = Number(r.age_days);
+    const status = ageDays >= KEY_AGE_THRESHOLDS.critical ? 'critical' : ageDays >= KEY_AGE_THRESHOLDS.overdue ? 'overdue' : ageDays >= KEY_AGE_THRESHOLDS.due ? 'due' : 'ok';
+    return { id: r.id, keyId: r.key_id, agentId: r.agent_id, agentName: r.name, ageDays, status };
+  });
 }

@@ -37,7 +37,7 @@ function getDummyHash(): Promise<string> {
 }
 
 /** Verify a secret against a stored hash; with no stored hash, burn the same time and return false. */
-export async function verifyApiKeySecret(storedHash: string | null, secret: string): Promise<boolean> {
+export async function verifySecret(storedHash: string | null, secret: string): Promise<boolean> {
   if (storedHash === null) {
     await argon2.verify(await getDummyHash(), secret).catch(() => false);
     return false;

@@ -1,8 +1,20 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Address } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
+import { findAgentKeyContext, type KeyScopes } from '../../repositories/agents-repository.ts';
+import { touchSession } from '../../repositories/sessions-repository.ts';
 import { roleHasPermission, type RouteAccess } from '../../security/rbac.ts';
 import type { Principal, TokenService } from '../../security/tokens.ts';
+
+/** What an authenticated agent acts with: its identity and the signer key it is bound to. */
+export interface AgentContext {
+  agentId: string;
+  apiKeyId: string;
+  signerAddress: Address;
+  /** What the API key may be used for; null means any. */
+  scopes: KeyScopes;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -11,26 +23,38 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /** Set for agent principals. */
+    agent: AgentContext | null;
   }
   interface FastifyInstance {
     /** onRequest hook: authenticate the bearer token and check the route's declared permission. */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Every registered route with the access it declared (for the route-permission walk and docs). */
+    routeAccess: { method: string; url: string; permission: RouteAccess }[];
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /**
  * Authentication and authorisation. Every route must declare `config.permission`; a route without one stops the
  * app at start-up, so no route is reachable by accident. Protected route plugins add `app.authenticate` as an
  * onRequest hook, which runs before the body is parsed or validated.
+ *
+ * Each request re-checks what a token cannot carry: an agent's API key must still be unrevoked and unexpired and
+ * its agent enabled (so revocation is immediate on every process), and a human's session must still be active
+ * (logout, eviction and password change end it at once; use slides its 15-minute idle window).
  */
 export default fp(
   async (app, options: { tokens: TokenService }) => {
     app.decorateRequest('principal', null);
+    app.decorateRequest('agent', null);
+    const routeAccess: { method: string; url: string; permission: RouteAccess }[] = [];
+    app.decorate('routeAccess', routeAccess);
     app.addHook('onRoute', (route) => {
       const permission = (route.config as { permission?: RouteAccess } | undefined)?.permission;
       if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`);
+      for (const method of [route.method].flat()) if (method !== 'HEAD') routeAccess.push({ method, url: route.url, permission });
     });
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const permission = request.routeOptions.config.permission;
@@ -39,8 +63,22 @@ export default fp(
       const match = BEARER.exec(request.headers.authorization ?? '');
       if (!match) throw new Clawd402Error('unauthenticated', 'A bearer token is required.');
       const principal = await options.tokens.verify(match[1]!);
+      if (principal.kind === 'agent') {
+        const context = await findAgentKeyContext(app.services.pool, principal.apiKeyId, principal.agentId);
+        if (!context) {
+          request.log.info({ agentId: principal.agentId, apiKeyId: principal.apiKeyId, ip: request.ip }, 'agent token refused: key revoked or expired, or agent disabled');
+          throw new Clawd402Error('unauthenticated');
+        }
+        request.agent = { agentId: principal.agentId, apiKeyId: principal.apiKeyId, signerAddress: context.signerAddress, scopes: context.scopes };
+      } else if (!(await touchSession(app.services.pool, principal.sessionId, principal.userId))) {
+        request.log.info({ userId: principal.userId, sessionId: principal.sessionId, ip: request.ip }, 'user token refused: session ended');
+        throw new Clawd402Error('unauthenticated', 'The session has ended; log in again.');
+      }
       if (!roleHasPermission(principal.role, permission)) {
-        request.log.warn({ principal: principal.agentId, role: principal.role, permission }, 'authorization refused');
+        request.log.warn(
+          { principal: principal.kind === 'agent' ? `agent:${principal.agentId}` : `user:${principal.userId}`, role: principal.role, permission, route: request.routeOptions.url },
+          'authorization refused',
+        );
         throw new Clawd402Error('forbidden');
       }
       request.principal = principal;

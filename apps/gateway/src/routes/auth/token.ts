@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
 import { Clawd402Error } from '@clawd402/protocol';
 import { findApiKey, touchApiKey } from '../../repositories/agents-repository.ts';
-import { parseApiKey, verifyApiKeySecret } from '../../security/api-keys.ts';
+import { parseApiKey, verifySecret } from '../../security/api-keys.ts';
 
 /**
  * POST /auth/token: exchange an agent API key for a short-lived RS256 access token. The key is checked with
@@ -28,7 +28,7 @@ const token: FastifyPluginAsync = async (app) => {
       const { apiKey } = request.body as { apiKey: string };
       const parsed = parseApiKey(apiKey);
       const record = parsed ? await findApiKey(app.services.pool, parsed.keyId) : null;
-      const valid = await verifyApiKeySecret(record?.secretHash ?? null, parsed?.secret ?? 'x');
+      const valid = await verifySecret(record?.secretHash ?? null, parsed?.secret ?? 'x');
       if (!record || !valid || !record.usable) {
         request.log.info({ reason: !parsed ? 'malformed' : !record ? 'unknown key id' : !valid ? 'wrong secret' : 'revoked, expired or agent disabled', ip: request.ip }, 'api key refused');
         throw new Clawd402Error('invalid_api_key');

@@ -79,7 +79,7 @@ const intents: FastifyPluginAsync = async (app) => {
       },
       // Refused intents leave one trace: an audit record naming the agent and the code. Nothing else is written.
       onRequest: async (request) => {
-        const principal = request.principal!;
+        const principal = request.agent!;
         request.auditRefusal = async (code) => {
           await appendAudit(app.services.pool, {
             actor: `agent:${principal.agentId}`,
@@ -95,7 +95,12 @@ const intents: FastifyPluginAsync = async (app) => {
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
         throw new Clawd402Error('invalid_idempotency_key');
       }
-      const result = await app.services.pipeline.submit(request.principal!, request.body as IntentBody, key ?? null);
+      const agent = request.agent!;
+      const body = request.body as IntentBody;
+      if ((agent.scopes.chains && !agent.scopes.chains.includes(body.chainId)) || (agent.scopes.types && !agent.scopes.types.includes(body.type))) {
+        throw new Clawd402Error('key_scope_denied', undefined, { details: { chainId: body.chainId, type: body.type } });
+      }
+      const result = await app.services.pipeline.submit(agent, body, key ?? null);
       request.auditRefusal = undefined; // from here on the intent's own audit trail speaks for it
       return sendIntent(reply, result.intent, result.created);
     },
@@ -113,7 +118,7 @@ const intents: FastifyPluginAsync = async (app) => {
     async (request) => {
       const { id } = request.params as { id: string };
       // Another agent's intent answers exactly like a missing one.
-      const intent = UUID.test(id) ? await findIntentForAgent(app.services.pool, request.principal!.agentId, id) : null;
+      const intent = UUID.test(id) ? await findIntentForAgent(app.services.pool, request.agent!.agentId, id) : null;
       if (!intent) throw new Clawd402Error('not_found', 'No such intent.');
       return toIntentView(intent);
     },
@@ -137,7 +142,7 @@ const intents: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const query = request.query as { status?: IntentStatus; limit?: string; cursor?: string };
-      const page = await listIntentsForAgent(app.services.pool, request.principal!.agentId, {
+      const page = await listIntentsForAgent(app.services.pool, request.agent!.agentId, {
         ...(query.status ? { status: query.status } : {}),
         limit: query.limit ? Number(query.limit) : 20,
         ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),

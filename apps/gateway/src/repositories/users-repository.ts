@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { UserRole } from '../security/tokens.ts';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  role: UserRole;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: Date;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  role: UserRole;
+  password_hash: string;
+  disabled_at: Date | null;
+  created_at: Date;
+}
+
+function toUser(row: UserRow): UserRecord {
+  return { id: row.id, username: row.username, role: row.role, passwordHash: row.password_hash, disabled: row.disabled_at !== null, createdAt: row.created_at };
+}
+
+const COLUMNS = 'id, username, role, password_hash, disabled_at, created_at';
+
+export async function findUserByUsername(db: Queryable, username: string): Promise<UserRecord | null> {
+  const { rows } = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [username]);
+  return rows[0] ? toUser(rows[0]) : null;
+}
+
+export async function findUser(db: Queryable, id: string): Promise<UserRecord | null> {
+  const { rows } = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+  return rows[0] ? toUser(rows[0]) : null;
+}
+
+export async function listUsers(db: Queryable): Promise<UserRecord[]> {
+  const { rows } = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users ORDER BY created_at, id`);
+  return rows.map(toUser);
+}
+
+export async function createUser(
+  db: Queryable,
+  input: { username: string; passwordHash: string; role: UserRole },
+): Promise<string> {
+  const id = randomUUID();
+  await db.query('INSERT INTO users (id, username, password_hash, role) VALUES ($1, $2, $3, $4)', [id, input.username, input.passwordHash, input.role]);
+  return id;
+}
+
+export async function setUserRole(db: Queryable, id: string, role: UserRole): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE users SET role = $2 WHERE id = $1', [id, role]);
+  return rowCount === 1;
+}
+
+export async function disableUser(db: Queryable, id: string, reason: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE users SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason]);
+  return rowCount === 1;
+}

@@ -1,0 +1,24 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Clawd402Error } from '@clawd402/protocol';
+import { isAllowedAdminIp } from '../../security/ip-allowlist.ts';
+import adminAgents from './agents.ts';
+import adminUsers from './users.ts';
+
+/**
+ * /admin/*: reachable only from ADMIN_ALLOWED_IPS (the client address as the trusted-proxy rules resolve it) — checked
+ * before anything else, so a non-listed address learns nothing, not even whether its token is valid — and then only
+ * with each route's permission. Every change is audited with the acting user.
+ */
+const admin: FastifyPluginAsync = async (app) => {
+  const { config } = app.services;
+  app.addHook('onRequest', async (request) => {
+    if (!isAllowedAdminIp(request.ip, config.adminAllowedIps)) {
+      request.log.warn({ ip: request.ip, route: request.routeOptions.url }, 'admin request from a non-allowed address');
+      throw new Clawd402Error('forbidden', 'Admin routes are not reachable from this address.');
+    }
+  });
+  app.addHook('onRequest', app.authenticate);
+  await app.register(adminUsers);
+  await app.register(adminAgents);
+};
+export default admin;

@@ -1,0 +1,191 @@
+/**
+ * A strict JSON parser for JWT headers and claims. `JSON.parse` silently keeps the last of two equal member names, so
+ * `{"alg":"RS256","alg":"none"}` means one thing to one parser and another thing to the next. This parser accepts
+ * exactly RFC 8259 JSON, as `JSON.parse` does, and refuses instead of choosing:
+ *
+ * - a member name that appears twice in one object, at any depth. Names are compared after unescaping, so
+ *   `"alg"` and `"\u0061lg"` are the same name;
+ * - nesting deeper than `maxDepth` (default 32);
+ * - anything `JSON.parse` would refuse: trailing commas, comments, single quotes, leading zeros, raw control
+ *   characters in strings, text after the value.
+ *
+ * Every refusal is a `StrictJsonError`. The value it returns is the value `JSON.parse` would return for the same text
+ * (a `__proto__` member becomes an own data property, as with `JSON.parse`).
+ *
+ * @example
+ * parseStrictJson('{"alg":"RS256","typ":"JWT"}'); // { alg: 'RS256', typ: 'JWT' }
+ * parseStrictJson('{"alg":"RS256","alg":"none"}'); // throws StrictJsonError, reason 'duplicate_key'
+ */
+export type StrictJsonReason = 'syntax' | 'duplicate_key' | 'too_deep';
+
+export class StrictJsonError extends Error {
+  constructor(
+    readonly reason: StrictJsonReason,
+    message: string,
+    readonly position: number,
+  ) {
+    super(message);
+    this.name = 'StrictJsonError';
+  }
+}
+
+export interface StrictJsonOptions {
+  /** Deepest nesting of objects and arrays accepted; the top-level value is depth 1. Default 32. */
+  maxDepth?: number;
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+const NEEDS_SLOW_PATH = /[\\\u0000-\u001f]/;
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+export function parseStrictJson(text: string, options: StrictJsonOptions = {}): unknown {
+  const maxDepth = options.maxDepth ?? 32;
+  let i = 0;
+
+  const fail = (reason: StrictJsonReason, message: string, at = i): never => {
+    throw new StrictJsonError(reason, `${message} at position ${at}`, at);
+  };
+
+  const skipWhitespace = (): void => {
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
+      i += 1;
+    }
+  };
+
+  const parseString = (): string => {
+    // text[i] is the opening quote. Fast path: no escape and no control character before the closing quote.
+    i += 1;
+    const end = text.indexOf('"', i);
+    if (end !== -1) {
+      const raw = text.slice(i, end);
+      if (!NEEDS_SLOW_PATH.test(raw)) {
+        i = end + 1;
+        return raw;
+      }
+    }
+    let out = '';
+    let start = i;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        out += text.slice(start, i);
+        i += 1;
+        return out;
+      }
+      if (c < 0x20) fail('syntax', 'unescaped control character in string');
+      if (c === 0x5c) {
+        out += text.slice(start, i);
+        const e = text[i + 1];
+        if (e === 'u') {
+          const hex = text.slice(i + 2, i + 6);
+          if (!HEX4.test(hex)) fail('syntax', 'bad \\u escape');
+          out += String.fromCharCode(Number.parseInt(hex, 16));
+          i += 6;
+        } else if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
+          out += ESCAPES[e]!;
+          i += 2;
+        } else {
+          fail('syntax', 'bad escape');
+        }
+        start = i;
+        continue;
+      }
+      i += 1;
+    }
+    return fail('syntax', 'unterminated string');
+  };
+
+  const parseValue = (depth: number): unknown => {
+    skipWhitespace();
+    const c = text[i];
+    switch (c) {
+      case '{': {
+        if (depth > maxDepth) fail('too_deep', `nesting deeper than ${maxDepth}`);
+        i += 1;
+        const object: Record<string, unknown> = {};
+        skipWhitespace();
+        if (text[i] === '}') {
+          i += 1;
+          return object;
+        }
+        for (;;) {
+          skipWhitespace();
+          if (text[i] !== '"') fail('syntax', 'expected a member name');
+          const at = i;
+          const name = parseString();
+          if (Object.hasOwn(object, name)) fail('duplicate_key', 'duplicate member name', at);
+          skipWhitespace();
+          if (text[i] !== ':') fail('syntax', "expected ':'");
+          i += 1;
+          const value = parseValue(depth + 1);
+          // A "__proto__" member must be an own property (as with JSON.parse), never the prototype: assignment would
+          // call the __proto__ setter. Every other name is an ordinary own property.
+          if (name === '__proto__') Object.defineProperty(object, name, { value, writable: true, enumerable: true, configurable: true });
+          else object[name] = value;
+          skipWhitespace();
+          if (text[i] === ',') {
+            i += 1;
+            continue;
+          }
+          if (text[i] === '}') {
+            i += 1;
+            return object;
+          }
+          fail('syntax', "expected ',' or '}'");
+        }
+      }
+      case '[': {
+        if (depth > maxDepth) fail('too_deep', `nesting deeper than ${maxDepth}`);
+        i += 1;
+        const array: unknown[] = [];
+        skipWhitespace();
+        if (text[i] === ']') {
+          i += 1;
+          return array;
+        }
+        for (;;) {
+          array.push(parseValue(depth + 1));
+          skipWhitespace();
+          if (text[i] === ',') {
+            i += 1;
+            continue;
+          }
+          if (text[i] === ']') {
+            i += 1;
+            return array;
+          }
+          fail('syntax', "expected ',' or ']'");
+        }
+      }
+      case '"':
+        return parseString();
+      case 't':
+        return literal('true', true);
+      case 'f':
+        return literal('false', false);
+      case 'n':
+        return literal('null', null);
+      default: {
+        NUMBER.lastIndex = i;
+        const match = NUMBER.exec(text);
+        if (!match) return fail('syntax', 'unexpected character');
+        i += match[0].length;
+        return Number(match[0]);
+      }
+    }
+  };
+
+  const literal = <T>(word: string, value: T): T => {
+    if (!text.startsWith(word, i)) fail('syntax', 'unexpected character');
+    i += word.length;
+    return value;
+  };
+
+  const value = parseValue(1);
+  skipWhitespace();
+  if (i !== text.length) fail('syntax', 'unexpected text after the value');
+  return value;
+}
