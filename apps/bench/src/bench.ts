@@ -5,6 +5,8 @@
  *   floor 2  the signer's raw signing rate over its socket (tickets pre-minted) SignerClient, 50 in flight
  *   pipeline POST /v1/intents: auth → validate → policy → nonce → ticket → sign → audit → submit
  *            against real Postgres and Redis, a separate gateway process, anvil mining a block a second
+ *   signer   signatures per CPU-second: viem's signTransaction in process beside the signer process doing the
+ *            whole job (src/signer-bench.ts; alone: pnpm --filter @clawd402/bench bench:signer)
  *
  * Machines here are noisy: read the ratios, not the absolute numbers. Nothing is asserted.
  * Options: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50).
@@ -17,6 +19,7 @@ import { keccak256, toHex } from 'viem';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
 import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
+import { printSignerRows, signerVsViem } from './signer-bench.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -152,6 +155,8 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+  // Signatures per second per core: the signer (ticket check, policy, journal fdatasync, secp256k1) beside viem alone.
+  printSignerRows(await signerVsViem());
 }
 
 await main();

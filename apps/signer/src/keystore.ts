@@ -91,5 +91,5 @@ export async function loadKeystoreFile(path: string, password: string): Promise<
     // No cause: decryption errors are not worth the risk of carrying key-derived state into logs.
     throw new SignerConfigError(`keystore ${path} cannot be decrypted (wrong password or not a v3 keystore)`);
   }
-  return new SigningKey(privateKey as Hex);
+  return new SigningKey(privateKey as Hex, { backend: 'keystore' });
 }

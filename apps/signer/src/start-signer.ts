@@ -5,11 +5,15 @@ import { FrameDecoder, FrameError, encodeFrame } from '@clawd402/protocol';
 import type { Hex } from 'viem';
 import type { Logger } from 'pino';
 import { loadGatewayPublicKeys, parseGatewayPublicKeys } from './gateway-keys.ts';
+import { loadKeyDirectory, readKeyDirectory, type KeyRecord } from './keys/key-directory.ts';
+import { LedgerDevice, type LedgerTransportFactory } from './keys/ledger-key.ts';
+import type { SignerKey, SignerKeyInfo } from './keys/signer-key.ts';
 import { isGroupOrWorldAccessible, loadKeystoreFile, readPasswordFile, SignerConfigError } from './keystore.ts';
 import { createSilentLogger } from './logger.ts';
-import { createRequestHandler, errorResponse, type HandledFrame } from './request-handler.ts';
-import { SigningKey, type SignerKeyInfo } from './signing-key.ts';
-import { TicketJournal } from './ticket-journal.ts';
+import { loadSignerPolicy, type SignerPolicy } from './policy/signer-policy.ts';
+import { createRequestHandler, errorResponse, type HandledFrame, type KeyMetadata } from './request-handler.ts';
+import { SignerJournal } from './signer-journal.ts';
+import { SigningKey } from './signing-key.ts';
 import { TicketVerifier } from './ticket-verifier.ts';
 import { listenPrivate, prepareSocketPath, unlinkSocket } from './unix-socket.ts';
 
@@ -23,16 +27,29 @@ export interface StartSignerOptions {
   privateKeys?: readonly Hex[];
   /** Keystore files (Web3 Secret Storage v3) to decrypt at start with the password in `passwordFile`. */
   keystoreFiles?: readonly string[];
-  /** File holding the keystore password. Required with `keystoreFiles`. */
+  /** A key directory (`keys generate|import|add-ledger|rotate`): keystores, HD wallets and Ledger keys with metadata. */
+  keyDir?: string;
+  /** File holding the password of the keystores and the key directory. */
   passwordFile?: string;
   /** Gateway ticket public keys: KeyObjects or SPKI PEM text (several blocks allowed). */
   gatewayPublicKeys?: readonly (KeyObject | string)[];
-  /** File of SPKI PEM blocks with the gateway ticket public keys. */
+  /** File of SPKI PEM blocks with the gateway ticket public keys; re-read by `reload()`. */
   gatewayKeyFile?: string;
-  /** Chain ids the signer signs for. Default {@link DEFAULT_CHAINS}. */
+  /**
+   * Chain ids the signer signs for at all. Default: the chains the policy names, or {@link DEFAULT_CHAINS} without
+   * a policy.
+   */
   chains?: readonly number[];
-  /** Used-ticket journal file; with it a restart still refuses tickets used before. */
+  /** The signer's own per-key limits (see `policy/signer-policy.ts`). Without one, no per-key limits apply. */
+  policy?: SignerPolicy;
+  /** Policy file (YAML or JSON); re-read by `reload()`. */
+  policyFile?: string;
+  /** State journal: used tickets, rolling-day spend and usage counters survive a restart. */
   journalFile?: string;
+  /** fdatasync the journal before signing (default true). */
+  journalFsync?: boolean;
+  /** Ledger access: the transport (default USB HID) and the per-operation timeout. */
+  ledger?: { transport?: LedgerTransportFactory; timeoutMs?: number };
   /** Logger; silent if omitted. */
   logger?: Logger;
   /** Clock in milliseconds since the epoch (tests). */
@@ -46,12 +63,17 @@ export interface RunningSigner {
   keys: SignerKeyInfo[];
   /** Chains signed for. */
   chains: number[];
-  /** Stop listening, drop connections, remove the socket file. Idempotent. */
+  /**
+   * Re-read the gateway key file, the policy file and the key directory's metadata (a rotated-out key becomes
+   * cancel-only at once). New keys need a restart. A file that no longer parses leaves everything as it was.
+   */
+  reload(): Promise<void>;
+  /** Stop listening, drop connections, remove the socket file, flush the journal. Idempotent. */
   close(): Promise<void>;
 }
 
 /**
- * Start the signer in this process: load keys and gateway keys, open the ticket journal, listen on the socket.
+ * Start the signer in this process: load keys and gateway keys, open the state journal, listen on the socket.
  * Resolves once the socket accepts connections.
  *
  * @example
@@ -62,19 +84,33 @@ export interface RunningSigner {
 export async function startSigner(options: StartSignerOptions): Promise<RunningSigner> {
   const logger = options.logger ?? createSilentLogger();
   const socketPath = resolvePath(options.socketPath);
-  const keys = await loadSigningKeys(options, logger);
+  let device: LedgerDevice | undefined;
+  const ledgerDevice = (): LedgerDevice =>
+    (device ??= new LedgerDevice({ ...(options.ledger?.transport ? { transport: options.ledger.transport } : {}), ...(options.ledger?.timeoutMs ? { timeoutMs: options.ledger.timeoutMs } : {}), logger }));
+  const { keys, records } = await loadSigningKeys(options, logger, ledgerDevice);
   const gatewayKeys = loadGatewayKeys(options);
-  const chains = parseChains(options.chains ?? DEFAULT_CHAINS);
+  let policy: SignerPolicy | null = options.policy ?? (options.policyFile === undefined ? null : loadSignerPolicy(options.policyFile));
+  const chains = parseChains(options.chains ?? (policy ? policyChains(policy) : DEFAULT_CHAINS));
   const now = options.now ?? Date.now;
+  let metadata = buildMetadata(keys, records);
 
   const keyMap = new Map(keys.map((k) => [k.address.toLowerCase(), k]));
-  const verifier = new TicketVerifier<SigningKey>({ gatewayKeys, keys: keyMap, chains: new Set(chains), now });
-  const journal = new TicketJournal({
+  const verifier = new TicketVerifier<SignerKey>({ gatewayKeys, keys: keyMap, chains: new Set(chains), now });
+  const journal = new SignerJournal({
     ...(options.journalFile === undefined ? {} : { path: resolvePath(options.journalFile) }),
+    ...(options.journalFsync === undefined ? {} : { fsync: options.journalFsync }),
     now,
-    onTornLine: () => logger.warn('the ticket journal ended with a torn line (crash mid-append); it was dropped'),
+    onTornLine: () => logger.warn('the signer journal ended with a torn line (crash mid-append); it was dropped'),
   });
-  const handle = createRequestHandler({ keys, chains, verifier, journal, logger });
+  const handle = createRequestHandler({
+    keys,
+    chains,
+    verifier,
+    journal,
+    policy: () => policy,
+    metadata: (key) => metadata.get(key.id) ?? standalone(key),
+    logger,
+  });
 
   const connections = new Set<Socket>();
   const server = createServer({ allowHalfOpen: false }, (socket) => {
@@ -87,28 +123,76 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
     await prepareSocketPath(socketPath, logger);
     await listenPrivate(server, socketPath);
   } catch (error) {
-    journal.close();
+    await journal.close();
     throw error;
   }
-  logger.info({ socket: socketPath, keys: keys.map((k) => k.address), chains }, 'listening');
+  logger.info({ socket: socketPath, keys: keys.map((k) => ({ address: k.address, backend: k.backend })), chains, policy: policy !== null }, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
     socketPath,
     keys: keys.map((k) => k.info()),
     chains: [...chains],
+    async reload() {
+      const nextGateway = options.gatewayKeyFile === undefined ? undefined : loadGatewayKeys(options);
+      const nextPolicy = options.policyFile === undefined ? policy : loadSignerPolicy(options.policyFile);
+      const nextMetadata = options.keyDir === undefined ? metadata : buildMetadata(keys, readKeyDirectory(options.keyDir).keys);
+      if (nextGateway) verifier.setGatewayKeys(nextGateway);
+      policy = nextPolicy;
+      metadata = nextMetadata;
+      logger.info({ gatewayKeys: nextGateway?.length, policy: policy !== null }, 'reloaded');
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of connections) socket.destroy();
-      }).then(() => {
+      }).then(async () => {
         unlinkSocket(socketPath);
-        journal.close();
+        await journal.close();
         logger.info('closed');
       });
       return closing;
     },
   };
+}
+
+/** Metadata for keys not from a key directory: active, their own cap window. */
+function standalone(key: SignerKey): KeyMetadata {
+  return { state: 'active', predecessors: [], capKey: key.id.toLowerCase(), label: null, agent: null, created: null, rotatedTo: null, rotatedFrom: null };
+}
+
+function buildMetadata(keys: readonly SignerKey[], records: readonly KeyRecord[]): Map<string, KeyMetadata> {
+  const byId = new Map(records.map((r) => [r.id.toLowerCase(), r]));
+  const out = new Map<string, KeyMetadata>();
+  for (const key of keys) {
+    const record = byId.get(key.id.toLowerCase());
+    if (!record) {
+      out.set(key.id, standalone(key));
+      continue;
+    }
+    const predecessors: string[] = [];
+    for (let from = record.rotatedFrom; from !== null && predecessors.length < 1000; ) {
+      predecessors.push(from);
+      from = byId.get(from.toLowerCase())?.rotatedFrom ?? null;
+    }
+    out.set(key.id, {
+      state: record.state,
+      predecessors,
+      capKey: (predecessors.at(-1) ?? key.id).toLowerCase(),
+      label: record.label,
+      agent: record.agent,
+      created: record.created,
+      rotatedTo: record.rotatedTo,
+      rotatedFrom: record.rotatedFrom,
+    });
+  }
+  return out;
+}
+
+function policyChains(policy: SignerPolicy): number[] {
+  const all = new Set<number>();
+  for (const entry of [...policy.keys.values(), ...(policy.default ? [policy.default] : [])]) for (const c of entry.chains) all.add(c);
+  return [...all];
 }
 
 /** Read frames from one connection, answer each (pipelined: answers go out as they complete, matched by id). */
@@ -156,11 +240,16 @@ function serveConnection(
   });
 }
 
-async function loadSigningKeys(options: StartSignerOptions, logger: Logger): Promise<SigningKey[]> {
-  const keys = (options.privateKeys ?? []).map((k) => new SigningKey(k));
+async function loadSigningKeys(
+  options: StartSignerOptions,
+  logger: Logger,
+  device: () => LedgerDevice,
+): Promise<{ keys: SignerKey[]; records: KeyRecord[] }> {
+  const keys: SignerKey[] = (options.privateKeys ?? []).map((k) => new SigningKey(k));
+  let records: KeyRecord[] = [];
   const files = options.keystoreFiles ?? [];
-  if (files.length > 0) {
-    if (options.passwordFile === undefined) throw new SignerConfigError('keystores need a password file');
+  if (files.length > 0 || options.keyDir !== undefined) {
+    if (options.passwordFile === undefined) throw new SignerConfigError('keystores and key directories need a password file');
     if (isGroupOrWorldAccessible(options.passwordFile)) {
       logger.warn({ file: options.passwordFile }, 'the password file is readable by group or others; chmod 600 it');
     }
@@ -169,6 +258,11 @@ async function loadSigningKeys(options: StartSignerOptions, logger: Logger): Pro
       if (isGroupOrWorldAccessible(file)) logger.warn({ file }, 'the keystore is readable by group or others; chmod 600 it');
       keys.push(await loadKeystoreFile(file, password));
     }
+    if (options.keyDir !== undefined) {
+      const loaded = await loadKeyDirectory(options.keyDir, password, device);
+      keys.push(...loaded.keys);
+      records = loaded.records;
+    }
   }
   if (keys.length === 0) throw new SignerConfigError('no signing key configured');
   const seen = new Set<string>();
@@ -176,7 +270,7 @@ async function loadSigningKeys(options: StartSignerOptions, logger: Logger): Pro
     if (seen.has(key.address)) throw new SignerConfigError(`key ${key.address} is configured twice`);
     seen.add(key.address);
   }
-  return keys;
+  return { keys, records };
 }
 
 function loadGatewayKeys(options: StartSignerOptions): KeyObject[] {

@@ -4,10 +4,10 @@ import {
   MAX_TICKET_LIFETIME_SECONDS,
   SignerError,
   TICKET_TYPE,
-  transactionDigest,
+  type SignOperation,
   type TicketClaims,
 } from '@clawd402/protocol';
-import type { Hex, TransactionSerializableEIP1559 } from 'viem';
+import type { Hex } from 'viem';
 
 /** Longest ticket string considered at all; a real one is ~450 characters. */
 export const MAX_TICKET_CHARS = 4096;
@@ -15,8 +15,19 @@ export const MAX_TICKET_CHARS = 4096;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const DIGEST = /^0x[0-9a-fA-F]{64}$/;
 const CLAIM_NAMES = 'cid,dig,exp,iat,iid,jti,kid,v';
+const CLAIM_NAMES_WITH_OP = 'cid,dig,exp,iat,iid,jti,kid,op,v';
+const TICKET_OPERATIONS = new Set(['typed_data', 'personal_sign']);
 const HEADER_NAMES = new Set(['alg', 'typ', 'kid']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** What is about to be signed, as the signer itself computed it. */
+export interface SigningPayload {
+  operation: SignOperation;
+  /** The chain the payload names (the transaction's, the typed data domain's), or null when it names none. */
+  chainId: number | null;
+  /** The signer's own digest of the payload. */
+  digest: Hex;
+}
 
 export interface TicketVerifierOptions<K> {
   /** Gateway Ed25519 public keys; a ticket signed by any of them verifies (rotation). */
@@ -32,16 +43,18 @@ export interface TicketVerifierOptions<K> {
 export interface VerifiedTicket<K> {
   claims: Readonly<TicketClaims>;
   key: K;
+  /** The ticket's operation (`transaction` when the claims carry no `op`). */
+  operation: SignOperation;
 }
 
 /**
- * Verifies a signing ticket against the transaction it is presented with. Every refusal is a SignerError with its
- * own code, checked in a fixed order: signature and header, claims shape, expiry, lifetime, key, chain allowlist,
- * chain match, digest. Reuse is not checked here: the caller records the `jti` synchronously after this resolves,
- * so no await sits between the reuse check and the record.
+ * Verifies a signing ticket against the payload it is presented with. Every refusal is a SignerError with its own
+ * code, checked in a fixed order: signature and header, claims shape, expiry, lifetime, key, chain allowlist,
+ * operation, chain match, digest. Reuse is not checked here: the caller records the `jti` synchronously after this
+ * resolves, so no await sits between the reuse check and the record.
  */
 export class TicketVerifier<K> {
-  readonly #gatewayKeys: readonly KeyObject[];
+  #gatewayKeys: readonly KeyObject[];
   readonly #keys: ReadonlyMap<string, K>;
   readonly #chains: ReadonlySet<number>;
   readonly #now: () => number;
@@ -54,9 +67,14 @@ export class TicketVerifier<K> {
     this.#now = options.now ?? Date.now;
   }
 
-  async verify(ticket: string, tx: TransactionSerializableEIP1559): Promise<VerifiedTicket<K>> {
-    const payload = await this.#verifySignature(ticket);
-    const claims = parseClaims(payload);
+  /** Replace the trusted gateway keys (a rotation picked up without a restart). */
+  setGatewayKeys(keys: readonly KeyObject[]): void {
+    if (keys.length === 0) throw new TypeError('at least one gateway key is required');
+    this.#gatewayKeys = [...keys];
+  }
+
+  async verify(ticket: string, payload: SigningPayload): Promise<VerifiedTicket<K>> {
+    const claims = parseClaims(await this.#verifySignature(ticket));
 
     const now = Math.floor(this.#now() / 1000);
     if (claims.exp <= now) throw new SignerError('ticket_expired');
@@ -67,10 +85,12 @@ export class TicketVerifier<K> {
     const key = this.#keys.get(claims.kid.toLowerCase());
     if (key === undefined) throw new SignerError('unknown_key');
     if (!this.#chains.has(claims.cid)) throw new SignerError('chain_not_allowed');
-    if (tx.chainId !== claims.cid) throw new SignerError('ticket_chain_mismatch');
+    const operation: SignOperation = claims.op ?? 'transaction';
+    if (operation !== payload.operation) throw new SignerError('ticket_operation_mismatch');
+    if (payload.chainId !== null && payload.chainId !== claims.cid) throw new SignerError('ticket_chain_mismatch');
     // The signer hashes what it will sign, never a digest it is told.
-    if (transactionDigest(tx) !== claims.dig.toLowerCase()) throw new SignerError('ticket_digest_mismatch');
-    return { claims, key };
+    if (payload.digest.toLowerCase() !== claims.dig.toLowerCase()) throw new SignerError('ticket_digest_mismatch');
+    return { claims, key, operation };
   }
 
   async #verifySignature(ticket: string): Promise<Uint8Array> {
@@ -115,8 +135,9 @@ export function parseClaims(payload: Uint8Array): Readonly<TicketClaims> {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SignerError('ticket_malformed');
   const c = value as Record<string, unknown>;
+  const names = Object.keys(c).sort().join(',');
   const ok =
-    Object.keys(c).sort().join(',') === CLAIM_NAMES &&
+    (names === CLAIM_NAMES || (names === CLAIM_NAMES_WITH_OP && TICKET_OPERATIONS.has(c.op as string))) &&
     c.v === 1 &&
     isBoundedString(c.jti, 128) &&
     isBoundedString(c.iid, 256) &&
@@ -140,6 +161,7 @@ export function parseClaims(payload: Uint8Array): Readonly<TicketClaims> {
     dig: c.dig as Hex,
     iat: c.iat as number,
     exp: c.exp as number,
+    ...(c.op === undefined ? {} : { op: c.op as 'typed_data' | 'personal_sign' }),
   });
 }
 

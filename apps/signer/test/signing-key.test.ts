@@ -3,6 +3,9 @@ import { describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { hashMessage, serializeTransaction, keccak256 } from 'viem';
+import { fromWireTransaction } from '@clawd402/protocol';
+import { wireTx } from './support.ts';
 import { SigningKey } from '../src/index.ts';
 
 describe('SigningKey', () => {
@@ -23,6 +26,16 @@ describe('SigningKey', () => {
     logger.info({ key, nested: { key } }, 'a key');
     const views = [JSON.stringify(key), inspect(key, { showHidden: true, depth: 10 }), String(key), ...lines, JSON.stringify(Object.entries(key))];
     for (const view of views) assert.equal(view.toLowerCase().includes(hex), false, view);
+  });
+
+  test('signatures are byte-identical to viem\'s (RFC 6979, low-s) for transactions and messages', async () => {
+    const account = privateKeyToAccount(privateKey);
+    for (let i = 0; i < 20; i += 1) {
+      const tx = fromWireTransaction(wireTx({ value: String(i * 7919) }));
+      assert.equal(await key.signTransaction(tx, keccak256(serializeTransaction(tx))), await account.signTransaction(tx));
+      const message = `message ${i}`;
+      assert.equal(await key.signMessage('0x', hashMessage(message)), await account.signMessage({ message }));
+    }
   });
 
   test('an invalid key is refused with a message that does not quote it', () => {

@@ -5,7 +5,19 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactSign } from 'jose';
-import { FrameDecoder, TICKET_TYPE, toWireTransaction, transactionDigest, fromWireTransaction, type WireTransaction } from '@clawd402/protocol';
+import assert from 'node:assert/strict';
+import {
+  FrameDecoder,
+  SignerError,
+  TICKET_TYPE,
+  fromWireTransaction,
+  messageDigest,
+  toWireTransaction,
+  transactionDigest,
+  typedDataDigest,
+  type WireTransaction,
+  type WireTypedData,
+} from '@clawd402/protocol';
 import { generateTicketKeyPair, TicketIssuer } from '@clawd402/signer-client';
 import type { Hex } from 'viem';
 
@@ -145,4 +157,41 @@ export class RawConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** A small EIP-712 message (an ERC-2612 permit shape) on `chainId`. */
+export function permitTypedData(chainId = CHAIN_ID, owner = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'): WireTypedData {
+  return {
+    domain: { name: 'Test Token', version: '1', chainId, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+    types: {
+      Permit: [
+        { name: 'owner', type: 'address' },
+        { name: 'spender', type: 'address' },
+        { name: 'value', type: 'uint256' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'Permit',
+    message: { owner, spender: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', value: '1000000', nonce: 0, deadline: 1_900_000_000 },
+  };
+}
+
+/** A `typed_data` ticket for `typedData`. */
+export function typedDataTicketFor(gw: GatewayKeys, typedData: WireTypedData, signerKeyId: string, chainId = CHAIN_ID): Promise<string> {
+  return gw.issuer.issue({ intentId: 'intent-td', chainId, signerKeyId, digest: typedDataDigest(typedData), operation: 'typed_data' });
+}
+
+/** A `personal_sign` ticket for the message bytes. */
+export function messageTicketFor(gw: GatewayKeys, message: Hex, signerKeyId: string, chainId = CHAIN_ID): Promise<string> {
+  return gw.issuer.issue({ intentId: 'intent-msg', chainId, signerKeyId, digest: messageDigest(message), operation: 'personal_sign' });
+}
+
+/** Assert a promise rejects with SignerError(code). */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof SignerError, `expected SignerError(${code}), got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
 }

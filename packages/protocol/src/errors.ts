@@ -69,6 +69,17 @@ export const SIGNER_ERRORS = {
   ticket_chain_mismatch: 'The transaction chain id differs from the ticket.',
   unknown_key: 'The signer holds no key with that id.',
   chain_not_allowed: 'The signer does not sign for that chain.',
+  ticket_operation_mismatch: 'The ticket was issued for a different signing operation.',
+  operation_not_allowed: "The signer's policy does not allow this operation for this key.",
+  value_cap_exceeded: "The value exceeds the signer's per-transaction cap for this key.",
+  daily_cap_exceeded: "The signature would take the key over the signer's rolling 24-hour cap.",
+  key_cancel_only: 'The key was rotated out; it signs only zero-value self-transfers (cancellations).',
+  device_unavailable: 'The hardware wallet is not connected or cannot be opened.',
+  device_locked: 'The hardware wallet is locked.',
+  device_rejected: 'The signature was declined on the hardware wallet.',
+  device_timeout: 'The hardware wallet did not confirm in time.',
+  device_error: 'The hardware wallet answered with an error (wrong app open, or a request it does not support).',
+  device_key_mismatch: 'The hardware wallet signed with a different key than the one configured.',
   signer_internal: 'The signer failed internally.',
 } as const;
 

@@ -1,5 +1,6 @@
 import type { Hex } from 'viem';
 import type { SignerErrorCode } from './errors.ts';
+import type { SignOperation, WireTypedData } from './ticket.ts';
 import type { WireTransaction } from './transaction.ts';
 
 /**
@@ -24,17 +25,63 @@ export interface SignTransactionResult {
   /** The address that signed. */
   from: Hex;
 }
+export interface SignTypedDataParams {
+  ticket: string;
+  /** The EIP-712 payload; the signer hashes it itself and compares with the ticket's `dig`. */
+  typedData: WireTypedData;
+}
+export interface SignMessageParams {
+  ticket: string;
+  /** The message bytes, 0x-prefixed hex (a UTF-8 text is sent as its bytes). Signed as EIP-191 personal_sign. */
+  message: Hex;
+}
+/** Answer to `sign_typed_data` and `sign_message`. */
+export interface SignatureResult {
+  /** 65 bytes, `r ‖ s ‖ v` with v = 27 or 28, as `eth_signTypedData_v4` and `personal_sign` return it. */
+  signature: Hex;
+  /** The digest that was signed (the signer's own computation). */
+  digest: Hex;
+  /** The address that signed. */
+  from: Hex;
+}
 export interface StatusResult {
   keys: { id: string; address: Hex }[];
   chains: number[];
 }
+/** One key as `list_keys` describes it: addresses and metadata only, never key material. */
+export interface KeyListing {
+  id: string;
+  address: Hex;
+  /** `keystore` (Web3 Secret Storage v3), `hd` (derived from an encrypted mnemonic), `ledger`, or `memory`. */
+  backend: 'keystore' | 'hd' | 'ledger' | 'memory';
+  /** `cancel_only` once rotated out: it then signs only zero-value self-transfers. */
+  state: 'active' | 'cancel_only';
+  label: string | null;
+  /** The agent the key is assigned to, if any (an opaque id the gateway chose). */
+  agent: string | null;
+  /** BIP-32 path, for `hd` and `ledger` keys. */
+  path: string | null;
+  created: string | null;
+  rotatedTo: string | null;
+  rotatedFrom: string | null;
+  /** Signatures made with this key since it was created, by operation, and when the last one was made. */
+  usage: Record<SignOperation, number> & { lastUsed: string | null };
+  /** Native value (wei, decimal string) counted against this key's rolling 24-hour cap right now. */
+  spentLastDay: string;
+}
+export interface ListKeysResult {
+  keys: KeyListing[];
+}
 
 export type SignerRequest =
   | { v: 1; id: string; method: 'sign_transaction'; params: SignTransactionParams }
+  | { v: 1; id: string; method: 'sign_typed_data'; params: SignTypedDataParams }
+  | { v: 1; id: string; method: 'sign_message'; params: SignMessageParams }
+  | { v: 1; id: string; method: 'list_keys'; params?: Record<string, never> }
   | { v: 1; id: string; method: 'status'; params?: Record<string, never> };
 
 export type SignerMethod = SignerRequest['method'];
-export const SIGNER_METHODS: readonly SignerMethod[] = ['sign_transaction', 'status'];
+export const SIGNER_METHODS: readonly SignerMethod[] = ['sign_transaction', 'sign_typed_data', 'sign_message', 'list_keys', 'status'];
 
 export type SignerResponse =
   | { v: 1; id: string; result: unknown }

@@ -6,4 +6,16 @@ export { SignerClient, type SignerClientOptions } from './signer-client.ts';
 export type { UnavailableReason } from './signer-connection.ts';
 export { TicketIssuer, type TicketIssuerOptions, type IssueTicketParams } from './ticket-issuer.ts';
 export { generateTicketKeyPair, loadTicketPrivateKey, type TicketKeyPair } from './ticket-keys.ts';
-export type { SignTransactionParams, SignTransactionResult, StatusResult, WireTransaction } from '@clawd402/protocol';
+export type {
+  KeyListing,
+  ListKeysResult,
+  SignMessageParams,
+  SignOperation,
+  SignTransactionParams,
+  SignTransactionResult,
+  SignTypedDataParams,
+  SignatureResult,
+  StatusResult,
+  WireTransaction,
+  WireTypedData,
+} from '@clawd402/protocol';

@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { SignTransactionParams, SignTransactionResult, StatusResult } from '@clawd402/protocol';
+import {
+  SIGN_OPERATIONS,
+  messageDigest,
+  typedDataDigest,
+  type KeyListing,
+  type ListKeysResult,
+  type SignMessageParams,
+  type SignTransactionParams,
+  type SignTransactionResult,
+  type SignTypedDataParams,
+  type SignatureResult,
+  type StatusResult,
+} from '@clawd402/protocol';
 import { keccak256, type Hex } from 'viem';
 import { SignerConnection, unavailable } from './signer-connection.ts';
 
@@ -15,6 +27,7 @@ export interface SignerClientOptions {
 const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 
 /**
  * The gateway's side of the signer socket. Connects lazily, pipelines requests over `connections` sockets, reconnects
@@ -57,6 +70,30 @@ export class SignerClient {
   async signTransaction(params: SignTransactionParams): Promise<SignTransactionResult> {
     const result = await this.#request('sign_transaction', { ticket: params.ticket, transaction: params.transaction });
     return parseSignResult(result);
+  }
+
+  /**
+   * Ask the signer to sign EIP-712 typed data (`eth_signTypedData_v4`) under a `typed_data` ticket whose digest is
+   * `typedDataDigest(typedData)`. Resolves to the 65-byte signature (v = 27/28), the digest and the signing address;
+   * a result whose digest is not the typed data's is refused.
+   */
+  async signTypedData(params: SignTypedDataParams): Promise<SignatureResult> {
+    const result = await this.#request('sign_typed_data', { ticket: params.ticket, typedData: params.typedData });
+    return parseSignatureResult(result, typedDataDigest(params.typedData), 'sign_typed_data');
+  }
+
+  /**
+   * Ask the signer to sign a message EIP-191 style (`personal_sign`) under a `personal_sign` ticket whose digest is
+   * `messageDigest(message)`. `message` is the message bytes as 0x-hex.
+   */
+  async signMessage(params: SignMessageParams): Promise<SignatureResult> {
+    const result = await this.#request('sign_message', { ticket: params.ticket, message: params.message });
+    return parseSignatureResult(result, messageDigest(params.message), 'sign_message');
+  }
+
+  /** Every key the signer holds, with metadata and usage counters (addresses only, never key material). */
+  async listKeys(): Promise<ListKeysResult> {
+    return parseListKeysResult(await this.#request('list_keys', {}));
   }
 
   /** The keys the signer holds and the chains it signs for. */
@@ -114,4 +151,53 @@ function parseStatusResult(value: unknown): StatusResult {
   if (!ok) throw unavailable('protocol_error', 'The signer answered status with a malformed result.');
   const { keys, chains } = r as StatusResult;
   return { keys: keys.map((k) => ({ id: k.id, address: k.address })), chains: [...chains] };
+}
+
+function parseSignatureResult(value: unknown, expectedDigest: Hex, method: string): SignatureResult {
+  const r = value as Partial<Record<keyof SignatureResult, unknown>> | null;
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    typeof r.signature !== 'string' ||
+    !SIGNATURE.test(r.signature) ||
+    typeof r.digest !== 'string' ||
+    r.digest.toLowerCase() !== expectedDigest.toLowerCase() ||
+    typeof r.from !== 'string' ||
+    !ADDRESS.test(r.from)
+  ) {
+    throw unavailable('protocol_error', `The signer answered ${method} with a malformed result.`);
+  }
+  return { signature: r.signature as Hex, digest: r.digest as Hex, from: r.from as Hex };
+}
+
+const BACKENDS = new Set(['keystore', 'hd', 'ledger', 'memory']);
+const STATES = new Set(['active', 'cancel_only']);
+const nullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+
+function parseListKeysResult(value: unknown): ListKeysResult {
+  const r = value as { keys?: unknown } | null;
+  const ok =
+    r !== null &&
+    typeof r === 'object' &&
+    Array.isArray(r.keys) &&
+    r.keys.every((k: Partial<Record<keyof KeyListing, unknown>> | null) => {
+      if (k === null || typeof k !== 'object') return false;
+      const usage = k.usage as Record<string, unknown> | null | undefined;
+      return (
+        typeof k.id === 'string' &&
+        typeof k.address === 'string' &&
+        ADDRESS.test(k.address) &&
+        BACKENDS.has(k.backend as string) &&
+        STATES.has(k.state as string) &&
+        [k.label, k.agent, k.path, k.created, k.rotatedTo, k.rotatedFrom].every(nullableString) &&
+        typeof k.spentLastDay === 'string' &&
+        /^[0-9]+$/.test(k.spentLastDay) &&
+        usage !== null &&
+        typeof usage === 'object' &&
+        SIGN_OPERATIONS.every((op) => Number.isSafeInteger(usage[op])) &&
+        nullableString(usage.lastUsed)
+      );
+    });
+  if (!ok) throw unavailable('protocol_error', 'The signer answered list_keys with a malformed result.');
+  return { keys: (r as ListKeysResult).keys.map((k) => ({ ...k, usage: { ...k.usage } })) };
 }

@@ -1,6 +1,6 @@
 import { randomUUID, type KeyObject, type webcrypto } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { MAX_TICKET_LIFETIME_SECONDS, TICKET_TYPE, type TicketClaims } from '@clawd402/protocol';
+import { MAX_TICKET_LIFETIME_SECONDS, SIGN_OPERATIONS, TICKET_TYPE, type SignOperation, type TicketClaims } from '@clawd402/protocol';
 import type { Hex } from 'viem';
 
 export interface TicketIssuerOptions {
@@ -21,8 +21,13 @@ export interface IssueTicketParams {
   chainId: number;
   /** The signer key id (checksummed address) that is to sign. */
   signerKeyId: string;
-  /** `transactionDigest(tx)` of the exact transaction that will be sent to the signer. */
+  /**
+   * The digest of exactly what the signer will be handed: `transactionDigest(tx)`, `typedDataDigest(typedData)` or
+   * `messageDigest(message)`.
+   */
   digest: Hex;
+  /** What the ticket allows. Default `transaction`. */
+  operation?: SignOperation;
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -67,6 +72,8 @@ export class TicketIssuer {
       throw new TypeError('signerKeyId must be an address');
     }
     if (typeof params.digest !== 'string' || !DIGEST.test(params.digest)) throw new TypeError('digest must be 32 bytes of hex');
+    const operation = params.operation ?? 'transaction';
+    if (!SIGN_OPERATIONS.includes(operation)) throw new TypeError(`operation must be one of ${SIGN_OPERATIONS.join(', ')}`);
     const iat = Math.floor(this.#now() / 1000);
     const claims: TicketClaims = {
       v: 1,
@@ -77,6 +84,8 @@ export class TicketIssuer {
       dig: params.digest.toLowerCase() as Hex,
       iat,
       exp: iat + this.lifetimeSeconds,
+      // A transaction ticket has no `op`: its claims stay exactly what signers before typed data accept.
+      ...(operation === 'transaction' ? {} : { op: operation }),
     };
     return new CompactSign(encoder.encode(JSON.stringify(claims)))
       .setProtectedHeader({ alg: 'EdDSA', typ: TICKET_TYPE, kid: this.keyId })
