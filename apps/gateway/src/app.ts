@@ -24,6 +24,7 @@ import adminRoutes from './routes/admin/index.ts';
 import intentRoutes from './routes/v1/intents.ts';
 import wellKnownRoutes from './routes/well-known.ts';
 import { TokenService } from './security/tokens.ts';
+import { SecretBox } from './security/secret-box.ts';
 
 const TLS_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',
@@ -44,6 +45,8 @@ export interface Services {
   tokens: TokenService;
   pipeline: IntentPipeline;
   tracker: ReceiptTracker;
+  /** Seals TOTP secrets; null when SECRETS_KEY_FILE is not configured (TOTP enrolment then answers totp_unavailable). */
+  secrets: SecretBox | null;
 }
 
 declare module 'fastify' {
@@ -130,7 +133,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   const policy = (): PolicySet => policySet;
   const pipeline = new IntentPipeline({ pool, chains, policy, signer, tickets, log: app.log });
   const tracker = new ReceiptTracker({ pool, chains, pipeline, log: app.log }, config.trackerIntervalMs);
-  app.decorate('services', { config, pool, redis, chains, policy, signer, tokens, pipeline, tracker });
+  const secrets = config.secretsKey ? new SecretBox(config.secretsKey) : null;
+  app.decorate('services', { config, pool, redis, chains, policy, signer, tokens, pipeline, tracker, secrets });
 
   // External plugins first: headers on every response (errors included), CORS, rate limits.
   await app.register(helmet, {

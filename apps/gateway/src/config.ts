@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseCidrList, type Cidr } from './security/ip-allowlist.ts';
 import { loadRsaPublicKey, parseSpkiPemBlocks } from './security/jwt-keys.ts';
+import { parseSecretsKey } from './security/secret-box.ts';
 
 /**
  * Gateway configuration, read once at boot from the environment. Invalid or missing settings stop the process with
@@ -39,6 +40,8 @@ export interface GatewayConfig {
   adminAllowedIps: Cidr[];
   /** Proxies whose X-Forwarded-For is believed (none by default: the socket peer is the client). */
   trustedProxies: string[];
+  /** Key (32 bytes) that seals TOTP secrets at rest; null disables TOTP enrolment. Required in production. */
+  secretsKey: Buffer | null;
   /** Native TLS: PEM certificate chain and key, read from files. */
   tls: { cert: string; key: string } | null;
   /** With TLS: a plain-HTTP port that answers every request with a 301 to HTTPS. */
@@ -205,6 +208,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
     adminAllowedIps,
     trustedProxies,
     tls,
+    secretsKey: overrides.secretsKey !== undefined ? overrides.secretsKey : env.SECRETS_KEY_FILE ? secretsKeyFrom(readSecretFile(env, 'SECRETS_KEY_FILE')) : null,
     httpRedirectPort: env.HTTP_REDIRECT_PORT ? int(env, 'HTTP_REDIRECT_PORT', 0, 0, 65535) : null,
     allowedMethods: list('ALLOWED_METHODS', 'GET,POST,PUT,DELETE'),
     allowedHeaders: list('ALLOWED_HEADERS', 'authorization,content-type,idempotency-key'),
@@ -218,6 +222,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
   };
   if (!config.signerSocket) throw new ConfigError('SIGNER_SOCKET', 'is required (the signer\'s Unix socket path)');
   assertRsaKey(config.jwtPrivateKeyPem);
+  if (production && !config.secretsKey) throw new ConfigError('SECRETS_KEY_FILE', 'is required in production (owners must use TOTP, whose secrets it seals)');
   return config;
 }
 
@@ -241,6 +246,14 @@ function readFileOrFail(env: Env, name: string): string {
     return readFileSync(env[name]!, 'utf8');
   } catch (error) {
     throw new ConfigError(name, `cannot read ${env[name]}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function secretsKeyFrom(text: string): Buffer {
+  try {
+    return parseSecretsKey(text);
+  } catch (error) {
+    throw new ConfigError('SECRETS_KEY_FILE', (error as Error).message);
   }
 }
 

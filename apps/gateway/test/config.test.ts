@@ -27,6 +27,7 @@ describe('production start-up validation', () => {
       JWT_PRIVATE_KEY_FILE: file('jwt.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
       POLICY_FILE: file('policy.yaml', 'policies:\n  - name: deny\n    conditions: {}\n    action: reject\n'),
       TRUSTED_PROXIES: '10.0.0.2',
+      SECRETS_KEY_FILE: file('secrets.key', 'a'.repeat(16) + 'b'.repeat(16) + 'c'.repeat(16) + 'd'.repeat(16)),
     };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,6 +62,8 @@ describe('production start-up validation', () => {
   test('a password inside REDIS_URL is refused', () => refuses({ ...good, REDIS_URL: 'redis://:hunter2@redis:6379' }, 'REDIS_URL'));
   test('no Redis in production is refused (the in-process store is for development)', () => refuses({ ...good, REDIS_URL: undefined }, 'REDIS_URL'));
   test('a malformed admin allowlist is refused', () => refuses({ ...good, ADMIN_ALLOWED_IPS: '10.0.0.0/33' }, 'ADMIN_ALLOWED_IPS'));
+  test('no secrets key in production is refused (owners need TOTP)', () => refuses({ ...good, SECRETS_KEY_FILE: undefined }, 'SECRETS_KEY_FILE'));
+  test('a secrets key that is not 32 bytes is refused', () => refuses({ ...good, SECRETS_KEY_FILE: file('short.key', 'abcd1234') }, 'SECRETS_KEY_FILE'));
   test('an out-of-range port is refused', () => refuses({ ...good, PORT: '70000' }, 'PORT'));
   test('outside production the same TLS-less config starts (development convenience), never with a wildcard origin', () => {
     assert.equal(loadConfig({ ...good, NODE_ENV: 'development', TRUSTED_PROXIES: undefined }).env, 'development');

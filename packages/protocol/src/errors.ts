@@ -21,12 +21,15 @@ export const API_ERRORS = {
   invalid_idempotency_key: { status: 400, message: 'The Idempotency-Key header must be 1–255 printable ASCII characters.' },
   invalid_cursor: { status: 400, message: 'The pagination cursor is not one this gateway issued.' },
   weak_password: { status: 400, message: 'The password must be 12 to 256 characters.' },
+  invalid_totp_code: { status: 400, message: 'The TOTP code is wrong, expired or already used.' },
   // 401 / 403 — who you are and what you may do
   unauthenticated: { status: 401, message: 'A valid bearer token is required.' },
   invalid_api_key: { status: 401, message: 'The API key is unknown, revoked or expired.' },
   invalid_credentials: { status: 401, message: 'The username or password is wrong, or the account is disabled.' },
   invalid_refresh_token: { status: 401, message: 'The refresh token is unknown, expired, already used, or its session has ended.' },
   ip_blocked: { status: 403, message: 'This address is blocked after repeated failed logins.' },
+  totp_required: { status: 401, message: 'This account uses a second factor: send the current code as "totp".' },
+  totp_enrollment_required: { status: 403, message: 'Owners must enrol a TOTP second factor before anything else (POST /auth/totp/enroll).' },
   forbidden: { status: 403, message: 'The principal may not perform this action.' },
   policy_denied: { status: 403, message: 'The policy rejected the intent; nothing was signed.' },
   key_scope_denied: { status: 403, message: "The API key's scopes do not cover this chain or intent type." },
@@ -50,6 +53,7 @@ export const API_ERRORS = {
   signer_unavailable: { status: 503, message: 'The signer is unavailable; nothing was submitted.' },
   signer_refused: { status: 502, message: 'The signer refused to sign; nothing was submitted.' },
   chain_unavailable: { status: 503, message: 'The chain RPC is unavailable.' },
+  totp_unavailable: { status: 503, message: 'TOTP is not configured on this gateway (SECRETS_KEY_FILE).' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -20,6 +20,7 @@ import { migrate } from '../db/migrate.ts';
 import { createAgentWithKey } from '../repositories/agents-repository.ts';
 import { createUser } from '../repositories/users-repository.ts';
 import { hashPassword } from '../security/api-keys.ts';
+import { parseSecretsKey } from '../security/secret-box.ts';
 import { startServer } from '../server.ts';
 import { createSignerKeystore, startSignerProcess } from './signer-process.ts';
 
@@ -79,6 +80,7 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
     const jwtPem = secretFile(join(state, 'keys/jwt-rsa.pem'), () =>
       generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     );
+    const secretsKey = secretFile(join(state, 'keys/secrets.key'), () => randomBytes(32).toString('hex'));
     const passwordFile = join(state, 'signer/password');
     secretFile(passwordFile, () => randomBytes(32).toString('hex'));
 
@@ -181,6 +183,7 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
         policyText: readFileSync(env.POLICY_FILE ?? DEV_POLICY, 'utf8'),
         policySource: env.POLICY_FILE ?? DEV_POLICY,
         databasePoolMax: poolMax,
+        secretsKey: parseSecretsKey(secretsKey),
       },
     );
     const server = await startServer(config);

@@ -131,20 +131,21 @@ export async function revokeUserSessions(db: Queryable, userId: string, reason: 
 
 /**
  * Check that a session is active and slide it: last_seen_at moves forward (at most once a minute, to spare writes).
- * Returns false when the session is revoked, past its absolute expiry, idle too long, or its user is disabled.
+ * Returns null when the session is revoked, past its absolute expiry, idle too long, or its user is disabled; else
+ * whether the user has a TOTP second factor.
  */
-export async function touchSession(db: Queryable, sessionId: string, userId: string): Promise<boolean> {
-  const { rows } = await db.query<{ ok: boolean }>(
+export async function touchSession(db: Queryable, sessionId: string, userId: string): Promise<{ totpEnabled: boolean } | null> {
+  const { rows } = await db.query<{ totp: boolean }>(
     `WITH s AS (
-       SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id
+       SELECT s.id, u.totp_enabled_at IS NOT NULL AS totp FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.user_id = $2 AND u.disabled_at IS NULL AND ${active('s')}
      ), slid AS (
        UPDATE sessions SET last_seen_at = now() WHERE id IN (SELECT id FROM s) AND last_seen_at < now() - interval '60 seconds'
      )
-     SELECT EXISTS (SELECT 1 FROM s) AS ok`,
+     SELECT totp FROM s`,
     [sessionId, userId],
   );
-  return rows[0]!.ok;
+  return rows[0] ? { totpEnabled: rows[0].totp } : null;
 }
 
 export async function listActiveSessions(db: Queryable, userId: string): Promise<SessionRecord[]> {

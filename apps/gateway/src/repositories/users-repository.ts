@@ -61,3 +61,39 @@ export async function disableUser(db: Queryable, id: string, reason: string): Pr
   const { rowCount } = await db.query('UPDATE users SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason]);
   return rowCount === 1;
 }
+
+export interface TotpState {
+  sealedSecret: string | null;
+  sealedPending: string | null;
+  lastStep: number | null;
+}
+
+export async function getTotpState(db: Queryable, userId: string): Promise<TotpState> {
+  const { rows } = await db.query<{ totp_secret_sealed: string | null; totp_pending_sealed: string | null; totp_last_step: string | null }>(
+    'SELECT totp_secret_sealed, totp_pending_sealed, totp_last_step FROM users WHERE id = $1',
+    [userId],
+  );
+  const r = rows[0];
+  return { sealedSecret: r?.totp_secret_sealed ?? null, sealedPending: r?.totp_pending_sealed ?? null, lastStep: r?.totp_last_step ? Number(r.totp_last_step) : null };
+}
+
+export async function setPendingTotp(db: Queryable, userId: string, sealed: string): Promise<void> {
+  await db.query('UPDATE users SET totp_pending_sealed = $2 WHERE id = $1', [userId, sealed]);
+}
+
+/** Make the pending secret the active one (after a correct code) and remember the step used. */
+export async function activateTotp(db: Queryable, userId: string, step: number): Promise<void> {
+  await db.query(
+    'UPDATE users SET totp_secret_sealed = totp_pending_sealed, totp_pending_sealed = NULL, totp_enabled_at = now(), totp_last_step = $2 WHERE id = $1',
+    [userId, step],
+  );
+}
+
+/** Record a used step, only if it is later than the last one (concurrent logins with one code: one wins). */
+export async function consumeTotpStep(db: Queryable, userId: string, step: number): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)',
+    [userId, step],
+  );
+  return rowCount === 1;
+}

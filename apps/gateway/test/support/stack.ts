@@ -87,7 +87,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       keystore: join(dir, 'keystore.json'),
       policy: join(dir, 'policy.yaml'),
       socket: join(dir, 'signer/signer.sock'),
+      secrets: join(dir, 'secrets.key'),
     };
+    writeFileSync(files.secrets, randomBytes(32).toString('hex'), { mode: 0o600 });
     writeFileSync(files.ticketPrivate, ticket.privateKeyPem, { mode: 0o600 });
     writeFileSync(files.ticketPublic, ticket.publicKeyPem);
     writeFileSync(files.jwt, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -125,6 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       SIGNER_SOCKET: files.socket,
       TICKET_PRIVATE_KEY_FILE: files.ticketPrivate,
       JWT_PRIVATE_KEY_FILE: files.jwt,
+      SECRETS_KEY_FILE: files.secrets,
       POLICY_FILE: files.policy,
       RATE_LIMIT_IP_PER_MIN: '1000000',
       TRACKER_INTERVAL_MS: '200',

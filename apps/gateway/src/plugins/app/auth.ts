@@ -70,9 +70,16 @@ export default fp(
           throw new Clawd402Error('unauthenticated');
         }
         request.agent = { agentId: principal.agentId, apiKeyId: principal.apiKeyId, signerAddress: context.signerAddress, scopes: context.scopes };
-      } else if (!(await touchSession(app.services.pool, principal.sessionId, principal.userId))) {
-        request.log.info({ userId: principal.userId, sessionId: principal.sessionId, ip: request.ip }, 'user token refused: session ended');
-        throw new Clawd402Error('unauthenticated', 'The session has ended; log in again.');
+      } else {
+        const session = await touchSession(app.services.pool, principal.sessionId, principal.userId);
+        if (!session) {
+          request.log.info({ userId: principal.userId, sessionId: principal.sessionId, ip: request.ip }, 'user token refused: session ended');
+          throw new Clawd402Error('unauthenticated', 'The session has ended; log in again.');
+        }
+        // In production an owner must have a second factor: until then, only their own session routes (TOTP enrolment).
+        if (app.services.config.env === 'production' && principal.role === 'owner' && !session.totpEnabled && permission !== 'session:self') {
+          throw new Clawd402Error('totp_enrollment_required');
+        }
       }
       if (!roleHasPermission(principal.role, permission)) {
         request.log.warn(

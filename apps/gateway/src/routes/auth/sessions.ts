@@ -12,7 +12,8 @@ import {
   revokeUserSessions,
   rotateRefreshToken,
 } from '../../repositories/sessions-repository.ts';
-import { findUser, findUserByUsername } from '../../repositories/users-repository.ts';
+import { activateTotp, consumeTotpStep, findUser, findUserByUsername, getTotpState, setPendingTotp } from '../../repositories/users-repository.ts';
+import { acceptTotp, newTotpSecret } from '../../security/totp.ts';
 import { ARGON2_OPTIONS, verifySecret } from '../../security/api-keys.ts';
 import type { Principal } from '../../security/tokens.ts';
 
@@ -63,7 +64,7 @@ const sessions: FastifyPluginAsync = async (app) => {
       },
     },
     async (request) => {
-      const { username, password } = request.body as { username: string; password: string };
+      const { username, password, totp } = request.body as { username: string; password: string; totp?: string };
       const ip = request.ip;
       if (await activeIpBlock(pool, ip)) {
         request.log.warn({ ip }, 'login refused: ip blocked');
@@ -77,6 +78,17 @@ const sessions: FastifyPluginAsync = async (app) => {
         const blocked = await recordLoginFailure(pool, { ip, reason, subject: username });
         request.log.info({ ip, reason, username, blocked }, 'login failed');
         throw new Clawd402Error(blocked ? 'ip_blocked' : 'invalid_credentials');
+      }
+      // Second factor, when enrolled: a missing code is asked for; a wrong or replayed one counts as a failed login.
+      const factor = await getTotpState(pool, found.id);
+      if (factor.sealedSecret) {
+        if (!totp) throw new Clawd402Error('totp_required');
+        const step = app.services.secrets ? acceptTotp(app.services.secrets.open(factor.sealedSecret, found.id), totp, factor.lastStep) : null;
+        if (step === null || !(await consumeTotpStep(pool, found.id, step))) {
+          const blocked = await recordLoginFailure(pool, { ip, reason: 'wrong totp', subject: username });
+          request.log.info({ ip, reason: 'wrong totp', username, blocked }, 'login failed');
+          throw new Clawd402Error(blocked ? 'ip_blocked' : 'invalid_credentials');
+        }
       }
       const opened = await withTransaction(pool, async (client) => {
         const result = await openSession(client, {
@@ -133,6 +145,44 @@ const sessions: FastifyPluginAsync = async (app) => {
       if (!account || account.disabled) throw new Clawd402Error('invalid_refresh_token');
       const access = await tokens.issueUserToken(account.id, account.role, outcome.sessionId);
       return { access_token: access.token, refresh_token: outcome.refreshToken, token_type: 'Bearer' as const, expires_in: access.expiresIn };
+    },
+  );
+
+  app.post(
+    '/auth/totp/enroll',
+    {
+      config: { permission: 'session:self' },
+      schema: { response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }, { additionalProperties: false }), '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async (request) => {
+      const me = user(request);
+      if (!app.services.secrets) throw new Clawd402Error('totp_unavailable');
+      const account = (await findUser(pool, me.userId))!;
+      const fresh = newTotpSecret(account.username, config.jwtIssuer);
+      // Pending until confirmed with a code: a half-finished enrolment never locks the user out.
+      await setPendingTotp(pool, me.userId, app.services.secrets.seal(fresh.secret, me.userId));
+      return { secret: fresh.secret, otpauthUri: fresh.uri };
+    },
+  );
+
+  app.post(
+    '/auth/totp/confirm',
+    {
+      config: { permission: 'session:self' },
+      schema: { body: Type.Object({ code: Type.String({ maxLength: 16 }) }, { additionalProperties: false }), response: { '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async (request, reply) => {
+      const me = user(request);
+      if (!app.services.secrets) throw new Clawd402Error('totp_unavailable');
+      const state = await getTotpState(pool, me.userId);
+      if (!state.sealedPending) throw new Clawd402Error('not_found', 'No TOTP enrolment is pending; start with POST /auth/totp/enroll.');
+      const step = acceptTotp(app.services.secrets.open(state.sealedPending, me.userId), (request.body as { code: string }).code, null);
+      if (step === null) throw new Clawd402Error('invalid_totp_code');
+      await withTransaction(pool, async (client) => {
+        await activateTotp(client, me.userId, step);
+        await appendAudit(client, { actor: `user:${me.userId}`, action: 'auth.totp_enabled', subject: `user:${me.userId}`, data: {} });
+      });
+      return reply.status(204).send();
     },
   );
 
