@@ -116,4 +116,22 @@ describe('agents and API keys', () => {
     assert.equal(await listStatus(other.baseUrl, token), 401);
     assert.equal(await tokenStatus(stack.baseUrl, created.body.apiKey), 401);
   });
+
+  test("the gateway sees the signer's keys as addresses and metadata only, and assigns agents to active ones", async () => {
+    const listing = await admin('GET', '/admin/signer/keys');
+    assert.equal(listing.status, 200);
+    const key = listing.body.items.find((k: { address: string }) => k.address.toLowerCase() === stack.signerAddress.toLowerCase());
+    assert.equal(key.backend, 'keystore');
+    assert.equal(key.state, 'active');
+    assert.ok(key.agents.includes(stack.agent.agentId));
+    assert.ok(!/privateKey|mnemonic|ciphertext/i.test(JSON.stringify(listing.body)));
+
+    const created = await admin('POST', '/admin/agents', { name: 'reassigned-bot', signerAddress: stack.signerAddress });
+    const unknown = await admin('POST', `/admin/agents/${created.body.agentId}/signer`, { signerAddress: RECIPIENTS[3] });
+    assert.deepEqual([unknown.status, unknown.body.code], [422, 'signer_key_unknown']);
+    const same = await admin('POST', `/admin/agents/${created.body.agentId}/signer`, { signerAddress: stack.signerAddress });
+    assert.equal(same.status, 204);
+    const audit = await stack.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'agent.key_assigned' AND subject = $1", [`agent:${created.body.agentId}`]);
+    assert.equal(audit.rows[0].n, 1);
+  });
 });

@@ -224,6 +224,83 @@ const adminAgents: FastifyPluginAsync = async (app) => {
   );
 
   app.get(
+    '/admin/signer/keys',
+    {
+      config: { permission: 'agents:read' },
+      schema: {
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                address: Type.String(),
+                backend: Type.String(),
+                state: Type.String(),
+                label: Type.Union([Type.String(), Type.Null()]),
+                rotatedTo: Type.Union([Type.String(), Type.Null()]),
+                usage: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String(), Type.Null()])),
+                spentLastDay: Type.String(),
+                agents: Type.Array(Type.String()),
+              }),
+            ),
+          }),
+          '4xx': ErrorBody,
+          '5xx': ErrorBody,
+        },
+      },
+    },
+    async () => {
+      // Addresses and metadata only: the gateway never sees key material.
+      const [listing, agents] = await Promise.all([signer.listKeys(), listAgents(pool)]);
+      return {
+        items: listing.keys.map((k) => ({
+          address: k.address,
+          backend: k.backend,
+          state: k.state,
+          label: k.label,
+          rotatedTo: k.rotatedTo,
+          usage: k.usage,
+          spentLastDay: k.spentLastDay,
+          agents: agents.filter((a) => a.signerAddress.toLowerCase() === k.address.toLowerCase()).map((a) => a.id),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/admin/agents/:id/signer',
+    {
+      config: { permission: 'agents:write' },
+      schema: {
+        params: IdParams,
+        body: Type.Object({ signerAddress: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const actor = me(request);
+      const { id } = request.params as { id: string };
+      const signerAddress = parseAddress('signerAddress', (request.body as { signerAddress: string }).signerAddress);
+      // Only an active key the signer holds: a rotated-out key signs cancellations only.
+      const held = (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === signerAddress.toLowerCase());
+      if (!held || held.state !== 'active') throw new Clawd402Error('signer_key_unknown', 'The signer holds no active key with that address.', { details: { signerAddress } });
+      const moved = UUID.test(id)
+        ? await withTransaction(pool, async (client) => {
+            const { rows } = await client.query<{ from: string }>(
+              'UPDATE agents a SET signer_address = $2 FROM agents old WHERE a.id = $1 AND old.id = a.id RETURNING old.signer_address AS from',
+              [id, signerAddress],
+            );
+            if (rows[0]) {
+              await appendAudit(client, { actor: `user:${actor.userId}`, action: 'agent.key_assigned', subject: `agent:${id}`, data: { from: rows[0].from, to: signerAddress } });
+            }
+            return rows.length === 1;
+          })
+        : false;
+      if (!moved) throw new Clawd402Error('not_found', 'No such agent.');
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
     '/admin/keys/age-report',
     {
       config: { permission: 'agents:read' },
