@@ -12,7 +12,9 @@ import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/sign
 import type { GatewayConfig } from './config.ts';
 import { ChainRegistry } from './chain/chain-registry.ts';
 import { ReceiptTracker } from './chain/tracker.ts';
-import { createPool } from './db/pool.ts';
+import { createPool, withTransaction } from './db/pool.ts';
+import { appendAudit } from './repositories/audit-repository.ts';
+import { endSessionsOnKeyRotation } from './repositories/sessions-repository.ts';
 import { migrate } from './db/migrate.ts';
 import { IntentPipeline } from './pipeline/intent-pipeline.ts';
 import authPlugin from './plugins/app/auth.ts';
@@ -130,10 +132,19 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     audience: config.jwtAudience,
     expirySeconds: config.jwtExpirySeconds,
   });
+  // A new access-token signing key ends every session issued under the old one (once, whichever replica boots first).
+  const rotation = await withTransaction(pool, async (client) => {
+    const result = await endSessionsOnKeyRotation(client, tokens.keyId);
+    if (result.rotated) {
+      await appendAudit(client, { actor: 'system:gateway', action: 'auth.signing_key_rotated', subject: null, data: { kid: tokens.keyId, sessionsEnded: result.ended } });
+    }
+    return result;
+  });
   const policy = (): PolicySet => policySet;
   const pipeline = new IntentPipeline({ pool, chains, policy, signer, tickets, log: app.log });
   const tracker = new ReceiptTracker({ pool, chains, pipeline, log: app.log }, config.trackerIntervalMs);
   const secrets = config.secretsKey ? new SecretBox(config.secretsKey) : null;
+  if (rotation.rotated) app.log.warn({ sessionsEnded: rotation.ended }, 'access-token signing key changed: every session ended');
   app.decorate('services', { config, pool, redis, chains, policy, signer, tokens, pipeline, tracker, secrets });
 
   // External plugins first: headers on every response (errors included), CORS, rate limits.

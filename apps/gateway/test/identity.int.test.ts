@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { buildApp } from '../src/app.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/security/api-keys.ts';
 import { startStack, type Stack } from './support/stack.ts';
@@ -160,5 +162,23 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     // Failures are logged without the secret: the password tried is nowhere in the table.
     const leaked = await stack.pool.query("SELECT count(*)::int AS n FROM auth_failures WHERE reason LIKE '%wrong wrong%' OR subject LIKE '%wrong wrong%'");
     assert.equal(leaked.rows[0].n, 0);
+  });
+
+  test('rotating the access-token signing key ends every session at the next start', async () => {
+    await stack.pool.query('DELETE FROM ip_blocks'); // the brute-force test above blocked 127.0.0.1
+    const session = (await login('adam')).body;
+    assert.equal((await call(stack, 'GET', '/auth/sessions', { token: session.access_token })).status, 200);
+    const rotatedKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const rotated = await buildApp({ ...stack.config, jwtPrivateKeyPem: rotatedKey }, { logger: false, tracker: false });
+    try {
+      const ended = await stack.pool.query("SELECT count(*)::int AS n FROM sessions WHERE revoked_reason = 'signing_key_rotated'");
+      assert.ok(ended.rows[0].n >= 1);
+      const refresh = await rotated.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refresh_token } });
+      assert.deepEqual([refresh.statusCode, refresh.json().code], [401, 'invalid_refresh_token']);
+      const audit = await stack.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.signing_key_rotated'");
+      assert.equal(audit.rows[0].n, 1);
+    } finally {
+      await rotated.close();
+    }
   });
 });

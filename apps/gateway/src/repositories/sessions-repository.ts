@@ -155,3 +155,20 @@ export async function listActiveSessions(db: Queryable, userId: string): Promise
   );
   return rows.map(toSession);
 }
+
+/**
+ * Record the access-token signing key in use; if it differs from the one recorded before, end every active session
+ * (tokens and refresh tokens issued under the old key must not outlive its rotation). Runs at start-up, once per
+ * key change across all replicas: the settings row is locked while it compares and updates. Returns how many
+ * sessions it ended.
+ */
+export async function endSessionsOnKeyRotation(client: pg.PoolClient, keyId: string): Promise<{ rotated: boolean; ended: number }> {
+  await client.query("INSERT INTO settings (key, value) VALUES ('jwt_signing_kid', $1) ON CONFLICT (key) DO NOTHING", [keyId]);
+  const { rows } = await client.query<{ value: string }>("SELECT value FROM settings WHERE key = 'jwt_signing_kid' FOR UPDATE");
+  if (rows[0]!.value === keyId) return { rotated: false, ended: 0 };
+  const { rowCount } = await client.query(
+    "UPDATE sessions SET revoked_at = now(), revoked_reason = 'signing_key_rotated' WHERE revoked_at IS NULL AND expires_at > now()",
+  );
+  await client.query("UPDATE settings SET value = $1, updated_at = now() WHERE key = 'jwt_signing_kid'", [keyId]);
+  return { rotated: true, ended: rowCount ?? 0 };
+}
