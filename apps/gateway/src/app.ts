@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import { Redis } from 'ioredis';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -180,6 +181,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     keyGenerator: (request) => request.ip,
     errorResponseBuilder: () => new Clawd402Error('rate_limited'),
   });
+
+  await app.register(cookie);
 
   // App plugins, then routes.
   await app.register(errorsPlugin);

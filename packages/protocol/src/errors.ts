@@ -31,6 +31,7 @@ export const API_ERRORS = {
   totp_required: { status: 401, message: 'This account uses a second factor: send the current code as "totp".' },
   totp_enrollment_required: { status: 403, message: 'Owners must enrol a TOTP second factor before anything else (POST /auth/totp/enroll).' },
   forbidden: { status: 403, message: 'The principal may not perform this action.' },
+  csrf_token_invalid: { status: 403, message: 'A cookie-authenticated change needs the CSRF token from login in the x-csrf-token header.' },
   policy_denied: { status: 403, message: 'The policy rejected the intent; nothing was signed.' },
   key_scope_denied: { status: 403, message: "The API key's scopes do not cover this chain or intent type." },
   // 404 / 409 / 413 / 415 / 422 / 429

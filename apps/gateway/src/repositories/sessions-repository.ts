@@ -172,3 +172,9 @@ export async function endSessionsOnKeyRotation(client: pg.PoolClient, keyId: str
   await client.query("UPDATE settings SET value = $1, updated_at = now() WHERE key = 'jwt_signing_kid'", [keyId]);
   return { rotated: true, ended: rowCount ?? 0 };
 }
+
+/** The session a refresh token belongs to, without using the token (for checking the console's CSRF token first). */
+export async function sessionIdOfRefreshToken(db: Queryable, token: string): Promise<string | null> {
+  const { rows } = await db.query<{ session_id: string }>('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [hashRefreshToken(token)]);
+  return rows[0]?.session_id ?? null;
+}

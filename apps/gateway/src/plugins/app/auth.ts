@@ -4,6 +4,7 @@ import type { Address } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
 import { findAgentKeyContext, type KeyScopes } from '../../repositories/agents-repository.ts';
 import { touchSession } from '../../repositories/sessions-repository.ts';
+import { ACCESS_COOKIE, requireCsrf } from '../../security/cookies.ts';
 import { roleHasPermission, type RouteAccess } from '../../security/rbac.ts';
 import type { Principal, TokenService } from '../../security/tokens.ts';
 
@@ -60,9 +61,15 @@ export default fp(
       const permission = request.routeOptions.config.permission;
       if (!permission) throw new Clawd402Error('forbidden');
       if (permission === 'public') return;
-      const match = BEARER.exec(request.headers.authorization ?? '');
-      if (!match) throw new Clawd402Error('unauthenticated', 'A bearer token is required.');
-      const principal = await options.tokens.verify(match[1]!);
+      // A bearer header (agents, CLI), or else the console's httpOnly cookie, which also needs the CSRF token on writes.
+      const cookieToken = request.headers.authorization === undefined ? request.cookies?.[ACCESS_COOKIE] : undefined;
+      const match = cookieToken === undefined ? BEARER.exec(request.headers.authorization ?? '') : null;
+      if (!cookieToken && !match) throw new Clawd402Error('unauthenticated', 'A bearer token is required.');
+      const principal = await options.tokens.verify(cookieToken ?? match![1]!);
+      if (cookieToken) {
+        if (principal.kind !== 'user') throw new Clawd402Error('unauthenticated', 'Agents authenticate with a bearer token.');
+        requireCsrf(request, principal.sessionId);
+      }
       if (principal.kind === 'agent') {
         const context = await findAgentKeyContext(app.services.pool, principal.apiKeyId, principal.agentId);
         if (!context) {

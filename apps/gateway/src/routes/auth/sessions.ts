@@ -11,16 +11,24 @@ import {
   revokeSession,
   revokeUserSessions,
   rotateRefreshToken,
+  sessionIdOfRefreshToken,
 } from '../../repositories/sessions-repository.ts';
 import { activateTotp, consumeTotpStep, findUser, findUserByUsername, getTotpState, setPendingTotp } from '../../repositories/users-repository.ts';
 import { acceptTotp, newTotpSecret } from '../../security/totp.ts';
 import { ARGON2_OPTIONS, verifySecret } from '../../security/api-keys.ts';
 import type { Principal } from '../../security/tokens.ts';
+import { REFRESH_COOKIE, clearSessionCookies, requireCsrf, setSessionCookies } from '../../security/cookies.ts';
 
 const TokenPair = Type.Object(
   { access_token: Type.String(), refresh_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer() },
   { additionalProperties: false },
 );
+/** Console login: the tokens travel only in httpOnly cookies; the body carries the CSRF token for later writes. */
+const CookieSession = Type.Object(
+  { token_type: Type.Literal('Cookie'), expires_in: Type.Integer(), csrf_token: Type.String() },
+  { additionalProperties: false },
+);
+const SessionReply = Type.Union([TokenPair, CookieSession]);
 const SessionView = Type.Object(
   {
     id: Type.String(),
@@ -57,14 +65,19 @@ const sessions: FastifyPluginAsync = async (app) => {
       config: { permission: 'public' },
       schema: {
         body: Type.Object(
-          { username: Type.String({ minLength: 1, maxLength: 128 }), password: Password, totp: Type.Optional(Type.String({ maxLength: 16 })) },
+          {
+            username: Type.String({ minLength: 1, maxLength: 128 }),
+            password: Password,
+            totp: Type.Optional(Type.String({ maxLength: 16 })),
+            session: Type.Optional(Type.Literal('cookie')),
+          },
           { additionalProperties: false },
         ),
-        response: { 200: TokenPair, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 200: SessionReply, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
-    async (request) => {
-      const { username, password, totp } = request.body as { username: string; password: string; totp?: string };
+    async (request, reply) => {
+      const { username, password, totp, session } = request.body as { username: string; password: string; totp?: string; session?: 'cookie' };
       const ip = request.ip;
       if (await activeIpBlock(pool, ip)) {
         request.log.warn({ ip }, 'login refused: ip blocked');
@@ -107,6 +120,10 @@ const sessions: FastifyPluginAsync = async (app) => {
         return result;
       });
       const access = await tokens.issueUserToken(found.id, found.role, opened.session.id);
+      if (session === 'cookie') {
+        const csrf = setSessionCookies(reply, { id: opened.session.id, access: access.token, accessSeconds: access.expiresIn, refresh: opened.refreshToken, refreshSeconds: config.jwtRefreshExpirySeconds });
+        return { token_type: 'Cookie' as const, expires_in: access.expiresIn, csrf_token: csrf };
+      }
       return { access_token: access.token, refresh_token: opened.refreshToken, token_type: 'Bearer' as const, expires_in: access.expiresIn };
     },
   );
@@ -115,13 +132,22 @@ const sessions: FastifyPluginAsync = async (app) => {
     '/auth/refresh',
     {
       config: { permission: 'public' },
+      // A console refresh has no body: validate it as an empty object.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
       schema: {
-        body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
-        response: { 200: TokenPair, '4xx': ErrorBody, '5xx': ErrorBody },
+        // The refresh token in the body (API clients) or, for the console, in its httpOnly cookie plus the CSRF token.
+        body: Type.Optional(Type.Object({ refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) }, { additionalProperties: false })),
+        response: { 200: SessionReply, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
-    async (request) => {
-      const { refresh_token: presented } = request.body as { refresh_token: string };
+    async (request, reply) => {
+      const fromBody = (request.body as { refresh_token?: string } | undefined)?.refresh_token;
+      const fromCookie = fromBody === undefined ? request.cookies?.[REFRESH_COOKIE] : undefined;
+      if (fromCookie) requireCsrf(request, (await sessionIdOfRefreshToken(pool, fromCookie)) ?? 'unknown');
+      const presented = fromBody ?? fromCookie;
+      if (!presented) throw new Clawd402Error('invalid_refresh_token');
       const outcome = await withTransaction(pool, async (client) => {
         const result = await rotateRefreshToken(client, presented, config.jwtRefreshExpirySeconds);
         if (result.kind === 'reused') {
@@ -144,6 +170,10 @@ const sessions: FastifyPluginAsync = async (app) => {
       const account = await findUser(pool, outcome.userId);
       if (!account || account.disabled) throw new Clawd402Error('invalid_refresh_token');
       const access = await tokens.issueUserToken(account.id, account.role, outcome.sessionId);
+      if (fromCookie) {
+        const csrf = setSessionCookies(reply, { id: outcome.sessionId, access: access.token, accessSeconds: access.expiresIn, refresh: outcome.refreshToken, refreshSeconds: config.jwtRefreshExpirySeconds });
+        return { token_type: 'Cookie' as const, expires_in: access.expiresIn, csrf_token: csrf };
+      }
       return { access_token: access.token, refresh_token: outcome.refreshToken, token_type: 'Bearer' as const, expires_in: access.expiresIn };
     },
   );
@@ -189,6 +219,7 @@ const sessions: FastifyPluginAsync = async (app) => {
   app.post('/auth/logout', { config: { permission: 'session:self' }, schema: { response: { '4xx': ErrorBody } } }, async (request, reply) => {
     const me = user(request);
     await revokeSession(pool, me.sessionId, 'logout');
+    clearSessionCookies(reply);
     return reply.status(204).send();
   });
 
