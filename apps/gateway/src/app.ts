@@ -3,6 +3,8 @@ import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Redis } from 'ioredis';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -184,9 +186,25 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   await app.register(cookie);
 
+  // OpenAPI at /docs, outside production only. Its routes are public by declaration, so they pass the
+  // every-route-declares-access rule (and appear in the route walk) like any other.
+  if (config.env !== 'production') {
+    app.addHook('onRoute', (route) => {
+      if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config as object), permission: 'public' };
+    });
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Clawd402 gateway', version: '0.1.0', description: 'Agents submit intents; operators administer. Error codes: docs/errors.md.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        security: [{ bearer: [] }],
+      },
+    });
+  }
+
   // App plugins, then routes.
   await app.register(errorsPlugin);
   await app.register(authPlugin, { tokens });
+  if (config.env !== 'production') await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   await app.register(healthRoutes);
   await app.register(tokenRoutes);
   await app.register(sessionRoutes);

@@ -108,13 +108,30 @@ describe('HTTP perimeter', () => {
   test('route-permission walk: every route declares access; only the public list is public; every other route refuses an anonymous request', async () => {
     const routes = app.routeAccess.filter((r) => !r.url.startsWith('/test-only/'));
     assert.ok(routes.length >= 14);
-    const isPublic = routes.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`).sort();
-    assert.deepEqual(isPublic, [...PUBLIC_ROUTES].sort());
+    const isPublic = routes.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`);
+    // Outside production the OpenAPI docs are public too; nothing else is.
+    assert.deepEqual(isPublic.filter((r) => !r.startsWith('GET /docs')).sort(), [...PUBLIC_ROUTES].sort());
+    assert.ok(isPublic.includes('GET /docs/json'));
     for (const route of routes.filter((r) => r.permission !== 'public')) {
       assert.ok(route.permission in PERMISSIONS, `${route.method} ${route.url} declares unknown permission ${route.permission}`);
       const url = route.url.replaceAll(':id', '00000000-0000-4000-8000-000000000000');
       const res = await app.inject({ method: route.method as 'GET', url, remoteAddress: '10.0.0.1', ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: {} }) });
       assert.equal(res.statusCode, 401, `${route.method} ${route.url} answered ${res.statusCode} without a token`);
+    }
+  });
+
+  test('/docs serves the OpenAPI description outside production, and does not exist in production', async () => {
+    const spec = await app.inject({ method: 'GET', url: '/docs/json' });
+    assert.equal(spec.statusCode, 200);
+    assert.ok(spec.json().paths['/v1/intents'], 'the agent API is described');
+    const production = await buildApp({ ...stack.config, env: 'production' }, { logger: false, tracker: false });
+    try {
+      assert.equal((await production.inject({ method: 'GET', url: '/docs' })).statusCode, 404);
+      assert.equal((await production.inject({ method: 'GET', url: '/docs/json' })).statusCode, 404);
+      const isPublic = production.routeAccess.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`).sort();
+      assert.deepEqual(isPublic, [...PUBLIC_ROUTES].sort());
+    } finally {
+      await production.close();
     }
   });
 
