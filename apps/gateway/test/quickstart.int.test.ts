@@ -57,6 +57,8 @@ describe('quick start: embedded default', () => {
     });
     assert.match(output, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
     assert.match(output, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/intents/);
+    // The dev signer runs with its own caps (defence in depth below the gateway's policy).
+    assert.match(readFileSync(join(state, 'signer/policy.yaml'), 'utf8'), /maxValuePerTx: "1\.01"/);
 
     const path = join(state, 'dev-credentials.json');
     assert.equal(statSync(path).mode & 0o777, 0o600);

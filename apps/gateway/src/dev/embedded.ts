@@ -102,6 +102,15 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
     const keystore = join(state, 'signer/keystore.json');
     if (!existsSync(keystore)) await createSignerKeystore({ out: keystore, passwordFile, cwd: state });
     const socket = join(state, 'signer/run/signer.sock');
+    // The signer's own caps, independent of the gateway: even a compromised gateway cannot move more than this.
+    const signerPolicy = join(state, 'signer/policy.yaml');
+    if (!existsSync(signerPolicy)) {
+      writeFileSync(
+        signerPolicy,
+        `# Dev signer caps (native units). The gateway's dev policy allows at most 1 ETH per transfer.\nversion: 1\ndefault:\n  chains: [${chainId}]\n  maxValuePerTx: "1.01"\n  maxValuePerDay: "100"\n  operations: [transaction, typed_data, personal_sign]\n`,
+        { mode: 0o600 },
+      );
+    }
     const signerProcess = await startSignerProcess({
       socket,
       keystores: [keystore],
@@ -109,6 +118,7 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
       gatewayKeyFile: ticketPublic,
       chains: [chainId],
       journal: join(state, 'signer/journal.log'),
+      policy: signerPolicy,
       cwd: state,
     });
     stops.push(signerProcess.stop);

@@ -42,11 +42,13 @@ export async function startSignerProcess(options: {
   gatewayKeyFile: string;
   chains: number[];
   journal?: string;
+  /** The signer's own policy file (its caps, independent of the gateway's policy). */
+  policy?: string;
   logLevel?: string;
   cwd: string;
 }): Promise<SignerProcess> {
   const args = ['serve', '--socket', options.socket, '--password-file', options.passwordFile, '--gateway-key', options.gatewayKeyFile,
-    '--chains', options.chains.join(','), ...options.keystores.flatMap((k) => ['--keystore', k]), ...(options.journal ? ['--journal', options.journal] : []), ...(options.logLevel ? ['--log-level', options.logLevel] : [])];
+    '--chains', options.chains.join(','), ...options.keystores.flatMap((k) => ['--keystore', k]), ...(options.journal ? ['--journal', options.journal] : []), ...(options.policy ? ['--policy', options.policy] : []), ...(options.logLevel ? ['--log-level', options.logLevel] : [])];
   const child = spawnSignerCli(args, options.cwd);
   const lines = createInterface({ input: child.stdout! });
   const addresses = await new Promise<Address[]>((resolve, reject) => {
