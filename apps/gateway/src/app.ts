@@ -91,6 +91,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
             minVersion: 'TLSv1.2' as const,
             ciphers: TLS_CIPHERS,
             honorCipherOrder: true,
+            maxHeaderSize: 32 * 1024,
           },
         }
       : {}),
@@ -100,6 +101,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     bodyLimit: 16 * 1024,
     requestTimeout: 30_000,
+    // Node's default 16 KiB header limit would answer an oversized token with a bare 431; at 32 KiB the request
+    // reaches the token service, which refuses any token over 4,096 characters with the catalogue's 401.
+    http: { maxHeaderSize: 32 * 1024 },
     connectionTimeout: 10_000,
     keepAliveTimeout: 72_000,
     onProtoPoisoning: 'error',
@@ -111,6 +115,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
   // JSON only: Fastify's built-in text/plain parser would let a string body reach validation as a 400.
   app.removeContentTypeParser('text/plain');
+  app.server.headersTimeout = 10_000; // a client must send its headers within 10 s (slowloris)
   const ajv = createAjv();
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
 
