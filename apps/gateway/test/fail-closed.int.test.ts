@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANVIL_ACCOUNTS } from '@clawd402/testkit';
-import { RECIPIENTS, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { randomUUID } from 'node:crypto';
+import { insertIntent } from '../src/repositories/intents-repository.ts';
+import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 
 /** Money fails closed: when the policy, the signer or the audit log says no, nothing is signed or broadcast. */
 describe('fail closed', () => {
@@ -105,5 +107,37 @@ describe('fail closed', () => {
     const next = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[2]!, asset: 'native', amount: '1' });
     assert.equal(next.status, 201);
     assert.equal(next.body.nonce, nonceBefore, 'the nonce of the dropped signature is reused: no gap');
+  });
+
+  test('an intent left approved by a process that died before signing fails closed with signing_abandoned', async () => {
+    const approve = async () => {
+      const id = randomUUID();
+      await insertIntent(
+        stack.pool,
+        {
+          id, agentId: stack.agent.agentId, apiKeyId: (await stack.pool.query('SELECT id FROM api_keys LIMIT 1')).rows[0].id,
+          idempotencyKey: null, requestHash: 'x', status: 'approved', type: 'transfer', chainId: 31337, from: stack.signerAddress,
+          to: RECIPIENTS[0]!, recipient: RECIPIENTS[0]!, asset: 'native', amount: 1n, decimals: 18, data: null, memo: null,
+          decision: { action: 'auto_approve', policy: 'small_transfers_to_dev_accounts', policySetHash: 'sha256:0', reasons: [] },
+        },
+        { actor: `agent:${stack.agent.agentId}`, action: 'intent.decided', subject: `intent:${id}`, data: {} },
+      );
+      return id;
+    };
+    const crashed = await approve();
+    const fresh = await approve();
+    await stack.pool.query("UPDATE intents SET updated_at = now() - interval '11 minutes' WHERE id = $1", [crashed]);
+    const nonceBefore = await chainNonce();
+
+    assert.equal(await stack.app.services.tracker.failAbandoned(10 * 60_000), 1);
+    const view = await getJson(`${stack.baseUrl}/v1/intents/${crashed}`, token);
+    assert.equal(view.body.status, 'failed');
+    assert.equal(view.body.error.code, 'signing_abandoned');
+    assert.equal(view.body.txHash, null);
+    assert.equal((await getJson(`${stack.baseUrl}/v1/intents/${fresh}`, token)).body.status, 'approved', 'a recent approval is left to its lane');
+    const audit = await stack.pool.query<{ action: string }>('SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq', [`intent:${crashed}`]);
+    assert.deepEqual(audit.rows.map((r) => r.action), ['intent.decided', 'intent.failed']);
+    assert.equal(await chainNonce(), nonceBefore, 'nothing was signed or sent');
+    assert.equal(await stack.app.services.tracker.failAbandoned(10 * 60_000), 0, 'compare-and-set: a second sweep does nothing');
   });
 });

@@ -42,6 +42,7 @@ export const API_ERRORS = {
   route_not_found: { status: 404, message: 'No such route.' },
   idempotency_key_reused: { status: 422, message: 'The Idempotency-Key was already used with a different request.' },
   transaction_reverted: { status: 422, message: 'The transaction was mined but reverted.' },
+  signing_abandoned: { status: 503, message: 'The intent was approved but its signing never completed; nothing was signed.' },
   transaction_reverts: { status: 422, message: 'The chain reports the transaction would fail; nothing was signed.' },
   asset_unknown: { status: 422, message: 'The token does not answer decimals() on this chain.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Hex, TransactionReceipt } from 'viem';
-import { findInFlight, transitionIntent, type IntentRecord } from '../repositories/intents-repository.ts';
+import { findAbandonedApprovals, findInFlight, transitionIntent, type IntentRecord } from '../repositories/intents-repository.ts';
 import type { IntentPipeline } from '../pipeline/intent-pipeline.ts';
 import type { ChainRegistry } from './chain-registry.ts';
 
@@ -10,6 +10,8 @@ const REBROADCAST_AFTER_MS = 3_000;
 /** An in-flight intent not settled for this long gets its receipt looked up directly (missed blocks, restarts). */
 const SWEEP_AFTER_MS = 30_000;
 const SWEEP_EVERY_TICKS = 20;
+/** An intent still `approved` after this long lost its signing lane (its process died): it fails closed. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
 /** Blocks read per chain per tick, at most (catching up after a pause happens over several ticks). */
 const MAX_BLOCKS_PER_TICK = 50;
 const BATCH = 200;
@@ -68,6 +70,21 @@ export class ReceiptTracker {
         await this.inParallel(old, (intent) => this.checkOne(intent));
       }
     }
+    if (sweep) await this.failAbandoned(ABANDONED_AFTER_MS);
+  }
+
+  /** Fail intents approved long ago that never got signed (see findAbandonedApprovals). Exposed for tests. */
+  async failAbandoned(olderThanMs: number): Promise<number> {
+    let failed = 0;
+    for (const id of await findAbandonedApprovals(this.deps.pool, olderThanMs, BATCH)) {
+      const row = await transitionIntent(this.deps.pool, id, ['approved'], 'failed', {
+        fields: { error_code: 'signing_abandoned', error_message: 'The intent was approved but its signing never completed; nothing was signed.' },
+        audit: { actor: 'system:tracker', action: 'intent.failed', subject: `intent:${id}`, data: { code: 'signing_abandoned' } },
+      });
+      if (row) failed += 1;
+    }
+    if (failed > 0) this.deps.log.warn({ failed }, 'approved intents that were never signed failed closed');
+    return failed;
   }
 
   private async followBlocks(chainId: number): Promise<void> {

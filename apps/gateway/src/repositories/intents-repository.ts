@@ -328,3 +328,17 @@ export async function findInFlight(
   const { rows } = await db.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE ${where} ORDER BY updated_at LIMIT $3`, params));
   return rows.map(toRecord);
 }
+
+/**
+ * Intents approved longer than `olderThanMs` ago that never got a signed transaction: their process died between
+ * recording the decision and signing (a signing lane finishes in seconds). Nothing was signed for them, so they
+ * fail closed with `signing_abandoned`; each transition is audited and compare-and-set.
+ */
+export async function findAbandonedApprovals(db: Queryable, olderThanMs: number, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM intents WHERE status = 'approved' AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY updated_at LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map((r) => r.id);
+}
