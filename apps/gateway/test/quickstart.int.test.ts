@@ -40,8 +40,8 @@ describe('quick start: embedded default', () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  test('starts with no configuration, writes working credentials, moves money on anvil, and Ctrl-C stops everything', async () => {
-    const [port, anvilPort] = [await freePort(), await freePort()];
+  /** Start the launcher as `pnpm start` does and wait for its ready banner; returns what it printed. */
+  async function launch(port: number, anvilPort: number): Promise<string> {
     child = spawn(process.execPath, ['--import', TSX_LOADER, LAUNCHER], {
       env: { ...env, PORT: String(port), ANVIL_PORT: String(anvilPort), LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,6 +55,22 @@ describe('quick start: embedded default', () => {
         if (line.includes('Ctrl-C stops')) resolve();
       });
     });
+    child.removeAllListeners('exit');
+    return output;
+  }
+
+  async function stopLauncher(): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGINT');
+    return exited;
+  }
+
+  const ownerLogin = async (baseUrl: string, password: string) =>
+    (await fetch(`${baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'owner', password }) })).status;
+
+  test('starts with no configuration, writes working credentials, moves money on anvil, and Ctrl-C stops everything', async () => {
+    const [port, anvilPort] = [await freePort(), await freePort()];
+    const output = await launch(port, anvilPort);
     assert.match(output, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
     assert.match(output, /curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/intents/);
     // The dev signer runs with its own caps (defence in depth below the gateway's policy).
@@ -86,15 +102,32 @@ describe('quick start: embedded default', () => {
     assert.equal(big.status, 403);
     assert.equal(((await big.json()) as { code: string }).code, 'policy_denied');
 
+    // The owner credentials work too (and leave a session behind for the next test).
+    assert.equal(await ownerLogin(c.baseUrl, c.ownerPassword), 200);
+
     // Ctrl-C: the launcher exits 0 and takes anvil, the signer and the gateway with it.
-    child.removeAllListeners('exit');
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
-    child.kill('SIGINT');
-    assert.equal(await exited, 0);
+    assert.equal(await stopLauncher(), 0);
     assert.equal(await portAnswers(port), false, 'gateway port closed');
     assert.equal(await portAnswers(anvilPort), false, 'anvil stopped');
     assert.equal(existsSync(join(state, 'signer/run/signer.sock')), false, 'signer socket removed');
     assert.ok(existsSync(join(state, 'pg/data')), 'state stays under the state directory');
+  });
+
+  test('with the credentials file lost but the state kept, a restart issues new credentials (regression: the old owner row has sessions)', async () => {
+    const before = JSON.parse(readFileSync(join(state, 'dev-credentials.json'), 'utf8'));
+    rmSync(join(state, 'dev-credentials.json'));
+    const [port, anvilPort] = [await freePort(), await freePort()];
+    await launch(port, anvilPort);
+    try {
+      const c = JSON.parse(readFileSync(join(state, 'dev-credentials.json'), 'utf8'));
+      assert.notEqual(c.ownerPassword, before.ownerPassword);
+      assert.equal(await ownerLogin(c.baseUrl, c.ownerPassword), 200);
+      assert.equal(await ownerLogin(c.baseUrl, before.ownerPassword), 401, 'the lost password no longer works');
+      const token = await fetch(`${c.baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: c.agentApiKey }) });
+      assert.equal(token.status, 200);
+    } finally {
+      assert.equal(await stopLauncher(), 0);
+    }
   });
 
   test('NODE_ENV=production refuses the embedded default before starting anything', () => {

@@ -18,6 +18,7 @@ import { loadConfig, type GatewayConfig } from '../config.ts';
 import { createPool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { createAgentWithKey } from '../repositories/agents-repository.ts';
+import { revokeUserSessions } from '../repositories/sessions-repository.ts';
 import { createUser } from '../repositories/users-repository.ts';
 import { hashPassword } from '../security/api-keys.ts';
 import { parseSecretsKey } from '../security/secret-box.ts';
@@ -168,8 +169,11 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
         credentials = { ...previous, baseUrl, chainId, rpcUrl };
       } else {
         const ownerPassword = randomBytes(18).toString('base64url');
-        await pool.query('DELETE FROM users WHERE username = $1', ['owner']);
-        await createUser(pool, { username: 'owner', passwordHash: await hashPassword(ownerPassword), role: 'owner' });
+        // Reset the owner in place (sessions and agents reference the row) and end its old sessions.
+        const passwordHash = await hashPassword(ownerPassword);
+        const reset = await pool.query("UPDATE users SET password_hash = $1, password_changed_at = now() WHERE username = 'owner' RETURNING id", [passwordHash]);
+        if (reset.rows[0]) await revokeUserSessions(pool, reset.rows[0].id as string, 'dev_credentials_reset');
+        else await createUser(pool, { username: 'owner', passwordHash, role: 'owner' });
         const name = `dev-agent-${randomBytes(3).toString('hex')}`;
         const created = await createAgentWithKey(pool, { name, signerAddress: signer.address });
         credentials = { baseUrl, agentApiKey: created.apiKey, agentId: created.agentId, ownerUsername: 'owner', ownerPassword, chainId, rpcUrl, signerAddress: signer.address };
