@@ -8,14 +8,23 @@ export type ConditionResult = boolean | 'unknown';
 /** A compiled condition: pure, synchronous, cheap; never throws for any input facts. */
 export type ConditionTest = (facts: AvailableFacts) => ConditionResult;
 
-/** Actions a rule can name. `require_human_approval` is reserved: a set using it does not load yet. */
+/** Actions a rule can name. */
 export const POLICY_ACTIONS = ['reject', 'auto_approve', 'require_human_approval'] as const;
 
 /** One action a rule can name; the same values as the protocol's `DecisionAction`. */
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
-/** Actions a loaded set may use today. */
-export const SUPPORTED_ACTIONS = ['reject', 'auto_approve'] as const satisfies readonly PolicyAction[];
+/** Actions a loaded set may use: all of them (kept for callers that imported it while one was reserved). */
+export const SUPPORTED_ACTIONS = POLICY_ACTIONS;
+
+/** What {@link ConditionDefinition.compile} may read besides the condition's own value. */
+export interface CompileContext {
+  /**
+   * The document's named address lists (`address_lists:`), each compiled to a Set of lowercase addresses. Address
+   * list conditions resolve `"@name"` items against it.
+   */
+  readonly addressLists: ReadonlyMap<string, ReadonlySet<string>>;
+}
 
 /**
  * One condition of the policy language. Each lives in its own file under `src/conditions/` and is listed once in
@@ -36,11 +45,24 @@ export interface ConditionDefinition<S extends TSchema = TSchema> {
    * Validate the value semantically and compile it into a test. Throws {@link ConditionValueError} for a value the
    * schema let through but that is still wrong (bad checksum, too many decimals). Runs once per load.
    */
-  compile(value: Static<S>): ConditionTest;
+  compile(value: Static<S>, context: CompileContext): ConditionTest;
   /** Reason added to the decision when a rule with this condition matches (e.g. `policy.recipient_blacklisted`). */
   readonly matchReason?: ReasonCode;
   /** If set, the only actions a rule using this condition may name (e.g. a blacklist only makes sense to reject). */
   readonly actions?: readonly PolicyAction[];
+  /**
+   * Names the reason when this condition answers `'unknown'` and so decides the intent (a reject): return a more
+   * specific code than `policy.condition_unknown_fact` (USD conditions answer `price.unavailable` / `price.stale`),
+   * or undefined for the generic one. Called only on that path, never while a rule matches normally.
+   */
+  unknownReason?(facts: AvailableFacts): UnknownReason | undefined;
+}
+
+/** A specific reason for an unknown answer; see {@link ConditionDefinition.unknownReason}. */
+export interface UnknownReason {
+  readonly code: ReasonCode;
+  /** Completes "condition <key> could not be evaluated: …", e.g. "the asset's price is stale". */
+  readonly detail: string;
 }
 
 /** One problem in a condition's value; `path` is relative to the condition (`''`, `'[3]'`). */

@@ -1,4 +1,5 @@
 import { REASON_CODES, type Decision } from '@clawd402/protocol';
+import { copyApproval } from './approval.ts';
 import type { AvailableFacts } from './facts.ts';
 import { COMPILED, type CompiledPolicySet, type PolicySet } from './policy-set.ts';
 
@@ -12,7 +13,12 @@ const NO_FACTS: AvailableFacts = Object.freeze({});
  * Missing facts fail closed, in three-valued logic: a rule with a condition that does not hold is skipped, because
  * no value of the missing fact could make it match; a rule whose other conditions hold but one of which answers
  * `'unknown'` decides the intent as `reject` with reason `policy.condition_unknown_fact` (naming the rule and the
- * condition, `policy` set to that rule) — evaluation never falls through past a rule that might have matched.
+ * condition, `policy` set to that rule) — evaluation never falls through past a rule that might have matched. A
+ * condition may name a more specific reason for its unknown answer: a USD condition without a usable `valueUsd`
+ * gives `price.unavailable` or `price.stale` (from `priceStatus`) instead.
+ *
+ * A `require_human_approval` decision carries `approval` (notification channels and timeouts, quorum) for the
+ * gateway to create the approval record. Every decision carries `policySetHash` and the deciding rule's name.
  *
  * Pure and synchronous; no I/O. Returns a fresh object each call.
  *
@@ -42,14 +48,26 @@ export function evaluate(set: PolicySet, facts: AvailableFacts): Decision {
     }
     if (!holds) continue;
     if (unknownAt !== -1) {
-      return {
-        action: 'reject',
-        policy: rule.name,
-        policySetHash: compiled.hash,
-        reasons: [{ code: 'policy.condition_unknown_fact', message: rule.unknownMessages[unknownAt]! }],
-      };
+      const specific = rule.unknownReasons[unknownAt]?.(input);
+      const reason =
+        specific === undefined
+          ? { code: 'policy.condition_unknown_fact', message: rule.unknownMessages[unknownAt]! }
+          : {
+              code: specific.code,
+              message: `Rule ${rule.label} could not be evaluated: condition ${rule.keys[unknownAt]} ${specific.detail}; failing closed.`,
+            };
+      return { action: 'reject', policy: rule.name, policySetHash: compiled.hash, reasons: [reason] };
     }
     const reasons = rule.matchReasons.map((reason) => ({ code: reason.code, message: reason.message }));
+    if (rule.approval !== undefined) {
+      return {
+        action: rule.action,
+        policy: rule.name,
+        policySetHash: compiled.hash,
+        reasons,
+        approval: copyApproval(rule.approval),
+      };
+    }
     return { action: rule.action, policy: rule.name, policySetHash: compiled.hash, reasons };
   }
   return {

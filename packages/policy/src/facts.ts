@@ -12,6 +12,7 @@ export const TRANSACTION_TYPES = [
   'typed_data',
   'message',
   'x402_payment',
+  'authorization',
 ] as const;
 
 /** One kind of intent; see {@link TRANSACTION_TYPES}. */
@@ -35,6 +36,91 @@ export interface IntentFacts {
   amount: bigint;
   /** Decimals of the asset (18 for ETH, 6 for USDC). */
   decimals: number;
+
+  // The facts below are optional even in a full IntentFacts: each exists only for some intents (a selector only for
+  // a contract call, a spender only for an approval or permit) or once the gateway computes it. A condition that
+  // reads an absent fact answers 'unknown' and the evaluation fails closed.
+
+  /** The agent the intent belongs to (the gateway's agent id). */
+  agentId?: string;
+  /** The API key the agent authenticated with (the gateway's key id, never the key itself). */
+  apiKeyId?: string;
+  /**
+   * The intent's value in micro-USD (1 USD = 1_000_000n): the amount moved, without fees (the gateway adds fees to
+   * spend accounting, not here). Absent when no usable price exists; {@link IntentFacts.priceStatus} says why.
+   */
+  valueUsd?: bigint;
+  /**
+   * Why {@link IntentFacts.valueUsd} may be missing: `'ok'` (a price was used), `'unknown'` (no price source for the
+   * asset) or `'stale'` (the price is older than its bound). With `'unknown'` or `'stale'`, valueUsd is ignored.
+   */
+  priceStatus?: 'ok' | 'unknown' | 'stale';
+  /**
+   * The agent's spend in the rolling 24 h and 1 h windows BEFORE this intent, in micro-USD and intent counts. The
+   * gateway reads it under a lock, so that `dayUsd + valueUsd <= limit` is exact.
+   */
+  spend?: SpendFacts;
+  /** The recipient / target contract is in the gateway's verified-contract registry. */
+  contractVerified?: boolean;
+  /** 4-byte function selector of the call, lowercase (`0xa9059cbb`); absent for plain transfers. */
+  selector?: `0x${string}`;
+  /**
+   * The decoded call: bigint for integers, checksummed address strings, booleans, hex strings; args keyed by ABI
+   * parameter name (unnamed parameters by position, `"0"`, `"1"`, …).
+   */
+  call?: CallFacts;
+  /** The spender of an approval or permit (checksummed). */
+  spender?: Address;
+  /** The amount an approval or permit allows, in the token's base units. */
+  approvalAmount?: bigint;
+  /** The approval or permit is unlimited (2^256 − 1, or the token's equivalent). */
+  unlimitedApproval?: boolean;
+  /** EIP-712 typed data being signed: its primary type and domain. */
+  typedData?: TypedDataFacts;
+  /** An EIP-7702 authorisation: the contract (checksummed) the signing account would delegate its code to. */
+  authorizationDelegate?: Address;
+  /** Epoch milliseconds of the decision. The gateway passes its clock here; evaluation itself stays pure. */
+  now?: number;
+  /**
+   * What simulating the transaction showed (the gateway's `eth_simulateV1` before the decision); absent when it was
+   * not simulated. Conditions that read it fail closed without it: a rule that needs a simulation gets one or denies.
+   */
+  simulation?: SimulationFacts;
+}
+
+/** See {@link IntentFacts.simulation}. */
+export interface SimulationFacts {
+  /** USD leaving the signer net of what arrives, in micro-USD; absent when an asset moved has no usable price. */
+  readonly netOutflowUsd?: bigint;
+  /** Approvals the transaction grants (token, spender, amount, unlimited). */
+  readonly newApprovals: readonly { readonly asset: Address; readonly spender: Address; readonly amount?: bigint; readonly unlimited: boolean }[];
+  /** Every address assets were sent to. */
+  readonly recipientsTouched: readonly Address[];
+}
+
+/** The agent's rolling spend before this intent; see {@link IntentFacts.spend}. */
+export interface SpendFacts {
+  readonly dayUsd: bigint;
+  readonly hourUsd: bigint;
+  readonly dayCount: number;
+  readonly hourCount: number;
+}
+
+/** A decoded contract call; see {@link IntentFacts.call}. */
+export interface CallFacts {
+  readonly functionName?: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** EIP-712 facts; see {@link IntentFacts.typedData}. */
+export interface TypedDataFacts {
+  readonly primaryType: string;
+  readonly domain: {
+    readonly name?: string;
+    readonly version?: string;
+    readonly chainId?: number;
+    readonly verifyingContract?: Address;
+  };
 }
 
 /** The name of one fact. */

@@ -8,11 +8,27 @@ export type { LoadPolicySetOptions } from './load-policy-set.ts';
 export { evaluate } from './evaluate.ts';
 export { PolicyLoadError } from './policy-load-error.ts';
 export type { PolicyRule, PolicySet } from './policy-set.ts';
+export { lintPolicySet, LINT_CODES } from './lint-policy-set.ts';
+export type { LintCode, LintFinding, LintOptions, LintResult } from './lint-policy-set.ts';
+export { APPROVER_ROLES, MAX_APPROVAL_TIMEOUT_SECONDS, MAX_QUORUM } from './approval.ts';
+export type { ApprovalRequirement } from './approval.ts';
+export { MAX_ADDRESS_LISTS } from './named-address-lists.ts';
+export { policyDocumentSchema, policyJsonSchema, policySchemaText } from './policy-document.schema.ts';
 export { MAX_ALIAS_EXPANSIONS, MAX_DEPTH, MAX_POLICY_TEXT_LENGTH } from './parse-document.ts';
 export type { PolicyFormat, PolicyIssue } from './parse-document.ts';
 export { TRANSACTION_TYPES } from './facts.ts';
-export type { AvailableFacts, FactName, IntentFacts, TransactionType } from './facts.ts';
+export type { AvailableFacts, CallFacts, FactName, IntentFacts, SimulationFacts, SpendFacts, TransactionType, TypedDataFacts } from './facts.ts';
 export { POLICY_ACTIONS, SUPPORTED_ACTIONS } from './condition.ts';
-export type { ConditionDefinition, ConditionResult, ConditionTest, PolicyAction } from './condition.ts';
+export type {
+  CompileContext,
+  ConditionDefinition,
+  ConditionResult,
+  ConditionTest,
+  PolicyAction,
+  UnknownReason,
+} from './condition.ts';
 export { CONDITIONS, getCondition } from './conditions/registry.ts';
 export { MAX_ADDRESS_LIST_ITEMS } from './conditions/address-list.ts';
+export { USD_DECIMALS } from './conditions/usd.ts';
+export { WEEKDAYS } from './conditions/time-window.condition.ts';
+export { selectorOfSignature } from './conditions/function-selector.condition.ts';

@@ -2,14 +2,17 @@ import { createHash } from 'node:crypto';
 import Value from 'typebox/value';
 import { REASON_CODES } from '@clawd402/protocol';
 import { canonicalJson } from './canonical-json.ts';
+import { parseApproval, type ApprovalRequirement } from './approval.ts';
 import {
   ConditionValueError,
   POLICY_ACTIONS,
-  SUPPORTED_ACTIONS,
+  type CompileContext,
+  type ConditionDefinition,
   type ConditionTest,
   type PolicyAction,
 } from './condition.ts';
 import { CONDITIONS, getCondition } from './conditions/registry.ts';
+import { parseAddressLists } from './named-address-lists.ts';
 import { joinPath, parsePolicyDocument, type PolicyFormat, type PolicyIssue } from './parse-document.ts';
 import { PolicyLoadError } from './policy-load-error.ts';
 import { COMPILED, type CompiledRule, type PolicyRule, type PolicySet } from './policy-set.ts';
@@ -21,8 +24,10 @@ export const MAX_RULE_NAME_LENGTH = 128;
 /** Longest rule description, in characters. */
 export const MAX_RULE_DESCRIPTION_LENGTH = 2000;
 
-const TOP_LEVEL_KEYS: readonly string[] = ['policies'];
-const RULE_KEYS: readonly string[] = ['name', 'description', 'conditions', 'action'];
+const TOP_LEVEL_KEYS: readonly string[] = ['policies', 'address_lists'];
+const RULE_KEYS: readonly string[] = ['name', 'description', 'conditions', 'action', 'notification', 'quorum'];
+/** Rule keys that only a `require_human_approval` rule may carry. */
+const APPROVAL_KEYS: readonly string[] = ['notification', 'quorum'];
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Options of {@link loadPolicySet}. */
@@ -33,7 +38,7 @@ export interface LoadPolicySetOptions {
 
 /**
  * Parse, validate and compile a policy set. Strict: any unknown key, unknown condition, bad value, duplicate or empty
- * rule name, or a reserved action makes it throw a {@link PolicyLoadError} listing every issue found; nothing is
+ * rule name, unknown action or unknown `@list` reference makes it throw a {@link PolicyLoadError} listing every issue found; nothing is
  * half-loaded. The result is frozen and ready for {@link evaluate}.
  *
  * @example
@@ -60,8 +65,12 @@ export function loadPolicySet(text: string, options: LoadPolicySetOptions = {}):
     throw new PolicyLoadError([{ path: '', message: 'the document must be a mapping with a `policies` list' }]);
   }
   for (const key of Object.keys(document)) {
-    if (!TOP_LEVEL_KEYS.includes(key)) issues.push({ path: joinPath('', key), message: 'is not a known top-level key (expected only `policies`)' });
+    if (!TOP_LEVEL_KEYS.includes(key)) {
+      issues.push({ path: joinPath('', key), message: 'is not a known top-level key (expected `policies` and optionally `address_lists`)' });
+    }
   }
+  const addressLists = parseAddressLists(document, issues);
+  const context: CompileContext = { addressLists: addressLists.compiled };
   const policies = document['policies'];
   const compiled: CompiledRule[] = [];
   const rules: PolicyRule[] = [];
@@ -74,7 +83,7 @@ export function loadPolicySet(text: string, options: LoadPolicySetOptions = {}):
   } else {
     const seen = new Map<string, number>();
     policies.forEach((raw, index) => {
-      const result = compileRule(raw, index, seen, issues);
+      const result = compileRule(raw, index, seen, issues, context);
       if (result !== undefined) {
         compiled.push(result.compiled);
         rules.push(result.rule);
@@ -87,6 +96,7 @@ export function loadPolicySet(text: string, options: LoadPolicySetOptions = {}):
   const set: PolicySet = {
     hash,
     rules: Object.freeze(rules),
+    addressLists: addressLists.written,
     [COMPILED]: Object.freeze({ hash, rules: Object.freeze(compiled) }),
   };
   Object.defineProperty(set, COMPILED, { enumerable: false });
@@ -98,6 +108,7 @@ function compileRule(
   index: number,
   seen: Map<string, number>,
   issues: PolicyIssue[],
+  context: CompileContext,
 ): { rule: PolicyRule; compiled: CompiledRule } | undefined {
   const path = joinPath('policies', index);
   const before = issues.length;
@@ -133,21 +144,28 @@ function compileRule(
 
   const action = raw['action'];
   const actionPath = joinPath(path, 'action');
-  let supportedAction: 'reject' | 'auto_approve' | undefined;
+  let supportedAction: PolicyAction | undefined;
   if (!Object.hasOwn(raw, 'action')) issues.push({ path: actionPath, message: 'is required' });
-  else if (action === 'require_human_approval') {
-    issues.push({
-      path: actionPath,
-      message:
-        'require_human_approval is not supported yet: the approval workflow does not exist, so a set using it is refused (fail closed)',
-    });
-  } else if (action === 'reject' || action === 'auto_approve') supportedAction = action;
-  else issues.push({ path: actionPath, message: `must be one of ${SUPPORTED_ACTIONS.join(', ')}` });
+  else if (isPolicyAction(action)) supportedAction = action;
+  else issues.push({ path: actionPath, message: `must be one of ${POLICY_ACTIONS.join(', ')}` });
+
+  let approval: ApprovalRequirement | undefined;
+  if (supportedAction === 'require_human_approval') {
+    approval = parseApproval(raw, path, issues);
+  } else {
+    for (const key of APPROVAL_KEYS) {
+      if (Object.hasOwn(raw, key)) {
+        issues.push({ path: joinPath(path, key), message: 'is only allowed in a rule whose action is require_human_approval' });
+      }
+    }
+  }
 
   const conditions = raw['conditions'];
   const conditionsPath = joinPath(path, 'conditions');
   const tests: ConditionTest[] = [];
+  const keys: string[] = [];
   const unknownMessages: string[] = [];
+  const unknownReasons: (ConditionDefinition['unknownReason'] | undefined)[] = [];
   const matchReasons: { code: keyof typeof REASON_CODES; message: string }[] = [];
   const label = typeof name === 'string' ? JSON.stringify(name) : '';
   if (!Object.hasOwn(raw, 'conditions')) {
@@ -170,12 +188,14 @@ function compileRule(
         continue;
       }
       try {
-        tests.push(definition.compile(value));
+        tests.push(definition.compile(value, context));
       } catch (error) {
         if (!(error instanceof ConditionValueError)) throw error;
         for (const issue of error.issues) issues.push({ path: conditionPath + issue.path, message: issue.message });
         continue;
       }
+      keys.push(key);
+      unknownReasons.push(definition.unknownReason?.bind(definition));
       unknownMessages.push(
         `Rule ${label} could not be evaluated: condition ${key} needs the ${definition.facts.join(' and ')} fact${
           definition.facts.length === 1 ? '' : 's'
@@ -201,12 +221,17 @@ function compileRule(
     description: typeof description === 'string' ? description : undefined,
     action: supportedAction,
     conditions: deepFreeze(conditions),
+    ...(approval === undefined ? {} : { approval }),
   });
   const compiled: CompiledRule = Object.freeze({
     name,
+    label,
     action: supportedAction,
     tests: Object.freeze(tests),
+    keys: Object.freeze(keys),
     unknownMessages: Object.freeze(unknownMessages),
+    unknownReasons: Object.freeze(unknownReasons),
+    approval,
     matchReasons: Object.freeze([
       { code: 'policy.rule_matched' as const, message: `Rule ${label} matched; action ${supportedAction}.` },
       ...matchReasons,
@@ -217,6 +242,7 @@ function compileRule(
 
 function matchReasonMessage(code: keyof typeof REASON_CODES, label: string): string {
   if (code === 'policy.recipient_blacklisted') return `The recipient is on the recipient_blacklist of rule ${label}.`;
+  if (code === 'policy.spender_blacklisted') return `The spender is on the spender_blacklist of rule ${label}.`;
   return `${REASON_CODES[code]} (rule ${label})`;
 }
 

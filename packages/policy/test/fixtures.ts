@@ -45,3 +45,16 @@ export function factsWithout(...missing: (keyof IntentFacts)[]): AvailableFacts 
 export function oneRule(conditions: string, action = 'auto_approve'): string {
   return `policies:\n  - name: r\n    conditions: ${conditions}\n    action: ${action}\n`;
 }
+
+/** 1 USD in micro-USD. */
+export const USD = 1_000_000n;
+
+/** Spend before the intent: `day` and `hour` in whole USD, with counts. */
+export function spend(day: bigint, hour = 0n, dayCount = 0, hourCount = 0): NonNullable<IntentFacts['spend']> {
+  return { dayUsd: day * USD, hourUsd: hour * USD, dayCount, hourCount };
+}
+
+/** A transfer worth `usd` whole USD (priced, status ok) with the given spend before it. */
+export function usdFacts(usd: bigint, before = spend(0n), overrides: Partial<IntentFacts> = {}): IntentFacts {
+  return facts({ valueUsd: usd * USD, priceStatus: 'ok', spend: before, ...overrides });
+}

@@ -2,7 +2,7 @@
 // construct objects, never touch prototypes, never blow up in time or memory.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPolicySet, MAX_ALIAS_EXPANSIONS, MAX_POLICY_TEXT_LENGTH, PolicyLoadError } from '../src/index.ts';
+import { CONDITIONS, loadPolicySet, MAX_ALIAS_EXPANSIONS, MAX_POLICY_TEXT_LENGTH, PolicyLoadError } from '../src/index.ts';
 import { ALICE } from './fixtures.ts';
 
 function issuesOf(text: string, format?: 'yaml' | 'json'): { path: string; message: string }[] {
@@ -72,10 +72,10 @@ policies:
 
   it('a __proto__ key is an unknown key, and no prototype is polluted', () => {
     assert.deepEqual(issuesOf('policies: []\n__proto__: { polluted: true }\n'), [
-      { path: '__proto__', message: 'is not a known top-level key (expected only `policies`)' },
+      { path: '__proto__', message: 'is not a known top-level key (expected `policies` and optionally `address_lists`)' },
     ]);
     assert.deepEqual(issuesOf('policies:\n  - name: a\n    conditions: { __proto__: { x: 1 } }\n    action: reject\n'), [
-      { path: 'policies[0].conditions.__proto__', message: 'is not a known condition (known: transaction_type, asset, recipient_whitelist, recipient_blacklist, max_value)' },
+      { path: 'policies[0].conditions.__proto__', message: `is not a known condition (known: ${CONDITIONS.map((c) => c.key).join(', ')})` },
     ]);
     assert.deepEqual(
       issuesOf('{"policies": [], "__proto__": {"polluted": true}}', 'json').map((i) => i.path),

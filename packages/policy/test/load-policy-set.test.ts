@@ -62,7 +62,8 @@ policies:
     assert.ok(Object.isFrozen(set.rules[0]!.conditions['recipient_whitelist']));
     assert.throws(() => (set.rules as unknown[]).push({}), TypeError);
     assert.throws(() => ((set.rules[0]!.conditions['recipient_whitelist'] as string[])[0] = BOB), TypeError);
-    assert.deepEqual(Object.keys(set), ['hash', 'rules']);
+    assert.deepEqual(Object.keys(set), ['hash', 'rules', 'addressLists']);
+    assert.deepEqual(set.addressLists, {});
   });
 
   it('accepts exactly MAX_POLICY_RULES rules', () => {
@@ -160,7 +161,7 @@ describe('loadPolicySet: errors carry their path', () => {
 
   it('unknown top-level key', () => {
     const error = assertPaths(`policies: []\nversion: 2\n`, ['version']);
-    assert.equal(error.issues[0]!.message, 'is not a known top-level key (expected only `policies`)');
+    assert.equal(error.issues[0]!.message, 'is not a known top-level key (expected `policies` and optionally `address_lists`)');
   });
 
   it('unknown rule key', () => {
@@ -205,12 +206,15 @@ describe('loadPolicySet: errors carry their path', () => {
   it('action missing or unknown', () => {
     assertPaths(`policies:\n  - name: a\n    conditions: {}\n`, ['policies[0].action']);
     const error = assertPaths(oneRule('{}', 'approve'), ['policies[0].action']);
-    assert.equal(error.issues[0]!.message, 'must be one of reject, auto_approve');
+    assert.equal(error.issues[0]!.message, 'must be one of reject, auto_approve, require_human_approval');
   });
 
-  it('require_human_approval is refused until the approval workflow exists', () => {
-    const error = assertPaths(oneRule('{ max_value: "10" }', 'require_human_approval'), ['policies[0].action']);
-    assert.match(error.issues[0]!.message, /^require_human_approval is not supported yet/);
+  it('notification and quorum only in a require_human_approval rule', () => {
+    const error = assertPaths(
+      `policies:\n  - name: a\n    conditions: {}\n    action: reject\n    notification: { channels: [email], timeout: 60 }\n    quorum: { required: 1 }\n`,
+      ['policies[0].notification', 'policies[0].quorum'],
+    );
+    assert.equal(error.issues[0]!.message, 'is only allowed in a rule whose action is require_human_approval');
   });
 
   it('recipient_blacklist in a rule that does not reject', () => {
@@ -249,7 +253,7 @@ describe('loadPolicySet: errors carry their path', () => {
     const error = assertPaths(oneRule('{ transaction_type: transfers }'), ['policies[0].conditions.transaction_type']);
     assert.equal(
       error.issues[0]!.message,
-      'must be one of transfer, contract_call, approve, swap, typed_data, message, x402_payment, or a non-empty list of them',
+      'must be one of transfer, contract_call, approve, swap, typed_data, message, x402_payment, authorization, or a non-empty list of them',
     );
     assertPaths(oneRule('{ transaction_type: [transfer, nope] }'), ['policies[0].conditions.transaction_type']);
     assertPaths(oneRule('{ transaction_type: [] }'), ['policies[0].conditions.transaction_type']);
@@ -317,7 +321,7 @@ extra: 1
 policies:
   - name: a
     conditions: { max_value: "x", nope: 1 }
-    action: require_human_approval
+    action: approve
   - name: a
     conditions: { recipient_whitelist: ["0x12"] }
     action: auto_approve
@@ -340,7 +344,36 @@ describe('condition registry', () => {
   it('lists every condition once, each with a schema and facts', () => {
     assert.deepEqual(
       CONDITIONS.map((c) => c.key),
-      ['transaction_type', 'asset', 'recipient_whitelist', 'recipient_blacklist', 'max_value'],
+      [
+        'transaction_type',
+        'asset',
+        'recipient_whitelist',
+        'recipient_blacklist',
+        'max_value',
+        'chain',
+        'agent',
+        'api_key',
+        'min_value_usd',
+        'max_value_usd',
+        'daily_limit_usd',
+        'hourly_limit_usd',
+        'daily_count_limit',
+        'hourly_count_limit',
+        'contract_verified',
+        'function_selector',
+        'function_args',
+        'spender_whitelist',
+        'spender_blacklist',
+        'unlimited_approval',
+        'typed_data_primary_type',
+        'typed_data_domain',
+        'authorization_delegate',
+        'simulation',
+        'max_net_outflow_usd',
+        'new_approvals',
+        'recipients_touched_whitelist',
+        'time_window',
+      ],
     );
     for (const condition of CONDITIONS) {
       assert.equal(getCondition(condition.key), condition);

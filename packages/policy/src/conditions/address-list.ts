@@ -1,8 +1,8 @@
 import { Clawd402Error, parseAddress } from '@clawd402/protocol';
 import type { Address } from 'viem';
-import type { ConditionValueIssue } from '../condition.ts';
+import type { CompileContext, ConditionValueIssue } from '../condition.ts';
 
-/** The most addresses one list may hold; named address lists with larger sets come later. */
+/** The most items one address list may hold (a condition's list, or one named list under `address_lists`). */
 export const MAX_ADDRESS_LIST_ITEMS = 10_000;
 
 /**
@@ -22,13 +22,37 @@ export function parsePolicyAddress(value: string, path: string, issues: Conditio
   }
 }
 
+/** A reference to a named list in an address list condition: `"@treasury"`. */
+export const LIST_REFERENCE = /^@([A-Za-z_][A-Za-z0-9_-]{0,63})$/;
+
 /**
  * Compile a list of addresses into a Set of lowercase strings, so that a fact matches whether the gateway hands
- * it over checksummed or lowercase, with one hash lookup per evaluation.
+ * it over checksummed or lowercase, with one hash lookup per evaluation. With a `context`, an item `"@name"` stands
+ * for every address of the document's named list `name` (see `address_lists`); without one, it is an issue.
  */
-export function compileAddressSet(values: readonly string[], issues: ConditionValueIssue[]): ReadonlySet<string> {
+export function compileAddressSet(
+  values: readonly string[],
+  issues: ConditionValueIssue[],
+  context?: CompileContext,
+): ReadonlySet<string> {
+  // A condition that is exactly one reference shares the named list's Set instead of copying it.
+  if (values.length === 1 && context !== undefined) {
+    const only = LIST_REFERENCE.exec(values[0]!);
+    const shared = only === null ? undefined : context.addressLists.get(only[1]!);
+    if (shared !== undefined) return shared;
+  }
   const set = new Set<string>();
   values.forEach((value, index) => {
+    const reference = context === undefined ? null : LIST_REFERENCE.exec(value);
+    if (reference !== null) {
+      const named = context!.addressLists.get(reference[1]!);
+      if (named === undefined) {
+        issues.push({ path: `[${index}]`, message: `names no list under address_lists (${value})` });
+      } else {
+        for (const address of named) set.add(address);
+      }
+      return;
+    }
     const address = parsePolicyAddress(value, `[${index}]`, issues);
     if (address !== undefined) set.add(address.toLowerCase());
   });

@@ -11,14 +11,14 @@ export const recipientBlacklistCondition = defineCondition({
   key: 'recipient_blacklist',
   description:
     'Holds when the recipient (for a contract call, the `to` address) is in the list; only allowed in rules that reject.',
-  expects: 'a non-empty list of addresses',
+  expects: 'a non-empty list of addresses and "@name" references to address_lists',
   facts: ['recipient'],
   schema: Type.Array(Type.String(), { minItems: 1, maxItems: MAX_ADDRESS_LIST_ITEMS }),
   matchReason: 'policy.recipient_blacklisted',
   actions: ['reject'],
-  compile(value) {
+  compile(value, context) {
     const issues: ConditionValueIssue[] = [];
-    const blocked = compileAddressSet(value, issues);
+    const blocked = compileAddressSet(value, issues, context);
     if (issues.length > 0) throw new ConditionValueError(issues);
     return (facts) => {
       const recipient = addressFact(facts.recipient);

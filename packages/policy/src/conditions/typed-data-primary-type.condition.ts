@@ -1,0 +1,19 @@
+import { defineCondition } from '../condition.ts';
+import { IdOrListSchema, stringSet } from './string-set.ts';
+
+/** `typed_data_primary_type`: the EIP-712 primary type is the given one, or one of a list (exact, case-sensitive). */
+export const typedDataPrimaryTypeCondition = defineCondition({
+  key: 'typed_data_primary_type',
+  description: "Holds when the typed data's primaryType is the given one, or one of the listed ones (case-sensitive).",
+  expects: 'a type name such as "Permit", or a non-empty list of them',
+  facts: ['typedData'],
+  schema: IdOrListSchema,
+  compile(value) {
+    const types = stringSet(value);
+    return (facts) => {
+      const primaryType = facts.typedData?.primaryType;
+      if (typeof primaryType !== 'string') return 'unknown';
+      return types.has(primaryType);
+    };
+  },
+});
