@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Compiles every .sol file under packages/testkit/contracts/ with solc from npm (the JS build, no download) and
-// writes artifacts/<ContractName>.json = { contractName, sourceName, abi, bytecode, solcVersion, inputHash }.
+// Compiles every .sol file under packages/testkit/contracts/, plus the few contracts listed in PACKAGE_CONTRACTS that
+// are compiled straight from their npm package's source (e.g. Chainlink's MockV3Aggregator), with solc from npm (the
+// JS build, no download) and writes artifacts/<ContractName>.json = { contractName, sourceName, abi, bytecode,
+// solcVersion, inputHash }.
 //
-// Skips the work when artifacts/index.json carries the same input hash: sha256 over the compiler settings, the solc
-// and @openzeppelin/contracts versions, and the path and content of every contract source. `--force` recompiles.
+// Skips the work when artifacts/index.json carries the same input hash: sha256 over the compiler settings, the solc,
+// @openzeppelin/contracts and @chainlink/contracts versions, and the path and content of every contract source.
+// `--force` recompiles.
 // Writes are atomic (temp file + rename), so two test processes compiling on demand at once cannot leave a torn file.
 //
 // Usage: node scripts/compile.mjs [--force] [--quiet]      (package script: `pnpm --filter @clawd402/testkit build`)
@@ -23,6 +26,15 @@ const require = createRequire(join(packageDir, 'package.json'));
 const SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: 'cancun',
+};
+
+/**
+ * Contracts compiled from an npm package's own source rather than from contracts/: source unit → contract names to
+ * write artifacts for (the file's other contracts and its imports are compiled but not written).
+ * MockV3Aggregator: Chainlink's test aggregator (AggregatorV2V3Interface; `updateAnswer`, `updateRoundData`).
+ */
+const PACKAGE_CONTRACTS = {
+  '@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol': ['MockV3Aggregator'],
 };
 
 /** @param {string} dir @returns {string[]} absolute paths of .sol files, sorted */
@@ -51,6 +63,7 @@ function computeInputHash(sources) {
     settings: SETTINGS,
     solc: require('solc/package.json').version,
     openzeppelin: require('@openzeppelin/contracts/package.json').version,
+    chainlink: require('@chainlink/contracts/package.json').version,
   }));
   for (const [name, { content }] of Object.entries(sources)) {
     hash.update(`\0${name}\0${createHash('sha256').update(content).digest('hex')}`);
@@ -99,6 +112,9 @@ export async function compileContracts({ force = false, quiet = false } = {}) {
   const files = findSources(contractsDir);
   if (files.length === 0) throw new Error(`no .sol files under ${contractsDir}`);
   const sources = Object.fromEntries(files.map((f) => [unitName(f), { content: readFileSync(f, 'utf8') }]));
+  for (const unit of Object.keys(PACKAGE_CONTRACTS)) sources[unit] = { content: readFileSync(require.resolve(unit), 'utf8') };
+  /** Which contracts of a source unit get an artifact: all of ours, the listed ones of a package's. */
+  const selected = (unit) => PACKAGE_CONTRACTS[unit] ?? ['*'];
   const inputHash = computeInputHash(sources);
 
   if (!force && upToDate(inputHash)) {
@@ -118,7 +134,7 @@ export async function compileContracts({ force = false, quiet = false } = {}) {
     settings: {
       ...SETTINGS,
       outputSelection: Object.fromEntries(
-        Object.keys(sources).map((name) => [name, { '*': ['abi', 'evm.bytecode.object'] }]),
+        Object.keys(sources).map((name) => [name, Object.fromEntries(selected(name).map((c) => [c, ['abi', 'evm.bytecode.object']]))]),
       ),
     },
   };
@@ -135,6 +151,7 @@ export async function compileContracts({ force = false, quiet = false } = {}) {
   for (const [sourceName, contracts] of Object.entries(output.contracts ?? {})) {
     if (!(sourceName in sources)) continue;
     for (const [contractName, contract] of Object.entries(contracts)) {
+      if (!selected(sourceName).includes('*') && !selected(sourceName).includes(contractName)) continue;
       if (written.includes(contractName)) {
         throw new Error(`two contracts are named ${contractName}; artifact names must be unique`);
       }

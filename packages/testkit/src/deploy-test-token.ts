@@ -1,6 +1,6 @@
-import { type Address, type Hex, createPublicClient, createWalletClient, defineChain, http } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import type { Address, Hex } from 'viem';
 import { loadOrCompileArtifact } from './artifacts.ts';
+import { devClients } from './dev-clients.ts';
 
 /** Parameters of {@link deployTestToken}. */
 export interface DeployTestTokenParameters {
@@ -41,16 +41,7 @@ export async function deployTestToken(params: DeployTestTokenParameters): Promis
   }
   if (supply < 0n || supply >= 2n ** 256n) throw new RangeError('deployTestToken: supply must fit in uint256');
   const { abi, bytecode } = await loadOrCompileArtifact('TestToken');
-  const transport = http(rpcUrl);
-  const publicClient = createPublicClient({ transport, pollingInterval: 50 });
-  const chainId = await publicClient.getChainId();
-  const chain = defineChain({
-    id: chainId,
-    name: `dev chain ${chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
-  const wallet = createWalletClient({ account: privateKeyToAccount(deployerKey), chain, transport });
+  const { publicClient, wallet } = await devClients(rpcUrl, deployerKey);
   const hash = await wallet.deployContract({ abi, bytecode, args: [name, symbol, decimals, supply] });
   const receipt = await publicClient.waitForTransactionReceipt({
     hash,

@@ -8,5 +8,24 @@ export { ANVIL_ACCOUNTS, type AnvilAccount } from './anvil-accounts.ts';
 export { type Anvil, type StartAnvilOptions, startAnvil } from './start-anvil.ts';
 export { type ContractArtifact, artifactsDir, compileContracts, loadArtifact, loadOrCompileArtifact } from './artifacts.ts';
 export { type DeployTestTokenParameters, deployTestToken } from './deploy-test-token.ts';
+export {
+  type DeployPriceFeedParameters,
+  type PriceFeedRound,
+  type UpdatePriceFeedParameters,
+  deployPriceFeed,
+  readPriceFeed,
+  updatePriceFeed,
+} from './deploy-price-feed.ts';
+export {
+  type AddLiquidityEthParameters,
+  type DeployUniswapV2Parameters,
+  type UniswapV2ContractName,
+  type UniswapV2Deployment,
+  addLiquidityEth,
+  deployUniswapV2,
+  predictUniswapV2Addresses,
+  uniswapV2Artifact,
+} from './deploy-uniswap-v2.ts';
+export { type DeployPermitTokenParameters, deployPermitToken } from './deploy-permit-token.ts';
 export { type TestDatabase, createTestDatabase, testDatabaseAdminUrl } from './test-database.ts';
 export { testRedisUrl } from './test-redis.ts';

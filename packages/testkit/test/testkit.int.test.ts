@@ -12,11 +12,14 @@ import {
   ANVIL_ACCOUNTS,
   anvilBinaryPath,
   createTestDatabase,
+  deployPriceFeed,
   deployTestToken,
   loadArtifact,
+  readPriceFeed,
   startAnvil,
   testDatabaseAdminUrl,
   testRedisUrl,
+  updatePriceFeed,
 } from '../src/index.ts';
 
 /** Resolves 'open' when something accepts TCP connections on 127.0.0.1:port, else the error code. */
@@ -213,6 +216,41 @@ describe('contracts', () => {
     assert.match(artifact.bytecode, /^0x[0-9a-f]{200,}$/);
     assert.match(artifact.inputHash, /^[0-9a-f]{64}$/);
     assert.ok(artifact.abi.some((item) => item.type === 'constructor'));
+  });
+
+  test('a deployed MockV3Aggregator answers like a Chainlink feed, and its rounds can be set', async () => {
+    const anvil = await startAnvil();
+    after(() => anvil.stop());
+    const [deployer, other] = ANVIL_ACCOUNTS;
+    const feed = await deployPriceFeed({ rpcUrl: anvil.rpcUrl, deployerKey: deployer.privateKey, decimals: 8, answer: 2000n * 10n ** 8n });
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) });
+    const { abi } = loadArtifact('MockV3Aggregator');
+    assert.equal(await client.readContract({ address: feed, abi, functionName: 'decimals' }), 8);
+    const block = await client.getBlock();
+    const first = await readPriceFeed(anvil.rpcUrl, feed);
+    assert.deepEqual(first, { roundId: 1n, answer: 200_000_000_000n, startedAt: first.updatedAt, updatedAt: first.updatedAt, answeredInRound: 1n });
+    assert.ok(first.updatedAt > 0n && first.updatedAt <= block.timestamp);
+
+    // updateAnswer: a new round stamped with the block's time; anyone may call the mock.
+    const second = await updatePriceFeed({ rpcUrl: anvil.rpcUrl, senderKey: other.privateKey, feed, answer: 2500n * 10n ** 8n });
+    assert.equal(second.roundId, 2n);
+    assert.equal(second.answer, 250_000_000_000n);
+    assert.ok(second.updatedAt >= first.updatedAt);
+
+    // updateRoundData: any timestamp (here an hour before the chain's clock) and any answer, even a negative one.
+    const stale = await updatePriceFeed({ rpcUrl: anvil.rpcUrl, senderKey: deployer.privateKey, feed, answer: -1n, updatedAt: block.timestamp - 3600n });
+    assert.deepEqual(stale, { roundId: 3n, answer: -1n, startedAt: block.timestamp - 3600n, updatedAt: block.timestamp - 3600n, answeredInRound: 3n });
+  });
+
+  test('MockV3Aggregator is compiled from the @chainlink/contracts source', () => {
+    const artifact = loadArtifact('MockV3Aggregator');
+    assert.equal(artifact.sourceName, '@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol');
+    assert.equal(artifact.inputHash, loadArtifact('TestToken').inputHash);
+    for (const fn of ['latestRoundData', 'updateAnswer', 'updateRoundData']) {
+      assert.ok(artifact.abi.some((item) => item.type === 'function' && item.name === fn), fn);
+    }
+    // Only the listed contract of a package source gets an artifact, not the interfaces it imports.
+    assert.throws(() => loadArtifact('AggregatorV2V3Interface'), /is missing/);
   });
 
   test('loadArtifact names the build command when an artifact is missing', () => {

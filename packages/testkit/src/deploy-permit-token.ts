@@ -1,0 +1,28 @@
+import { getAddress, maxUint256, type Address, type Hex } from 'viem';
+import { loadOrCompileArtifact } from './artifacts.ts';
+import { confirm, devClients } from './dev-clients.ts';
+
+/** Parameters of {@link deployPermitToken}. */
+export interface DeployPermitTokenParameters {
+  rpcUrl: string;
+  deployerKey: Hex;
+  name: string;
+  symbol: string;
+  /** In base units (18 decimals), minted to the deployer. */
+  supply: bigint;
+  receiptTimeoutMs?: number;
+}
+
+/**
+ * Deploys `contracts/PermitToken.sol`: an OpenZeppelin 5 ERC-20 (18 decimals) with EIP-2612 `permit` and
+ * `multicall(bytes[])`. Compiles the contracts first when their artifacts are missing or stale.
+ */
+export async function deployPermitToken(params: DeployPermitTokenParameters): Promise<Address> {
+  if (params.supply < 0n || params.supply > maxUint256) throw new RangeError('deployPermitToken: supply must fit in uint256');
+  const { abi, bytecode } = await loadOrCompileArtifact('PermitToken');
+  const { publicClient, wallet } = await devClients(params.rpcUrl, params.deployerKey);
+  const hash = await wallet.deployContract({ abi, bytecode, args: [params.name, params.symbol, params.supply] });
+  const receipt = await confirm(publicClient, hash, 'deploy PermitToken', params.receiptTimeoutMs);
+  if (!receipt.contractAddress) throw new Error(`deployPermitToken: transaction ${hash} created no contract`);
+  return getAddress(receipt.contractAddress);
+}

@@ -1,0 +1,26 @@
+import { type Hex, type PublicClient, createPublicClient, createWalletClient, defineChain, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+/**
+ * A public client and a wallet client for `key` on the dev chain at `rpcUrl` (chain id read from the node), polling
+ * every 50 ms. Internal to the testkit's deploy helpers.
+ */
+export async function devClients(rpcUrl: string, key: Hex) {
+  const transport = http(rpcUrl);
+  const publicClient = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
+  const chainId = await publicClient.getChainId();
+  const chain = defineChain({
+    id: chainId,
+    name: `dev chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  return { publicClient, wallet: createWalletClient({ account: privateKeyToAccount(key), chain, transport }) };
+}
+
+/** Waits for the receipt of `hash` and throws, naming `what`, unless it succeeded. */
+export async function confirm(publicClient: PublicClient, hash: Hex, what: string, timeoutMs = 60_000) {
+  const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: timeoutMs });
+  if (receipt.status !== 'success') throw new Error(`${what}: transaction ${hash} reverted`);
+  return receipt;
+}
