@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -9,24 +8,41 @@ import { Redis } from 'ioredis';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type pg from 'pg';
-import { loadPolicySet, type PolicySet } from '@clawd402/policy';
-import { Clawd402Error } from '@clawd402/protocol';
+import type { PolicySet } from '@clawd402/policy';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 import type { GatewayConfig } from './config.ts';
 import { ChainRegistry } from './chain/chain-registry.ts';
+import { Submission } from './chain/submission.ts';
+import { NonceReconciler } from './chain/reconciler.ts';
 import { ReceiptTracker } from './chain/tracker.ts';
+import { NotificationDispatcher } from './notifications/dispatcher.ts';
 import { createPool, withTransaction } from './db/pool.ts';
 import { appendAudit } from './repositories/audit-repository.ts';
 import { endSessionsOnKeyRotation } from './repositories/sessions-repository.ts';
 import { migrate } from './db/migrate.ts';
+import { VerifiedContracts } from './chain/verified-contracts.ts';
+import { PriceBook } from './money/price-book.ts';
+import { provisionBreakerChannels } from './money/breaker-channels.ts';
+import { ApprovalService } from './approvals/approval-service.ts';
+import type { MoneySettings } from './pipeline/decision-lanes.ts';
+import { seedAsset } from './repositories/assets-repository.ts';
 import { IntentPipeline } from './pipeline/intent-pipeline.ts';
+import { ChainFacts } from './pipeline/chain-facts.ts';
+import { Simulator } from './chain/simulator.ts';
+import { SwapPlanner } from './swaps/swap-planner.ts';
+import { DeadlineSweeper } from './swaps/deadline-sweeper.ts';
+import { PolicyStore } from './policy/policy-store.ts';
 import authPlugin from './plugins/app/auth.ts';
+import rateLimitPlugin from './plugins/app/rate-limit.ts';
+import metricsPlugin from './metrics.ts';
+import metricsRoutes from './routes/metrics.ts';
 import errorsPlugin from './plugins/app/errors.ts';
 import healthRoutes from './routes/health.ts';
 import tokenRoutes from './routes/auth/token.ts';
 import sessionRoutes from './routes/auth/sessions.ts';
 import adminRoutes from './routes/admin/index.ts';
 import intentRoutes from './routes/v1/intents.ts';
+import intentActionRoutes from './routes/v1/intent-actions.ts';
 import wellKnownRoutes from './routes/well-known.ts';
 import { TokenService } from './security/tokens.ts';
 import { SecretBox } from './security/secret-box.ts';
@@ -46,12 +62,24 @@ export interface Services {
   redis: Redis | null;
   chains: ChainRegistry;
   policy: () => PolicySet;
+  /** Policy versions in Postgres: the active set in memory, following activations on every process. */
+  policyStore: PolicyStore;
   signer: SignerClient;
   tokens: TokenService;
   pipeline: IntentPipeline;
   tracker: ReceiptTracker;
+  /** Cancellation, speed-up and rebroadcast of intents' transactions (docs/submission.md). */
+  submission: Submission;
   /** Seals TOTP secrets; null when SECRETS_KEY_FILE is not configured (TOTP enrolment then answers totp_unavailable). */
   secrets: SecretBox | null;
+  /** Delivers the notification outbox (docs/notifications.md); the admin test endpoint sends through it. */
+  notifications: NotificationDispatcher;
+  /** USD prices from the asset registry (Postgres), re-read at most once a second. */
+  prices: PriceBook;
+  /** The verified-contract registry behind the `contract_verified` policy fact. */
+  verifiedContracts: VerifiedContracts;
+  /** Human approvals: votes, quorum, escalation and expiry. */
+  approvals: ApprovalService;
 }
 
 declare module 'fastify' {
@@ -65,6 +93,10 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Start the receipt tracker (default true). */
   tracker?: boolean;
+  /** Clock for rate limits and blocks, epoch milliseconds (default Date.now); tests move time with it. */
+  clock?: () => number;
+  /** Start the notification dispatcher (default true). */
+  notifications?: boolean;
 }
 
 // Strict validation: no type coercion, no silently dropped fields, discriminated unions reported per variant.
@@ -80,7 +112,6 @@ function createAjv(): Ajv {
  * without a declared permission.
  */
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const policySet = loadPolicySet(config.policyText);
   const app = Fastify({
     // Native TLS when configured: TLS 1.2+ with ECDHE key exchange and AES-GCM only.
     ...(config.tls
@@ -104,7 +135,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     // Node's default 16 KiB header limit would answer an oversized token with a bare 431; at 32 KiB the request
     // reaches the token service, which refuses any token over 4,096 characters with the catalogue's 401.
     http: { maxHeaderSize: 32 * 1024 },
-    connectionTimeout: 10_000,
+    // A socket may sit silent while its response is computed: long-polls (GET /v1/intents/:id?wait=, up to 60 s) and
+    // intents queued behind a busy signing lane. Slow senders are cut off by headersTimeout and requestTimeout.
+    connectionTimeout: 75_000,
     keepAliveTimeout: 72_000,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -130,7 +163,11 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     redis.on('error', (error: Error) => app.log.error({ err: { message: error.message } }, 'redis error; rate limits fail open'));
   }
 
-  const chains = new ChainRegistry(config.chains);
+  const chains = new ChainRegistry(config.chains, {
+    privateRelayMinValueUsd: config.submission.privateRelayMinValueUsd,
+    healthIntervalMs: config.submission.healthIntervalMs,
+    log: app.log,
+  });
   const signer = new SignerClient({ socketPath: config.signerSocket, timeoutMs: 10_000, connections: 4 });
   const tickets = new TicketIssuer({ privateKey: loadTicketPrivateKey(config.ticketPrivateKeyPem), keyId: 'gateway-1' });
   const tokens = new TokenService({
@@ -148,12 +185,60 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     }
     return result;
   });
-  const policy = (): PolicySet => policySet;
-  const pipeline = new IntentPipeline({ pool, chains, policy, signer, tickets, log: app.log });
-  const tracker = new ReceiptTracker({ pool, chains, pipeline, log: app.log }, config.trackerIntervalMs);
+  // The active policy version from Postgres (the configured POLICY_FILE is imported as the first version if none is).
+  // The embedded default is one process on PGlite, which has no cross-connection LISTEN: the 1 s poll suffices there.
+  const policyStore = await PolicyStore.open({
+    pool,
+    databaseUrl: config.databaseUrl,
+    log: app.log,
+    configured: { text: config.policyText, source: config.policySource },
+    lint: { production: config.env === 'production' },
+    listen: config.mode !== 'embedded',
+  });
+  const policy = (): PolicySet => policyStore.current();
+  const prices = new PriceBook({ pool, chains });
+  const verifiedContracts = new VerifiedContracts(pool);
+  if (config.money.devNativePriceUsd !== null) {
+    // Outside production, each chain's native coin gets a static price unless the registry already has one.
+    for (const chainId of chains.chainIds) {
+      await seedAsset(pool, { chainId, asset: 'native', symbol: 'ETH', decimals: 18, priceSource: { kind: 'static', usd: config.money.devNativePriceUsd, maxAgeSeconds: null } });
+    }
+  }
+  const alertChannels = await provisionBreakerChannels(pool, config, config.secretsKey ? new SecretBox(config.secretsKey) : null, {
+    production: config.env === 'production',
+    allowPrivateAddresses: config.notifications.allowPrivateAddresses,
+  });
+  const money: MoneySettings = {
+    breaker: config.money.breaker,
+    hardAllowlist: config.money.hardAllowlist,
+    hardCapMicros: config.money.hardCapMicros,
+    softApproval: {
+      notification: { channels: config.money.softApprovalChannels, timeoutSeconds: config.money.softApprovalTimeoutSeconds },
+      quorum: { required: 1, excludeAgentOwner: false },
+    },
+    alertChannels,
+  };
+  // Decoding, simulation and swaps before the decision (docs/simulation.md, docs/swaps.md).
+  const swaps = new SwapPlanner({ chains, prices, settings: config.swaps });
+  const chainFacts = new ChainFacts({ pool, chains, prices, verifiedContracts, simulator: new Simulator(chains), policy, settings: config.simulation });
+  if (!config.simulation.enabled) app.log.warn('SIMULATION=off: transactions are signed without being simulated first');
+  const pipeline = new IntentPipeline({ pool, chains, policy, signer, tickets, prices, verifiedContracts, money, hygiene: config.hygiene, chainFacts, swaps, log: app.log });
+  const deadlines = new DeadlineSweeper({ pool, log: app.log }, config.trackerIntervalMs);
+  const submission = new Submission({ pool, chains, tickets, signer, log: app.log, settings: config.submission });
+  const reconciler = new NonceReconciler({ pool, chains, submission, log: app.log }, config.submission);
+  const tracker = new ReceiptTracker({ pool, chains, pipeline, log: app.log, reconciler }, config.trackerIntervalMs);
+  const approvals = new ApprovalService({ pool, pipeline, log: app.log });
   const secrets = config.secretsKey ? new SecretBox(config.secretsKey) : null;
+  const notifications = new NotificationDispatcher({
+    pool,
+    secrets,
+    log: app.log,
+    settings: { ...config.notifications, production: config.env === 'production', consoleBaseUrl: config.consoleBaseUrl },
+    // PGlite (the embedded default) serves one connection and no cross-connection NOTIFY: the timer suffices there.
+    listenUrl: config.mode === 'embedded' ? null : config.databaseUrl,
+  });
   if (rotation.rotated) app.log.warn({ sessionsEnded: rotation.ended }, 'access-token signing key changed: every session ended');
-  app.decorate('services', { config, pool, redis, chains, policy, signer, tokens, pipeline, tracker, secrets });
+  app.decorate('services', { config, pool, redis, chains, policy, policyStore, signer, tokens, pipeline, tracker, submission, secrets, prices, verifiedContracts, notifications, approvals });
 
   // External plugins first: headers on every response (errors included), CORS, rate limits.
   await app.register(helmet, {
@@ -179,15 +264,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       callback(null, allowed);
     },
   });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimitIpPerMin,
-    timeWindow: 60_000,
-    ...(redis ? { redis, nameSpace: 'clawd402:rl:ip:' } : {}),
-    skipOnError: true, // fail open: a Redis outage must not stop agents; spend limits live in Postgres
-    keyGenerator: (request) => request.ip,
-    errorResponseBuilder: () => new Clawd402Error('rate_limited'),
-  });
+  // Rate limits per address, principal and route class, with progressive blocks (docs/rate-limits.md). Fails open.
+  await app.register(metricsPlugin);
+  await app.register(rateLimitPlugin, { clock: options.clock });
 
   await app.register(cookie);
 
@@ -215,13 +294,26 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(sessionRoutes);
   await app.register(adminRoutes);
   await app.register(intentRoutes);
+  await app.register(intentActionRoutes);
   await app.register(wellKnownRoutes);
+  await app.register(metricsRoutes);
 
   if (options.tracker !== false) app.addHook('onReady', async () => tracker.start());
+  app.addHook('onReady', async () => chains.start()); // RPC endpoint health checks (failover order)
+  // The approval clock (escalation, expiry, resuming approved intents) runs with the tracker; tests drive sweep().
+  if (options.tracker !== false) app.addHook('onReady', async () => approvals.start());
+  if (options.tracker !== false) app.addHook('onReady', async () => deadlines.start());
+  if (options.notifications !== false) app.addHook('onReady', async () => notifications.start());
+  app.addHook('onReady', async () => policyStore.start());
   app.addHook('onClose', async () => {
     // Intents already being processed finish (or fail closed) before the signer and the pool go away.
+    await approvals.stop();
+    await deadlines.stop();
     await pipeline.drain();
     await tracker.stop();
+    chains.stop();
+    await notifications.stop();
+    await policyStore.stop();
     signer.close();
     redis?.disconnect();
     await pool.end();

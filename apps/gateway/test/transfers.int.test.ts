@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createWalletClient, erc20Abi, getAddress, http, parseEther, parseUnits, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_ACCOUNTS, deployTestToken } from '@clawd402/testkit';
+import { upsertAsset } from '../src/repositories/assets-repository.ts';
 import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 
 describe('transfers reach the chain', () => {
@@ -19,6 +20,8 @@ describe('transfers reach the chain', () => {
     const deployer = createWalletClient({ account: privateKeyToAccount(deployerKey), transport: http(stack.anvil.rpcUrl) });
     const hash = await deployer.writeContract({ address: erc20, abi: erc20Abi, functionName: 'transfer', args: [stack.signerAddress, parseUnits('1000', 6)], chain: null });
     await stack.chain.waitForTransactionReceipt({ hash });
+    // Every intent is valued in USD: the token gets a registry entry (1 USD, static) like an operator would add.
+    await upsertAsset(stack.pool, { chainId: 31337, asset: getAddress(erc20), symbol: 'TUSD', decimals: 6, priceSource: { kind: 'static', usd: '1', maxAgeSeconds: null } }, 'system:test');
   });
   after(async () => stack?.stop());
 

@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Hex, TransactionReceipt } from 'viem';
-import { findAbandonedApprovals, findInFlight, transitionIntent, type IntentRecord } from '../repositories/intents-repository.ts';
+import { findAbandonedApprovals, findInFlight, listAttempts, transitionIntent, type IntentRecord } from '../repositories/intents-repository.ts';
+import { closeSpend, findUnsettledSpend } from '../repositories/spend-repository.ts';
 import type { IntentPipeline } from '../pipeline/intent-pipeline.ts';
 import type { ChainRegistry } from './chain-registry.ts';
+import type { NonceReconciler, ReconcileReport } from './reconciler.ts';
 
 /** A `signed` intent whose broadcast has not been recorded for this long is broadcast again. */
 const REBROADCAST_AFTER_MS = 3_000;
@@ -32,7 +34,7 @@ export class ReceiptTracker {
   private ticks = 0;
 
   constructor(
-    private readonly deps: { pool: pg.Pool; chains: ChainRegistry; pipeline: IntentPipeline; log: FastifyBaseLogger },
+    private readonly deps: { pool: pg.Pool; chains: ChainRegistry; pipeline: IntentPipeline; log: FastifyBaseLogger; reconciler?: NonceReconciler },
     private readonly intervalMs: number,
   ) {}
 
@@ -70,7 +72,19 @@ export class ReceiptTracker {
         await this.inParallel(old, (intent) => this.checkOne(intent));
       }
     }
-    if (sweep) await this.failAbandoned(ABANDONED_AFTER_MS);
+    if (sweep) {
+      await this.failAbandoned(ABANDONED_AFTER_MS);
+      await this.reconcileSpend();
+      await this.reconcile();
+    }
+  }
+
+  /**
+   * One pass of the nonce reconciler (deadlines, stuck and dropped transactions, nonce gaps: reconciler.ts), settling
+   * with this tracker's receipt checks. Runs on every sweep; exposed for tests.
+   */
+  async reconcile(): Promise<ReconcileReport | null> {
+    return this.deps.reconciler ? this.deps.reconciler.run((intent) => this.checkOne(intent)) : null;
   }
 
   /** Fail intents approved long ago that never got signed (see findAbandonedApprovals). Exposed for tests. */
@@ -81,7 +95,10 @@ export class ReceiptTracker {
         fields: { error_code: 'signing_abandoned', error_message: 'The intent was approved but its signing never completed; nothing was signed.' },
         audit: { actor: 'system:tracker', action: 'intent.failed', subject: `intent:${id}`, data: { code: 'signing_abandoned' } },
       });
-      if (row) failed += 1;
+      if (row) {
+        failed += 1;
+        await closeSpend(this.deps.pool, id);
+      }
     }
     if (failed > 0) this.deps.log.warn({ failed }, 'approved intents that were never signed failed closed');
     return failed;
@@ -102,29 +119,42 @@ export class ReceiptTracker {
     }
   }
 
-  private async inParallel(intents: IntentRecord[], fn: (intent: IntentRecord) => Promise<void>): Promise<void> {
+  private async inParallel(intents: IntentRecord[], fn: (intent: IntentRecord) => Promise<unknown>): Promise<void> {
     for (let i = 0; i < intents.length; i += PARALLEL) await Promise.all(intents.slice(i, i + PARALLEL).map(fn));
   }
 
-  /** Settle one intent from its receipt, or broadcast it again if it is `signed` and has none. */
-  private async checkOne(intent: IntentRecord): Promise<void> {
-    let receipt: TransactionReceipt | null = null;
-    try {
-      receipt = await this.deps.chains.client(intent.chainId).getTransactionReceipt({ hash: intent.txHash as Hex });
-    } catch (error) {
-      if ((error as Error).name !== 'TransactionReceiptNotFoundError') {
-        this.deps.log.warn({ err: error, intentId: intent.id }, 'receipt lookup failed');
-        return;
+  /**
+   * Settle one intent from the receipt of whichever of its transactions was mined (its current one, or — after a
+   * speed-up or cancellation — an earlier one), or broadcast it again if it is `signed` and none was. True when settled.
+   */
+  private async checkOne(intent: IntentRecord): Promise<boolean> {
+    const attempts = intent.replacements > 0 ? await listAttempts(this.deps.pool, intent.id) : [];
+    const candidates = attempts.length > 0 ? attempts.map((a) => ({ hash: a.txHash, kind: a.kind })) : [{ hash: intent.txHash!, kind: 'original' as const }];
+    for (const candidate of candidates) {
+      let receipt: TransactionReceipt | null = null;
+      try {
+        receipt = await this.deps.chains.client(intent.chainId).getTransactionReceipt({ hash: candidate.hash as Hex });
+      } catch (error) {
+        if ((error as Error).name !== 'TransactionReceiptNotFoundError') {
+          this.deps.log.warn({ err: error, intentId: intent.id }, 'receipt lookup failed');
+          return false;
+        }
+      }
+      if (receipt) {
+        await this.settle(intent, receipt, candidate.kind);
+        return true;
       }
     }
-    if (receipt) await this.settle(intent, receipt);
-    else if (intent.status === 'signed') await this.deps.pipeline.submitSigned(intent);
+    if (intent.status === 'signed') await this.deps.pipeline.submitSigned(intent);
+    return false;
   }
 
-  private async settle(intent: IntentRecord, receipt: TransactionReceipt): Promise<void> {
+  private async settle(intent: IntentRecord, receipt: TransactionReceipt, kind: 'original' | 'speedup' | 'cancel' | 'fill' = 'original'): Promise<void> {
+    if (kind === 'cancel') return this.settleCancelled(intent, receipt);
     const success = receipt.status === 'success';
-    await transitionIntent(this.deps.pool, intent.id, ['signed', 'submitted'], success ? 'confirmed' : 'failed', {
+    const moved = await transitionIntent(this.deps.pool, intent.id, ['signed', 'submitted'], success ? 'confirmed' : 'failed', {
       fields: {
+        tx_hash: receipt.transactionHash,
         block_number: receipt.blockNumber,
         gas_used: receipt.gasUsed,
         effective_gas_price: receipt.effectiveGasPrice,
@@ -138,7 +168,7 @@ export class ReceiptTracker {
         subject: `intent:${intent.id}`,
         data: {
           chainId: intent.chainId,
-          txHash: intent.txHash,
+          txHash: receipt.transactionHash,
           blockNumber: receipt.blockNumber.toString(),
           gasUsed: receipt.gasUsed.toString(),
           effectiveGasPrice: receipt.effectiveGasPrice.toString(),
@@ -146,5 +176,52 @@ export class ReceiptTracker {
         },
       },
     });
+    // True the reservation up to what the transaction really cost (the sweep retries if this fails).
+    if (moved) await closeSpend(this.deps.pool, intent.id).catch((error: unknown) => this.deps.log.error({ err: error, intentId: intent.id }, 'could not settle spend'));
+  }
+
+  /**
+   * The intent's cancellation was mined: it ends `cancelled` — or `expired`, when its deadline asked for the
+   * cancellation — having moved nothing; its spend is trued up to the fee the cancellation cost.
+   */
+  private async settleCancelled(intent: IntentRecord, receipt: TransactionReceipt): Promise<void> {
+    const expired = intent.cancelReason === 'deadline';
+    const moved = await transitionIntent(this.deps.pool, intent.id, ['signed', 'submitted'], expired ? 'expired' : 'cancelled', {
+      fields: {
+        tx_hash: receipt.transactionHash,
+        block_number: receipt.blockNumber,
+        gas_used: receipt.gasUsed,
+        effective_gas_price: receipt.effectiveGasPrice,
+        raw_tx: null,
+        ...(expired ? { error_code: 'deadline_passed', error_message: 'The deadline passed before the transaction was mined; it was cancelled.' } : {}),
+      },
+      detail: { blockNumber: receipt.blockNumber.toString(), cancellation: receipt.transactionHash },
+      audit: {
+        actor: 'system:tracker',
+        action: expired ? 'intent.expired' : 'intent.cancelled',
+        subject: `intent:${intent.id}`,
+        data: {
+          chainId: intent.chainId,
+          txHash: receipt.transactionHash,
+          blockNumber: receipt.blockNumber.toString(),
+          gasUsed: receipt.gasUsed.toString(),
+          effectiveGasPrice: receipt.effectiveGasPrice.toString(),
+          reason: intent.cancelReason,
+        },
+      },
+    });
+    if (moved) await closeSpend(this.deps.pool, intent.id).catch((error: unknown) => this.deps.log.error({ err: error, intentId: intent.id }, 'could not settle spend'));
+  }
+
+  /**
+   * Close the spend of intents that ended while their spend stayed open (a process died between the two writes, or
+   * the write failed): released if they never reached the chain, trued up from the receipt if they did.
+   */
+  async reconcileSpend(): Promise<number> {
+    let closed = 0;
+    for (const { id } of await findUnsettledSpend(this.deps.pool, BATCH)) {
+      if (await closeSpend(this.deps.pool, id)) closed += 1;
+    }
+    return closed;
   }
 }

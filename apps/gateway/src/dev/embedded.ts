@@ -91,7 +91,7 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
     if (env.CHAIN_RPC_URLS) {
       const first = env.CHAIN_RPC_URLS.split(',')[0]!;
       chainId = Number(first.slice(0, first.indexOf('=')));
-      rpcUrl = first.slice(first.indexOf('=') + 1);
+      rpcUrl = first.slice(first.indexOf('=') + 1).split('|')[0]!; // "id=primary|fallback": the launcher needs one
     } else {
       const anvil: Anvil = await startAnvil({ port: Number(env.ANVIL_PORT ?? 8545), chainId, extraArgs: ['--state', join(state, 'anvil/state.json')] });
       stops.push(() => anvil.stop());

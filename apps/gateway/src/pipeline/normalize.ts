@@ -6,9 +6,11 @@ import {
   parseAmount,
   parseCalldata,
   parseRecipient,
-  type IntentBody,
+  type TransactionIntentBody,
 } from '@clawd402/protocol';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
+import type { PlannedSwap, SwapPlanner } from '../swaps/swap-planner.ts';
+import { redactPersonalData } from '../security/intent-hygiene.ts';
 
 const NATIVE_DECIMALS = 18;
 
@@ -17,9 +19,9 @@ const NATIVE_DECIMALS = 18;
  * later stages read this copy, never the request body.
  */
 export interface NormalizedIntent {
-  readonly type: 'transfer' | 'contract_call';
+  readonly type: 'transfer' | 'contract_call' | 'swap';
   readonly chainId: number;
-  /** Who receives value: the transfer recipient, or the called contract. */
+  /** Who receives value: the transfer recipient, or the called contract (a swap: the router). */
   readonly recipient: Address;
   readonly asset: 'native' | Address;
   /** In the asset's base units. */
@@ -28,17 +30,49 @@ export interface NormalizedIntent {
   readonly memo: string | null;
   /** The call the transaction makes. */
   readonly call: { readonly to: Address; readonly value: bigint; readonly data: Hex };
-  /** The calldata the agent sent (contract calls only). */
+  /** The calldata the agent sent (contract calls), or the router call the gateway built (swaps). */
   readonly data: Hex | null;
+  /** Unix seconds after which nothing is signed or resubmitted for the intent; null when the agent set none. */
+  readonly deadline: number | null;
+  /** Swaps only: route, quote, bounds and deadline (swaps/swap-planner.ts). `asset`/`amount` are its input. */
+  readonly swap?: PlannedSwap;
 }
 
-export async function normalizeIntent(body: IntentBody, chains: ChainRegistry): Promise<NormalizedIntent> {
+/** What normalising a swap needs beyond the body: who receives the output (the signer) and the router planner. */
+export interface NormalizeContext {
+  readonly from: Address;
+  readonly swaps: SwapPlanner;
+}
+
+export async function normalizeIntent(body: TransactionIntentBody, chains: ChainRegistry, context?: NormalizeContext): Promise<NormalizedIntent> {
   if (!chains.has(body.chainId)) {
     throw new Clawd402Error('chain_not_configured', `Chain ${body.chainId} is not configured on this gateway.`, {
       details: { field: 'chainId', chainId: body.chainId },
     });
   }
-  const memo = body.memo ?? null;
+  // Stored and returned without emails, phone numbers, card numbers or SSNs (docs/intent-hygiene.md).
+  const memo = body.memo === undefined ? null : redactPersonalData(body.memo);
+  const deadline = body.deadline ?? null;
+  if (deadline !== null && deadline <= Math.floor(Date.now() / 1000)) {
+    throw new Clawd402Error('deadline_passed', `The deadline (${deadline}, unix seconds) has passed; nothing was recorded.`, { details: { field: 'deadline' } });
+  }
+  if (body.type === 'swap') {
+    if (context === undefined) throw new Clawd402Error('swap_unsupported', 'A swap can only be normalised for an agent (its signer receives the output).');
+    const swap = await context.swaps.plan(body, context.from);
+    return Object.freeze({
+      type: 'swap',
+      chainId: body.chainId,
+      recipient: swap.router,
+      asset: swap.inputAsset,
+      amount: swap.inputAmount,
+      decimals: swap.inputDecimals,
+      memo,
+      call: swap.call,
+      data: swap.call.data,
+      deadline,
+      swap,
+    });
+  }
   if (body.type === 'transfer') {
     const recipient = parseRecipient('to', body.to);
     if (body.asset === 'native') {
@@ -54,6 +88,7 @@ export async function normalizeIntent(body: IntentBody, chains: ChainRegistry): 
         memo,
         call: Object.freeze({ to: recipient, value: amount, data: '0x' as Hex }),
         data: null,
+        deadline,
       });
     }
     const token = parseAddress('asset', body.asset);
@@ -75,6 +110,7 @@ export async function normalizeIntent(body: IntentBody, chains: ChainRegistry): 
         data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [recipient, amount] }),
       }),
       data: null,
+      deadline,
     });
   }
   const to = parseRecipient('to', body.to);
@@ -90,5 +126,6 @@ export async function normalizeIntent(body: IntentBody, chains: ChainRegistry): 
     memo,
     call: Object.freeze({ to, value, data }),
     data,
+    deadline,
   });
 }

@@ -1,20 +1,23 @@
 import type pg from 'pg';
-import { formatAmount, type Decision, type IntentStatus, type IntentView } from '@clawd402/protocol';
+import { formatAmount, type Decision, type IntentStatus, type IntentView, type SigningView, type SimulationView, type SwapView } from '@clawd402/protocol';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import { auditAppendCall, type AuditEntry } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-const COLUMNS = `id, agent_id, request_hash, status, type, chain_id, from_address, to_address, recipient, asset, amount,
-  decimals, data, memo, decision, nonce, tx_hash, raw_tx, error_code, error_message, created_at, updated_at`;
+const COLUMNS = `id, agent_id, api_key_id, request_hash, status, type, chain_id, from_address, to_address, recipient, asset, amount,
+  decimals, data, memo, decision, nonce, tx_hash, raw_tx, error_code, error_message, created_at, updated_at,
+  simulation, swap, value_usd_micros, deadline, submit_route, replacements, cancel_reason,
+  signing_request, signing_digest, signature`;
 
 interface IntentRow {
   id: string;
   agent_id: string;
+  api_key_id: string | null;
   request_hash: string;
   status: IntentStatus;
-  type: 'transfer' | 'contract_call';
+  type: IntentType;
   chain_id: string;
   from_address: string | null;
   to_address: string;
@@ -32,14 +35,34 @@ interface IntentRow {
   error_message: string | null;
   created_at: Date;
   updated_at: Date;
+  simulation: SimulationView | null;
+  swap: SwapView | null;
+  value_usd_micros: string | null;
+  deadline: Date | null;
+  submit_route: 'public' | 'private' | null;
+  replacements: number;
+  cancel_reason: 'agent' | 'operator' | 'deadline' | null;
+  signing_request: SigningRequestRecord | null;
+  signing_digest: string | null;
+  signature: string | null;
+}
+
+/** Every kind of intent stored: transactions (transfer, contract_call, swap) and signatures (docs/signatures.md). */
+export type IntentType = 'transfer' | 'contract_call' | 'swap' | 'typed_data' | 'message' | 'authorization';
+
+/** What a signature intent asked to sign (the `signing_request` column; pipeline/signature-pipeline.ts). */
+export interface SigningRequestRecord {
+  operation: SigningView['operation'];
+  request: unknown;
 }
 
 export interface IntentRecord {
   id: string;
   agentId: string;
+  apiKeyId: string | null;
   requestHash: string;
   status: IntentStatus;
-  type: 'transfer' | 'contract_call';
+  type: IntentType;
   chainId: number;
   from: string | null;
   to: string;
@@ -56,12 +79,29 @@ export interface IntentRecord {
   error: { code: string; message: string } | null;
   createdAt: Date;
   updatedAt: Date;
+  /** What simulating the transaction showed before the decision (null: not simulated, or recorded before 0011). */
+  simulation: SimulationView | null;
+  /** Swaps: route, quote and bounds. */
+  swap: SwapView | null;
+  /** The intent's value in micro-USD at decision time (null: not priced). */
+  valueUsdMicros: bigint | null;
+  /** After it nothing is signed or resubmitted for the intent (docs/submission.md). */
+  deadline: Date | null;
+  /** Where its transactions are broadcast, fixed at signing (null until signed). */
+  submitRoute: 'public' | 'private' | null;
+  /** Speed-ups and cancellations signed for its nonce (its transactions are in intent_transactions). */
+  replacements: number;
+  /** Set when a cancellation was signed: who asked (the deadline counts as asking). */
+  cancelReason: 'agent' | 'operator' | 'deadline' | null;
+  /** Signature intents: what was asked to be signed, the digest ticketed, and the signature once `signed`. */
+  signing: SigningView | null;
 }
 
 function toRecord(row: IntentRow): IntentRecord {
   return {
     id: row.id,
     agentId: row.agent_id,
+    apiKeyId: row.api_key_id,
     requestHash: row.request_hash,
     status: row.status,
     type: row.type,
@@ -81,6 +121,16 @@ function toRecord(row: IntentRow): IntentRecord {
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    simulation: row.simulation,
+    swap: row.swap,
+    valueUsdMicros: row.value_usd_micros === null ? null : BigInt(row.value_usd_micros),
+    deadline: row.deadline,
+    submitRoute: row.submit_route,
+    replacements: row.replacements,
+    cancelReason: row.cancel_reason,
+    signing: row.signing_request
+      ? { operation: row.signing_request.operation, request: row.signing_request.request, digest: row.signing_digest, signature: row.signature }
+      : null,
   };
 }
 
@@ -103,6 +153,9 @@ export function toIntentView(intent: IntentRecord): IntentView {
     error: intent.error,
     createdAt: intent.createdAt.toISOString(),
     updatedAt: intent.updatedAt.toISOString(),
+    ...(intent.swap ? { swap: intent.swap } : {}),
+    ...(intent.simulation ? { simulation: intent.simulation } : {}),
+    ...(intent.signing ? { signing: intent.signing } : {}),
   };
 }
 
@@ -113,7 +166,7 @@ export interface NewIntent {
   idempotencyKey: string | null;
   requestHash: string;
   status: IntentStatus;
-  type: 'transfer' | 'contract_call';
+  type: IntentType;
   chainId: number;
   from: string;
   to: string;
@@ -124,6 +177,15 @@ export interface NewIntent {
   data: string | null;
   memo: string | null;
   decision: Decision;
+  /** Valuation and reservation; a non-zero `reserved` starts the intent's spend as `reserved` in this minute. */
+  money?: {
+    valueUsd: bigint | null;
+    feeUsd: bigint | null;
+    reserved: bigint;
+    valuation: Record<string, unknown>;
+    gas: bigint;
+    fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  };
 }
 
 /**
@@ -132,13 +194,17 @@ export interface NewIntent {
  * returns null; the caller then reads the existing intent.
  */
 export async function insertIntent(db: Queryable, intent: NewIntent, audit: AuditEntry): Promise<IntentRecord | null> {
-  const call = auditAppendCall(audit, 18);
+  const call = auditAppendCall(audit, 23);
+  const money = intent.money;
   try {
     const { rows } = await db.query<IntentRow>(prepared(
       `WITH inserted AS (
          INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
-           to_address, recipient, asset, amount, decimals, data, memo, decision)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+           to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd_micros, fee_usd_micros,
+           spend_usd_micros, spend_state, spend_minute, valuation, gas_limit, max_fee_per_gas)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+           CASE WHEN $20::bigint > 0 THEN 'reserved' END, CASE WHEN $20::bigint > 0 THEN date_trunc('minute', now()) END,
+           $21::jsonb, $22::numeric, NULLIF($21::jsonb->>'maxFeePerGas', '')::numeric)
          ON CONFLICT (agent_id, idempotency_key) DO NOTHING
          RETURNING ${COLUMNS}
        ), event AS (
@@ -151,10 +217,83 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
       [
         intent.id, intent.agentId, intent.apiKeyId, intent.idempotencyKey, intent.requestHash, intent.status, intent.type,
         intent.chainId, intent.from, intent.to, intent.recipient, intent.asset, intent.amount.toString(), intent.decimals,
-        intent.data, intent.memo, JSON.stringify(intent.decision), ...call.params,
+        intent.data, intent.memo, JSON.stringify(intent.decision),
+        money?.valueUsd?.toString() ?? null, money?.feeUsd?.toString() ?? null, (money?.reserved ?? 0n).toString(),
+        money
+          ? JSON.stringify({ ...money.valuation, maxFeePerGas: money.fees.maxFeePerGas.toString(), maxPriorityFeePerGas: money.fees.maxPriorityFeePerGas.toString() })
+          : null,
+        money ? money.gas.toString() : null,
+        ...call.params,
       ],
     ));
     return rows[0] ? toRecord(rows[0]) : null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+/**
+ * Insert a batch of decided intents and their first history events in one statement (the decision lanes' hot path:
+ * one round trip for the whole batch). Rows whose Idempotency-Key this agent already used are skipped; the result
+ * holds only the rows inserted, keyed by id. The caller appends their audit records in the same transaction.
+ */
+export async function insertIntentsBatch(db: Queryable, intents: readonly NewIntent[]): Promise<Map<string, IntentRecord>> {
+  if (intents.length === 0) return new Map();
+  try {
+    const { rows } = await db.query<IntentRow>(prepared(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                              $9::text[], $10::text[], $11::text[], $12::text[], $13::numeric[], $14::int[], $15::text[], $16::text[],
+                              $17::jsonb[], $18::bigint[], $19::bigint[], $20::bigint[], $21::jsonb[], $22::numeric[])
+           WITH ORDINALITY AS v(id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
+                                to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd, fee_usd, reserved,
+                                valuation, gas_limit, ord)
+       ), inserted AS (
+         INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
+           to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd_micros, fee_usd_micros,
+           spend_usd_micros, spend_state, spend_minute, valuation, gas_limit, max_fee_per_gas)
+         SELECT id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address, to_address,
+                recipient, asset, amount, decimals, data, memo, decision, value_usd, fee_usd, reserved,
+                CASE WHEN reserved > 0 THEN 'reserved' END, CASE WHEN reserved > 0 THEN date_trunc('minute', now()) END,
+                valuation, gas_limit, NULLIF(valuation->>'maxFeePerGas', '')::numeric
+           FROM v ORDER BY ord
+         ON CONFLICT (agent_id, idempotency_key) DO NOTHING
+         RETURNING ${COLUMNS}
+       ), event AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, NULL, status, jsonb_build_object('policy', decision->>'policy') FROM inserted
+       )
+       SELECT * FROM inserted`,
+      [
+        intents.map((i) => i.id),
+        intents.map((i) => i.agentId),
+        intents.map((i) => i.apiKeyId),
+        intents.map((i) => i.idempotencyKey),
+        intents.map((i) => i.requestHash),
+        intents.map((i) => i.status),
+        intents.map((i) => i.type),
+        intents.map((i) => i.chainId),
+        intents.map((i) => i.from),
+        intents.map((i) => i.to),
+        intents.map((i) => i.recipient),
+        intents.map((i) => i.asset),
+        intents.map((i) => i.amount.toString()),
+        intents.map((i) => i.decimals),
+        intents.map((i) => i.data),
+        intents.map((i) => i.memo),
+        intents.map((i) => JSON.stringify(i.decision)),
+        intents.map((i) => i.money?.valueUsd?.toString() ?? null),
+        intents.map((i) => i.money?.feeUsd?.toString() ?? null),
+        intents.map((i) => (i.money?.reserved ?? 0n).toString()),
+        intents.map((i) =>
+          i.money
+            ? JSON.stringify({ ...i.money.valuation, maxFeePerGas: i.money.fees.maxFeePerGas.toString(), maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString() })
+            : null,
+        ),
+        intents.map((i) => (i.money ? i.money.gas.toString() : null)),
+      ],
+    ));
+    return new Map(rows.map((r) => [r.id, toRecord(r)]));
   } catch (cause) {
     throw classifyWriteError(cause);
   }
@@ -220,6 +359,15 @@ export interface TransitionFields {
   effective_gas_price?: bigint;
   error_code?: string | null;
   error_message?: string | null;
+  value_usd_micros?: bigint | null;
+  fee_usd_micros?: bigint | null;
+  spend_usd_micros?: bigint;
+  spend_state?: 'reserved' | 'committed' | 'settled' | 'released';
+  spend_minute?: Date;
+  /** JSON text. */
+  valuation?: string;
+  /** Signature intents: the signature, set with the move to `signed` (docs/signatures.md). */
+  signature?: string;
 }
 
 /**
@@ -272,25 +420,38 @@ export interface SignedTransactionRow {
   raw: string;
   gasLimit: bigint;
   maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  /** Where it will be broadcast (its replacements keep the route). */
+  route: 'public' | 'private';
 }
 
 /**
- * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events, in
- * one statement. Returns the rows that moved (an intent no longer `approved` is left alone and missing here).
+ * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events and
+ * their `original` rows in intent_transactions, in one statement. Returns the rows that moved (an intent no longer
+ * `approved` is left alone and missing here).
  */
 export async function markSignedBatch(client: Queryable, batch: readonly SignedTransactionRow[]): Promise<IntentRecord[]> {
   const { rows } = await client.query<IntentRow>(prepared(
     `WITH v AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[])
-         AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
+                            $8::numeric[], $9::text[])
+         AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, route)
      ), moved AS (
        UPDATE intents i SET status = 'signed', from_address = v.from_address, nonce = v.nonce, tx_hash = v.tx_hash,
-              raw_tx = v.raw_tx, gas_limit = v.gas_limit, max_fee_per_gas = v.max_fee_per_gas, updated_at = now()
+              raw_tx = v.raw_tx, gas_limit = v.gas_limit, max_fee_per_gas = v.max_fee_per_gas, updated_at = now(),
+              submit_route = v.route,
+              spend_state = CASE WHEN i.spend_state = 'reserved' THEN 'committed' ELSE i.spend_state END
          FROM v WHERE i.id = v.id AND i.status = 'approved'
        RETURNING ${COLUMNS.split(',').map((c) => `i.${c.trim()}`).join(', ')}
      ), events AS (
        INSERT INTO intent_events (intent_id, from_status, to_status, detail)
-       SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash) FROM moved
+       SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash, 'route', submit_route) FROM moved
+     ), attempts AS (
+       INSERT INTO intent_transactions (tx_hash, intent_id, chain_id, from_address, nonce, kind, route, max_fee_per_gas,
+                                        max_priority_fee_per_gas, raw_tx, actor)
+       SELECT m.tx_hash, m.id, m.chain_id, m.from_address, m.nonce, 'original', m.submit_route, v.max_fee_per_gas,
+              v.max_priority_fee_per_gas, m.raw_tx, 'system:gateway'
+         FROM moved m JOIN v ON v.id = m.id
      )
      SELECT * FROM moved`,
     [
@@ -301,14 +462,17 @@ export async function markSignedBatch(client: Queryable, batch: readonly SignedT
       batch.map((b) => b.raw),
       batch.map((b) => b.gasLimit.toString()),
       batch.map((b) => b.maxFeePerGas.toString()),
+      batch.map((b) => b.maxPriorityFeePerGas.toString()),
+      batch.map((b) => b.route),
     ],
   ));
   return rows.map(toRecord);
 }
 
 /**
- * Unsettled intents (`signed` or `submitted`) on a chain, oldest first: those whose transaction hash is in `txHashes`,
- * or, with `olderThanMs`, those not updated for that long (the tracker's sweep), or, with `status`, only that one.
+ * Unsettled intents (`signed` or `submitted`) on a chain, oldest first: those with a transaction in `txHashes` (the
+ * current one, or — for intents that were sped up or cancelled — any earlier one, which may be the one mined), or,
+ * with `olderThanMs`, those not updated for that long (the tracker's sweep), or, with `status`, only that one.
  */
 export async function findInFlight(
   db: Queryable,
@@ -316,10 +480,12 @@ export async function findInFlight(
   options: { txHashes?: readonly string[]; olderThanMs?: number; status?: 'signed' | 'submitted'; limit: number },
 ): Promise<IntentRecord[]> {
   const params: unknown[] = [chainId, options.status ? [options.status] : ['signed', 'submitted'], options.limit];
-  let where = 'chain_id = $1 AND status = ANY($2::text[])';
+  // tx_hash: signature intents end `signed` with no transaction; there is nothing to track (docs/signatures.md).
+  let where = 'chain_id = $1 AND status = ANY($2::text[]) AND tx_hash IS NOT NULL';
   if (options.txHashes) {
     params.push(options.txHashes);
-    where += ` AND tx_hash = ANY($${params.length}::text[])`;
+    where += ` AND (tx_hash = ANY($${params.length}::text[]) OR (replacements > 0 AND id IN (
+      SELECT intent_id FROM intent_transactions WHERE tx_hash = ANY($${params.length}::text[]) AND intent_id IS NOT NULL)))`;
   }
   if (options.olderThanMs !== undefined) {
     params.push(options.olderThanMs);
@@ -341,4 +507,190 @@ export async function findAbandonedApprovals(db: Queryable, olderThanMs: number,
     [olderThanMs, limit],
   );
   return rows.map((r) => r.id);
+}
+
+/**
+ * Store what the pipeline learnt about an intent before its decision (chain-facts.ts): the simulation, a swap's plan,
+ * and the deadline after which an unsigned intent expires. Returns the updated intent, or null if it is gone.
+ */
+export async function recordChainFacts(
+  db: Queryable,
+  id: string,
+  facts: { simulation: SimulationView | null; swap: SwapView | null; deadline: Date | null },
+): Promise<IntentRecord | null> {
+  try {
+    const { rows } = await db.query<IntentRow>(prepared(
+      `UPDATE intents SET simulation = $2::jsonb, swap = $3::jsonb, deadline = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, facts.simulation === null ? null : JSON.stringify(facts.simulation), facts.swap === null ? null : JSON.stringify(facts.swap), facts.deadline],
+    ));
+    return rows[0] ? toRecord(rows[0]) : null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+/**
+ * Store what a decided signature intent asks to be signed and the digest its ticket will bind (signature-pipeline.ts),
+ * whatever the decision. Returns the updated intent, or null if it is gone.
+ */
+export async function recordSigningRequest(
+  db: Queryable,
+  id: string,
+  signing: { request: SigningRequestRecord; digest: string | null },
+): Promise<IntentRecord | null> {
+  try {
+    const { rows } = await db.query<IntentRow>(prepared(
+      `UPDATE intents SET signing_request = $2::jsonb, signing_digest = $3 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, JSON.stringify(signing.request), signing.digest],
+    ));
+    return rows[0] ? toRecord(rows[0]) : null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+/** Intents still waiting for a human whose deadline has passed, oldest deadline first. */
+export async function findPastDeadline(db: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM intents WHERE deadline IS NOT NULL AND deadline <= now() AND status = 'pending_approval'
+      ORDER BY deadline LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+// ── Submission: replacements, nonce holders, deadlines (docs/submission.md) ─────────────────────────────────────────
+
+/**
+ * Lock intents for the caller's transaction (FOR UPDATE, in id order) and return them as they are now. The signing
+ * lane locks its batch before signing, so a cancellation or deadline sweep — compare-and-set transitions that lock the
+ * same rows — either happens before (and the lane skips the intent) or waits for the batch to commit.
+ */
+export async function lockIntents(client: Queryable, ids: readonly string[]): Promise<Map<string, IntentRecord>> {
+  const { rows } = await client.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]));
+  return new Map(rows.map((r) => [r.id, toRecord(r)]));
+}
+
+/** One transaction signed for an intent's nonce (or a filler's). */
+export interface TransactionAttempt {
+  txHash: string;
+  intentId: string | null;
+  nonce: number;
+  kind: 'original' | 'speedup' | 'cancel' | 'fill';
+  route: 'public' | 'private';
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  raw: string;
+  createdAt: Date;
+}
+
+interface AttemptRow {
+  tx_hash: string;
+  intent_id: string | null;
+  nonce: string;
+  kind: TransactionAttempt['kind'];
+  route: TransactionAttempt['route'];
+  max_fee_per_gas: string;
+  max_priority_fee_per_gas: string;
+  raw_tx: string;
+  created_at: Date;
+}
+
+const ATTEMPT_COLUMNS = 'tx_hash, intent_id, nonce, kind, route, max_fee_per_gas, max_priority_fee_per_gas, raw_tx, created_at';
+const toAttempt = (r: AttemptRow): TransactionAttempt => ({
+  txHash: r.tx_hash,
+  intentId: r.intent_id,
+  nonce: Number(r.nonce),
+  kind: r.kind,
+  route: r.route,
+  maxFeePerGas: BigInt(r.max_fee_per_gas),
+  maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas),
+  raw: r.raw_tx,
+  createdAt: r.created_at,
+});
+
+/** Every transaction signed for an intent, newest first. */
+export async function listAttempts(db: Queryable, intentId: string): Promise<TransactionAttempt[]> {
+  const { rows } = await db.query<AttemptRow>(
+    `SELECT ${ATTEMPT_COLUMNS} FROM intent_transactions WHERE intent_id = $1 ORDER BY created_at DESC, tx_hash`,
+    [intentId],
+  );
+  return rows.map(toAttempt);
+}
+
+/** Every transaction signed for (chain, address, nonce), by any intent or filler. */
+export async function attemptsAtNonce(db: Queryable, chainId: number, address: string, nonce: number): Promise<TransactionAttempt[]> {
+  const { rows } = await db.query<AttemptRow>(
+    `SELECT ${ATTEMPT_COLUMNS} FROM intent_transactions WHERE chain_id = $1 AND from_address = $2 AND nonce = $3 ORDER BY created_at DESC`,
+    [chainId, address, nonce],
+  );
+  return rows.map(toAttempt);
+}
+
+export interface ReplacementRow {
+  intentId: string;
+  kind: 'speedup' | 'cancel';
+  /** The transaction it replaces (must still be the intent's current one). */
+  replaces: string;
+  txHash: string;
+  raw: string;
+  gasLimit: bigint;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  cancelReason: 'agent' | 'operator' | 'deadline' | null;
+  actor: AuditEntry['actor'];
+}
+
+/**
+ * Make a replacement the intent's current transaction: the intent's hash, raw transaction and fees, its count of
+ * replacements (and, for a cancellation, why), a row in intent_transactions, a history event and the audit record —
+ * one statement. Returns null when the intent is no longer in flight or its current transaction is not `replaces`.
+ */
+export async function recordReplacement(db: Queryable, r: ReplacementRow, audit: AuditEntry): Promise<IntentRecord | null> {
+  const call = auditAppendCall(audit, 12);
+  try {
+    const { rows } = await db.query<IntentRow>(prepared(
+      `WITH moved AS (
+         UPDATE intents SET tx_hash = $2, raw_tx = $3, gas_limit = $4, max_fee_per_gas = $5, replacements = replacements + 1,
+                cancel_reason = COALESCE($7, cancel_reason), updated_at = now()
+          WHERE id = $1 AND status IN ('signed', 'submitted') AND tx_hash = $9
+         RETURNING ${COLUMNS}
+       ), attempt AS (
+         INSERT INTO intent_transactions (tx_hash, intent_id, chain_id, from_address, nonce, kind, route, max_fee_per_gas,
+                                          max_priority_fee_per_gas, raw_tx, actor)
+         SELECT tx_hash, id, chain_id, from_address, nonce, $8, COALESCE(submit_route, 'public'), $5, $6, raw_tx, $10 FROM moved
+       ), event AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, status, status, jsonb_build_object('replacement', $8::text, 'txHash', tx_hash, 'replaces', $9::text, 'reason', $11::text) FROM moved
+       ), audited AS (SELECT ${call.sql} FROM moved)
+       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a`,
+      [
+        r.intentId, r.txHash, r.raw, r.gasLimit.toString(), r.maxFeePerGas.toString(), r.maxPriorityFeePerGas.toString(), r.cancelReason,
+        r.kind, r.replaces, r.actor, r.cancelReason ?? (r.kind === 'speedup' ? 'speedup' : null), ...call.params,
+      ],
+    ));
+    return rows[0] ? toRecord(rows[0]) : null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+/** The in-flight intent (`signed` or `submitted`) that holds `nonce` of (chain, address), if any. */
+export async function findNonceHolder(db: Queryable, chainId: number, address: string, nonce: number): Promise<IntentRecord | null> {
+  const { rows } = await db.query<IntentRow>(prepared(
+    `SELECT ${COLUMNS} FROM intents WHERE chain_id = $1 AND from_address = $2 AND nonce = $3 AND status IN ('signed', 'submitted') LIMIT 1`,
+    [chainId, address, nonce],
+  ));
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** In-flight intents on a chain past their deadline for which no cancellation was signed yet. */
+export async function findOverdueInFlight(db: Queryable, chainId: number, limit: number): Promise<IntentRecord[]> {
+  const { rows } = await db.query<IntentRow>(prepared(
+    `SELECT ${COLUMNS} FROM intents
+      WHERE chain_id = $1 AND status IN ('signed', 'submitted') AND deadline IS NOT NULL AND deadline <= now() AND cancel_reason IS NULL
+      ORDER BY deadline LIMIT $2`,
+    [chainId, limit],
+  ));
+  return rows.map(toRecord);
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { prepared } from '../db/pool.ts';
+import { appendAudit, type Actor } from './audit-repository.ts';
 
 /**
  * Lock the nonce row of (chain, address) for the caller's transaction and return the next nonce: the larger of what
@@ -34,4 +35,61 @@ export async function consumeNonces(client: pg.PoolClient, chainId: number, addr
     address,
     lastUsed + 1,
   ]));
+}
+
+/** Every address with a nonce row on a chain, and the next nonce Postgres will hand out (the reconciler's worklist). */
+export async function listNonceRows(db: Pick<pg.Pool, 'query'>, chainId: number): Promise<{ address: string; nextNonce: number }[]> {
+  const { rows } = await db.query<{ address: string; next_nonce: string }>('SELECT address, next_nonce FROM nonces WHERE chain_id = $1 ORDER BY address', [chainId]);
+  return rows.map((r) => ({ address: r.address, nextNonce: Number(r.next_nonce) }));
+}
+
+/** Lock the nonce row of (chain, address) for the caller's transaction; its next nonce, or null when it has none. */
+export async function lockNonceRow(client: pg.PoolClient, chainId: number, address: string): Promise<number | null> {
+  const { rows } = await client.query<{ next_nonce: string }>('SELECT next_nonce FROM nonces WHERE chain_id = $1 AND address = $2 FOR UPDATE', [chainId, address]);
+  return rows[0] ? Number(rows[0].next_nonce) : null;
+}
+
+/**
+ * Raise the next nonce to `to` (never lower it) and audit the drift: the chain counts more transactions of the address
+ * than Postgres handed out — the key signed elsewhere. Allocation already takes the larger of the two; this keeps the
+ * table honest. Returns whether it moved.
+ */
+export async function raiseNextNonce(client: pg.PoolClient, chainId: number, address: string, to: number, actor: Actor): Promise<boolean> {
+  const { rows } = await client.query<{ before: string }>(
+    `UPDATE nonces n SET next_nonce = $3, updated_at = now() FROM (SELECT next_nonce AS before FROM nonces WHERE chain_id = $1 AND address = $2) b
+      WHERE n.chain_id = $1 AND n.address = $2 AND n.next_nonce < $3 RETURNING b.before`,
+    [chainId, address, to],
+  );
+  if (!rows[0]) return false;
+  await appendAudit(client, { actor, action: 'nonce.resynced', subject: `nonce:${chainId}:${address}`, data: { chainId, address, from: Number(rows[0].before), to } });
+  return true;
+}
+
+export interface NonceFill {
+  chainId: number;
+  address: string;
+  nonce: number;
+  txHash: string;
+  raw: string;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+/**
+ * Record a filler — a zero-value self-transfer signed for a nonce that was consumed but that no live intent holds —
+ * in intent_transactions, with its audit record, in the caller's transaction.
+ */
+export async function recordNonceFill(client: pg.PoolClient, fill: NonceFill, actor: Actor): Promise<void> {
+  await client.query(
+    `INSERT INTO intent_transactions (tx_hash, intent_id, chain_id, from_address, nonce, kind, route, max_fee_per_gas,
+                                      max_priority_fee_per_gas, raw_tx, actor)
+     VALUES ($1, NULL, $2, $3, $4, 'fill', 'public', $5, $6, $7, $8)`,
+    [fill.txHash, fill.chainId, fill.address, fill.nonce, fill.maxFeePerGas.toString(), fill.maxPriorityFeePerGas.toString(), fill.raw, actor],
+  );
+  await appendAudit(client, {
+    actor,
+    action: 'nonce.gap_filled',
+    subject: `nonce:${fill.chainId}:${fill.address}`,
+    data: { chainId: fill.chainId, address: fill.address, nonce: fill.nonce, txHash: fill.txHash, maxFeePerGas: fill.maxFeePerGas.toString() },
+  });
 }

@@ -12,12 +12,27 @@ export type Role = UserRole | 'agent';
 export const PERMISSIONS = {
   'intents:create': 'Submit transaction intents (agents, for their own key).',
   'intents:read': 'Read own intents (agents).',
+  'intents:cancel': 'Cancel own intents, on chain if already signed (agents).',
+  'intents:manage': "Cancel or speed up any agent's intent (stuck or unwanted transactions).",
   'session:self': "Log out, list and end one's own sessions (humans).",
   'users:read': 'List users.',
   'users:write': 'Create and disable users (not owners, unless an owner does it).',
   'users:role': "Change a user's role.",
   'agents:read': 'List agents, their keys (never secrets) and the key age report.',
   'agents:write': 'Create and disable agents; issue, rotate and revoke their API keys.',
+  'policies:read': 'List policy versions and read their text and lint results.',
+  'policies:write': 'Upload policy versions and dry-run a candidate set (nothing is activated).',
+  'policies:activate': 'Make a policy version the one every gateway decides with.',
+  'notifications:read': 'List notification channels (secrets show only a hint).',
+  'notifications:write': 'Create, change, delete and test notification channels.',
+  'costs:read': 'See spend by agent, API key, asset and chain against limits and circuit-breaker state.',
+  'costs:limits': 'Set spend limits and breaker thresholds per scope (owners).',
+  'costs:reset': 'Reset a circuit breaker, including a latched emergency (owners).',
+  'approvals:read': 'List intents waiting for a human and past approvals.',
+  'approvals:decide': 'Approve or reject an intent that waits for a human (counts once per user, for the digest shown).',
+  'registry:read': 'List the asset registry (prices) and the verified-contract registry.',
+  'registry:write': 'Change the asset registry and the verified-contract registry.',
+  'metrics:read': 'Read the Prometheus metrics at GET /metrics (rate-limit refusals, store errors, process figures).',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 export type RouteAccess = Permission | 'public';
@@ -25,12 +40,12 @@ export type RouteAccess = Permission | 'public';
 const HUMAN: Permission[] = ['session:self'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  owner: [...HUMAN, 'users:read', 'users:write', 'users:role', 'agents:read', 'agents:write'],
-  admin: [...HUMAN, 'users:read', 'users:write', 'agents:read', 'agents:write'],
-  operator: [...HUMAN, 'agents:read', 'agents:write'],
-  approver: [...HUMAN],
-  viewer: [...HUMAN, 'agents:read'],
-  agent: ['intents:create', 'intents:read'],
+  owner: [...HUMAN, 'users:read', 'users:write', 'users:role', 'agents:read', 'agents:write', 'policies:read', 'policies:write', 'policies:activate', 'notifications:read', 'notifications:write', 'costs:read', 'costs:limits', 'costs:reset', 'registry:read', 'registry:write', 'metrics:read', 'approvals:read', 'approvals:decide', 'intents:manage'],
+  admin: [...HUMAN, 'users:read', 'users:write', 'agents:read', 'agents:write', 'policies:read', 'policies:write', 'policies:activate', 'notifications:read', 'notifications:write', 'costs:read', 'registry:read', 'registry:write', 'metrics:read', 'approvals:read', 'approvals:decide', 'intents:manage'],
+  operator: [...HUMAN, 'agents:read', 'agents:write', 'policies:read', 'notifications:read', 'costs:read', 'registry:read', 'approvals:read', 'intents:manage'],
+  approver: [...HUMAN, 'approvals:read', 'approvals:decide'],
+  viewer: [...HUMAN, 'agents:read', 'policies:read', 'notifications:read', 'costs:read', 'registry:read', 'approvals:read'],
+  agent: ['intents:create', 'intents:read', 'intents:cancel'],
 };
 
 export function roleHasPermission(role: Role, permission: Permission): boolean {

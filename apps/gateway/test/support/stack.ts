@@ -19,6 +19,8 @@ import { loadConfig, type GatewayConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createAgentWithKey } from '../../src/repositories/agents-repository.ts';
+import { createUser } from '../../src/repositories/users-repository.ts';
+import { hashPassword } from '../../src/security/api-keys.ts';
 import { TSX_LOADER, createSignerKeystore, startSignerProcess, type SignerProcess } from '../../src/dev/signer-process.ts';
 
 const GATEWAY_SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
@@ -54,7 +56,9 @@ export interface Stack {
   token(apiKey?: string): Promise<string>;
   newAgent(name?: string): Promise<{ agentId: string; apiKey: string }>;
   /** Start another gateway as a separate OS process; resolves with its base URL. */
-  spawnGateway(): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
+  spawnGateway(extraEnv?: Record<string, string>): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
+  /** Create a user with `role` (username `<role>-<n>`) and return an access token for it. */
+  loginAs(role: 'owner' | 'admin' | 'operator' | 'approver' | 'viewer'): Promise<string>;
   /** Stop and start the signer (e.g. to test a signer outage). */
   restartSigner(): Promise<void>;
   stop(): Promise<void>;
@@ -64,7 +68,9 @@ export interface StackOptions {
   policy?: string;
   /** Start the receipt tracker inside the in-process gateway (default true). */
   tracker?: boolean;
-  anvilArgs?: { noMining?: boolean; blockTime?: number };
+  anvilArgs?: { noMining?: boolean; blockTime?: number; extraArgs?: string[] };
+  /** Extra gateway environment (wins over the defaults below). */
+  env?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -130,7 +136,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       SECRETS_KEY_FILE: files.secrets,
       POLICY_FILE: files.policy,
       RATE_LIMIT_IP_PER_MIN: '1000000',
+      // Every limit out of the way (test files share one Redis and one address); rate-limit.int.test.ts tests them.
+      RATE_LIMIT_PRINCIPAL_PER_MIN: '1000000',
+      RATE_LIMIT_PRINCIPAL_BURST: '1000000',
+      RATE_LIMIT_INTENTS_PER_MIN: '1000000',
+      RATE_LIMIT_AUTH_PER_MIN: '1000000',
+      RATE_LIMIT_ADMIN_PER_MIN: '1000000',
       TRACKER_INTERVAL_MS: '200',
+      // Breakers far away unless a test is about them (the defaults, 100–1,000 USD a day, would trip in most tests).
+      CIRCUIT_BREAKER_WARNING: '100000000',
+      CIRCUIT_BREAKER_SOFT: '100000000',
+      CIRCUIT_BREAKER_HARD: '100000000',
+      CIRCUIT_BREAKER_EMERGENCY: '100000000',
+      ...options.env,
     };
     const config = loadConfig(env);
     const pool = createPool(db.url, 5);
@@ -154,9 +172,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return ((await res.json()) as { access_token: string }).access_token;
     };
 
-    const spawnGateway = async (): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
+    let userCount = 0;
+    const loginAs = async (role: 'owner' | 'admin' | 'operator' | 'approver' | 'viewer'): Promise<string> => {
+      userCount += 1;
+      const username = `${role}-${userCount}`;
+      const password = randomBytes(12).toString('hex');
+      await createUser(pool, { username, passwordHash: await hashPassword(password), role });
+      const res = await fetch(`${baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+
+    const spawnGateway = async (extraEnv: Record<string, string> = {}): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
       const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, GATEWAY_SERVER], {
-        env: { ...process.env, ...env },
+        env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const stopChild = async (): Promise<void> => {
@@ -190,7 +219,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     return {
       dir, anvil, db, pool, get signer() { return signer; }, signerAddress, chain, app, baseUrl, agent, env, config,
-      token, newAgent, spawnGateway, restartSigner, stop,
+      token, newAgent, spawnGateway, loginAs, restartSigner, stop,
     };
   } catch (error) {
     await stop();
@@ -211,6 +240,17 @@ export async function postIntent(
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+/** A JSON request with a bearer token; answers status and parsed body (null when empty). */
+export async function callJson(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
 export async function getJson(url: string, token: string): Promise<{ status: number; body: any }> {

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Address } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
 import { findAgentKeyContext, type KeyScopes } from '../../repositories/agents-repository.ts';
+import { activeQuarantine } from '../../repositories/key-quarantine-repository.ts';
 import { touchSession } from '../../repositories/sessions-repository.ts';
 import { ACCESS_COOKIE, requireCsrf } from '../../security/cookies.ts';
 import { roleHasPermission, type RouteAccess } from '../../security/rbac.ts';
@@ -57,7 +58,7 @@ export default fp(
       if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`);
       for (const method of [route.method].flat()) if (method !== 'HEAD') routeAccess.push({ method, url: route.url, permission });
     });
-    app.decorate('authenticate', async (request: FastifyRequest) => {
+    app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
       const permission = request.routeOptions.config.permission;
       if (!permission) throw new Clawd402Error('forbidden');
       if (permission === 'public') return;
@@ -71,10 +72,20 @@ export default fp(
         requireCsrf(request, principal.sessionId);
       }
       if (principal.kind === 'agent') {
-        const context = await findAgentKeyContext(app.services.pool, principal.apiKeyId, principal.agentId);
+        const [context, quarantinedUntil] = await Promise.all([
+          findAgentKeyContext(app.services.pool, principal.apiKeyId, principal.agentId),
+          activeQuarantine(app.services.pool, principal.apiKeyId),
+        ]);
         if (!context) {
           request.log.info({ agentId: principal.agentId, apiKeyId: principal.apiKeyId, ip: request.ip }, 'agent token refused: key revoked or expired, or agent disabled');
           throw new Clawd402Error('unauthenticated');
+        }
+        // Repeated hostile intents quarantine a key for an hour (docs/intent-hygiene.md); it says until when.
+        if (quarantinedUntil) {
+          const until = quarantinedUntil.toISOString();
+          request.log.info({ agentId: principal.agentId, apiKeyId: principal.apiKeyId, until }, 'agent token refused: key quarantined');
+          reply.header('retry-after', String(Math.max(1, Math.ceil((quarantinedUntil.getTime() - Date.now()) / 1000))));
+          throw new Clawd402Error('api_key_quarantined', `The API key is quarantined until ${until} after repeated hostile intents.`, { details: { until } });
         }
         request.agent = { agentId: principal.agentId, apiKeyId: principal.apiKeyId, signerAddress: context.signerAddress, scopes: context.scopes };
       } else {

@@ -19,7 +19,7 @@ import { me } from './users.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const INTENT_TYPES = ['transfer', 'contract_call'] as const;
+const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'] as const;
 
 const ScopesBody = Type.Object(
   {

@@ -2,6 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Clawd402Error } from '@clawd402/protocol';
 import { isAllowedAdminIp } from '../../security/ip-allowlist.ts';
 import adminAgents from './agents.ts';
+import adminNotifications from './notifications.ts';
+import adminApprovals from './approvals.ts';
+import adminCosts from './costs.ts';
+import adminIntents from './intents.ts';
+import adminRegistry from './registry.ts';
+import adminPolicies from './policies.ts';
 import adminUsers from './users.ts';
 
 /**
@@ -20,5 +26,11 @@ const admin: FastifyPluginAsync = async (app) => {
   app.addHook('onRequest', app.authenticate);
   await app.register(adminUsers);
   await app.register(adminAgents);
+  await app.register(adminNotifications);
+  await app.register(adminCosts);
+  await app.register(adminApprovals);
+  await app.register(adminRegistry);
+  await app.register(adminPolicies);
+  await app.register(adminIntents);
 };
 export default admin;

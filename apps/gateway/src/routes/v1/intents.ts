@@ -7,6 +7,10 @@ import {
   ErrorBody,
   INTENT_STATUSES,
   IntentView,
+  SwapIntentBody,
+  TypedDataIntentBody,
+  MessageIntentBody,
+  AuthorizationIntentBody,
   TransferIntentBody,
   isApiErrorCode,
   type IntentBody,
@@ -29,7 +33,7 @@ const IntentRequest = {
   type: 'object',
   discriminator: { propertyName: 'type' },
   required: ['type'],
-  oneOf: [TransferIntentBody, ContractCallIntentBody],
+  oneOf: [TransferIntentBody, ContractCallIntentBody, SwapIntentBody, TypedDataIntentBody, MessageIntentBody, AuthorizationIntentBody],
 };
 
 const IntentList = Type.Object(
@@ -49,7 +53,9 @@ function sendIntent(reply: FastifyReply, intent: IntentRecord, created: boolean)
     const message = status >= 500 ? API_ERRORS[intent.error.code].message : intent.error.message;
     return reply.status(status).send({ code: intent.error.code, message, intent: view });
   }
-  return reply.status(!created ? 200 : intent.status === 'signed' ? 202 : 201).send(view);
+  // A signature intent's `signed` is final (201); a transaction's means not yet broadcast (202).
+  const accepted = (intent.status === 'signed' && intent.signing === null) || intent.status === 'pending_approval';
+  return reply.status(!created ? 200 : accepted ? 202 : 201).send(view);
 }
 
 function encodeCursor(cursor: ListCursor): string {
@@ -112,14 +118,26 @@ const intents: FastifyPluginAsync = async (app) => {
       config: { permission: 'intents:read' },
       schema: {
         params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        // wait=<seconds> (1–60): long-poll until the intent's status changes, or the time is up (then it answers as is).
+        querystring: Type.Object({ wait: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-5][0-9]|60)$' })) }, { additionalProperties: false }),
         response: { 200: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
       const { id } = request.params as { id: string };
+      const { wait } = request.query as { wait?: string };
+      const load = () => (UUID.test(id) ? findIntentForAgent(app.services.pool, request.agent!.agentId, id) : Promise.resolve(null));
       // Another agent's intent answers exactly like a missing one.
-      const intent = UUID.test(id) ? await findIntentForAgent(app.services.pool, request.agent!.agentId, id) : null;
+      let intent = await load();
       if (!intent) throw new Clawd402Error('not_found', 'No such intent.');
+      if (wait !== undefined) {
+        const start = intent.status;
+        const until = Date.now() + Number(wait) * 1000;
+        while (intent.status === start && Date.now() < until && !request.raw.destroyed) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, until - Date.now()))));
+          intent = (await load()) ?? intent;
+        }
+      }
       return toIntentView(intent);
     },
   );

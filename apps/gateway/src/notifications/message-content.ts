@@ -1,0 +1,50 @@
+/** What every format renders: the headline, the event, a few facts from the payload, and approval links. */
+export interface NotificationMessage {
+  /** Outbox row id (a decimal string). */
+  id: string;
+  channel: string;
+  event: string;
+  subject: string;
+  payload: Record<string, unknown>;
+  dedupeKey: string | null;
+  createdAt: Date;
+}
+
+export interface ApprovalLinks {
+  view: string;
+  approve: string;
+  reject: string;
+}
+
+const APPROVAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Console links for a payload that names an approval (`payload.approvalId`): `<CONSOLE_BASE_URL>/console/approvals/<id>`,
+ * with `?decision=approve|reject` preselecting the button. The links only open the console page; deciding still
+ * takes a logged-in approver's explicit confirmation there. Null without a console base URL or an approval id.
+ */
+export function approvalLinks(consoleBaseUrl: string | null, payload: Record<string, unknown>): ApprovalLinks | null {
+  const id = payload.approvalId;
+  if (!consoleBaseUrl || typeof id !== 'string' || !APPROVAL_ID.test(id)) return null;
+  const view = `${consoleBaseUrl.replace(/\/+$/, '')}/console/approvals/${encodeURIComponent(id)}`;
+  return { view, approve: `${view}?decision=approve`, reject: `${view}?decision=reject` };
+}
+
+/** Top-level scalar facts of the payload, as display strings (at most `max`, each value at most 200 characters). */
+export function payloadFacts(payload: Record<string, unknown>, max = 10): [string, string][] {
+  const facts: [string, string][] = [];
+  for (const [key, value] of Object.entries(payload)) {
+    if (facts.length >= max) break;
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) facts.push([key.slice(0, 64), truncate(String(value), 200)]);
+  }
+  return facts;
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Control characters (CR, LF, …) out of a one-line text such as an email subject. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+}

@@ -1,0 +1,39 @@
+import { checkDestination } from './destination-policy.ts';
+import { USER_AGENT, type DeliveryContext } from './delivery-context.ts';
+import { approvalLinks, payloadFacts, truncate, type NotificationMessage } from './message-content.ts';
+import { postPinned, type PostResult } from './pinned-http.ts';
+
+/** Slack's three control characters; anything else in mrkdwn text is shown as typed (no `<!channel>`, no links). */
+export function slackEscape(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/**
+ * A Slack incoming-webhook message: `text` (the notification fallback), and blocks: the subject, the payload's facts,
+ * the event, and for approvals two link buttons, Approve and Reject, to the console.
+ */
+export function slackMessage(message: NotificationMessage, consoleBaseUrl: string | null): Record<string, unknown> {
+  const links = approvalLinks(consoleBaseUrl, message.payload);
+  const facts = payloadFacts(message.payload);
+  const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: truncate(`*${slackEscape(message.subject)}*`, 3000) } }];
+  if (facts.length > 0) {
+    blocks.push({ type: 'section', fields: facts.map(([k, v]) => ({ type: 'mrkdwn', text: truncate(`*${slackEscape(k)}*\n${slackEscape(v)}`, 2000) })) });
+  }
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`Clawd402 · ${slackEscape(message.event)}`, 3000) }] });
+  if (links) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        { type: 'button', action_id: 'clawd402_approve', text: { type: 'plain_text', text: 'Approve' }, style: 'primary', url: links.approve },
+        { type: 'button', action_id: 'clawd402_reject', text: { type: 'plain_text', text: 'Reject' }, style: 'danger', url: links.reject },
+      ],
+    });
+  }
+  return { text: truncate(slackEscape(message.subject), 3000), blocks };
+}
+
+/** POST the message to the (sealed) incoming-webhook URL. */
+export async function sendSlack(webhookUrl: string, message: NotificationMessage, ctx: DeliveryContext): Promise<PostResult> {
+  const destination = await checkDestination(webhookUrl, ctx.rules);
+  return postPinned(destination, JSON.stringify(slackMessage(message, ctx.consoleBaseUrl)), { 'content-type': 'application/json', 'user-agent': USER_AGENT }, ctx.timeoutMs);
+}

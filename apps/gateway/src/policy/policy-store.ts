@@ -1,0 +1,295 @@
+import pg from 'pg';
+import type { FastifyBaseLogger } from 'fastify';
+import { lintPolicySet, loadPolicySet, PolicyLoadError, type PolicyFormat, type PolicySet } from '@clawd402/policy';
+import { Clawd402Error } from '@clawd402/protocol';
+import { ConfigError } from '../config.ts';
+import { withTransaction } from '../db/pool.ts';
+import { appendAuditBatch } from '../repositories/audit-repository.ts';
+import {
+  POLICY_CHANNEL,
+  activatePolicyVersion,
+  activePolicyVersionNumber,
+  findActivePolicy,
+  findActivePolicyVersion,
+  findPolicyVersion,
+  insertPolicyVersion,
+  lockPolicies,
+  type PolicyLint,
+} from '../repositories/policies-repository.ts';
+import { listChannelNames } from '../repositories/notifications-repository.ts';
+
+/** What the linter is told about this installation. */
+export interface PolicyLintSettings {
+  /** In production an unconfigured notification channel is a lint error (elsewhere a warning). */
+  production: boolean;
+  /** The notification channels configured now (default: read from Postgres, `notification_channels`). */
+  channels?: () => Promise<readonly string[]>;
+}
+
+async function lintWith(set: PolicySet, options: Pick<PolicyStoreOptions, 'pool' | 'lint'>): Promise<PolicyLint> {
+  const channels = await (options.lint.channels ?? (() => listChannelNames(options.pool)))();
+  const result = lintPolicySet(set, { configuredChannels: channels, production: options.lint.production });
+  return { errors: [...result.errors], warnings: [...result.warnings] };
+}
+
+/** Load a set, answering a text that does not load with `422 policy_invalid` and the loader's issues. */
+export function compilePolicy(text: string, format: PolicyFormat): PolicySet {
+  try {
+    return loadPolicySet(text, { format });
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      throw new Clawd402Error('policy_invalid', error.message, { details: { issues: error.issues } });
+    }
+    throw error;
+  }
+}
+
+/** `json` for a `.json` file, else `yaml` (the YAML loader also reads JSON). */
+export function policyFormatOf(source: string): PolicyFormat {
+  return /\.json$/i.test(source) ? 'json' : 'yaml';
+}
+
+/** Decides every intent when the active version cannot be loaded by this build: nothing matches, all is denied. */
+const DENY_ALL: PolicySet = loadPolicySet('policies: []');
+
+export interface PolicyStoreOptions {
+  pool: pg.Pool;
+  /** For the dedicated LISTEN connection (not taken from the pool: it stays open for the process's life). */
+  databaseUrl: string;
+  log: FastifyBaseLogger;
+  /** The configured set (POLICY_FILE, or inline text): imported as a version and activated when none is active. */
+  configured: { text: string; source: string };
+  lint: PolicyLintSettings;
+  /** How often the active pointer is polled as a fallback to LISTEN (default 1,000 ms). */
+  pollIntervalMs?: number;
+  /** LISTEN for activations (default true). Without it the poll alone propagates them. */
+  listen?: boolean;
+}
+
+/** Which version the store decides with. */
+export interface LoadedPolicy {
+  version: number;
+  hash: string;
+  /** False when this build could not load the active version and the store denies everything (fail closed). */
+  loaded: boolean;
+}
+
+/**
+ * The active policy set of this gateway process, kept compiled in memory so `current()` is synchronous.
+ *
+ * Postgres is the source of truth (migrations/0006_policy_versions.sql). `open()` makes sure a version is active —
+ * importing the configured POLICY_FILE as the first version, by `system`, if none is (once, under an advisory lock,
+ * however many processes boot together) — and loads it. An active version in the database always wins over the
+ * file. After `start()`, an activation anywhere reaches this process through LISTEN on a dedicated connection
+ * (reconnected after any error) and, as a fallback, a poll of the active pointer every second.
+ *
+ * If this build cannot load the active version (say, a newer gateway wrote it), the store fails closed: it logs an
+ * error and decides everything as `reject` until a loadable version is activated.
+ */
+export class PolicyStore {
+  private set: PolicySet;
+  private loaded: LoadedPolicy;
+  private stopped = false;
+  private started = false;
+  private poll: NodeJS.Timeout | null = null;
+  private reconnect: NodeJS.Timeout | null = null;
+  private listener: pg.Client | null = null;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  private constructor(
+    private readonly options: PolicyStoreOptions,
+    initial: { set: PolicySet; version: number },
+  ) {
+    this.set = initial.set;
+    this.loaded = { version: initial.version, hash: initial.set.hash, loaded: true };
+  }
+
+  /** Ensure a version is active (importing the configured set if none is) and load it. Throws if it cannot. */
+  static async open(options: PolicyStoreOptions): Promise<PolicyStore> {
+    const { pool, log, configured } = options;
+    const format = policyFormatOf(configured.source);
+    let fileSet: PolicySet | null = null;
+    let fileError: Clawd402Error | null = null;
+    try {
+      fileSet = compilePolicy(configured.text, format);
+    } catch (error) {
+      if (!(error instanceof Clawd402Error)) throw error;
+      fileError = error;
+    }
+
+    // Linted before the transaction: the embedded default's pool has a single connection.
+    const fileLint = fileSet ? await lintWith(fileSet, options) : null;
+    const imported = await withTransaction(pool, async (client) => {
+      await lockPolicies(client);
+      if (await findActivePolicy(client)) return null;
+      if (!fileSet || !fileLint) throw new ConfigError('POLICY_FILE', `${configured.source} does not load: ${fileError?.message}`);
+      const lint = fileLint;
+      // The file was the configuration before versions existed, so outside production a set with lint errors is
+      // still imported and activated (the errors are stored with it and logged); production refuses to start.
+      if (lint.errors.length > 0) {
+        const detail = `${configured.source} has lint errors: ${JSON.stringify(lint.errors)}`;
+        if (options.lint.production) throw new ConfigError('POLICY_FILE', `${detail}; fix them (production never activates a set with lint errors)`);
+        log.warn({ source: configured.source, lintErrors: lint.errors }, 'policy: POLICY_FILE has lint errors; activated anyway outside production');
+      }
+      const created = await insertPolicyVersion(client, { content: configured.text, format, hash: fileSet.hash, author: 'system', lint });
+      await activatePolicyVersion(client, created.version, 'system');
+      const subject = `policy:${created.version}`;
+      await appendAuditBatch(client, [
+        { actor: 'system:gateway', action: 'policy.created', subject, data: { version: created.version, hash: created.hash, format, source: configured.source, lintErrors: lint.errors.length, lintWarnings: lint.warnings.length } },
+        { actor: 'system:gateway', action: 'policy.activated', subject, data: { version: created.version, hash: created.hash, previousVersion: null, reason: 'no active version at boot' } },
+      ]);
+      return created;
+    });
+
+    const active = await findActivePolicyVersion(pool);
+    if (!active) throw new Error('no active policy version after the boot import');
+    let set: PolicySet;
+    try {
+      set = compilePolicy(active.content, active.format);
+    } catch (error) {
+      throw new Error(`the active policy version ${active.version} does not load in this build: ${(error as Error).message}`, { cause: error });
+    }
+    const facts = { version: active.version, hash: set.hash, activatedBy: active.activatedBy, activatedAt: active.activatedAt.toISOString(), source: configured.source };
+    if (imported) {
+      log.info(facts, `policy: no version was active; imported ${configured.source} as version ${active.version} and activated it`);
+    } else {
+      log.info(facts, `policy: version ${active.version} is active in the database and is used; ${configured.source} is not (the database wins once a version is active)`);
+      if (fileError) log.warn({ source: configured.source }, 'policy: the configured POLICY_FILE does not load; it is not used, but fix it before relying on it');
+      else if (fileSet && fileSet.hash !== set.hash) {
+        log.warn({ source: configured.source, fileHash: fileSet.hash, activeHash: set.hash }, 'policy: the configured POLICY_FILE differs from the active version; upload and activate it through /admin/policies to use it');
+      }
+    }
+    return new PolicyStore(options, { set, version: active.version });
+  }
+
+  /** The set to decide with, now. Synchronous; never null. */
+  current(): PolicySet {
+    return this.set;
+  }
+
+  /**
+   * Lint a set against this installation as it is now (its configured notification channels, production or not).
+   * A version is linted when it is uploaded (the result is stored with it) and again when it is activated.
+   */
+  lint(set: PolicySet): Promise<PolicyLint> {
+    return lintWith(set, this.options);
+  }
+
+  /** Which version `current()` is. */
+  active(): LoadedPolicy {
+    return { ...this.loaded };
+  }
+
+  /** Start following activations: LISTEN (unless disabled) and the poll. Idempotent. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.poll = setInterval(() => void this.refresh(), this.options.pollIntervalMs ?? 1000);
+    this.poll.unref();
+    if (this.options.listen !== false) this.connectListener();
+  }
+
+  /** Stop following activations and close the LISTEN connection. `current()` keeps answering. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.poll) clearInterval(this.poll);
+    if (this.reconnect) clearTimeout(this.reconnect);
+    this.poll = this.reconnect = null;
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => {});
+    await (this.queued ?? this.running)?.catch(() => {});
+  }
+
+  /**
+   * Read the active pointer and load its version if it is not the one in memory. Refreshes run one at a time, and a
+   * call made while one runs is answered by one more run after it, so the last read always wins. Never rejects:
+   * a database error is logged and the set in memory stays until the next poll.
+   */
+  refresh(): Promise<void> {
+    if (this.queued) return this.queued;
+    if (this.running) {
+      this.queued = this.running.then(() => {
+        this.queued = null;
+        return this.run();
+      });
+      return this.queued;
+    }
+    return this.run();
+  }
+
+  private run(): Promise<void> {
+    const work = this.load().finally(() => {
+      if (this.running === work) this.running = null;
+    });
+    this.running = work;
+    return work;
+  }
+
+  private async load(): Promise<void> {
+    const { pool, log } = this.options;
+    try {
+      const version = await activePolicyVersionNumber(pool);
+      if (version === null) {
+        if (this.loaded.loaded || this.loaded.version !== 0) {
+          log.error('policy: the database has no active policy version; denying every intent until one is activated');
+          this.set = DENY_ALL;
+          this.loaded = { version: 0, hash: DENY_ALL.hash, loaded: false };
+        }
+        return;
+      }
+      if (version === this.loaded.version) return;
+      const row = await findPolicyVersion(pool, version);
+      if (!row) return; // the pointer moved again in between; the next read sees it
+      try {
+        this.set = compilePolicy(row.content, row.format);
+        this.loaded = { version, hash: this.set.hash, loaded: true };
+        log.info({ version, hash: this.set.hash }, `policy: now deciding with version ${version}`);
+      } catch (error) {
+        this.set = DENY_ALL;
+        this.loaded = { version, hash: row.hash, loaded: false };
+        log.error({ version, err: { message: (error as Error).message } }, `policy: version ${version} was activated but does not load in this build; denying every intent until a loadable version is activated`);
+      }
+    } catch (error) {
+      log.warn({ err: { message: (error as Error).message } }, 'policy: could not read the active version; keeping the one in memory');
+    }
+  }
+
+  private connectListener(): void {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      application_name: 'clawd402-policy-listener',
+    });
+    this.listener = client;
+    let failed = false;
+    const retry = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => {});
+      if (this.listener === client) this.listener = null;
+      if (this.stopped) return;
+      this.options.log.warn({ err: { message: error.message } }, 'policy: the LISTEN connection failed; reconnecting in 1 s (the poll still runs)');
+      this.reconnect = setTimeout(() => this.connectListener(), 1000);
+      this.reconnect.unref();
+    };
+    client.on('error', retry);
+    client.on('end', () => retry(new Error('connection ended')));
+    client.on('notification', (message) => {
+      if (message.channel === POLICY_CHANNEL) void this.refresh();
+    });
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${POLICY_CHANNEL}`))
+      .then(() => {
+        if (this.stopped) return void client.end().catch(() => {});
+        // Anything activated while the connection was down was not notified to us: read the pointer once.
+        void this.refresh();
+      })
+      .catch((error: Error) => retry(error));
+  }
+}

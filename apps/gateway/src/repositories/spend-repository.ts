@@ -1,0 +1,370 @@
+import type pg from 'pg';
+import { classifyWriteError } from '../db/errors.ts';
+import { prepared } from '../db/pool.ts';
+import type { UsdMicros } from '../money/usd.ts';
+import { appendAudit, type Actor } from './audit-repository.ts';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Global spend is written in this many shards (by agent) so agents never queue on one bucket row. */
+export const GLOBAL_SHARDS = 16;
+/** A bucket counts toward a window while any part of its minute is inside it. */
+const DAY_CUT = `now() - interval '24 hours 1 minute'`;
+const HOUR_CUT = `now() - interval '1 hour 1 minute'`;
+/** The SQL shard of the global bucket an agent writes. */
+const SHARD_OF = (agentIdSql: string): string => `(abs(hashtext(${agentIdSql}::text)) % ${GLOBAL_SHARDS})::smallint`;
+
+export type BreakerLevel = 'normal' | 'warning' | 'soft' | 'hard' | 'emergency';
+export const BREAKER_LEVELS: readonly BreakerLevel[] = ['normal', 'warning', 'soft', 'hard', 'emergency'];
+
+export interface ScopeRow {
+  scope: string;
+  limitDay: UsdMicros | null;
+  limitHour: UsdMicros | null;
+  breaker: { warning: UsdMicros | null; soft: UsdMicros | null; hard: UsdMicros | null; emergency: UsdMicros | null };
+  level: BreakerLevel;
+  latchedAt: Date | null;
+  resetAt: Date | null;
+}
+
+export interface ScopeSpend {
+  dayUsd: UsdMicros;
+  dayCount: number;
+  hourUsd: UsdMicros;
+  hourCount: number;
+  /** When the oldest spend in the window stops counting (null: nothing in the window). */
+  dayFreesAt: Date | null;
+  hourFreesAt: Date | null;
+  /** Rolling-day spend that counts for the breaker (spend before the last owner reset does not). */
+  breakerUsd: UsdMicros;
+}
+
+interface ScopeDbRow {
+  scope: string;
+  limit_day_micros: string | null;
+  limit_hour_micros: string | null;
+  breaker_warning_micros: string | null;
+  breaker_soft_micros: string | null;
+  breaker_hard_micros: string | null;
+  breaker_emergency_micros: string | null;
+  breaker_level: BreakerLevel;
+  breaker_latched_at: Date | null;
+  breaker_reset_at: Date | null;
+}
+
+const big = (v: string | null): bigint | null => (v === null ? null : BigInt(v));
+const toScope = (r: ScopeDbRow): ScopeRow => ({
+  scope: r.scope,
+  limitDay: big(r.limit_day_micros),
+  limitHour: big(r.limit_hour_micros),
+  breaker: {
+    warning: big(r.breaker_warning_micros),
+    soft: big(r.breaker_soft_micros),
+    hard: big(r.breaker_hard_micros),
+    emergency: big(r.breaker_emergency_micros),
+  },
+  level: r.breaker_level,
+  latchedAt: r.breaker_latched_at,
+  resetAt: r.breaker_reset_at,
+});
+
+export const agentScope = (agentId: string): string => `agent:${agentId}`;
+export const keyScope = (apiKeyId: string): string => `key:${apiKeyId}`;
+export const GLOBAL_SCOPE = 'global';
+
+/**
+ * Lock the rows of `scopes` (created on first use) for the rest of the transaction, in a fixed order so that two
+ * transactions never wait on each other in a cycle. The global row is not locked here (every agent would queue on
+ * it); it is returned as read, and {@link lockGlobalScope} locks it when it carries a limit.
+ */
+export async function lockScopes(client: Queryable, scopes: readonly string[]): Promise<{ locked: Map<string, ScopeRow>; global: ScopeRow }> {
+  const sorted = [...new Set(scopes)].filter((s) => s !== GLOBAL_SCOPE).sort();
+  const { rows } = await client.query<ScopeDbRow & { locked: boolean }>(prepared(
+    `WITH locked AS (
+       INSERT INTO spend_scopes (scope) SELECT s FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n
+       ON CONFLICT (scope) DO UPDATE SET scope = excluded.scope
+       RETURNING *
+     )
+     SELECT *, true AS locked FROM locked
+     UNION ALL
+     SELECT *, false AS locked FROM spend_scopes WHERE scope = 'global'`,
+    [sorted],
+  ));
+  const locked = new Map<string, ScopeRow>();
+  let global: ScopeRow | undefined;
+  for (const row of rows) {
+    const { locked: isLocked, ...rest } = row;
+    if (isLocked) locked.set(row.scope, toScope(rest as ScopeDbRow));
+    else global = toScope(rest as ScopeDbRow);
+  }
+  if (!global) throw new Error('the global spend scope row is missing (migration 0005)');
+  return { locked, global };
+}
+
+/** Lock the global scope row (only when it carries a limit: then every decision must see the exact global total). */
+export async function lockGlobalScope(client: Queryable): Promise<ScopeRow> {
+  const { rows } = await client.query<ScopeDbRow>(prepared(`SELECT * FROM spend_scopes WHERE scope = 'global' FOR UPDATE`, []));
+  return toScope(rows[0]!);
+}
+
+/** Rolling 24 h and 1 h spend of each scope, as committed (read inside the locking transaction: exact for locked scopes). */
+export async function readSpend(client: Queryable, scopes: readonly string[]): Promise<Map<string, ScopeSpend>> {
+  const { rows } = await client.query<{
+    scope: string;
+    day_usd: string;
+    day_count: string;
+    hour_usd: string;
+    hour_count: string;
+    day_oldest: Date | null;
+    hour_oldest: Date | null;
+    after_reset: string;
+    before_reset: string;
+    offset_micros: string;
+  }>(prepared(
+    `SELECT b.scope,
+            COALESCE(sum(b.usd_micros), 0) AS day_usd,
+            COALESCE(sum(b.count), 0) AS day_count,
+            COALESCE(sum(b.usd_micros) FILTER (WHERE b.minute > ${HOUR_CUT}), 0) AS hour_usd,
+            COALESCE(sum(b.count) FILTER (WHERE b.minute > ${HOUR_CUT}), 0) AS hour_count,
+            min(b.minute) FILTER (WHERE b.usd_micros > 0 OR b.count > 0) AS day_oldest,
+            min(b.minute) FILTER (WHERE b.minute > ${HOUR_CUT} AND (b.usd_micros > 0 OR b.count > 0)) AS hour_oldest,
+            COALESCE(sum(b.usd_micros) FILTER (WHERE s.breaker_reset_minute IS NULL OR b.minute > s.breaker_reset_minute), 0) AS after_reset,
+            COALESCE(sum(b.usd_micros) FILTER (WHERE b.minute <= s.breaker_reset_minute), 0) AS before_reset,
+            max(s.breaker_offset_micros) AS offset_micros
+       FROM spend_buckets b JOIN spend_scopes s ON s.scope = b.scope
+      WHERE b.scope = ANY($1::text[]) AND b.minute > ${DAY_CUT}
+      GROUP BY b.scope`,
+    [scopes],
+  ));
+  const result = new Map<string, ScopeSpend>();
+  for (const scope of scopes) {
+    result.set(scope, { dayUsd: 0n, dayCount: 0, hourUsd: 0n, hourCount: 0, dayFreesAt: null, hourFreesAt: null, breakerUsd: 0n });
+  }
+  for (const r of rows) {
+    const beforeReset = BigInt(r.before_reset) - BigInt(r.offset_micros);
+    result.set(r.scope, {
+      dayUsd: BigInt(r.day_usd),
+      dayCount: Number(r.day_count),
+      hourUsd: BigInt(r.hour_usd),
+      hourCount: Number(r.hour_count),
+      dayFreesAt: r.day_oldest ? new Date(r.day_oldest.getTime() + 24 * 3_600_000 + 60_000) : null,
+      hourFreesAt: r.hour_oldest ? new Date(r.hour_oldest.getTime() + 3_600_000 + 60_000) : null,
+      breakerUsd: BigInt(r.after_reset) + (beforeReset > 0n ? beforeReset : 0n),
+    });
+  }
+  return result;
+}
+
+/**
+ * Add the reservations of newly decided intents to their agent, key and global buckets (this minute), in one
+ * statement. Reads the amounts from the intents themselves, so only intents actually inserted count.
+ */
+export async function reserveSpend(client: Queryable, intentIds: readonly string[]): Promise<void> {
+  if (intentIds.length === 0) return;
+  await client.query(prepared(
+    `WITH r AS (
+       SELECT agent_id, api_key_id, spend_minute, spend_usd_micros FROM intents
+        WHERE id = ANY($1::uuid[]) AND spend_state = 'reserved'
+     ), parts AS (
+       SELECT 'agent:' || agent_id AS scope, spend_minute AS minute, 0::smallint AS shard, spend_usd_micros AS usd FROM r
+       UNION ALL
+       SELECT 'key:' || api_key_id, spend_minute, 0::smallint, spend_usd_micros FROM r WHERE api_key_id IS NOT NULL
+       UNION ALL
+       SELECT 'global', spend_minute, ${SHARD_OF('agent_id')}, spend_usd_micros FROM r
+     )
+     INSERT INTO spend_buckets (scope, minute, shard, usd_micros, count)
+     SELECT scope, minute, shard, sum(usd), count(*) FROM parts GROUP BY scope, minute, shard ORDER BY scope, minute, shard
+     ON CONFLICT (scope, minute, shard) DO UPDATE
+       SET usd_micros = spend_buckets.usd_micros + excluded.usd_micros, count = spend_buckets.count + excluded.count`,
+    [intentIds],
+  ));
+}
+
+/**
+ * Move an intent's recorded spend to `newUsd` (micro-USD) and state `to`, adjusting its buckets by the difference —
+ * one statement, guarded by the states it may move from, so it applies once even when a tracker in another process
+ * races it. `release` (died before broadcast) sets the spend to 0 and removes its count.
+ */
+export async function adjustSpend(
+  db: Queryable,
+  intentId: string,
+  change: { to: 'released' } | { to: 'settled'; usd: UsdMicros } | { to: 'committed' },
+): Promise<boolean> {
+  const from = change.to === 'settled' ? ['reserved', 'committed'] : change.to === 'committed' ? ['reserved'] : ['reserved', 'committed'];
+  const newUsd = change.to === 'released' ? '0' : change.to === 'settled' ? change.usd.toString() : null;
+  const countDelta = change.to === 'released' ? -1 : 0;
+  try {
+    const { rows } = await db.query<{ id: string }>(prepared(
+      `WITH old AS (
+         SELECT id, agent_id, api_key_id, spend_minute, spend_usd_micros FROM intents
+          WHERE id = $1 AND spend_state = ANY($2::text[]) FOR UPDATE
+       ), moved AS (
+         UPDATE intents i SET spend_state = $3, spend_usd_micros = COALESCE($4::bigint, i.spend_usd_micros)
+           FROM old WHERE i.id = old.id
+         RETURNING i.id, old.agent_id, old.api_key_id, old.spend_minute, i.spend_usd_micros - old.spend_usd_micros AS delta
+       ), parts AS (
+         SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta FROM moved
+         UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta FROM moved WHERE api_key_id IS NOT NULL
+         UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta FROM moved
+       ), adjusted AS (
+         UPDATE spend_buckets b SET usd_micros = b.usd_micros + p.delta, count = b.count + $5::int
+           FROM parts p WHERE b.scope = p.scope AND b.minute = p.spend_minute AND b.shard = p.shard
+         RETURNING 1
+       )
+       SELECT id FROM moved, (SELECT count(*) FROM adjusted) a`,
+      [intentId, from, change.to, newUsd, countDelta],
+    ));
+    return rows.length === 1;
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+/** Intents whose spend is still open (reserved or committed) though they ended: the tracker's reconciliation sweep. */
+export async function findUnsettledSpend(db: Queryable, limit: number): Promise<{ id: string; status: string; spendState: string }[]> {
+  const { rows } = await db.query<{ id: string; status: string; spend_state: string }>(
+    `SELECT id, status, spend_state FROM intents
+      WHERE spend_state IN ('reserved', 'committed')
+        AND status IN ('rejected', 'failed', 'cancelled', 'expired', 'dropped', 'confirmed')
+      ORDER BY updated_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({ id: r.id, status: r.status, spendState: r.spend_state }));
+}
+
+/** Record a breaker level change for a scope (and latch it at emergency), with its audit record and an alert. */
+export async function setBreakerLevel(
+  client: Queryable,
+  scope: string,
+  from: BreakerLevel,
+  to: BreakerLevel,
+  detail: { spendUsd: string; thresholdUsd: string | null },
+): Promise<void> {
+  await client.query(
+    `UPDATE spend_scopes SET breaker_level = $2,
+            breaker_latched_at = CASE WHEN $2 = 'emergency' THEN COALESCE(breaker_latched_at, now()) ELSE breaker_latched_at END,
+            updated_at = now()
+      WHERE scope = $1`,
+    [scope, to],
+  );
+  const rising = BREAKER_LEVELS.indexOf(to) > BREAKER_LEVELS.indexOf(from);
+  if (rising) {
+    await client.query(`INSERT INTO alerts (kind, severity, detail) VALUES ('circuit_breaker', $1, $2)`, [
+      to === 'warning' ? 'warning' : 'critical',
+      JSON.stringify({ scope, from, to, ...detail }),
+    ]);
+  }
+  await appendAudit(client, { actor: 'system:gateway', action: 'breaker.level_changed', subject: `scope:${scope}`, data: { from, to, ...detail } });
+}
+
+export interface ScopeLimitsUpdate {
+  limitDay?: UsdMicros | null;
+  limitHour?: UsdMicros | null;
+  breaker?: { warning?: UsdMicros | null; soft?: UsdMicros | null; hard?: UsdMicros | null; emergency?: UsdMicros | null };
+}
+
+/** Set a scope's limits and breaker thresholds (null: back to the default), audited, in the caller's transaction. */
+export async function updateScopeLimits(client: Queryable, scope: string, update: ScopeLimitsUpdate, actor: Actor): Promise<ScopeRow> {
+  const columns: [string, UsdMicros | null | undefined][] = [
+    ['limit_day_micros', update.limitDay],
+    ['limit_hour_micros', update.limitHour],
+    ['breaker_warning_micros', update.breaker?.warning],
+    ['breaker_soft_micros', update.breaker?.soft],
+    ['breaker_hard_micros', update.breaker?.hard],
+    ['breaker_emergency_micros', update.breaker?.emergency],
+  ];
+  const sets: string[] = ['updated_at = now()'];
+  const params: unknown[] = [scope];
+  const changed: Record<string, string | null> = {};
+  for (const [column, value] of columns) {
+    if (value === undefined) continue;
+    params.push(value === null ? null : value.toString());
+    sets.push(`${column} = $${params.length}::bigint`);
+    changed[column] = value === null ? null : value.toString();
+  }
+  try {
+    await client.query(`INSERT INTO spend_scopes (scope) VALUES ($1) ON CONFLICT (scope) DO NOTHING`, [scope]);
+    const { rows } = await client.query<ScopeDbRow>(`UPDATE spend_scopes SET ${sets.join(', ')} WHERE scope = $1 RETURNING *`, params);
+    await appendAudit(client, { actor, action: 'costs.limits_updated', subject: `scope:${scope}`, data: changed });
+    return toScope(rows[0]!);
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+/**
+ * An owner's breaker reset: clears the emergency latch and makes spend so far (in the window) stop counting for the
+ * breaker — it still counts for spend limits. Audited.
+ */
+export async function resetBreaker(client: Queryable, scope: string, actor: Actor, reason: string): Promise<ScopeRow | null> {
+  try {
+    const { rows } = await client.query<ScopeDbRow>(
+      `UPDATE spend_scopes s SET breaker_latched_at = NULL, breaker_level = 'normal', breaker_reset_at = now(),
+              breaker_reset_minute = date_trunc('minute', now()),
+              breaker_offset_micros = COALESCE((SELECT sum(usd_micros) FROM spend_buckets b
+                                                 WHERE b.scope = s.scope AND b.minute > ${DAY_CUT}), 0),
+              updated_at = now()
+        WHERE scope = $1 RETURNING *`,
+      [scope],
+    );
+    if (!rows[0]) return null;
+    await appendAudit(client, { actor, action: 'breaker.reset', subject: `scope:${scope}`, data: { reason } });
+    return toScope(rows[0]);
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}
+
+export interface ScopeReport {
+  scope: ScopeRow;
+  spend: ScopeSpend;
+}
+
+/** Every scope with a row (limits, breaker state) and its current spend: the /admin/costs view. */
+export async function listScopes(db: Queryable): Promise<ScopeReport[]> {
+  const { rows } = await db.query<ScopeDbRow>('SELECT * FROM spend_scopes ORDER BY scope');
+  const spend = await readSpend(db, rows.map((r) => r.scope));
+  return rows.map((r) => ({ scope: toScope(r), spend: spend.get(r.scope)! }));
+}
+
+/** Rolling 24 h spend grouped by asset and chain (from the intents themselves). */
+export async function spendByAsset(db: Queryable): Promise<{ chainId: number; asset: string; usd: UsdMicros; count: number }[]> {
+  const { rows } = await db.query<{ chain_id: string; asset: string; usd: string; n: string }>(
+    `SELECT chain_id, asset, COALESCE(sum(spend_usd_micros), 0) AS usd, count(*) AS n FROM intents
+      WHERE spend_minute > ${DAY_CUT} AND spend_state <> 'released'
+      GROUP BY chain_id, asset ORDER BY chain_id, asset`,
+  );
+  return rows.map((r) => ({ chainId: Number(r.chain_id), asset: r.asset, usd: BigInt(r.usd), count: Number(r.n) }));
+}
+
+/**
+ * Close an ended intent's open spend: one that was mined is trued up to what it really cost (its value if it
+ * succeeded, plus gas used × effective gas price at the native price it was decided with, rounded up); one that
+ * never reached the chain is released. Idempotent: does nothing for an intent whose spend is already closed or that
+ * has not ended. Returns what happened.
+ */
+export async function closeSpend(db: Queryable, intentId: string): Promise<'settled' | 'released' | null> {
+  const { rows } = await db.query<{
+    status: string;
+    spend_state: string | null;
+    gas_used: string | null;
+    effective_gas_price: string | null;
+    value_usd_micros: string | null;
+    native_micros: string | null;
+  }>(
+    `SELECT status, spend_state, gas_used, effective_gas_price, value_usd_micros,
+            valuation->'native'->>'usdPerUnitMicros' AS native_micros
+       FROM intents WHERE id = $1`,
+    [intentId],
+  );
+  const row = rows[0];
+  if (!row || (row.spend_state !== 'reserved' && row.spend_state !== 'committed')) return null;
+  if (!['confirmed', 'failed', 'rejected', 'cancelled', 'expired', 'dropped'].includes(row.status)) return null;
+  if (row.gas_used !== null && row.effective_gas_price !== null && row.native_micros !== null) {
+    const wei = BigInt(row.gas_used) * BigInt(row.effective_gas_price);
+    const fee = wei === 0n ? 0n : (wei * BigInt(row.native_micros) - 1n) / 10n ** 18n + 1n;
+    const value = row.status === 'confirmed' ? BigInt(row.value_usd_micros ?? '0') : 0n;
+    return (await adjustSpend(db, intentId, { to: 'settled', usd: value + fee })) ? 'settled' : null;
+  }
+  return (await adjustSpend(db, intentId, { to: 'released' })) ? 'released' : null;
+}

@@ -1,0 +1,156 @@
+// Chain-safety refusals (issue 6): raw-hash signing (eth_sign style), a typed-data domain on another chain, EIP-7702
+// authorisations (chain id 0 always, any other unless a rule names the delegate) — each with the exact hostile input
+// and the exact code, and each leaving nothing signed (the signer's own usage counters, and no signature stored).
+// Legacy transactions are never produced: the transaction the signer signs for a contract call is EIP-1559 on the
+// intent's chain. Real anvil, Postgres, Redis and signer process (support/stack.ts).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { keccak256, parseTransaction, toHex, type Address, type Hex } from 'viem';
+import { SignerClient } from '@clawd402/signer-client';
+import { RECIPIENTS, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+
+/** Anvil dev account 6 stands in for an EIP-7702 delegate contract the operator allows (a well-known dev address). */
+const ALLOWED_DELEGATE = RECIPIENTS[5]!;
+/** Anvil dev account 7: a delegate no rule names. */
+const OTHER_DELEGATE = RECIPIENTS[6]!;
+const TOKEN: Address = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+
+const POLICY = `
+policies:
+  - name: allowed_delegate
+    conditions: { transaction_type: authorization, authorization_delegate: ["${ALLOWED_DELEGATE}"] }
+    action: auto_approve
+  - name: careless_authorisations
+    description: approves authorisations without naming a delegate; the gateway must still refuse them
+    conditions: { transaction_type: authorization, recipient_whitelist: ["${OTHER_DELEGATE}"] }
+    action: auto_approve
+  - name: any_permit
+    conditions: { transaction_type: typed_data, typed_data_primary_type: Permit }
+    action: auto_approve
+  - name: any_message
+    conditions: { transaction_type: message }
+    action: auto_approve
+  - name: small_transfers_to_dev_accounts
+    conditions: { transaction_type: transfer, max_value: "100", recipient_whitelist: ["${RECIPIENTS[0]}"] }
+    action: auto_approve
+`;
+
+describe('chain-safety refusals', () => {
+  let stack: Stack;
+  let token: string;
+  let signer: SignerClient;
+  const usage = async () => (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === stack.signerAddress.toLowerCase())!.usage;
+  const stored = async (id: string) =>
+    (await stack.pool.query<{ status: string; signature: string | null }>('SELECT status, signature FROM intents WHERE id = $1', [id])).rows[0]!;
+
+  before(async () => {
+    stack = await startStack({ policy: POLICY });
+    token = await stack.token();
+    signer = new SignerClient({ socketPath: stack.env.SIGNER_SOCKET! });
+  });
+  after(async () => {
+    await signer?.close();
+    await stack?.stop();
+  });
+
+  test('a raw 32-byte hash (what eth_sign signs) is refused with chain.raw_hash_signing, even though messages are allowed', async () => {
+    const before = await usage();
+    const hash = keccak256(toHex('a Safe transaction hash, or an order digest'));
+    const res = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: { raw: hash } });
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.equal(res.body.code, 'policy_denied');
+    assert.equal(res.body.intent.status, 'rejected');
+    assert.equal(res.body.intent.decision.policy, null);
+    assert.deepEqual(res.body.intent.decision.reasons.map((r: { code: string }) => r.code), ['chain.raw_hash_signing']);
+    assert.equal(res.body.intent.signing.signature, null);
+    assert.deepEqual(await stored(res.body.intent.id), { status: 'rejected', signature: null });
+    assert.deepEqual(await usage(), before);
+    // Upper-case hex is the same hash.
+    const upper = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: { raw: `0x${hash.slice(2).toUpperCase()}` } });
+    assert.equal(upper.body.intent.decision.reasons[0].code, 'chain.raw_hash_signing');
+    assert.deepEqual(await usage(), before);
+  });
+
+  test('32 raw bytes that are readable text are not a hash, and are signed', async () => {
+    const raw = toHex('exactly thirty-two bytes of text'); // 32 printable ASCII bytes
+    const res = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: { raw } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'signed');
+  });
+
+  test("typed data whose domain names another chain is refused with chain.chain_id_mismatch", async () => {
+    const before = await usage();
+    const typedData = {
+      domain: { name: 'Test USD', version: '1', chainId: 1, verifyingContract: TOKEN },
+      types: {
+        Permit: [
+          { name: 'owner', type: 'address' },
+          { name: 'spender', type: 'address' },
+          { name: 'value', type: 'uint256' },
+          { name: 'nonce', type: 'uint256' },
+          { name: 'deadline', type: 'uint256' },
+        ],
+      },
+      primaryType: 'Permit',
+      message: { owner: stack.signerAddress, spender: RECIPIENTS[1], value: '1', nonce: '0', deadline: '4102444800' },
+    };
+    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData });
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.deepEqual(res.body.intent.decision.reasons.map((r: { code: string }) => r.code), ['chain.chain_id_mismatch']);
+    assert.deepEqual(await stored(res.body.intent.id), { status: 'rejected', signature: null });
+    // The domain's chain id in another notation is still chain 1.
+    for (const chainId of ['1', '0x1', '0x0001']) {
+      const other = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData: { ...typedData, domain: { ...typedData.domain, chainId } } });
+      assert.equal(other.status, 403, JSON.stringify(other.body));
+      assert.equal(other.body.intent.decision.reasons[0].code, 'chain.chain_id_mismatch');
+    }
+    assert.deepEqual(await usage(), before);
+  });
+
+  test('an EIP-7702 authorisation with chain_id 0 is refused, even for a delegate a rule allows', async () => {
+    const res = await postIntent(stack.baseUrl, token, { type: 'authorization', chainId: 0, delegate: ALLOWED_DELEGATE });
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.equal(res.body.intent.type, 'authorization');
+    assert.equal(res.body.intent.chainId, 0);
+    assert.equal(res.body.intent.decision.policy, null);
+    assert.deepEqual(res.body.intent.decision.reasons.map((r: { code: string }) => r.code), ['chain.eip7702_authorization']);
+    assert.deepEqual(await stored(res.body.intent.id), { status: 'rejected', signature: null });
+  });
+
+  test('an EIP-7702 authorisation is refused unless the deciding rule names its delegate', async () => {
+    // A rule that approves authorisations without authorization_delegate does not count.
+    const careless = await postIntent(stack.baseUrl, token, { type: 'authorization', chainId: 31337, delegate: OTHER_DELEGATE, nonce: 0 });
+    assert.equal(careless.status, 403, JSON.stringify(careless.body));
+    assert.equal(careless.body.intent.decision.policy, 'careless_authorisations');
+    assert.equal(careless.body.intent.decision.reasons[0].code, 'chain.eip7702_authorization');
+    // No rule at all: the same code first, then the default deny.
+    const unknown = await postIntent(stack.baseUrl, token, { type: 'authorization', chainId: 31337, delegate: RECIPIENTS[7] });
+    assert.deepEqual(unknown.body.intent.decision.reasons.map((r: { code: string }) => r.code), ['chain.eip7702_authorization', 'policy.default_deny']);
+  });
+
+  test('an authorisation a rule allows stops at eip7702_signing_unsupported: the signer cannot sign one, nothing is signed', async () => {
+    const before = await usage();
+    const res = await postIntent(stack.baseUrl, token, { type: 'authorization', chainId: 31337, delegate: ALLOWED_DELEGATE });
+    assert.equal(res.status, 422, JSON.stringify(res.body));
+    assert.equal(res.body.code, 'eip7702_signing_unsupported');
+    assert.equal(res.body.intent.status, 'failed');
+    assert.deepEqual(res.body.intent.decision.reasons.map((r: { code: string }) => r.code), ['policy.rule_matched', 'policy.authorization_delegate_allowed']);
+    assert.deepEqual(res.body.intent.signing.request, { chainId: 31337, delegate: ALLOWED_DELEGATE, nonce: null });
+    assert.deepEqual(await stored(res.body.intent.id), { status: 'failed', signature: null });
+    assert.deepEqual(await usage(), before);
+  });
+
+  test('a contract call is signed as an EIP-1559 (type 2) transaction carrying the intent chain id, never legacy', async () => {
+    const res = await postIntent(stack.baseUrl, token, { type: 'contract_call', chainId: 31337, to: RECIPIENTS[0], data: '0x', value: '0.001' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const { rows } = await stack.pool.query<{ raw_tx: Hex }>('SELECT raw_tx FROM intents WHERE id = $1', [res.body.id]);
+    const signed = parseTransaction(rows[0]!.raw_tx);
+    assert.equal(signed.type, 'eip1559');
+    assert.equal(signed.chainId, 31337);
+    assert.equal(rows[0]!.raw_tx.slice(0, 4), '0x02');
+    await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed']);
+    const mined = await stack.chain.getTransaction({ hash: res.body.txHash });
+    assert.equal(mined.type, 'eip1559');
+    assert.equal(mined.chainId, 31337);
+  });
+});

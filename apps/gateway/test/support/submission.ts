@@ -1,0 +1,68 @@
+/** Helpers for the submission tests: a stoppable TCP proxy (an RPC endpoint that can go down) and anvil controls. */
+import { createServer, connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+
+export interface TcpProxy {
+  port: number;
+  /** Close the listener and every open connection: new connections are refused, like a dead endpoint. */
+  stop(): Promise<void>;
+}
+
+/** Forward every TCP connection on a free 127.0.0.1 port to `target` ("http://127.0.0.1:8545"). */
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    port: address.port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One JSON-RPC call to an anvil (test controls: evm_setAutomine, evm_mine, anvil_dropTransaction, …). */
+export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const body = (await res.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+/** The transactions of `address` waiting in an anvil's pool (pending or queued behind a gap), by nonce. */
+export async function poolOf(url: string, address: string): Promise<Map<number, { hash: string; to: string; value: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>> {
+  type Pool = Record<string, Record<string, { hash: string; to: string; value: string; maxFeePerGas: string; maxPriorityFeePerGas: string }>>;
+  const content = await rpc<{ pending?: Pool; queued?: Pool }>(url, 'txpool_content');
+  const out = new Map<number, { hash: string; to: string; value: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>();
+  for (const [from, byNonce] of [...Object.entries(content.pending ?? {}), ...Object.entries(content.queued ?? {})]) {
+    if (from.toLowerCase() !== address.toLowerCase()) continue;
+    for (const [nonce, tx] of Object.entries(byNonce)) {
+      out.set(Number(nonce), { hash: tx.hash, to: tx.to, value: BigInt(tx.value), maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas) });
+    }
+  }
+  return out;
+}
+
+/** A log destination that keeps every line (to assert what logs never contain). */
+export function captureLogs(): { stream: Writable; text(): string } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  return { stream, text: () => lines.join('') };
+}

@@ -1,0 +1,185 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWalletClient, encodeFunctionData, erc20Abi, getAddress, http, parseEther, parseUnits, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { ANVIL_ACCOUNTS, addLiquidityEth, deployTestToken, deployUniswapV2, predictUniswapV2Addresses, uniswapV2Artifact } from '@clawd402/testkit';
+import { upsertAsset } from '../src/repositories/assets-repository.ts';
+import { postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+
+// Anvil's public, well-known dev accounts (never real funds): 8 deploys Uniswap V2 and provides liquidity, 7 trades.
+const DEPLOYER = ANVIL_ACCOUNTS[8]!;
+const TRADER = ANVIL_ACCOUNTS[7]!;
+// Deployed first by account 8 (nonces 0–2), so the gateway can be configured with the router before it exists.
+const UNISWAP = predictUniswapV2Addresses(DEPLOYER.address as Address, 0);
+
+// ETH is 2,000 USD (the development default), TUSD 1 USD: swaps up to 500 USD go through, up to 5,000 USD need a
+// human; approvals of the router are fine when bounded.
+const POLICY = `
+policies:
+  - name: small_swaps
+    conditions: { transaction_type: swap, max_value_usd: 500 }
+    action: auto_approve
+  - name: larger_swaps_need_a_human
+    conditions: { transaction_type: swap, max_value_usd: 5000 }
+    action: require_human_approval
+    notification: { channels: [ops], timeout: 600 }
+  - name: bounded_router_approvals
+    conditions: { transaction_type: approve, spender_whitelist: ["${UNISWAP.router}"], unlimited_approval: false }
+    action: auto_approve
+  - name: default_deny
+    conditions: {}
+    action: reject
+`;
+
+describe('swaps through a Uniswap V2 router', () => {
+  let stack: Stack;
+  let token: string;
+  let tusd: Address;
+  const now = (): number => Math.floor(Date.now() / 1000);
+  const swap = (fields: Record<string, unknown>) =>
+    postIntent(stack.baseUrl, token, { type: 'swap', chainId: 31337, maxSlippagePercent: '0.5', deadline: now() + 600, ...fields });
+  const tusdOf = (address: Address) => stack.chain.readContract({ address: tusd, abi: erc20Abi, functionName: 'balanceOf', args: [address] });
+  const nonceOfSigner = () => stack.chain.getTransactionCount({ address: stack.signerAddress });
+
+  before(async () => {
+    stack = await startStack({ policy: POLICY, env: { SWAP_ROUTERS: `31337=${UNISWAP.router}` } });
+    token = await stack.token();
+    const deployerKey = DEPLOYER.privateKey as Hex;
+    const deployed = await deployUniswapV2({ rpcUrl: stack.anvil.rpcUrl, deployerKey });
+    assert.deepEqual(deployed, UNISWAP);
+    tusd = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey, name: 'Test USD', symbol: 'TUSD', decimals: 6, supply: parseUnits('10000000', 6) });
+    // The pool: 1,000 ETH against 2,000,000 TUSD, the registry's own price (2,000 USD per ETH).
+    await addLiquidityEth({ rpcUrl: stack.anvil.rpcUrl, providerKey: deployerKey, router: UNISWAP.router, token: tusd, tokenAmount: parseUnits('2000000', 6), ethAmount: parseEther('1000') });
+    // The signer key holds 1,000 TUSD; TUSD has a registry price like an operator would add.
+    const deployer = createWalletClient({ account: privateKeyToAccount(deployerKey), transport: http(stack.anvil.rpcUrl) });
+    const hash = await deployer.writeContract({ address: tusd, abi: erc20Abi, functionName: 'transfer', args: [stack.signerAddress, parseUnits('1000', 6)], chain: null });
+    await stack.chain.waitForTransactionReceipt({ hash });
+    await upsertAsset(stack.pool, { chainId: 31337, asset: getAddress(tusd), symbol: 'TUSD', decimals: 6, priceSource: { kind: 'static', usd: '1', maxAgeSeconds: null } }, 'system:test');
+  });
+  after(async () => stack?.stop());
+
+  test('a swap of 0.1 ETH within 0.5 % slippage is quoted, simulated, signed and executed', async () => {
+    const before = await tusdOf(stack.signerAddress);
+    const res = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.type, 'swap');
+    assert.equal(res.body.status, 'submitted');
+    assert.equal(res.body.decision.policy, 'small_swaps');
+    assert.equal(res.body.to, UNISWAP.router);
+    assert.equal(res.body.asset, 'native');
+    assert.equal(res.body.amount, '0.1');
+    // The value counted against budgets is the input: 0.1 ETH at 2,000 USD.
+    assert.equal(res.body.decision.money.valueUsd, '200');
+    const plan = res.body.swap;
+    assert.deepEqual(plan.path, [UNISWAP.weth, getAddress(tusd)]);
+    assert.equal(plan.referenceOutput, '200');
+    // 0.3 % pool fee and a little price impact: the quote is within the bound; the minimum is 0.5 % under the reference.
+    assert.ok(Number(plan.quotedOutput) > 199 && Number(plan.quotedOutput) < 200, plan.quotedOutput);
+    assert.equal(plan.minOutput, '199');
+    assert.equal(res.body.simulation.status, 'passed');
+    assert.deepEqual(res.body.simulation.outflows, [{ asset: 'native', amount: parseEther('0.1').toString(), counterparty: UNISWAP.router }]);
+    assert.equal(res.body.simulation.inflows.length, 1);
+    assert.equal(res.body.simulation.inflows[0].asset, getAddress(tusd));
+
+    const settled = await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed']);
+    assert.equal(settled.status, 'confirmed', JSON.stringify(settled));
+    assert.deepEqual(settled.swap, plan);
+    const received = (await tusdOf(stack.signerAddress)) - before;
+    assert.ok(received >= parseUnits('199', 6), `received ${received}`);
+  });
+
+  test('a swap from an ERC-20 without the router\'s allowance is refused with allowance_missing; after an approve intent it executes', async () => {
+    const nonce = await nonceOfSigner();
+    const refused = await swap({ inputAsset: tusd, inputAmount: '100', outputAsset: 'native' });
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'allowance_missing');
+    assert.equal(refused.body.details.spender, UNISWAP.router);
+    assert.equal(refused.body.details.required, parseUnits('100', 6).toString());
+    assert.equal(await nonceOfSigner(), nonce);
+
+    // The agent approves exactly what it will sell: a contract call the policy decides as an approval.
+    const approve = await postIntent(stack.baseUrl, token, {
+      type: 'contract_call',
+      chainId: 31337,
+      to: tusd,
+      data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [UNISWAP.router, parseUnits('100', 6)] }),
+    });
+    assert.equal(approve.status, 201, JSON.stringify(approve.body));
+    assert.equal(approve.body.decision.policy, 'bounded_router_approvals');
+    assert.deepEqual(approve.body.simulation.approvals, [{ asset: getAddress(tusd), spender: UNISWAP.router, amount: parseUnits('100', 6).toString(), unlimited: false }]);
+    assert.equal((await waitForStatus(stack.baseUrl, token, approve.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+
+    const ethBefore = await stack.chain.getBalance({ address: stack.signerAddress });
+    const res = await swap({ inputAsset: tusd, inputAmount: '100', outputAsset: 'native' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.decision.money.valueUsd, '100');
+    assert.equal(res.body.swap.referenceOutput, '0.05');
+    assert.equal((await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+    // At least the minimum output arrived (less the fee the signer paid for the swap itself).
+    const receipt = await stack.chain.getTransactionReceipt({ hash: res.body.txHash });
+    const gained = (await stack.chain.getBalance({ address: stack.signerAddress })) - ethBefore + receipt.gasUsed * receipt.effectiveGasPrice;
+    assert.ok(gained >= parseEther(res.body.swap.minOutput), `gained ${gained}`);
+  });
+
+  test('a swap whose deadline has passed is refused with deadline_passed and never signed', async () => {
+    const nonce = await nonceOfSigner();
+    const res = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd, deadline: now() - 1 });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.code, 'deadline_passed');
+    assert.equal(await nonceOfSigner(), nonce);
+  });
+
+  test('a swap that waits for a human past its deadline expires and is never signed', async () => {
+    // 1 ETH = 2,000 USD: above the automatic limit, so it waits for an approval that does not come in time.
+    const res = await swap({ inputAsset: 'native', inputAmount: '1', outputAsset: tusd, deadline: now() + 3 });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'pending_approval');
+    const expired = await waitForStatus(stack.baseUrl, token, res.body.id, ['expired', 'confirmed', 'failed', 'submitted', 'signed']);
+    assert.equal(expired.status, 'expired');
+    assert.equal(expired.error.code, 'deadline_passed');
+    assert.equal(expired.txHash, null);
+    assert.equal(expired.nonce, null);
+    const approval = await stack.pool.query('SELECT status FROM approvals WHERE intent_id = $1', [res.body.id]);
+    assert.equal(approval.rows[0]?.status, 'expired');
+  });
+
+  test('after another account moves the pool price beyond the bound, the same swap is denied at simulation', async () => {
+    // Anvil account 7 sells 300 ETH into the pool: TUSD now trades far below the registry's 2,000 per ETH.
+    const trader = createWalletClient({ account: privateKeyToAccount(TRADER.privateKey as Hex), transport: http(stack.anvil.rpcUrl) });
+    const { abi } = uniswapV2Artifact('UniswapV2Router02');
+    const hash = await trader.writeContract({
+      address: UNISWAP.router,
+      abi,
+      functionName: 'swapExactETHForTokens',
+      args: [0n, [UNISWAP.weth, tusd], TRADER.address, BigInt(now() + 600)],
+      value: parseEther('300'),
+      chain: null,
+    });
+    assert.equal((await stack.chain.waitForTransactionReceipt({ hash })).status, 'success');
+
+    const nonce = await nonceOfSigner();
+    const count = await stack.pool.query('SELECT count(*)::int AS n FROM intents');
+    const res = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd });
+    assert.equal(res.status, 422, JSON.stringify(res.body));
+    assert.equal(res.body.code, 'swap_slippage_exceeded');
+    assert.equal(res.body.details.reason, 'UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT');
+    assert.equal(res.body.details.referenceOutput, '200');
+    assert.equal(res.body.details.minOutput, '199');
+    assert.ok(Number(res.body.details.quotedOutput) < 199, res.body.details.quotedOutput);
+    // Nothing recorded, nothing signed.
+    assert.equal(await nonceOfSigner(), nonce);
+    assert.equal((await stack.pool.query('SELECT count(*)::int AS n FROM intents')).rows[0].n, count.rows[0].n);
+  });
+
+  test('malformed swap fields and a pair without a pool are refused with their codes', async () => {
+    const slippage = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd, maxSlippagePercent: '0.555' });
+    assert.deepEqual([slippage.status, slippage.body.code, slippage.body.details.field], [400, 'invalid_request', 'maxSlippagePercent']);
+    const same = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: 'native' });
+    assert.deepEqual([same.status, same.body.code, same.body.details.field], [400, 'invalid_request', 'outputAsset']);
+    const far = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd, deadline: now() + 30 * 24 * 3600 });
+    assert.deepEqual([far.status, far.body.code, far.body.details.field], [400, 'invalid_request', 'deadline']);
+    const lonely = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey: DEPLOYER.privateKey as Hex, name: 'No Pool', symbol: 'NOP', decimals: 18, supply: 1n });
+    const noPool = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: lonely });
+    assert.deepEqual([noPool.status, noPool.body.code], [422, 'swap_no_route']);
+  });
+});
