@@ -3,13 +3,22 @@
  *
  *   floor 1  bare Fastify JSON echo (what HTTP + JSON costs here)            autocannon, 50 connections
  *   floor 2  the signer's raw signing rate over its socket (tickets pre-minted) SignerClient, 50 in flight
- *   pipeline POST /v1/intents: auth → validate → policy → nonce → ticket → sign → audit → submit
- *            against real Postgres and Redis, a separate gateway process, anvil mining a block a second
+ *   pipeline POST /v1/intents: auth → rate limits → validate → decision (spend locks, policy, limits) → nonce →
+ *            ticket → sign → audit → submit, against real Postgres and Redis, a separate gateway process per
+ *            scenario, anvil mining a block a second: 1 agent and 64 agents, spend + rate limits off and on
+ *            (src/pipeline-bench.ts)
+ *   decisions DecisionLanes in process (no HTTP, no signing) against real Postgres: 1 hot agent and 64 agents,
+ *            limits off and on, beside SELECT 1, bare-INSERT and audited-commit floors (src/decision-bench.ts;
+ *            alone: pnpm --filter @clawd402/bench bench:decisions)
  *   signer   signatures per CPU-second: viem's signTransaction in process beside the signer process doing the
  *            whole job (src/signer-bench.ts; alone: pnpm --filter @clawd402/bench bench:signer)
+ *   policy   evaluate() per CPU-second: seed set and 200 rules beside a one-rule floor (src/policy-bench.ts;
+ *            alone: pnpm --filter @clawd402/bench bench:policy)
  *
  * Machines here are noisy: read the ratios, not the absolute numbers. Nothing is asserted.
- * Options: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50).
+ * Options: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP_SECONDS (default 2, per pipeline
+ * scenario), BENCH_ROUNDS (default 2: interleaved off/on slices), BENCH_DECISION_SECONDS (default 4),
+ * BENCH_DECISION_IN_FLIGHT (default 64).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,21 +28,19 @@ import { keccak256, toHex } from 'viem';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
 import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
+import { decisionBench, printDecisionRows } from './decision-bench.ts';
+import { pipelineScenarios, policyScenarios, type PipelineRow } from './pipeline-bench.ts';
 import { printSignerRows, signerVsViem } from './signer-bench.ts';
+import { policyBench, printPolicyRows } from './policy-bench.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const TSX = import.meta.resolve('tsx');
 const ECHO_SERVER = new URL('./echo-server.ts', import.meta.url).pathname;
 
-interface Row {
-  name: string;
-  perSecond: number;
-  p50: number | null;
-  p99: number | null;
-  errors: number;
-  note?: string;
-}
+type Row = PipelineRow;
 
 function cannon(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -87,26 +94,6 @@ async function signerFloor(socketPath: string, ticketKeyPem: string, signer: `0x
   return { name: 'floor: signer raw signing', perSecond: total / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-  } catch {
-    return null;
-  }
-}
-
-function rss(pid: number): string {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return `RSS ${Math.round(kb('VmRSS') / 1024)} MiB, peak ${Math.round(kb('VmHWM') / 1024)} MiB`;
-  } catch {
-    return 'RSS n/a';
-  }
-}
-
 async function main(): Promise<void> {
   process.stderr.write(`bench: ${SECONDS}s per scenario, ${CONNECTIONS} connections\n`);
   const stack = await startStack({ tracker: false, anvilArgs: { blockTime: 1 } });
@@ -114,49 +101,30 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     rows.push(await echoFloor());
     rows.push(await signerFloor(stack.env.SIGNER_SOCKET!, readFileSync(stack.env.TICKET_PRIVATE_KEY_FILE!, 'utf8'), stack.signerAddress));
-
-    const gateway = await stack.spawnGateway();
-    const token = await stack.token();
-    const auditBefore = Number((await stack.pool.query('SELECT count(*) AS n FROM audit_log')).rows[0].n);
-    const cpuBefore = cpuSeconds(gateway.pid);
-    const body = JSON.stringify({ type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.000001' });
-    const r = await cannon({
-      url: `${gateway.baseUrl}/v1/intents`,
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      connections: CONNECTIONS,
-      duration: SECONDS,
-    });
-    const cpuUsed = cpuSeconds(gateway.pid)! - cpuBefore!;
-    const { rows: counts } = await stack.pool.query(
-      `SELECT (SELECT count(*) FROM intents WHERE tx_hash IS NOT NULL) AS signed,
-              (SELECT count(*) FROM audit_log) AS audit, (SELECT max(next_nonce) FROM nonces) AS nonce`,
-    );
-    rows.push({
-      name: 'pipeline: token → intent → signed + audited + submitted',
-      perSecond: r.requests.average,
-      p50: r.latency.p50,
-      p99: r.latency.p99,
-      errors: r.non2xx + r.errors,
-      note: `${counts[0].signed} intents signed, ${Number(counts[0].audit) - auditBefore} audit rows, nonces 0..${Number(counts[0].nonce) - 1}; gateway ${rss(gateway.pid)}, CPU ${(cpuUsed / SECONDS * 100).toFixed(0)}% of a core, ${((cpuUsed * 1000) / Number(counts[0].signed)).toFixed(2)} ms CPU per signed intent`,
-    });
-    await gateway.stop();
+    // Money safety off and on, 1 agent and 64 agents (src/pipeline-bench.ts).
+    rows.push(...(await pipelineScenarios(stack, { seconds: SECONDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS })));
+    // The issue's seed policy active beside the dev set: what evaluating the policy costs the pipeline ("on ÷ off" = seed ÷ dev).
+    rows.push(...(await policyScenarios(stack, { seconds: SECONDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, rounds: ROUNDS })));
 
     const echo = rows[0]!.perSecond;
     const sign = rows[1]!.perSecond;
     const fmt = (n: number | null): string => (n === null ? '-' : n.toFixed(1));
-    console.log('\n| scenario | per second | p50 ms | p99 ms | errors | ÷ echo floor | ÷ signer floor |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    console.log('\n| scenario | per second | p50 ms | p99 ms | errors | ÷ echo floor | ÷ signer floor | on ÷ off |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of rows) {
-      console.log(`| ${row.name} | ${row.perSecond.toFixed(0)} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.errors} | ${(row.perSecond / echo).toFixed(3)} | ${(row.perSecond / sign).toFixed(3)} |`);
+      const vsOff = row.vsOff === undefined ? '-' : row.vsOff.toFixed(2);
+      console.log(`| ${row.name} | ${row.perSecond.toFixed(0)} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.errors} | ${(row.perSecond / echo).toFixed(3)} | ${(row.perSecond / sign).toFixed(3)} | ${vsOff} |`);
     }
     for (const row of rows) if (row.note) console.log(`\n${row.name}: ${row.note}`);
   } finally {
     await stack.stop();
   }
+  // Decisions per second without HTTP or signing: the limit machinery beside Postgres floors (src/decision-bench.ts).
+  printDecisionRows(await decisionBench());
   // Signatures per second per core: the signer (ticket check, policy, journal fdatasync, secp256k1) beside viem alone.
   printSignerRows(await signerVsViem());
+  // Policy evaluations per CPU-second: the seed set and a 200-rule set beside a one-rule floor (src/policy-bench.ts).
+  printPolicyRows(policyBench());
 }
 
 await main();

@@ -23,6 +23,9 @@ policies:
   - name: router_approvals
     conditions: { transaction_type: approve, spender_whitelist: ["${UNISWAP.router}"] }
     action: auto_approve
+  - name: waived_transfers
+    conditions: { transaction_type: transfer, recipient_whitelist: ["${RECIPIENTS[1]}"], simulation: waived }
+    action: auto_approve
   - name: transfers
     conditions: { transaction_type: transfer, max_value: "100000" }
     action: auto_approve
@@ -165,12 +168,17 @@ describe('simulation before the decision', () => {
     assert.match(refused.rows[0].record, /simulation_unexpected_outflow/);
   });
 
-  test('where the RPC cannot simulate, simulation on refuses with simulation_unavailable; SIMULATION=off signs without it', async () => {
+  test('where the RPC cannot simulate, simulation on refuses with simulation_unavailable unless the rule waives it; SIMULATION=off signs without it', async () => {
     proxy = await rpcWithoutSimulate(stack.anvil.rpcUrl);
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const strict = await stack.spawnGateway({ CHAIN_RPC_URLS: `31337=${proxyUrl}` });
     const res = await postIntent(strict.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.01' });
     assert.deepEqual([res.status, res.body.code], [503, 'simulation_unavailable']);
+    // A rule that says `simulation: waived` lets its intents through when the simulation cannot run.
+    const waived = await postIntent(strict.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[1], asset: 'native', amount: '0.01' });
+    assert.equal(waived.status, 201, JSON.stringify(waived.body));
+    assert.equal(waived.body.decision.policy, 'waived_transfers');
+    assert.equal(waived.body.simulation.status, 'skipped');
     await strict.stop();
 
     const lax = await stack.spawnGateway({ CHAIN_RPC_URLS: `31337=${proxyUrl}`, SIMULATION: 'off' });

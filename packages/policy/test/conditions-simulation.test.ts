@@ -9,13 +9,17 @@ const simulated = (simulation: SimulationFacts | undefined) =>
   facts({ type: 'contract_call', ...(simulation === undefined ? {} : { simulation }) });
 const NONE: SimulationFacts = { netOutflowUsd: 0n, newApprovals: [], recipientsTouched: [] };
 
-describe('simulation: required', () => {
+describe('simulation: required | waived', () => {
   it('holds when the intent was simulated, fails closed when it was not', () => {
     assert.equal(outcome('{ simulation: required }', simulated(NONE)), 'holds');
     assert.equal(outcome('{ simulation: required }', simulated(undefined)), UNKNOWN);
   });
-  it('accepts only "required"', () => {
-    assert.throws(() => outcome('{ simulation: waived }', simulated(NONE)), /simulation/);
+  it('waived always holds (it marks the rule; the gateway reads it when the simulation cannot run)', () => {
+    assert.equal(outcome('{ simulation: waived }', simulated(undefined)), 'holds');
+    assert.equal(outcome('{ simulation: waived }', simulated(NONE)), 'holds');
+  });
+  it('accepts only "required" or "waived"', () => {
+    assert.throws(() => outcome('{ simulation: optional }', simulated(NONE)), /simulation/);
   });
 });
 

@@ -119,8 +119,14 @@ export class ChainFacts {
         : Promise.resolve(null),
     ]);
     if (checked.status === 'rejected') throw checked.reason;
-    if (simulated.status === 'rejected') throw simulated.reason;
-    const outcome = simulated.value;
+    let outcome = simulated.status === 'fulfilled' ? simulated.value : null;
+    if (simulated.status === 'rejected') {
+      // The simulation could not run. Refused, unless the rule that decides this intent says `simulation: waived`.
+      if (!(simulated.reason instanceof Clawd402Error && simulated.reason.code === 'simulation_unavailable' && this.waived(principal, intent))) {
+        throw simulated.reason;
+      }
+      outcome = null;
+    }
     if (outcome !== null && !outcome.ok) throw this.simulationFailure(intent, outcome);
 
     const estimated = await request.cost.catch(async (error: unknown) => {
@@ -155,6 +161,28 @@ export class ChainFacts {
       swap: intent.swap?.view ?? null,
       deadline: intent.deadline === null ? null : new Date(intent.deadline * 1000),
     };
+  }
+
+  /**
+   * Whether the rule that decides `intent` on its own facts (no simulation, value or spend: those conditions answer
+   * unknown and never grant a waiver) carries `simulation: waived` and does not reject.
+   */
+  private waived(principal: AgentContext, intent: NormalizedIntent): boolean {
+    const set = this.deps.policy();
+    const decision = evaluate(set, {
+      type: intent.type,
+      chainId: intent.chainId,
+      recipient: intent.recipient,
+      asset: intent.asset,
+      amount: intent.amount,
+      decimals: intent.decimals,
+      agentId: principal.agentId,
+      apiKeyId: principal.apiKeyId,
+      now: Date.now(),
+    });
+    if (decision.action === 'reject' || decision.policy === null) return false;
+    if (decision.reasons.some((r) => r.code !== 'policy.rule_matched')) return false;
+    return set.rules.find((r) => r.name === decision.policy)?.conditions['simulation'] === 'waived';
   }
 
   /** Store the assessment with the decided intent (its simulation, swap plan and deadline). */
