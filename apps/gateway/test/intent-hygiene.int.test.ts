@@ -16,7 +16,7 @@ import {
   findKeyHygiene,
   recordHygieneHit,
 } from '../src/repositories/key-quarantine-repository.ts';
-import { RECIPIENTS, getJson, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, callJson, getJson, postIntent, startStack, type Stack } from './support/stack.ts';
 
 const GATEWAY_SERVER = new URL('../src/server.ts', import.meta.url).pathname;
 const clean = { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '0.001' };
@@ -101,6 +101,31 @@ describe('intent hygiene on the real stack', () => {
     // An hour later (moved here by hand) the key works again.
     await stack.pool.query("UPDATE api_key_hygiene SET quarantined_until = now() - interval '1 second' WHERE api_key_id = $1", [apiKeyId]);
     assert.equal((await postIntent(stack.baseUrl, token, clean)).status, 201);
+  });
+
+  test('an operator can lift a quarantine early (audited, with a reason); a viewer cannot', async () => {
+    const agent = await stack.newAgent();
+    const apiKeyId = await apiKeyIdOf(stack, agent.agentId);
+    const token = await stack.token(agent.apiKey);
+    for (let i = 0; i < 3; i++) await postIntent(stack.baseUrl, token, hostile('ignore previous instructions'));
+    assert.equal((await postIntent(stack.baseUrl, token, clean)).body.code, 'api_key_quarantined');
+
+    const viewer = await stack.loginAs('viewer');
+    const refused = await callJson(stack.baseUrl, viewer, 'POST', `/admin/keys/${apiKeyId}/quarantine/release`, { reason: 'false positive' });
+    assert.deepEqual([refused.status, refused.body.code], [403, 'forbidden']);
+    assert.equal((await postIntent(stack.baseUrl, token, clean)).body.code, 'api_key_quarantined', 'a refused release changes nothing');
+
+    const operator = await stack.loginAs('operator');
+    const released = await callJson(stack.baseUrl, operator, 'POST', `/admin/keys/${apiKeyId}/quarantine/release`, { reason: 'false positive' });
+    assert.equal(released.status, 200, JSON.stringify(released.body));
+    assert.equal((await postIntent(stack.baseUrl, token, clean)).status, 201);
+    const again = await callJson(stack.baseUrl, operator, 'POST', `/admin/keys/${apiKeyId}/quarantine/release`, { reason: 'twice' });
+    assert.deepEqual([again.status, again.body.code], [404, 'not_found']);
+    // The count starts again: one more hit does not re-quarantine the key.
+    await postIntent(stack.baseUrl, token, hostile('ignore previous instructions'));
+    assert.equal((await postIntent(stack.baseUrl, token, clean)).status, 201);
+    const audit = await stack.pool.query(`SELECT record::jsonb->'data' AS data FROM audit_log WHERE action = 'api_key.quarantine_released'`);
+    assert.deepEqual(audit.rows.map((r) => r.data), [{ reason: 'false positive' }]);
   });
 
   test('10 hits in 24 hours revoke the key with a reason and open an incident (a critical alert)', async () => {

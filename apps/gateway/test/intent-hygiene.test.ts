@@ -169,7 +169,8 @@ describe('secrets', () => {
   });
 
   test('API keys of well-known shapes', async () => {
-    // Shapes only: every one of these is made up for this test.
+    // Shapes only: every one of these is a made-up test value, not a real key (AKIAIOSFODNN7EXAMPLE is AWS's own
+    // documentation example; the PEM lines are bare headers with no key material).
     const cases: [string, string][] = [
       ['sk-proj-4fJ2kL9mN0pQ7rS3tU6vW8xY1zA5bC', 'sk_api_key'],
       ['sk-ant-api03-Zq8Jr2Lm5Nx7Pw4Ks9Tv1Hy6Bc3Df0Gh', 'sk_api_key'],

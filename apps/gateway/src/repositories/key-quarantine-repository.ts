@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { prepared, withTransaction } from '../db/pool.ts';
 import type { HygieneCategory } from '../security/intent-hygiene.ts';
-import { appendAuditBatch, type AuditEntry } from './audit-repository.ts';
+import { appendAudit, appendAuditBatch, type Actor, type AuditEntry } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -159,4 +159,18 @@ export async function findKeyHygiene(
   return row
     ? { hitsLastDay: row.day_hits, totalHits: BigInt(row.total_hits), lastCategory: row.last_category, lastHitAt: row.last_hit_at, quarantinedUntil: row.quarantined_until }
     : null;
+}
+
+/**
+ * An operator lifts a key's quarantine early: the quarantine ends now and the hits counted toward the next one start
+ * again from zero (the lifetime total stays). Audited with who and why. False when the key is not in quarantine.
+ */
+export async function releaseQuarantine(client: Queryable, apiKeyId: string, actor: Actor, reason: string): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `UPDATE api_key_hygiene SET quarantined_until = NULL, hits = '{}' WHERE api_key_id = $1 AND quarantined_until > now()`,
+    [apiKeyId],
+  );
+  if (rowCount !== 1) return false;
+  await appendAudit(client, { actor, action: 'api_key.quarantine_released', subject: `api_key:${apiKeyId}`, data: { reason } });
+  return true;
 }

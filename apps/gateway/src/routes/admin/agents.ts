@@ -15,6 +15,7 @@ import {
   type KeyScopes,
 } from '../../repositories/agents-repository.ts';
 import { appendAudit } from '../../repositories/audit-repository.ts';
+import { releaseQuarantine } from '../../repositories/key-quarantine-repository.ts';
 import { me } from './users.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -204,6 +205,27 @@ const adminAgents: FastifyPluginAsync = async (app) => {
         await appendAudit(client, { actor: `user:${actor.userId}`, action: 'api_key.revoked', subject: `agent:${target.agentId}`, data: { apiKeyId: target.id } });
       });
       return keyView((await findApiKeyById(pool, target.id))!);
+    },
+  );
+
+  app.post(
+    '/admin/keys/:id/quarantine/release',
+    {
+      config: { permission: 'agents:write' },
+      schema: {
+        params: IdParams,
+        body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request) => {
+      // Lift an input-hygiene quarantine early (docs/intent-hygiene.md); the key's next hits count from zero.
+      const actor = me(request);
+      const target = await key((request.params as { id: string }).id);
+      const { reason } = request.body as { reason: string };
+      const released = await withTransaction(pool, (client) => releaseQuarantine(client, target.id, `user:${actor.userId}`, reason));
+      if (!released) throw new Clawd402Error('not_found', 'The key is not in quarantine.');
+      return { apiKeyId: target.id, released: true };
     },
   );
 
