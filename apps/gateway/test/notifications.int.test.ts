@@ -527,6 +527,28 @@ describe('notifications', () => {
     assert.equal((await lastRow('not-yet')).status, 'dead');
   });
 
+  test('operators list dead letters and send one again; viewers may read but not retry; a live row cannot be retried', async () => {
+    await enqueueNotification(pool, { channel: 'gone', event: 'breaker.warning', subject: 'dead soon', payload: {} });
+    const d = dispatcher({ maxAttempts: 1 });
+    await d.dispatchOnce();
+    const dead = await lastRow('gone');
+    assert.equal(dead.status, 'dead');
+
+    const listed = await call(app, 'viewer', 'GET', '/admin/notifications/outbox?status=dead&channel=gone');
+    assert.equal(listed.statusCode, 200, listed.body);
+    assert.deepEqual(listed.json().items.map((n: { id: string; lastErrorCode: string }) => [n.id, n.lastErrorCode]), [[dead.id, 'channel_not_configured']]);
+    const byViewer = await call(app, 'viewer', 'POST', `/admin/notifications/outbox/${dead.id}/retry`);
+    assert.deepEqual([byViewer.statusCode, byViewer.json().code], [403, 'forbidden']);
+
+    const retried = await admin('POST', `/admin/notifications/outbox/${dead.id}/retry`);
+    assert.equal(retried.statusCode, 200, retried.body);
+    assert.deepEqual([retried.json().status, retried.json().attempts, retried.json().lastErrorCode], ['pending', 0, null]);
+    const again = await admin('POST', `/admin/notifications/outbox/${dead.id}/retry`);
+    assert.deepEqual([again.statusCode, again.json().code], [404, 'not_found']);
+    const audit = await pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'notifications.retried' AND subject = $1`, [`notification:${dead.id}`]);
+    assert.equal(audit.rows[0].n, 1);
+  });
+
   test('a started dispatcher LISTENs and delivers a committed notification on its own, long before its 60 s timer (NOTIFY wakes it)', async () => {
     const live = dispatcher({ listenUrl: db.url });
     // Its first pass runs at start; afterwards only NOTIFY can wake it before the 60 s timer.

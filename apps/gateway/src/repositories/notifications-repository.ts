@@ -308,3 +308,43 @@ export async function listNotificationStates(db: Queryable, channel: string, lim
   const { rows } = await db.query<StateRow>(`SELECT ${STATE_COLUMNS} FROM notification_outbox WHERE channel = $1 ORDER BY id DESC LIMIT $2`, [channel, limit]);
   return rows.map(toState);
 }
+
+/** The outbox for operators, newest first: by status (e.g. `dead`) and channel. */
+export async function listOutbox(
+  db: Queryable,
+  filter: { status?: NotificationState['status']; channel?: string; limit: number },
+): Promise<NotificationState[]> {
+  const params: unknown[] = [filter.limit];
+  const where: string[] = [];
+  if (filter.status) {
+    params.push(filter.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (filter.channel) {
+    params.push(filter.channel);
+    where.push(`channel = $${params.length}`);
+  }
+  const { rows } = await db.query<StateRow>(
+    `SELECT ${STATE_COLUMNS} FROM notification_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`,
+    params,
+  );
+  return rows.map(toState);
+}
+
+/**
+ * Send a dead-lettered notification again: back to `pending`, attempts from zero, due now, and the dispatchers woken.
+ * Null when the row is not dead (compare-and-set: a retry never touches a pending or delivered notification).
+ */
+export async function retryDeadNotification(db: Queryable, id: string): Promise<NotificationState | null> {
+  const { rows } = await db.query<StateRow>(
+    `WITH moved AS (
+       UPDATE notification_outbox SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error_code = NULL,
+              last_error = NULL, last_http_status = NULL
+        WHERE id = $1 AND status = 'dead'
+       RETURNING ${STATE_COLUMNS}
+     ), woken AS (SELECT pg_notify('${NOTIFY_CHANNEL}', id::text) FROM moved)
+     SELECT moved.* FROM moved, (SELECT count(*) FROM woken) w`,
+    [id],
+  );
+  return rows[0] ? toState(rows[0]) : null;
+}

@@ -3,7 +3,16 @@ import Type from 'typebox';
 import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
 import { withTransaction } from '../../db/pool.ts';
 import { appendAudit } from '../../repositories/audit-repository.ts';
-import { deleteChannel, findChannelsByName, listChannels, upsertChannel, type ChannelRecord } from '../../repositories/notifications-repository.ts';
+import {
+  deleteChannel,
+  findChannelsByName,
+  listChannels,
+  listOutbox,
+  retryDeadNotification,
+  upsertChannel,
+  type ChannelRecord,
+  type NotificationState,
+} from '../../repositories/notifications-repository.ts';
 import {
   CHANNEL_NAME,
   PAGERDUTY_SEVERITIES,
@@ -196,6 +205,57 @@ const adminNotifications: FastifyPluginAsync = async (app) => {
         httpStatus: outcome.httpStatus,
         error: outcome.error,
       };
+    },
+  );
+
+  const stateView = (n: NotificationState) => ({
+    ...n,
+    nextAttemptAt: n.nextAttemptAt.toISOString(),
+    lastAttemptAt: n.lastAttemptAt?.toISOString() ?? null,
+    deliveredAt: n.deliveredAt?.toISOString() ?? null,
+  });
+
+  // The outbox for operators: what is pending, delivered or dead-lettered, and a retry for dead letters.
+  app.get(
+    '/admin/notifications/outbox',
+    {
+      config: { permission: 'notifications:read' },
+      schema: {
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')])),
+            channel: Type.Optional(Type.String({ maxLength: 64 })),
+            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request) => {
+      const q = request.query as { status?: NotificationState['status']; channel?: string; limit?: string };
+      const items = await listOutbox(pool, { ...(q.status ? { status: q.status } : {}), ...(q.channel ? { channel: q.channel } : {}), limit: q.limit ? Number(q.limit) : 50 });
+      return { items: items.map(stateView) };
+    },
+  );
+
+  app.post(
+    '/admin/notifications/outbox/:id/retry',
+    {
+      config: { permission: 'notifications:write' },
+      schema: { params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }), response: { '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const retried = await withTransaction(pool, async (client) => {
+        const moved = await retryDeadNotification(client, id);
+        if (moved) {
+          await appendAudit(client, { actor: `user:${me(request).userId}`, action: 'notifications.retried', subject: `notification:${id}`, data: { channel: moved.channel, event: moved.event } });
+        }
+        return moved;
+      });
+      if (!retried) throw new Clawd402Error('not_found', 'No dead-lettered notification with that id.');
+      return stateView(retried);
     },
   );
 };
