@@ -61,8 +61,11 @@ describe('human approvals', () => {
     assert.deepEqual([first.body.status, first.body.intent.status], ['pending', 'pending_approval']);
     const again = await approve(approvers[0]!, approval.id, approval.digest);
     assert.deepEqual([again.status, again.body.code], [409, 'approval_already_voted']);
-    const notNamed = await approve(viewer, approval.id, approval.digest);
-    assert.deepEqual([notNamed.status, notNamed.body.code], [403, 'forbidden']);
+    const viewerVote = await approve(viewer, approval.id, approval.digest);
+    assert.deepEqual([viewerVote.status, viewerVote.body.code], [403, 'forbidden']);
+    // An admin may decide approvals in general, but this rule names its approvers.
+    const notNamed = await approve(await stack.loginAs('admin'), approval.id, approval.digest);
+    assert.deepEqual([notNamed.status, notNamed.body.code], [403, 'approval_not_eligible']);
 
     const second = await approve(approvers[1]!, approval.id, approval.digest);
     assert.equal(second.status, 200, JSON.stringify(second.body));

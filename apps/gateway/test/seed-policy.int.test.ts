@@ -62,6 +62,9 @@ describe('the seed policy decides as written on the gateway (ETH at 2,000 USD)',
     const verified = await callJson(stack.baseUrl, owner, 'PUT', `/admin/contracts/31337/${target}`, { label: 'test target' });
     assert.equal(verified.status, 204);
     const again = await postIntent(stack.baseUrl, token, { type: 'contract_call', chainId: 31337, to: target, data });
-    assert.notEqual(again.body.intent?.decision.policy ?? again.body.decision.policy, 'block_unverified_contracts');
+    // Verified, it passes block_unverified_contracts; worth 0 USD, it is under approve_large_operations' 100 USD
+    // minimum, so the final default_deny decides.
+    assert.equal(again.status, 403, JSON.stringify(again.body));
+    assert.equal(again.body.intent.decision.policy, 'default_deny');
   });
 });
