@@ -88,7 +88,11 @@ export class MalformedCallError extends Error {
 }
 
 export function defineHandler(handler: Omit<CallHandler, 'selector' | 'signature'>): CallHandler {
-  return Object.freeze({ ...handler, selector: toFunctionSelector(handler.item), signature: toFunctionSignature(handler.item) });
+  return Object.freeze({
+    ...handler,
+    selector: toFunctionSelector(handler.item),
+    signature: toFunctionSignature(handler.item),
+  });
 }
 
 /** One function of an ABI by name and number of inputs (so overloads can be told apart). */

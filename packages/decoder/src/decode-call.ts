@@ -10,7 +10,8 @@ import {
   type InnerCall,
 } from './call-handler.ts';
 import { hasUnlimitedApproval, type Effect } from './effect.ts';
-import { deepFreeze, withoutUndefined } from './freeze.ts';
+import { deepFreeze } from '@clawd402/protocol';
+import { withoutUndefined } from './freeze.ts';
 import { CALL_HANDLERS } from './handlers/registry.ts';
 import { MAX_CALL_DEPTH, MAX_CALL_NODES } from './limits.ts';
 import { DECODE_ERROR_CODES, type DecodeErrorCode } from './reason-codes.ts';
@@ -155,11 +156,17 @@ export function decodeCall(parameters: DecodeCallParameters): DecodeCallResult {
   }
 }
 
-function failure(code: DecodeErrorCode, message: string, where: { path?: readonly number[]; selector?: Hex } = {}): DecodeFailure {
+function failure(
+  code: DecodeErrorCode,
+  message: string,
+  where: { path?: readonly number[]; selector?: Hex } = {},
+): DecodeFailure {
   return deepFreeze({ ok: false as const, code, message, ...where });
 }
 
-function readInput(p: DecodeCallParameters): { chainId: number; to: Address; from: Address | undefined; value: bigint; data: Hex } | string {
+function readInput(
+  p: DecodeCallParameters,
+): { chainId: number; to: Address; from: Address | undefined; value: bigint; data: Hex } | string {
   if (p === null || typeof p !== 'object') return 'The transaction must be an object.';
   if (!Number.isSafeInteger(p.chainId) || p.chainId < 1) return 'chainId must be a positive integer.';
   const to = readAddress(p.to);
@@ -171,7 +178,8 @@ function readInput(p: DecodeCallParameters): { chainId: number; to: Address; fro
     from = parsed;
   }
   const value = p.value ?? 0n;
-  if (typeof value !== 'bigint' || value < 0n || value > MAX_UINT256) return 'value must be a bigint from 0 to 2^256 - 1.';
+  if (typeof value !== 'bigint' || value < 0n || value > MAX_UINT256)
+    return 'value must be a bigint from 0 to 2^256 - 1.';
   const data = p.data ?? '0x';
   if (typeof data !== 'string' || !HEX.test(data)) return 'data must be an even-length 0x-prefixed hex string.';
   return { chainId: p.chainId, to, from, value, data: data.toLowerCase() as Hex };
@@ -181,12 +189,21 @@ function decodeNode(call: InnerCall, path: readonly number[], depth: number, sta
   state.nodes += 1;
   const data = call.data.toLowerCase() as Hex;
   const selector = data.length >= 10 ? (data.slice(0, 10) as Hex) : null;
-  const ctx: CallContext = { target: call.target, self: call.self, sender: call.sender, value: call.value, operation: call.operation };
+  const ctx: CallContext = {
+    target: call.target,
+    self: call.self,
+    sender: call.sender,
+    value: call.value,
+    operation: call.operation,
+  };
   const push = (draft: EffectDraft) =>
     state.effects.push(
-      withoutUndefined({ ...draft, target: draft.target ?? call.target, selector: selector ?? undefined, path }) as Effect,
+      withoutUndefined({ ...draft, target: draft.target ?? call.target, selector: selector ?? undefined, path }),
     );
-  const node = (kind: CallKind, extra: { functionName?: string; args?: readonly unknown[]; children?: DecodedCallNode[] } = {}) =>
+  const node = (
+    kind: CallKind,
+    extra: { functionName?: string; args?: readonly unknown[]; children?: DecodedCallNode[] } = {},
+  ) =>
     withoutUndefined({
       path,
       operation: call.operation,
@@ -230,7 +247,8 @@ function decodeNode(call: InnerCall, path: readonly number[], depth: number, sta
     own = handler.effects?.(args, ctx) ?? [];
     inner = handler.inner?.(args, ctx) ?? [];
   } catch (error) {
-    if (error instanceof MalformedCallError) throw new MalformedAt(`${handler.item.name}: ${error.message}.`, path, selector);
+    if (error instanceof MalformedCallError)
+      throw new MalformedAt(`${handler.item.name}: ${error.message}.`, path, selector);
     throw error;
   }
   // A wrapper is itself a call to a contract, and so is a known function with no effect of its own.
@@ -250,7 +268,7 @@ function decodeNode(call: InnerCall, path: readonly number[], depth: number, sta
 
 function decodeArguments(handler: CallHandler, data: Hex, path: readonly number[], selector: Hex): readonly unknown[] {
   const { signature } = handler;
-  const body = `0x${data.slice(10)}` as Hex;
+  const body: Hex = `0x${data.slice(10)}`;
   let args: readonly unknown[];
   try {
     args = decodeAbiParameters(handler.item.inputs, body);

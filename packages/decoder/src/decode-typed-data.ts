@@ -2,7 +2,8 @@ import { hashTypedData, type Hex } from 'viem';
 import type { Effect } from './effect.ts';
 import { hasUnlimitedApproval } from './effect.ts';
 import type { DecodeFailure } from './decode-call.ts';
-import { deepFreeze, withoutUndefined } from './freeze.ts';
+import { deepFreeze } from '@clawd402/protocol';
+import { withoutUndefined } from './freeze.ts';
 import { normalizeTypedData, TypedDataError, type TypedDataDomainView } from './typed-data/normalize-typed-data.ts';
 import { recognizeTypedData, type TypedDataKind } from './typed-data/recognize-typed-data.ts';
 
@@ -38,11 +39,14 @@ export function decodeTypedData(typedData: unknown): DecodeTypedDataResult {
       domain: data.domain,
       types: data.types as Record<string, { name: string; type: string }[]>,
       primaryType: data.primaryType,
-      message: data.message as Record<string, unknown>,
+      message: data.message,
     });
     const { kind, effects: drafts } = recognizeTypedData(data);
     const target = data.domain.verifyingContract;
-    const effects = target === undefined ? [] : drafts.map((d) => withoutUndefined({ ...d, target: d.target ?? target, path: [] }) as Effect);
+    const effects =
+      target === undefined
+        ? []
+        : drafts.map((d) => withoutUndefined({ ...d, target: d.target ?? target, path: [] }) as Effect);
     return deepFreeze({
       ok: true as const,
       kind,
@@ -56,6 +60,8 @@ export function decodeTypedData(typedData: unknown): DecodeTypedDataResult {
   } catch (error) {
     const field = error instanceof TypedDataError ? error.field : undefined;
     const message = error instanceof TypedDataError ? error.message : 'The typed data could not be hashed.';
-    return deepFreeze(withoutUndefined({ ok: false as const, code: 'decode.malformed_typed_data' as const, message, field }));
+    return deepFreeze(
+      withoutUndefined({ ok: false as const, code: 'decode.malformed_typed_data' as const, message, field }),
+    );
   }
 }

@@ -2,13 +2,7 @@ import type { Address, Hex } from 'viem';
 
 /** What one inner action does, as policy must see it. */
 export type EffectKind =
-  | 'transfer'
-  | 'approval'
-  | 'approval_for_all'
-  | 'permit'
-  | 'native_transfer'
-  | 'contract_call'
-  | 'delegatecall';
+  'transfer' | 'approval' | 'approval_for_all' | 'permit' | 'native_transfer' | 'contract_call' | 'delegatecall';
 
 /**
  * The token standard an effect belongs to when the selector says so. ERC-20 and ERC-721 share the selectors of

@@ -19,15 +19,20 @@ const HEADER_BYTES = 1 + 20 + 32 + 32;
  *
  * @param maxEntries stop after this many entries (the caller's node budget); `truncated` says whether more followed.
  */
-export function parseMultiSend(transactions: Hex, maxEntries: number): { entries: MultiSendEntry[]; truncated: boolean } {
+export function parseMultiSend(
+  transactions: Hex,
+  maxEntries: number,
+): { entries: MultiSendEntry[]; truncated: boolean } {
   const hex = transactions.slice(2).toLowerCase();
   const total = hex.length / 2;
   const entries: MultiSendEntry[] = [];
   let at = 0;
   while (at < total) {
     if (entries.length >= maxEntries) return { entries, truncated: true };
-    if (total - at < HEADER_BYTES) throw new MalformedCallError(`MultiSend entry at byte ${at} is shorter than its header`);
-    const byte = (offset: number, length: number) => `0x${hex.slice((at + offset) * 2, (at + offset + length) * 2)}` as Hex;
+    if (total - at < HEADER_BYTES)
+      throw new MalformedCallError(`MultiSend entry at byte ${at} is shorter than its header`);
+    const byte = (offset: number, length: number): Hex =>
+      `0x${hex.slice((at + offset) * 2, (at + offset + length) * 2)}`;
     const op = Number.parseInt(byte(0, 1).slice(2), 16);
     if (op !== 0 && op !== 1) throw new MalformedCallError(`MultiSend entry at byte ${at} has operation ${op}`);
     const to = getAddress(byte(1, 20));

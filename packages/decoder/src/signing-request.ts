@@ -22,7 +22,10 @@ export interface TransactionLike {
 export type SigningRequest =
   | { readonly method: 'eth_sign' | 'personal_sign'; readonly message: string }
   /** `transaction` is a request object, or a serialized (RLP, typed-envelope) transaction as hex. */
-  | { readonly method: 'eth_sendTransaction' | 'eth_signTransaction' | 'eth_sendRawTransaction'; readonly transaction: TransactionLike | string }
+  | {
+      readonly method: 'eth_sendTransaction' | 'eth_signTransaction' | 'eth_sendRawTransaction';
+      readonly transaction: TransactionLike | string;
+    }
   | { readonly method: 'eth_signTypedData_v4'; readonly typedData: unknown };
 
 export interface SigningRefusal {
@@ -31,11 +34,26 @@ export interface SigningRefusal {
 }
 
 const TYPES: Readonly<Record<string, 'legacy' | 'eip2930' | 'eip1559' | 'eip4844' | 'eip7702'>> = {
-  legacy: 'legacy', '0x0': 'legacy', '0x00': 'legacy', '0': 'legacy',
-  eip2930: 'eip2930', '0x1': 'eip2930', '0x01': 'eip2930', '1': 'eip2930',
-  eip1559: 'eip1559', '0x2': 'eip1559', '0x02': 'eip1559', '2': 'eip1559',
-  eip4844: 'eip4844', '0x3': 'eip4844', '0x03': 'eip4844', '3': 'eip4844',
-  eip7702: 'eip7702', '0x4': 'eip7702', '0x04': 'eip7702', '4': 'eip7702',
+  legacy: 'legacy',
+  '0x0': 'legacy',
+  '0x00': 'legacy',
+  '0': 'legacy',
+  eip2930: 'eip2930',
+  '0x1': 'eip2930',
+  '0x01': 'eip2930',
+  '1': 'eip2930',
+  eip1559: 'eip1559',
+  '0x2': 'eip1559',
+  '0x02': 'eip1559',
+  '2': 'eip1559',
+  eip4844: 'eip4844',
+  '0x3': 'eip4844',
+  '0x03': 'eip4844',
+  '3': 'eip4844',
+  eip7702: 'eip7702',
+  '0x4': 'eip7702',
+  '0x04': 'eip7702',
+  '4': 'eip7702',
 };
 
 class Unreadable extends Error {}
@@ -63,6 +81,7 @@ function isPrintableText(bytes: Uint8Array): boolean {
     return false;
   }
   // Tab, newline and carriage return are text; every other C0 control, DEL and the C1 controls are not.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(text);
 }
 
@@ -98,7 +117,10 @@ function legacyWithoutChainId(tx: TransactionLike): boolean {
   const type = readType(tx);
   const legacy =
     type === 'legacy' ||
-    (type === undefined && tx.maxFeePerGas === undefined && tx.maxPriorityFeePerGas === undefined && tx.accessList === undefined &&
+    (type === undefined &&
+      tx.maxFeePerGas === undefined &&
+      tx.maxPriorityFeePerGas === undefined &&
+      tx.accessList === undefined &&
       tx.authorizationList === undefined);
   return legacy && readChainId(tx.chainId) === undefined;
 }
@@ -123,10 +145,13 @@ function chainIdMismatch(chainId: unknown, intentChainId: number): boolean {
  * - transactions: an EIP-7702 authorisation list → `chain.eip7702_authorization`; legacy without a chain id →
  *   `chain.legacy_transaction`; a chain id other than the intent's → `chain.chain_id_mismatch`;
  * - typed data: malformed → `chain.malformed_signing_request`; a domain chainId other than the intent's →
- *   `chain.chain_id_mismatch`.
+ *   `chain.chain_id_mismatch`; a domain without a chainId → `chain.typed_data_without_chain_id`.
  * A request that cannot be read well enough to check answers `chain.malformed_signing_request`. Never throws.
  */
-export function classifySigningRequest(request: SigningRequest, intent: { readonly chainId: number }): SigningRefusal | null {
+export function classifySigningRequest(
+  request: SigningRequest,
+  intent: { readonly chainId: number },
+): SigningRefusal | null {
   try {
     if (request === null || typeof request !== 'object') return refusal('chain.malformed_signing_request');
     switch (request.method) {
@@ -151,6 +176,8 @@ export function classifySigningRequest(request: SigningRequest, intent: { readon
         const decoded = decodeTypedData(request.typedData);
         if (!decoded.ok) return refusal('chain.malformed_signing_request');
         if (chainIdMismatch(decoded.domain.chainId, intent.chainId)) return refusal('chain.chain_id_mismatch');
+        // Valid on every chain; the gateway's intent path lets a policy rule allow a named contract (docs/signatures.md).
+        if (readChainId(decoded.domain.chainId) === undefined) return refusal('chain.typed_data_without_chain_id');
         return null;
       }
       default:

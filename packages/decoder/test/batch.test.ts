@@ -23,7 +23,7 @@ const unlimitedApprove = encodeFunctionData({ abi: erc20Abi, functionName: 'appr
 
 function ok(result: DecodeCallResult): DecodedCall {
   assert.equal(result.ok, true, result.ok ? '' : `${result.code}: ${result.message}`);
-  return result as DecodedCall;
+  return result;
 }
 const decode = (to: string, data: Hex, value = 0n) => ok(decodeCall({ chainId: 1, to, data, value, from: SIGNER }));
 const multicall = (items: Hex[]) => encodeFunctionData({ abi: wrappersAbi, functionName: 'multicall', args: [items] });
@@ -64,7 +64,10 @@ describe('decodeCall: router multicall', () => {
 
   it('msg.value is counted once, on the wrapper', () => {
     const r = decode(ROUTER, multicall(['0x12345678', '0x12345678']), 7n);
-    assert.deepEqual(r.effects.filter((e) => e.kind === 'native_transfer').map((e) => [e.amount, e.path]), [[7n, []]]);
+    assert.deepEqual(
+      r.effects.filter((e) => e.kind === 'native_transfer').map((e) => [e.amount, e.path]),
+      [[7n, []]],
+    );
   });
 });
 
@@ -78,16 +81,30 @@ describe('decodeCall: Multicall3', () => {
     const r = decode(MULTICALL3, data);
     assert.equal(r.kind, 'multicall3');
     const transfer = r.effects.find((e) => e.kind === 'transfer')!;
-    assert.deepEqual([transfer.asset, transfer.from, transfer.recipient, transfer.amount], [USDC, MULTICALL3, DEAD, 500n]);
+    assert.deepEqual(
+      [transfer.asset, transfer.from, transfer.recipient, transfer.amount],
+      [USDC, MULTICALL3, DEAD, 500n],
+    );
     assert.equal(r.calls.children[0]!.sender, MULTICALL3);
   });
 
   it('aggregate, tryAggregate', () => {
-    const agg = decode(MULTICALL3, encodeFunctionData({ abi: wrappersAbi, functionName: 'aggregate', args: [[{ target: USDC, callData: unlimitedApprove }]] }));
+    const agg = decode(
+      MULTICALL3,
+      encodeFunctionData({
+        abi: wrappersAbi,
+        functionName: 'aggregate',
+        args: [[{ target: USDC, callData: unlimitedApprove }]],
+      }),
+    );
     assert.equal(agg.flags.unlimitedApproval, true);
     const tryAgg = decode(
       MULTICALL3,
-      encodeFunctionData({ abi: wrappersAbi, functionName: 'tryAggregate', args: [false, [{ target: USDC, callData: transferToDead }]] }),
+      encodeFunctionData({
+        abi: wrappersAbi,
+        functionName: 'tryAggregate',
+        args: [false, [{ target: USDC, callData: transferToDead }]],
+      }),
     );
     assert.equal(tryAgg.effects.find((e) => e.kind === 'transfer')?.recipient, DEAD);
   });
@@ -96,12 +113,21 @@ describe('decodeCall: Multicall3', () => {
     const data = encodeFunctionData({
       abi: wrappersAbi,
       functionName: 'aggregate3Value',
-      args: [[{ target: ALICE, allowFailure: false, value: 3n, callData: '0x' }, { target: BOB, allowFailure: true, value: 4n, callData: '0x' }]],
+      args: [
+        [
+          { target: ALICE, allowFailure: false, value: 3n, callData: '0x' },
+          { target: BOB, allowFailure: true, value: 4n, callData: '0x' },
+        ],
+      ],
     });
     const r = decode(MULTICALL3, data, 7n);
     assert.deepEqual(
       r.effects.filter((e) => e.kind === 'native_transfer').map((e) => [e.from, e.recipient, e.amount]),
-      [[SIGNER, MULTICALL3, 7n], [MULTICALL3, ALICE, 3n], [MULTICALL3, BOB, 4n]],
+      [
+        [SIGNER, MULTICALL3, 7n],
+        [MULTICALL3, ALICE, 3n],
+        [MULTICALL3, BOB, 4n],
+      ],
     );
   });
 });
@@ -118,9 +144,17 @@ describe('decodeCall: Safe', () => {
   it('nested multicall inside a Safe is opened all the way down', () => {
     const r = decode(SAFE, execTransaction(ROUTER, multicall([multicall([transferToDead])])));
     const transfer = r.effects.find((e) => e.kind === 'transfer')!;
-    assert.deepEqual([transfer.recipient, transfer.amount, transfer.from, transfer.path], [DEAD, 500n, SAFE, [0, 0, 0]]);
     assert.deepEqual(
-      [r.calls.kind, r.calls.children[0]!.kind, r.calls.children[0]!.children[0]!.kind, r.calls.children[0]!.children[0]!.children[0]!.kind],
+      [transfer.recipient, transfer.amount, transfer.from, transfer.path],
+      [DEAD, 500n, SAFE, [0, 0, 0]],
+    );
+    assert.deepEqual(
+      [
+        r.calls.kind,
+        r.calls.children[0]!.kind,
+        r.calls.children[0]!.children[0]!.kind,
+        r.calls.children[0]!.children[0]!.children[0]!.kind,
+      ],
       ['safe_exec_transaction', 'multicall', 'multicall', 'erc20_transfer'],
     );
   });
@@ -147,13 +181,21 @@ describe('decodeCall: Safe', () => {
     assert.equal(r.flags.delegatecall, true);
     const multi = r.calls.children[0]!;
     assert.equal(multi.kind, 'safe_multi_send');
-    assert.deepEqual(multi.children.map((c) => [c.kind, c.sender, c.target]), [
-      ['erc20_transfer', SAFE, USDC],
-      ['native_transfer', SAFE, ALICE],
-    ]);
     assert.deepEqual(
-      r.effects.filter((e) => e.kind === 'transfer' || e.kind === 'native_transfer').map((e) => [e.kind, e.from, e.recipient, e.amount]),
-      [['transfer', SAFE, DEAD, 500n], ['native_transfer', SAFE, ALICE, 9n]],
+      multi.children.map((c) => [c.kind, c.sender, c.target]),
+      [
+        ['erc20_transfer', SAFE, USDC],
+        ['native_transfer', SAFE, ALICE],
+      ],
+    );
+    assert.deepEqual(
+      r.effects
+        .filter((e) => e.kind === 'transfer' || e.kind === 'native_transfer')
+        .map((e) => [e.kind, e.from, e.recipient, e.amount]),
+      [
+        ['transfer', SAFE, DEAD, 500n],
+        ['native_transfer', SAFE, ALICE, 9n],
+      ],
     );
   });
 
@@ -180,7 +222,11 @@ describe('decodeCall: bounds', () => {
     for (let i = 0; i < MAX_CALL_DEPTH + 5; i++) data = multicall([data]);
     const r = decode(ROUTER, data);
     assert.equal(r.flags.truncated, true);
-    assert.equal(r.effects.some((e) => e.kind === 'transfer'), false, 'nothing below the depth limit is reported as decoded');
+    assert.equal(
+      r.effects.some((e) => e.kind === 'transfer'),
+      false,
+      'nothing below the depth limit is reported as decoded',
+    );
     let node = r.calls;
     let depth = 0;
     while (node.children.length > 0) {

@@ -26,7 +26,10 @@ describe('chain.raw_hash_signing', () => {
 
   it('personal_sign of a 32-byte hash is refused too (Safe and order verifiers add the prefix themselves)', () => {
     assert.equal(code({ method: 'personal_sign', message: hash }), 'chain.raw_hash_signing');
-    assert.equal(code({ method: 'personal_sign', message: hash.toUpperCase().replace('0X', '0x') }), 'chain.raw_hash_signing');
+    assert.equal(
+      code({ method: 'personal_sign', message: hash.toUpperCase().replace('0X', '0x') }),
+      'chain.raw_hash_signing',
+    );
   });
 
   it('32 bytes of printable text, hex-encoded, is a message, not a hash', () => {
@@ -51,16 +54,31 @@ describe('chain.eip7702_authorization', () => {
   const authorization = (chainId: number) => ({ address: USDC, chainId, nonce: 0, r: R, s: S, yParity: 0 });
 
   it('an authorization list for chain id 0 (every chain) is refused', () => {
-    assert.equal(code({ method: 'eth_sendTransaction', transaction: { chainId: 31337, authorizationList: [authorization(0)] } }), 'chain.eip7702_authorization');
+    assert.equal(
+      code({ method: 'eth_sendTransaction', transaction: { chainId: 31337, authorizationList: [authorization(0)] } }),
+      'chain.eip7702_authorization',
+    );
   });
 
   it('an authorization list for the intent chain is refused as well', () => {
-    assert.equal(code({ method: 'eth_sendTransaction', transaction: { chainId: 31337, authorizationList: [authorization(31337)] } }), 'chain.eip7702_authorization');
+    assert.equal(
+      code({
+        method: 'eth_sendTransaction',
+        transaction: { chainId: 31337, authorizationList: [authorization(31337)] },
+      }),
+      'chain.eip7702_authorization',
+    );
   });
 
   it('type 4 with an empty list, and an empty list on any type, are refused', () => {
-    assert.equal(code({ method: 'eth_signTransaction', transaction: { type: '0x4', chainId: '0x7a69' } }), 'chain.eip7702_authorization');
-    assert.equal(code({ method: 'eth_signTransaction', transaction: { type: 'eip1559', chainId: 31337, authorizationList: [] } }), 'chain.eip7702_authorization');
+    assert.equal(
+      code({ method: 'eth_signTransaction', transaction: { type: '0x4', chainId: '0x7a69' } }),
+      'chain.eip7702_authorization',
+    );
+    assert.equal(
+      code({ method: 'eth_signTransaction', transaction: { type: 'eip1559', chainId: 31337, authorizationList: [] } }),
+      'chain.eip7702_authorization',
+    );
   });
 
   it('a serialized type-4 transaction is refused', () => {
@@ -80,22 +98,45 @@ describe('chain.eip7702_authorization', () => {
 
 describe('chain.legacy_transaction', () => {
   it('type 0 without a chain id is refused', () => {
-    assert.equal(code({ method: 'eth_sendTransaction', transaction: { type: '0x0', gasPrice: '0x1', to: ALICE } }), 'chain.legacy_transaction');
+    assert.equal(
+      code({ method: 'eth_sendTransaction', transaction: { type: '0x0', gasPrice: '0x1', to: ALICE } }),
+      'chain.legacy_transaction',
+    );
     assert.equal(code({ method: 'eth_sendTransaction', transaction: { type: 'legacy' } }), 'chain.legacy_transaction');
   });
 
   it('no type, a gasPrice and no chain id is legacy and refused', () => {
-    assert.equal(code({ method: 'eth_sendTransaction', transaction: { gasPrice: '0x3b9aca00', to: ALICE } }), 'chain.legacy_transaction');
+    assert.equal(
+      code({ method: 'eth_sendTransaction', transaction: { gasPrice: '0x3b9aca00', to: ALICE } }),
+      'chain.legacy_transaction',
+    );
   });
 
   it('a serialized pre-EIP-155 legacy transaction is refused', () => {
-    const serialized = serializeTransaction({ type: 'legacy', nonce: 0, to: ALICE, gasPrice: 1n, gas: 21000n, value: 1n });
+    const serialized = serializeTransaction({
+      type: 'legacy',
+      nonce: 0,
+      to: ALICE,
+      gasPrice: 1n,
+      gas: 21000n,
+      value: 1n,
+    });
     assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), 'chain.legacy_transaction');
   });
 
   it('an EIP-155 legacy transaction for the intent chain is not refused by this check', () => {
-    assert.equal(code({ method: 'eth_sendTransaction', transaction: { type: '0x0', chainId: '0x7a69', gasPrice: '0x1' } }), null);
-    const serialized = serializeTransaction({ type: 'legacy', chainId: 31337, nonce: 0, to: ALICE, gasPrice: 1n, gas: 21000n });
+    assert.equal(
+      code({ method: 'eth_sendTransaction', transaction: { type: '0x0', chainId: '0x7a69', gasPrice: '0x1' } }),
+      null,
+    );
+    const serialized = serializeTransaction({
+      type: 'legacy',
+      chainId: 31337,
+      nonce: 0,
+      to: ALICE,
+      gasPrice: 1n,
+      gas: 21000n,
+    });
     assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), null);
   });
 });
@@ -103,18 +144,34 @@ describe('chain.legacy_transaction', () => {
 describe('chain.chain_id_mismatch', () => {
   it('a transaction for another chain is refused, in any notation', () => {
     for (const chainId of [1, 1n, '0x1', '1', 0]) {
-      assert.equal(code({ method: 'eth_sendTransaction', transaction: { type: 'eip1559', chainId } }), 'chain.chain_id_mismatch', String(chainId));
+      assert.equal(
+        code({ method: 'eth_sendTransaction', transaction: { type: 'eip1559', chainId } }),
+        'chain.chain_id_mismatch',
+        String(chainId),
+      );
     }
   });
 
-  it('the intent chain, in any notation, passes; an absent chain id on a typed transaction is the gateway\'s to fill', () => {
+  it("the intent chain, in any notation, passes; an absent chain id on a typed transaction is the gateway's to fill", () => {
     for (const chainId of [31337, 31337n, '0x7a69', '31337', undefined]) {
-      assert.equal(code({ method: 'eth_sendTransaction', transaction: { type: 'eip1559', chainId } }), null, String(chainId));
+      assert.equal(
+        code({ method: 'eth_sendTransaction', transaction: { type: 'eip1559', chainId } }),
+        null,
+        String(chainId),
+      );
     }
   });
 
   it('a serialized EIP-1559 transaction for chain 1 is refused', () => {
-    const serialized = serializeTransaction({ type: 'eip1559', chainId: 1, nonce: 0, to: ALICE, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n, gas: 21000n });
+    const serialized = serializeTransaction({
+      type: 'eip1559',
+      chainId: 1,
+      nonce: 0,
+      to: ALICE,
+      maxFeePerGas: 1n,
+      maxPriorityFeePerGas: 1n,
+      gas: 21000n,
+    });
     assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), 'chain.chain_id_mismatch');
   });
 
@@ -126,8 +183,27 @@ describe('chain.chain_id_mismatch', () => {
       message: { spender: BOB },
     };
     assert.equal(code({ method: 'eth_signTypedData_v4', typedData }), 'chain.chain_id_mismatch');
-    assert.equal(code({ method: 'eth_signTypedData_v4', typedData: { ...typedData, domain: { ...typedData.domain, chainId: '0x7a69' } } }), null);
-    assert.equal(code({ method: 'eth_signTypedData_v4', typedData: JSON.stringify({ ...typedData, domain: { name: 'X' } }) }), null);
+    assert.equal(
+      code({
+        method: 'eth_signTypedData_v4',
+        typedData: { ...typedData, domain: { ...typedData.domain, chainId: '0x7a69' } },
+      }),
+      null,
+    );
+  });
+
+  it('typed data whose domain has no chainId (valid on every chain) is refused', () => {
+    const typedData = {
+      domain: { name: 'X', verifyingContract: USDC },
+      types: { Approve: [{ name: 'spender', type: 'address' }] },
+      primaryType: 'Approve',
+      message: { spender: BOB },
+    };
+    assert.equal(code({ method: 'eth_signTypedData_v4', typedData }), 'chain.typed_data_without_chain_id');
+    assert.equal(
+      code({ method: 'eth_signTypedData_v4', typedData: JSON.stringify({ ...typedData, domain: { name: 'X' } }) }),
+      'chain.typed_data_without_chain_id',
+    );
   });
 });
 
@@ -147,7 +223,11 @@ describe('chain.malformed_signing_request', () => {
       null,
     ];
     for (const request of cases) {
-      assert.equal(classifySigningRequest(request as SigningRequest, INTENT)?.code, 'chain.malformed_signing_request', JSON.stringify(request));
+      assert.equal(
+        classifySigningRequest(request as SigningRequest, INTENT)?.code,
+        'chain.malformed_signing_request',
+        JSON.stringify(request),
+      );
     }
   });
 

@@ -14,7 +14,7 @@ const R: Hex = `0x${'ab'.repeat(32)}`;
 
 function ok(result: DecodeCallResult): DecodedCall {
   assert.equal(result.ok, true, result.ok ? '' : `${result.code}: ${result.message}`);
-  return result as DecodedCall;
+  return result;
 }
 
 function decode(to: string, data: Hex, value = 0n): DecodedCall {
@@ -27,7 +27,15 @@ describe('decodeCall: native coin', () => {
     assert.equal(r.kind, 'native_transfer');
     assert.equal(r.selector, null);
     assert.deepEqual(r.effects, [
-      { kind: 'native_transfer', asset: 'native', from: SIGNER, recipient: ALICE, amount: 10n ** 18n, target: ALICE, path: [] },
+      {
+        kind: 'native_transfer',
+        asset: 'native',
+        from: SIGNER,
+        recipient: ALICE,
+        amount: 10n ** 18n,
+        target: ALICE,
+        path: [],
+      },
     ]);
     assert.deepEqual(r.flags, { delegatecall: false, unlimitedApproval: false, truncated: false });
   });
@@ -36,7 +44,10 @@ describe('decodeCall: native coin', () => {
     const r = decode(USDC, '0x12345678', 5n);
     assert.deepEqual(
       r.effects.map((e) => [e.kind, e.amount]),
-      [['native_transfer', 5n], ['contract_call', undefined]],
+      [
+        ['native_transfer', 5n],
+        ['contract_call', undefined],
+      ],
     );
   });
 });
@@ -48,16 +59,34 @@ describe('decodeCall: ERC-20', () => {
     assert.equal(r.functionName, 'transfer');
     assert.equal(r.selector, '0xa9059cbb');
     assert.deepEqual(r.effects, [
-      { kind: 'transfer', asset: USDC, from: SIGNER, recipient: DEAD, amount: 1_000_000n, standard: 'erc20', target: USDC, selector: '0xa9059cbb', path: [] },
+      {
+        kind: 'transfer',
+        asset: USDC,
+        from: SIGNER,
+        recipient: DEAD,
+        amount: 1_000_000n,
+        standard: 'erc20',
+        target: USDC,
+        selector: '0xa9059cbb',
+        path: [],
+      },
     ]);
   });
 
-  it('transferFrom moves the named owner\'s tokens; ERC-20 and ERC-721 share the selector', () => {
+  it("transferFrom moves the named owner's tokens; ERC-20 and ERC-721 share the selector", () => {
     const r = decode(USDC, encodeFunctionData({ abi: erc20Abi, functionName: 'transferFrom', args: [ALICE, BOB, 7n] }));
     assert.equal(r.kind, 'token_transfer_from');
     assert.deepEqual(r.effects[0], {
-      kind: 'transfer', asset: USDC, from: ALICE, recipient: BOB, amount: 7n, spender: SIGNER, standard: 'erc20_or_erc721',
-      target: USDC, selector: '0x23b872dd', path: [],
+      kind: 'transfer',
+      asset: USDC,
+      from: ALICE,
+      recipient: BOB,
+      amount: 7n,
+      spender: SIGNER,
+      standard: 'erc20_or_erc721',
+      target: USDC,
+      selector: '0x23b872dd',
+      path: [],
     });
   });
 
@@ -65,8 +94,16 @@ describe('decodeCall: ERC-20', () => {
     const r = decode(USDC, encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [BOB, 100n] }));
     assert.equal(r.kind, 'token_approve');
     assert.deepEqual(r.effects[0], {
-      kind: 'approval', asset: USDC, from: SIGNER, spender: BOB, amount: 100n, unlimited: false, standard: 'erc20_or_erc721',
-      target: USDC, selector: '0x095ea7b3', path: [],
+      kind: 'approval',
+      asset: USDC,
+      from: SIGNER,
+      spender: BOB,
+      amount: 100n,
+      unlimited: false,
+      standard: 'erc20_or_erc721',
+      target: USDC,
+      selector: '0x095ea7b3',
+      path: [],
     });
     assert.equal(r.flags.unlimitedApproval, false);
   });
@@ -78,13 +115,17 @@ describe('decodeCall: ERC-20', () => {
   });
 
   it('approve of 2^255 is unlimited; 2^255 - 1 is not', () => {
-    const at = (amount: bigint) => decode(USDC, encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [BOB, amount] }));
+    const at = (amount: bigint) =>
+      decode(USDC, encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [BOB, amount] }));
     assert.equal(at(1n << 255n).flags.unlimitedApproval, true);
     assert.equal(at((1n << 255n) - 1n).flags.unlimitedApproval, false);
   });
 
   it('increaseAllowance', () => {
-    const r = decode(DAI, encodeFunctionData({ abi: extensionsAbi, functionName: 'increaseAllowance', args: [BOB, MAX_UINT256] }));
+    const r = decode(
+      DAI,
+      encodeFunctionData({ abi: extensionsAbi, functionName: 'increaseAllowance', args: [BOB, MAX_UINT256] }),
+    );
     assert.equal(r.kind, 'erc20_increase_allowance');
     assert.equal(r.effects[0]!.kind, 'approval');
     assert.equal(r.effects[0]!.spender, BOB);
@@ -93,29 +134,58 @@ describe('decodeCall: ERC-20', () => {
   });
 
   it('EIP-2612 permit calldata names owner, spender, value and deadline', () => {
-    const data = encodeFunctionData({ abi: extensionsAbi, functionName: 'permit', args: [ALICE, BOB, 50n, 1_700_000_000n, 27, R, R] });
+    const data = encodeFunctionData({
+      abi: extensionsAbi,
+      functionName: 'permit',
+      args: [ALICE, BOB, 50n, 1_700_000_000n, 27, R, R],
+    });
     const r = decode(USDC, data);
     assert.equal(r.kind, 'erc20_permit');
     assert.deepEqual(r.effects[0], {
-      kind: 'permit', asset: USDC, from: ALICE, spender: BOB, amount: 50n, unlimited: false, deadline: 1_700_000_000n,
-      standard: 'erc20', target: USDC, selector: '0xd505accf', path: [],
+      kind: 'permit',
+      asset: USDC,
+      from: ALICE,
+      spender: BOB,
+      amount: 50n,
+      unlimited: false,
+      deadline: 1_700_000_000n,
+      standard: 'erc20',
+      target: USDC,
+      selector: '0xd505accf',
+      path: [],
     });
   });
 
   it('unlimited EIP-2612 permit calldata is flagged', () => {
-    const data = encodeFunctionData({ abi: extensionsAbi, functionName: 'permit', args: [ALICE, BOB, MAX_UINT256, 1n, 27, R, R] });
+    const data = encodeFunctionData({
+      abi: extensionsAbi,
+      functionName: 'permit',
+      args: [ALICE, BOB, MAX_UINT256, 1n, 27, R, R],
+    });
     assert.equal(decode(USDC, data).flags.unlimitedApproval, true);
   });
 
   it('DAI permit with allowed = true is an unlimited permit; allowed = false revokes', () => {
-    const allow = decode(DAI, encodeFunctionData({ abi: extensionsAbi, functionName: 'permit', args: [ALICE, BOB, 0n, 0n, true, 27, R, R] }));
+    const allow = decode(
+      DAI,
+      encodeFunctionData({ abi: extensionsAbi, functionName: 'permit', args: [ALICE, BOB, 0n, 0n, true, 27, R, R] }),
+    );
     assert.equal(allow.kind, 'dai_permit');
     assert.deepEqual(
-      [allow.effects[0]!.kind, allow.effects[0]!.from, allow.effects[0]!.spender, allow.effects[0]!.amount, allow.effects[0]!.unlimited],
+      [
+        allow.effects[0]!.kind,
+        allow.effects[0]!.from,
+        allow.effects[0]!.spender,
+        allow.effects[0]!.amount,
+        allow.effects[0]!.unlimited,
+      ],
       ['permit', ALICE, BOB, MAX_UINT256, true],
     );
     assert.equal(allow.flags.unlimitedApproval, true);
-    const revoke = decode(DAI, encodeFunctionData({ abi: extensionsAbi, functionName: 'permit', args: [ALICE, BOB, 0n, 0n, false, 27, R, R] }));
+    const revoke = decode(
+      DAI,
+      encodeFunctionData({ abi: extensionsAbi, functionName: 'permit', args: [ALICE, BOB, 0n, 0n, false, 27, R, R] }),
+    );
     assert.equal(revoke.effects[0]!.amount, 0n);
     assert.equal(revoke.flags.unlimitedApproval, false);
   });
@@ -128,9 +198,10 @@ describe('decodeCall: ERC-20', () => {
     });
     const r = decode(USDC, data);
     assert.equal(r.kind, 'erc3009_transfer');
-    assert.deepEqual([r.effects[0]!.kind, r.effects[0]!.from, r.effects[0]!.recipient, r.effects[0]!.amount, r.effects[0]!.deadline], [
-      'transfer', ALICE, DEAD, 9n, 99n,
-    ]);
+    assert.deepEqual(
+      [r.effects[0]!.kind, r.effects[0]!.from, r.effects[0]!.recipient, r.effects[0]!.amount, r.effects[0]!.deadline],
+      ['transfer', ALICE, DEAD, 9n, 99n],
+    );
   });
 });
 
@@ -140,13 +211,25 @@ describe('decodeCall: ERC-721', () => {
     const r = decode(NFT, data);
     assert.equal(r.kind, 'erc721_safe_transfer');
     assert.deepEqual(r.effects[0], {
-      kind: 'transfer', asset: NFT, from: SIGNER, recipient: DEAD, tokenId: 42n, spender: SIGNER, standard: 'erc721',
-      target: NFT, selector: '0x42842e0e', path: [],
+      kind: 'transfer',
+      asset: NFT,
+      from: SIGNER,
+      recipient: DEAD,
+      tokenId: 42n,
+      spender: SIGNER,
+      standard: 'erc721',
+      target: NFT,
+      selector: '0x42842e0e',
+      path: [],
     });
   });
 
   it('safeTransferFrom(from, to, tokenId, data)', () => {
-    const data = encodeFunctionData({ abi: erc721Abi, functionName: 'safeTransferFrom', args: [SIGNER, DEAD, 42n, '0xbeef'] });
+    const data = encodeFunctionData({
+      abi: erc721Abi,
+      functionName: 'safeTransferFrom',
+      args: [SIGNER, DEAD, 42n, '0xbeef'],
+    });
     const r = decode(NFT, data);
     assert.equal(r.selector, '0xb88d4fde');
     assert.equal(r.effects[0]!.recipient, DEAD);
@@ -154,7 +237,10 @@ describe('decodeCall: ERC-721', () => {
   });
 
   it('transferFrom on an NFT reads as the shared ERC-20/721 transferFrom', () => {
-    const r = decode(NFT, encodeFunctionData({ abi: erc721Abi, functionName: 'transferFrom', args: [SIGNER, BOB, 3n] }));
+    const r = decode(
+      NFT,
+      encodeFunctionData({ abi: erc721Abi, functionName: 'transferFrom', args: [SIGNER, BOB, 3n] }),
+    );
     assert.equal(r.effects[0]!.standard, 'erc20_or_erc721');
     assert.equal(r.effects[0]!.amount, 3n);
     assert.equal(r.effects[0]!.recipient, BOB);
@@ -168,14 +254,27 @@ describe('decodeCall: ERC-721', () => {
   });
 
   it('setApprovalForAll(operator, true) is an unlimited approval_for_all; false revokes', () => {
-    const grant = decode(NFT, encodeFunctionData({ abi: erc721Abi, functionName: 'setApprovalForAll', args: [BOB, true] }));
+    const grant = decode(
+      NFT,
+      encodeFunctionData({ abi: erc721Abi, functionName: 'setApprovalForAll', args: [BOB, true] }),
+    );
     assert.equal(grant.kind, 'set_approval_for_all');
     assert.deepEqual(grant.effects[0], {
-      kind: 'approval_for_all', asset: NFT, from: SIGNER, spender: BOB, approved: true, unlimited: true,
-      target: NFT, selector: '0xa22cb465', path: [],
+      kind: 'approval_for_all',
+      asset: NFT,
+      from: SIGNER,
+      spender: BOB,
+      approved: true,
+      unlimited: true,
+      target: NFT,
+      selector: '0xa22cb465',
+      path: [],
     });
     assert.equal(grant.flags.unlimitedApproval, true);
-    const revoke = decode(NFT, encodeFunctionData({ abi: erc721Abi, functionName: 'setApprovalForAll', args: [BOB, false] }));
+    const revoke = decode(
+      NFT,
+      encodeFunctionData({ abi: erc721Abi, functionName: 'setApprovalForAll', args: [BOB, false] }),
+    );
     assert.equal(revoke.effects[0]!.approved, false);
     assert.equal(revoke.flags.unlimitedApproval, false);
   });
@@ -183,24 +282,50 @@ describe('decodeCall: ERC-721', () => {
 
 describe('decodeCall: ERC-1155', () => {
   it('safeTransferFrom(from, to, id, value, data)', () => {
-    const data = encodeFunctionData({ abi: erc1155Abi, functionName: 'safeTransferFrom', args: [SIGNER, ALICE, 5n, 12n, '0x'] });
+    const data = encodeFunctionData({
+      abi: erc1155Abi,
+      functionName: 'safeTransferFrom',
+      args: [SIGNER, ALICE, 5n, 12n, '0x'],
+    });
     const r = decode(NFT, data);
     assert.equal(r.kind, 'erc1155_transfer');
     assert.deepEqual(r.effects[0], {
-      kind: 'transfer', asset: NFT, from: SIGNER, recipient: ALICE, tokenId: 5n, amount: 12n, spender: SIGNER, standard: 'erc1155',
-      target: NFT, selector: '0xf242432a', path: [],
+      kind: 'transfer',
+      asset: NFT,
+      from: SIGNER,
+      recipient: ALICE,
+      tokenId: 5n,
+      amount: 12n,
+      spender: SIGNER,
+      standard: 'erc1155',
+      target: NFT,
+      selector: '0xf242432a',
+      path: [],
     });
   });
 
   it('safeBatchTransferFrom yields one transfer per id', () => {
-    const data = encodeFunctionData({ abi: erc1155Abi, functionName: 'safeBatchTransferFrom', args: [SIGNER, ALICE, [1n, 2n], [10n, 20n], '0x'] });
+    const data = encodeFunctionData({
+      abi: erc1155Abi,
+      functionName: 'safeBatchTransferFrom',
+      args: [SIGNER, ALICE, [1n, 2n], [10n, 20n], '0x'],
+    });
     const r = decode(NFT, data);
     assert.equal(r.kind, 'erc1155_batch_transfer');
-    assert.deepEqual(r.effects.map((e) => [e.tokenId, e.amount, e.recipient]), [[1n, 10n, ALICE], [2n, 20n, ALICE]]);
+    assert.deepEqual(
+      r.effects.map((e) => [e.tokenId, e.amount, e.recipient]),
+      [
+        [1n, 10n, ALICE],
+        [2n, 20n, ALICE],
+      ],
+    );
   });
 
   it('setApprovalForAll on an ERC-1155 reads the same', () => {
-    const r = decode(NFT, encodeFunctionData({ abi: erc1155Abi, functionName: 'setApprovalForAll', args: [BOB, true] }));
+    const r = decode(
+      NFT,
+      encodeFunctionData({ abi: erc1155Abi, functionName: 'setApprovalForAll', args: [BOB, true] }),
+    );
     assert.equal(r.effects[0]!.kind, 'approval_for_all');
   });
 });
@@ -211,23 +336,34 @@ describe('decodeCall: unknown calls', () => {
     assert.equal(r.kind, 'unknown_call');
     assert.equal(r.selector, '0xdeadbeef');
     assert.equal(r.functionName, undefined);
-    assert.deepEqual(r.effects, [{ kind: 'contract_call', asset: USDC, from: SIGNER, target: USDC, selector: '0xdeadbeef', path: [] }]);
+    assert.deepEqual(r.effects, [
+      { kind: 'contract_call', asset: USDC, from: SIGNER, target: USDC, selector: '0xdeadbeef', path: [] },
+    ]);
   });
 
   it('data shorter than a selector has no selector and still is a contract call', () => {
     const r = decode(USDC, '0xabcd');
     assert.equal(r.selector, null);
-    assert.deepEqual(r.effects.map((e) => e.kind), ['contract_call']);
+    assert.deepEqual(
+      r.effects.map((e) => e.kind),
+      ['contract_call'],
+    );
   });
 
   it('upper-case calldata decodes the same as lower-case', () => {
     const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [DEAD, 1n] });
-    const upper = `0x${data.slice(2).toUpperCase()}` as Hex;
+    const upper: Hex = `0x${data.slice(2).toUpperCase()}`;
     assert.deepEqual(decode(USDC, upper), decode(USDC, data));
   });
 
-  it('without `from`, effects that move the sender\'s own assets have no from', () => {
-    const r = ok(decodeCall({ chainId: 1, to: USDC, data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [DEAD, 1n] }) }));
+  it("without `from`, effects that move the sender's own assets have no from", () => {
+    const r = ok(
+      decodeCall({
+        chainId: 1,
+        to: USDC,
+        data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [DEAD, 1n] }),
+      }),
+    );
     assert.equal(r.effects[0]!.from, undefined);
     assert.equal('from' in r.effects[0]!, false);
   });

@@ -32,7 +32,13 @@ export const wrappersAbi = parseAbi([
 ]);
 
 /** A Safe execTransaction with no gas refund and a dummy signature blob. */
-export function execTransaction(to: Address, data: Hex, operation: 0 | 1 = 0, value = 0n, refund?: { gasPrice: bigint; gasToken: Address; refundReceiver: Address }): Hex {
+export function execTransaction(
+  to: Address,
+  data: Hex,
+  operation: 0 | 1 = 0,
+  value = 0n,
+  refund?: { gasPrice: bigint; gasToken: Address; refundReceiver: Address },
+): Hex {
   return encodeFunctionData({
     abi: wrappersAbi,
     functionName: 'execTransaction',
@@ -80,6 +86,9 @@ export function prng(seed: number): () => number {
 
 export function randomHex(next: () => number, bytes: number): Hex {
   let s = '0x';
-  for (let i = 0; i < bytes; i++) s += Math.floor(next() * 256).toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes; i++)
+    s += Math.floor(next() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return s as Hex;
 }

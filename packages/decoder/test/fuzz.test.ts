@@ -2,9 +2,26 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFunctionData, erc20Abi, type Hex } from 'viem';
-import { classifySigningRequest, DECODE_ERROR_CODES, decodeCall, decodeTypedData, type DecodeCallResult } from '../src/index.ts';
+import {
+  classifySigningRequest,
+  DECODE_ERROR_CODES,
+  decodeCall,
+  decodeTypedData,
+  type DecodeCallResult,
+} from '../src/index.ts';
 import { CALL_HANDLERS } from '../src/handlers/registry.ts';
-import { DEAD, execTransaction, MULTISEND, packMultiSend, prng, randomHex, ROUTER, SAFE, USDC, wrappersAbi } from './fixtures.ts';
+import {
+  DEAD,
+  execTransaction,
+  MULTISEND,
+  packMultiSend,
+  prng,
+  randomHex,
+  ROUTER,
+  SAFE,
+  USDC,
+  wrappersAbi,
+} from './fixtures.ts';
 
 function wellFormed(r: DecodeCallResult): void {
   if (r.ok) {
@@ -44,7 +61,11 @@ describe('fuzz: decodeCall never throws', () => {
       { operation: 0, to: ROUTER, value: 1n, data: multicall },
       { operation: 1, to: USDC, value: 0n, data: transfer },
     ]);
-    const seed = execTransaction(MULTISEND, encodeFunctionData({ abi: wrappersAbi, functionName: 'multiSend', args: [blob] }), 1);
+    const seed = execTransaction(
+      MULTISEND,
+      encodeFunctionData({ abi: wrappersAbi, functionName: 'multiSend', args: [blob] }),
+      1,
+    );
     const next = prng(3);
     let decoded = 0;
     for (let i = 0; i < 2000; i++) {
@@ -54,7 +75,7 @@ describe('fuzz: decodeCall never throws', () => {
         const at = 2 + Math.floor(next() * (chars.length - 2));
         chars[at] = '0123456789abcdef'[Math.floor(next() * 16)]!;
       }
-      const r = decodeCall({ chainId: 1, to: SAFE, data: chars.join('') as Hex });
+      const r = decodeCall({ chainId: 1, to: SAFE, data: chars.join('') });
       wellFormed(r);
       if (r.ok) decoded += 1;
     }
@@ -63,14 +84,39 @@ describe('fuzz: decodeCall never throws', () => {
 });
 
 describe('fuzz: decodeTypedData and classifySigningRequest never throw', () => {
-  const atoms = [null, true, 0, -1, 1e300, '', '0x', 'Permit', [], {}, '0x' + 'f'.repeat(40), { name: 'a', type: 'uint256' }];
+  const atoms = [
+    null,
+    true,
+    0,
+    -1,
+    1e300,
+    '',
+    '0x',
+    'Permit',
+    [],
+    {},
+    '0x' + 'f'.repeat(40),
+    { name: 'a', type: 'uint256' },
+  ];
   function randomValue(next: () => number, depth: number): unknown {
     const roll = next();
     if (depth > 3 || roll < 0.5) return atoms[Math.floor(next() * atoms.length)];
     if (roll < 0.75) return Array.from({ length: Math.floor(next() * 3) }, () => randomValue(next, depth + 1));
-    const keys = ['domain', 'types', 'primaryType', 'message', 'name', 'type', 'chainId', 'Permit', 'verifyingContract', '__proto__'];
+    const keys = [
+      'domain',
+      'types',
+      'primaryType',
+      'message',
+      'name',
+      'type',
+      'chainId',
+      'Permit',
+      'verifyingContract',
+      '__proto__',
+    ];
     const out: Record<string, unknown> = {};
-    for (let k = 0; k < Math.floor(next() * 4); k++) out[keys[Math.floor(next() * keys.length)]!] = randomValue(next, depth + 1);
+    for (let k = 0; k < Math.floor(next() * 4); k++)
+      out[keys[Math.floor(next() * keys.length)]!] = randomValue(next, depth + 1);
     return out;
   }
 

@@ -4,7 +4,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFunctionData, erc1155Abi, erc20Abi, erc721Abi, type Hex } from 'viem';
 import { decodeCall, type DecodeCallParameters } from '../src/index.ts';
-import { ALICE, DEAD, execTransaction, MULTISEND, packMultiSend, ROUTER, SAFE, USDC, wrappersAbi, NFT } from './fixtures.ts';
+import {
+  ALICE,
+  DEAD,
+  execTransaction,
+  MULTISEND,
+  packMultiSend,
+  ROUTER,
+  SAFE,
+  USDC,
+  wrappersAbi,
+  NFT,
+} from './fixtures.ts';
 
 const transfer = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [DEAD, 500n] });
 
@@ -41,7 +52,11 @@ describe('malformed calldata for known selectors', () => {
   });
 
   it('ERC-1155 batch with ids and values of different lengths', () => {
-    const data = encodeFunctionData({ abi: erc1155Abi, functionName: 'safeBatchTransferFrom', args: [ALICE, DEAD, [1n, 2n], [1n], '0x'] });
+    const data = encodeFunctionData({
+      abi: erc1155Abi,
+      functionName: 'safeBatchTransferFrom',
+      args: [ALICE, DEAD, [1n, 2n], [1n], '0x'],
+    });
     malformed(NFT, data);
   });
 
@@ -53,7 +68,11 @@ describe('malformed calldata for known selectors', () => {
   });
 
   it('a malformed inner call makes the whole transaction malformed, naming where', () => {
-    const data = encodeFunctionData({ abi: wrappersAbi, functionName: 'multicall', args: [['0x12345678', transfer.slice(0, 40) as Hex]] });
+    const data = encodeFunctionData({
+      abi: wrappersAbi,
+      functionName: 'multicall',
+      args: [['0x12345678', transfer.slice(0, 40) as Hex]],
+    });
     malformed(ROUTER, data, { path: [1], selector: '0xa9059cbb' });
     malformed(SAFE, execTransaction(ROUTER, data), { path: [0, 1] });
   });
@@ -61,7 +80,8 @@ describe('malformed calldata for known selectors', () => {
   it('a MultiSend entry longer than the blob, a trailing partial entry, or operation 2', () => {
     const entry = { operation: 0 as const, to: USDC, value: 0n, data: transfer };
     const blob = packMultiSend([entry]);
-    const send = (b: Hex) => execTransaction(MULTISEND, encodeFunctionData({ abi: wrappersAbi, functionName: 'multiSend', args: [b] }), 1);
+    const send = (b: Hex) =>
+      execTransaction(MULTISEND, encodeFunctionData({ abi: wrappersAbi, functionName: 'multiSend', args: [b] }), 1);
     malformed(SAFE, send(blob.slice(0, -2) as Hex), { path: [0] });
     malformed(SAFE, send(`${blob}00` as Hex), { path: [0] });
     malformed(SAFE, send(`0x02${blob.slice(4)}` as Hex), { path: [0] });
@@ -75,7 +95,7 @@ describe('malformed calldata for known selectors', () => {
 
 describe('invalid transaction fields', () => {
   const bad = (params: Partial<DecodeCallParameters>) =>
-    refused({ chainId: 1, to: USDC, data: transfer, ...params } as DecodeCallParameters, 'decode.invalid_input');
+    refused({ chainId: 1, to: USDC, data: transfer, ...params }, 'decode.invalid_input');
 
   it('to', () => {
     bad({ to: '0x1234' });

@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFunctionData, hashTypedData, type Hex } from 'viem';
-import { decodeCall, decodeTypedData, permit2Abi, PERMIT2_ADDRESS, type DecodedCall, type DecodedTypedData } from '../src/index.ts';
+import {
+  decodeCall,
+  decodeTypedData,
+  permit2Abi,
+  PERMIT2_ADDRESS,
+  type DecodedCall,
+  type DecodedTypedData,
+} from '../src/index.ts';
 import { ALICE, BOB, DAI, DEAD, MAX_UINT160, MAX_UINT256, PERMIT2, SIGNER, USDC } from './fixtures.ts';
 
 const SIG: Hex = `0x${'22'.repeat(65)}`;
@@ -9,7 +16,7 @@ const SIG: Hex = `0x${'22'.repeat(65)}`;
 function call(data: Hex): DecodedCall {
   const r = decodeCall({ chainId: 1, to: PERMIT2, data, from: SIGNER });
   assert.equal(r.ok, true, r.ok ? '' : `${r.code}: ${r.message}`);
-  return r as DecodedCall;
+  return r;
 }
 
 const details = (token: Hex, amount: bigint) => ({ token, amount, expiration: 1_800_000_000, nonce: 0 });
@@ -20,16 +27,28 @@ describe('Permit2 calldata: AllowanceTransfer', () => {
   });
 
   it('approve(token, spender, amount, expiration)', () => {
-    const r = call(encodeFunctionData({ abi: permit2Abi, functionName: 'approve', args: [USDC, BOB, 1000n, 1_800_000_000] }));
+    const r = call(
+      encodeFunctionData({ abi: permit2Abi, functionName: 'approve', args: [USDC, BOB, 1000n, 1_800_000_000] }),
+    );
     assert.equal(r.kind, 'permit2_approve');
     assert.deepEqual(r.effects[0], {
-      kind: 'approval', asset: USDC, from: SIGNER, spender: BOB, amount: 1000n, unlimited: false, expiration: 1_800_000_000n,
-      standard: 'erc20', target: PERMIT2, selector: '0x87517c45', path: [],
+      kind: 'approval',
+      asset: USDC,
+      from: SIGNER,
+      spender: BOB,
+      amount: 1000n,
+      unlimited: false,
+      expiration: 1_800_000_000n,
+      standard: 'erc20',
+      target: PERMIT2,
+      selector: '0x87517c45',
+      path: [],
     });
   });
 
   it('approve of uint160 max is unlimited (and so is 2^159; 2^159 - 1 is not)', () => {
-    const at = (amount: bigint) => call(encodeFunctionData({ abi: permit2Abi, functionName: 'approve', args: [USDC, BOB, amount, 0] }));
+    const at = (amount: bigint) =>
+      call(encodeFunctionData({ abi: permit2Abi, functionName: 'approve', args: [USDC, BOB, amount, 0] }));
     assert.equal(at(MAX_UINT160).flags.unlimitedApproval, true);
     assert.equal(at(1n << 159n).flags.unlimitedApproval, true);
     assert.equal(at((1n << 159n) - 1n).flags.unlimitedApproval, false);
@@ -44,8 +63,18 @@ describe('Permit2 calldata: AllowanceTransfer', () => {
     const r = call(data);
     assert.equal(r.kind, 'permit2_permit');
     assert.deepEqual(r.effects[0], {
-      kind: 'permit', asset: USDC, from: ALICE, spender: BOB, amount: MAX_UINT160, unlimited: true, expiration: 1_800_000_000n,
-      deadline: 99n, standard: 'erc20', target: PERMIT2, selector: '0x2b67b570', path: [],
+      kind: 'permit',
+      asset: USDC,
+      from: ALICE,
+      spender: BOB,
+      amount: MAX_UINT160,
+      unlimited: true,
+      expiration: 1_800_000_000n,
+      deadline: 99n,
+      standard: 'erc20',
+      target: PERMIT2,
+      selector: '0x2b67b570',
+      path: [],
     });
     assert.equal(r.flags.unlimitedApproval, true);
   });
@@ -58,24 +87,50 @@ describe('Permit2 calldata: AllowanceTransfer', () => {
     });
     const r = call(data);
     assert.equal(r.kind, 'permit2_permit_batch');
-    assert.deepEqual(r.effects.map((e) => [e.kind, e.asset, e.spender, e.amount]), [['permit', USDC, BOB, 1n], ['permit', DAI, BOB, 2n]]);
+    assert.deepEqual(
+      r.effects.map((e) => [e.kind, e.asset, e.spender, e.amount]),
+      [
+        ['permit', USDC, BOB, 1n],
+        ['permit', DAI, BOB, 2n],
+      ],
+    );
   });
 
   it('transferFrom(from, to, amount, token) and its batch form', () => {
-    const one = call(encodeFunctionData({ abi: permit2Abi, functionName: 'transferFrom', args: [ALICE, DEAD, 5n, USDC] }));
+    const one = call(
+      encodeFunctionData({ abi: permit2Abi, functionName: 'transferFrom', args: [ALICE, DEAD, 5n, USDC] }),
+    );
     assert.equal(one.kind, 'permit2_transfer_from');
-    assert.deepEqual([one.effects[0]!.kind, one.effects[0]!.asset, one.effects[0]!.from, one.effects[0]!.recipient, one.effects[0]!.amount], [
-      'transfer', USDC, ALICE, DEAD, 5n,
-    ]);
+    assert.deepEqual(
+      [
+        one.effects[0]!.kind,
+        one.effects[0]!.asset,
+        one.effects[0]!.from,
+        one.effects[0]!.recipient,
+        one.effects[0]!.amount,
+      ],
+      ['transfer', USDC, ALICE, DEAD, 5n],
+    );
     const batch = call(
       encodeFunctionData({
         abi: permit2Abi,
         functionName: 'transferFrom',
-        args: [[{ from: ALICE, to: DEAD, amount: 1n, token: USDC }, { from: ALICE, to: BOB, amount: 2n, token: DAI }]],
+        args: [
+          [
+            { from: ALICE, to: DEAD, amount: 1n, token: USDC },
+            { from: ALICE, to: BOB, amount: 2n, token: DAI },
+          ],
+        ],
       }),
     );
     assert.equal(batch.kind, 'permit2_transfer_from_batch');
-    assert.deepEqual(batch.effects.map((e) => [e.asset, e.recipient, e.amount]), [[USDC, DEAD, 1n], [DAI, BOB, 2n]]);
+    assert.deepEqual(
+      batch.effects.map((e) => [e.asset, e.recipient, e.amount]),
+      [
+        [USDC, DEAD, 1n],
+        [DAI, BOB, 2n],
+      ],
+    );
   });
 });
 
@@ -91,8 +146,17 @@ describe('Permit2 calldata: SignatureTransfer', () => {
     const r = call(data);
     assert.equal(r.kind, 'permit2_permit_transfer_from');
     assert.deepEqual(r.effects[0], {
-      kind: 'transfer', asset: USDC, from: ALICE, recipient: DEAD, amount: 60n, spender: SIGNER, deadline: 77n,
-      standard: 'erc20', target: PERMIT2, selector: '0x30f28b7a', path: [],
+      kind: 'transfer',
+      asset: USDC,
+      from: ALICE,
+      recipient: DEAD,
+      amount: 60n,
+      spender: SIGNER,
+      deadline: 77n,
+      standard: 'erc20',
+      target: PERMIT2,
+      selector: '0x30f28b7a',
+      path: [],
     });
   });
 
@@ -101,22 +165,46 @@ describe('Permit2 calldata: SignatureTransfer', () => {
       abi: permit2Abi,
       functionName: 'permitTransferFrom',
       args: [
-        { permitted: [{ token: USDC, amount: 1n }, { token: DAI, amount: 2n }], nonce: 1n, deadline: 77n },
-        [{ to: DEAD, requestedAmount: 1n }, { to: BOB, requestedAmount: 2n }],
+        {
+          permitted: [
+            { token: USDC, amount: 1n },
+            { token: DAI, amount: 2n },
+          ],
+          nonce: 1n,
+          deadline: 77n,
+        },
+        [
+          { to: DEAD, requestedAmount: 1n },
+          { to: BOB, requestedAmount: 2n },
+        ],
         ALICE,
         SIG,
       ],
     });
     const r = call(data);
     assert.equal(r.kind, 'permit2_permit_batch_transfer_from');
-    assert.deepEqual(r.effects.map((e) => [e.asset, e.recipient, e.amount]), [[USDC, DEAD, 1n], [DAI, BOB, 2n]]);
+    assert.deepEqual(
+      r.effects.map((e) => [e.asset, e.recipient, e.amount]),
+      [
+        [USDC, DEAD, 1n],
+        [DAI, BOB, 2n],
+      ],
+    );
   });
 
   it('a batch whose lists differ in length is malformed (Permit2 would revert)', () => {
     const data = encodeFunctionData({
       abi: permit2Abi,
       functionName: 'permitTransferFrom',
-      args: [{ permitted: [{ token: USDC, amount: 1n }], nonce: 1n, deadline: 77n }, [{ to: DEAD, requestedAmount: 1n }, { to: BOB, requestedAmount: 2n }], ALICE, SIG],
+      args: [
+        { permitted: [{ token: USDC, amount: 1n }], nonce: 1n, deadline: 77n },
+        [
+          { to: DEAD, requestedAmount: 1n },
+          { to: BOB, requestedAmount: 2n },
+        ],
+        ALICE,
+        SIG,
+      ],
     });
     const r = decodeCall({ chainId: 1, to: PERMIT2, data });
     assert.equal(r.ok, false);
@@ -139,7 +227,14 @@ describe('Permit2 calldata: SignatureTransfer', () => {
       encodeFunctionData({
         abi: permit2Abi,
         functionName: 'permitWitnessTransferFrom',
-        args: [{ permitted: [{ token: DAI, amount: 5n }], nonce: 2n, deadline: 9n }, [{ to: BOB, requestedAmount: 5n }], ALICE, witness, typeString, SIG],
+        args: [
+          { permitted: [{ token: DAI, amount: 5n }], nonce: 2n, deadline: 9n },
+          [{ to: BOB, requestedAmount: 5n }],
+          ALICE,
+          witness,
+          typeString,
+          SIG,
+        ],
       }),
     );
     assert.equal(batch.kind, 'permit2_permit_batch_witness_transfer_from');
@@ -173,7 +268,7 @@ const tokenPermissionsType = [
 function typed(payload: Parameters<typeof hashTypedData>[0]): DecodedTypedData {
   const r = decodeTypedData(payload);
   assert.equal(r.ok, true, r.ok ? '' : `${r.code}: ${r.message}`);
-  const decoded = r as DecodedTypedData;
+  const decoded = r;
   assert.equal(decoded.digest, hashTypedData(payload), 'the digest is the standard EIP-712 digest');
   return decoded;
 }
@@ -191,11 +286,26 @@ describe('Permit2 typed data', () => {
         PermitDetails: permitDetailsType,
       },
       primaryType: 'PermitSingle',
-      message: { details: { token: USDC, amount: MAX_UINT160, expiration: 1_800_000_000, nonce: 3 }, spender: BOB, sigDeadline: 1_700_000_000n },
+      message: {
+        details: { token: USDC, amount: MAX_UINT160, expiration: 1_800_000_000, nonce: 3 },
+        spender: BOB,
+        sigDeadline: 1_700_000_000n,
+      },
     });
     assert.equal(r.kind, 'permit2_permit');
     assert.deepEqual(r.effects, [
-      { kind: 'permit', asset: USDC, spender: BOB, amount: MAX_UINT160, unlimited: true, expiration: 1_800_000_000n, deadline: 1_700_000_000n, standard: 'erc20', target: PERMIT2, path: [] },
+      {
+        kind: 'permit',
+        asset: USDC,
+        spender: BOB,
+        amount: MAX_UINT160,
+        unlimited: true,
+        expiration: 1_800_000_000n,
+        deadline: 1_700_000_000n,
+        standard: 'erc20',
+        target: PERMIT2,
+        path: [],
+      },
     ]);
     assert.equal(r.flags.unlimitedApproval, true);
   });
@@ -213,13 +323,22 @@ describe('Permit2 typed data', () => {
       },
       primaryType: 'PermitBatch',
       message: {
-        details: [{ token: USDC, amount: 5n, expiration: 1, nonce: 0 }, { token: DAI, amount: 6n, expiration: 2, nonce: 0 }],
+        details: [
+          { token: USDC, amount: 5n, expiration: 1, nonce: 0 },
+          { token: DAI, amount: 6n, expiration: 2, nonce: 0 },
+        ],
         spender: BOB,
         sigDeadline: 9n,
       },
     });
     assert.equal(r.kind, 'permit2_permit_batch');
-    assert.deepEqual(r.effects.map((e) => [e.asset, e.amount, e.expiration, e.unlimited]), [[USDC, 5n, 1n, false], [DAI, 6n, 2n, false]]);
+    assert.deepEqual(
+      r.effects.map((e) => [e.asset, e.amount, e.expiration, e.unlimited]),
+      [
+        [USDC, 5n, 1n, false],
+        [DAI, 6n, 2n, false],
+      ],
+    );
   });
 
   it('PermitTransferFrom and PermitBatchTransferFrom (SignatureTransfer)', () => {
@@ -238,7 +357,10 @@ describe('Permit2 typed data', () => {
       message: { permitted: { token: USDC, amount: MAX_UINT256 }, spender: BOB, nonce: 1n, deadline: 2n },
     });
     assert.equal(single.kind, 'permit2_permit_transfer_from');
-    assert.deepEqual([single.effects[0]!.asset, single.effects[0]!.spender, single.effects[0]!.unlimited, single.effects[0]!.deadline], [USDC, BOB, true, 2n]);
+    assert.deepEqual(
+      [single.effects[0]!.asset, single.effects[0]!.spender, single.effects[0]!.unlimited, single.effects[0]!.deadline],
+      [USDC, BOB, true, 2n],
+    );
 
     const batch = typed({
       domain: permit2Domain,
@@ -252,7 +374,15 @@ describe('Permit2 typed data', () => {
         TokenPermissions: tokenPermissionsType,
       },
       primaryType: 'PermitBatchTransferFrom',
-      message: { permitted: [{ token: USDC, amount: 1n }, { token: DAI, amount: 2n }], spender: BOB, nonce: 1n, deadline: 2n },
+      message: {
+        permitted: [
+          { token: USDC, amount: 1n },
+          { token: DAI, amount: 2n },
+        ],
+        spender: BOB,
+        nonce: 1n,
+        deadline: 2n,
+      },
     });
     assert.equal(batch.kind, 'permit2_permit_batch_transfer_from');
     assert.equal(batch.effects.length, 2);
@@ -270,10 +400,19 @@ describe('Permit2 typed data', () => {
           { name: 'witness', type: 'Order' },
         ],
         TokenPermissions: tokenPermissionsType,
-        Order: [{ name: 'maker', type: 'address' }, { name: 'minOut', type: 'uint256' }],
+        Order: [
+          { name: 'maker', type: 'address' },
+          { name: 'minOut', type: 'uint256' },
+        ],
       },
       primaryType: 'PermitWitnessTransferFrom',
-      message: { permitted: { token: DAI, amount: 10n }, spender: BOB, nonce: 1n, deadline: 2n, witness: { maker: ALICE, minOut: 3n } },
+      message: {
+        permitted: { token: DAI, amount: 10n },
+        spender: BOB,
+        nonce: 1n,
+        deadline: 2n,
+        witness: { maker: ALICE, minOut: 3n },
+      },
     });
     assert.equal(r.kind, 'permit2_permit_witness_transfer_from');
     assert.deepEqual([r.effects[0]!.asset, r.effects[0]!.amount, r.effects[0]!.spender], [DAI, 10n, BOB]);

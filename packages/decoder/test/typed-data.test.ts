@@ -2,33 +2,21 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashTypedData, recoverTypedDataAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from '@clawd402/testkit';
 import { decodeTypedData, MAX_TYPED_DATA_DEPTH, MAX_TYPED_DATA_VALUES, type DecodedTypedData } from '../src/index.ts';
 import { ALICE, BOB, DAI, DEAD, MAX_UINT256, SIGNER, USDC } from './fixtures.ts';
 
 // Anvil's account 0: a PUBLIC, well-known development key. Never holds real funds.
 const ANVIL_DEV_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
-const permitTypes = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-};
 const usdcDomain = { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: USDC } as const;
-const eip2612 = (value: bigint | string | number) => ({
-  domain: usdcDomain,
-  types: permitTypes,
-  primaryType: 'Permit',
-  message: { owner: SIGNER, spender: BOB, value, nonce: 0, deadline: '1700000000' },
-});
+const eip2612 = (value: bigint | string | number) =>
+  permitTypedData(usdcDomain, { owner: SIGNER, spender: BOB, value, nonce: 0, deadline: '1700000000' });
 
 function ok(input: unknown): DecodedTypedData {
   const r = decodeTypedData(input);
   assert.equal(r.ok, true, r.ok ? '' : `${r.code}: ${r.message} (${r.field})`);
-  return r as DecodedTypedData;
+  return r;
 }
 
 function malformed(input: unknown, field?: string): void {
@@ -46,10 +34,21 @@ describe('decodeTypedData: recognised payloads', () => {
     assert.equal(r.primaryType, 'Permit');
     assert.deepEqual(r.domain, { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: USDC });
     assert.deepEqual(r.effects, [
-      { kind: 'permit', asset: USDC, from: SIGNER, spender: BOB, amount: 1000n, unlimited: false, deadline: 1_700_000_000n, standard: 'erc20', target: USDC, path: [] },
+      {
+        kind: 'permit',
+        asset: USDC,
+        from: SIGNER,
+        spender: BOB,
+        amount: 1000n,
+        unlimited: false,
+        deadline: 1_700_000_000n,
+        standard: 'erc20',
+        target: USDC,
+        path: [],
+      },
     ]);
     const account = privateKeyToAccount(ANVIL_DEV_KEY_0);
-    const payload = { domain: usdcDomain, types: permitTypes, primaryType: 'Permit' as const, message: r.message };
+    const payload = { domain: usdcDomain, types: PERMIT_TYPES, primaryType: 'Permit' as const, message: r.message };
     const signature = await account.signTypedData(payload);
     assert.equal(await recoverTypedDataAddress({ ...payload, signature }), SIGNER);
     assert.equal(r.digest, hashTypedData(payload));
@@ -77,36 +76,52 @@ describe('decodeTypedData: recognised payloads', () => {
       message: { holder: SIGNER, spender: BOB, nonce: 0, expiry: 0, allowed: true },
     });
     assert.equal(r.kind, 'dai_permit');
-    assert.deepEqual([r.effects[0]!.asset, r.effects[0]!.spender, r.effects[0]!.amount, r.effects[0]!.unlimited], [DAI, BOB, MAX_UINT256, true]);
+    assert.deepEqual(
+      [r.effects[0]!.asset, r.effects[0]!.spender, r.effects[0]!.amount, r.effects[0]!.unlimited],
+      [DAI, BOB, MAX_UINT256, true],
+    );
     assert.equal(r.flags.unlimitedApproval, true);
   });
 
   it('EIP-3009 TransferWithAuthorization (x402) is a transfer with recipient and amount', () => {
     const r = ok({
       domain: usdcDomain,
-      types: {
-        TransferWithAuthorization: [
-          { name: 'from', type: 'address' },
-          { name: 'to', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'validAfter', type: 'uint256' },
-          { name: 'validBefore', type: 'uint256' },
-          { name: 'nonce', type: 'bytes32' },
-        ],
-      },
+      types: TRANSFER_WITH_AUTHORIZATION_TYPES,
       primaryType: 'TransferWithAuthorization',
-      message: { from: SIGNER, to: DEAD, value: '10000', validAfter: 0, validBefore: 1_800_000_000, nonce: `0x${'00'.repeat(31)}01` },
+      message: {
+        from: SIGNER,
+        to: DEAD,
+        value: '10000',
+        validAfter: 0,
+        validBefore: 1_800_000_000,
+        nonce: `0x${'00'.repeat(31)}01`,
+      },
     });
     assert.equal(r.kind, 'erc3009_transfer');
     assert.deepEqual(r.effects, [
-      { kind: 'transfer', asset: USDC, from: SIGNER, recipient: DEAD, amount: 10_000n, deadline: 1_800_000_000n, standard: 'erc20', target: USDC, path: [] },
+      {
+        kind: 'transfer',
+        asset: USDC,
+        from: SIGNER,
+        recipient: DEAD,
+        amount: 10_000n,
+        deadline: 1_800_000_000n,
+        standard: 'erc20',
+        target: USDC,
+        path: [],
+      },
     ]);
   });
 
   it('an unrecognised payload is `unknown` with no effects, and still has its digest', () => {
     const payload = {
       domain: { name: 'Mail', version: '1', chainId: 1 },
-      types: { Mail: [{ name: 'to', type: 'address' }, { name: 'contents', type: 'string' }] },
+      types: {
+        Mail: [
+          { name: 'to', type: 'address' },
+          { name: 'contents', type: 'string' },
+        ],
+      },
       primaryType: 'Mail',
       message: { to: ALICE, contents: 'hi' },
     } as const;
@@ -131,7 +146,7 @@ describe('decodeTypedData: recognised payloads', () => {
           { name: 'chainId', type: 'uint256' },
           { name: 'verifyingContract', type: 'address' },
         ],
-        ...permitTypes,
+        ...PERMIT_TYPES,
       },
     });
     const r = ok(json);
@@ -176,7 +191,7 @@ describe('decodeTypedData: malformed payloads are refused', () => {
             { name: 'version', type: 'string' },
             { name: 'chainId', type: 'uint256' },
           ],
-          ...permitTypes,
+          ...PERMIT_TYPES,
         },
       },
       'types.EIP712Domain',
@@ -193,7 +208,7 @@ describe('decodeTypedData: malformed payloads are refused', () => {
           { name: 'chainId', type: 'uint256' },
           { name: 'verifyingContract', type: 'address' },
         ],
-        ...permitTypes,
+        ...PERMIT_TYPES,
       },
     });
   });
@@ -205,32 +220,79 @@ describe('decodeTypedData: malformed payloads are refused', () => {
 
   it('message fields missing or not declared', () => {
     malformed({ ...eip2612(1n), message: { owner: SIGNER, spender: BOB, value: 1, nonce: 0 } }, 'message.deadline');
-    malformed({ ...eip2612(1n), message: { owner: SIGNER, spender: BOB, value: 1, nonce: 0, deadline: 1, recipient: DEAD } }, 'message.recipient');
-    malformed(JSON.parse(`{"domain":{},"types":{"A":[{"name":"x","type":"uint8"}]},"primaryType":"A","message":{"x":1,"__proto__":{"y":2}}}`));
+    malformed(
+      { ...eip2612(1n), message: { owner: SIGNER, spender: BOB, value: 1, nonce: 0, deadline: 1, recipient: DEAD } },
+      'message.recipient',
+    );
+    malformed(
+      JSON.parse(
+        `{"domain":{},"types":{"A":[{"name":"x","type":"uint8"}]},"primaryType":"A","message":{"x":1,"__proto__":{"y":2}}}`,
+      ),
+    );
   });
 
   it('bad values: checksum, range, unsafe numbers, bool strings, wrong bytes size', () => {
-    const bad = (message: Record<string, unknown>, field: string) => malformed({ ...eip2612(1n), message: { ...eip2612(1n).message, ...message } }, field);
+    const bad = (message: Record<string, unknown>, field: string) =>
+      malformed({ ...eip2612(1n), message: { ...eip2612(1n).message, ...message } }, field);
     bad({ spender: '0x3c44CdDdB6a900fa2b585dd299e03d12FA4293BC' }, 'message.spender');
     bad({ value: (MAX_UINT256 + 1n).toString() }, 'message.value');
     bad({ value: -1 }, 'message.value');
     bad({ value: 1e21 }, 'message.value');
     bad({ value: '1.5' }, 'message.value');
     malformed(
-      { domain: {}, types: { A: [{ name: 'b', type: 'bool' }, { name: 'h', type: 'bytes32' }] }, primaryType: 'A', message: { b: 'true', h: `0x${'00'.repeat(32)}` } },
+      {
+        domain: {},
+        types: {
+          A: [
+            { name: 'b', type: 'bool' },
+            { name: 'h', type: 'bytes32' },
+          ],
+        },
+        primaryType: 'A',
+        message: { b: 'true', h: `0x${'00'.repeat(32)}` },
+      },
       'message.b',
     );
     malformed(
-      { domain: {}, types: { A: [{ name: 'b', type: 'bool' }, { name: 'h', type: 'bytes32' }] }, primaryType: 'A', message: { b: true, h: '0x00' } },
+      {
+        domain: {},
+        types: {
+          A: [
+            { name: 'b', type: 'bool' },
+            { name: 'h', type: 'bytes32' },
+          ],
+        },
+        primaryType: 'A',
+        message: { b: true, h: '0x00' },
+      },
       'message.h',
     );
   });
 
   it('undeclared field types, bare int/uint, and structs named like atomic types', () => {
-    malformed({ domain: {}, types: { A: [{ name: 'x', type: 'B' }] }, primaryType: 'A', message: { x: {} } }, 'types.A[0].type');
-    malformed({ domain: {}, types: { A: [{ name: 'x', type: 'uint' }] }, primaryType: 'A', message: { x: 1 } }, 'types.A[0].type');
-    malformed({ domain: {}, types: { address: [{ name: 'x', type: 'uint8' }] }, primaryType: 'address', message: { x: 1 } }, 'types.address');
-    malformed({ domain: {}, types: { A: [{ name: 'x', type: 'uint8' }, { name: 'x', type: 'uint8' }] }, primaryType: 'A', message: { x: 1 } });
+    malformed(
+      { domain: {}, types: { A: [{ name: 'x', type: 'B' }] }, primaryType: 'A', message: { x: {} } },
+      'types.A[0].type',
+    );
+    malformed(
+      { domain: {}, types: { A: [{ name: 'x', type: 'uint' }] }, primaryType: 'A', message: { x: 1 } },
+      'types.A[0].type',
+    );
+    malformed(
+      { domain: {}, types: { address: [{ name: 'x', type: 'uint8' }] }, primaryType: 'address', message: { x: 1 } },
+      'types.address',
+    );
+    malformed({
+      domain: {},
+      types: {
+        A: [
+          { name: 'x', type: 'uint8' },
+          { name: 'x', type: 'uint8' },
+        ],
+      },
+      primaryType: 'A',
+      message: { x: 1 },
+    });
   });
 
   it(`nesting deeper than ${MAX_TYPED_DATA_DEPTH} levels is refused`, () => {
@@ -249,11 +311,22 @@ describe('decodeTypedData: malformed payloads are refused', () => {
   });
 
   it('a fixed-size array with the wrong number of items', () => {
-    malformed({ domain: {}, types: { A: [{ name: 'xs', type: 'uint8[2]' }] }, primaryType: 'A', message: { xs: [1] } }, 'message.xs');
+    malformed(
+      { domain: {}, types: { A: [{ name: 'xs', type: 'uint8[2]' }] }, primaryType: 'A', message: { xs: [1] } },
+      'message.xs',
+    );
   });
 
   it('never throws, whatever it is given', () => {
-    for (const input of [undefined, 0, true, Symbol('x'), () => 1, new Map(), { domain: 1, types: 2, primaryType: 3, message: 4 }]) {
+    for (const input of [
+      undefined,
+      0,
+      true,
+      Symbol('x'),
+      () => 1,
+      new Map(),
+      { domain: 1, types: 2, primaryType: 3, message: 4 },
+    ]) {
       assert.equal(decodeTypedData(input).ok, false);
     }
   });

@@ -1,6 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
-import type { DecisionApproval } from '@clawd402/protocol';
+import { deepFreeze, type DecisionApproval } from '@clawd402/protocol';
 import { joinPath, type PolicyIssue } from './parse-document.ts';
 
 /** Longest wait one approval stage may name: 30 days, in seconds. */
@@ -63,7 +63,11 @@ export function parseApproval(
   if (notification !== undefined) {
     duplicates(notification.channels, joinPath(notificationPath, 'channels'), issues);
     if (notification.escalation !== undefined) {
-      duplicates(notification.escalation.channels, joinPath(joinPath(notificationPath, 'escalation'), 'channels'), issues);
+      duplicates(
+        notification.escalation.channels,
+        joinPath(joinPath(notificationPath, 'escalation'), 'channels'),
+        issues,
+      );
     }
   }
   if (quorum !== undefined) {
@@ -94,7 +98,8 @@ export function parseApproval(
   if (quorum !== undefined) {
     out.quorum.required = quorum.required;
     if (quorum.approvers !== undefined) out.quorum.approvers = [...quorum.approvers];
-    if (quorum.role !== undefined) out.quorum.roles = typeof quorum.role === 'string' ? [quorum.role] : [...quorum.role];
+    if (quorum.role !== undefined)
+      out.quorum.roles = typeof quorum.role === 'string' ? [quorum.role] : [...quorum.role];
     out.quorum.excludeAgentOwner = quorum.exclude_agent_owner ?? false;
   }
   return deepFreeze(out);
@@ -123,8 +128,13 @@ export function copyApproval(approval: ApprovalRequirement): ApprovalRequirement
  * Check a value against a typebox schema; on failure push one issue per offending location (the first message for
  * each path, with unknown keys named), and return undefined.
  */
-function checked<S extends TSchema>(schema: S, value: unknown, path: string, issues: PolicyIssue[]): Static<S> | undefined {
-  if (Value.Check(schema, value)) return value as Static<S>;
+function checked<S extends TSchema>(
+  schema: S,
+  value: unknown,
+  path: string,
+  issues: PolicyIssue[],
+): Static<S> | undefined {
+  if (Value.Check(schema, value)) return value;
   const start = issues.length;
   const seen = new Set<string>();
   for (const error of Value.Errors(schema, value)) {
@@ -183,12 +193,4 @@ function duplicates(values: readonly string[], path: string, issues: PolicyIssue
     if (seen.has(value)) issues.push({ path: joinPath(path, index), message: `repeats ${JSON.stringify(value)}` });
     seen.add(value);
   });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

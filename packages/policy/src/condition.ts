@@ -83,5 +83,5 @@ export class ConditionValueError extends Error {
 
 /** Declare a condition with its value type inferred from its schema. */
 export function defineCondition<S extends TSchema>(definition: ConditionDefinition<S>): ConditionDefinition {
-  return Object.freeze(definition) as unknown as ConditionDefinition;
+  return Object.freeze(definition);
 }

@@ -79,6 +79,8 @@ export interface IntentFacts {
   typedData?: TypedDataFacts;
   /** An EIP-7702 authorisation: the contract (checksummed) the signing account would delegate its code to. */
   authorizationDelegate?: Address;
+  /** An x402 payment (`type: 'x402_payment'`): the resource's host, the payee and how the gateway knows it. */
+  x402?: X402Facts;
   /** Epoch milliseconds of the decision. The gateway passes its clock here; evaluation itself stays pure. */
   now?: number;
   /**
@@ -86,6 +88,15 @@ export interface IntentFacts {
    * not simulated. Conditions that read it fail closed without it: a rule that needs a simulation gets one or denies.
    */
   simulation?: SimulationFacts;
+  /** Where the intent came from: the surface (`rest`, `rpc`, `mcp`, `x402`) and, for MCP, the tool that started it. */
+  origin?: OriginFacts;
+}
+
+/** See {@link IntentFacts.origin}. */
+export interface OriginFacts {
+  readonly channel: string;
+  /** The MCP tool that started the intent; absent on other surfaces. */
+  readonly tool?: string;
 }
 
 /** See {@link IntentFacts.simulation}. */
@@ -93,9 +104,33 @@ export interface SimulationFacts {
   /** USD leaving the signer net of what arrives, in micro-USD; absent when an asset moved has no usable price. */
   readonly netOutflowUsd?: bigint;
   /** Approvals the transaction grants (token, spender, amount, unlimited). */
-  readonly newApprovals: readonly { readonly asset: Address; readonly spender: Address; readonly amount?: bigint; readonly unlimited: boolean }[];
+  readonly newApprovals: readonly {
+    readonly asset: Address;
+    readonly spender: Address;
+    readonly amount?: bigint;
+    readonly unlimited: boolean;
+  }[];
   /** Every address assets were sent to. */
   readonly recipientsTouched: readonly Address[];
+}
+
+/**
+ * How the payee of an x402 payment relates to its host: `listed` (the operator lists it for the host), `pinned` (the
+ * payee first seen for the host, by an earlier payment) or `new` (no payee was seen for the host yet: this one is
+ * being pinned). A payee other than the pinned or listed one never reaches policy: the gateway refuses it first.
+ */
+export type X402PayeeStatus = 'listed' | 'pinned' | 'new';
+export const X402_PAYEE_STATUSES: readonly X402PayeeStatus[] = ['listed', 'pinned', 'new'];
+
+/** See {@link IntentFacts.x402}. The per-request price is the intent's `valueUsd`, its token amount `amount`. */
+export interface X402Facts {
+  /** The resource URL's host name, lowercase, without port (`api.example.com`). */
+  readonly host: string;
+  /** The resource URL. */
+  readonly resource: string;
+  /** Who is paid (checksummed); also the intent's `recipient`. */
+  readonly payee: Address;
+  readonly payeeStatus: X402PayeeStatus;
 }
 
 /** The agent's rolling spend before this intent; see {@link IntentFacts.spend}. */

@@ -8,12 +8,30 @@ import type { PolicyRule, PolicySet } from './policy-set.ts';
  * them); `channel_not_configured` is a warning outside production and an error in production.
  */
 export const LINT_CODES = {
-  no_final_deny: { severity: 'error', meaning: 'The last rule is not a match-all (`conditions: {}`) reject or require_human_approval.' },
-  approval_without_timeout: { severity: 'error', meaning: 'A require_human_approval rule has no `notification.timeout`.' },
-  channel_not_configured: { severity: 'warning', meaning: 'A rule notifies a channel the gateway has not configured (an error in production).' },
-  approval_without_escalation: { severity: 'warning', meaning: 'A require_human_approval rule has no `notification.escalation`.' },
-  zero_address_not_blocked: { severity: 'warning', meaning: 'No reachable rule rejects the zero address for every intent.' },
-  unverified_contracts_not_blocked: { severity: 'warning', meaning: 'Contract calls to unverified contracts are neither rejected nor excluded from auto-approval.' },
+  no_final_deny: {
+    severity: 'error',
+    meaning: 'The last rule is not a match-all (`conditions: {}`) reject or require_human_approval.',
+  },
+  approval_without_timeout: {
+    severity: 'error',
+    meaning: 'A require_human_approval rule has no `notification.timeout`.',
+  },
+  channel_not_configured: {
+    severity: 'warning',
+    meaning: 'A rule notifies a channel the gateway has not configured (an error in production).',
+  },
+  approval_without_escalation: {
+    severity: 'warning',
+    meaning: 'A require_human_approval rule has no `notification.escalation`.',
+  },
+  zero_address_not_blocked: {
+    severity: 'warning',
+    meaning: 'No reachable rule rejects the zero address for every intent.',
+  },
+  unverified_contracts_not_blocked: {
+    severity: 'warning',
+    meaning: 'Contract calls to unverified contracts are neither rejected nor excluded from auto-approval.',
+  },
   auto_approve_without_daily_limit: { severity: 'warning', meaning: 'An auto_approve rule has no `daily_limit_usd`.' },
   unreachable_rule: { severity: 'warning', meaning: 'A rule comes after a match-all rule, so it can never decide.' },
   unused_address_list: { severity: 'warning', meaning: 'A named list under `address_lists` is referenced nowhere.' },
@@ -60,8 +78,15 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
   const errors: LintFinding[] = [];
   const warnings: LintFinding[] = [];
   const channels = new Set(options.configuredChannels);
-  const add = (code: LintCode, path: string, message: string, rule?: PolicyRule, severity?: 'error' | 'warning'): void => {
-    const finding: LintFinding = rule === undefined ? { code, path, message } : { code, rule: rule.name, path, message };
+  const add = (
+    code: LintCode,
+    path: string,
+    message: string,
+    rule?: PolicyRule,
+    severity?: 'error' | 'warning',
+  ): void => {
+    const finding: LintFinding =
+      rule === undefined ? { code, path, message } : { code, rule: rule.name, path, message };
     ((severity ?? LINT_CODES[code].severity) === 'error' ? errors : warnings).push(finding);
   };
   const rules = set.rules;
@@ -72,7 +97,11 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
   // The last rule is an explicit match-all that does not approve on its own.
   const last = rules.at(-1);
   if (last === undefined) {
-    add('no_final_deny', 'policies', 'The set has no rules; end it with a match-all reject (`conditions: {}`, `action: reject`).');
+    add(
+      'no_final_deny',
+      'policies',
+      'The set has no rules; end it with a match-all reject (`conditions: {}`, `action: reject`).',
+    );
   } else if (Object.keys(last.conditions).length !== 0 || last.action === 'auto_approve') {
     add(
       'no_final_deny',
@@ -99,7 +128,12 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
   rules.forEach((rule, index) => {
     const path = rulePath(index);
     if (rule.action === 'auto_approve' && !Object.hasOwn(rule.conditions, 'daily_limit_usd')) {
-      add('auto_approve_without_daily_limit', path, `Rule ${JSON.stringify(rule.name)} auto-approves without a daily_limit_usd.`, rule);
+      add(
+        'auto_approve_without_daily_limit',
+        path,
+        `Rule ${JSON.stringify(rule.name)} auto-approves without a daily_limit_usd.`,
+        rule,
+      );
     }
     const approval = rule.approval;
     if (rule.action !== 'require_human_approval' || approval === undefined) return;
@@ -120,9 +154,14 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
         rule,
       );
     }
-    const named: [string, readonly string[]][] = [[joinPath(notificationPath, 'channels'), approval.notification.channels]];
+    const named: [string, readonly string[]][] = [
+      [joinPath(notificationPath, 'channels'), approval.notification.channels],
+    ];
     if (approval.notification.escalation !== undefined) {
-      named.push([joinPath(joinPath(notificationPath, 'escalation'), 'channels'), approval.notification.escalation.channels]);
+      named.push([
+        joinPath(joinPath(notificationPath, 'escalation'), 'channels'),
+        approval.notification.escalation.channels,
+      ]);
     }
     for (const [channelsPath, list] of named) {
       list.forEach((channel, i) => {
@@ -147,7 +186,11 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
       resolve(set, rule.conditions['recipient_blacklist']).has(zero),
   );
   if (!blocksZero) {
-    add('zero_address_not_blocked', '', 'No reachable rule rejects the zero address for every intent; add a recipient_blacklist rule for it first.');
+    add(
+      'zero_address_not_blocked',
+      '',
+      'No reachable rule rejects the zero address for every intent; add a recipient_blacklist rule for it first.',
+    );
   }
 
   // Contract calls to unverified contracts are rejected, or no auto-approving rule can match them.
@@ -159,7 +202,10 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
       mayBeContractCall(rule, ['contract_call']),
   );
   const approvesUnverified = reachable.some(
-    (rule) => rule.action === 'auto_approve' && rule.conditions['contract_verified'] !== true && mayBeContractCall(rule, CONTRACT_CALL_TYPES),
+    (rule) =>
+      rule.action === 'auto_approve' &&
+      rule.conditions['contract_verified'] !== true &&
+      mayBeContractCall(rule, CONTRACT_CALL_TYPES),
   );
   if (!blocksUnverified && approvesUnverified) {
     add(
@@ -173,7 +219,12 @@ export function lintPolicySet(set: PolicySet, options: LintOptions): LintResult 
   const referenced = new Set<string>();
   for (const rule of rules) collectReferences(rule.conditions, referenced);
   for (const name of Object.keys(set.addressLists)) {
-    if (!referenced.has(name)) add('unused_address_list', joinPath('address_lists', name), `The address list ${JSON.stringify(name)} is not referenced by any rule.`);
+    if (!referenced.has(name))
+      add(
+        'unused_address_list',
+        joinPath('address_lists', name),
+        `The address list ${JSON.stringify(name)} is not referenced by any rule.`,
+      );
   }
 
   return { errors, warnings };

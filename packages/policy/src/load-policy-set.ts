@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import Value from 'typebox/value';
-import { REASON_CODES } from '@clawd402/protocol';
+import { deepFreeze, REASON_CODES } from '@clawd402/protocol';
 import { canonicalJson } from './canonical-json.ts';
 import { parseApproval, type ApprovalRequirement } from './approval.ts';
 import {
@@ -28,6 +28,7 @@ const TOP_LEVEL_KEYS: readonly string[] = ['policies', 'address_lists'];
 const RULE_KEYS: readonly string[] = ['name', 'description', 'conditions', 'action', 'notification', 'quorum'];
 /** Rule keys that only a `require_human_approval` rule may carry. */
 const APPROVAL_KEYS: readonly string[] = ['notification', 'quorum'];
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Options of {@link loadPolicySet}. */
@@ -53,7 +54,9 @@ export interface LoadPolicySetOptions {
 export function loadPolicySet(text: string, options: LoadPolicySetOptions = {}): PolicySet {
   const format = options.format ?? 'yaml';
   if (format !== 'yaml' && format !== 'json') {
-    throw new PolicyLoadError([{ path: '', message: `unknown format ${JSON.stringify(format)}; use 'yaml' or 'json'` }]);
+    throw new PolicyLoadError([
+      { path: '', message: `unknown format ${JSON.stringify(format)}; use 'yaml' or 'json'` },
+    ]);
   }
   if (typeof text !== 'string') throw new PolicyLoadError([{ path: '', message: 'the policy text must be a string' }]);
   const parsed = parsePolicyDocument(text, format);
@@ -66,7 +69,10 @@ export function loadPolicySet(text: string, options: LoadPolicySetOptions = {}):
   }
   for (const key of Object.keys(document)) {
     if (!TOP_LEVEL_KEYS.includes(key)) {
-      issues.push({ path: joinPath('', key), message: 'is not a known top-level key (expected `policies` and optionally `address_lists`)' });
+      issues.push({
+        path: joinPath('', key),
+        message: 'is not a known top-level key (expected `policies` and optionally `address_lists`)',
+      });
     }
   }
   const addressLists = parseAddressLists(document, issues);
@@ -79,7 +85,10 @@ export function loadPolicySet(text: string, options: LoadPolicySetOptions = {}):
   } else if (!Array.isArray(policies)) {
     issues.push({ path: 'policies', message: 'must be a list of rules' });
   } else if (policies.length > MAX_POLICY_RULES) {
-    issues.push({ path: 'policies', message: `holds ${policies.length} rules; at most ${MAX_POLICY_RULES} are allowed` });
+    issues.push({
+      path: 'policies',
+      message: `holds ${policies.length} rules; at most ${MAX_POLICY_RULES} are allowed`,
+    });
   } else {
     const seen = new Map<string, number>();
     policies.forEach((raw, index) => {
@@ -127,10 +136,13 @@ function compileRule(
   if (!Object.hasOwn(raw, 'name')) issues.push({ path: namePath, message: 'is required' });
   else if (typeof name !== 'string') issues.push({ path: namePath, message: 'must be a string' });
   else if (name.trim() === '') issues.push({ path: namePath, message: 'must not be empty' });
-  else if (name.length > MAX_RULE_NAME_LENGTH) issues.push({ path: namePath, message: `is longer than ${MAX_RULE_NAME_LENGTH} characters` });
-  else if (CONTROL_CHARACTERS.test(name)) issues.push({ path: namePath, message: 'must not contain control characters or line breaks' });
+  else if (name.length > MAX_RULE_NAME_LENGTH)
+    issues.push({ path: namePath, message: `is longer than ${MAX_RULE_NAME_LENGTH} characters` });
+  else if (CONTROL_CHARACTERS.test(name))
+    issues.push({ path: namePath, message: 'must not contain control characters or line breaks' });
   else if (name !== name.trim()) issues.push({ path: namePath, message: 'must not start or end with whitespace' });
-  else if (seen.has(name)) issues.push({ path: namePath, message: `duplicates the name of policies[${seen.get(name)}]` });
+  else if (seen.has(name))
+    issues.push({ path: namePath, message: `duplicates the name of policies[${seen.get(name)}]` });
   else seen.set(name, index);
 
   const description = raw['description'];
@@ -155,7 +167,10 @@ function compileRule(
   } else {
     for (const key of APPROVAL_KEYS) {
       if (Object.hasOwn(raw, key)) {
-        issues.push({ path: joinPath(path, key), message: 'is only allowed in a rule whose action is require_human_approval' });
+        issues.push({
+          path: joinPath(path, key),
+          message: 'is only allowed in a rule whose action is require_human_approval',
+        });
       }
     }
   }
@@ -252,12 +267,4 @@ function isPolicyAction(value: unknown): value is PolicyAction {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

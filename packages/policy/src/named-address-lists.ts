@@ -28,7 +28,10 @@ const EMPTY: NamedAddressLists = Object.freeze({ written: Object.freeze({}), com
  * Read the top-level `address_lists` mapping (absent → none). Each list is a non-empty list of plain addresses (no
  * references to other lists). Pushes issues with paths such as `address_lists.treasury[2]`.
  */
-export function parseAddressLists(document: Readonly<Record<string, unknown>>, issues: PolicyIssue[]): NamedAddressLists {
+export function parseAddressLists(
+  document: Readonly<Record<string, unknown>>,
+  issues: PolicyIssue[],
+): NamedAddressLists {
   if (!Object.hasOwn(document, 'address_lists')) return EMPTY;
   const raw = document['address_lists'];
   const path = 'address_lists';
@@ -46,11 +49,17 @@ export function parseAddressLists(document: Readonly<Record<string, unknown>>, i
   for (const [name, list] of entries) {
     const listPath = joinPath(path, name);
     if (!ADDRESS_LIST_NAME.test(name)) {
-      issues.push({ path: listPath, message: 'is not a valid list name (a letter or "_", then letters, digits, "_" or "-"; at most 64)' });
+      issues.push({
+        path: listPath,
+        message: 'is not a valid list name (a letter or "_", then letters, digits, "_" or "-"; at most 64)',
+      });
       continue;
     }
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_ADDRESS_LIST_ITEMS) {
-      issues.push({ path: listPath, message: `must be a non-empty list of at most ${MAX_ADDRESS_LIST_ITEMS} addresses` });
+      issues.push({
+        path: listPath,
+        message: `must be a non-empty list of at most ${MAX_ADDRESS_LIST_ITEMS} addresses`,
+      });
       continue;
     }
     const itemIssues: ConditionValueIssue[] = [];

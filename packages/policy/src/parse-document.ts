@@ -54,7 +54,10 @@ interface WalkContext {
  */
 export function parsePolicyDocument(text: string, format: PolicyFormat): ParseResult {
   if (text.length > MAX_POLICY_TEXT_LENGTH) {
-    return { ok: false, issues: [{ path: '', message: `the policy text is longer than ${MAX_POLICY_TEXT_LENGTH} characters` }] };
+    return {
+      ok: false,
+      issues: [{ path: '', message: `the policy text is longer than ${MAX_POLICY_TEXT_LENGTH} characters` }],
+    };
   }
   if (format === 'json') {
     try {

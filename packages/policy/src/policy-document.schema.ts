@@ -13,7 +13,7 @@ import { AddressListsSchema } from './named-address-lists.ts';
 export function policyDocumentSchema(): TSchema {
   const conditions: Record<string, TSchema> = {};
   for (const condition of CONDITIONS) {
-    conditions[condition.key] = Type.Optional({ ...condition.schema, description: condition.description } as TSchema);
+    conditions[condition.key] = Type.Optional({ ...condition.schema, description: condition.description });
   }
   const rule = Type.Object(
     {
@@ -25,14 +25,23 @@ export function policyDocumentSchema(): TSchema {
       }),
       action: Type.Union(POLICY_ACTIONS.map((a) => Type.Literal(a))),
       notification: Type.Optional({ ...NotificationSchema, description: 'Only with action require_human_approval.' }),
-      quorum: Type.Optional({ ...QuorumSchema, description: 'Only with action require_human_approval; default 1 of anyone with the approve permission.' }),
+      quorum: Type.Optional({
+        ...QuorumSchema,
+        description: 'Only with action require_human_approval; default 1 of anyone with the approve permission.',
+      }),
     },
     { additionalProperties: false },
   );
   return Type.Object(
     {
-      policies: Type.Array(rule, { maxItems: MAX_POLICY_RULES, description: 'Rules in order; the first whose conditions all hold decides.' }),
-      address_lists: Type.Optional({ ...AddressListsSchema, description: 'Named address lists, referenced as "@name".' }),
+      policies: Type.Array(rule, {
+        maxItems: MAX_POLICY_RULES,
+        description: 'Rules in order; the first whose conditions all hold decides.',
+      }),
+      address_lists: Type.Optional({
+        ...AddressListsSchema,
+        description: 'Named address lists, referenced as "@name".',
+      }),
     },
     { additionalProperties: false },
   );
@@ -46,7 +55,9 @@ export function policyJsonSchema(): Record<string, unknown> {
     description:
       'Generated from packages/policy (pnpm --filter @clawd402/policy gen:schema); do not edit. Shapes only: loadPolicySet() is the authority.',
     // typebox's own markers ("~optional", "~kind") are not JSON Schema; drop them.
-    ...(JSON.parse(JSON.stringify(policyDocumentSchema(), (key, value: unknown) => (key.startsWith('~') ? undefined : value))) as Record<string, unknown>),
+    ...(JSON.parse(
+      JSON.stringify(policyDocumentSchema(), (key, value: unknown) => (key.startsWith('~') ? undefined : value)),
+    ) as Record<string, unknown>),
   };
 }
 

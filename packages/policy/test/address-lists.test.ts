@@ -36,7 +36,10 @@ policies:
   it('"@name" in a recipient list stands for every address of the named list', () => {
     assert.equal(evaluate(set, facts({ recipient: ALICE })).policy, 'pay_treasury');
     assert.equal(evaluate(set, facts({ recipient: BOB })).policy, 'pay_treasury');
-    assert.equal(evaluate(set, facts({ recipient: '0x0000000000000000000000000000000000000001' })).policy, 'pay_treasury');
+    assert.equal(
+      evaluate(set, facts({ recipient: '0x0000000000000000000000000000000000000001' })).policy,
+      'pay_treasury',
+    );
     assert.equal(evaluate(set, facts({ recipient: CAROL })).policy, 'block');
   });
 
@@ -44,7 +47,10 @@ policies:
     const token = '0x0000000000000000000000000000000000000002' as const; // listed nowhere
     const input = facts({ type: 'approve', recipient: token, spender: BOB, call: { args: { spender: BOB } } });
     assert.equal(evaluate(set, input).policy, 'approve_treasury');
-    assert.equal(evaluate(set, { ...input, spender: CAROL, call: { args: { spender: CAROL } } }).policy, 'default_deny');
+    assert.equal(
+      evaluate(set, { ...input, spender: CAROL, call: { args: { spender: CAROL } } }).policy,
+      'default_deny',
+    );
   });
 
   it('is exposed as written and counts in the hash', () => {
@@ -61,9 +67,10 @@ policies: []
   });
 
   it('refuses unknown references, bad names, bad addresses and references inside lists', () => {
-    assert.deepEqual(paths(`policies:\n  - name: a\n    conditions: { recipient_whitelist: ["@nope"] }\n    action: auto_approve\n`), [
-      'policies[0].conditions.recipient_whitelist[0]',
-    ]);
+    assert.deepEqual(
+      paths(`policies:\n  - name: a\n    conditions: { recipient_whitelist: ["@nope"] }\n    action: auto_approve\n`),
+      ['policies[0].conditions.recipient_whitelist[0]'],
+    );
     assert.deepEqual(paths(`address_lists:\n  "1bad": ["${ALICE}"]\npolicies: []\n`), ['address_lists["1bad"]']);
     assert.deepEqual(paths(`address_lists:\n  t: []\npolicies: []\n`), ['address_lists.t']);
     assert.deepEqual(paths(`address_lists:\n  t: ["${ALICE}", "0x12", "@other", 5]\npolicies: []\n`), [
@@ -73,9 +80,12 @@ policies: []
     ]);
     assert.deepEqual(paths(`address_lists: [a]\npolicies: []\n`), ['address_lists']);
     // asset lists take no references
-    assert.deepEqual(paths(`address_lists:\n  t: ["${ALICE}"]\npolicies:\n  - name: a\n    conditions: { asset: ["@t"] }\n    action: auto_approve\n`), [
-      'policies[0].conditions.asset[0]',
-    ]);
+    assert.deepEqual(
+      paths(
+        `address_lists:\n  t: ["${ALICE}"]\npolicies:\n  - name: a\n    conditions: { asset: ["@t"] }\n    action: auto_approve\n`,
+      ),
+      ['policies[0].conditions.asset[0]'],
+    );
   });
 
   it('a __proto__ list name is an ordinary list and pollutes nothing', () => {
@@ -92,8 +102,11 @@ policies:
     assert.equal(({} as Record<string, unknown>)[0], undefined);
     assert.ok(Object.hasOwn(hostile.addressLists, '__proto__'));
     // a reference to an inherited name is unknown, not Object.prototype
-    assert.deepEqual(paths(`policies:\n  - name: a\n    conditions: { recipient_whitelist: ["@constructor"] }\n    action: auto_approve\n`), [
-      'policies[0].conditions.recipient_whitelist[0]',
-    ]);
+    assert.deepEqual(
+      paths(
+        `policies:\n  - name: a\n    conditions: { recipient_whitelist: ["@constructor"] }\n    action: auto_approve\n`,
+      ),
+      ['policies[0].conditions.recipient_whitelist[0]'],
+    );
   });
 });

@@ -36,8 +36,17 @@ describe('require_human_approval', () => {
       policySetHash: set.hash,
       reasons: [{ code: 'policy.rule_matched', message: 'Rule "ask" matched; action require_human_approval.' }],
       approval: {
-        notification: { channels: ['email', 'slack'], timeoutSeconds: 1800, escalation: { channels: ['pagerduty'], timeoutSeconds: 3600 } },
-        quorum: { required: 2, approvers: ['alice', '7d1c9a4e-0000-4000-8000-000000000001', 'bob'], roles: ['owner', 'approver'], excludeAgentOwner: true },
+        notification: {
+          channels: ['email', 'slack'],
+          timeoutSeconds: 1800,
+          escalation: { channels: ['pagerduty'], timeoutSeconds: 3600 },
+        },
+        quorum: {
+          required: 2,
+          approvers: ['alice', '7d1c9a4e-0000-4000-8000-000000000001', 'bob'],
+          roles: ['owner', 'approver'],
+          excludeAgentOwner: true,
+        },
       },
     });
     assert.ok(Value.Check(Decision, decision), 'the decision matches the protocol schema');
@@ -47,7 +56,10 @@ describe('require_human_approval', () => {
   it('defaults: quorum 1 of anyone with the approve permission; no channels, no timeout', () => {
     const set = loadPolicySet(rule(''));
     const decision = evaluate(set, facts());
-    assert.deepEqual(decision.approval, { notification: { channels: [] }, quorum: { required: 1, excludeAgentOwner: false } });
+    assert.deepEqual(decision.approval, {
+      notification: { channels: [] },
+      quorum: { required: 1, excludeAgentOwner: false },
+    });
     assert.ok(Value.Check(Decision, decision));
     assert.deepEqual(
       evaluate(loadPolicySet(rule('    quorum: { required: 1, role: admin }\n')), facts()).approval!.quorum,
@@ -60,7 +72,10 @@ describe('require_human_approval', () => {
     const first = evaluate(set, facts());
     first.approval!.notification.channels.push('sms');
     first.approval!.quorum.required = 5;
-    assert.deepEqual(evaluate(set, facts()).approval, { notification: { channels: ['email'], timeoutSeconds: 60 }, quorum: { required: 1, excludeAgentOwner: false } });
+    assert.deepEqual(evaluate(set, facts()).approval, {
+      notification: { channels: ['email'], timeoutSeconds: 60 },
+      quorum: { required: 1, excludeAgentOwner: false },
+    });
     assert.ok(Object.isFrozen(set.rules[0]!.approval!.notification.channels));
   });
 
@@ -69,7 +84,10 @@ describe('require_human_approval', () => {
     const decision = evaluate(set, facts());
     assert.equal(decision.action, 'reject');
     assert.equal(decision.approval, undefined);
-    assert.deepEqual(decision.reasons.map((r) => r.code), ['price.unavailable']);
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['price.unavailable'],
+    );
   });
 
   it('refuses malformed notification and quorum with precise paths', () => {
@@ -82,7 +100,10 @@ describe('require_human_approval', () => {
       ['    notification: { channels: [email], timeout: 1.5 }\n', ['policies[0].notification.timeout']],
       ['    notification: { channels: [email], timeout: "1800" }\n', ['policies[0].notification.timeout']],
       ['    notification: { channels: [email], timeout: 9999999 }\n', ['policies[0].notification.timeout']],
-      ['    notification: { channels: [email], timeout: 60, escalation: { channels: [sms] } }\n', ['policies[0].notification.escalation.timeout']],
+      [
+        '    notification: { channels: [email], timeout: 60, escalation: { channels: [sms] } }\n',
+        ['policies[0].notification.escalation.timeout'],
+      ],
       ['    notification: { channels: [email], timeout: 60, retries: 3 }\n', ['policies[0].notification.retries']],
       ['    notification: [email]\n', ['policies[0].notification']],
       ['    quorum: { required: 0 }\n', ['policies[0].quorum.required']],
@@ -94,7 +115,11 @@ describe('require_human_approval', () => {
       ['    quorum: { required: 1, exclude_agent_owner: "yes" }\n', ['policies[0].quorum.exclude_agent_owner']],
     ];
     for (const [extra, expected] of cases) {
-      assert.deepEqual(issues(rule(extra)).map((i) => i.path), expected, extra);
+      assert.deepEqual(
+        issues(rule(extra)).map((i) => i.path),
+        expected,
+        extra,
+      );
     }
     assert.equal(
       issues(rule('    notification: { channels: [email], timeout: 0 }\n'))[0]!.message,

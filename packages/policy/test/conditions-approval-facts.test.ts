@@ -27,16 +27,24 @@ describe('spender_whitelist', () => {
 
 describe('spender_blacklist', () => {
   it('rejects a listed spender with policy.spender_blacklisted', () => {
-    const set = loadPolicySet(`${oneRule(`{ spender_blacklist: ["${CAROL}"] }`, 'reject')}  - name: rest\n    conditions: {}\n    action: auto_approve\n`);
+    const set = loadPolicySet(
+      `${oneRule(`{ spender_blacklist: ["${CAROL}"] }`, 'reject')}  - name: rest\n    conditions: {}\n    action: auto_approve\n`,
+    );
     const decision = evaluate(set, approve(CAROL));
     assert.equal(decision.action, 'reject');
-    assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.rule_matched', 'policy.spender_blacklisted']);
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['policy.rule_matched', 'policy.spender_blacklisted'],
+    );
     assert.equal(decision.reasons[1]!.message, 'The spender is on the spender_blacklist of rule "r".');
     assert.equal(evaluate(set, approve(ALICE)).policy, 'rest');
     assert.equal(outcome(`{ spender_blacklist: ["${CAROL}"] }`, approve(), 'reject'), UNKNOWN);
   });
   it('may only reject', () => {
-    assert.throws(() => loadPolicySet(oneRule(`{ spender_blacklist: ["${CAROL}"] }`, 'auto_approve')), /must be reject in a rule using spender_blacklist/);
+    assert.throws(
+      () => loadPolicySet(oneRule(`{ spender_blacklist: ["${CAROL}"] }`, 'auto_approve')),
+      /must be reject in a rule using spender_blacklist/,
+    );
     assert.throws(() => loadPolicySet(oneRule(`{ spender_blacklist: ["${CAROL}"] }`, 'require_human_approval')));
   });
 });
@@ -84,6 +92,9 @@ describe('typed_data_domain', () => {
   it('refuses an empty mapping, unknown fields and bad contracts', () => {
     assert.throws(() => loadPolicySet(oneRule('{ typed_data_domain: {} }')));
     assert.throws(() => loadPolicySet(oneRule('{ typed_data_domain: { salt: "0x00" } }')));
-    assert.throws(() => loadPolicySet(oneRule('{ typed_data_domain: { verifyingContract: "0x12" } }')), /typed_data_domain\.verifyingContract/);
+    assert.throws(
+      () => loadPolicySet(oneRule('{ typed_data_domain: { verifyingContract: "0x12" } }')),
+      /typed_data_domain\.verifyingContract/,
+    );
   });
 });

@@ -6,7 +6,10 @@ import { outcome } from './decide.ts';
 import { ALICE, BOB, CAROL, facts, oneRule } from './fixtures.ts';
 
 const authorization = (delegate?: string) =>
-  facts({ type: 'authorization', ...(delegate === undefined ? {} : { authorizationDelegate: delegate as typeof ALICE }) });
+  facts({
+    type: 'authorization',
+    ...(delegate === undefined ? {} : { authorizationDelegate: delegate as typeof ALICE }),
+  });
 
 describe('authorization_delegate', () => {
   const conditions = `{ transaction_type: authorization, authorization_delegate: ["${ALICE}", "${BOB.toLowerCase()}"] }`;
@@ -27,14 +30,25 @@ describe('authorization_delegate', () => {
     const set = loadPolicySet(oneRule(conditions, 'auto_approve'));
     const decision = evaluate(set, authorization(ALICE));
     assert.equal(decision.action, 'auto_approve');
-    assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.rule_matched', 'policy.authorization_delegate_allowed']);
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['policy.rule_matched', 'policy.authorization_delegate_allowed'],
+    );
   });
 
   it('resolves @lists and refuses bad addresses at load', () => {
-    const set = loadPolicySet(`address_lists:\n  delegates: ["${CAROL}"]\n${oneRule('{ authorization_delegate: ["@delegates"] }', 'auto_approve')}`);
+    const set = loadPolicySet(
+      `address_lists:\n  delegates: ["${CAROL}"]\n${oneRule('{ authorization_delegate: ["@delegates"] }', 'auto_approve')}`,
+    );
     assert.equal(evaluate(set, authorization(CAROL)).action, 'auto_approve');
-    assert.throws(() => loadPolicySet(oneRule('{ authorization_delegate: ["0x1234"] }', 'auto_approve')), /authorization_delegate/);
-    assert.throws(() => loadPolicySet(oneRule('{ authorization_delegate: [] }', 'auto_approve')), /authorization_delegate/);
+    assert.throws(
+      () => loadPolicySet(oneRule('{ authorization_delegate: ["0x1234"] }', 'auto_approve')),
+      /authorization_delegate/,
+    );
+    assert.throws(
+      () => loadPolicySet(oneRule('{ authorization_delegate: [] }', 'auto_approve')),
+      /authorization_delegate/,
+    );
   });
 
   it('authorization is a transaction type the language knows', () => {
@@ -45,6 +59,9 @@ describe('authorization_delegate', () => {
 
 describe('authorization_delegate actions', () => {
   it('allows only: a rule using it may not reject (refuse a delegate with recipient_blacklist)', () => {
-    assert.throws(() => loadPolicySet(oneRule(`{ authorization_delegate: ["${ALICE}"] }`, 'reject')), /must be auto_approve or require_human_approval in a rule using authorization_delegate/);
+    assert.throws(
+      () => loadPolicySet(oneRule(`{ authorization_delegate: ["${ALICE}"] }`, 'reject')),
+      /must be auto_approve or require_human_approval in a rule using authorization_delegate/,
+    );
   });
 });

@@ -19,7 +19,8 @@ function issues(text: string): { path: string; message: string }[] {
 }
 
 describe('contract_verified', () => {
-  const call = (verified?: boolean) => facts({ type: 'contract_call', ...(verified === undefined ? {} : { contractVerified: verified }) });
+  const call = (verified?: boolean) =>
+    facts({ type: 'contract_call', ...(verified === undefined ? {} : { contractVerified: verified }) });
   it('holds when the registry answer equals the value', () => {
     assert.equal(outcome('{ contract_verified: false }', call(false), 'reject'), 'holds');
     assert.equal(outcome('{ contract_verified: false }', call(true), 'reject'), 'fails');
@@ -38,31 +39,44 @@ describe('function_selector', () => {
   it('a selector, matched whatever the case of either side', () => {
     assert.equal(outcome(`{ function_selector: "${TRANSFER}" }`, facts({ selector: TRANSFER })), 'holds');
     assert.equal(outcome('{ function_selector: "0xA9059CBB" }', facts({ selector: TRANSFER })), 'holds');
-    assert.equal(outcome(`{ function_selector: "${TRANSFER}" }`, facts({ selector: '0xA9059CBB' as `0x${string}` })), 'holds');
+    assert.equal(outcome(`{ function_selector: "${TRANSFER}" }`, facts({ selector: '0xA9059CBB' })), 'holds');
     assert.equal(outcome(`{ function_selector: "${TRANSFER}" }`, facts({ selector: APPROVE })), 'fails');
   });
   it('a signature is hashed at load; names, "function" and "returns" are ignored', () => {
     assert.equal(selectorOfSignature('transfer(address,uint256)'), TRANSFER);
     assert.equal(outcome('{ function_selector: "transfer(address,uint256)" }', facts({ selector: TRANSFER })), 'holds');
-    assert.equal(outcome('{ function_selector: "function transfer(address to, uint256 amount) returns (bool)" }', facts({ selector: TRANSFER })), 'holds');
-    assert.equal(outcome('{ function_selector: ["approve(address,uint256)", "0x23b872dd"] }', facts({ selector: APPROVE })), 'holds');
-    assert.equal(outcome('{ function_selector: ["approve(address,uint256)"] }', facts({ selector: TRANSFER })), 'fails');
+    assert.equal(
+      outcome(
+        '{ function_selector: "function transfer(address to, uint256 amount) returns (bool)" }',
+        facts({ selector: TRANSFER }),
+      ),
+      'holds',
+    );
+    assert.equal(
+      outcome('{ function_selector: ["approve(address,uint256)", "0x23b872dd"] }', facts({ selector: APPROVE })),
+      'holds',
+    );
+    assert.equal(
+      outcome('{ function_selector: ["approve(address,uint256)"] }', facts({ selector: TRANSFER })),
+      'fails',
+    );
   });
   it('unknown for an intent without a selector (a plain transfer)', () => {
     assert.equal(outcome(`{ function_selector: "${TRANSFER}" }`, facts()), UNKNOWN);
   });
   it('refuses a signature with a misspelt type instead of hashing the typo', () => {
-    assert.deepEqual(issues(oneRule('{ function_selector: ["transfer(adress,uint256)", "0x1234"] }')).map((i) => i.path), [
-      'policies[0].conditions.function_selector[0]',
-      'policies[0].conditions.function_selector[1]',
-    ]);
+    assert.deepEqual(
+      issues(oneRule('{ function_selector: ["transfer(adress,uint256)", "0x1234"] }')).map((i) => i.path),
+      ['policies[0].conditions.function_selector[0]', 'policies[0].conditions.function_selector[1]'],
+    );
     assert.equal(issues(oneRule('{ function_selector: "transfer" }')).length, 1);
     assert.equal(issues(oneRule('{ function_selector: "event Transfer(address,address,uint256)" }')).length, 1);
   });
 });
 
 describe('function_args', () => {
-  const call = (args: Record<string, unknown>) => facts({ type: 'contract_call', selector: TRANSFER, call: { functionName: 'transfer', args } });
+  const call = (args: Record<string, unknown>) =>
+    facts({ type: 'contract_call', selector: TRANSFER, call: { functionName: 'transfer', args } });
 
   it('eq: integers as bigints, addresses ignoring case, booleans and strings exactly', () => {
     assert.equal(outcome('{ function_args: { amount: { eq: "1000" } } }', call({ amount: 1000n })), 'holds');
@@ -111,7 +125,11 @@ describe('function_args', () => {
   });
   it('refuses malformed constraints with precise paths', () => {
     assert.deepEqual(
-      issues(oneRule('{ function_args: { a: { eq: 1, max: 2 }, b: { min: 3, max: 2 }, c: { max: "1.5" }, "bad name": { eq: 1 }, d: { in: [1.5] } } }')).map((i) => i.path),
+      issues(
+        oneRule(
+          '{ function_args: { a: { eq: 1, max: 2 }, b: { min: 3, max: 2 }, c: { max: "1.5" }, "bad name": { eq: 1 }, d: { in: [1.5] } } }',
+        ),
+      ).map((i) => i.path),
       [
         'policies[0].conditions.function_args.a',
         'policies[0].conditions.function_args.b.min',

@@ -17,7 +17,8 @@ describe('chain', () => {
     assert.equal(outcome('{ chain: 1 }', factsWithout('chainId')), UNKNOWN);
   });
   it('refuses a chain id that is not a positive whole number', () => {
-    for (const bad of ['0', '"1"', '1.5', '[]', '-1']) assert.throws(() => loadPolicySet(oneRule(`{ chain: ${bad} }`)), bad);
+    for (const bad of ['0', '"1"', '1.5', '[]', '-1'])
+      assert.throws(() => loadPolicySet(oneRule(`{ chain: ${bad} }`)), bad);
   });
 });
 

@@ -59,7 +59,10 @@ describe('min_value_usd', () => {
   });
   it('unknown without a USD value', () => {
     assert.equal(outcome('{ min_value_usd: 100 }', facts()), 'price.unavailable');
-    assert.equal(outcome('{ min_value_usd: 100 }', facts({ valueUsd: 150n * USD, priceStatus: 'stale' })), 'price.stale');
+    assert.equal(
+      outcome('{ min_value_usd: 100 }', facts({ valueUsd: 150n * USD, priceStatus: 'stale' })),
+      'price.stale',
+    );
   });
 });
 
@@ -75,7 +78,10 @@ describe('daily_limit_usd / hourly_limit_usd', () => {
     assert.equal(outcome('{ daily_limit_usd: 500 }', facts({ spend: spend(0n) })), 'price.unavailable');
     assert.equal(outcome('{ daily_limit_usd: 500 }', facts({ spend: spend(0n), priceStatus: 'stale' })), 'price.stale');
     assert.equal(outcome('{ daily_limit_usd: 500 }', facts({ valueUsd: USD, priceStatus: 'ok' })), UNKNOWN);
-    assert.equal(outcome('{ hourly_limit_usd: 500 }', facts({ valueUsd: USD, spend: { ...spend(0n), hourUsd: -1n } })), UNKNOWN);
+    assert.equal(
+      outcome('{ hourly_limit_usd: 500 }', facts({ valueUsd: USD, spend: { ...spend(0n), hourUsd: -1n } })),
+      UNKNOWN,
+    );
   });
 });
 
@@ -93,6 +99,7 @@ describe('daily_count_limit / hourly_count_limit', () => {
     assert.equal(outcome('{ hourly_count_limit: 10 }', facts({ spend: { ...spend(0n), hourCount: -1 } })), UNKNOWN);
   });
   it('refuses limits that are not whole numbers', () => {
-    for (const bad of ['1.5', '-1', '"10"', 'true']) assert.equal(loadPaths(`{ daily_count_limit: ${bad} }`).length, 1, bad);
+    for (const bad of ['1.5', '-1', '"10"', 'true'])
+      assert.equal(loadPaths(`{ daily_count_limit: ${bad} }`).length, 1, bad);
   });
 });

@@ -10,7 +10,9 @@ import { oneRule } from './fixtures.ts';
  */
 export function decideRule(conditions: string, facts: AvailableFacts, action = 'auto_approve'): Decision {
   const fallback = action === 'reject' ? 'auto_approve' : 'reject';
-  const set = loadPolicySet(`${oneRule(conditions, action)}  - name: fallback\n    conditions: {}\n    action: ${fallback}\n`);
+  const set = loadPolicySet(
+    `${oneRule(conditions, action)}  - name: fallback\n    conditions: {}\n    action: ${fallback}\n`,
+  );
   return evaluate(set, facts);
 }
 

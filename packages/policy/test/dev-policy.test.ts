@@ -26,7 +26,10 @@ describe('examples/dev-policy.yaml', () => {
         const decision = evaluate(set, facts({ recipient: form, amount: ETH }));
         assert.equal(decision.action, 'auto_approve', recipient);
         assert.equal(decision.policy, 'auto_approve_small_dev_transfers');
-        assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.rule_matched']);
+        assert.deepEqual(
+          decision.reasons.map((r) => r.code),
+          ['policy.rule_matched'],
+        );
         assert.equal(decision.policySetHash, set.hash);
       }
     }
@@ -44,7 +47,10 @@ describe('examples/dev-policy.yaml', () => {
       const decision = evaluate(set, input);
       assert.equal(decision.action, 'reject');
       assert.equal(decision.policy, 'default_deny');
-      assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.rule_matched']);
+      assert.deepEqual(
+        decision.reasons.map((r) => r.code),
+        ['policy.rule_matched'],
+      );
     }
   });
 });

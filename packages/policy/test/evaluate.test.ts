@@ -174,7 +174,10 @@ policies:
         policySetHash: set.hash,
         reasons: [
           { code: 'policy.rule_matched', message: 'Rule "block_bad" matched; action reject.' },
-          { code: 'policy.recipient_blacklisted', message: 'The recipient is on the recipient_blacklist of rule "block_bad".' },
+          {
+            code: 'policy.recipient_blacklisted',
+            message: 'The recipient is on the recipient_blacklist of rule "block_bad".',
+          },
         ],
       });
     }
@@ -245,7 +248,9 @@ describe('evaluate: unknown facts fail closed', () => {
   for (const [key, conditions, missing, needs] of unknownCases) {
     it(`${key} without ${missing.join(', ')} → reject with policy.condition_unknown_fact`, () => {
       const action = key === 'recipient_blacklist' ? 'reject' : 'auto_approve';
-      const set = loadPolicySet(`${oneRule(conditions, action)}  - name: allow_all\n    conditions: {}\n    action: auto_approve\n`);
+      const set = loadPolicySet(
+        `${oneRule(conditions, action)}  - name: allow_all\n    conditions: {}\n    action: auto_approve\n`,
+      );
       const decision = evaluate(set, factsWithout(...missing));
       assert.deepEqual(decision, {
         action: 'reject',

@@ -21,19 +21,39 @@ const code = (input: Parameters<typeof evaluate>[1]) => {
 
 describe('fail closed on prices and spend', () => {
   it('a USD value with priceStatus "stale" is not trusted: reject with price.stale', () => {
-    assert.deepEqual(code(facts({ valueUsd: 1n * USD, priceStatus: 'stale', spend: spend(0n) })), ['reject', 'small', 'price.stale']);
+    assert.deepEqual(code(facts({ valueUsd: 1n * USD, priceStatus: 'stale', spend: spend(0n) })), [
+      'reject',
+      'small',
+      'price.stale',
+    ]);
   });
   it('a USD value with priceStatus "unknown" is not trusted: reject with price.unavailable', () => {
-    assert.deepEqual(code(facts({ valueUsd: 1n * USD, priceStatus: 'unknown', spend: spend(0n) })), ['reject', 'small', 'price.unavailable']);
+    assert.deepEqual(code(facts({ valueUsd: 1n * USD, priceStatus: 'unknown', spend: spend(0n) })), [
+      'reject',
+      'small',
+      'price.unavailable',
+    ]);
   });
   it('a negative USD value is no value: reject with price.unavailable', () => {
-    assert.deepEqual(code(facts({ valueUsd: -1n, priceStatus: 'ok', spend: spend(0n) })), ['reject', 'small', 'price.unavailable']);
+    assert.deepEqual(code(facts({ valueUsd: -1n, priceStatus: 'ok', spend: spend(0n) })), [
+      'reject',
+      'small',
+      'price.unavailable',
+    ]);
   });
   it('a USD value given as a number, not a bigint, is no value', () => {
-    assert.deepEqual(code(facts({ valueUsd: 1_000_000 as unknown as bigint, spend: spend(0n) })), ['reject', 'small', 'price.unavailable']);
+    assert.deepEqual(code(facts({ valueUsd: 1_000_000 as unknown as bigint, spend: spend(0n) })), [
+      'reject',
+      'small',
+      'price.unavailable',
+    ]);
   });
   it('a negative daily spend cannot buy headroom: reject with policy.condition_unknown_fact', () => {
-    const input = facts({ valueUsd: 50n * USD, priceStatus: 'ok', spend: { dayUsd: -1000n * USD, hourUsd: 0n, dayCount: 0, hourCount: 0 } });
+    const input = facts({
+      valueUsd: 50n * USD,
+      priceStatus: 'ok',
+      spend: { dayUsd: -1000n * USD, hourUsd: 0n, dayCount: 0, hourCount: 0 },
+    });
     assert.deepEqual(code(input), ['reject', 'small', 'policy.condition_unknown_fact']);
   });
   it('a negative or fractional intent count cannot buy headroom', () => {
@@ -60,7 +80,10 @@ policies:
 `);
   it('an approval whose unlimited flag is missing is rejected as unknown, not waved through', () => {
     const decision = evaluate(set, facts({ type: 'approve', spender: ALICE }));
-    assert.deepEqual([decision.action, decision.policy, decision.reasons[0]!.code], ['reject', 'block_unlimited', 'policy.condition_unknown_fact']);
+    assert.deepEqual(
+      [decision.action, decision.policy, decision.reasons[0]!.code],
+      ['reject', 'block_unlimited', 'policy.condition_unknown_fact'],
+    );
   });
   it('a truthy non-boolean unlimited flag is unknown, not false', () => {
     const decision = evaluate(set, facts({ type: 'approve', unlimitedApproval: 'false' as unknown as boolean }));

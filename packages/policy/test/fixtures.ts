@@ -38,7 +38,7 @@ export function facts(overrides: Partial<IntentFacts> = {}): IntentFacts {
 export function factsWithout(...missing: (keyof IntentFacts)[]): AvailableFacts {
   const out: Record<string, unknown> = { ...facts() };
   for (const key of missing) delete out[key];
-  return out as AvailableFacts;
+  return out;
 }
 
 /** A one-rule set (plus nothing else: no match falls to the implicit deny) as YAML. */

@@ -2,7 +2,13 @@
 // construct objects, never touch prototypes, never blow up in time or memory.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONDITIONS, loadPolicySet, MAX_ALIAS_EXPANSIONS, MAX_POLICY_TEXT_LENGTH, PolicyLoadError } from '../src/index.ts';
+import {
+  CONDITIONS,
+  loadPolicySet,
+  MAX_ALIAS_EXPANSIONS,
+  MAX_POLICY_TEXT_LENGTH,
+  PolicyLoadError,
+} from '../src/index.ts';
 import { ALICE } from './fixtures.ts';
 
 function issuesOf(text: string, format?: 'yaml' | 'json'): { path: string; message: string }[] {
@@ -23,11 +29,16 @@ describe('hostile YAML', () => {
       assert.equal(issues[0]!.path, 'policies[0].name', tag);
       assert.match(issues[0]!.message, /^(explicit YAML tags are not allowed|Unresolved tag: .*)$/, tag);
     }
-    assert.deepEqual(issuesOf(`policies: !!seq []\n`), [{ path: 'policies', message: 'explicit YAML tags are not allowed' }]);
+    assert.deepEqual(issuesOf(`policies: !!seq []\n`), [
+      { path: 'policies', message: 'explicit YAML tags are not allowed' },
+    ]);
     assert.deepEqual(issuesOf(`policies:\n  - name: !!str a\n    conditions: {}\n    action: reject\n`), [
       { path: 'policies[0].name', message: 'explicit YAML tags are not allowed' },
     ]);
-    assert.deepEqual(issuesOf(`policies: !!set { a }\n`).map((i) => i.path), ['policies']);
+    assert.deepEqual(
+      issuesOf(`policies: !!set { a }\n`).map((i) => i.path),
+      ['policies'],
+    );
   });
 
   it('a billion-laughs alias bomb is cut off after the alias budget', () => {
@@ -72,11 +83,20 @@ policies:
 
   it('a __proto__ key is an unknown key, and no prototype is polluted', () => {
     assert.deepEqual(issuesOf('policies: []\n__proto__: { polluted: true }\n'), [
-      { path: '__proto__', message: 'is not a known top-level key (expected `policies` and optionally `address_lists`)' },
+      {
+        path: '__proto__',
+        message: 'is not a known top-level key (expected `policies` and optionally `address_lists`)',
+      },
     ]);
-    assert.deepEqual(issuesOf('policies:\n  - name: a\n    conditions: { __proto__: { x: 1 } }\n    action: reject\n'), [
-      { path: 'policies[0].conditions.__proto__', message: `is not a known condition (known: ${CONDITIONS.map((c) => c.key).join(', ')})` },
-    ]);
+    assert.deepEqual(
+      issuesOf('policies:\n  - name: a\n    conditions: { __proto__: { x: 1 } }\n    action: reject\n'),
+      [
+        {
+          path: 'policies[0].conditions.__proto__',
+          message: `is not a known condition (known: ${CONDITIONS.map((c) => c.key).join(', ')})`,
+        },
+      ],
+    );
     assert.deepEqual(
       issuesOf('{"policies": [], "__proto__": {"polluted": true}}', 'json').map((i) => i.path),
       ['__proto__'],
@@ -85,10 +105,12 @@ policies:
   });
 
   it('constructor / hasOwnProperty keys are unknown, not inherited', () => {
-    assert.deepEqual(issuesOf('policies:\n  - name: a\n    conditions: { constructor: 1, toString: 2 }\n    action: reject\n').map((i) => i.path), [
-      'policies[0].conditions.constructor',
-      'policies[0].conditions.toString',
-    ]);
+    assert.deepEqual(
+      issuesOf('policies:\n  - name: a\n    conditions: { constructor: 1, toString: 2 }\n    action: reject\n').map(
+        (i) => i.path,
+      ),
+      ['policies[0].conditions.constructor', 'policies[0].conditions.toString'],
+    );
   });
 
   it('merge keys are not merged: << is an unknown key', () => {
@@ -98,14 +120,23 @@ policies:
   - name: a
     <<: *base
 `);
-    assert.deepEqual(issues.map((i) => i.path), ['base', 'policies[0]["<<"]', 'policies[0].action', 'policies[0].conditions']);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['base', 'policies[0]["<<"]', 'policies[0].action', 'policies[0].conditions'],
+    );
   });
 
   it('duplicate keys are errors, not last-wins', () => {
-    assert.deepEqual(issuesOf('policies:\n  - name: a\n    conditions: {}\n    action: auto_approve\n    action: reject\n').map((i) => i.path), [
-      'policies[0].action',
-    ]);
-    assert.deepEqual(issuesOf('policies: []\npolicies: []\n').map((i) => i.path), ['policies']);
+    assert.deepEqual(
+      issuesOf('policies:\n  - name: a\n    conditions: {}\n    action: auto_approve\n    action: reject\n').map(
+        (i) => i.path,
+      ),
+      ['policies[0].action'],
+    );
+    assert.deepEqual(
+      issuesOf('policies: []\npolicies: []\n').map((i) => i.path),
+      ['policies'],
+    );
   });
 
   it('more than one document is refused', () => {
@@ -116,13 +147,19 @@ policies:
 
   it('non-string keys are refused', () => {
     assert.deepEqual(issuesOf('policies: []\n1: x\n'), [{ path: '', message: 'has a key that is not a plain string' }]);
-    assert.deepEqual(issuesOf('policies: []\n? [a]\n: x\n'), [{ path: '', message: 'has a key that is not a plain string' }]);
-    assert.deepEqual(issuesOf('policies: []\nnull: x\n'), [{ path: '', message: 'has a key that is not a plain string' }]);
+    assert.deepEqual(issuesOf('policies: []\n? [a]\n: x\n'), [
+      { path: '', message: 'has a key that is not a plain string' },
+    ]);
+    assert.deepEqual(issuesOf('policies: []\nnull: x\n'), [
+      { path: '', message: 'has a key that is not a plain string' },
+    ]);
   });
 
   it('text longer than the limit is refused before parsing', () => {
     const text = `policies: []\n#${'x'.repeat(MAX_POLICY_TEXT_LENGTH)}`;
-    assert.deepEqual(issuesOf(text), [{ path: '', message: `the policy text is longer than ${MAX_POLICY_TEXT_LENGTH} characters` }]);
+    assert.deepEqual(issuesOf(text), [
+      { path: '', message: `the policy text is longer than ${MAX_POLICY_TEXT_LENGTH} characters` },
+    ]);
   });
 
   it('deep nesting is refused', () => {

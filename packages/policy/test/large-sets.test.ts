@@ -5,7 +5,7 @@ import { evaluate, lintPolicySet, loadPolicySet, type AvailableFacts } from '../
 import { spend, USD, usdFacts } from './fixtures.ts';
 
 /** A deterministic address for index i (all-lowercase, so no checksum to compute). */
-const addr = (i: number): Address => `0x${(i + 1).toString(16).padStart(40, '0')}` as Address;
+const addr = (i: number): Address => `0x${(i + 1).toString(16).padStart(40, '0')}`;
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */
 function prng(seed: number): () => number {
@@ -21,7 +21,12 @@ function prng(seed: number): () => number {
 describe('200-rule sets', () => {
   const rules = Array.from({ length: 199 }, (_, i) => ({
     name: `pay_${i}`,
-    conditions: { transaction_type: 'transfer', recipient_whitelist: [addr(i)], max_value_usd: 100 + i, daily_limit_usd: 1000 },
+    conditions: {
+      transaction_type: 'transfer',
+      recipient_whitelist: [addr(i)],
+      max_value_usd: 100 + i,
+      daily_limit_usd: 1000,
+    },
     action: i % 2 === 0 ? 'auto_approve' : 'require_human_approval',
     ...(i % 2 === 0 ? {} : { notification: { channels: ['email'], timeout: 600 } }),
   }));
@@ -45,7 +50,10 @@ describe('200-rule sets', () => {
   it('limits are per rule: one micro-USD over rule 150’s maximum falls through to the final deny', () => {
     const recipient = addr(150);
     assert.equal(evaluate(set, { ...usdFacts(0n, spend(0n), { recipient }), valueUsd: 250n * USD }).policy, 'pay_150');
-    assert.equal(evaluate(set, { ...usdFacts(0n, spend(0n), { recipient }), valueUsd: 250n * USD + 1n }).policy, 'default_deny');
+    assert.equal(
+      evaluate(set, { ...usdFacts(0n, spend(0n), { recipient }), valueUsd: 250n * USD + 1n }).policy,
+      'default_deny',
+    );
     assert.equal(evaluate(set, usdFacts(10n, spend(991n), { recipient })).policy, 'default_deny');
   });
 
@@ -53,14 +61,23 @@ describe('200-rule sets', () => {
     const decision = evaluate(set, { ...usdFacts(1n, undefined, { recipient: addr(150) }), spend: undefined });
     assert.equal(decision.action, 'reject');
     assert.equal(decision.policy, 'pay_150');
-    assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.condition_unknown_fact']);
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['policy.condition_unknown_fact'],
+    );
   });
 
   it('agrees with a naive three-valued reference evaluator on random sets and intents', () => {
     const random = prng(402);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const pool = Array.from({ length: 12 }, (_, i) => addr(i));
-    type Written = { chain?: number[]; transaction_type?: string; recipient_whitelist?: string[]; max_value_usd?: number; min_value_usd?: number };
+    type Written = {
+      chain?: number[];
+      transaction_type?: string;
+      recipient_whitelist?: string[];
+      max_value_usd?: number;
+      min_value_usd?: number;
+    };
     const written: { name: string; conditions: Written; action: string }[] = [];
     for (let r = 0; r < 200; r++) {
       const conditions: Written = {};
@@ -79,10 +96,15 @@ describe('200-rule sets', () => {
         const c = rule.conditions;
         if (c.chain) results.push(f.chainId === undefined ? 'unknown' : c.chain.includes(f.chainId));
         if (c.transaction_type) results.push(f.type === undefined ? 'unknown' : c.transaction_type === f.type);
-        if (c.recipient_whitelist) results.push(f.recipient === undefined ? 'unknown' : c.recipient_whitelist.includes(f.recipient.toLowerCase()));
+        if (c.recipient_whitelist)
+          results.push(
+            f.recipient === undefined ? 'unknown' : c.recipient_whitelist.includes(f.recipient.toLowerCase()),
+          );
         const usd = f.valueUsd;
-        if (c.max_value_usd !== undefined) results.push(usd === undefined ? 'unknown' : usd <= BigInt(c.max_value_usd) * USD);
-        if (c.min_value_usd !== undefined) results.push(usd === undefined ? 'unknown' : usd >= BigInt(c.min_value_usd) * USD);
+        if (c.max_value_usd !== undefined)
+          results.push(usd === undefined ? 'unknown' : usd <= BigInt(c.max_value_usd) * USD);
+        if (c.min_value_usd !== undefined)
+          results.push(usd === undefined ? 'unknown' : usd >= BigInt(c.min_value_usd) * USD);
         if (results.includes(false)) continue;
         if (results.includes('unknown')) return [rule.name, 'reject'];
         return [rule.name, rule.action];
@@ -98,8 +120,12 @@ describe('200-rule sets', () => {
         valueUsd: BigInt(Math.floor(random() * 600)) * USD + BigInt(pick([0, 0, 1, 999_999])),
       };
       for (const key of Object.keys(f)) if (random() < 0.05) delete f[key];
-      const decision = evaluate(randomSet, f as AvailableFacts);
-      assert.deepEqual([decision.policy, decision.action], reference(f as AvailableFacts), JSON.stringify(f, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+      const decision = evaluate(randomSet, f);
+      assert.deepEqual(
+        [decision.policy, decision.action],
+        reference(f as AvailableFacts),
+        JSON.stringify(f, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)),
+      );
     }
   });
 });

@@ -45,7 +45,8 @@ describe('lintPolicySet', () => {
         code: 'approval_without_escalation',
         rule: 'approve_large_operations',
         path: 'policies[3].notification.escalation',
-        message: 'Rule "approve_large_operations" has no notification.escalation; nobody else is told when the first channels do not answer.',
+        message:
+          'Rule "approve_large_operations" has no notification.escalation; nobody else is told when the first channels do not answer.',
       },
     ]);
   });
@@ -64,7 +65,9 @@ describe('lintPolicySet', () => {
     assert.equal(result.errors[0]!.rule, 'ask');
     assert.deepEqual(codes(lint(' []').errors), ['no_final_deny']);
     // a final match-all that approves is not a deny either
-    assert.deepEqual(codes(lint(`${SAFE_HEAD}\n  - name: all\n    conditions: {}\n    action: auto_approve`).errors), ['no_final_deny']);
+    assert.deepEqual(codes(lint(`${SAFE_HEAD}\n  - name: all\n    conditions: {}\n    action: auto_approve`).errors), [
+      'no_final_deny',
+    ]);
     // a final match-all require_human_approval is accepted
     const ask = `\n  - name: ask_all\n    conditions: {}\n    action: require_human_approval\n    notification: { channels: [email], timeout: 60, escalation: { channels: [slack], timeout: 60 } }`;
     assert.deepEqual(lint(`${SAFE_HEAD}${ask}`), { errors: [], warnings: [] });
@@ -84,7 +87,9 @@ describe('lintPolicySet', () => {
         message: 'Rule "ask" asks for approval without notification.timeout; the approval would wait forever.',
       },
     ]);
-    const bare = lint(`${SAFE_HEAD}\n  - name: ask\n    conditions: { min_value_usd: 100 }\n    action: require_human_approval${DENY}`);
+    const bare = lint(
+      `${SAFE_HEAD}\n  - name: ask\n    conditions: { min_value_usd: 100 }\n    action: require_human_approval${DENY}`,
+    );
     assert.deepEqual(codes(bare.errors), ['approval_without_timeout']);
     assert.deepEqual(codes(bare.warnings), ['approval_without_escalation']);
   });
@@ -93,12 +98,18 @@ describe('lintPolicySet', () => {
     const body = `${SAFE_HEAD}${ASK}${DENY}`;
     const dev = lint(body, { configuredChannels: ['email'], production: false });
     assert.deepEqual(dev.errors, []);
-    assert.deepEqual(dev.warnings.map((f) => [f.code, f.path]), [['channel_not_configured', 'policies[2].notification.escalation.channels[0]']]);
+    assert.deepEqual(
+      dev.warnings.map((f) => [f.code, f.path]),
+      [['channel_not_configured', 'policies[2].notification.escalation.channels[0]']],
+    );
     const prod = lint(body, { configuredChannels: [], production: true });
-    assert.deepEqual(prod.errors.map((f) => [f.code, f.path]), [
-      ['channel_not_configured', 'policies[2].notification.channels[0]'],
-      ['channel_not_configured', 'policies[2].notification.escalation.channels[0]'],
-    ]);
+    assert.deepEqual(
+      prod.errors.map((f) => [f.code, f.path]),
+      [
+        ['channel_not_configured', 'policies[2].notification.channels[0]'],
+        ['channel_not_configured', 'policies[2].notification.escalation.channels[0]'],
+      ],
+    );
   });
 
   it('warnings: zero address, unverified contracts, daily limits, unreachable rules, unused lists', () => {
@@ -117,18 +128,23 @@ policies:
       { configuredChannels: [], production: true },
     );
     assert.deepEqual(codes(result.errors), ['no_final_deny']);
-    assert.deepEqual(result.warnings.map((f) => [f.code, f.path]), [
-      ['unreachable_rule', 'policies[2]'],
-      ['auto_approve_without_daily_limit', 'policies[0]'],
-      ['zero_address_not_blocked', ''],
-      ['unverified_contracts_not_blocked', ''],
-      ['unused_address_list', 'address_lists.unused'],
-    ]);
+    assert.deepEqual(
+      result.warnings.map((f) => [f.code, f.path]),
+      [
+        ['unreachable_rule', 'policies[2]'],
+        ['auto_approve_without_daily_limit', 'policies[0]'],
+        ['zero_address_not_blocked', ''],
+        ['unverified_contracts_not_blocked', ''],
+        ['unused_address_list', 'address_lists.unused'],
+      ],
+    );
   });
 
   it('the zero address counts as blocked through an @list, and not when the rule is unreachable', () => {
     const viaList = lintPolicySet(
-      loadPolicySet(`address_lists:\n  burn: ["${ZERO}"]\npolicies:\n  - name: b\n    conditions: { recipient_blacklist: ["@burn"] }\n    action: reject${DENY}\n`),
+      loadPolicySet(
+        `address_lists:\n  burn: ["${ZERO}"]\npolicies:\n  - name: b\n    conditions: { recipient_blacklist: ["@burn"] }\n    action: reject${DENY}\n`,
+      ),
       { configuredChannels: [], production: false },
     );
     assert.deepEqual(viaList, { errors: [], warnings: [] });

@@ -2,7 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Clawd402Error } from '@clawd402/protocol';
-import { CONDITIONS, getCondition, loadPolicySet, MAX_POLICY_RULES, PolicyLoadError, TRANSACTION_TYPES } from '../src/index.ts';
+import {
+  CONDITIONS,
+  getCondition,
+  loadPolicySet,
+  MAX_POLICY_RULES,
+  PolicyLoadError,
+  TRANSACTION_TYPES,
+} from '../src/index.ts';
 import { ALICE, BOB, oneRule, USDC } from './fixtures.ts';
 
 /** Load and expect a PolicyLoadError; return its issues' paths (in order) and the error. */
@@ -67,7 +74,11 @@ policies:
   });
 
   it('accepts exactly MAX_POLICY_RULES rules', () => {
-    const rules = Array.from({ length: MAX_POLICY_RULES }, (_, i) => ({ name: `r${i}`, conditions: {}, action: 'reject' }));
+    const rules = Array.from({ length: MAX_POLICY_RULES }, (_, i) => ({
+      name: `r${i}`,
+      conditions: {},
+      action: 'reject',
+    }));
     assert.equal(loadPolicySet(JSON.stringify({ policies: rules }), { format: 'json' }).rules.length, 1000);
   });
 
@@ -93,7 +104,9 @@ policies:
       max_value: "1"
     action: auto_approve
 `;
-  const json = JSON.stringify({ policies: [{ action: 'auto_approve', conditions: { max_value: '1', asset: 'native' }, name: 'small' }] });
+  const json = JSON.stringify({
+    policies: [{ action: 'auto_approve', conditions: { max_value: '1', asset: 'native' }, name: 'small' }],
+  });
 
   it('is the same for the same content in YAML and JSON, whatever the key order and layout', () => {
     const fromYaml = loadPolicySet(yaml).hash;
@@ -101,20 +114,25 @@ policies:
     assert.equal(loadPolicySet(JSON.stringify(JSON.parse(json), null, 2), { format: 'json' }).hash, fromYaml);
     assert.equal(loadPolicySet(json).hash, fromYaml); // JSON read as YAML
     assert.equal(
-      loadPolicySet('policies: [{action: auto_approve, name: small, conditions: {max_value: "1", asset: native}}]').hash,
+      loadPolicySet('policies: [{action: auto_approve, name: small, conditions: {max_value: "1", asset: native}}]')
+        .hash,
       fromYaml,
     );
   });
 
   it('is sha256 of the canonical JSON (sorted keys, no whitespace)', () => {
-    const canonical = '{"policies":[{"action":"auto_approve","conditions":{"asset":"native","max_value":"1"},"name":"small"}]}';
+    const canonical =
+      '{"policies":[{"action":"auto_approve","conditions":{"asset":"native","max_value":"1"},"name":"small"}]}';
     assert.equal(loadPolicySet(yaml).hash, `sha256:${createHash('sha256').update(canonical).digest('hex')}`);
   });
 
   it('a YAML number and a JSON number hash alike', () => {
     assert.equal(
       loadPolicySet(oneRule('{ max_value: 1.5 }')).hash,
-      loadPolicySet(JSON.stringify({ policies: [{ name: 'r', conditions: { max_value: 1.5 }, action: 'auto_approve' }] }), { format: 'json' }).hash,
+      loadPolicySet(
+        JSON.stringify({ policies: [{ name: 'r', conditions: { max_value: 1.5 }, action: 'auto_approve' }] }),
+        { format: 'json' },
+      ).hash,
     );
   });
 
@@ -161,11 +179,16 @@ describe('loadPolicySet: errors carry their path', () => {
 
   it('unknown top-level key', () => {
     const error = assertPaths(`policies: []\nversion: 2\n`, ['version']);
-    assert.equal(error.issues[0]!.message, 'is not a known top-level key (expected `policies` and optionally `address_lists`)');
+    assert.equal(
+      error.issues[0]!.message,
+      'is not a known top-level key (expected `policies` and optionally `address_lists`)',
+    );
   });
 
   it('unknown rule key', () => {
-    assertPaths(`policies:\n${GOOD_RULE}  - name: b\n    conditions: {}\n    action: reject\n    priority: 1\n`, ['policies[1].priority']);
+    assertPaths(`policies:\n${GOOD_RULE}  - name: b\n    conditions: {}\n    action: reject\n    priority: 1\n`, [
+      'policies[1].priority',
+    ]);
   });
 
   it('a rule that is not a mapping', () => {
@@ -178,7 +201,10 @@ describe('loadPolicySet: errors carry their path', () => {
   });
 
   it('duplicate rule names', () => {
-    const error = assertPaths(`policies:\n${GOOD_RULE}${GOOD_RULE}${GOOD_RULE}`, ['policies[1].name', 'policies[2].name']);
+    const error = assertPaths(`policies:\n${GOOD_RULE}${GOOD_RULE}${GOOD_RULE}`, [
+      'policies[1].name',
+      'policies[2].name',
+    ]);
     assert.equal(error.issues[0]!.message, 'duplicates the name of policies[0]');
   });
 
@@ -190,11 +216,15 @@ describe('loadPolicySet: errors carry their path', () => {
     assertPaths(`policies:\n  - name: 12\n    conditions: {}\n    action: reject\n`, ['policies[0].name']);
     assertPaths(`policies:\n  - name: "a\\nb"\n    conditions: {}\n    action: reject\n`, ['policies[0].name']);
     assertPaths(`policies:\n  - name: " a"\n    conditions: {}\n    action: reject\n`, ['policies[0].name']);
-    assertPaths(`policies:\n  - name: ${'n'.repeat(129)}\n    conditions: {}\n    action: reject\n`, ['policies[0].name']);
+    assertPaths(`policies:\n  - name: ${'n'.repeat(129)}\n    conditions: {}\n    action: reject\n`, [
+      'policies[0].name',
+    ]);
   });
 
   it('a description that is not a string', () => {
-    assertPaths(`policies:\n  - name: a\n    description: [x]\n    conditions: {}\n    action: reject\n`, ['policies[0].description']);
+    assertPaths(`policies:\n  - name: a\n    description: [x]\n    conditions: {}\n    action: reject\n`, [
+      'policies[0].description',
+    ]);
   });
 
   it('conditions missing, null or not a mapping', () => {
@@ -226,7 +256,9 @@ describe('loadPolicySet: errors carry their path', () => {
     const badChecksum = ALICE.replace('C51812', 'c51812');
     assert.notEqual(badChecksum, ALICE);
     const error = assertPaths(
-      oneRule(`{ recipient_whitelist: ["${ALICE}", "0x1234", "${badChecksum}", "0x${'g'.repeat(40)}", "${ALICE.slice(2)}"] }`),
+      oneRule(
+        `{ recipient_whitelist: ["${ALICE}", "0x1234", "${badChecksum}", "0x${'g'.repeat(40)}", "${ALICE.slice(2)}"] }`,
+      ),
       [
         'policies[0].conditions.recipient_whitelist[1]',
         'policies[0].conditions.recipient_whitelist[2]',
@@ -236,7 +268,9 @@ describe('loadPolicySet: errors carry their path', () => {
     );
     assert.equal(error.issues[1]!.message, 'is a mixed-case address that fails its EIP-55 checksum');
     assert.equal(error.issues[0]!.message, 'is not a 0x-prefixed 20-byte hex address');
-    assertPaths(oneRule(`{ recipient_blacklist: ["${badChecksum}"] }`, 'reject'), ['policies[0].conditions.recipient_blacklist[0]']);
+    assertPaths(oneRule(`{ recipient_blacklist: ["${badChecksum}"] }`, 'reject'), [
+      'policies[0].conditions.recipient_blacklist[0]',
+    ]);
     assertPaths(oneRule(`{ asset: "${badChecksum}" }`), ['policies[0].conditions.asset']);
     assertPaths(oneRule(`{ asset: [native, "${badChecksum}"] }`), ['policies[0].conditions.asset[1]']);
     assertPaths(oneRule('{ asset: Native }'), ['policies[0].conditions.asset']);
@@ -271,7 +305,18 @@ describe('loadPolicySet: errors carry their path', () => {
   });
 
   it('YAML numbers that are not plain decimals', () => {
-    for (const bad of ['1e21', '1e3', '1.0e3', '0x10', '0o17', '.inf', '-.inf', '.nan', '9007199254740993', '0.1000000000000000055511151231257827']) {
+    for (const bad of [
+      '1e21',
+      '1e3',
+      '1.0e3',
+      '0x10',
+      '0o17',
+      '.inf',
+      '-.inf',
+      '.nan',
+      '9007199254740993',
+      '0.1000000000000000055511151231257827',
+    ]) {
       const error = assertPaths(oneRule(`{ max_value: ${bad} }`), ['policies[0].conditions.max_value']);
       assert.match(error.issues[0]!.message, /write it as a quoted decimal string$/, bad);
     }
@@ -288,7 +333,11 @@ describe('loadPolicySet: errors carry their path', () => {
   });
 
   it(`more than ${MAX_POLICY_RULES} rules`, () => {
-    const rules = Array.from({ length: MAX_POLICY_RULES + 1 }, (_, i) => ({ name: `r${i}`, conditions: {}, action: 'reject' }));
+    const rules = Array.from({ length: MAX_POLICY_RULES + 1 }, (_, i) => ({
+      name: `r${i}`,
+      conditions: {},
+      action: 'reject',
+    }));
     const error = assertPaths(JSON.stringify({ policies: rules }), ['policies'], 'json');
     assert.equal(error.issues[0]!.message, 'holds 1001 rules; at most 1000 are allowed');
   });
@@ -300,7 +349,11 @@ describe('loadPolicySet: errors carry their path', () => {
   });
 
   it('duplicate keys in JSON', () => {
-    const error = assertPaths('{"policies": [{"name": "a", "name": "b", "conditions": {}, "action": "reject"}]}', ['policies[0].name'], 'json');
+    const error = assertPaths(
+      '{"policies": [{"name": "a", "name": "b", "conditions": {}, "action": "reject"}]}',
+      ['policies[0].name'],
+      'json',
+    );
     assert.match(error.issues[0]!.message, /^Map keys must be unique \(line 1, column \d+\)$/);
   });
 
@@ -353,6 +406,7 @@ describe('condition registry', () => {
         'chain',
         'agent',
         'api_key',
+        'origin',
         'min_value_usd',
         'max_value_usd',
         'daily_limit_usd',
@@ -367,7 +421,10 @@ describe('condition registry', () => {
         'unlimited_approval',
         'typed_data_primary_type',
         'typed_data_domain',
+        'typed_data_without_chain_id',
         'authorization_delegate',
+        'x402_host',
+        'x402_payee',
         'simulation',
         'max_net_outflow_usd',
         'new_approvals',

@@ -58,7 +58,9 @@ describe('examples/seed-policy.yaml', () => {
   });
 
   it('a call to an unverified contract is rejected', () => {
-    const decision = decide(usdFacts(1n, spend(0n), { type: 'contract_call', recipient: BOB, contractVerified: false }));
+    const decision = decide(
+      usdFacts(1n, spend(0n), { type: 'contract_call', recipient: BOB, contractVerified: false }),
+    );
     assert.equal(decision.action, 'reject');
     assert.equal(decision.policy, 'block_unverified_contracts');
   });
@@ -66,20 +68,32 @@ describe('examples/seed-policy.yaml', () => {
   it('a call to a contract nobody verified-checked is rejected as unknown, never approved', () => {
     const decision = decide(usdFacts(500n, spend(0n), { type: 'contract_call', recipient: BOB }));
     assert.equal(decision.action, 'reject');
-    assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.condition_unknown_fact']);
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['policy.condition_unknown_fact'],
+    );
   });
 
   it('the zero address is rejected', () => {
     const decision = decide(usdFacts(1n, spend(0n), { recipient: ZERO }));
     assert.equal(decision.action, 'reject');
     assert.equal(decision.policy, 'block_zero_address');
-    assert.deepEqual(decision.reasons.map((r) => r.code), ['policy.rule_matched', 'policy.recipient_blacklisted']);
+    assert.deepEqual(
+      decision.reasons.map((r) => r.code),
+      ['policy.rule_matched', 'policy.recipient_blacklisted'],
+    );
   });
 
   it('without a price, a transfer is rejected with price.unavailable / price.stale', () => {
-    assert.deepEqual(decide(facts({ recipient: ALICE, spend: spend(0n) })).reasons.map((r) => r.code), ['price.unavailable']);
+    assert.deepEqual(
+      decide(facts({ recipient: ALICE, spend: spend(0n) })).reasons.map((r) => r.code),
+      ['price.unavailable'],
+    );
     const stale = decide(facts({ recipient: ALICE, spend: spend(0n), priceStatus: 'stale', valueUsd: 5n * USD }));
     assert.equal(stale.action, 'reject');
-    assert.deepEqual(stale.reasons.map((r) => r.code), ['price.stale']);
+    assert.deepEqual(
+      stale.reasons.map((r) => r.code),
+      ['price.stale'],
+    );
   });
 });

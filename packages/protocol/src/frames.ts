@@ -1,4 +1,5 @@
 import type { Hex } from 'viem';
+import type { SignCheckpointParams } from './checkpoint.ts';
 import type { SignerErrorCode } from './errors.ts';
 import type { SignOperation, WireTypedData } from './ticket.ts';
 import type { WireTransaction } from './transaction.ts';
@@ -73,15 +74,57 @@ export interface ListKeysResult {
   keys: KeyListing[];
 }
 
+/**
+ * The kill-switch latch (docs/killswitch.md). Once latched the signer refuses every ticket except cancellations
+ * (zero-value self-transfers at a nonce, ticket mode `cancel`), and the latch is in its journal, so it survives a
+ * restart of either process. `latchId` is chosen by the signer when it latches: a release authorisation names it, so
+ * an old one never lifts a new latch.
+ */
+export interface LatchState {
+  latched: boolean;
+  latchId: string | null;
+  /** When it latched, ISO 8601; null when not latched. */
+  since: string | null;
+}
+export interface LatchParams {
+  /** Free text for the signer's log and journal (at most 200 characters). */
+  reason: string;
+}
+export interface ReleaseLatchParams {
+  latchId: string;
+  /** base64url Ed25519 signature over {@link latchReleaseMessage}(latchId) by a release key the signer trusts. */
+  authorization: string;
+}
+/** The bytes a release key signs to lift latch `latchId`. */
+export function latchReleaseMessage(latchId: string): Buffer {
+  return Buffer.from(`clawd402-signer-latch-release:v1:${latchId}`, 'utf8');
+}
+
 export type SignerRequest =
   | { v: 1; id: string; method: 'sign_transaction'; params: SignTransactionParams }
   | { v: 1; id: string; method: 'sign_typed_data'; params: SignTypedDataParams }
   | { v: 1; id: string; method: 'sign_message'; params: SignMessageParams }
   | { v: 1; id: string; method: 'list_keys'; params?: Record<string, never> }
-  | { v: 1; id: string; method: 'status'; params?: Record<string, never> };
+  | { v: 1; id: string; method: 'status'; params?: Record<string, never> }
+  | { v: 1; id: string; method: 'sign_checkpoint'; params: SignCheckpointParams }
+  | { v: 1; id: string; method: 'get_checkpoint'; params?: Record<string, never> }
+  | { v: 1; id: string; method: 'latch'; params: LatchParams }
+  | { v: 1; id: string; method: 'latch_status'; params?: Record<string, never> }
+  | { v: 1; id: string; method: 'release_latch'; params: ReleaseLatchParams };
 
 export type SignerMethod = SignerRequest['method'];
-export const SIGNER_METHODS: readonly SignerMethod[] = ['sign_transaction', 'sign_typed_data', 'sign_message', 'list_keys', 'status'];
+export const SIGNER_METHODS: readonly SignerMethod[] = [
+  'sign_transaction',
+  'sign_typed_data',
+  'sign_message',
+  'list_keys',
+  'status',
+  'sign_checkpoint',
+  'get_checkpoint',
+  'latch',
+  'latch_status',
+  'release_latch',
+];
 
 export type SignerResponse =
   | { v: 1; id: string; result: unknown }

@@ -4,3 +4,8 @@ export * from './intent.schema.ts';
 export * from './transaction.ts';
 export * from './ticket.ts';
 export * from './frames.ts';
+export * from './checkpoint.ts';
+export * from './freeze.ts';
+export * from './uuid.ts';
+export * from './decoded-view.ts';
+export * from './fault-points.ts';

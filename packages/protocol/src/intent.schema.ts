@@ -74,7 +74,13 @@ export const TypedDataIntentBody = Type.Object(
         domain: Type.Record(Type.String(), Type.Unknown()),
         types: Type.Record(
           Type.String({ maxLength: 256 }),
-          Type.Array(Type.Object({ name: Type.String({ maxLength: 256 }), type: Type.String({ maxLength: 256 }) }, { additionalProperties: false }), { maxItems: 256 }),
+          Type.Array(
+            Type.Object(
+              { name: Type.String({ maxLength: 256 }), type: Type.String({ maxLength: 256 }) },
+              { additionalProperties: false },
+            ),
+            { maxItems: 256 },
+          ),
         ),
         primaryType: Type.String({ minLength: 1, maxLength: 256 }),
         message: Type.Record(Type.String(), Type.Unknown()),
@@ -122,24 +128,63 @@ export const AuthorizationIntentBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Most characters of an x402 resource URL the gateway reads. */
+export const MAX_X402_RESOURCE_CHARS = 2048;
+/** Most characters of the JSON of one x402 payment requirement the gateway reads. */
+export const MAX_X402_REQUIREMENTS_CHARS = 8192;
+
+/**
+ * An x402 payment (docs/x402.md): pay `resource` what one of its `402 Payment Required` requirements asks, with an
+ * EIP-3009 `transferWithAuthorization` the gateway builds and has signed. `requirements` is the one requirement the
+ * client picked (`scheme`, `network`, `asset`, `amount` (v1: `maxAmountRequired`), `payTo`, `maxTimeoutSeconds`,
+ * `extra.name`/`extra.version`), checked strictly by the gateway so that each hostile shape gets its own code.
+ */
+export const X402PaymentIntentBody = Type.Object(
+  {
+    type: Type.Literal('x402_payment'),
+    chainId: ChainId,
+    /** The URL that answered 402 (http or https). */
+    resource: Type.String({ minLength: 1 }),
+    /** 2 (default) or 1: the protocol version of the 402 the requirement came from. */
+    x402Version: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+    requirements: Type.Unknown(),
+    memo: Type.Optional(Memo),
+  },
+  { additionalProperties: false },
+);
+
 /** Intents that end in a transaction. */
 export const TransactionIntentBody = Type.Union([TransferIntentBody, ContractCallIntentBody, SwapIntentBody]);
-/** Intents that end in a signature (no transaction): typed data, messages, EIP-7702 authorisations. */
-export const SignatureIntentBody = Type.Union([TypedDataIntentBody, MessageIntentBody, AuthorizationIntentBody]);
+/** Intents that end in a signature (no transaction): typed data, messages, EIP-7702 authorisations, x402 payments. */
+export const SignatureIntentBody = Type.Union([
+  TypedDataIntentBody,
+  MessageIntentBody,
+  AuthorizationIntentBody,
+  X402PaymentIntentBody,
+]);
 /** Every body `POST /v1/intents` accepts. */
-export const IntentBody = Type.Union([TransferIntentBody, ContractCallIntentBody, SwapIntentBody, TypedDataIntentBody, MessageIntentBody, AuthorizationIntentBody]);
+export const IntentBody = Type.Union([
+  TransferIntentBody,
+  ContractCallIntentBody,
+  SwapIntentBody,
+  TypedDataIntentBody,
+  MessageIntentBody,
+  AuthorizationIntentBody,
+  X402PaymentIntentBody,
+]);
 export type TransferIntentBody = Static<typeof TransferIntentBody>;
 export type ContractCallIntentBody = Static<typeof ContractCallIntentBody>;
 export type SwapIntentBody = Static<typeof SwapIntentBody>;
 export type TypedDataIntentBody = Static<typeof TypedDataIntentBody>;
 export type MessageIntentBody = Static<typeof MessageIntentBody>;
 export type AuthorizationIntentBody = Static<typeof AuthorizationIntentBody>;
+export type X402PaymentIntentBody = Static<typeof X402PaymentIntentBody>;
 export type TransactionIntentBody = Static<typeof TransactionIntentBody>;
 export type SignatureIntentBody = Static<typeof SignatureIntentBody>;
 export type IntentBody = Static<typeof IntentBody>;
 
 /** The intent kinds that end in a signature rather than a transaction. */
-export const SIGNATURE_INTENT_TYPES = ['typed_data', 'message', 'authorization'] as const;
+export const SIGNATURE_INTENT_TYPES = ['typed_data', 'message', 'authorization', 'x402_payment'] as const;
 export type SignatureIntentType = (typeof SIGNATURE_INTENT_TYPES)[number];
 
 /** True for a body that asks for a signature (typed data, message, authorisation) rather than a transaction. */
@@ -203,7 +248,10 @@ export const DecisionApproval = Type.Object(
 );
 export type DecisionApproval = Static<typeof DecisionApproval>;
 
-/** One budget the intent counts against, after this intent (USD as decimal strings). */
+/**
+ * One budget the intent counts against, after this intent (USD as decimal strings). `scope` is `global`, `agent` or
+ * `api_key` (limits set with /admin/costs), or `rule:<name>` (a policy rule's own `daily_limit_usd`/`hourly_limit_usd`).
+ */
 export const BudgetView = Type.Object(
   {
     scope: Type.String(),
@@ -213,9 +261,15 @@ export const BudgetView = Type.Object(
     remainingUsd: Type.String(),
     /** When the oldest spend in the window stops counting; null when nothing is in the window. */
     freesAt: Type.Union([Type.String(), Type.Null()]),
+    /** A policy rule's count limit in this window (`daily_count_limit`, `hourly_count_limit`), and what is left. */
+    limitCount: Type.Optional(Type.Integer()),
+    usedCount: Type.Optional(Type.Integer()),
+    remainingCount: Type.Optional(Type.Integer()),
   },
   { additionalProperties: false },
 );
+
+export type BudgetView = Static<typeof BudgetView>;
 
 export const DecisionMoney = Type.Object(
   {
@@ -272,7 +326,12 @@ export const SimulationView = Type.Object(
     /** Approvals the signer grants (Approval / ApprovalForAll events with the signer as owner). */
     approvals: Type.Array(
       Type.Object(
-        { asset: Type.String(), spender: Type.String(), amount: Type.Union([Type.String(), Type.Null()]), unlimited: Type.Boolean() },
+        {
+          asset: Type.String(),
+          spender: Type.String(),
+          amount: Type.Union([Type.String(), Type.Null()]),
+          unlimited: Type.Boolean(),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -314,7 +373,11 @@ export type SwapView = Static<typeof SwapView>;
  */
 export const SigningView = Type.Object(
   {
-    operation: Type.Union([Type.Literal('typed_data'), Type.Literal('personal_sign'), Type.Literal('eip7702_authorization')]),
+    operation: Type.Union([
+      Type.Literal('typed_data'),
+      Type.Literal('personal_sign'),
+      Type.Literal('eip7702_authorization'),
+    ]),
     request: Type.Unknown(),
     /** The digest the signing ticket bound (EIP-712 hash, EIP-191 hash); null when nothing was to be signed. */
     digest: Type.Union([Type.String(), Type.Null()]),
@@ -324,6 +387,54 @@ export const SigningView = Type.Object(
   { additionalProperties: false },
 );
 export type SigningView = Static<typeof SigningView>;
+
+/** The surfaces an intent can arrive through (docs/mcp.md, docs/json-rpc.md). */
+export const INTENT_CHANNELS = ['rest', 'rpc', 'mcp', 'x402'] as const;
+export type IntentChannel = (typeof INTENT_CHANNELS)[number];
+
+/**
+ * Where an intent came from: the surface, the MCP tool that started it (MCP only) and the client's self-declared
+ * name (MCP `clientInfo.name`; informative, never an identity). The policy reads `channel` and `tool` (`origin`).
+ */
+export const IntentOrigin = Type.Object(
+  {
+    channel: Type.Union([Type.Literal('rest'), Type.Literal('rpc'), Type.Literal('mcp'), Type.Literal('x402')]),
+    tool: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
+    client: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type IntentOrigin = Static<typeof IntentOrigin>;
+/**
+ * x402 payments only (docs/x402.md): what is paid to whom for which resource, the EIP-3009 authorisation the gateway
+ * built (integers as decimal strings, as x402's `exact` payload carries them) and where its settlement stands:
+ * `pending` until the transfer is seen on chain (`settled`), or `expired` when its validity window ended unused.
+ */
+export const X402View = Type.Object(
+  {
+    resource: Type.String(),
+    host: Type.String(),
+    x402Version: Type.Union([Type.Literal(1), Type.Literal(2)]),
+    network: Type.String(),
+    payee: Type.String(),
+    asset: Type.String(),
+    amount: Type.String(),
+    authorization: Type.Object(
+      {
+        from: Type.String(),
+        to: Type.String(),
+        value: Type.String(),
+        validAfter: Type.String(),
+        validBefore: Type.String(),
+        nonce: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+    settlement: Type.Union([Type.Literal('pending'), Type.Literal('settled'), Type.Literal('expired')]),
+  },
+  { additionalProperties: false },
+);
+export type X402View = Static<typeof X402View>;
 
 export const IntentView = Type.Object(
   {
@@ -336,6 +447,7 @@ export const IntentView = Type.Object(
       Type.Literal('typed_data'),
       Type.Literal('message'),
       Type.Literal('authorization'),
+      Type.Literal('x402_payment'),
     ]),
     chainId: Type.Integer(),
     from: Type.Union([Type.String(), Type.Null()]),
@@ -356,6 +468,10 @@ export const IntentView = Type.Object(
     simulation: Type.Optional(SimulationView),
     /** Signature intents only: what was to be signed and the signature (docs/signatures.md). */
     signing: Type.Optional(SigningView),
+    /** The surface the intent arrived through; absent for intents recorded before it was kept (migration 0022). */
+    origin: Type.Optional(IntentOrigin),
+    /** x402 payments only: the payment and its authorisation (docs/x402.md). */
+    x402: Type.Optional(X402View),
   },
   { additionalProperties: false },
 );

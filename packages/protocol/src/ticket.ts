@@ -36,7 +36,18 @@ export interface TicketClaims {
    * exact shape; the issuer sets it only for the other two.
    */
   op?: Exclude<SignOperation, 'transaction'>;
+  /**
+   * Nonce mode of a transaction ticket. Absent means `new`: the transaction's nonce must not carry a different
+   * transaction the signer already signed. `replace` says the gateway knowingly replaces what is at that nonce (a
+   * speed-up, or a signature it dropped before storing it); `cancel` the same, but the transaction must be a
+   * zero-value transfer to the key itself with no data. Only on transaction tickets (never with `op`).
+   */
+  nm?: Exclude<NonceMode, 'new'>;
 }
+
+/** How a transaction ticket relates to what the signer already signed at its nonce (see {@link TicketClaims.nm}). */
+export type NonceMode = 'new' | 'replace' | 'cancel';
+export const NONCE_MODES: readonly NonceMode[] = ['new', 'replace', 'cancel'];
 
 export const TICKET_TYPE = 'clawd402-ticket+jws';
 /** The longest lifetime a signer accepts for a ticket (exp - iat), in seconds. */

@@ -1,4 +1,11 @@
-import { getAddress, keccak256, serializeTransaction, type Address, type Hex, type TransactionSerializableEIP1559 } from 'viem';
+import {
+  getAddress,
+  keccak256,
+  serializeTransaction,
+  type Address,
+  type Hex,
+  type TransactionSerializableEIP1559,
+} from 'viem';
 
 /**
  * An unsigned EIP-1559 transaction as it crosses the gateway→signer socket. Integers above 2^53 travel as decimal
@@ -27,16 +34,18 @@ export function fromWireTransaction(wire: WireTransaction): TransactionSerializa
     throw new TypeError('transaction has missing or unexpected fields');
   }
   if (wire.type !== 'eip1559') throw new TypeError('only EIP-1559 transactions are signed');
-  if (!Number.isSafeInteger(wire.chainId) || wire.chainId < 1) throw new TypeError('chainId must be a positive integer');
+  if (!Number.isSafeInteger(wire.chainId) || wire.chainId < 1)
+    throw new TypeError('chainId must be a positive integer');
   if (!Number.isSafeInteger(wire.nonce) || wire.nonce < 0) throw new TypeError('nonce must be a non-negative integer');
   if (typeof wire.to !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(wire.to)) throw new TypeError('to must be an address');
   // All-lowercase or all-uppercase hex carries no checksum; mixed case must pass EIP-55.
-  const to = getAddress(wire.to.toLowerCase() as Address);
+  const to = getAddress(wire.to.toLowerCase());
   const body = wire.to.slice(2);
   if (body !== body.toLowerCase() && body !== body.toUpperCase() && to !== wire.to) {
     throw new TypeError('to fails its EIP-55 checksum');
   }
-  if (typeof wire.data !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(wire.data)) throw new TypeError('data must be hex');
+  if (typeof wire.data !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(wire.data))
+    throw new TypeError('data must be hex');
   for (const f of ['value', 'gas', 'maxFeePerGas', 'maxPriorityFeePerGas'] as const) {
     if (typeof wire[f] !== 'string' || !DIGITS.test(wire[f]) || BigInt(wire[f]) > MAX_UINT256) {
       throw new TypeError(`${f} must be a decimal string of at most 2^256 - 1`);

@@ -13,10 +13,12 @@ export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000' as cons
  */
 export function parseAddress(field: string, value: string): Address {
   if (!HEX_ADDRESS.test(value)) {
-    throw new Clawd402Error('invalid_address', `${field} is not a 0x-prefixed 20-byte hex address.`, { details: { field } });
+    throw new Clawd402Error('invalid_address', `${field} is not a 0x-prefixed 20-byte hex address.`, {
+      details: { field },
+    });
   }
   const body = value.slice(2);
-  const checksummed = getAddress(value.toLowerCase() as Address);
+  const checksummed = getAddress(value.toLowerCase());
   const mixed = body !== body.toLowerCase() && body !== body.toUpperCase();
   if (mixed && checksummed !== value) {
     throw new Clawd402Error('invalid_address_checksum', `${field} fails its EIP-55 checksum.`, { details: { field } });

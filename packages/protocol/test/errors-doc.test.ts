@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { API_ERRORS, REASON_CODES, SIGNER_ERRORS } from '../src/index.ts';
+import { API_ERRORS, DECODE_ERRORS, REASON_CODES, RPC_ERRORS, SIGNER_ERRORS, SIGNING_REFUSALS } from '../src/index.ts';
 
 const DOC = new URL('../../../docs/errors.md', import.meta.url);
 
@@ -15,7 +15,12 @@ interface DocumentedCode {
 }
 
 function cells(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+  return line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split('|')
+    .map((c) => c.trim());
 }
 
 /** Every table row in `markdown` whose first column is a backticked token, with its table's status column. */
@@ -42,7 +47,11 @@ function documentedCodes(markdown: string): DocumentedCode[] {
     const first = /^`([^`]+)`$/.exec(row[0] ?? '');
     if (!first) continue;
     const raw = statusColumn === undefined ? undefined : row[statusColumn];
-    out.push({ code: first[1]!, status: raw !== undefined && /^[0-9]{3}$/.test(raw) ? Number(raw) : undefined, line: i + 1 });
+    out.push({
+      code: first[1]!,
+      status: raw !== undefined && /^[0-9]{3}$/.test(raw) ? Number(raw) : undefined,
+      line: i + 1,
+    });
   }
   return out;
 }
@@ -56,6 +65,9 @@ function checkErrorsDoc(markdown: string): string[] {
     ['API_ERRORS', Object.keys(API_ERRORS)],
     ['SIGNER_ERRORS', Object.keys(SIGNER_ERRORS)],
     ['REASON_CODES', Object.keys(REASON_CODES)],
+    ['DECODE_ERRORS', Object.keys(DECODE_ERRORS)],
+    ['SIGNING_REFUSALS', Object.keys(SIGNING_REFUSALS)],
+    ['RPC_ERRORS', Object.keys(RPC_ERRORS)],
   ];
   for (const [name, codes] of catalogues) {
     const missing = codes.filter((c) => !documented.has(c));
@@ -79,7 +91,8 @@ function checkErrorsDoc(markdown: string): string[] {
     else if (r.status !== expected) wrong.push(`${r.code} (doc ${r.status}, catalogue ${expected})`);
   }
   if (wrong.length > 0) problems.push(`docs/errors.md has the wrong HTTP status for: ${wrong.join(', ')}`);
-  if (statusless.length > 0) problems.push(`docs/errors.md gives no HTTP status for API codes: ${statusless.join(', ')}`);
+  if (statusless.length > 0)
+    problems.push(`docs/errors.md gives no HTTP status for API codes: ${statusless.join(', ')}`);
   return problems;
 }
 
@@ -101,7 +114,10 @@ describe('checkErrorsDoc', () => {
   const full = readFileSync(DOC, 'utf8');
 
   test('a removed row names the missing code', () => {
-    const without = full.split('\n').filter((l) => !l.startsWith('| `amount_zero` |')).join('\n');
+    const without = full
+      .split('\n')
+      .filter((l) => !l.startsWith('| `amount_zero` |'))
+      .join('\n');
     assert.notEqual(without, full);
     assert.deepEqual(checkErrorsDoc(without), ['API_ERRORS codes missing from docs/errors.md: amount_zero']);
   });
@@ -127,7 +143,9 @@ describe('checkErrorsDoc', () => {
   test('a wrong status is named with both values', () => {
     const wrong = full.replace('| `rate_limited` | 429 |', '| `rate_limited` | 503 |');
     assert.notEqual(wrong, full);
-    assert.deepEqual(checkErrorsDoc(wrong), ['docs/errors.md has the wrong HTTP status for: rate_limited (doc 503, catalogue 429)']);
+    assert.deepEqual(checkErrorsDoc(wrong), [
+      'docs/errors.md has the wrong HTTP status for: rate_limited (doc 503, catalogue 429)',
+    ]);
   });
 
   test('a duplicated row is named', () => {
@@ -140,11 +158,34 @@ describe('checkErrorsDoc', () => {
     assert.deepEqual(checkErrorsDoc(bare), ['docs/errors.md gives no HTTP status for API codes: not_found']);
   });
 
+  test('a removed decoder row names the missing code', () => {
+    const without = full
+      .split('\n')
+      .filter(
+        (l) => !l.startsWith('| `decode.malformed_calldata` |') && !l.startsWith('| `chain.legacy_transaction` |'),
+      )
+      .join('\n');
+    assert.deepEqual(checkErrorsDoc(without), [
+      'DECODE_ERRORS codes missing from docs/errors.md: decode.malformed_calldata',
+      'SIGNING_REFUSALS codes missing from docs/errors.md: chain.legacy_transaction',
+    ]);
+  });
+
   test('an empty document names every code as missing', () => {
     const problems = checkErrorsDoc('');
-    assert.equal(problems.length, 3);
-    for (const code of [...Object.keys(API_ERRORS), ...Object.keys(SIGNER_ERRORS), ...Object.keys(REASON_CODES)]) {
-      assert.ok(problems.some((p) => p.split(/[:,] /).includes(code)), `${code} not named`);
+    assert.equal(problems.length, 6);
+    for (const code of [
+      ...Object.keys(API_ERRORS),
+      ...Object.keys(SIGNER_ERRORS),
+      ...Object.keys(REASON_CODES),
+      ...Object.keys(DECODE_ERRORS),
+      ...Object.keys(SIGNING_REFUSALS),
+      ...Object.keys(RPC_ERRORS),
+    ]) {
+      assert.ok(
+        problems.some((p) => p.split(/[:,] /).includes(code)),
+        `${code} not named`,
+      );
     }
   });
 });

@@ -82,7 +82,11 @@ describe('FrameDecoder', () => {
   });
 
   test('decodes several frames in one chunk, in order', () => {
-    const messages = [REQUEST, { v: 1, id: 'a2', result: { ok: true } }, { v: 1, id: null, error: { code: 'x', message: 'y' } }];
+    const messages = [
+      REQUEST,
+      { v: 1, id: 'a2', result: { ok: true } },
+      { v: 1, id: null, error: { code: 'x', message: 'y' } },
+    ];
     const decoder = new FrameDecoder();
     assert.deepEqual(decoder.push(Buffer.concat(messages.map((m) => encodeFrame(m)))), messages);
     assert.equal(decoder.pending, 0);
@@ -113,7 +117,10 @@ describe('FrameDecoder', () => {
 
   test('a length prefix over the limit is refused even when it follows a good frame in the same chunk', () => {
     const decoder = new FrameDecoder();
-    assertFrameError(() => decoder.push(Buffer.concat([encodeFrame(REQUEST), header(MAX_FRAME_BYTES + 1)])), 'frame_too_large');
+    assertFrameError(
+      () => decoder.push(Buffer.concat([encodeFrame(REQUEST), header(MAX_FRAME_BYTES + 1)])),
+      'frame_too_large',
+    );
   });
 
   test('honours a smaller limit given to the constructor', () => {
@@ -139,7 +146,10 @@ describe('FrameDecoder', () => {
   });
 
   test('a malformed frame after a good one in the same chunk is refused', () => {
-    assertFrameError(() => new FrameDecoder().push(Buffer.concat([encodeFrame(REQUEST), rawFrame('[]')])), 'malformed_frame');
+    assertFrameError(
+      () => new FrameDecoder().push(Buffer.concat([encodeFrame(REQUEST), rawFrame('[]')])),
+      'malformed_frame',
+    );
   });
 
   test('a __proto__ key stays an own property and does not change the prototype', () => {

@@ -43,7 +43,9 @@ describe('fromWireTransaction', () => {
   });
 
   test('accepts zero values, empty data and nonce 0', () => {
-    assert.doesNotThrow(() => fromWireTransaction(wire({ nonce: 0, value: '0', data: '0x', maxPriorityFeePerGas: '0' })));
+    assert.doesNotThrow(() =>
+      fromWireTransaction(wire({ nonce: 0, value: '0', data: '0x', maxPriorityFeePerGas: '0' })),
+    );
   });
 
   test('refuses a non-object', () => {
@@ -69,7 +71,8 @@ describe('fromWireTransaction', () => {
   });
 
   test('refuses any type but eip1559', () => {
-    for (const type of ['legacy', 'eip2930', 'eip4844', 'eip7702', 'EIP1559', '0x2', 2, null]) refused(wire({ type }), String(type));
+    for (const type of ['legacy', 'eip2930', 'eip4844', 'eip7702', 'EIP1559', '0x2', 2, null])
+      refused(wire({ type }), String(type));
   });
 
   test('refuses a chain id that is not a positive safe integer', () => {
@@ -85,7 +88,16 @@ describe('fromWireTransaction', () => {
   });
 
   test('refuses a malformed `to`', () => {
-    for (const to of ['', '0x', '0x1234', WIRE.to.slice(2), `${WIRE.to}00`, '0x70997970C51812dc3A010C7d01b50e0d17dc79Cg', null, 1]) {
+    for (const to of [
+      '',
+      '0x',
+      '0x1234',
+      WIRE.to.slice(2),
+      `${WIRE.to}00`,
+      '0x70997970C51812dc3A010C7d01b50e0d17dc79Cg',
+      null,
+      1,
+    ]) {
       refused(wire({ to }), String(to));
     }
   });
@@ -95,7 +107,25 @@ describe('fromWireTransaction', () => {
   });
 
   test('refuses decimal strings with leading zeros, signs, hex, fractions, exponents or spaces', () => {
-    const bad = ['', '01', '00', '+1', '-1', '-0', '0x10', '0X10', '1.0', '1.', '.5', '1e3', ' 1', '1 ', '1_000', '１', 'NaN'];
+    const bad = [
+      '',
+      '01',
+      '00',
+      '+1',
+      '-1',
+      '-0',
+      '0x10',
+      '0X10',
+      '1.0',
+      '1.',
+      '.5',
+      '1e3',
+      ' 1',
+      '1 ',
+      '1_000',
+      '１',
+      'NaN',
+    ];
     for (const field of ['value', 'gas', 'maxFeePerGas', 'maxPriorityFeePerGas']) {
       for (const value of bad) refused(wire({ [field]: value }), `${field}=${JSON.stringify(value)}`);
       // JSON numbers and bigints are not decimal strings either.
@@ -161,7 +191,11 @@ describe('toWireTransaction', () => {
   });
 
   test('round-trips through JSON and fromWireTransaction', () => {
-    for (const tx of [TX, { ...TX, value: (1n << 256n) - 1n, nonce: 0, data: '0x' as const }, { ...TX, value: 2n ** 53n + 1n }]) {
+    for (const tx of [
+      TX,
+      { ...TX, value: (1n << 256n) - 1n, nonce: 0, data: '0x' as const },
+      { ...TX, value: 2n ** 53n + 1n },
+    ]) {
       const wireTx = JSON.parse(JSON.stringify(toWireTransaction(tx))) as WireTransaction;
       assert.deepEqual(fromWireTransaction(wireTx), { type: 'eip1559', ...tx });
     }

@@ -41,7 +41,10 @@ describe('parseAddress', () => {
   });
 
   test('accepts an address with no letters (no case to check)', () => {
-    assert.equal(parseAddress('f', '0x1111111111111111111111111111111111111111'), '0x1111111111111111111111111111111111111111');
+    assert.equal(
+      parseAddress('f', '0x1111111111111111111111111111111111111111'),
+      '0x1111111111111111111111111111111111111111',
+    );
   });
 
   test('one flipped letter case is invalid_address_checksum', () => {
@@ -97,7 +100,11 @@ describe('parseRecipient', () => {
 
   test('address errors come first', () => {
     assertCode(() => parseRecipient('to', '0x00'), 'invalid_address', 'to');
-    assertCode(() => parseRecipient('to', '0x70997970C51812dc3A010C7d01b50e0d17dc79c8'), 'invalid_address_checksum', 'to');
+    assertCode(
+      () => parseRecipient('to', '0x70997970C51812dc3A010C7d01b50e0d17dc79c8'),
+      'invalid_address_checksum',
+      'to',
+    );
   });
 });
 
@@ -186,7 +193,16 @@ describe('formatAmount', () => {
     const cases: Record<number, string[]> = {
       0: ['0', '1', '42', '1000000', MAX_UINT256.toString()],
       6: ['0', '1', '0.000001', '0.5', '1.25', '123456.654321', '1000000', formatAmount(MAX_UINT256, 6)],
-      18: ['0', '1', '1.5', '0.000000000000000001', '0.1', '123.000000000000000456', '99999999.999999999999999999', formatAmount(MAX_UINT256, 18)],
+      18: [
+        '0',
+        '1',
+        '1.5',
+        '0.000000000000000001',
+        '0.1',
+        '123.000000000000000456',
+        '99999999.999999999999999999',
+        formatAmount(MAX_UINT256, 18),
+      ],
     };
     for (const [d, values] of Object.entries(cases)) {
       const decimals = Number(d);
@@ -229,7 +245,19 @@ describe('parseCalldata', () => {
   });
 
   test('odd length, non-hex or a missing 0x is invalid_calldata', () => {
-    for (const value of ['0xabc', '0x0', '0xzz', '0xa9059cbg', 'a9059cbb', '', '0', '0X00', ' 0x00', '0x00 ', '0x00\n']) {
+    for (const value of [
+      '0xabc',
+      '0x0',
+      '0xzz',
+      '0xa9059cbg',
+      'a9059cbb',
+      '',
+      '0',
+      '0X00',
+      ' 0x00',
+      '0x00 ',
+      '0x00\n',
+    ]) {
       assertCode(() => parseCalldata('data', value), 'invalid_calldata', 'data');
     }
   });

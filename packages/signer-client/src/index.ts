@@ -5,9 +5,14 @@
 export { SignerClient, type SignerClientOptions } from './signer-client.ts';
 export type { UnavailableReason } from './signer-connection.ts';
 export { TicketIssuer, type TicketIssuerOptions, type IssueTicketParams } from './ticket-issuer.ts';
+export { verifyCheckpoint, type CheckpointProblem } from './audit-checkpoint.ts';
 export { generateTicketKeyPair, loadTicketPrivateKey, type TicketKeyPair } from './ticket-keys.ts';
 export type {
+  CheckpointClaims,
+  CheckpointResult,
+  SignCheckpointParams,
   KeyListing,
+  LatchState,
   ListKeysResult,
   SignMessageParams,
   SignOperation,

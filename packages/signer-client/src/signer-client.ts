@@ -11,6 +11,9 @@ import {
   type SignTypedDataParams,
   type SignatureResult,
   type StatusResult,
+  type CheckpointResult,
+  type SignCheckpointParams,
+  type LatchState,
 } from '@clawd402/protocol';
 import { keccak256, type Hex } from 'viem';
 import { SignerConnection, unavailable } from './signer-connection.ts';
@@ -22,6 +25,11 @@ export interface SignerClientOptions {
   timeoutMs?: number;
   /** Connections to spread requests over (each pipelines its own). Default 1. */
   connections?: number;
+  /**
+   * Told of every request when it settles: its method, its round trip in seconds, and `ok`, the signer's refusal
+   * code, or `unavailable` (the gateway's metrics; never given parameters or results).
+   */
+  observe?: (method: string, seconds: number, outcome: string) => void;
 }
 
 const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
@@ -46,21 +54,27 @@ export class SignerClient {
   readonly socketPath: string;
   readonly timeoutMs: number;
   readonly #connections: SignerConnection[];
+  readonly #observe: SignerClientOptions['observe'];
   #next = 0;
 
   constructor(options: SignerClientOptions) {
     const timeoutMs = options.timeoutMs ?? 5000;
     const connections = options.connections ?? 1;
-    if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new TypeError('socketPath is required');
+    if (typeof options.socketPath !== 'string' || options.socketPath.length === 0)
+      throw new TypeError('socketPath is required');
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError('timeoutMs must be a positive number');
     if (!Number.isSafeInteger(connections) || connections < 1 || connections > 64) {
       throw new RangeError('connections must be an integer from 1 to 64');
     }
     this.socketPath = options.socketPath;
     this.timeoutMs = timeoutMs;
+    this.#observe = options.observe;
     // Ids are unique per connection; the prefix keeps them apart across connections and clients in logs.
     const tag = randomBytes(3).toString('hex');
-    this.#connections = Array.from({ length: connections }, (_, i) => new SignerConnection(options.socketPath, `${tag}.${i}.`));
+    this.#connections = Array.from(
+      { length: connections },
+      (_, i) => new SignerConnection(options.socketPath, `${tag}.${i}.`),
+    );
   }
 
   /**
@@ -96,9 +110,43 @@ export class SignerClient {
     return parseListKeysResult(await this.#request('list_keys', {}));
   }
 
+  /**
+   * Ask the signer to sign and keep an audit checkpoint: the audit chain has `count` rows ending in `head`. Resolves
+   * to the checkpoint JWS and the signer's checkpoint public key. Refusals: `checkpoint_regressed` (fewer rows than a
+   * checkpoint it signed), `checkpoint_conflict` (another head for the same count), `checkpoints_unavailable`.
+   */
+  async signCheckpoint(params: SignCheckpointParams): Promise<CheckpointResult> {
+    return parseCheckpointResult(
+      await this.#request('sign_checkpoint', { count: params.count, head: params.head }),
+      false,
+    );
+  }
+
+  /** The latest audit checkpoint the signer signed (null before the first) and its checkpoint public key. */
+  async getCheckpoint(): Promise<CheckpointResult> {
+    return parseCheckpointResult(await this.#request('get_checkpoint', {}), true);
+  }
+
   /** The keys the signer holds and the chains it signs for. */
   async status(): Promise<StatusResult> {
     return parseStatusResult(await this.#request('status', {}));
+  }
+
+  /** Latch the signer (the kill switch): it signs only cancellations from now on, across its restarts. Idempotent. */
+  async latch(reason: string): Promise<LatchState> {
+    return parseLatchState(await this.#request('latch', { reason }));
+  }
+
+  /** Whether the signer is latched, and the id a release authorisation must name. */
+  async latchStatus(): Promise<LatchState> {
+    return parseLatchState(await this.#request('latch_status', {}));
+  }
+
+  /** Lift the latch with an owner's release authorisation (refused `latch_release_unauthorized` otherwise). */
+  async releaseLatch(params: { latchId: string; authorization: string }): Promise<LatchState> {
+    return parseLatchState(
+      await this.#request('release_latch', { latchId: params.latchId, authorization: params.authorization }),
+    );
   }
 
   /** Close every connection; requests still in flight reject with `signer_unavailable`. */
@@ -114,7 +162,21 @@ export class SignerClient {
       const candidate = this.#connections[(start + i) % this.#connections.length]!;
       if (candidate.inFlight < chosen.inFlight) chosen = candidate;
     }
-    return chosen.request(method, params, this.timeoutMs);
+    const observe = this.#observe;
+    if (!observe) return chosen.request(method, params, this.timeoutMs);
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    return chosen.request(method, params, this.timeoutMs).then(
+      (result) => {
+        observe(method, seconds(), 'ok');
+        return result;
+      },
+      (error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        observe(method, seconds(), code === 'signer_unavailable' || typeof code !== 'string' ? 'unavailable' : code);
+        throw error;
+      },
+    );
   }
 }
 
@@ -136,6 +198,31 @@ function parseSignResult(value: unknown): SignTransactionResult {
   return { raw: r.raw as Hex, hash: r.hash as Hex, from: r.from as Hex };
 }
 
+function parseCheckpointResult(value: unknown, nullable: boolean): CheckpointResult {
+  const r = value as { checkpoint?: unknown; publicKey?: unknown } | null;
+  const ok =
+    r !== null &&
+    typeof r === 'object' &&
+    (typeof r.checkpoint === 'string' || (nullable && r.checkpoint === null)) &&
+    typeof r.publicKey === 'string' &&
+    r.publicKey.includes('BEGIN PUBLIC KEY');
+  if (!ok) throw unavailable('protocol_error', 'The signer answered a checkpoint request with a malformed result.');
+  return { checkpoint: r.checkpoint as string | null, publicKey: r.publicKey as string };
+}
+
+function parseLatchState(value: unknown): LatchState {
+  const r = value as Partial<Record<keyof LatchState, unknown>> | null;
+  const ok =
+    r !== null &&
+    typeof r === 'object' &&
+    typeof r.latched === 'boolean' &&
+    (r.latchId === null || typeof r.latchId === 'string') &&
+    (r.since === null || typeof r.since === 'string') &&
+    r.latched === (r.latchId !== null);
+  if (!ok) throw unavailable('protocol_error', 'The signer answered a latch request with a malformed result.');
+  return { latched: r.latched as boolean, latchId: r.latchId as string | null, since: r.since as string | null };
+}
+
 function parseStatusResult(value: unknown): StatusResult {
   const r = value as { keys?: unknown; chains?: unknown } | null;
   const ok =
@@ -144,7 +231,11 @@ function parseStatusResult(value: unknown): StatusResult {
     Array.isArray(r.keys) &&
     r.keys.every(
       (k: { id?: unknown; address?: unknown } | null) =>
-        k !== null && typeof k === 'object' && typeof k.id === 'string' && typeof k.address === 'string' && ADDRESS.test(k.address),
+        k !== null &&
+        typeof k === 'object' &&
+        typeof k.id === 'string' &&
+        typeof k.address === 'string' &&
+        ADDRESS.test(k.address),
     ) &&
     Array.isArray(r.chains) &&
     r.chains.every((c) => Number.isSafeInteger(c));

@@ -108,7 +108,9 @@ export class SignerConnection {
     });
     socket.on('close', () => {
       if (this.#socket === socket) this.#socket = undefined;
-      this.#failAll(failure ?? unavailable('connection_closed', 'The signer closed the connection before it answered.'));
+      this.#failAll(
+        failure ?? unavailable('connection_closed', 'The signer closed the connection before it answered.'),
+      );
     });
     return socket;
   }
@@ -150,6 +152,7 @@ export class SignerConnection {
 
 function toSignerError(error: { code?: unknown; message?: unknown } | null): SignerError {
   const code: SignerErrorCode = isSignerErrorCode(error?.code) ? error.code : 'signer_internal';
-  const message = typeof error?.message === 'string' && error.message.length <= 500 ? error.message : SIGNER_ERRORS[code];
+  const message =
+    typeof error?.message === 'string' && error.message.length <= 500 ? error.message : SIGNER_ERRORS[code];
   return new SignerError(code, code === error?.code ? message : SIGNER_ERRORS[code]);
 }

@@ -1,6 +1,14 @@
 import { randomUUID, type KeyObject, type webcrypto } from 'node:crypto';
 import { CompactSign } from 'jose';
-import { MAX_TICKET_LIFETIME_SECONDS, SIGN_OPERATIONS, TICKET_TYPE, type SignOperation, type TicketClaims } from '@clawd402/protocol';
+import {
+  MAX_TICKET_LIFETIME_SECONDS,
+  NONCE_MODES,
+  SIGN_OPERATIONS,
+  TICKET_TYPE,
+  type NonceMode,
+  type SignOperation,
+  type TicketClaims,
+} from '@clawd402/protocol';
 import type { Hex } from 'viem';
 
 export interface TicketIssuerOptions {
@@ -12,6 +20,8 @@ export interface TicketIssuerOptions {
   lifetimeSeconds?: number;
   /** Clock in milliseconds since the epoch. Defaults to Date.now; tests inject one. */
   now?: () => number;
+  /** Nonce mode of transaction tickets that do not name one (default `new`); see {@link TicketIssuer.withNonceMode}. */
+  nonceMode?: NonceMode;
 }
 
 export interface IssueTicketParams {
@@ -28,6 +38,12 @@ export interface IssueTicketParams {
   digest: Hex;
   /** What the ticket allows. Default `transaction`. */
   operation?: SignOperation;
+  /**
+   * For a transaction: `new` (default) — its nonce must not carry a different transaction the signer already signed;
+   * `replace` — it knowingly replaces what is at that nonce (a speed-up); `cancel` — the same, for a zero-value
+   * transfer to the key itself. Ignored for the other operations.
+   */
+  nonceMode?: NonceMode;
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -46,6 +62,7 @@ const encoder = new TextEncoder();
 export class TicketIssuer {
   readonly keyId: string;
   readonly lifetimeSeconds: number;
+  readonly nonceMode: NonceMode;
   readonly #privateKey: KeyObject | webcrypto.CryptoKey;
   readonly #now: () => number;
 
@@ -58,22 +75,45 @@ export class TicketIssuer {
       throw new TypeError('keyId must be a non-empty string of at most 128 characters');
     }
     assertEd25519PrivateKey(options.privateKey);
+    const nonceMode = options.nonceMode ?? 'new';
+    if (!NONCE_MODES.includes(nonceMode)) throw new TypeError(`nonceMode must be one of ${NONCE_MODES.join(', ')}`);
+    this.nonceMode = nonceMode;
     this.keyId = options.keyId;
     this.lifetimeSeconds = lifetime;
     this.#privateKey = options.privateKey;
     this.#now = options.now ?? Date.now;
   }
 
+  /**
+   * The same issuer (key, id, lifetime, clock) minting transaction tickets in `mode` unless a call names another:
+   * hand it to code that signs only replacements (`replace`) or cancellations (`cancel`) at nonces already used.
+   */
+  withNonceMode(mode: NonceMode): TicketIssuer {
+    return new TicketIssuer({
+      privateKey: this.#privateKey,
+      keyId: this.keyId,
+      lifetimeSeconds: this.lifetimeSeconds,
+      now: this.#now,
+      nonceMode: mode,
+    });
+  }
+
   /** Mint a ticket for one signature. Resolves to the compact JWS string. */
   async issue(params: IssueTicketParams): Promise<string> {
-    if (typeof params.intentId !== 'string' || params.intentId.length === 0) throw new TypeError('intentId must be a non-empty string');
-    if (!Number.isSafeInteger(params.chainId) || params.chainId < 1) throw new TypeError('chainId must be a positive integer');
+    if (typeof params.intentId !== 'string' || params.intentId.length === 0)
+      throw new TypeError('intentId must be a non-empty string');
+    if (!Number.isSafeInteger(params.chainId) || params.chainId < 1)
+      throw new TypeError('chainId must be a positive integer');
     if (typeof params.signerKeyId !== 'string' || !ADDRESS.test(params.signerKeyId)) {
       throw new TypeError('signerKeyId must be an address');
     }
-    if (typeof params.digest !== 'string' || !DIGEST.test(params.digest)) throw new TypeError('digest must be 32 bytes of hex');
+    if (typeof params.digest !== 'string' || !DIGEST.test(params.digest))
+      throw new TypeError('digest must be 32 bytes of hex');
     const operation = params.operation ?? 'transaction';
-    if (!SIGN_OPERATIONS.includes(operation)) throw new TypeError(`operation must be one of ${SIGN_OPERATIONS.join(', ')}`);
+    if (!SIGN_OPERATIONS.includes(operation))
+      throw new TypeError(`operation must be one of ${SIGN_OPERATIONS.join(', ')}`);
+    const nonceMode = params.nonceMode ?? this.nonceMode;
+    if (!NONCE_MODES.includes(nonceMode)) throw new TypeError(`nonceMode must be one of ${NONCE_MODES.join(', ')}`);
     const iat = Math.floor(this.#now() / 1000);
     const claims: TicketClaims = {
       v: 1,
@@ -86,6 +126,8 @@ export class TicketIssuer {
       exp: iat + this.lifetimeSeconds,
       // A transaction ticket has no `op`: its claims stay exactly what signers before typed data accept.
       ...(operation === 'transaction' ? {} : { op: operation }),
+      // Likewise `nm` only for a transaction that replaces or cancels: a `new` ticket keeps the original shape.
+      ...(operation === 'transaction' && nonceMode !== 'new' ? { nm: nonceMode } : {}),
     };
     return new CompactSign(encoder.encode(JSON.stringify(claims)))
       .setProtectedHeader({ alg: 'EdDSA', typ: TICKET_TYPE, kid: this.keyId })
@@ -98,12 +140,14 @@ function assertEd25519PrivateKey(key: unknown): void {
   const tag = (key as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
   if (tag === 'KeyObject') {
     const k = key as KeyObject;
-    if (k.type !== 'private' || k.asymmetricKeyType !== 'ed25519') throw new TypeError('privateKey must be an Ed25519 private key');
+    if (k.type !== 'private' || k.asymmetricKeyType !== 'ed25519')
+      throw new TypeError('privateKey must be an Ed25519 private key');
     return;
   }
   if (tag === 'CryptoKey') {
     const k = key as webcrypto.CryptoKey;
-    if (k.type !== 'private' || k.algorithm.name !== 'Ed25519') throw new TypeError('privateKey must be an Ed25519 private key');
+    if (k.type !== 'private' || k.algorithm.name !== 'Ed25519')
+      throw new TypeError('privateKey must be an Ed25519 private key');
     return;
   }
   throw new TypeError('privateKey must be a KeyObject or CryptoKey');

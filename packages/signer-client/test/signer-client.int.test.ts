@@ -18,7 +18,9 @@ const nextPath = (): string => join(dir, `s${n++}.sock`);
 type Request = { v: 1; id: string; method: string; params?: unknown };
 
 /** A fake signer: `onRequest` decides per request (answer, hold, drop). Records every request it receives. */
-async function fakeSigner(onRequest: (req: Request, socket: Socket) => void): Promise<{ path: string; server: Server; received: Request[] }> {
+async function fakeSigner(
+  onRequest: (req: Request, socket: Socket) => void,
+): Promise<{ path: string; server: Server; received: Request[] }> {
   const path = nextPath();
   const received: Request[] = [];
   const server = createServer((socket) => {
@@ -40,8 +42,15 @@ function closeServer(server: Server): Promise<void> {
 }
 
 const TX: WireTransaction = {
-  type: 'eip1559', chainId: 31337, nonce: 0, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-  value: '1', data: '0x', gas: '21000', maxFeePerGas: '2', maxPriorityFeePerGas: '1',
+  type: 'eip1559',
+  chainId: 31337,
+  nonce: 0,
+  to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  value: '1',
+  data: '0x',
+  gas: '21000',
+  maxFeePerGas: '2',
+  maxPriorityFeePerGas: '1',
 };
 const RAW = '0x02f8aa';
 const signResult = { raw: RAW, hash: keccak256(RAW), from: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' };
@@ -68,7 +77,10 @@ describe('SignerClient', () => {
 
   test('signer dead (stale socket file, connection refused) → signer_unavailable', async () => {
     const path = nextPath();
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`,
+    ]);
     await once(child.stdout, 'data');
     child.kill('SIGKILL');
     await once(child, 'exit');
@@ -88,7 +100,9 @@ describe('SignerClient', () => {
 
   test('an error frame becomes a SignerError with the same code', async () => {
     const fake = await fakeSigner((req, socket) =>
-      socket.write(encodeFrame({ v: 1, id: req.id, error: { code: 'ticket_reused', message: 'The ticket was already used.' } })),
+      socket.write(
+        encodeFrame({ v: 1, id: req.id, error: { code: 'ticket_reused', message: 'The ticket was already used.' } }),
+      ),
     );
     const client = new SignerClient({ socketPath: fake.path });
     await assert.rejects(client.signTransaction({ ticket: 't', transaction: TX }), (error: unknown) => {
@@ -105,7 +119,10 @@ describe('SignerClient', () => {
       socket.write(encodeFrame({ v: 1, id: req.id, error: { code: 'made_up', message: 'x' } })),
     );
     const client = new SignerClient({ socketPath: fake.path });
-    await assert.rejects(client.status(), (error: unknown) => error instanceof SignerError && error.code === 'signer_internal');
+    await assert.rejects(
+      client.status(),
+      (error: unknown) => error instanceof SignerError && error.code === 'signer_internal',
+    );
     await client.close();
     await closeServer(fake.server);
   });
@@ -117,13 +134,18 @@ describe('SignerClient', () => {
       if (held.length === 3) {
         // Answer in reverse order, each result naming its request.
         for (const r of [...held].reverse()) {
-          socket.write(encodeFrame({ v: 1, id: r.id, result: { keys: [{ id: r.id, address: signResult.from }], chains: [1] } }));
+          socket.write(
+            encodeFrame({ v: 1, id: r.id, result: { keys: [{ id: r.id, address: signResult.from }], chains: [1] } }),
+          );
         }
       }
     });
     const client = new SignerClient({ socketPath: fake.path });
     const results = await Promise.all([client.status(), client.status(), client.status()]);
-    assert.deepEqual(results.map((r) => r.keys[0]!.id), held.map((r) => r.id));
+    assert.deepEqual(
+      results.map((r) => r.keys[0]!.id),
+      held.map((r) => r.id),
+    );
     assert.equal(new Set(held.map((r) => r.id)).size, 3);
     await client.close();
     await closeServer(fake.server);
@@ -140,7 +162,10 @@ describe('SignerClient', () => {
       socket.write(encodeFrame({ v: 1, id: req.id, result: signResult }));
     });
     const client = new SignerClient({ socketPath: fake.path });
-    await assert.rejects(client.signTransaction({ ticket: 't', transaction: TX }), assertUnavailable('connection_closed'));
+    await assert.rejects(
+      client.signTransaction({ ticket: 't', transaction: TX }),
+      assertUnavailable('connection_closed'),
+    );
     assert.equal(fake.received.filter((r) => r.method === 'sign_transaction').length, 1);
     assert.deepEqual(await client.signTransaction({ ticket: 't2', transaction: TX }), signResult);
     await client.close();

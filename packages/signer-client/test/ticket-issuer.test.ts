@@ -19,10 +19,37 @@ describe('TicketIssuer', () => {
     assert.deepEqual(decodeProtectedHeader(ticket), { alg: 'EdDSA', typ: TICKET_TYPE, kid: 'gw-1' });
     const { payload } = await compactVerify(ticket, publicKey, { algorithms: ['EdDSA'] });
     const claims = JSON.parse(new TextDecoder().decode(payload)) as TicketClaims;
-    assert.deepEqual({ ...claims, jti: 'x' }, {
-      v: 1, jti: 'x', iid: 'intent-7', cid: 8453, kid: SIGNER, dig: DIGEST, iat: 1_800_000_000, exp: 1_800_000_030,
-    });
+    assert.deepEqual(
+      { ...claims, jti: 'x' },
+      {
+        v: 1,
+        jti: 'x',
+        iid: 'intent-7',
+        cid: 8453,
+        kid: SIGNER,
+        dig: DIGEST,
+        iat: 1_800_000_000,
+        exp: 1_800_000_030,
+      },
+    );
     assert.match(claims.jti, /^[0-9a-f-]{36}$/);
+  });
+
+  test('a new transaction ticket carries no nm; replace and cancel do, from the call or the issuer withNonceMode', async () => {
+    const claimsOf = async (ticket: string) =>
+      JSON.parse(new TextDecoder().decode((await compactVerify(ticket, publicKey)).payload)) as TicketClaims;
+    const issuer = new TicketIssuer({ privateKey, keyId: 'gw-1' });
+    const params = { intentId: 'i', chainId: 1, signerKeyId: SIGNER, digest: DIGEST } as const;
+    assert.equal('nm' in (await claimsOf(await issuer.issue(params))), false);
+    assert.equal((await claimsOf(await issuer.issue({ ...params, nonceMode: 'replace' }))).nm, 'replace');
+    const cancelling = issuer.withNonceMode('cancel');
+    assert.equal((await claimsOf(await cancelling.issue(params))).nm, 'cancel');
+    assert.equal('nm' in (await claimsOf(await cancelling.issue({ ...params, nonceMode: 'new' }))), false);
+    assert.equal(
+      'nm' in (await claimsOf(await cancelling.issue({ ...params, operation: 'personal_sign' }))),
+      false,
+      'never beside op',
+    );
   });
 
   test('every ticket gets a fresh jti', async () => {
@@ -38,7 +65,10 @@ describe('TicketIssuer', () => {
   });
 
   test('refuses a lifetime above the signer cap, and bad inputs', async () => {
-    assert.throws(() => new TicketIssuer({ privateKey, keyId: 'k', lifetimeSeconds: MAX_TICKET_LIFETIME_SECONDS + 1 }), RangeError);
+    assert.throws(
+      () => new TicketIssuer({ privateKey, keyId: 'k', lifetimeSeconds: MAX_TICKET_LIFETIME_SECONDS + 1 }),
+      RangeError,
+    );
     const issuer = new TicketIssuer({ privateKey, keyId: 'k' });
     await assert.rejects(issuer.issue({ intentId: 'i', chainId: 1, signerKeyId: SIGNER, digest: '0x1234' }), TypeError);
     await assert.rejects(issuer.issue({ intentId: 'i', chainId: 1, signerKeyId: 'bob', digest: DIGEST }), TypeError);
@@ -49,7 +79,10 @@ describe('TicketIssuer', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     assert.throws(() => new TicketIssuer({ privateKey: ec.privateKey, keyId: 'k' }), TypeError);
     assert.throws(() => new TicketIssuer({ privateKey: publicKey, keyId: 'k' }), TypeError);
-    assert.throws(() => loadTicketPrivateKey(ec.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string), TypeError);
+    assert.throws(
+      () => loadTicketPrivateKey(ec.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string),
+      TypeError,
+    );
     assert.throws(() => loadTicketPrivateKey('not pem'), TypeError);
   });
 

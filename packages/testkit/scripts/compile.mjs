@@ -59,12 +59,14 @@ const unitName = (absPath) => relative(packageDir, absPath).split(sep).join('/')
 
 function computeInputHash(sources) {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({
-    settings: SETTINGS,
-    solc: require('solc/package.json').version,
-    openzeppelin: require('@openzeppelin/contracts/package.json').version,
-    chainlink: require('@chainlink/contracts/package.json').version,
-  }));
+  hash.update(
+    JSON.stringify({
+      settings: SETTINGS,
+      solc: require('solc/package.json').version,
+      openzeppelin: require('@openzeppelin/contracts/package.json').version,
+      chainlink: require('@chainlink/contracts/package.json').version,
+    }),
+  );
   for (const [name, { content }] of Object.entries(sources)) {
     hash.update(`\0${name}\0${createHash('sha256').update(content).digest('hex')}`);
   }
@@ -112,7 +114,8 @@ export async function compileContracts({ force = false, quiet = false } = {}) {
   const files = findSources(contractsDir);
   if (files.length === 0) throw new Error(`no .sol files under ${contractsDir}`);
   const sources = Object.fromEntries(files.map((f) => [unitName(f), { content: readFileSync(f, 'utf8') }]));
-  for (const unit of Object.keys(PACKAGE_CONTRACTS)) sources[unit] = { content: readFileSync(require.resolve(unit), 'utf8') };
+  for (const unit of Object.keys(PACKAGE_CONTRACTS))
+    sources[unit] = { content: readFileSync(require.resolve(unit), 'utf8') };
   /** Which contracts of a source unit get an artifact: all of ours, the listed ones of a package's. */
   const selected = (unit) => PACKAGE_CONTRACTS[unit] ?? ['*'];
   const inputHash = computeInputHash(sources);
@@ -134,7 +137,10 @@ export async function compileContracts({ force = false, quiet = false } = {}) {
     settings: {
       ...SETTINGS,
       outputSelection: Object.fromEntries(
-        Object.keys(sources).map((name) => [name, Object.fromEntries(selected(name).map((c) => [c, ['abi', 'evm.bytecode.object']]))]),
+        Object.keys(sources).map((name) => [
+          name,
+          Object.fromEntries(selected(name).map((c) => [c, ['abi', 'evm.bytecode.object']])),
+        ]),
       ),
     },
   };

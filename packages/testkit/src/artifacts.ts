@@ -65,7 +65,11 @@ export function compileContracts(options: { force?: boolean } = {}): Promise<voi
   const run = new Promise<void>((resolve, reject) => {
     execFile(process.execPath, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
-        reject(new Error(`compiling the testkit contracts failed:\n${`${stderr}${stdout}`.trim() || error.message}`, { cause: error }));
+        reject(
+          new Error(`compiling the testkit contracts failed:\n${`${stderr}${stdout}`.trim() || error.message}`, {
+            cause: error,
+          }),
+        );
       } else {
         resolve();
       }

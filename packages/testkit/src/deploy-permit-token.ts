@@ -18,7 +18,8 @@ export interface DeployPermitTokenParameters {
  * `multicall(bytes[])`. Compiles the contracts first when their artifacts are missing or stale.
  */
 export async function deployPermitToken(params: DeployPermitTokenParameters): Promise<Address> {
-  if (params.supply < 0n || params.supply > maxUint256) throw new RangeError('deployPermitToken: supply must fit in uint256');
+  if (params.supply < 0n || params.supply > maxUint256)
+    throw new RangeError('deployPermitToken: supply must fit in uint256');
   const { abi, bytecode } = await loadOrCompileArtifact('PermitToken');
   const { publicClient, wallet } = await devClients(params.rpcUrl, params.deployerKey);
   const hash = await wallet.deployContract({ abi, bytecode, args: [params.name, params.symbol, params.supply] });

@@ -83,15 +83,25 @@ export async function deployPriceFeed(params: DeployPriceFeedParameters): Promis
 export async function updatePriceFeed(params: UpdatePriceFeedParameters): Promise<PriceFeedRound> {
   const { rpcUrl, senderKey, feed, answer, updatedAt } = params;
   checkInt256('updatePriceFeed', answer);
-  if (updatedAt !== undefined && (updatedAt < 0n || updatedAt >= 2n ** 256n)) throw new RangeError('updatePriceFeed: updatedAt must fit in uint256');
+  if (updatedAt !== undefined && (updatedAt < 0n || updatedAt >= 2n ** 256n))
+    throw new RangeError('updatePriceFeed: updatedAt must fit in uint256');
   const { abi } = await loadOrCompileArtifact('MockV3Aggregator');
   const { publicClient, wallet } = await devClients(rpcUrl, senderKey);
   let hash: Hex;
   if (updatedAt === undefined) {
     hash = await wallet.writeContract({ address: feed, abi, functionName: 'updateAnswer', args: [answer] });
   } else {
-    const latestRound = (await publicClient.readContract({ address: feed, abi, functionName: 'latestRound' })) as bigint;
-    hash = await wallet.writeContract({ address: feed, abi, functionName: 'updateRoundData', args: [latestRound + 1n, answer, updatedAt, updatedAt] });
+    const latestRound = (await publicClient.readContract({
+      address: feed,
+      abi,
+      functionName: 'latestRound',
+    })) as bigint;
+    hash = await wallet.writeContract({
+      address: feed,
+      abi,
+      functionName: 'updateRoundData',
+      args: [latestRound + 1n, answer, updatedAt, updatedAt],
+    });
   }
   await confirm(publicClient, hash, 'updatePriceFeed', params.receiptTimeoutMs);
   return readPriceFeed(rpcUrl, feed);

@@ -49,7 +49,9 @@ export async function deployTestToken(params: DeployTestTokenParameters): Promis
     timeout: params.receiptTimeoutMs ?? 60_000,
   });
   if (receipt.status !== 'success' || !receipt.contractAddress) {
-    throw new Error(`deployTestToken: deployment ${hash} ${receipt.status === 'success' ? 'created no contract' : 'reverted'}`);
+    throw new Error(
+      `deployTestToken: deployment ${hash} ${receipt.status === 'success' ? 'created no contract' : 'reverted'}`,
+    );
   }
   return receipt.contractAddress;
 }

@@ -65,7 +65,7 @@ export async function deployUniswapV2(params: DeployUniswapV2Parameters): Promis
   const deployer = privateKeyToAccount(params.deployerKey).address;
   const deploy = async (name: UniswapV2ContractName, args: readonly unknown[]): Promise<Address> => {
     const { abi, bytecode } = uniswapV2Artifact(name);
-    const hash = await wallet.deployContract({ abi, bytecode, args: args as unknown[] });
+    const hash = await wallet.deployContract({ abi, bytecode, args });
     const receipt = await confirm(publicClient, hash, `deploy ${name}`, params.receiptTimeoutMs);
     if (!receipt.contractAddress) throw new Error(`deploy ${name}: transaction ${hash} created no contract`);
     return getAddress(receipt.contractAddress);
@@ -96,7 +96,12 @@ export async function addLiquidityEth(params: AddLiquidityEthParameters): Promis
   const { publicClient, wallet } = await devClients(params.rpcUrl, params.providerKey);
   const { abi: erc20 } = uniswapV2Artifact('ERC20');
   const { abi: routerAbi } = uniswapV2Artifact('UniswapV2Router02');
-  const approve = await wallet.writeContract({ address: params.token, abi: erc20, functionName: 'approve', args: [params.router, params.tokenAmount] });
+  const approve = await wallet.writeContract({
+    address: params.token,
+    abi: erc20,
+    functionName: 'approve',
+    args: [params.router, params.tokenAmount],
+  });
   await confirm(publicClient, approve, 'approve the router', params.receiptTimeoutMs);
   const block = await publicClient.getBlock();
   const hash = await wallet.writeContract({

@@ -6,7 +6,13 @@
 export { anvilBinaryPath } from './anvil-binary.ts';
 export { ANVIL_ACCOUNTS, type AnvilAccount } from './anvil-accounts.ts';
 export { type Anvil, type StartAnvilOptions, startAnvil } from './start-anvil.ts';
-export { type ContractArtifact, artifactsDir, compileContracts, loadArtifact, loadOrCompileArtifact } from './artifacts.ts';
+export {
+  type ContractArtifact,
+  artifactsDir,
+  compileContracts,
+  loadArtifact,
+  loadOrCompileArtifact,
+} from './artifacts.ts';
 export { type DeployTestTokenParameters, deployTestToken } from './deploy-test-token.ts';
 export {
   type DeployPriceFeedParameters,
@@ -27,5 +33,9 @@ export {
   uniswapV2Artifact,
 } from './deploy-uniswap-v2.ts';
 export { type DeployPermitTokenParameters, deployPermitToken } from './deploy-permit-token.ts';
+export { type DeployEip3009TokenParameters, deployEip3009Token } from './deploy-eip3009-token.ts';
 export { type TestDatabase, createTestDatabase, testDatabaseAdminUrl } from './test-database.ts';
 export { testRedisUrl } from './test-redis.ts';
+export { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from './eip712-types.ts';
+export { type ScriptRun, runScript } from './run-script.ts';
+export { type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts';

@@ -158,7 +158,7 @@ function rpcChainId(port: number, timeoutMs: number): Promise<number> {
             if (typeof result !== 'string') throw new Error(`unexpected eth_chainId answer: ${text.slice(0, 200)}`);
             resolve(Number.parseInt(result, 16));
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error('eth_chainId failed', { cause: error }));
           }
         });
         res.on('error', reject);
@@ -203,14 +203,18 @@ function appendTail(tail: string, chunk: string): string {
 export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil> {
   const { port: requestedPort, blockTime, noMining, chainId, extraArgs = [] } = options;
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  if (requestedPort !== undefined && (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535)) {
+  if (
+    requestedPort !== undefined &&
+    (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535)
+  ) {
     throw new RangeError(`startAnvil: port must be an integer in 0..65535, got ${requestedPort}`);
   }
   if (blockTime !== undefined && !(blockTime > 0)) {
     throw new RangeError(`startAnvil: blockTime must be a positive number of seconds, got ${blockTime}`);
   }
   for (const reserved of ['--host', '--port', '-p', '--silent']) {
-    if (extraArgs.includes(reserved)) throw new Error(`startAnvil: ${reserved} is set by startAnvil; remove it from extraArgs`);
+    if (extraArgs.includes(reserved))
+      throw new Error(`startAnvil: ${reserved} is set by startAnvil; remove it from extraArgs`);
   }
 
   // On Linux the port is read from /proc and anvil can stay silent; elsewhere its banner tells the port.
@@ -336,9 +340,9 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
 
   return Object.freeze({
     rpcUrl: `http://127.0.0.1:${port}`,
-    port: port as number,
-    chainId: answeredChainId as number,
-    pid: pid as number,
+    port,
+    chainId: answeredChainId,
+    pid: pid!,
     stop,
   });
 }

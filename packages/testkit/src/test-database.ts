@@ -63,7 +63,9 @@ async function dropDatabase(client: pg.Client, name: string): Promise<void> {
     'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
     [name],
   );
-  const version = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v);
+  const version = Number(
+    (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v,
+  );
   // WITH (FORCE) (Postgres 13+) also ends connections that raced in after the terminate above.
   await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${version >= 130_000 ? ' WITH (FORCE)' : ''}`);
 }
@@ -84,7 +86,7 @@ async function dropStale(client: pg.Client): Promise<void> {
 
 /**
  * Creates a fresh, empty, uniquely named database (from template0) on the test Postgres server
- * ({@link testDatabaseAdminUrl}) and returns its URL. Safe to call from parallel test processes.
+ * ({@link testDatabaseAdminUrl}, or the server `adminUrl` names, e.g. a private cluster's) and returns its URL. Safe to call from parallel test processes.
  * Databases of earlier runs that were never dropped are removed after a day.
  *
  * @throws Error naming the server (password redacted) when it cannot be reached.
@@ -95,8 +97,7 @@ async function dropStale(client: pg.Client): Promise<void> {
  * const pool = new pg.Pool({ connectionString: db.url });
  * ```
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = testDatabaseAdminUrl();
+export async function createTestDatabase(adminUrl: string = testDatabaseAdminUrl()): Promise<TestDatabase> {
   const name = `${NAME_PREFIX}${Date.now().toString(36)}_${randomBytes(6).toString('hex')}`;
   await withAdminClient(adminUrl, async (client) => {
     await dropStale(client).catch(() => {});

@@ -222,24 +222,52 @@ describe('contracts', () => {
     const anvil = await startAnvil();
     after(() => anvil.stop());
     const [deployer, other] = ANVIL_ACCOUNTS;
-    const feed = await deployPriceFeed({ rpcUrl: anvil.rpcUrl, deployerKey: deployer.privateKey, decimals: 8, answer: 2000n * 10n ** 8n });
+    const feed = await deployPriceFeed({
+      rpcUrl: anvil.rpcUrl,
+      deployerKey: deployer.privateKey,
+      decimals: 8,
+      answer: 2000n * 10n ** 8n,
+    });
     const client = createPublicClient({ transport: http(anvil.rpcUrl) });
     const { abi } = loadArtifact('MockV3Aggregator');
     assert.equal(await client.readContract({ address: feed, abi, functionName: 'decimals' }), 8);
     const block = await client.getBlock();
     const first = await readPriceFeed(anvil.rpcUrl, feed);
-    assert.deepEqual(first, { roundId: 1n, answer: 200_000_000_000n, startedAt: first.updatedAt, updatedAt: first.updatedAt, answeredInRound: 1n });
+    assert.deepEqual(first, {
+      roundId: 1n,
+      answer: 200_000_000_000n,
+      startedAt: first.updatedAt,
+      updatedAt: first.updatedAt,
+      answeredInRound: 1n,
+    });
     assert.ok(first.updatedAt > 0n && first.updatedAt <= block.timestamp);
 
     // updateAnswer: a new round stamped with the block's time; anyone may call the mock.
-    const second = await updatePriceFeed({ rpcUrl: anvil.rpcUrl, senderKey: other.privateKey, feed, answer: 2500n * 10n ** 8n });
+    const second = await updatePriceFeed({
+      rpcUrl: anvil.rpcUrl,
+      senderKey: other.privateKey,
+      feed,
+      answer: 2500n * 10n ** 8n,
+    });
     assert.equal(second.roundId, 2n);
     assert.equal(second.answer, 250_000_000_000n);
     assert.ok(second.updatedAt >= first.updatedAt);
 
     // updateRoundData: any timestamp (here an hour before the chain's clock) and any answer, even a negative one.
-    const stale = await updatePriceFeed({ rpcUrl: anvil.rpcUrl, senderKey: deployer.privateKey, feed, answer: -1n, updatedAt: block.timestamp - 3600n });
-    assert.deepEqual(stale, { roundId: 3n, answer: -1n, startedAt: block.timestamp - 3600n, updatedAt: block.timestamp - 3600n, answeredInRound: 3n });
+    const stale = await updatePriceFeed({
+      rpcUrl: anvil.rpcUrl,
+      senderKey: deployer.privateKey,
+      feed,
+      answer: -1n,
+      updatedAt: block.timestamp - 3600n,
+    });
+    assert.deepEqual(stale, {
+      roundId: 3n,
+      answer: -1n,
+      startedAt: block.timestamp - 3600n,
+      updatedAt: block.timestamp - 3600n,
+      answeredInRound: 3n,
+    });
   });
 
   test('MockV3Aggregator is compiled from the @chainlink/contracts source', () => {
@@ -247,14 +275,20 @@ describe('contracts', () => {
     assert.equal(artifact.sourceName, '@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol');
     assert.equal(artifact.inputHash, loadArtifact('TestToken').inputHash);
     for (const fn of ['latestRoundData', 'updateAnswer', 'updateRoundData']) {
-      assert.ok(artifact.abi.some((item) => item.type === 'function' && item.name === fn), fn);
+      assert.ok(
+        artifact.abi.some((item) => item.type === 'function' && item.name === fn),
+        fn,
+      );
     }
     // Only the listed contract of a package source gets an artifact, not the interfaces it imports.
     assert.throws(() => loadArtifact('AggregatorV2V3Interface'), /is missing/);
   });
 
   test('loadArtifact names the build command when an artifact is missing', () => {
-    assert.throws(() => loadArtifact('NoSuchContract'), /NoSuchContract\.json is missing.*pnpm --filter @clawd402\/testkit build/s);
+    assert.throws(
+      () => loadArtifact('NoSuchContract'),
+      /NoSuchContract\.json is missing.*pnpm --filter @clawd402\/testkit build/s,
+    );
   });
 });
 

@@ -27,8 +27,16 @@ const abi = parseAbi([
 
 export const MULTICALL_BYTES = pickFunction(abi, 'multicall', 1);
 const multicall2 = abi.filter((x) => x.type === 'function' && x.name === 'multicall' && x.inputs.length === 2);
-export const MULTICALL_DEADLINE = pickFunction(multicall2.filter((x) => x.inputs[0]?.type === 'uint256'), 'multicall', 2);
-export const MULTICALL_BLOCKHASH = pickFunction(multicall2.filter((x) => x.inputs[0]?.type === 'bytes32'), 'multicall', 2);
+export const MULTICALL_DEADLINE = pickFunction(
+  multicall2.filter((x) => x.inputs[0]?.type === 'uint256'),
+  'multicall',
+  2,
+);
+export const MULTICALL_BLOCKHASH = pickFunction(
+  multicall2.filter((x) => x.inputs[0]?.type === 'bytes32'),
+  'multicall',
+  2,
+);
 export const MULTICALL3_AGGREGATE = pickFunction(abi, 'aggregate', 1);
 export const MULTICALL3_TRY_AGGREGATE = pickFunction(abi, 'tryAggregate', 2);
 export const MULTICALL3_BLOCK_AND_AGGREGATE = pickFunction(abi, 'blockAndAggregate', 1);

@@ -43,7 +43,7 @@ function byComponent(name: string, inputs: number, componentName: string) {
       x.inputs[1]?.type.startsWith('tuple') === true &&
       x.inputs.some((i) => i.name === componentName),
   );
-  if (item === undefined || item.type !== 'function') throw new Error(`Permit2 ABI has no ${name}(${componentName})`);
+  if (item?.type !== 'function') throw new Error(`Permit2 ABI has no ${name}(${componentName})`);
   return item;
 }
 
@@ -58,7 +58,7 @@ function byTransferDetails(name: string, inputs: number, batch: boolean) {
       x.inputs.length === inputs &&
       x.inputs[1]?.type === (batch ? 'tuple[]' : 'tuple'),
   );
-  if (item === undefined || item.type !== 'function') throw new Error(`Permit2 ABI has no ${name}`);
+  if (item?.type !== 'function') throw new Error(`Permit2 ABI has no ${name}`);
   return item;
 }
 

@@ -1,5 +1,12 @@
 import { zeroAddress, type Address, type Hex } from 'viem';
-import { defineHandler, MalformedCallError, type CallContext, type CallHandler, type EffectDraft, type InnerCall } from '../call-handler.ts';
+import {
+  defineHandler,
+  MalformedCallError,
+  type CallContext,
+  type CallHandler,
+  type EffectDraft,
+  type InnerCall,
+} from '../call-handler.ts';
 import { parseMultiSend } from '../multi-send.ts';
 import { MAX_CALL_NODES } from '../limits.ts';
 import {
@@ -20,11 +27,21 @@ import {
 // called the router with that data (same msg.sender, same storage). msg.value is shared, not split: the items carry 0
 // and the wrapper's own native_transfer effect counts the value once.
 function selfCalls(items: readonly Hex[], ctx: CallContext): InnerCall[] {
-  return items.map((data) => ({ operation: 'call', target: ctx.target, self: ctx.self, sender: ctx.sender, value: 0n, data }));
+  return items.map((data) => ({
+    operation: 'call',
+    target: ctx.target,
+    self: ctx.self,
+    sender: ctx.sender,
+    value: 0n,
+    data,
+  }));
 }
 
 // Multicall3: each item is a call made by the Multicall3 contract (msg.sender is Multicall3, not the signer).
-function callsFrom(ctx: CallContext, calls: readonly { target: Address; callData: Hex; value?: bigint }[]): InnerCall[] {
+function callsFrom(
+  ctx: CallContext,
+  calls: readonly { target: Address; callData: Hex; value?: bigint }[],
+): InnerCall[] {
   return calls.map((c) => ({
     operation: 'call',
     target: c.target,
@@ -42,7 +59,8 @@ const multicall3 = (item: typeof MULTICALL_BYTES, callsIndex: number) =>
   defineHandler({
     kind: 'multicall3',
     item,
-    inner: (args, ctx) => callsFrom(ctx, args[callsIndex] as readonly { target: Address; callData: Hex; value?: bigint }[]),
+    inner: (args, ctx) =>
+      callsFrom(ctx, args[callsIndex] as readonly { target: Address; callData: Hex; value?: bigint }[]),
   });
 
 /** Router multicall, Multicall3, Safe execTransaction and Safe MultiSend. */
@@ -64,7 +82,16 @@ export const BATCH_HANDLERS: readonly CallHandler[] = [
     // the effect has none, and a policy limit on it fails closed.
     effects: (args, ctx) => {
       const [, , , , , , gasPrice, gasToken, refundReceiver] = args as [
-        Address, bigint, Hex, number, bigint, bigint, bigint, Address, Address, Hex,
+        Address,
+        bigint,
+        Hex,
+        number,
+        bigint,
+        bigint,
+        bigint,
+        Address,
+        Address,
+        Hex,
       ];
       if (gasPrice === 0n) return [];
       const recipient = refundReceiver === zeroAddress ? undefined : refundReceiver;
@@ -77,7 +104,8 @@ export const BATCH_HANDLERS: readonly CallHandler[] = [
     inner: (args, ctx) => {
       const [to, value, data, operation] = args as [Address, bigint, Hex, number];
       // Enum.Operation has two members; any other value reverts in the Safe.
-      if (operation !== 0 && operation !== 1) throw new MalformedCallError(`Safe operation ${operation} is neither call (0) nor delegatecall (1)`);
+      if (operation !== 0 && operation !== 1)
+        throw new MalformedCallError(`Safe operation ${operation} is neither call (0) nor delegatecall (1)`);
       return [
         operation === 1
           ? // A delegatecall runs `to`'s code as the Safe itself: msg.sender stays the executor, storage is the Safe's.

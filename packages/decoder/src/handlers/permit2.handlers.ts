@@ -14,9 +14,20 @@ import {
   PERMIT2_TRANSFER_FROM_BATCH,
 } from '../abi/permit2.abi.ts';
 
-interface PermitDetails { token: Address; amount: bigint; expiration: number; nonce: number }
-interface TokenPermissions { token: Address; amount: bigint }
-interface TransferDetails { to: Address; requestedAmount: bigint }
+interface PermitDetails {
+  token: Address;
+  amount: bigint;
+  expiration: number;
+  nonce: number;
+}
+interface TokenPermissions {
+  token: Address;
+  amount: bigint;
+}
+interface TransferDetails {
+  to: Address;
+  requestedAmount: bigint;
+}
 
 function allowancePermit(owner: Address, spender: Address, sigDeadline: bigint, d: PermitDetails): EffectDraft {
   return {
@@ -42,7 +53,8 @@ function signatureTransfers(
   details: readonly TransferDetails[],
 ): EffectDraft[] {
   // Permit2 reverts with LengthMismatch when the two lists differ.
-  if (permitted.length !== details.length) throw new MalformedCallError('permitted and transferDetails differ in length');
+  if (permitted.length !== details.length)
+    throw new MalformedCallError('permitted and transferDetails differ in length');
   return details.map((d, i) => ({
     kind: 'transfer' as const,
     asset: permitted[i]!.token,
@@ -55,12 +67,19 @@ function signatureTransfers(
   }));
 }
 
-const single = (kind: 'permit2_permit_transfer_from' | 'permit2_permit_witness_transfer_from', item: typeof PERMIT2_PERMIT_TRANSFER_FROM) =>
+const single = (
+  kind: 'permit2_permit_transfer_from' | 'permit2_permit_witness_transfer_from',
+  item: typeof PERMIT2_PERMIT_TRANSFER_FROM,
+) =>
   defineHandler({
     kind,
     item,
     effects: (args, ctx) => {
-      const [permit, details, owner] = args as [{ permitted: TokenPermissions; deadline: bigint }, TransferDetails, Address];
+      const [permit, details, owner] = args as [
+        { permitted: TokenPermissions; deadline: bigint },
+        TransferDetails,
+        Address,
+      ];
       return signatureTransfers(owner, ctx.sender, permit.deadline, [permit.permitted], [details]);
     },
   });
@@ -115,7 +134,10 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
     kind: 'permit2_permit_batch',
     item: PERMIT2_PERMIT_BATCH,
     effects: (args) => {
-      const [owner, p] = args as [Address, { details: readonly PermitDetails[]; spender: Address; sigDeadline: bigint }];
+      const [owner, p] = args as [
+        Address,
+        { details: readonly PermitDetails[]; spender: Address; sigDeadline: bigint },
+      ];
       return p.details.map((d) => allowancePermit(owner, p.spender, p.sigDeadline, d));
     },
   }),

@@ -25,7 +25,9 @@ const erc721SafeTransfer = (item: typeof ERC721_SAFE_TRANSFER_FROM) =>
     item,
     effects: (args, ctx) => {
       const [from, to, tokenId] = args as [Address, Address, bigint];
-      return [{ kind: 'transfer', asset: ctx.target, from, recipient: to, tokenId, spender: ctx.sender, standard: 'erc721' }];
+      return [
+        { kind: 'transfer', asset: ctx.target, from, recipient: to, tokenId, spender: ctx.sender, standard: 'erc721' },
+      ];
     },
   });
 
@@ -37,7 +39,17 @@ const erc3009 = (item: typeof EIP3009_TRANSFER_WITH_AUTHORIZATION) =>
     item,
     effects: (args, ctx) => {
       const [from, to, value, , validBefore] = args as [Address, Address, bigint, bigint, bigint, Hex];
-      return [{ kind: 'transfer', asset: ctx.target, from, recipient: to, amount: value, deadline: validBefore, standard: 'erc20' }];
+      return [
+        {
+          kind: 'transfer',
+          asset: ctx.target,
+          from,
+          recipient: to,
+          amount: value,
+          deadline: validBefore,
+          standard: 'erc20',
+        },
+      ];
     },
   });
 
@@ -57,7 +69,15 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     effects: (args, ctx) => {
       const [from, to, amount] = args as [Address, Address, bigint];
       return [
-        { kind: 'transfer', asset: ctx.target, from, recipient: to, amount, spender: ctx.sender, standard: 'erc20_or_erc721' },
+        {
+          kind: 'transfer',
+          asset: ctx.target,
+          from,
+          recipient: to,
+          amount,
+          spender: ctx.sender,
+          standard: 'erc20_or_erc721',
+        },
       ];
     },
   }),
@@ -85,7 +105,15 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     effects: (args, ctx) => {
       const [spender, added] = args as [Address, bigint];
       return [
-        { kind: 'approval', asset: ctx.target, from: ctx.sender, spender, amount: added, unlimited: isUnlimitedAmount(added), standard: 'erc20' },
+        {
+          kind: 'approval',
+          asset: ctx.target,
+          from: ctx.sender,
+          spender,
+          amount: added,
+          unlimited: isUnlimitedAmount(added),
+          standard: 'erc20',
+        },
       ];
     },
   }),
@@ -96,7 +124,16 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: SET_APPROVAL_FOR_ALL,
     effects: (args, ctx) => {
       const [operator, approved] = args as [Address, boolean];
-      return [{ kind: 'approval_for_all', asset: ctx.target, from: ctx.sender, spender: operator, approved, unlimited: approved }];
+      return [
+        {
+          kind: 'approval_for_all',
+          asset: ctx.target,
+          from: ctx.sender,
+          spender: operator,
+          approved,
+          unlimited: approved,
+        },
+      ];
     },
   }),
   defineHandler({
@@ -105,7 +142,16 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     effects: (args, ctx) => {
       const [from, to, id, value] = args as [Address, Address, bigint, bigint, Hex];
       return [
-        { kind: 'transfer', asset: ctx.target, from, recipient: to, tokenId: id, amount: value, spender: ctx.sender, standard: 'erc1155' },
+        {
+          kind: 'transfer',
+          asset: ctx.target,
+          from,
+          recipient: to,
+          tokenId: id,
+          amount: value,
+          spender: ctx.sender,
+          standard: 'erc1155',
+        },
       ];
     },
   }),
@@ -134,7 +180,16 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     effects: (args, ctx) => {
       const [owner, spender, value, deadline] = args as [Address, Address, bigint, bigint];
       return [
-        { kind: 'permit', asset: ctx.target, from: owner, spender, amount: value, unlimited: isUnlimitedAmount(value), deadline, standard: 'erc20' },
+        {
+          kind: 'permit',
+          asset: ctx.target,
+          from: owner,
+          spender,
+          amount: value,
+          unlimited: isUnlimitedAmount(value),
+          deadline,
+          standard: 'erc20',
+        },
       ];
     },
   }),

@@ -1,11 +1,6 @@
 import type { Address, Hex } from 'viem';
 import { readAddress } from '../address.ts';
-import {
-  MAX_TYPED_DATA_DEPTH,
-  MAX_TYPED_DATA_FIELDS,
-  MAX_TYPED_DATA_TYPES,
-  MAX_TYPED_DATA_VALUES,
-} from '../limits.ts';
+import { MAX_TYPED_DATA_DEPTH, MAX_TYPED_DATA_FIELDS, MAX_TYPED_DATA_TYPES, MAX_TYPED_DATA_VALUES } from '../limits.ts';
 
 /** The EIP-712 domain as it is signed: only the fields present, in their normalised form. */
 export interface TypedDataDomainView {
@@ -53,7 +48,8 @@ const DOMAIN_FIELDS: readonly TypedDataField[] = [
 ];
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const INTEGER_TYPE = /^(u?int)(8|16|24|32|40|48|56|64|72|80|88|96|104|112|120|128|136|144|152|160|168|176|184|192|200|208|216|224|232|240|248|256)$/;
+const INTEGER_TYPE =
+  /^(u?int)(8|16|24|32|40|48|56|64|72|80|88|96|104|112|120|128|136|144|152|160|168|176|184|192|200|208|216|224|232|240|248|256)$/;
 const BYTES_N = /^bytes([1-9]|[12][0-9]|3[0-2])$/;
 const ARRAY_SUFFIX = /^(.+)\[([1-9][0-9]{0,3})?\]$/;
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
@@ -61,7 +57,14 @@ const DECIMAL = /^-?[0-9]{1,78}$/;
 const HEX_INTEGER = /^0x[0-9a-fA-F]{1,64}$/;
 
 function isAtomic(type: string): boolean {
-  return type === 'address' || type === 'bool' || type === 'string' || type === 'bytes' || BYTES_N.test(type) || INTEGER_TYPE.test(type);
+  return (
+    type === 'address' ||
+    type === 'bool' ||
+    type === 'string' ||
+    type === 'bytes' ||
+    BYTES_N.test(type) ||
+    INTEGER_TYPE.test(type)
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -115,7 +118,8 @@ export function normalizeTypedData(input: unknown): NormalizedTypedData {
 function readTypes(value: unknown): Record<string, readonly TypedDataField[]> {
   if (!isPlainObject(value)) throw new TypedDataError('types must be an object.', 'types');
   const names = Object.keys(value).filter((n) => n !== 'EIP712Domain');
-  if (names.length > MAX_TYPED_DATA_TYPES) throw new TypedDataError(`types declares more than ${MAX_TYPED_DATA_TYPES} structs.`, 'types');
+  if (names.length > MAX_TYPED_DATA_TYPES)
+    throw new TypedDataError(`types declares more than ${MAX_TYPED_DATA_TYPES} structs.`, 'types');
   const out: Record<string, readonly TypedDataField[]> = {};
   for (const name of names) {
     if (!IDENTIFIER.test(name) || name === '__proto__' || isAtomic(name) || name === 'int' || name === 'uint') {
@@ -127,10 +131,16 @@ function readTypes(value: unknown): Record<string, readonly TypedDataField[]> {
     for (const [i, field] of fields.entries()) {
       const base = field.type.replace(/(\[[0-9]*\])+$/, '');
       if (!isAtomic(base) && !Object.hasOwn(out, base)) {
-        throw new TypedDataError(`Field type "${field.type.slice(0, 64)}" is neither an EIP-712 type nor a declared struct.`, `types.${name}[${i}].type`);
+        throw new TypedDataError(
+          `Field type "${field.type.slice(0, 64)}" is neither an EIP-712 type nor a declared struct.`,
+          `types.${name}[${i}].type`,
+        );
       }
       if (!validArraySuffixes(field.type)) {
-        throw new TypedDataError(`Field type "${field.type.slice(0, 64)}" has a malformed array suffix.`, `types.${name}[${i}].type`);
+        throw new TypedDataError(
+          `Field type "${field.type.slice(0, 64)}" has a malformed array suffix.`,
+          `types.${name}[${i}].type`,
+        );
       }
     }
   }
@@ -145,14 +155,16 @@ function validArraySuffixes(type: string): boolean {
 
 function readFields(value: unknown, where: string): readonly TypedDataField[] {
   if (!Array.isArray(value)) throw new TypedDataError(`${where} must be an array of { name, type }.`, where);
-  if (value.length > MAX_TYPED_DATA_FIELDS) throw new TypedDataError(`${where} has more than ${MAX_TYPED_DATA_FIELDS} fields.`, where);
+  if (value.length > MAX_TYPED_DATA_FIELDS)
+    throw new TypedDataError(`${where} has more than ${MAX_TYPED_DATA_FIELDS} fields.`, where);
   const seen = new Set<string>();
   return value.map((f: unknown, i) => {
     const at = `${where}[${i}]`;
     if (!isPlainObject(f) || Object.keys(f).length !== 2 || typeof f.name !== 'string' || typeof f.type !== 'string') {
       throw new TypedDataError(`${at} must be exactly { name, type } with string values.`, at);
     }
-    if (!IDENTIFIER.test(f.name) || f.name === '__proto__') throw new TypedDataError(`${at}.name is not a valid field name.`, `${at}.name`);
+    if (!IDENTIFIER.test(f.name) || f.name === '__proto__')
+      throw new TypedDataError(`${at}.name is not a valid field name.`, `${at}.name`);
     if (seen.has(f.name)) throw new TypedDataError(`${at}.name "${f.name}" is declared twice.`, `${at}.name`);
     seen.add(f.name);
     return { name: f.name, type: f.type };
@@ -176,14 +188,16 @@ function readDomain(value: unknown): TypedDataDomainView {
       out[name] = v;
     } else if (name === 'chainId') {
       const id = readInteger(v, 256, false, at);
-      if (id > BigInt(Number.MAX_SAFE_INTEGER)) throw new TypedDataError(`${at} is larger than any chain id this gateway accepts.`, at);
+      if (id > BigInt(Number.MAX_SAFE_INTEGER))
+        throw new TypedDataError(`${at} is larger than any chain id this gateway accepts.`, at);
       out.chainId = Number(id);
     } else if (name === 'verifyingContract') {
       const address = readAddress(v);
       if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
       out.verifyingContract = address;
     } else {
-      if (typeof v !== 'string' || !HEX_BYTES.test(v) || v.length !== 66) throw new TypedDataError(`${at} must be 32 bytes of hex.`, at);
+      if (typeof v !== 'string' || !HEX_BYTES.test(v) || v.length !== 66)
+        throw new TypedDataError(`${at} must be 32 bytes of hex.`, at);
       out.salt = v.toLowerCase() as Hex;
     }
   }
@@ -197,7 +211,8 @@ function checkDomainType(types: Record<string, unknown>, domain: TypedDataDomain
   const declared = readFields(types.EIP712Domain, 'types.EIP712Domain');
   const expected = DOMAIN_FIELDS.filter((f) => Object.hasOwn(domain, f.name));
   const same =
-    declared.length === expected.length && declared.every((f, i) => f.name === expected[i]!.name && f.type === expected[i]!.type);
+    declared.length === expected.length &&
+    declared.every((f, i) => f.name === expected[i]!.name && f.type === expected[i]!.type);
   if (!same) {
     throw new TypedDataError(
       'types.EIP712Domain must list exactly the fields present in domain, in the order name, version, chainId, verifyingContract, salt.',
@@ -214,18 +229,23 @@ function readStruct(
   depth: number,
   budget: { values: number },
 ): Record<string, unknown> {
-  if (depth >= MAX_TYPED_DATA_DEPTH) throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
+  if (depth >= MAX_TYPED_DATA_DEPTH)
+    throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
   count(budget, at);
   if (!isPlainObject(value)) throw new TypedDataError(`${at} must be an object of type ${type}.`, at);
   const fields = types[type]!;
   for (const key of Object.keys(value)) {
     if (!fields.some((f) => f.name === key)) {
-      throw new TypedDataError(`${at} has a field "${key.slice(0, 64)}" that ${type} does not declare.`, `${at}.${key.slice(0, 64)}`);
+      throw new TypedDataError(
+        `${at} has a field "${key.slice(0, 64)}" that ${type} does not declare.`,
+        `${at}.${key.slice(0, 64)}`,
+      );
     }
   }
   const out: Record<string, unknown> = {};
   for (const field of fields) {
-    if (!Object.hasOwn(value, field.name)) throw new TypedDataError(`${at}.${field.name} is missing.`, `${at}.${field.name}`);
+    if (!Object.hasOwn(value, field.name))
+      throw new TypedDataError(`${at}.${field.name} is missing.`, `${at}.${field.name}`);
     out[field.name] = readValue(types, field.type, value[field.name], `${at}.${field.name}`, depth + 1, budget);
   }
   return out;
@@ -233,7 +253,8 @@ function readStruct(
 
 function count(budget: { values: number }, at: string): void {
   budget.values += 1;
-  if (budget.values > MAX_TYPED_DATA_VALUES) throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
+  if (budget.values > MAX_TYPED_DATA_VALUES)
+    throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
 }
 
 function readValue(
@@ -246,13 +267,15 @@ function readValue(
 ): unknown {
   const array = ARRAY_SUFFIX.exec(type);
   if (array !== null) {
-    if (depth >= MAX_TYPED_DATA_DEPTH) throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
+    if (depth >= MAX_TYPED_DATA_DEPTH)
+      throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
     count(budget, at);
     if (!Array.isArray(value)) throw new TypedDataError(`${at} must be an array (${type}).`, at);
     if (array[2] !== undefined && value.length !== Number(array[2])) {
       throw new TypedDataError(`${at} must hold exactly ${array[2]} items.`, at);
     }
-    if (value.length > MAX_TYPED_DATA_VALUES) throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
+    if (value.length > MAX_TYPED_DATA_VALUES)
+      throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
     return value.map((item: unknown, i) => readValue(types, array[1]!, item, `${at}[${i}]`, depth + 1, budget));
   }
   if (Object.hasOwn(types, type)) return readStruct(types, type, value, at, depth, budget);
@@ -271,7 +294,8 @@ function readValue(
     return value;
   }
   if (type === 'bytes') {
-    if (typeof value !== 'string' || !HEX_BYTES.test(value)) throw new TypedDataError(`${at} must be 0x-prefixed even-length hex.`, at);
+    if (typeof value !== 'string' || !HEX_BYTES.test(value))
+      throw new TypedDataError(`${at} must be 0x-prefixed even-length hex.`, at);
     return value.toLowerCase();
   }
   const bytesN = BYTES_N.exec(type);
@@ -294,7 +318,8 @@ function readInteger(value: unknown, bits: number, signed: boolean, at: string):
   let n: bigint;
   if (typeof value === 'bigint') n = value;
   else if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new TypedDataError(`${at} is not a safe integer; send large numbers as decimal strings.`, at);
+    if (!Number.isSafeInteger(value))
+      throw new TypedDataError(`${at} is not a safe integer; send large numbers as decimal strings.`, at);
     n = BigInt(value);
   } else if (typeof value === 'string' && DECIMAL.test(value)) n = BigInt(value);
   else if (typeof value === 'string' && !signed && HEX_INTEGER.test(value)) n = BigInt(value);

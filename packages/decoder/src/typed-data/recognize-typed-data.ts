@@ -30,14 +30,23 @@ const PERMIT_BATCH = 'PermitDetails[] details,address spender,uint256 sigDeadlin
 const TOKEN_PERMISSIONS = 'address token,uint256 amount';
 const PERMIT_TRANSFER_FROM = 'TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline';
 const PERMIT_BATCH_TRANSFER_FROM = 'TokenPermissions[] permitted,address spender,uint256 nonce,uint256 deadline';
-const EIP3009_AUTHORIZATION = 'address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce';
+const EIP3009_AUTHORIZATION =
+  'address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce';
 
 function shape(fields: readonly TypedDataField[] | undefined): string | undefined {
   return fields?.map((f) => `${f.type} ${f.name}`).join(',');
 }
 
-interface PermitDetails { token: Address; amount: bigint; expiration: bigint; nonce: bigint }
-interface TokenPermissions { token: Address; amount: bigint }
+interface PermitDetails {
+  token: Address;
+  amount: bigint;
+  expiration: bigint;
+  nonce: bigint;
+}
+interface TokenPermissions {
+  token: Address;
+  amount: bigint;
+}
 
 /**
  * Which known payload this is, and the grants it signs. Recognition is by primaryType and the exact field list of
@@ -92,7 +101,14 @@ export function recognizeTypedData(data: NormalizedTypedData): { kind: TypedData
     return {
       kind: 'erc721_permit',
       effects: [
-        { kind: 'permit', asset: contract, spender: m.spender as Address, tokenId: m.tokenId as bigint, deadline: m.deadline as bigint, standard: 'erc721' },
+        {
+          kind: 'permit',
+          asset: contract,
+          spender: m.spender as Address,
+          tokenId: m.tokenId as bigint,
+          deadline: m.deadline as bigint,
+          standard: 'erc721',
+        },
       ],
     };
   }
@@ -131,7 +147,10 @@ export function recognizeTypedData(data: NormalizedTypedData): { kind: TypedData
       return { kind: 'permit2_permit_transfer_from', effects: [signature(m.permitted as TokenPermissions)] };
     }
     if (primary === 'PermitBatchTransferFrom' && primaryShape === PERMIT_BATCH_TRANSFER_FROM) {
-      return { kind: 'permit2_permit_batch_transfer_from', effects: (m.permitted as TokenPermissions[]).map(signature) };
+      return {
+        kind: 'permit2_permit_batch_transfer_from',
+        effects: (m.permitted as TokenPermissions[]).map(signature),
+      };
     }
     // Witness variants: the four standard fields, then exactly one witness of any struct type (Permit2 appends the
     // caller's witnessTypeString after `deadline,`).
@@ -140,11 +159,17 @@ export function recognizeTypedData(data: NormalizedTypedData): { kind: TypedData
       return { kind: 'permit2_permit_witness_transfer_from', effects: [signature(m.permitted as TokenPermissions)] };
     }
     if (primary === 'PermitBatchWitnessTransferFrom' && witness === PERMIT_BATCH_TRANSFER_FROM) {
-      return { kind: 'permit2_permit_batch_witness_transfer_from', effects: (m.permitted as TokenPermissions[]).map(signature) };
+      return {
+        kind: 'permit2_permit_batch_witness_transfer_from',
+        effects: (m.permitted as TokenPermissions[]).map(signature),
+      };
     }
   }
 
-  if ((primary === 'TransferWithAuthorization' || primary === 'ReceiveWithAuthorization') && primaryShape === EIP3009_AUTHORIZATION) {
+  if (
+    (primary === 'TransferWithAuthorization' || primary === 'ReceiveWithAuthorization') &&
+    primaryShape === EIP3009_AUTHORIZATION
+  ) {
     return {
       kind: 'erc3009_transfer',
       effects: [

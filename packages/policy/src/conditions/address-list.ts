@@ -1,9 +1,22 @@
+import Type from 'typebox';
 import { Clawd402Error, parseAddress } from '@clawd402/protocol';
 import type { Address } from 'viem';
-import type { CompileContext, ConditionValueIssue } from '../condition.ts';
+import {
+  ConditionValueError,
+  type CompileContext,
+  type ConditionTest,
+  type ConditionValueIssue,
+} from '../condition.ts';
+import type { AvailableFacts } from '../facts.ts';
 
 /** The most items one address list may hold (a condition's list, or one named list under `address_lists`). */
 export const MAX_ADDRESS_LIST_ITEMS = 10_000;
+
+/** What an address list condition's value is and how it is shaped: addresses and `"@name"` references. */
+export const ADDRESS_LIST_VALUE = {
+  expects: 'a non-empty list of addresses and "@name" references to address_lists',
+  schema: Type.Array(Type.String(), { minItems: 1, maxItems: MAX_ADDRESS_LIST_ITEMS }),
+};
 
 /**
  * Parse one address written in a policy with the protocol's rules: all-lowercase and all-uppercase are accepted,
@@ -74,4 +87,24 @@ export function addressFact(value: unknown): string | undefined {
     lastLowercase = value.toLowerCase();
   }
   return lastLowercase;
+}
+
+/** {@link compileAddressSet} for a condition's value: every issue found is thrown at once as a ConditionValueError. */
+export function compileConditionAddressSet(values: readonly string[], context: CompileContext): ReadonlySet<string> {
+  const issues: ConditionValueIssue[] = [];
+  const set = compileAddressSet(values, issues, context);
+  if (issues.length > 0) throw new ConditionValueError(issues);
+  return set;
+}
+
+/**
+ * A test that holds when the address fact `read(facts)` is in `set`, and answers 'unknown' when the fact is missing
+ * or not a string. Whether holding means allowed (a whitelist) or blocked (a blacklist) is the condition's to say.
+ */
+export function addressFactIn(set: ReadonlySet<string>, read: (facts: AvailableFacts) => unknown): ConditionTest {
+  return (facts) => {
+    const address = addressFact(read(facts));
+    if (address === undefined) return 'unknown';
+    return set.has(address);
+  };
 }

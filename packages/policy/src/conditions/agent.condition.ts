@@ -1,5 +1,5 @@
 import { defineCondition } from '../condition.ts';
-import { IdOrListSchema, stringSet } from './string-set.ts';
+import { IdOrListSchema, memberOf } from './string-set.ts';
 
 /** `agent`: the intent comes from the given agent, or one of a list (the gateway's agent ids). */
 export const agentCondition = defineCondition({
@@ -8,12 +8,5 @@ export const agentCondition = defineCondition({
   expects: 'an agent id, or a non-empty list of them',
   facts: ['agentId'],
   schema: IdOrListSchema,
-  compile(value) {
-    const agents = stringSet(value);
-    return (facts) => {
-      const agentId = facts.agentId;
-      if (typeof agentId !== 'string') return 'unknown';
-      return agents.has(agentId);
-    };
-  },
+  compile: (value) => memberOf(value, (facts) => facts.agentId),
 });

@@ -7,7 +7,8 @@ import { defineCondition } from '../condition.ts';
  */
 export const contractVerifiedCondition = defineCondition({
   key: 'contract_verified',
-  description: "Holds when the target contract's presence in the gateway's verified-contract registry equals this boolean.",
+  description:
+    "Holds when the target contract's presence in the gateway's verified-contract registry equals this boolean.",
   expects: 'true or false',
   facts: ['contractVerified'],
   schema: Type.Boolean(),

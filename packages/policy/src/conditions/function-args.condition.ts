@@ -76,7 +76,8 @@ export const functionArgsCondition = defineCondition({
           : undefined;
       const min = constraint.min === undefined ? undefined : integerOf(constraint.min, `${path}.min`, issues);
       const max = constraint.max === undefined ? undefined : integerOf(constraint.max, `${path}.max`, issues);
-      if (min !== undefined && max !== undefined && min > max) issues.push({ path: `${path}.min`, message: 'is greater than max' });
+      if (min !== undefined && max !== undefined && min > max)
+        issues.push({ path: `${path}.min`, message: 'is greater than max' });
       if (issues.length === before) rules.push({ name, allowed, min, max });
     }
     if (issues.length > 0) throw new ConditionValueError(issues);

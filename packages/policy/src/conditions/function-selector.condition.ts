@@ -27,7 +27,8 @@ export const functionSelectorCondition = defineCondition({
   key: 'function_selector',
   description:
     'Holds when the call\'s 4-byte function selector is the given one, or one of a list; a signature such as "transfer(address,uint256)" is hashed at load.',
-  expects: 'a selector such as "0xa9059cbb" or a signature such as "transfer(address,uint256)", or a non-empty list of them',
+  expects:
+    'a selector such as "0xa9059cbb" or a signature such as "transfer(address,uint256)", or a non-empty list of them',
   facts: ['selector'],
   schema: Type.Union([Item, Type.Array(Item, { minItems: 1, maxItems: 1000 })]),
   compile(value) {
@@ -40,7 +41,8 @@ export const functionSelectorCondition = defineCondition({
       if (selector === undefined) {
         issues.push({
           path: single ? '' : `[${index}]`,
-          message: 'is neither a 4-byte selector (0x + 8 hex digits) nor a function signature with valid Solidity types',
+          message:
+            'is neither a 4-byte selector (0x + 8 hex digits) nor a function signature with valid Solidity types',
         });
       } else {
         selectors.add(selector);

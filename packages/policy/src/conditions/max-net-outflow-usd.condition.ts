@@ -4,7 +4,8 @@ import { parseUsd, USD_EXPECTS, UsdAmountSchema } from './usd.ts';
 /** `max_net_outflow_usd`: the simulated USD leaving the signer, net of what arrives, is at most this (inclusive). */
 export const maxNetOutflowUsdCondition = defineCondition({
   key: 'max_net_outflow_usd',
-  description: 'Holds when the simulated net USD outflow of the signer (what leaves minus what arrives) is at most this amount; inclusive, micro-USD.',
+  description:
+    'Holds when the simulated net USD outflow of the signer (what leaves minus what arrives) is at most this amount; inclusive, micro-USD.',
   expects: USD_EXPECTS,
   facts: ['simulation'],
   schema: UsdAmountSchema,

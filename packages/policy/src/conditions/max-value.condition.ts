@@ -9,7 +9,7 @@ const MAX_DECIMALS = 255;
 export const maxValueCondition = defineCondition({
   key: 'max_value',
   description:
-    "Holds when the intent's amount is at most this value, written in the asset's units (\"1\" = 1 ETH = 10^18 wei); inclusive.",
+    'Holds when the intent\'s amount is at most this value, written in the asset\'s units ("1" = 1 ETH = 10^18 wei); inclusive.',
   expects: 'a non-negative decimal string such as "1.5" (a plain YAML number is accepted too)',
   facts: ['amount', 'decimals'],
   schema: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Number()]),

@@ -4,7 +4,8 @@ import { defineCondition } from '../condition.ts';
 /** `new_approvals`: whether the simulated transaction grants any token approval equals the given boolean. */
 export const newApprovalsCondition = defineCondition({
   key: 'new_approvals',
-  description: 'Holds when whether the simulated transaction grants any token approval (allowance or operator) equals this boolean.',
+  description:
+    'Holds when whether the simulated transaction grants any token approval (allowance or operator) equals this boolean.',
   expects: 'true or false',
   facts: ['simulation'],
   schema: Type.Boolean(),

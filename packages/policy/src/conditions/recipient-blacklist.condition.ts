@@ -1,6 +1,5 @@
-import Type from 'typebox';
-import { ConditionValueError, defineCondition, type ConditionValueIssue } from '../condition.ts';
-import { addressFact, compileAddressSet, MAX_ADDRESS_LIST_ITEMS } from './address-list.ts';
+import { defineCondition } from '../condition.ts';
+import { ADDRESS_LIST_VALUE, addressFactIn, compileConditionAddressSet } from './address-list.ts';
 
 /**
  * `recipient_blacklist`: the recipient is one of the listed addresses. The condition *holds* for a listed
@@ -11,19 +10,11 @@ export const recipientBlacklistCondition = defineCondition({
   key: 'recipient_blacklist',
   description:
     'Holds when the recipient (for a contract call, the `to` address) is in the list; only allowed in rules that reject.',
-  expects: 'a non-empty list of addresses and "@name" references to address_lists',
+  ...ADDRESS_LIST_VALUE,
   facts: ['recipient'],
-  schema: Type.Array(Type.String(), { minItems: 1, maxItems: MAX_ADDRESS_LIST_ITEMS }),
   matchReason: 'policy.recipient_blacklisted',
   actions: ['reject'],
   compile(value, context) {
-    const issues: ConditionValueIssue[] = [];
-    const blocked = compileAddressSet(value, issues, context);
-    if (issues.length > 0) throw new ConditionValueError(issues);
-    return (facts) => {
-      const recipient = addressFact(facts.recipient);
-      if (recipient === undefined) return 'unknown';
-      return blocked.has(recipient);
-    };
+    return addressFactIn(compileConditionAddressSet(value, context), (facts) => facts.recipient);
   },
 });

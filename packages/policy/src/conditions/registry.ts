@@ -18,6 +18,7 @@ import { hourlyLimitUsdCondition } from './hourly-limit-usd.condition.ts';
 import { maxValueUsdCondition } from './max-value-usd.condition.ts';
 import { maxValueCondition } from './max-value.condition.ts';
 import { minValueUsdCondition } from './min-value-usd.condition.ts';
+import { originCondition } from './origin.condition.ts';
 import { recipientBlacklistCondition } from './recipient-blacklist.condition.ts';
 import { recipientWhitelistCondition } from './recipient-whitelist.condition.ts';
 import { spenderBlacklistCondition } from './spender-blacklist.condition.ts';
@@ -26,7 +27,10 @@ import { timeWindowCondition } from './time-window.condition.ts';
 import { transactionTypeCondition } from './transaction-type.condition.ts';
 import { typedDataDomainCondition } from './typed-data-domain.condition.ts';
 import { typedDataPrimaryTypeCondition } from './typed-data-primary-type.condition.ts';
+import { typedDataWithoutChainIdCondition } from './typed-data-without-chain-id.condition.ts';
 import { unlimitedApprovalCondition } from './unlimited-approval.condition.ts';
+import { x402HostCondition } from './x402-host.condition.ts';
+import { x402PayeeCondition } from './x402-payee.condition.ts';
 
 /**
  * Every condition of the policy language, in documentation order. Adding a condition means one file under
@@ -41,6 +45,7 @@ export const CONDITIONS: readonly ConditionDefinition[] = Object.freeze([
   chainCondition,
   agentCondition,
   apiKeyCondition,
+  originCondition,
   minValueUsdCondition,
   maxValueUsdCondition,
   dailyLimitUsdCondition,
@@ -55,7 +60,10 @@ export const CONDITIONS: readonly ConditionDefinition[] = Object.freeze([
   unlimitedApprovalCondition,
   typedDataPrimaryTypeCondition,
   typedDataDomainCondition,
+  typedDataWithoutChainIdCondition,
   authorizationDelegateCondition,
+  x402HostCondition,
+  x402PayeeCondition,
   simulationCondition,
   maxNetOutflowUsdCondition,
   newApprovalsCondition,

@@ -11,7 +11,7 @@ import { defineCondition } from '../condition.ts';
 export const simulationCondition = defineCondition({
   key: 'simulation',
   description:
-    'required: holds when the transaction was simulated (fails closed without one). waived: always holds, and lets the rule\'s intents proceed when the simulation cannot run.',
+    "required: holds when the transaction was simulated (fails closed without one). waived: always holds, and lets the rule's intents proceed when the simulation cannot run.",
   expects: '"required" or "waived"',
   facts: ['simulation'],
   schema: Type.Union([Type.Literal('required'), Type.Literal('waived')]),

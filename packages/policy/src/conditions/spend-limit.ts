@@ -1,7 +1,15 @@
 import Type from 'typebox';
 import { defineCondition, type ConditionDefinition } from '../condition.ts';
 import type { SpendFacts } from '../facts.ts';
-import { count, nonNegativeBigint, parseUsd, priceUnknownReason, USD_EXPECTS, UsdAmountSchema, usdValue } from './usd.ts';
+import {
+  count,
+  nonNegativeBigint,
+  parseUsd,
+  priceUnknownReason,
+  USD_EXPECTS,
+  UsdAmountSchema,
+  usdValue,
+} from './usd.ts';
 
 /** Which rolling window a spend condition reads. */
 export type SpendWindow = 'day' | 'hour';

@@ -1,6 +1,5 @@
-import Type from 'typebox';
-import { ConditionValueError, defineCondition, type ConditionValueIssue } from '../condition.ts';
-import { addressFact, compileAddressSet, MAX_ADDRESS_LIST_ITEMS } from './address-list.ts';
+import { defineCondition } from '../condition.ts';
+import { ADDRESS_LIST_VALUE, addressFactIn, compileConditionAddressSet } from './address-list.ts';
 
 /**
  * `spender_blacklist`: the spender of an approval or permit is one of the listed addresses. Like
@@ -9,19 +8,11 @@ import { addressFact, compileAddressSet, MAX_ADDRESS_LIST_ITEMS } from './addres
 export const spenderBlacklistCondition = defineCondition({
   key: 'spender_blacklist',
   description: 'Holds when the spender of an approval or permit is in the list; only allowed in rules that reject.',
-  expects: 'a non-empty list of addresses and "@name" references to address_lists',
+  ...ADDRESS_LIST_VALUE,
   facts: ['spender'],
-  schema: Type.Array(Type.String(), { minItems: 1, maxItems: MAX_ADDRESS_LIST_ITEMS }),
   matchReason: 'policy.spender_blacklisted',
   actions: ['reject'],
   compile(value, context) {
-    const issues: ConditionValueIssue[] = [];
-    const blocked = compileAddressSet(value, issues, context);
-    if (issues.length > 0) throw new ConditionValueError(issues);
-    return (facts) => {
-      const spender = addressFact(facts.spender);
-      if (spender === undefined) return 'unknown';
-      return blocked.has(spender);
-    };
+    return addressFactIn(compileConditionAddressSet(value, context), (facts) => facts.spender);
   },
 });

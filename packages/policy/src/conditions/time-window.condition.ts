@@ -68,7 +68,10 @@ export const timeWindowCondition = defineCondition({
     if (start === undefined) issues.push({ path: '.start', message: 'must be a time "HH:MM" from 00:00 to 23:59' });
     if (end === undefined) issues.push({ path: '.end', message: 'must be a time "HH:MM" from 00:00 to 24:00' });
     if (start !== undefined && end !== undefined && start === end) {
-      issues.push({ path: '.end', message: 'must differ from start (for the whole day write start: "00:00", end: "24:00")' });
+      issues.push({
+        path: '.end',
+        message: 'must differ from start (for the whole day write start: "00:00", end: "24:00")',
+      });
     }
     let format: Intl.DateTimeFormat | undefined;
     try {
@@ -80,7 +83,10 @@ export const timeWindowCondition = defineCondition({
         hourCycle: 'h23',
       });
     } catch {
-      issues.push({ path: '.timezone', message: 'is not an IANA time zone name this runtime knows (such as "Europe/Berlin")' });
+      issues.push({
+        path: '.timezone',
+        message: 'is not an IANA time zone name this runtime knows (such as "Europe/Berlin")',
+      });
     }
     if (issues.length > 0 || format === undefined) throw new ConditionValueError(issues);
     const from = start!;

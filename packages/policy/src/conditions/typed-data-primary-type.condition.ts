@@ -1,5 +1,5 @@
 import { defineCondition } from '../condition.ts';
-import { IdOrListSchema, stringSet } from './string-set.ts';
+import { IdOrListSchema, memberOf } from './string-set.ts';
 
 /** `typed_data_primary_type`: the EIP-712 primary type is the given one, or one of a list (exact, case-sensitive). */
 export const typedDataPrimaryTypeCondition = defineCondition({
@@ -8,12 +8,5 @@ export const typedDataPrimaryTypeCondition = defineCondition({
   expects: 'a type name such as "Permit", or a non-empty list of them',
   facts: ['typedData'],
   schema: IdOrListSchema,
-  compile(value) {
-    const types = stringSet(value);
-    return (facts) => {
-      const primaryType = facts.typedData?.primaryType;
-      if (typeof primaryType !== 'string') return 'unknown';
-      return types.has(primaryType);
-    };
-  },
+  compile: (value) => memberOf(value, (facts) => facts.typedData?.primaryType),
 });

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { Clawd402Error, parseAmount } from '@clawd402/protocol';
-import { ConditionValueError, type UnknownReason } from '../condition.ts';
-import type { AvailableFacts } from '../facts.ts';
+import { ConditionValueError, type ConditionTest, type UnknownReason } from '../condition.ts';
+import type { AvailableFacts, FactName } from '../facts.ts';
 
 /** Fractional digits of a micro-USD amount: 1 USD = 1_000_000n. */
 export const USD_DECIMALS = 6;
@@ -9,8 +9,7 @@ export const USD_DECIMALS = 6;
 /** A USD amount as a policy writes it: a decimal string (`"99.5"`) or a plain YAML/JSON number (`100`). */
 export const UsdAmountSchema = Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Number()]);
 
-export const USD_EXPECTS =
-  'a non-negative decimal USD amount with at most 6 fractional digits, such as 100 or "99.95"';
+export const USD_EXPECTS = 'a non-negative decimal USD amount with at most 6 fractional digits, such as 100 or "99.95"';
 
 /**
  * A USD amount written in a policy → micro-USD, exactly (no floating point). A number reaching here was written as
@@ -68,4 +67,25 @@ export function nonNegativeBigint(value: unknown): bigint | undefined {
 /** A count: a non-negative safe integer, or undefined. */
 export function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** What a condition on the intent's own USD value (`min_value_usd`, `max_value_usd`) expects, reads and explains. */
+export const USD_VALUE_CONDITION = {
+  expects: USD_EXPECTS,
+  facts: ['valueUsd'] as readonly FactName[],
+  schema: UsdAmountSchema,
+  unknownReason: priceUnknownReason,
+};
+
+/**
+ * Compile the USD amount `value` into a test of the intent's micro-USD value against it with `holds`; the test
+ * answers 'unknown' when the value cannot be used (see {@link usdValue}).
+ */
+export function usdValueTest(value: string | number, holds: (usd: bigint, limit: bigint) => boolean): ConditionTest {
+  const limit = parseUsd(value);
+  return (facts) => {
+    const usd = usdValue(facts);
+    if (usd === undefined) return 'unknown';
+    return holds(usd, limit);
+  };
 }

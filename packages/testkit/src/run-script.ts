@@ -1,0 +1,28 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/** A TypeScript entry point running as a child process, its output collected as it comes. */
+export interface ScriptRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** The exit code once the process has exited and its output is closed (null when a signal ended it). */
+  exit: Promise<number | null>;
+}
+
+/**
+ * Run `node --import tsx <script> ...args` from `cwd`, with only PATH and HOME from this process plus `env`, the
+ * way an operator's shell would start a CLI.
+ */
+export function runScript(script: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ScriptRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
