@@ -5,11 +5,22 @@
  * stdout carries exactly one JSON line per verb (the result, or the ready event); logs go to stderr. This is the only
  * module that reads process.env, and secrets (passwords, private keys, mnemonics) are only ever read from files.
  */
-import { existsSync } from 'node:fs';
+import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { SIGNER_FAULT_POINTS, armFaultPoint, latchReleaseMessage, parseFaultPoint } from '@clawd402/protocol';
 import { parseArgs } from 'node:util';
 import type { Address } from 'viem';
 import { checkIsolation, enforceIsolation } from './isolation.ts';
-import { addLedgerKey, assignKey, generateKey, importKey, readKeyDirectory, rotateKey, type ImportSource, type KeyRecord } from './keys/key-directory.ts';
+import {
+  addLedgerKey,
+  assignKey,
+  generateKey,
+  importKey,
+  readKeyDirectory,
+  rotateKey,
+  type ImportSource,
+  type KeyRecord,
+} from './keys/key-directory.ts';
 import { DEFAULT_DEVICE_TIMEOUT_MS, LedgerDevice, ledgerAddress } from './keys/ledger-key.ts';
 import { createKeystoreFile, readPasswordFile, SignerConfigError } from './keystore.ts';
 import { createStderrLogger } from './logger.ts';
@@ -30,10 +41,14 @@ const USAGE = `usage:
   clawd402-signer keys assign --key-dir DIR --key ID (--agent A | --unassign)
   clawd402-signer keys rotate --key-dir DIR --key ID --password-file FILE [--path PATH] [--scrypt-n N]
   clawd402-signer serve --socket PATH (--key-dir DIR | --keystore FILE ...) --password-file FILE --gateway-key FILE
-                        [--policy FILE] [--journal FILE] [--chains 31337,1] [--device-timeout-ms N]
-                        [--log-level LEVEL] [--allow-root] [--allow-core-dumps]
+                        [--policy FILE] [--journal FILE] [--checkpoint-dir DIR] [--chains 31337,1] [--device-timeout-ms N]
+                        [--release-key FILE] [--log-level LEVEL] [--allow-root] [--allow-core-dumps]
+  clawd402-signer latch status --journal FILE
+  clawd402-signer latch release --journal FILE        (the signer stopped: lifts the kill-switch latch on this host)
+  clawd402-signer latch sign-release --key FILE --latch ID   (an owner's Ed25519 private key: prints the authorisation)
 env fallbacks for serve: SIGNER_SOCKET, SIGNER_KEY_DIR, SIGNER_KEYSTORE (comma list), SIGNER_PASSWORD_FILE,
-  SIGNER_GATEWAY_KEY_FILE, SIGNER_POLICY_FILE, SIGNER_CHAINS, SIGNER_JOURNAL, LOG_LEVEL
+  SIGNER_GATEWAY_KEY_FILE, SIGNER_POLICY_FILE, SIGNER_CHAINS, SIGNER_JOURNAL, SIGNER_CHECKPOINT_DIR,
+  SIGNER_RELEASE_KEY_FILE, LOG_LEVEL; SIGNER_FAULT_POINT (crash tests, NODE_ENV=test only)
 NODE_ENV=production requires --policy and --journal, and refuses root, enabled core dumps and secret-looking env vars.
 SIGHUP re-reads the gateway key file, the policy and the key directory metadata.`;
 
@@ -44,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
   if (verb === 'keystore' && sub === 'new') return keystoreNew(argv.slice(2));
   if (verb === 'keys' && sub !== undefined && sub in KEY_VERBS) return KEY_VERBS[sub]!(argv.slice(2));
   if (verb === 'serve') return serve(argv.slice(1));
+  if (verb === 'latch' && sub !== undefined && sub in LATCH_VERBS) return LATCH_VERBS[sub]!(argv.slice(2));
   if (verb === undefined || verb === '--help' || verb === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -105,7 +121,11 @@ function describe(record: KeyRecord): Record<string, unknown> {
   return { id, address, backend, path, wallet, index, label, agent, created, state, rotatedTo, rotatedFrom };
 }
 
-async function ledgerConfirmedAddress(path: string, chainId: string | undefined, timeout: string | undefined): Promise<Address> {
+async function ledgerConfirmedAddress(
+  path: string,
+  chainId: string | undefined,
+  timeout: string | undefined,
+): Promise<Address> {
   const device = new LedgerDevice({ timeoutMs: timeout === undefined ? DEFAULT_DEVICE_TIMEOUT_MS : Number(timeout) });
   process.stderr.write(`clawd402-signer: confirm the address for ${path} on the Ledger's screen\n`);
   return ledgerAddress(device, path, { display: true, ...(chainId === undefined ? {} : { chainId: Number(chainId) }) });
@@ -119,7 +139,8 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
       options: { ...COMMON, 'hd-wallet': { type: 'string' }, 'hd-path-template': { type: 'string' } },
     });
     const dir = required(values, 'key-dir');
-    if (values['hd-path-template'] !== undefined && values['hd-wallet'] === undefined) throw new UsageError('--hd-path-template needs --hd-wallet');
+    if (values['hd-path-template'] !== undefined && values['hd-wallet'] === undefined)
+      throw new UsageError('--hd-path-template needs --hd-wallet');
     const record = await generateKey(dir, {
       ...newKeyOptions(values),
       ...(values['hd-wallet'] === undefined ? {} : { hdWallet: values['hd-wallet'] }),
@@ -143,11 +164,17 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
       },
     });
     const dir = required(values, 'key-dir');
-    const chosen = [values.keystore, values['private-key-file'], values['mnemonic-file']].filter((v) => v !== undefined);
-    if (chosen.length !== 1) throw new UsageError('give exactly one of --keystore, --private-key-file, --mnemonic-file');
+    const chosen = [values.keystore, values['private-key-file'], values['mnemonic-file']].filter(
+      (v) => v !== undefined,
+    );
+    if (chosen.length !== 1)
+      throw new UsageError('give exactly one of --keystore, --private-key-file, --mnemonic-file');
     let source: ImportSource;
     if (values.keystore !== undefined) {
-      source = { keystoreFile: values.keystore, keystorePassword: readPasswordFile(required(values, 'keystore-password-file')) };
+      source = {
+        keystoreFile: values.keystore,
+        keystorePassword: readPasswordFile(required(values, 'keystore-password-file')),
+      };
     } else if (values['private-key-file'] !== undefined) {
       source = { privateKeyFile: values['private-key-file'] };
     } else {
@@ -164,42 +191,88 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
     const { values } = parseArgs({
       args,
       strict: true,
-      options: { 'key-dir': { type: 'string' }, path: { type: 'string' }, 'chain-id': { type: 'string' }, label: { type: 'string' }, agent: { type: 'string' }, 'device-timeout-ms': { type: 'string' } },
+      options: {
+        'key-dir': { type: 'string' },
+        path: { type: 'string' },
+        'chain-id': { type: 'string' },
+        label: { type: 'string' },
+        agent: { type: 'string' },
+        'device-timeout-ms': { type: 'string' },
+      },
     });
     const dir = required(values, 'key-dir');
     const path = required(values, 'path');
     const address = await ledgerConfirmedAddress(path, values['chain-id'], values['device-timeout-ms']);
-    const record = await addLedgerKey(dir, { address, path, ...(values.label === undefined ? {} : { label: values.label }), ...(values.agent === undefined ? {} : { agent: values.agent }) });
+    const record = await addLedgerKey(dir, {
+      address,
+      path,
+      ...(values.label === undefined ? {} : { label: values.label }),
+      ...(values.agent === undefined ? {} : { agent: values.agent }),
+    });
     print(describe(record));
   },
 
   async list(args) {
-    const { values } = parseArgs({ args, strict: true, options: { 'key-dir': { type: 'string' }, journal: { type: 'string' } } });
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: { 'key-dir': { type: 'string' }, journal: { type: 'string' } },
+    });
     const data = readKeyDirectory(required(values, 'key-dir'));
-    const journal = values.journal !== undefined && existsSync(values.journal) ? new SignerJournal({ path: values.journal, readOnly: true }) : undefined;
+    const journal =
+      values.journal !== undefined && existsSync(values.journal)
+        ? new SignerJournal({ path: values.journal, readOnly: true })
+        : undefined;
     print({
       keys: data.keys.map((record) => {
         const usage = journal?.usage(record.id);
         return {
           ...describe(record),
-          ...(usage ? { usage: { ...usage, lastUsed: usage.lastUsed === null ? null : new Date(usage.lastUsed).toISOString() } } : {}),
+          ...(usage
+            ? { usage: { ...usage, lastUsed: usage.lastUsed === null ? null : new Date(usage.lastUsed).toISOString() } }
+            : {}),
         };
       }),
-      wallets: data.wallets.map(({ name, pathTemplate, nextIndex, created }) => ({ name, pathTemplate, nextIndex, created })),
+      wallets: data.wallets.map(({ name, pathTemplate, nextIndex, created }) => ({
+        name,
+        pathTemplate,
+        nextIndex,
+        created,
+      })),
     });
   },
 
   async assign(args) {
-    const { values } = parseArgs({ args, strict: true, options: { 'key-dir': { type: 'string' }, key: { type: 'string' }, agent: { type: 'string' }, unassign: { type: 'boolean' } } });
-    if ((values.agent === undefined) === (values.unassign !== true)) throw new UsageError('give --agent A or --unassign');
-    print(describe(await assignKey(required(values, 'key-dir'), { key: required(values, 'key'), agent: values.agent ?? null })));
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        'key-dir': { type: 'string' },
+        key: { type: 'string' },
+        agent: { type: 'string' },
+        unassign: { type: 'boolean' },
+      },
+    });
+    if ((values.agent === undefined) === (values.unassign !== true))
+      throw new UsageError('give --agent A or --unassign');
+    print(
+      describe(
+        await assignKey(required(values, 'key-dir'), { key: required(values, 'key'), agent: values.agent ?? null }),
+      ),
+    );
   },
 
   async rotate(args) {
     const { values } = parseArgs({
       args,
       strict: true,
-      options: { ...COMMON, key: { type: 'string' }, path: { type: 'string' }, 'chain-id': { type: 'string' }, 'device-timeout-ms': { type: 'string' } },
+      options: {
+        ...COMMON,
+        key: { type: 'string' },
+        path: { type: 'string' },
+        'chain-id': { type: 'string' },
+        'device-timeout-ms': { type: 'string' },
+      },
     });
     const dir = required(values, 'key-dir');
     const key = required(values, 'key');
@@ -211,6 +284,41 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
     }
     const result = await rotateKey(dir, { ...newKeyOptions(values), key, ...(ledger ? { ledger } : {}) });
     print({ old: describe(result.old), new: describe(result.new) });
+  },
+};
+
+/**
+ * The kill-switch latch on the signer's own host (docs/killswitch.md). `release` rewrites nothing: it appends the
+ * lifting line to the journal, and must run with the signer stopped (a running signer keeps its latch in memory and
+ * writes it back at its next compaction, so a release behind its back does not take).
+ */
+const LATCH_VERBS: Record<string, (args: string[]) => Promise<void>> = {
+  async status(args) {
+    const { values } = parseArgs({ args, strict: true, options: { journal: { type: 'string' } } });
+    const latch = new SignerJournal({ path: required(values, 'journal'), readOnly: true }).latch;
+    print(
+      latch ? { latched: true, latchId: latch.id, since: new Date(latch.since).toISOString() } : { latched: false },
+    );
+  },
+  async release(args) {
+    const { values } = parseArgs({ args, strict: true, options: { journal: { type: 'string' } } });
+    const path = required(values, 'journal');
+    const journal = new SignerJournal({ path });
+    const latch = journal.latch;
+    if (latch) journal.clearLatch(latch.id);
+    await journal.close();
+    print({ latched: false, released: latch?.id ?? null });
+  },
+  async 'sign-release'(args) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: { key: { type: 'string' }, latch: { type: 'string' } },
+    });
+    const key = createPrivateKey(readFileSync(required(values, 'key'), 'utf8'));
+    if (key.asymmetricKeyType !== 'ed25519') throw new UsageError('--key must be an Ed25519 private key (PEM)');
+    const latchId = required(values, 'latch');
+    print({ latchId, authorization: cryptoSign(null, latchReleaseMessage(latchId), key).toString('base64url') });
   },
 };
 
@@ -228,6 +336,8 @@ async function serve(args: string[]): Promise<void> {
       policy: { type: 'string' },
       chains: { type: 'string' },
       journal: { type: 'string' },
+      'checkpoint-dir': { type: 'string' },
+      'release-key': { type: 'string' },
       'device-timeout-ms': { type: 'string' },
       'log-level': { type: 'string' },
       'allow-root': { type: 'boolean' },
@@ -244,24 +354,45 @@ async function serve(args: string[]): Promise<void> {
   const policyFile = values.policy ?? env.SIGNER_POLICY_FILE;
   const chainsText = values.chains ?? env.SIGNER_CHAINS;
   const journalFile = values.journal ?? env.SIGNER_JOURNAL;
+  const checkpointDir = values['checkpoint-dir'] ?? env.SIGNER_CHECKPOINT_DIR;
+  const releaseKeyFile = values['release-key'] ?? env.SIGNER_RELEASE_KEY_FILE;
   if (!socketPath) throw new UsageError('--socket (or SIGNER_SOCKET) is required');
-  if (keystores.length === 0 && !keyDir) throw new UsageError('--key-dir or --keystore (or SIGNER_KEY_DIR / SIGNER_KEYSTORE) is required');
+  if (keystores.length === 0 && !keyDir)
+    throw new UsageError('--key-dir or --keystore (or SIGNER_KEY_DIR / SIGNER_KEYSTORE) is required');
   if (!passwordFile) throw new UsageError('--password-file (or SIGNER_PASSWORD_FILE) is required');
   if (!gatewayKeyFile) throw new UsageError('--gateway-key (or SIGNER_GATEWAY_KEY_FILE) is required');
-  if (production && !policyFile) throw new SignerConfigError('NODE_ENV=production requires --policy: the signer must keep its own limits');
-  if (production && !journalFile) throw new SignerConfigError('NODE_ENV=production requires --journal: used tickets and daily spend must survive a restart');
+  if (production && !policyFile)
+    throw new SignerConfigError('NODE_ENV=production requires --policy: the signer must keep its own limits');
+  if (production && !journalFile)
+    throw new SignerConfigError(
+      'NODE_ENV=production requires --journal: used tickets and daily spend must survive a restart',
+    );
+  try {
+    // Crash tests only (docs/recovery.md): refused unless NODE_ENV=test, so production never arms it.
+    armFaultPoint(parseFaultPoint(env.SIGNER_FAULT_POINT, SIGNER_FAULT_POINTS, env.NODE_ENV));
+  } catch (error) {
+    throw new SignerConfigError(`SIGNER_FAULT_POINT ${(error as Error).message}`);
+  }
   const chains = chainsText === undefined || chainsText === '' ? undefined : parseChainList(chainsText);
   const timeout = values['device-timeout-ms'];
-  if (timeout !== undefined && !/^[1-9][0-9]{0,8}$/.test(timeout)) throw new UsageError('--device-timeout-ms must be a positive integer');
+  if (timeout !== undefined && !/^[1-9][0-9]{0,8}$/.test(timeout))
+    throw new UsageError('--device-timeout-ms must be a positive integer');
 
   const logger = createStderrLogger(values['log-level'] ?? env.LOG_LEVEL ?? 'info');
   enforceIsolation(
-    checkIsolation({ env, uid: process.getuid?.(), allowRoot: values['allow-root'] === true, allowCoreDumps: values['allow-core-dumps'] === true }),
+    checkIsolation({
+      env,
+      uid: process.getuid?.(),
+      allowRoot: values['allow-root'] === true,
+      allowCoreDumps: values['allow-core-dumps'] === true,
+    }),
     production,
     (message) => logger.warn(message),
   );
-  if (!policyFile) logger.warn('no --policy given: no per-key chain, value or operation limits apply (development only)');
-  if (chains === undefined && !policyFile) logger.warn({ chains: DEFAULT_CHAINS }, 'no --chains given; signing only for the dev chain');
+  if (!policyFile)
+    logger.warn('no --policy given: no per-key chain, value or operation limits apply (development only)');
+  if (chains === undefined && !policyFile)
+    logger.warn({ chains: DEFAULT_CHAINS }, 'no --chains given; signing only for the dev chain');
   const signer = await startSigner({
     socketPath,
     keystoreFiles: keystores,
@@ -271,6 +402,8 @@ async function serve(args: string[]): Promise<void> {
     ...(policyFile ? { policy: loadSignerPolicy(policyFile), policyFile } : {}),
     ...(chains === undefined ? {} : { chains }),
     ...(journalFile ? { journalFile } : {}),
+    ...(checkpointDir ? { checkpointDir } : {}),
+    ...(releaseKeyFile ? { releaseKeyFile } : {}),
     ...(timeout === undefined ? {} : { ledger: { timeoutMs: Number(timeout) } }),
     logger,
   });
@@ -289,7 +422,13 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
     signer.reload().catch((error: unknown) => {
-      logger.error({ errorName: error instanceof Error ? error.name : typeof error, reason: error instanceof SignerConfigError ? error.message : undefined }, 'reload failed; keeping the previous configuration');
+      logger.error(
+        {
+          errorName: error instanceof Error ? error.name : typeof error,
+          reason: error instanceof SignerConfigError ? error.message : undefined,
+        },
+        'reload failed; keeping the previous configuration',
+      );
     });
   });
 
@@ -317,8 +456,14 @@ function parseChainList(text: string): number[] {
  * input. This replaces Node's default handler, which would print the message and stack.
  */
 function fatal(error: unknown): never {
-  if (error instanceof UsageError || (error instanceof Error && error.name === 'TypeError' && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-    process.stderr.write(`clawd402-signer: ${(error as Error).message}\n${USAGE}\n`);
+  if (
+    error instanceof UsageError ||
+    (error instanceof Error &&
+      error.name === 'TypeError' &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
+    process.stderr.write(`clawd402-signer: ${error.message}\n${USAGE}\n`);
     process.exit(2);
   }
   if (error instanceof SignerConfigError) {
@@ -327,9 +472,14 @@ function fatal(error: unknown): never {
   }
   // A system error names its call and path (no secrets there); anything else only its class.
   const sys = error as Partial<NodeJS.ErrnoException>;
-  const detail = typeof sys.code === 'string' && typeof sys.syscall === 'string' ? `${sys.code} ${sys.syscall} ${sys.path ?? ''}`.trim() : (sys.name ?? 'error');
+  const detail =
+    typeof sys.code === 'string' && typeof sys.syscall === 'string'
+      ? `${sys.code} ${sys.syscall} ${sys.path ?? ''}`.trim()
+      : (sys.name ?? 'error');
   const code = (error as { code?: unknown } | null)?.code;
-  process.stderr.write(`clawd402-signer: failed (${detail}${typeof code === 'string' && !detail.includes(code) ? ` ${code}` : ''})\n`);
+  process.stderr.write(
+    `clawd402-signer: failed (${detail}${typeof code === 'string' && !detail.includes(code) ? ` ${code}` : ''})\n`,
+  );
   process.exit(1);
 }
 

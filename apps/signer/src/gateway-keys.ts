@@ -21,7 +21,9 @@ export function parseGatewayPublicKeys(pemText: string, source = 'gateway key'):
       throw new SignerConfigError(`${source} holds a PEM block that is not a public key`, { cause });
     }
     if (key.asymmetricKeyType !== 'ed25519') {
-      throw new SignerConfigError(`${source} holds a ${key.asymmetricKeyType ?? 'non-Ed25519'} key; tickets are Ed25519`);
+      throw new SignerConfigError(
+        `${source} holds a ${key.asymmetricKeyType ?? 'non-Ed25519'} key; tickets are Ed25519`,
+      );
     }
     keys.push(key);
   }

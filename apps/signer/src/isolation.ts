@@ -3,7 +3,7 @@ import { SignerConfigError } from './keystore.ts';
 
 /**
  * Process-level hardening the signer checks for itself at start. Node cannot call setrlimit(2), prctl(2) or read
- * SO_PEERCRED, so the controls that need those live in the service manager (deploy/systemd, deploy/compose) and
+ * SO_PEERCRED, so the controls that need those live in the service manager (deploy/systemd, docker-compose.yml) and
  * the signer verifies what it can see:
  *
  * - core dumps: the soft RLIMIT_CORE from /proc/self/limits must be 0 (LimitCORE=0, `ulimit -c 0`);
@@ -46,14 +46,24 @@ export function checkIsolation(options: {
   const problems: IsolationReport['problems'] = [];
   const core = coreDumpLimit(options.limitsText);
   if (!options.allowCoreDumps && core !== 0 && core !== undefined) {
-    problems.push({ check: 'core_dumps', message: 'core dumps are enabled (RLIMIT_CORE is not 0): a crash could write key material to disk; run with LimitCORE=0 or `ulimit -c 0`' });
+    problems.push({
+      check: 'core_dumps',
+      message:
+        'core dumps are enabled (RLIMIT_CORE is not 0): a crash could write key material to disk; run with LimitCORE=0 or `ulimit -c 0`',
+    });
   }
   if (!options.allowRoot && options.uid === 0) {
-    problems.push({ check: 'root', message: 'the signer runs as root; run it as its own unprivileged user (User=clawd402-signer)' });
+    problems.push({
+      check: 'root',
+      message: 'the signer runs as root; run it as its own unprivileged user (User=clawd402-signer)',
+    });
   }
   const secretNames = Object.keys(options.env).filter((name) => SECRET_ENV.test(name) && !/_FILE$/i.test(name));
   if (secretNames.length > 0) {
-    problems.push({ check: 'secret_env', message: `environment variables that look like secrets are set (${secretNames.join(', ')}); pass secrets as files (--password-file)` });
+    problems.push({
+      check: 'secret_env',
+      message: `environment variables that look like secrets are set (${secretNames.join(', ')}); pass secrets as files (--password-file)`,
+    });
   }
   return { problems };
 }

@@ -68,7 +68,9 @@ export async function createKeystoreFile(options: CreateKeystoreOptions): Promis
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new SignerConfigError(
-      code === 'EEXIST' ? `keystore ${options.out} already exists; refusing to overwrite a key` : `keystore ${options.out} cannot be written`,
+      code === 'EEXIST'
+        ? `keystore ${options.out} already exists; refusing to overwrite a key`
+        : `keystore ${options.out} cannot be written`,
       { cause },
     );
   }

@@ -1,13 +1,19 @@
+import { randomUUID, verify as verifySignature, type KeyObject } from 'node:crypto';
 import {
   SIGNER_ERRORS,
+  latchReleaseMessage,
   SIGNER_METHODS,
   SignerError,
+  deepFreeze,
   fromWireTransaction,
   messageDigest,
+  faultPoint,
   transactionDigest,
   typedDataDigest,
   type KeyListing,
+  type LatchState,
   type ListKeysResult,
+  type NonceMode,
   type SignOperation,
   type SignTransactionResult,
   type SignatureResult,
@@ -20,8 +26,15 @@ import {
 } from '@clawd402/protocol';
 import { keccak256, type Hex, type TransactionSerializableEIP1559 } from 'viem';
 import type { Logger } from 'pino';
+import { parseSignCheckpointParams, type AuditCheckpoints } from './audit-checkpoints.ts';
 import type { SignerKey } from './keys/signer-key.ts';
-import { checkPolicy, type KeyStanding, type SignFacts, type SignerPolicy } from './policy/signer-policy.ts';
+import {
+  checkPolicy,
+  isSelfCancellation,
+  type KeyStanding,
+  type SignFacts,
+  type SignerPolicy,
+} from './policy/signer-policy.ts';
 import type { Reservation, SignerJournal } from './signer-journal.ts';
 import type { TicketVerifier } from './ticket-verifier.ts';
 
@@ -48,6 +61,13 @@ export interface RequestHandlerDeps {
   /** The signer's own policy; null when none is configured (development only). */
   policy: () => SignerPolicy | null;
   metadata: (key: SignerKey) => KeyMetadata;
+  /**
+   * Ed25519 public keys whose signature lifts the kill-switch latch (`release_latch`); none configured: only
+   * `clawd402-signer latch release` on the signer's host, with the signer stopped, lifts it (docs/killswitch.md).
+   */
+  releaseKeys?: () => readonly KeyObject[];
+  /** The audit checkpoint notary; null when no checkpoint directory is configured. */
+  checkpoints?: AuditCheckpoints | null;
   logger: Logger;
 }
 
@@ -67,24 +87,51 @@ export function errorResponse(id: string | null, code: SignerErrorCode): SignerR
  * `malformed_frame` and closes the connection. Unknown methods and bad params are answered and the connection stays.
  *
  * Every signing method runs the same steps: parse the payload and hash it (the signer's own digest) → verify the
- * ticket against it → the signer's policy for the key (operation, chain, per-transaction cap, cancel-only) → spend
- * the ticket and reserve the worst-case value against the rolling-day cap in one synchronous step → wait until that
- * is on disk → sign. If signing fails (a device declined), the reservation is given back; the ticket stays spent.
+ * ticket against it (a `cancel` ticket must carry a zero-value self-transfer) → the signer's policy for the key
+ * (operation, chain, per-transaction cap, cancel-only) → spend the ticket, claim the nonce (nonce-guard.ts) and
+ * reserve the worst-case value against the rolling-day cap in one synchronous step → wait until that is on disk → sign. If signing fails (a device declined), the reservation is given back; the ticket stays spent.
  */
-export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<string, unknown>) => HandledFrame | Promise<HandledFrame> {
+export function createRequestHandler(
+  deps: RequestHandlerDeps,
+): (frame: Record<string, unknown>) => HandledFrame | Promise<HandledFrame> {
   const status: StatusResult = { keys: deps.keys.map((k) => k.info()), chains: [...deps.chains] };
 
   async function authorizeAndSign<T>(
     ticket: string,
-    payload: { operation: SignOperation; chainId: number | null; digest: Hex; facts: Omit<SignFacts, 'operation' | 'chainId'> },
+    payload: {
+      operation: SignOperation;
+      chainId: number | null;
+      digest: Hex;
+      nonce?: number;
+      facts: Omit<SignFacts, 'operation' | 'chainId'>;
+    },
     sign: (key: SignerKey) => Promise<T>,
-  ): Promise<{ key: SignerKey; result: T; jti: string; iid: string; cid: number }> {
-    const { claims, key } = await deps.verifier.verify(ticket, payload);
+  ): Promise<{ key: SignerKey; result: T; jti: string; iid: string; cid: number; nonceMode: NonceMode }> {
+    const { claims, key, nonceMode } = await deps.verifier.verify(ticket, payload);
+    const tx = payload.facts.transaction;
+    // The kill switch's latch: nothing but a zero-value transfer to the key itself (a cancellation, a nonce filler, or
+    // a fee bump of either) is signed until the owners lift it (docs/killswitch.md).
+    if (deps.journal.latch !== null && !(tx && isSelfCancellation(tx, key.address)))
+      throw new SignerError('killswitch_latched');
+    if (nonceMode === 'cancel' && !(tx && isSelfCancellation(tx, key.address)))
+      throw new SignerError('ticket_not_cancellation');
     const meta = deps.metadata(key);
-    const entry = checkPolicy(deps.policy(), key.id, meta, { operation: payload.operation, chainId: claims.cid, ...payload.facts });
-    // Check-and-record in one synchronous step: two requests with one ticket, or two that only fit the day's cap
-    // one at a time, cannot both get past here.
+    const entry = checkPolicy(deps.policy(), key.id, meta, {
+      operation: payload.operation,
+      chainId: claims.cid,
+      ...payload.facts,
+    });
+    // Check-and-record in one synchronous step: two requests with one ticket, two different transactions at one
+    // nonce, or two that only fit the day's cap one at a time, cannot both get past here.
     const reservation: Reservation = deps.journal.reserve({
+      ...(payload.nonce === undefined
+        ? {}
+        : {
+            nonce: {
+              claim: { chainId: claims.cid, address: key.address, nonce: payload.nonce, digest: payload.digest },
+              mode: nonceMode,
+            },
+          }),
       jti: claims.jti,
       exp: claims.exp,
       capKey: meta.capKey,
@@ -101,29 +148,50 @@ export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<s
       deps.journal.release(reservation);
       throw error;
     }
-    return { key, result, jti: claims.jti, iid: claims.iid, cid: claims.cid };
+    return { key, result, jti: claims.jti, iid: claims.iid, cid: claims.cid, nonceMode };
   }
 
   async function signTransaction(params: unknown): Promise<SignTransactionResult> {
     const { ticket, tx } = parseSignTransactionParams(params);
     const digest = transactionDigest(tx);
     const amount = tx.value! + tx.gas! * tx.maxFeePerGas!;
-    const { key, result: raw, jti, iid, cid } = await authorizeAndSign(
+    const {
+      key,
+      result: raw,
+      jti,
+      iid,
+      cid,
+      nonceMode,
+    } = await authorizeAndSign(
       ticket,
-      { operation: 'transaction', chainId: tx.chainId, digest, facts: { amount, transaction: { to: tx.to!, value: tx.value!, data: tx.data ?? '0x' } } },
+      {
+        operation: 'transaction',
+        chainId: tx.chainId,
+        digest,
+        nonce: tx.nonce!,
+        facts: { amount, transaction: { to: tx.to!, value: tx.value!, data: tx.data ?? '0x' } },
+      },
       (k) => k.signTransaction(tx, digest),
     );
+    faultPoint('signer.after_sign'); // crash tests only (docs/recovery.md)
     const hash = keccak256(raw);
-    deps.logger.info({ jti, iid, cid, from: key.address, hash, op: 'transaction' }, 'signed');
+    deps.logger.info(
+      { jti, iid, cid, from: key.address, hash, nonce: tx.nonce, nonceMode, op: 'transaction' },
+      'signed',
+    );
     return { raw, hash, from: key.address };
   }
 
   async function signTypedData(params: unknown): Promise<SignatureResult> {
     const { ticket, typedData, digest, chainId } = parseSignTypedDataParams(params);
-    const { key, result: signature, jti, iid, cid } = await authorizeAndSign(
-      ticket,
-      { operation: 'typed_data', chainId, digest, facts: { amount: 0n } },
-      (k) => k.signTypedData(typedData, digest),
+    const {
+      key,
+      result: signature,
+      jti,
+      iid,
+      cid,
+    } = await authorizeAndSign(ticket, { operation: 'typed_data', chainId, digest, facts: { amount: 0n } }, (k) =>
+      k.signTypedData(typedData, digest),
     );
     deps.logger.info({ jti, iid, cid, from: key.address, digest, op: 'typed_data' }, 'signed');
     return { signature, digest, from: key.address };
@@ -132,7 +200,13 @@ export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<s
   async function signMessage(params: unknown): Promise<SignatureResult> {
     const { ticket, message } = parseSignMessageParams(params);
     const digest = messageDigest(message);
-    const { key, result: signature, jti, iid, cid } = await authorizeAndSign(
+    const {
+      key,
+      result: signature,
+      jti,
+      iid,
+      cid,
+    } = await authorizeAndSign(
       ticket,
       { operation: 'personal_sign', chainId: null, digest, facts: { amount: 0n } },
       (k) => k.signMessage(message, digest),
@@ -169,8 +243,60 @@ export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<s
     return { keys };
   }
 
+  function latchState(): LatchState {
+    const latch = deps.journal.latch;
+    return latch
+      ? { latched: true, latchId: latch.id, since: new Date(latch.since).toISOString() }
+      : { latched: false, latchId: null, since: null };
+  }
+
+  async function latch(params: unknown): Promise<LatchState> {
+    if (
+      !isPlainObject(params) ||
+      Object.keys(params).join(',') !== 'reason' ||
+      typeof params.reason !== 'string' ||
+      params.reason.length > 200
+    )
+      throw new SignerError('invalid_params');
+    const already = deps.journal.latch !== null;
+    const set = deps.journal.setLatch(randomUUID(), params.reason);
+    await deps.journal.durable();
+    if (!already) deps.logger.warn({ latchId: set.id }, 'kill switch: latched; only cancellations are signed');
+    return latchState();
+  }
+
+  async function releaseLatch(params: unknown): Promise<LatchState> {
+    if (
+      !isPlainObject(params) ||
+      Object.keys(params).sort().join(',') !== 'authorization,latchId' ||
+      typeof params.latchId !== 'string' ||
+      typeof params.authorization !== 'string' ||
+      !/^[A-Za-z0-9_-]{1,200}$/.test(params.authorization)
+    )
+      throw new SignerError('invalid_params');
+    const current = deps.journal.latch;
+    if (current === null) return latchState();
+    const signature = Buffer.from(params.authorization, 'base64url');
+    const message = latchReleaseMessage(current.id);
+    const authorized =
+      params.latchId === current.id &&
+      (deps.releaseKeys?.() ?? []).some((key) => verifySignature(null, message, key, signature));
+    if (!authorized) throw new SignerError('latch_release_unauthorized');
+    deps.journal.clearLatch(current.id);
+    await deps.journal.durable();
+    deps.logger.warn({ latchId: current.id }, 'kill switch: latch released');
+    return latchState();
+  }
+
   async function run(method: SignerMethod, params: unknown): Promise<unknown> {
     switch (method) {
+      case 'latch':
+        return latch(params);
+      case 'latch_status':
+        assertNoParams(params);
+        return latchState();
+      case 'release_latch':
+        return releaseLatch(params);
       case 'status':
         assertNoParams(params);
         return status;
@@ -182,6 +308,17 @@ export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<s
         return signTypedData(params);
       case 'sign_message':
         return signMessage(params);
+      case 'sign_checkpoint': {
+        if (!deps.checkpoints) throw new SignerError('checkpoints_unavailable');
+        const request = parseSignCheckpointParams(params);
+        const result = await deps.checkpoints.sign(request);
+        deps.logger.info({ count: request.count, head: request.head }, 'audit checkpoint');
+        return result;
+      }
+      case 'get_checkpoint':
+        assertNoParams(params);
+        if (!deps.checkpoints) throw new SignerError('checkpoints_unavailable');
+        return deps.checkpoints.latest();
     }
   }
 
@@ -195,7 +332,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<s
         return { response: errorResponse(id, error.code), close: false };
       }
       // Unexpected: answer with the fixed sentence, log only the error's class (messages may quote inputs).
-      deps.logger.error({ id, method, errorName: error instanceof Error ? error.name : typeof error }, 'internal error');
+      deps.logger.error(
+        { id, method, errorName: error instanceof Error ? error.name : typeof error },
+        'internal error',
+      );
       return { response: errorResponse(id, 'signer_internal'), close: false };
     }
   }
@@ -211,7 +351,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (frame: Record<s
       typeof method !== 'string' ||
       Object.keys(frame).some((name) => !ENVELOPE_NAMES.has(name))
     ) {
-      return { response: errorResponse(typeof id === 'string' && id.length <= MAX_ID_CHARS ? id : null, 'malformed_frame'), close: true };
+      return {
+        response: errorResponse(typeof id === 'string' && id.length <= MAX_ID_CHARS ? id : null, 'malformed_frame'),
+        close: true,
+      };
     }
     if (!(SIGNER_METHODS as readonly string[]).includes(method)) {
       deps.logger.info({ id, code: 'unknown_method' }, 'refused');
@@ -247,11 +390,22 @@ function parseSignTransactionParams(params: unknown): { ticket: string; tx: Tran
  * undeclared types, bad field values and the like are `invalid_params`). A frozen deep copy is what gets hashed and
  * signed, so nothing can change between the two.
  */
-function parseSignTypedDataParams(params: unknown): { ticket: string; typedData: WireTypedData; digest: Hex; chainId: number | null } {
+function parseSignTypedDataParams(params: unknown): {
+  ticket: string;
+  typedData: WireTypedData;
+  digest: Hex;
+  chainId: number | null;
+} {
   if (!exactNames(params, 'ticket,typedData')) throw new SignerError('invalid_params');
   const raw = params.typedData;
-  if (!isPlainObject(raw) || Object.keys(raw).sort().join(',') !== 'domain,message,primaryType,types') throw new SignerError('invalid_params');
-  if (!isPlainObject(raw.domain) || !isPlainObject(raw.types) || !isPlainObject(raw.message) || typeof raw.primaryType !== 'string') {
+  if (!isPlainObject(raw) || Object.keys(raw).sort().join(',') !== 'domain,message,primaryType,types')
+    throw new SignerError('invalid_params');
+  if (
+    !isPlainObject(raw.domain) ||
+    !isPlainObject(raw.types) ||
+    !isPlainObject(raw.message) ||
+    typeof raw.primaryType !== 'string'
+  ) {
     throw new SignerError('invalid_params');
   }
   const typedData = deepFreeze(structuredClone(raw)) as unknown as WireTypedData;
@@ -272,18 +426,14 @@ function parseSignTypedDataParams(params: unknown): { ticket: string; typedData:
 }
 
 function parseSignMessageParams(params: unknown): { ticket: string; message: Hex } {
-  if (!exactNames(params, 'message,ticket') || typeof params.message !== 'string' || !MESSAGE_HEX.test(params.message)) {
+  if (
+    !exactNames(params, 'message,ticket') ||
+    typeof params.message !== 'string' ||
+    !MESSAGE_HEX.test(params.message)
+  ) {
     throw new SignerError('invalid_params');
   }
   return { ticket: params.ticket as string, message: params.message as Hex };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

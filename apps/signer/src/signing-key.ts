@@ -1,7 +1,16 @@
 import { inspect } from 'node:util';
 import { secp256k1 as noble } from '@noble/curves/secp256k1';
 import type { WireTypedData } from '@clawd402/protocol';
-import { getAddress, hexToBytes, keccak256, serializeSignature, serializeTransaction, type Address, type Hex, type TransactionSerializableEIP1559 } from 'viem';
+import {
+  getAddress,
+  hexToBytes,
+  keccak256,
+  serializeSignature,
+  serializeTransaction,
+  type Address,
+  type Hex,
+  type TransactionSerializableEIP1559,
+} from 'viem';
 import { isValidPrivateKey, signDigest, type RawSignature } from './keys/secp256k1.ts';
 import type { KeyBackendName, SignerKey, SignerKeyInfo } from './keys/signer-key.ts';
 
@@ -50,7 +59,10 @@ export class SigningKey implements SignerKey {
   }
 
   /** Sign a validated EIP-1559 transaction; resolves to the signed serialisation. */
-  async signTransaction(tx: TransactionSerializableEIP1559, digest: Hex = keccak256(serializeTransaction(tx))): Promise<Hex> {
+  async signTransaction(
+    tx: TransactionSerializableEIP1559,
+    digest: Hex = keccak256(serializeTransaction(tx)),
+  ): Promise<Hex> {
     return serializeTransaction(tx, this.signDigest(digest));
   }
 

@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { FrameDecoder, FrameError, encodeFrame } from '@clawd402/protocol';
 import type { Hex } from 'viem';
 import type { Logger } from 'pino';
+import { AuditCheckpoints } from './audit-checkpoints.ts';
 import { loadGatewayPublicKeys, parseGatewayPublicKeys } from './gateway-keys.ts';
 import { loadKeyDirectory, readKeyDirectory, type KeyRecord } from './keys/key-directory.ts';
 import { LedgerDevice, type LedgerTransportFactory } from './keys/ledger-key.ts';
@@ -48,6 +50,18 @@ export interface StartSignerOptions {
   journalFile?: string;
   /** fdatasync the journal before signing (default true). */
   journalFsync?: boolean;
+  /**
+   * Directory of the audit checkpoint key (generated on first start) and the append-only file of the checkpoints
+   * signed (`sign_checkpoint`, `get_checkpoint`; see audit-checkpoints.ts). Without it those methods answer
+   * `checkpoints_unavailable`.
+   */
+  checkpointDir?: string;
+  /**
+   * File of SPKI PEM blocks with the owners' Ed25519 release keys: a `release_latch` frame must carry a signature by
+   * one of them over the latch id (docs/killswitch.md). Without it, only `clawd402-signer latch release` on this host,
+   * with the signer stopped, lifts the kill-switch latch. Re-read by `reload()`.
+   */
+  releaseKeyFile?: string;
   /** Ledger access: the transport (default USB HID) and the per-operation timeout. */
   ledger?: { transport?: LedgerTransportFactory; timeoutMs?: number };
   /** Logger; silent if omitted. */
@@ -86,10 +100,16 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
   const socketPath = resolvePath(options.socketPath);
   let device: LedgerDevice | undefined;
   const ledgerDevice = (): LedgerDevice =>
-    (device ??= new LedgerDevice({ ...(options.ledger?.transport ? { transport: options.ledger.transport } : {}), ...(options.ledger?.timeoutMs ? { timeoutMs: options.ledger.timeoutMs } : {}), logger }));
+    (device ??= new LedgerDevice({
+      ...(options.ledger?.transport ? { transport: options.ledger.transport } : {}),
+      ...(options.ledger?.timeoutMs ? { timeoutMs: options.ledger.timeoutMs } : {}),
+      logger,
+    }));
   const { keys, records } = await loadSigningKeys(options, logger, ledgerDevice);
   const gatewayKeys = loadGatewayKeys(options);
-  let policy: SignerPolicy | null = options.policy ?? (options.policyFile === undefined ? null : loadSignerPolicy(options.policyFile));
+  let releaseKeys = loadReleaseKeys(options);
+  let policy: SignerPolicy | null =
+    options.policy ?? (options.policyFile === undefined ? null : loadSignerPolicy(options.policyFile));
   const chains = parseChains(options.chains ?? (policy ? policyChains(policy) : DEFAULT_CHAINS));
   const now = options.now ?? Date.now;
   let metadata = buildMetadata(keys, records);
@@ -102,12 +122,27 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
     now,
     onTornLine: () => logger.warn('the signer journal ended with a torn line (crash mid-append); it was dropped'),
   });
+  let checkpoints: AuditCheckpoints | null = null;
+  try {
+    checkpoints =
+      options.checkpointDir === undefined
+        ? null
+        : await AuditCheckpoints.open(resolvePath(options.checkpointDir), {
+            now,
+            onTornLine: () => logger.warn('the checkpoint file ended with a torn line; it was dropped'),
+          });
+  } catch (error) {
+    await journal.close();
+    throw error;
+  }
   const handle = createRequestHandler({
     keys,
     chains,
     verifier,
     journal,
+    checkpoints,
     policy: () => policy,
+    releaseKeys: () => releaseKeys,
     metadata: (key) => metadata.get(key.id) ?? standalone(key),
     logger,
   });
@@ -124,9 +159,18 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
     await listenPrivate(server, socketPath);
   } catch (error) {
     await journal.close();
+    await checkpoints?.close();
     throw error;
   }
-  logger.info({ socket: socketPath, keys: keys.map((k) => ({ address: k.address, backend: k.backend })), chains, policy: policy !== null }, 'listening');
+  logger.info(
+    {
+      socket: socketPath,
+      keys: keys.map((k) => ({ address: k.address, backend: k.backend })),
+      chains,
+      policy: policy !== null,
+    },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -136,8 +180,11 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
     async reload() {
       const nextGateway = options.gatewayKeyFile === undefined ? undefined : loadGatewayKeys(options);
       const nextPolicy = options.policyFile === undefined ? policy : loadSignerPolicy(options.policyFile);
-      const nextMetadata = options.keyDir === undefined ? metadata : buildMetadata(keys, readKeyDirectory(options.keyDir).keys);
+      const nextMetadata =
+        options.keyDir === undefined ? metadata : buildMetadata(keys, readKeyDirectory(options.keyDir).keys);
+      const nextRelease = loadReleaseKeys(options);
       if (nextGateway) verifier.setGatewayKeys(nextGateway);
+      releaseKeys = nextRelease;
       policy = nextPolicy;
       metadata = nextMetadata;
       logger.info({ gatewayKeys: nextGateway?.length, policy: policy !== null }, 'reloaded');
@@ -149,6 +196,7 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
       }).then(async () => {
         unlinkSocket(socketPath);
         await journal.close();
+        await checkpoints?.close();
         logger.info('closed');
       });
       return closing;
@@ -158,7 +206,16 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
 
 /** Metadata for keys not from a key directory: active, their own cap window. */
 function standalone(key: SignerKey): KeyMetadata {
-  return { state: 'active', predecessors: [], capKey: key.id.toLowerCase(), label: null, agent: null, created: null, rotatedTo: null, rotatedFrom: null };
+  return {
+    state: 'active',
+    predecessors: [],
+    capKey: key.id.toLowerCase(),
+    label: null,
+    agent: null,
+    created: null,
+    rotatedTo: null,
+    rotatedFrom: null,
+  };
 }
 
 function buildMetadata(keys: readonly SignerKey[], records: readonly KeyRecord[]): Map<string, KeyMetadata> {
@@ -171,7 +228,7 @@ function buildMetadata(keys: readonly SignerKey[], records: readonly KeyRecord[]
       continue;
     }
     const predecessors: string[] = [];
-    for (let from = record.rotatedFrom; from !== null && predecessors.length < 1000; ) {
+    for (let from = record.rotatedFrom; from !== null && predecessors.length < 1000;) {
       predecessors.push(from);
       from = byId.get(from.toLowerCase())?.rotatedFrom ?? null;
     }
@@ -191,7 +248,8 @@ function buildMetadata(keys: readonly SignerKey[], records: readonly KeyRecord[]
 
 function policyChains(policy: SignerPolicy): number[] {
   const all = new Set<number>();
-  for (const entry of [...policy.keys.values(), ...(policy.default ? [policy.default] : [])]) for (const c of entry.chains) all.add(c);
+  for (const entry of [...policy.keys.values(), ...(policy.default ? [policy.default] : [])])
+    for (const c of entry.chains) all.add(c);
   return [...all];
 }
 
@@ -249,13 +307,15 @@ async function loadSigningKeys(
   let records: KeyRecord[] = [];
   const files = options.keystoreFiles ?? [];
   if (files.length > 0 || options.keyDir !== undefined) {
-    if (options.passwordFile === undefined) throw new SignerConfigError('keystores and key directories need a password file');
+    if (options.passwordFile === undefined)
+      throw new SignerConfigError('keystores and key directories need a password file');
     if (isGroupOrWorldAccessible(options.passwordFile)) {
       logger.warn({ file: options.passwordFile }, 'the password file is readable by group or others; chmod 600 it');
     }
     const password = readPasswordFile(options.passwordFile);
     for (const file of files) {
-      if (isGroupOrWorldAccessible(file)) logger.warn({ file }, 'the keystore is readable by group or others; chmod 600 it');
+      if (isGroupOrWorldAccessible(file))
+        logger.warn({ file }, 'the keystore is readable by group or others; chmod 600 it');
       keys.push(await loadKeystoreFile(file, password));
     }
     if (options.keyDir !== undefined) {
@@ -285,10 +345,23 @@ function loadGatewayKeys(options: StartSignerOptions): KeyObject[] {
   return keys;
 }
 
+function loadReleaseKeys(options: StartSignerOptions): KeyObject[] {
+  if (options.releaseKeyFile === undefined) return [];
+  const text = (() => {
+    try {
+      return readFileSync(options.releaseKeyFile, 'utf8');
+    } catch (cause) {
+      throw new SignerConfigError(`release key file ${options.releaseKeyFile} cannot be read`, { cause });
+    }
+  })();
+  return parseGatewayPublicKeys(text, `release key file ${options.releaseKeyFile}`);
+}
+
 function parseChains(chains: readonly number[]): number[] {
   if (chains.length === 0) throw new SignerConfigError('at least one chain id is required');
   for (const id of chains) {
-    if (!Number.isSafeInteger(id) || id < 1) throw new SignerConfigError(`chain id ${String(id)} is not a positive integer`);
+    if (!Number.isSafeInteger(id) || id < 1)
+      throw new SignerConfigError(`chain id ${String(id)} is not a positive integer`);
   }
   return [...new Set(chains)];
 }

@@ -4,6 +4,7 @@ import {
   MAX_TICKET_LIFETIME_SECONDS,
   SignerError,
   TICKET_TYPE,
+  type NonceMode,
   type SignOperation,
   type TicketClaims,
 } from '@clawd402/protocol';
@@ -16,7 +17,9 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const DIGEST = /^0x[0-9a-fA-F]{64}$/;
 const CLAIM_NAMES = 'cid,dig,exp,iat,iid,jti,kid,v';
 const CLAIM_NAMES_WITH_OP = 'cid,dig,exp,iat,iid,jti,kid,op,v';
+const CLAIM_NAMES_WITH_NONCE_MODE = 'cid,dig,exp,iat,iid,jti,kid,nm,v';
 const TICKET_OPERATIONS = new Set(['typed_data', 'personal_sign']);
+const TICKET_NONCE_MODES = new Set(['replace', 'cancel']);
 const HEADER_NAMES = new Set(['alg', 'typ', 'kid']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -45,6 +48,8 @@ export interface VerifiedTicket<K> {
   key: K;
   /** The ticket's operation (`transaction` when the claims carry no `op`). */
   operation: SignOperation;
+  /** The ticket's nonce mode (`new` when the claims carry no `nm`). */
+  nonceMode: NonceMode;
 }
 
 /**
@@ -90,7 +95,7 @@ export class TicketVerifier<K> {
     if (payload.chainId !== null && payload.chainId !== claims.cid) throw new SignerError('ticket_chain_mismatch');
     // The signer hashes what it will sign, never a digest it is told.
     if (payload.digest.toLowerCase() !== claims.dig.toLowerCase()) throw new SignerError('ticket_digest_mismatch');
-    return { claims, key, operation };
+    return { claims, key, operation, nonceMode: claims.nm ?? 'new' };
   }
 
   async #verifySignature(ticket: string): Promise<Uint8Array> {
@@ -100,7 +105,7 @@ export class TicketVerifier<K> {
     // Header checks come before any key is tried, so a hostile header gets the same answer whatever the keys are.
     let header: Record<string, unknown>;
     try {
-      header = decodeProtectedHeader(ticket) as Record<string, unknown>;
+      header = decodeProtectedHeader(ticket);
     } catch {
       throw new SignerError('ticket_malformed');
     }
@@ -137,7 +142,9 @@ export function parseClaims(payload: Uint8Array): Readonly<TicketClaims> {
   const c = value as Record<string, unknown>;
   const names = Object.keys(c).sort().join(',');
   const ok =
-    (names === CLAIM_NAMES || (names === CLAIM_NAMES_WITH_OP && TICKET_OPERATIONS.has(c.op as string))) &&
+    (names === CLAIM_NAMES ||
+      (names === CLAIM_NAMES_WITH_OP && TICKET_OPERATIONS.has(c.op as string)) ||
+      (names === CLAIM_NAMES_WITH_NONCE_MODE && TICKET_NONCE_MODES.has(c.nm as string))) &&
     c.v === 1 &&
     isBoundedString(c.jti, 128) &&
     isBoundedString(c.iid, 256) &&
@@ -162,6 +169,7 @@ export function parseClaims(payload: Uint8Array): Readonly<TicketClaims> {
     iat: c.iat as number,
     exp: c.exp as number,
     ...(c.op === undefined ? {} : { op: c.op as 'typed_data' | 'personal_sign' }),
+    ...(c.nm === undefined ? {} : { nm: c.nm as 'replace' | 'cancel' }),
   });
 }
 

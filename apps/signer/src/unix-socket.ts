@@ -77,7 +77,7 @@ export function listenPrivate(server: Server, path: string): Promise<void> {
         resolve();
       } catch (error) {
         server.close();
-        reject(error as Error);
+        reject(error instanceof Error ? error : new Error('listen failed', { cause: error }));
       }
     });
   });

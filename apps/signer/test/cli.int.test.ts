@@ -1,46 +1,39 @@
 // The CLI end to end, as the launcher runs it: `keystore new`, then `serve` as a child process.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { decryptKeystoreJson } from 'ethers';
 import { SignerError } from '@clawd402/protocol';
 import { SignerClient } from '@clawd402/signer-client';
+import { runScript, type ScriptRun } from '@clawd402/testkit';
 import { getAddress, recoverTransactionAddress, type Address } from 'viem';
 import { gatewayKeys, RawConnection, tempDir, ticketFor, wireTx, writeFileText } from './support.ts';
 
 const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
+type Run = ScriptRun;
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  return runScript(cliPath, args, repoRoot, env);
 }
 
 /** Wait for the serve process's ready line; fail with its stderr if it exits first. */
-async function waitReady(run: Run): Promise<{ event: string; socket: string; keys: { id: string; address: string }[] }> {
+async function waitReady(
+  run: Run,
+): Promise<{ event: string; socket: string; keys: { id: string; address: string }[] }> {
   for (;;) {
-    const line = run.stdout().split('\n').find((l) => l.trim().length > 0);
+    const line = run
+      .stdout()
+      .split('\n')
+      .find((l) => l.trim().length > 0);
     if (line !== undefined && run.stdout().includes('\n')) return JSON.parse(line);
-    const exited = await Promise.race([run.exit.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 25))]);
+    const exited = await Promise.race([
+      run.exit.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 25)),
+    ]);
     if (exited) throw new Error(`signer exited before ready: ${run.stderr()}`);
   }
 }
@@ -54,8 +47,21 @@ describe('clawd402-signer CLI', () => {
   const socketPath = join(tmp.dir, 'run', 'signer.sock');
   const journal = join(tmp.dir, 'journal.jsonl');
   const serveArgs = [
-    'serve', '--socket', socketPath, '--keystore', keystore, '--password-file', passwordFile,
-    '--gateway-key', gatewayKeyFile, '--chains', '31337,1', '--journal', journal, '--log-level', 'debug',
+    'serve',
+    '--socket',
+    socketPath,
+    '--keystore',
+    keystore,
+    '--password-file',
+    passwordFile,
+    '--gateway-key',
+    gatewayKeyFile,
+    '--chains',
+    '31337,1',
+    '--journal',
+    journal,
+    '--log-level',
+    'debug',
   ];
   /** Everything a CLI-started signer ever wrote to us: stdout, stderr and every byte of every socket answer. */
   const transcript: string[] = [];
@@ -67,7 +73,9 @@ describe('clawd402-signer CLI', () => {
     assert.equal(await run.exit, 0, run.stderr());
     transcript.push(run.stdout(), run.stderr());
     address = JSON.parse(run.stdout()).address;
-    privateKeyHex = (await decryptKeystoreJson(readFileSync(keystore, 'utf8'), 'cli password')).privateKey.slice(2).toLowerCase();
+    privateKeyHex = (await decryptKeystoreJson(readFileSync(keystore, 'utf8'), 'cli password')).privateKey
+      .slice(2)
+      .toLowerCase();
   });
   after(() => tmp.cleanup());
 
@@ -84,16 +92,41 @@ describe('clawd402-signer CLI', () => {
     const out = join(tmp.dir, 'never.json');
     const emptyFile = writeFileText(join(tmp.dir, 'empty'), '');
     const before = readFileSync(keystore, 'utf8');
-    const missing = runCli(['keystore', 'new', '--out', out, '--password-file', join(tmp.dir, 'nope'), '--scrypt-n', '1024']);
+    const missing = runCli([
+      'keystore',
+      'new',
+      '--out',
+      out,
+      '--password-file',
+      join(tmp.dir, 'nope'),
+      '--scrypt-n',
+      '1024',
+    ]);
     const empty = runCli(['keystore', 'new', '--out', out, '--password-file', emptyFile, '--scrypt-n', '1024']);
-    const clobber = runCli(['keystore', 'new', '--out', keystore, '--password-file', passwordFile, '--scrypt-n', '1024']);
+    const clobber = runCli([
+      'keystore',
+      'new',
+      '--out',
+      keystore,
+      '--password-file',
+      passwordFile,
+      '--scrypt-n',
+      '1024',
+    ]);
     assert.notEqual(await missing.exit, 0);
     assert.notEqual(await empty.exit, 0);
     assert.notEqual(await clobber.exit, 0);
     assert.equal(existsSync(out), false);
     assert.equal(readFileSync(keystore, 'utf8'), before);
     assert.equal(missing.stdout() + empty.stdout() + clobber.stdout(), '');
-    transcript.push(missing.stdout(), missing.stderr(), empty.stdout(), empty.stderr(), clobber.stdout(), clobber.stderr());
+    transcript.push(
+      missing.stdout(),
+      missing.stderr(),
+      empty.stdout(),
+      empty.stderr(),
+      clobber.stdout(),
+      clobber.stderr(),
+    );
   });
 
   test('serve: ready line, signs over the socket, refuses reuse, exits 0 on SIGTERM and removes its socket', async () => {
@@ -108,7 +141,10 @@ describe('clawd402-signer CLI', () => {
     const signed = await raw.call('1', 'sign_transaction', { ticket, transaction: tx });
     const result = signed.result as { raw: `0x02${string}`; from: string };
     assert.equal(await recoverTransactionAddress({ serializedTransaction: result.raw }), address);
-    assert.equal(((await raw.call('2', 'sign_transaction', { ticket, transaction: tx })).error as { code: string }).code, 'ticket_reused');
+    assert.equal(
+      ((await raw.call('2', 'sign_transaction', { ticket, transaction: tx })).error as { code: string }).code,
+      'ticket_reused',
+    );
     assert.equal(((await raw.call('3', 'dump_keys')).error as { code: string }).code, 'unknown_method');
     assert.ok((await raw.call('4', 'status')).result);
     raw.close();

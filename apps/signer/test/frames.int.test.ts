@@ -36,7 +36,11 @@ describe('frame protocol', () => {
   test('an unknown method is answered with unknown_method and the connection stays usable', async () => {
     const conn = await RawConnection.open(signer.socketPath);
     const refused = await conn.call('a', 'export_private_key', {});
-    assert.deepEqual(refused, { v: 1, id: 'a', error: { code: 'unknown_method', message: SIGNER_ERRORS.unknown_method } });
+    assert.deepEqual(refused, {
+      v: 1,
+      id: 'a',
+      error: { code: 'unknown_method', message: SIGNER_ERRORS.unknown_method },
+    });
     const status = await conn.call('b', 'status');
     assert.deepEqual(status.result, { keys: [{ id: address, address }], chains: [CHAIN_ID] });
     conn.close();
@@ -44,7 +48,10 @@ describe('frame protocol', () => {
 
   test('bad params are answered with invalid_params and the connection stays usable', async () => {
     const conn = await RawConnection.open(signer.socketPath);
-    assert.equal(((await conn.call('a', 'sign_transaction', { ticket: 1 })).error as { code: string }).code, 'invalid_params');
+    assert.equal(
+      ((await conn.call('a', 'sign_transaction', { ticket: 1 })).error as { code: string }).code,
+      'invalid_params',
+    );
     assert.equal(((await conn.call('b', 'sign_transaction', [])).error as { code: string }).code, 'invalid_params');
     assert.equal(((await conn.call('c', 'status', { all: true })).error as { code: string }).code, 'invalid_params');
     assert.ok((await conn.call('d', 'status')).result);
@@ -55,7 +62,9 @@ describe('frame protocol', () => {
     const conn = await RawConnection.open(signer.socketPath);
     conn.writeRaw(lengthPrefixed(Buffer.from('{"v":1,"id":"x",', 'utf8')));
     await conn.closed;
-    assert.deepEqual(conn.frames, [{ v: 1, id: null, error: { code: 'malformed_frame', message: SIGNER_ERRORS.malformed_frame } }]);
+    assert.deepEqual(conn.frames, [
+      { v: 1, id: null, error: { code: 'malformed_frame', message: SIGNER_ERRORS.malformed_frame } },
+    ]);
   });
 
   test('a JSON frame that is not an object gets malformed_frame, then the connection closes', async () => {
@@ -71,7 +80,9 @@ describe('frame protocol', () => {
     const conn = await RawConnection.open(signer.socketPath);
     conn.writeRaw(lengthPrefixed(Buffer.from('{}'), MAX_FRAME_BYTES + 1));
     await conn.closed;
-    assert.deepEqual(conn.frames, [{ v: 1, id: null, error: { code: 'frame_too_large', message: SIGNER_ERRORS.frame_too_large } }]);
+    assert.deepEqual(conn.frames, [
+      { v: 1, id: null, error: { code: 'frame_too_large', message: SIGNER_ERRORS.frame_too_large } },
+    ]);
   });
 
   test('a frame of another protocol version is malformed_frame and closes the connection', async () => {
@@ -83,7 +94,10 @@ describe('frame protocol', () => {
   });
 
   test('frames after a bad frame in the same write are not served', async () => {
-    for (const bad of [Buffer.from('nope'), Buffer.from(JSON.stringify({ v: 1, id: 'bad', method: 'status', extra: 1 }))]) {
+    for (const bad of [
+      Buffer.from('nope'),
+      Buffer.from(JSON.stringify({ v: 1, id: 'bad', method: 'status', extra: 1 })),
+    ]) {
       const conn = await RawConnection.open(signer.socketPath);
       const good = Buffer.from(JSON.stringify({ v: 1, id: 'after', method: 'status' }));
       conn.writeRaw(Buffer.concat([lengthPrefixed(bad), lengthPrefixed(good)]));
@@ -99,7 +113,12 @@ describe('frame protocol', () => {
     const tickets = await Promise.all(txs.map((tx) => ticketFor(gw, tx, address)));
     // One write carrying every frame, interleaving methods.
     txs.forEach((tx, i) => {
-      conn.writeFrame({ v: 1, id: `sign-${i}`, method: 'sign_transaction', params: { ticket: tickets[i], transaction: tx } });
+      conn.writeFrame({
+        v: 1,
+        id: `sign-${i}`,
+        method: 'sign_transaction',
+        params: { ticket: tickets[i], transaction: tx },
+      });
       conn.writeFrame({ v: 1, id: `status-${i}`, method: 'status' });
     });
     const frames = await conn.waitFrames(10);

@@ -18,7 +18,11 @@ describe('parseGatewayPublicKeys', () => {
 
   test('refuses a private key, a non-Ed25519 key and a file without keys', () => {
     assert.throws(() => parseGatewayPublicKeys(generateTicketKeyPair().privateKeyPem), SignerConfigError);
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const ec = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     assert.throws(() => parseGatewayPublicKeys(ec.publicKey), SignerConfigError);
     assert.throws(() => parseGatewayPublicKeys(''), SignerConfigError);
   });

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { SignerError } from '@clawd402/protocol';
-import { SignerClient } from '@clawd402/signer-client';
+import type { SignerClient } from '@clawd402/signer-client';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { startSigner, type StartSignerOptions } from '../src/index.ts';
-import { gatewayKeys, tempDir, ticketFor, wireTx } from './support.ts';
+import type { StartSignerOptions } from '../src/index.ts';
+import { gatewayKeys, tempDir, ticketFor, wireTx, withStartedSigner } from './support.ts';
 
 describe('used-ticket journal across restarts', () => {
   const tmp = tempDir();
@@ -16,15 +16,11 @@ describe('used-ticket journal across restarts', () => {
   after(() => tmp.cleanup());
 
   /** Start a signer, run `fn` with a client, stop it. */
-  async function withSigner<T>(extra: Partial<StartSignerOptions>, fn: (client: SignerClient) => Promise<T>): Promise<T> {
-    const signer = await startSigner({ socketPath, privateKeys: [key], gatewayPublicKeys: [gw.publicKey], ...extra });
-    const client = new SignerClient({ socketPath });
-    try {
-      return await fn(client);
-    } finally {
-      await client.close();
-      await signer.close();
-    }
+  async function withSigner<T>(
+    extra: Partial<StartSignerOptions>,
+    fn: (client: SignerClient) => Promise<T>,
+  ): Promise<T> {
+    return withStartedSigner({ socketPath, privateKeys: [key], gatewayPublicKeys: [gw.publicKey], ...extra }, fn);
   }
 
   test('with --journal, a ticket used before a restart is still refused with ticket_reused', async () => {
@@ -40,7 +36,10 @@ describe('used-ticket journal across restarts', () => {
       });
       // Fresh tickets still sign after the restart.
       const next = wireTx();
-      assert.equal((await client.signTransaction({ ticket: await ticketFor(gw, next, address), transaction: next })).from, address);
+      assert.equal(
+        (await client.signTransaction({ ticket: await ticketFor(gw, next, address), transaction: next })).from,
+        address,
+      );
     });
   });
 

@@ -73,7 +73,9 @@ describe('sign_transaction over the socket', () => {
   test('pipelined requests with distinct tickets each get their own answer', async () => {
     const txs = Array.from({ length: 20 }, () => wireTx());
     const tickets = await Promise.all(txs.map((tx) => ticketFor(gw, tx, address)));
-    const results = await Promise.all(txs.map((tx, i) => client.signTransaction({ ticket: tickets[i]!, transaction: tx })));
+    const results = await Promise.all(
+      txs.map((tx, i) => client.signTransaction({ ticket: tickets[i]!, transaction: tx })),
+    );
     results.forEach((r, i) => assert.equal(parseTransaction(r.raw).nonce, txs[i]!.nonce));
     assert.equal(new Set(results.map((r) => r.hash)).size, txs.length);
   });

@@ -86,15 +86,27 @@ describe('SignerJournal', () => {
 
   test('compaction at load drops expired tickets and keeps spend and counters (as a snapshot line)', async () => {
     const path = join(tmp.dir, 'compact.jsonl');
-    writeFileSync(path, `${JSON.stringify({ jti: 'gone', exp: T0 - 1000 })}\n${JSON.stringify({ jti: 'kept', exp: T0 + 10 })}\n`);
+    writeFileSync(
+      path,
+      `${JSON.stringify({ jti: 'gone', exp: T0 - 1000 })}\n${JSON.stringify({ jti: 'kept', exp: T0 + 10 })}\n`,
+    );
     const journal = new SignerJournal({ path, now: () => T0 * 1000 });
     spend(journal, 'new', 3n);
     await journal.close();
     const reopened = new SignerJournal({ path, now: () => T0 * 1000 });
     await reopened.close();
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines[0].snap, 1);
-    assert.deepEqual(lines.slice(1).map((l) => l.jti).sort(), ['kept', 'new']);
+    assert.deepEqual(
+      lines
+        .slice(1)
+        .map((l) => l.jti)
+        .sort(),
+      ['kept', 'new'],
+    );
     assert.equal(new SignerJournal({ path, readOnly: true, now: () => T0 * 1000 }).spentLastDay(KEY), 3n);
   });
 
@@ -109,7 +121,11 @@ describe('SignerJournal', () => {
     await journal.close();
     // The rewrite removed the torn fragment, so the next entry is on a line of its own.
     assert.deepEqual(
-      readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).jti).filter(Boolean),
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).jti)
+        .filter(Boolean),
       ['a', 'c'],
     );
   });

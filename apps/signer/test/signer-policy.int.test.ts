@@ -6,8 +6,26 @@ import { join } from 'node:path';
 import { parseEther, toHex, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { SignerClient } from '@clawd402/signer-client';
-import { generateKey, rotateKey, startSigner, type KeyRecord, type RunningSigner, type StartSignerOptions } from '../src/index.ts';
-import { gatewayKeys, messageTicketFor, permitTypedData, rejectsWith, tempDir, ticketFor, typedDataTicketFor, wireTx, writeFileText } from './support.ts';
+import {
+  generateKey,
+  rotateKey,
+  startSigner,
+  type KeyRecord,
+  type RunningSigner,
+  type StartSignerOptions,
+} from '../src/index.ts';
+import {
+  gatewayKeys,
+  keystoreSignerOptions,
+  messageTicketFor,
+  permitTypedData,
+  rejectsWith,
+  tempDir,
+  ticketFor,
+  typedDataTicketFor,
+  wireTx,
+  writeFileText,
+} from './support.ts';
 
 const FEE = 21_000n * 2_000_000_000n; // gas × maxFeePerGas of wireTx(): counted as worst case
 
@@ -64,14 +82,20 @@ keys:
     assert.equal((await sign(parseEther('1') - FEE)).from, cappedAddress);
   });
 
-  test('operations the key\'s entry does not list are operation_not_allowed (typed data, personal_sign)', async () => {
+  test("operations the key's entry does not list are operation_not_allowed (typed data, personal_sign)", async () => {
     const typedData = permitTypedData();
-    await rejectsWith(client.signTypedData({ ticket: await typedDataTicketFor(gw, typedData, cappedAddress), typedData }), 'operation_not_allowed');
+    await rejectsWith(
+      client.signTypedData({ ticket: await typedDataTicketFor(gw, typedData, cappedAddress), typedData }),
+      'operation_not_allowed',
+    );
     const message = toHex('hello');
-    await rejectsWith(client.signMessage({ ticket: await messageTicketFor(gw, message, cappedAddress), message }), 'operation_not_allowed');
+    await rejectsWith(
+      client.signMessage({ ticket: await messageTicketFor(gw, message, cappedAddress), message }),
+      'operation_not_allowed',
+    );
   });
 
-  test('a chain the signer serves but the key\'s entry does not list is chain_not_allowed', async () => {
+  test("a chain the signer serves but the key's entry does not list is chain_not_allowed", async () => {
     await rejectsWith(sign(1n, cappedAddress, { chainId: 1 }), 'chain_not_allowed');
   });
 
@@ -89,7 +113,7 @@ keys:
     // Spent so far: 1 ETH (value + fee) from the test above. 0.5 ETH is left; each request needs 0.3 + fee.
     const results = await Promise.allSettled([sign(parseEther('0.3')), sign(parseEther('0.3'))]);
     assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
-    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    const refused = results.find((r) => r.status === 'rejected')!;
     assert.equal((refused.reason as { code?: string }).code, 'daily_cap_exceeded');
   });
 
@@ -130,28 +154,14 @@ describe('rotation: the old key signs only cancellations; the new one inherits i
       join(tmp.dir, 'policy.yaml'),
       `version: 1\nkeys:\n  "${old.id}":\n    chains: [31337]\n    maxValuePerTx: "1"\n    maxValuePerDay: "1"\n    operations: [transaction, typed_data]\n`,
     );
-    signer = await startSigner({
-      socketPath: join(tmp.dir, 'run', 'signer.sock'),
-      keyDir,
-      passwordFile,
-      gatewayPublicKeys: [gw.publicKey],
-      policyFile: join(tmp.dir, 'policy.yaml'),
-      journalFile: join(tmp.dir, 'journal.jsonl'),
-    });
+    signer = await startSigner(keystoreSignerOptions(tmp.dir, keyDir, passwordFile, gw));
     client = new SignerClient({ socketPath: signer.socketPath });
     const tx = wireTx({ value: parseEther('0.6').toString() });
     await client.signTransaction({ ticket: await ticketFor(gw, tx, old.id), transaction: tx });
     ({ new: fresh } = await rotateKey(keyDir, { key: old.id, password, scryptN: 1024 }));
     await client.close();
     await signer.close();
-    signer = await startSigner({
-      socketPath: join(tmp.dir, 'run', 'signer.sock'),
-      keyDir,
-      passwordFile,
-      gatewayPublicKeys: [gw.publicKey],
-      policyFile: join(tmp.dir, 'policy.yaml'),
-      journalFile: join(tmp.dir, 'journal.jsonl'),
-    });
+    signer = await startSigner(keystoreSignerOptions(tmp.dir, keyDir, passwordFile, gw));
     client = new SignerClient({ socketPath: signer.socketPath });
   });
   after(async () => {
@@ -164,30 +174,55 @@ describe('rotation: the old key signs only cancellations; the new one inherits i
     const listed = (await client.listKeys()).keys;
     const o = listed.find((k) => k.id === old.id)!;
     const n = listed.find((k) => k.id === fresh.id)!;
-    assert.deepEqual([o.state, o.rotatedTo, n.state, n.rotatedFrom, n.agent, n.label], ['cancel_only', fresh.id, 'active', old.id, 'agent-7', 'treasury']);
+    assert.deepEqual(
+      [o.state, o.rotatedTo, n.state, n.rotatedFrom, n.agent, n.label],
+      ['cancel_only', fresh.id, 'active', old.id, 'agent-7', 'treasury'],
+    );
   });
 
   test('the old key signs a zero-value self-transfer (a cancellation)', async () => {
     const tx = wireTx({ value: '0', to: old.address });
-    assert.equal((await client.signTransaction({ ticket: await ticketFor(gw, tx, old.id), transaction: tx })).from, old.address);
+    assert.equal(
+      (await client.signTransaction({ ticket: await ticketFor(gw, tx, old.id), transaction: tx })).from,
+      old.address,
+    );
   });
 
   test('the old key refuses anything else with key_cancel_only: a payment, a self-transfer with value, typed data', async () => {
-    for (const overrides of [{ value: '1' }, { value: '1', to: old.address }, { value: '0', to: old.address, data: '0x00' as Hex }]) {
+    for (const overrides of [
+      { value: '1' },
+      { value: '1', to: old.address },
+      { value: '0', to: old.address, data: '0x00' as Hex },
+    ]) {
       const tx = wireTx(overrides);
-      await rejectsWith(client.signTransaction({ ticket: await ticketFor(gw, tx, old.id), transaction: tx }), 'key_cancel_only');
+      await rejectsWith(
+        client.signTransaction({ ticket: await ticketFor(gw, tx, old.id), transaction: tx }),
+        'key_cancel_only',
+      );
     }
     const typedData = permitTypedData();
-    await rejectsWith(client.signTypedData({ ticket: await typedDataTicketFor(gw, typedData, old.id), typedData }), 'key_cancel_only');
+    await rejectsWith(
+      client.signTypedData({ ticket: await typedDataTicketFor(gw, typedData, old.id), typedData }),
+      'key_cancel_only',
+    );
   });
 
-  test('the new key uses the old key\'s policy entry and the same rolling day (rotation does not reset the cap)', async () => {
+  test("the new key uses the old key's policy entry and the same rolling day (rotation does not reset the cap)", async () => {
     // 0.6 ETH + fee was spent by the old key; 0.5 more does not fit under the shared 1 ETH day.
     const big = wireTx({ value: parseEther('0.5').toString() });
-    await rejectsWith(client.signTransaction({ ticket: await ticketFor(gw, big, fresh.id), transaction: big }), 'daily_cap_exceeded');
+    await rejectsWith(
+      client.signTransaction({ ticket: await ticketFor(gw, big, fresh.id), transaction: big }),
+      'daily_cap_exceeded',
+    );
     const small = wireTx({ value: parseEther('0.1').toString() });
-    assert.equal((await client.signTransaction({ ticket: await ticketFor(gw, small, fresh.id), transaction: small })).from, fresh.address);
+    assert.equal(
+      (await client.signTransaction({ ticket: await ticketFor(gw, small, fresh.id), transaction: small })).from,
+      fresh.address,
+    );
     const message = toHex('not allowed by the inherited entry');
-    await rejectsWith(client.signMessage({ ticket: await messageTicketFor(gw, message, fresh.id), message }), 'operation_not_allowed');
+    await rejectsWith(
+      client.signMessage({ ticket: await messageTicketFor(gw, message, fresh.id), message }),
+      'operation_not_allowed',
+    );
   });
 });

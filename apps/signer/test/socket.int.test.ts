@@ -42,7 +42,10 @@ describe('the socket', () => {
   test('a stale socket file left by a dead signer is replaced', async () => {
     const socketPath = join(tmp.dir, 'stale.sock');
     // A crashed signer: a process that listens, then is SIGKILLed, leaving its socket file behind.
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`,
+    ]);
     await once(child.stdout, 'data');
     child.kill('SIGKILL');
     await once(child, 'exit');

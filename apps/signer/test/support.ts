@@ -18,8 +18,10 @@ import {
   type WireTransaction,
   type WireTypedData,
 } from '@clawd402/protocol';
-import { generateTicketKeyPair, TicketIssuer } from '@clawd402/signer-client';
+import { generateTicketKeyPair, SignerClient, TicketIssuer } from '@clawd402/signer-client';
+import { permitTypedData as testkitPermitTypedData } from '@clawd402/testkit';
 import type { Hex } from 'viem';
+import { startSigner, type StartSignerOptions } from '../src/index.ts';
 
 export const CHAIN_ID = 31337;
 
@@ -39,7 +41,12 @@ export interface GatewayKeys {
 export function gatewayKeys(keyId = 'gw-test'): GatewayKeys {
   const { privateKeyPem, publicKeyPem } = generateTicketKeyPair();
   const privateKey = createPrivateKey(privateKeyPem);
-  return { privateKey, publicKey: createPublicKey(publicKeyPem), publicKeyPem, issuer: new TicketIssuer({ privateKey, keyId }) };
+  return {
+    privateKey,
+    publicKey: createPublicKey(publicKeyPem),
+    publicKeyPem,
+    issuer: new TicketIssuer({ privateKey, keyId }),
+  };
 }
 
 let nonce = 0;
@@ -65,7 +72,12 @@ export function digestOf(tx: WireTransaction): Hex {
 }
 
 /** Issue a valid ticket for `tx` to be signed by `signerKeyId`. */
-export function ticketFor(gw: GatewayKeys, tx: WireTransaction, signerKeyId: string, intentId = 'intent-1'): Promise<string> {
+export function ticketFor(
+  gw: GatewayKeys,
+  tx: WireTransaction,
+  signerKeyId: string,
+  intentId = 'intent-1',
+): Promise<string> {
   return gw.issuer.issue({ intentId, chainId: tx.chainId, signerKeyId, digest: digestOf(tx) });
 }
 
@@ -81,8 +93,21 @@ export function mintTicket(
 }
 
 /** Valid claims for `tx`, to be altered by a test. */
-export function claimsFor(tx: WireTransaction, signerKeyId: string, now = Math.floor(Date.now() / 1000)): Record<string, unknown> {
-  return { v: 1, jti: `jti-${Math.random()}`, iid: 'intent-1', cid: tx.chainId, kid: signerKeyId, dig: digestOf(tx), iat: now, exp: now + 30 };
+export function claimsFor(
+  tx: WireTransaction,
+  signerKeyId: string,
+  now = Math.floor(Date.now() / 1000),
+): Record<string, unknown> {
+  return {
+    v: 1,
+    jti: `jti-${Math.random()}`,
+    iid: 'intent-1',
+    cid: tx.chainId,
+    kid: signerKeyId,
+    dig: digestOf(tx),
+    iat: now,
+    exp: now + 30,
+  };
 }
 
 export function writeFileText(path: string, text: string): string {
@@ -160,38 +185,99 @@ export class RawConnection {
 }
 
 /** A small EIP-712 message (an ERC-2612 permit shape) on `chainId`. */
-export function permitTypedData(chainId = CHAIN_ID, owner = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'): WireTypedData {
-  return {
-    domain: { name: 'Test Token', version: '1', chainId, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
-    types: {
-      Permit: [
-        { name: 'owner', type: 'address' },
-        { name: 'spender', type: 'address' },
-        { name: 'value', type: 'uint256' },
-        { name: 'nonce', type: 'uint256' },
-        { name: 'deadline', type: 'uint256' },
-      ],
+export function permitTypedData(
+  chainId = CHAIN_ID,
+  owner = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+): WireTypedData {
+  return testkitPermitTypedData(
+    { name: 'Test Token', version: '1', chainId, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+    {
+      owner,
+      spender: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+      value: '1000000',
+      nonce: 0,
+      deadline: 1_900_000_000,
     },
-    primaryType: 'Permit',
-    message: { owner, spender: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', value: '1000000', nonce: 0, deadline: 1_900_000_000 },
-  };
+  );
 }
 
 /** A `typed_data` ticket for `typedData`. */
-export function typedDataTicketFor(gw: GatewayKeys, typedData: WireTypedData, signerKeyId: string, chainId = CHAIN_ID): Promise<string> {
-  return gw.issuer.issue({ intentId: 'intent-td', chainId, signerKeyId, digest: typedDataDigest(typedData), operation: 'typed_data' });
+export function typedDataTicketFor(
+  gw: GatewayKeys,
+  typedData: WireTypedData,
+  signerKeyId: string,
+  chainId = CHAIN_ID,
+): Promise<string> {
+  return gw.issuer.issue({
+    intentId: 'intent-td',
+    chainId,
+    signerKeyId,
+    digest: typedDataDigest(typedData),
+    operation: 'typed_data',
+  });
 }
 
 /** A `personal_sign` ticket for the message bytes. */
-export function messageTicketFor(gw: GatewayKeys, message: Hex, signerKeyId: string, chainId = CHAIN_ID): Promise<string> {
-  return gw.issuer.issue({ intentId: 'intent-msg', chainId, signerKeyId, digest: messageDigest(message), operation: 'personal_sign' });
+export function messageTicketFor(
+  gw: GatewayKeys,
+  message: Hex,
+  signerKeyId: string,
+  chainId = CHAIN_ID,
+): Promise<string> {
+  return gw.issuer.issue({
+    intentId: 'intent-msg',
+    chainId,
+    signerKeyId,
+    digest: messageDigest(message),
+    operation: 'personal_sign',
+  });
+}
+
+/** A predicate for assert.rejects / assert.throws: the error is SignerError(code). */
+export function refusedWith(code: string): (error: unknown) => true {
+  return (error) => {
+    assert.ok(error instanceof SignerError, `expected SignerError(${code}), got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  };
 }
 
 /** Assert a promise rejects with SignerError(code). */
 export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof SignerError, `expected SignerError(${code}), got ${String(error)}`);
-    assert.equal(error.code, code);
-    return true;
-  });
+  await assert.rejects(promise, refusedWith(code));
+}
+
+/** Start a signer with `options`, run `fn` with a client on its socket, then close both. */
+export async function withStartedSigner<T>(
+  options: StartSignerOptions,
+  fn: (client: SignerClient) => Promise<T>,
+): Promise<T> {
+  const signer = await startSigner(options);
+  const client = new SignerClient({ socketPath: options.socketPath });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+    await signer.close();
+  }
+}
+
+/**
+ * Options for a signer on the keystore files in `keyDir`, in the test directory `dir`: its socket under run/, the
+ * policy it reads from policy.yaml and its journal in journal.jsonl there.
+ */
+export function keystoreSignerOptions(
+  dir: string,
+  keyDir: string,
+  passwordFile: string,
+  gw: GatewayKeys,
+): StartSignerOptions {
+  return {
+    socketPath: join(dir, 'run', 'signer.sock'),
+    keyDir,
+    passwordFile,
+    gatewayPublicKeys: [gw.publicKey],
+    policyFile: join(dir, 'policy.yaml'),
+    journalFile: join(dir, 'journal.jsonl'),
+  };
 }

@@ -54,7 +54,10 @@ describe('ticket checks over the socket', () => {
   test('a ticket for another digest (a tx field changed after issuing) is refused with ticket_digest_mismatch', async () => {
     const tx = wireTx();
     const ticket = await ticketFor(gw, tx, address);
-    await assertRefused(sign(ticket, { ...tx, to: '0x000000000000000000000000000000000000dEaD' }), 'ticket_digest_mismatch');
+    await assertRefused(
+      sign(ticket, { ...tx, to: '0x000000000000000000000000000000000000dEaD' }),
+      'ticket_digest_mismatch',
+    );
     await assertRefused(sign(ticket, { ...tx, value: '1000000000000000001' }), 'ticket_digest_mismatch');
   });
 
@@ -85,7 +88,9 @@ describe('ticket checks over the socket', () => {
   test('a ticket whose claims were edited after signing is refused with ticket_bad_signature', async () => {
     const tx = wireTx();
     const [header, , signature] = (await ticketFor(gw, tx, address)).split('.');
-    const forged = Buffer.from(JSON.stringify({ ...claimsFor(tx, address), exp: Math.floor(Date.now() / 1000) + 50 })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...claimsFor(tx, address), exp: Math.floor(Date.now() / 1000) + 50 }),
+    ).toString('base64url');
     await assertRefused(sign(`${header}.${forged}.${signature}`, tx), 'ticket_bad_signature');
   });
 
@@ -94,10 +99,16 @@ describe('ticket checks over the socket', () => {
     const claims = claimsFor(tx, address);
     // The classic confusion attack: HMAC keyed with the verifier's public key bytes.
     const hmacKey = new Uint8Array(gw.publicKey.export({ format: 'der', type: 'spki' }));
-    await assertRefused(sign(await mintTicket(hmacKey, claims, { alg: 'HS256', typ: TICKET_TYPE }), tx), 'ticket_malformed');
+    await assertRefused(
+      sign(await mintTicket(hmacKey, claims, { alg: 'HS256', typ: TICKET_TYPE }), tx),
+      'ticket_malformed',
+    );
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: TICKET_TYPE })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
     await assertRefused(sign(none, tx), 'ticket_malformed');
-    await assertRefused(sign(await mintTicket(gw.privateKey, claims, { alg: 'Ed25519', typ: TICKET_TYPE }), tx), 'ticket_malformed');
+    await assertRefused(
+      sign(await mintTicket(gw.privateKey, claims, { alg: 'Ed25519', typ: TICKET_TYPE }), tx),
+      'ticket_malformed',
+    );
   });
 
   test('a garbage ticket is refused with ticket_malformed', async () => {
@@ -110,7 +121,10 @@ describe('ticket checks over the socket', () => {
   test('a ticket with the wrong typ, no typ or an embedded jwk header is refused with ticket_malformed', async () => {
     const tx = wireTx();
     const claims = claimsFor(tx, address);
-    await assertRefused(sign(await mintTicket(gw.privateKey, claims, { alg: 'EdDSA', typ: 'JWT' }), tx), 'ticket_malformed');
+    await assertRefused(
+      sign(await mintTicket(gw.privateKey, claims, { alg: 'EdDSA', typ: 'JWT' }), tx),
+      'ticket_malformed',
+    );
     await assertRefused(sign(await mintTicket(gw.privateKey, claims, { alg: 'EdDSA' }), tx), 'ticket_malformed');
     // An embedded key (jwk) signed by that same untrusted key: never trusted, refused on the header alone.
     const embedded = stranger.publicKey.export({ format: 'jwk' });
@@ -127,25 +141,32 @@ describe('ticket checks over the socket', () => {
       { ...good, v: 2 },
       { ...good, jti: 7 },
       { ...good, cid: '31337' },
-      { ...good, exp: good.exp as number + 0.5 },
+      { ...good, exp: (good.exp as number) + 0.5 },
       { ...good, kid: 'alice' },
       { ...good, dig: '0x1234' },
       { ...good, extra: true },
       Object.fromEntries(Object.entries(good).filter(([k]) => k !== 'iid')),
     ];
-    for (const claims of bad) await assertRefused(sign(await mintTicket(gw.privateKey, claims), tx), 'ticket_malformed');
+    for (const claims of bad)
+      await assertRefused(sign(await mintTicket(gw.privateKey, claims), tx), 'ticket_malformed');
   });
 
   test('a ticket valid for longer than the cap is refused with ticket_lifetime_too_long', async () => {
     const tx = wireTx();
     const now = Math.floor(Date.now() / 1000);
-    await assertRefused(sign(await mintTicket(gw.privateKey, { ...claimsFor(tx, address), iat: now, exp: now + 61 }), tx), 'ticket_lifetime_too_long');
+    await assertRefused(
+      sign(await mintTicket(gw.privateKey, { ...claimsFor(tx, address), iat: now, exp: now + 61 }), tx),
+      'ticket_lifetime_too_long',
+    );
   });
 
   test('a ticket dated in the future cannot outlive the cap (iat ahead, exp - iat small): ticket_lifetime_too_long', async () => {
     const tx = wireTx();
     const later = Math.floor(Date.now() / 1000) + 3600;
-    await assertRefused(sign(await mintTicket(gw.privateKey, { ...claimsFor(tx, address), iat: later, exp: later + 30 }), tx), 'ticket_lifetime_too_long');
+    await assertRefused(
+      sign(await mintTicket(gw.privateKey, { ...claimsFor(tx, address), iat: later, exp: later + 30 }), tx),
+      'ticket_lifetime_too_long',
+    );
   });
 
   test('a ticket naming a key the signer does not hold is refused with unknown_key', async () => {

@@ -12,7 +12,8 @@ const MAX_INDEX = 0x7fffffff;
 
 /** The path for `index` under `template`; the template must hold `{index}` once and give a BIP-32 path. */
 export function hdPath(template: string, index: number): string {
-  if (!Number.isSafeInteger(index) || index < 0 || index > MAX_INDEX) throw new SignerConfigError(`HD index ${index} is out of range`);
+  if (!Number.isSafeInteger(index) || index < 0 || index > MAX_INDEX)
+    throw new SignerConfigError(`HD index ${index} is out of range`);
   validatePathTemplate(template);
   return template.replace('{index}', String(index));
 }
@@ -21,7 +22,9 @@ export function validatePathTemplate(template: string): void {
   const count = template.split('{index}').length - 1;
   const sample = template.replace('{index}', '0');
   if (count !== 1 || !/^m(\/[0-9]{1,10}'?)+$/.test(sample)) {
-    throw new SignerConfigError(`HD path template "${template}" must be a BIP-32 path such as m/44'/60'/0'/0/{index} with {index} once`);
+    throw new SignerConfigError(
+      `HD path template "${template}" must be a BIP-32 path such as m/44'/60'/0'/0/{index} with {index} once`,
+    );
   }
 }
 
@@ -31,10 +34,18 @@ export function validatePathTemplate(template: string): void {
  * key). A fresh 24-word mnemonic is generated unless `phrase` is given (import). Returns the file text; the caller
  * writes it. The phrase is never returned or printed.
  */
-export async function encryptHdWallet(options: { password: string; phrase?: string; scryptN?: number; pathTemplate: string }): Promise<string> {
+export async function encryptHdWallet(options: {
+  password: string;
+  phrase?: string;
+  scryptN?: number;
+  pathTemplate: string;
+}): Promise<string> {
   let mnemonic: Mnemonic;
   try {
-    mnemonic = options.phrase === undefined ? Mnemonic.fromEntropy(randomBytes(32)) : Mnemonic.fromPhrase(options.phrase.trim().replace(/\s+/g, ' '));
+    mnemonic =
+      options.phrase === undefined
+        ? Mnemonic.fromEntropy(randomBytes(32))
+        : Mnemonic.fromPhrase(options.phrase.trim().replace(/\s+/g, ' '));
   } catch {
     throw new SignerConfigError('the mnemonic is not a valid BIP-39 English phrase');
   }
@@ -43,7 +54,11 @@ export async function encryptHdWallet(options: { password: string; phrase?: stri
   const first = root.derive(path);
   const key = new SigningKey(first.privateKey!);
   return encryptKeystoreJson(
-    { address: key.address, privateKey: bytesToHex(first.privateKey!), mnemonic: { entropy: mnemonic.entropy, path, locale: 'en' } },
+    {
+      address: key.address,
+      privateKey: bytesToHex(first.privateKey!),
+      mnemonic: { entropy: mnemonic.entropy, path, locale: 'en' },
+    },
     options.password,
     options.scryptN === undefined ? {} : { scrypt: { N: options.scryptN } },
   );

@@ -1,4 +1,16 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { decryptKeystoreJson, encryptKeystoreJson } from 'ethers';
 import { generatePrivateKey } from 'viem/accounts';
@@ -91,7 +103,9 @@ function writeNewSecretFile(path: string, text: string): void {
   try {
     writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
   } catch (cause) {
-    throw new SignerConfigError(`${path} cannot be written (it may exist already; keys are never overwritten)`, { cause });
+    throw new SignerConfigError(`${path} cannot be written (it may exist already; keys are never overwritten)`, {
+      cause,
+    });
   }
   const fd = openSync(path, 'r');
   fsyncSync(fd);
@@ -138,7 +152,8 @@ function findKey(data: KeyDirectoryData, id: string): KeyRecord {
 }
 
 function addRecord(data: KeyDirectoryData, record: KeyRecord): KeyRecord {
-  if (data.keys.some((k) => k.address === record.address)) throw new SignerConfigError(`key ${record.address} is already in the key directory`);
+  if (data.keys.some((k) => k.address === record.address))
+    throw new SignerConfigError(`key ${record.address} is already in the key directory`);
   data.keys.push(record);
   return record;
 }
@@ -169,30 +184,82 @@ export interface NewKeyOptions {
   scryptN?: number;
 }
 
-async function storeKeystore(dir: string, data: KeyDirectoryData, privateKey: Hex, options: NewKeyOptions, rotatedFrom?: Address): Promise<KeyRecord> {
+async function storeKeystore(
+  dir: string,
+  data: KeyDirectoryData,
+  privateKey: Hex,
+  options: NewKeyOptions,
+  rotatedFrom?: Address,
+): Promise<KeyRecord> {
   const key = new SigningKey(privateKey);
   const file = join('keystores', `${key.address}.json`);
-  const json = await encryptKeystoreJson({ address: key.address, privateKey }, options.password, options.scryptN === undefined ? {} : { scrypt: { N: options.scryptN } });
-  if (data.keys.some((k) => k.address === key.address)) throw new SignerConfigError(`key ${key.address} is already in the key directory`);
+  const json = await encryptKeystoreJson(
+    { address: key.address, privateKey },
+    options.password,
+    options.scryptN === undefined ? {} : { scrypt: { N: options.scryptN } },
+  );
+  if (data.keys.some((k) => k.address === key.address))
+    throw new SignerConfigError(`key ${key.address} is already in the key directory`);
   writeNewSecretFile(join(dir, file), json);
-  return addRecord(data, newRecord({ address: key.address, backend: 'keystore', file, label: options.label, agent: options.agent, rotatedFrom }));
+  return addRecord(
+    data,
+    newRecord({
+      address: key.address,
+      backend: 'keystore',
+      file,
+      label: options.label,
+      agent: options.agent,
+      rotatedFrom,
+    }),
+  );
 }
 
-async function deriveNext(dir: string, data: KeyDirectoryData, wallet: WalletRecord, options: NewKeyOptions, rotatedFrom?: Address): Promise<KeyRecord> {
+async function deriveNext(
+  dir: string,
+  data: KeyDirectoryData,
+  wallet: WalletRecord,
+  options: NewKeyOptions,
+  rotatedFrom?: Address,
+): Promise<KeyRecord> {
   const index = wallet.nextIndex;
   const path = hdPath(wallet.pathTemplate, index);
   const [key] = await deriveHdKeys(join(dir, wallet.file), options.password, [path]);
   wallet.nextIndex = index + 1;
-  return addRecord(data, newRecord({ address: key!.address, backend: 'hd', wallet: wallet.name, index, path, label: options.label, agent: options.agent, rotatedFrom }));
+  return addRecord(
+    data,
+    newRecord({
+      address: key!.address,
+      backend: 'hd',
+      wallet: wallet.name,
+      index,
+      path,
+      label: options.label,
+      agent: options.agent,
+      rotatedFrom,
+    }),
+  );
 }
 
-async function createWallet(dir: string, data: KeyDirectoryData, name: string, options: NewKeyOptions & { phrase?: string; pathTemplate?: string }): Promise<WalletRecord> {
-  if (!WALLET_NAME.test(name)) throw new SignerConfigError(`HD wallet name "${name}" must be 1-64 of a-z 0-9 _ - (starting with a letter or digit)`);
+async function createWallet(
+  dir: string,
+  data: KeyDirectoryData,
+  name: string,
+  options: NewKeyOptions & { phrase?: string; pathTemplate?: string },
+): Promise<WalletRecord> {
+  if (!WALLET_NAME.test(name))
+    throw new SignerConfigError(
+      `HD wallet name "${name}" must be 1-64 of a-z 0-9 _ - (starting with a letter or digit)`,
+    );
   if (data.wallets.some((w) => w.name === name)) throw new SignerConfigError(`HD wallet ${name} already exists`);
   const pathTemplate = options.pathTemplate ?? DEFAULT_HD_PATH_TEMPLATE;
   validatePathTemplate(pathTemplate);
   const file = join('hd', `${name}.json`);
-  const json = await encryptHdWallet({ password: options.password, pathTemplate, ...(options.phrase === undefined ? {} : { phrase: options.phrase }), ...(options.scryptN === undefined ? {} : { scryptN: options.scryptN }) });
+  const json = await encryptHdWallet({
+    password: options.password,
+    pathTemplate,
+    ...(options.phrase === undefined ? {} : { phrase: options.phrase }),
+    ...(options.scryptN === undefined ? {} : { scryptN: options.scryptN }),
+  });
   writeNewSecretFile(join(dir, file), json);
   const wallet: WalletRecord = { name, file, pathTemplate, nextIndex: 0, created: new Date().toISOString() };
   data.wallets.push(wallet);
@@ -203,10 +270,15 @@ async function createWallet(dir: string, data: KeyDirectoryData, name: string, o
  * `keys generate`: a fresh random key in its own keystore, or, with `hdWallet`, the next address index of that HD
  * wallet (created with a fresh mnemonic if it does not exist), so each agent gets its own path.
  */
-export function generateKey(dir: string, options: NewKeyOptions & { hdWallet?: string; pathTemplate?: string }): Promise<KeyRecord> {
+export function generateKey(
+  dir: string,
+  options: NewKeyOptions & { hdWallet?: string; pathTemplate?: string },
+): Promise<KeyRecord> {
   return mutate(dir, async (data) => {
     if (options.hdWallet === undefined) return storeKeystore(dir, data, generatePrivateKey(), options);
-    const wallet = data.wallets.find((w) => w.name === options.hdWallet) ?? (await createWallet(dir, data, options.hdWallet, options));
+    const wallet =
+      data.wallets.find((w) => w.name === options.hdWallet) ??
+      (await createWallet(dir, data, options.hdWallet, options));
     if (options.pathTemplate !== undefined && options.pathTemplate !== wallet.pathTemplate) {
       throw new SignerConfigError(`HD wallet ${wallet.name} uses the path template ${wallet.pathTemplate}`);
     }
@@ -236,7 +308,11 @@ export function importKey(dir: string, source: ImportSource, options: NewKeyOpti
   return mutate(dir, async (data) => {
     if ('mnemonicFile' in source) {
       const phrase = readSecretText(source.mnemonicFile, 'mnemonic');
-      const wallet = await createWallet(dir, data, source.hdWallet, { ...options, phrase, ...(source.pathTemplate === undefined ? {} : { pathTemplate: source.pathTemplate }) });
+      const wallet = await createWallet(dir, data, source.hdWallet, {
+        ...options,
+        phrase,
+        ...(source.pathTemplate === undefined ? {} : { pathTemplate: source.pathTemplate }),
+      });
       return deriveNext(dir, data, wallet, options);
     }
     let privateKey: string;
@@ -245,11 +321,14 @@ export function importKey(dir: string, source: ImportSource, options: NewKeyOpti
       try {
         ({ privateKey } = await decryptKeystoreJson(json, source.keystorePassword));
       } catch {
-        throw new SignerConfigError(`keystore ${source.keystoreFile} cannot be decrypted (wrong password or not a v3 keystore)`);
+        throw new SignerConfigError(
+          `keystore ${source.keystoreFile} cannot be decrypted (wrong password or not a v3 keystore)`,
+        );
       }
     } else {
       privateKey = readSecretText(source.privateKeyFile, 'private key');
-      if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new SignerConfigError(`${source.privateKeyFile} does not hold a 0x-prefixed 32-byte hex private key`);
+      if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey))
+        throw new SignerConfigError(`${source.privateKeyFile} does not hold a 0x-prefixed 32-byte hex private key`);
     }
     try {
       return await storeKeystore(dir, data, privateKey.toLowerCase() as Hex, options);
@@ -261,15 +340,30 @@ export function importKey(dir: string, source: ImportSource, options: NewKeyOpti
 }
 
 /** `keys add-ledger`: record a Ledger key (its address as the device reported it, after the person confirmed it). */
-export function addLedgerKey(dir: string, options: { address: Address; path: string; label?: string; agent?: string }): Promise<KeyRecord> {
-  return mutate(dir, async (data) => addRecord(data, newRecord({ address: getAddress(options.address), backend: 'ledger', path: options.path, label: options.label, agent: options.agent })));
+export function addLedgerKey(
+  dir: string,
+  options: { address: Address; path: string; label?: string; agent?: string },
+): Promise<KeyRecord> {
+  return mutate(dir, async (data) =>
+    addRecord(
+      data,
+      newRecord({
+        address: getAddress(options.address),
+        backend: 'ledger',
+        path: options.path,
+        label: options.label,
+        agent: options.agent,
+      }),
+    ),
+  );
 }
 
 /** `keys assign`: the agent a key signs for (null to unassign). */
 export function assignKey(dir: string, options: { key: string; agent: string | null }): Promise<KeyRecord> {
   return mutate(dir, async (data) => {
     const record = findKey(data, options.key);
-    if (record.state !== 'active') throw new SignerConfigError(`key ${record.id} was rotated out; assign its successor ${record.rotatedTo} instead`);
+    if (record.state !== 'active')
+      throw new SignerConfigError(`key ${record.id} was rotated out; assign its successor ${record.rotatedTo} instead`);
     record.agent = options.agent;
     return record;
   });
@@ -297,8 +391,19 @@ export function rotateKey(
       if (!wallet) throw new SignerConfigError(`HD wallet ${old.wallet} of key ${old.id} is missing`);
       fresh = await deriveNext(dir, data, wallet, inherit, old.id);
     } else {
-      if (!options.ledger) throw new SignerConfigError('rotating a Ledger key needs the new key on the device (--path)');
-      fresh = addRecord(data, newRecord({ address: getAddress(options.ledger.address), backend: 'ledger', path: options.ledger.path, label: inherit.label, agent: inherit.agent, rotatedFrom: old.id }));
+      if (!options.ledger)
+        throw new SignerConfigError('rotating a Ledger key needs the new key on the device (--path)');
+      fresh = addRecord(
+        data,
+        newRecord({
+          address: getAddress(options.ledger.address),
+          backend: 'ledger',
+          path: options.ledger.path,
+          label: inherit.label,
+          agent: inherit.agent,
+          rotatedFrom: old.id,
+        }),
+      );
     }
     old.state = 'cancel_only';
     old.rotatedTo = fresh.id;
@@ -310,15 +415,24 @@ export function rotateKey(
  * Load every key of the directory for serving: decrypt keystores, derive HD keys (checking each derives to its
  * recorded address), and set up Ledger keys (no device contact until a signature is asked for).
  */
-export async function loadKeyDirectory(dir: string, password: string, device: () => LedgerDevice): Promise<{ keys: SignerKey[]; records: KeyRecord[] }> {
-  if (!existsSync(join(dir, METADATA_FILE))) throw new SignerConfigError(`${dir} is not a key directory (no ${METADATA_FILE}); create keys with "keys generate"`);
-  if ((statSync(dir).mode & 0o077) !== 0) throw new SignerConfigError(`key directory ${dir} is accessible by group or others; chmod 700 it`);
+export async function loadKeyDirectory(
+  dir: string,
+  password: string,
+  device: () => LedgerDevice,
+): Promise<{ keys: SignerKey[]; records: KeyRecord[] }> {
+  if (!existsSync(join(dir, METADATA_FILE)))
+    throw new SignerConfigError(
+      `${dir} is not a key directory (no ${METADATA_FILE}); create keys with "keys generate"`,
+    );
+  if ((statSync(dir).mode & 0o077) !== 0)
+    throw new SignerConfigError(`key directory ${dir} is accessible by group or others; chmod 700 it`);
   const data = readKeyDirectory(dir);
   const keys: SignerKey[] = [];
   for (const record of data.keys) {
     if (record.backend === 'keystore') {
       const key = await loadKeystoreFile(join(dir, record.file ?? ''), password);
-      if (key.address !== record.address) throw new SignerConfigError(`keystore ${record.file} does not hold key ${record.address}`);
+      if (key.address !== record.address)
+        throw new SignerConfigError(`keystore ${record.file} does not hold key ${record.address}`);
       keys.push(key);
     } else if (record.backend === 'ledger') {
       if (!record.path) throw new SignerConfigError(`Ledger key ${record.address} has no path`);
@@ -328,9 +442,16 @@ export async function loadKeyDirectory(dir: string, password: string, device: ()
   for (const wallet of data.wallets) {
     const records = data.keys.filter((k) => k.backend === 'hd' && k.wallet === wallet.name);
     if (records.length === 0) continue;
-    const derived = await deriveHdKeys(join(dir, wallet.file), password, records.map((r) => r.path ?? ''));
+    const derived = await deriveHdKeys(
+      join(dir, wallet.file),
+      password,
+      records.map((r) => r.path ?? ''),
+    );
     derived.forEach((key, i) => {
-      if (key.address !== records[i]!.address) throw new SignerConfigError(`HD wallet ${wallet.name} does not derive ${records[i]!.address} at ${records[i]!.path}`);
+      if (key.address !== records[i]!.address)
+        throw new SignerConfigError(
+          `HD wallet ${wallet.name} does not derive ${records[i]!.address} at ${records[i]!.path}`,
+        );
       keys.push(key);
     });
   }

@@ -11,7 +11,6 @@ import {
   type Address,
   type Hex,
   type TransactionSerializableEIP1559,
-  type TypedDataDomain,
 } from 'viem';
 import type { Logger } from 'pino';
 import type { SignerKey, SignerKeyInfo } from './signer-key.ts';
@@ -41,20 +40,37 @@ export const LEDGER_STATUS = {
 } as const;
 
 /** hw-app-eth's resolution services reach Ledger's CDN and CAL; the signer has no network, so all are off. */
-const OFFLINE_LOAD_CONFIG = { nftExplorerBaseURL: null, pluginBaseURL: null, extraPlugins: null, cryptoassetsBaseURL: null, calServiceURL: null };
+const OFFLINE_LOAD_CONFIG = {
+  nftExplorerBaseURL: null,
+  pluginBaseURL: null,
+  extraPlugins: null,
+  cryptoassetsBaseURL: null,
+  calServiceURL: null,
+};
 
 interface EthApp {
   signTransaction(path: string, rawTxHex: string, resolution: null): Promise<{ v: string; r: string; s: string }>;
   signPersonalMessage(path: string, messageHex: string): Promise<{ v: number; r: string; s: string }>;
   signEIP712Message(path: string, message: unknown): Promise<{ v: number; r: string; s: string }>;
-  signEIP712HashedMessage(path: string, domainSeparatorHex: string, hashStructMessageHex: string): Promise<{ v: number; r: string; s: string }>;
-  getAddress(path: string, display?: boolean, chaincode?: boolean, chainId?: string): Promise<{ address: string; publicKey: string }>;
+  signEIP712HashedMessage(
+    path: string,
+    domainSeparatorHex: string,
+    hashStructMessageHex: string,
+  ): Promise<{ v: number; r: string; s: string }>;
+  getAddress(
+    path: string,
+    display?: boolean,
+    chaincode?: boolean,
+    chainId?: string,
+  ): Promise<{ address: string; publicKey: string }>;
 }
 type EthConstructor = new (transport: LedgerTransport, scrambleKey?: string, loadConfig?: object) => EthApp;
 
 let ethModule: Promise<EthConstructor> | undefined;
 function loadEthApp(): Promise<EthConstructor> {
-  ethModule ??= import('@ledgerhq/hw-app-eth').then((m) => ((m as { default?: unknown }).default ?? m) as EthConstructor);
+  ethModule ??= import('@ledgerhq/hw-app-eth').then(
+    (m) => ((m as { default?: unknown }).default ?? m) as EthConstructor,
+  );
   return ethModule;
 }
 
@@ -160,7 +176,10 @@ export function deviceError(error: unknown): SignerError {
   if (status !== undefined) return new SignerError('device_error');
   const name = (error as { name?: unknown } | null)?.name;
   if (name === 'LockedDeviceError') return new SignerError('device_locked');
-  if (typeof name === 'string' && /Disconnected|NoDevice|CantOpen|TransportInterfaceNotAvailable|TransportOpenUserCancelled/.test(name)) {
+  if (
+    typeof name === 'string' &&
+    /Disconnected|NoDevice|CantOpen|TransportInterfaceNotAvailable|TransportOpenUserCancelled/.test(name)
+  ) {
     return new SignerError('device_unavailable');
   }
   return new SignerError('device_error');
@@ -179,9 +198,18 @@ function hex0x(value: string): Hex {
  * Ask the device for the address at `path`. With `display`, the device shows it and waits for the person to confirm
  * (`keys add-ledger` does this so the operator checks the address on the device's screen, not on ours).
  */
-export async function ledgerAddress(device: LedgerDevice, path: string, options: { display?: boolean; chainId?: number } = {}): Promise<Address> {
+export async function ledgerAddress(
+  device: LedgerDevice,
+  path: string,
+  options: { display?: boolean; chainId?: number } = {},
+): Promise<Address> {
   const { address } = await device.run('get_address', (eth) =>
-    eth.getAddress(devicePath(path), options.display ?? false, false, options.chainId === undefined ? undefined : String(options.chainId)),
+    eth.getAddress(
+      devicePath(path),
+      options.display ?? false,
+      false,
+      options.chainId === undefined ? undefined : String(options.chainId),
+    ),
   );
   return getAddress(address);
 }
@@ -208,9 +236,15 @@ export class LedgerKey implements SignerKey {
   async signTransaction(tx: TransactionSerializableEIP1559, digest: Hex): Promise<Hex> {
     const unsigned = serializeTransaction(tx).slice(2);
     // resolution null: nothing is fetched to clear-sign; the device shows the raw fields (blind for calldata).
-    const { v, r, s } = await this.#device.run('sign_transaction', (eth) => eth.signTransaction(devicePath(this.path), unsigned, null));
+    const { v, r, s } = await this.#device.run('sign_transaction', (eth) =>
+      eth.signTransaction(devicePath(this.path), unsigned, null),
+    );
     const parity = Number.parseInt(v, 16);
-    const signature = { r: hex0x(r.padStart(64, '0')), s: hex0x(s.padStart(64, '0')), yParity: (parity === 1 || parity === 28 ? 1 : 0) as 0 | 1 };
+    const signature = {
+      r: hex0x(r.padStart(64, '0')),
+      s: hex0x(s.padStart(64, '0')),
+      yParity: parity === 1 || parity === 28 ? 1 : 0,
+    };
     await this.#checkSigner(digest, serializeSignature(signature));
     return serializeTransaction(tx, signature);
   }
@@ -224,7 +258,7 @@ export class LedgerKey implements SignerKey {
         return await eth.signEIP712Message(devicePath(this.path), json);
       } catch (error) {
         if (statusOf(error) !== LEDGER_STATUS.INS_NOT_SUPPORTED) throw error;
-        const domainSeparator = hashDomain({ domain: json.domain as TypedDataDomain, types: json.types });
+        const domainSeparator = hashDomain({ domain: json.domain, types: json.types });
         const structHash = hashStruct({ data: json.message, primaryType: json.primaryType, types: json.types });
         return eth.signEIP712HashedMessage(devicePath(this.path), domainSeparator.slice(2), structHash.slice(2));
       }
@@ -233,7 +267,9 @@ export class LedgerKey implements SignerKey {
   }
 
   async signMessage(message: Hex, digest: Hex): Promise<Hex> {
-    const { v, r, s } = await this.#device.run('sign_message', (eth) => eth.signPersonalMessage(devicePath(this.path), message.slice(2)));
+    const { v, r, s } = await this.#device.run('sign_message', (eth) =>
+      eth.signPersonalMessage(devicePath(this.path), message.slice(2)),
+    );
     return this.#finish(digest, v, r, s);
   }
 
@@ -250,7 +286,11 @@ export class LedgerKey implements SignerKey {
   }
 
   async #finish(digest: Hex, v: number, r: string, s: string): Promise<Hex> {
-    const signature = serializeSignature({ r: hex0x(r.padStart(64, '0')), s: hex0x(s.padStart(64, '0')), yParity: v === 1 || v === 28 ? 1 : 0 });
+    const signature = serializeSignature({
+      r: hex0x(r.padStart(64, '0')),
+      s: hex0x(s.padStart(64, '0')),
+      yParity: v === 1 || v === 28 ? 1 : 0,
+    });
     await this.#checkSigner(digest, signature);
     return signature;
   }
@@ -276,6 +316,6 @@ function withDomainType(typedData: WireTypedData): {
   if (typedData.types.EIP712Domain) return typedData;
   return {
     ...typedData,
-    types: { EIP712Domain: getTypesForEIP712Domain({ domain: typedData.domain as TypedDataDomain }), ...typedData.types },
+    types: { EIP712Domain: getTypesForEIP712Domain({ domain: typedData.domain }), ...typedData.types },
   };
 }

@@ -52,7 +52,11 @@ export function signDigest(digest: Uint8Array, privateKey: Uint8Array): RawSigna
   try {
     if (lib) {
       const { signature, recid } = lib.ecdsaSign(digest, privateKey);
-      return { r: bytesToHex(signature.subarray(0, 32)), s: bytesToHex(signature.subarray(32, 64)), yParity: recid === 1 ? 1 : 0 };
+      return {
+        r: bytesToHex(signature.subarray(0, 32)),
+        s: bytesToHex(signature.subarray(32, 64)),
+        yParity: recid === 1 ? 1 : 0,
+      };
     }
     const sig = noble.sign(digest, privateKey, { lowS: true });
     return {

@@ -48,15 +48,18 @@ export function parseSignerPolicy(text: string, source = 'signer policy'): Signe
   const unknown = Object.keys(doc).filter((k) => !['version', 'keys', 'default'].includes(k));
   if (unknown.length > 0) throw new SignerConfigError(`${source}: unknown field ${unknown[0]}`);
   if (doc.version !== 1) throw new SignerConfigError(`${source}: version must be 1`);
-  if (doc.keys === undefined && (doc.default === undefined || doc.default === null)) throw new SignerConfigError(`${source}: give keys, default, or both`);
-  if (doc.keys !== undefined && !isObject(doc.keys)) throw new SignerConfigError(`${source}: keys must be a mapping of key id to limits`);
+  if (doc.keys === undefined && (doc.default === undefined || doc.default === null))
+    throw new SignerConfigError(`${source}: give keys, default, or both`);
+  if (doc.keys !== undefined && !isObject(doc.keys))
+    throw new SignerConfigError(`${source}: keys must be a mapping of key id to limits`);
   const keys = new Map<string, KeyPolicy>();
-  for (const [id, entry] of Object.entries((doc.keys ?? {}) as Record<string, unknown>)) {
+  for (const [id, entry] of Object.entries(doc.keys ?? {})) {
     if (!/^0x[0-9a-fA-F]{40}$/.test(id)) throw new SignerConfigError(`${source}: "${id}" is not a key id (an address)`);
     if (keys.has(id.toLowerCase())) throw new SignerConfigError(`${source}: key ${id} is listed twice`);
     keys.set(id.toLowerCase(), parseEntry(entry, `${source} keys.${id}`));
   }
-  const fallback = doc.default === undefined || doc.default === null ? null : parseEntry(doc.default, `${source} default`);
+  const fallback =
+    doc.default === undefined || doc.default === null ? null : parseEntry(doc.default, `${source} default`);
   return { keys, default: fallback };
 }
 
@@ -72,10 +75,15 @@ export function loadSignerPolicy(path: string): SignerPolicy {
 
 function parseEntry(entry: unknown, where: string): KeyPolicy {
   if (!isObject(entry)) throw new SignerConfigError(`${where} must be a mapping`);
-  for (const name of Object.keys(entry)) if (!ENTRY_FIELDS.includes(name)) throw new SignerConfigError(`${where}: unknown field ${name}`);
+  for (const name of Object.keys(entry))
+    if (!ENTRY_FIELDS.includes(name)) throw new SignerConfigError(`${where}: unknown field ${name}`);
   for (const name of ENTRY_FIELDS) if (!(name in entry)) throw new SignerConfigError(`${where}: ${name} is required`);
   const { chains, operations } = entry;
-  if (!Array.isArray(chains) || chains.length === 0 || !chains.every((c) => Number.isSafeInteger(c) && (c as number) >= 1)) {
+  if (
+    !Array.isArray(chains) ||
+    chains.length === 0 ||
+    !chains.every((c) => Number.isSafeInteger(c) && (c as number) >= 1)
+  ) {
     throw new SignerConfigError(`${where}: chains must be a non-empty list of chain ids`);
   }
   if (!Array.isArray(operations) || !operations.every((o) => (SIGN_OPERATIONS as readonly unknown[]).includes(o))) {
@@ -92,7 +100,9 @@ function parseEntry(entry: unknown, where: string): KeyPolicy {
 /** "1.5" native units → wei. Only plain decimal strings: no numbers (no float rounding), exponents or signs. */
 function parseNative(value: unknown, where: string): bigint {
   if (typeof value !== 'string' || !NATIVE_AMOUNT.test(value)) {
-    throw new SignerConfigError(`${where} must be a decimal string of native units with at most 18 decimals, like "0.5"`);
+    throw new SignerConfigError(
+      `${where} must be a decimal string of native units with at most 18 decimals, like "0.5"`,
+    );
   }
   return parseEther(value);
 }
@@ -126,20 +136,29 @@ export interface SignFacts {
   transaction?: { to: string; value: bigint; data: string };
 }
 
+/** A cancellation: a transfer of zero to the key itself with no data (it only uses up the nonce). */
+export function isSelfCancellation(tx: { to: string; value: bigint; data: string }, keyAddress: string): boolean {
+  return tx.value === 0n && tx.data === '0x' && tx.to.toLowerCase() === keyAddress.toLowerCase();
+}
+
 /**
  * Check one request against the key's entry (everything but the rolling-day cap, which the journal checks and reserves
  * atomically). `policy` null means no policy file is configured (development): no per-key limits.
  */
-export function checkPolicy(policy: SignerPolicy | null, keyId: string, standing: KeyStanding, facts: SignFacts): KeyPolicy | null {
+export function checkPolicy(
+  policy: SignerPolicy | null,
+  keyId: string,
+  standing: KeyStanding,
+  facts: SignFacts,
+): KeyPolicy | null {
   if (standing.state === 'cancel_only') {
     const tx = facts.transaction;
-    const isCancellation =
-      facts.operation === 'transaction' && tx !== undefined && tx.value === 0n && tx.data === '0x' && tx.to.toLowerCase() === keyId.toLowerCase();
-    if (!isCancellation) throw new SignerError('key_cancel_only');
+    if (!(facts.operation === 'transaction' && tx !== undefined && isSelfCancellation(tx, keyId)))
+      throw new SignerError('key_cancel_only');
   }
   if (policy === null) return null;
   const entry = policyFor(policy, keyId, standing);
-  if (entry === null || !entry.operations.has(facts.operation)) throw new SignerError('operation_not_allowed');
+  if (!entry?.operations.has(facts.operation)) throw new SignerError('operation_not_allowed');
   if (!entry.chains.has(facts.chainId)) throw new SignerError('chain_not_allowed');
   if (facts.amount > entry.maxValuePerTx) throw new SignerError('value_cap_exceeded');
   return entry;
