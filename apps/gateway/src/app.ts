@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
@@ -14,38 +15,75 @@ import type { GatewayConfig } from './config.ts';
 import { ChainRegistry } from './chain/chain-registry.ts';
 import { Submission } from './chain/submission.ts';
 import { NonceReconciler } from './chain/reconciler.ts';
-import { ReceiptTracker } from './chain/tracker.ts';
+import { ReceiptTracker } from './intent-path/12-track.ts';
 import { NotificationDispatcher } from './notifications/dispatcher.ts';
-import { createPool, withTransaction } from './db/pool.ts';
-import { appendAudit } from './repositories/audit-repository.ts';
-import { endSessionsOnKeyRotation } from './repositories/sessions-repository.ts';
+import { createPool, pingDatabase } from './db/pool.ts';
+import { listAgentSignerAddresses } from './repositories/agents-repository.ts';
 import { migrate } from './db/migrate.ts';
 import { VerifiedContracts } from './chain/verified-contracts.ts';
 import { PriceBook } from './money/price-book.ts';
 import { provisionBreakerChannels } from './money/breaker-channels.ts';
 import { ApprovalService } from './approvals/approval-service.ts';
-import type { MoneySettings } from './pipeline/decision-lanes.ts';
+import type { MoneySettings } from './intent-path/07-decide.ts';
 import { seedAsset } from './repositories/assets-repository.ts';
-import { IntentPipeline } from './pipeline/intent-pipeline.ts';
-import { ChainFacts } from './pipeline/chain-facts.ts';
+import { X402Settlement } from './intent-path/x402-settlement.ts';
+import { IntentPath } from './intent-path/intent-path.ts';
 import { Simulator } from './chain/simulator.ts';
 import { SwapPlanner } from './swaps/swap-planner.ts';
 import { DeadlineSweeper } from './swaps/deadline-sweeper.ts';
 import { PolicyStore } from './policy/policy-store.ts';
+import { gatewayWorkers } from './workers/gateway-workers.ts';
+import type { WorkerSet } from './workers/worker-set.ts';
 import authPlugin from './plugins/app/auth.ts';
 import rateLimitPlugin from './plugins/app/rate-limit.ts';
-import metricsPlugin from './metrics.ts';
+import metricsPlugin, { createMetrics } from './metrics.ts';
+import { readMetricsSnapshot } from './repositories/metrics-repository.ts';
+import { JobRunner } from './jobs/job-runner.ts';
+import { retentionJob } from './jobs/retention.ts';
+import { auditVerificationJob } from './jobs/audit-verification.ts';
+import { backupJob } from './jobs/backup.ts';
+import { keyAgeJob, publicKeyFingerprint } from './jobs/key-age.ts';
+import { recordKeyInUse } from './repositories/key-ages-repository.ts';
+import { JobsService } from './services/jobs-service.ts';
+import { SecurityStatusService } from './services/security-status-service.ts';
+import { PersonalDataService } from './services/personal-data-service.ts';
 import metricsRoutes from './routes/metrics.ts';
-import errorsPlugin from './plugins/app/errors.ts';
+import errorsPlugin, { clientErrorHandler } from './plugins/app/errors.ts';
+import jsonBodyPlugin from './plugins/app/json-body.ts';
 import healthRoutes from './routes/health.ts';
 import tokenRoutes from './routes/auth/token.ts';
 import sessionRoutes from './routes/auth/sessions.ts';
 import adminRoutes from './routes/admin/index.ts';
 import intentRoutes from './routes/v1/intents.ts';
+import rpcRoutes from './routes/rpc.ts';
+import mcpRoutes from './routes/mcp/mcp.ts';
 import intentActionRoutes from './routes/v1/intent-actions.ts';
+import intentEventRoutes from './routes/v1/intent-events.ts';
+import budgetRoutes from './routes/v1/budget.ts';
 import wellKnownRoutes from './routes/well-known.ts';
+import consoleRoutes from './routes/console.ts';
 import { TokenService } from './security/tokens.ts';
+import { AgentsService } from './services/agents-service.ts';
+import { AlertsService } from './services/alerts-service.ts';
+import { AlertRouter, AlertWatch } from './alerts/index.ts';
+import { IncidentWatch } from './incidents/incident-watch.ts';
+import { IncidentsService } from './services/incidents-service.ts';
+import { AuditService } from './services/audit-service.ts';
+import { IpBlocksService } from './services/ip-blocks-service.ts';
+import { ApprovalQueueService } from './services/approval-queue-service.ts';
+import { AuthService } from './services/auth-service.ts';
+import { CostsService } from './services/costs-service.ts';
+import { IntentsService } from './services/intents-service.ts';
+import { KillSwitchService } from './services/killswitch-service.ts';
+import { IntentWatcher } from './services/intent-watcher.ts';
+import { NotificationChannelsService } from './services/notification-channels-service.ts';
+import { PoliciesService } from './services/policies-service.ts';
+import { RegistryService } from './services/registry-service.ts';
+import { SessionsService } from './services/sessions-service.ts';
+import { UsersService } from './services/users-service.ts';
+import { JsonRpcService } from './services/json-rpc-service.ts';
 import { SecretBox } from './security/secret-box.ts';
+import { KnownAddresses } from './security/known-addresses.ts';
 
 const TLS_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',
@@ -66,7 +104,8 @@ export interface Services {
   policyStore: PolicyStore;
   signer: SignerClient;
   tokens: TokenService;
-  pipeline: IntentPipeline;
+  /** The intent path (intent-path/): every agent surface submits through it. */
+  pipeline: IntentPath;
   tracker: ReceiptTracker;
   /** Cancellation, speed-up and rebroadcast of intents' transactions (docs/submission.md). */
   submission: Submission;
@@ -80,6 +119,52 @@ export interface Services {
   verifiedContracts: VerifiedContracts;
   /** Human approvals: votes, quorum, escalation and expiry. */
   approvals: ApprovalService;
+  /** The background jobs (workers/gateway-workers.ts), started when the app is ready and stopped when it closes. */
+  workers: WorkerSet;
+  /** Aborted when the app starts closing: long-polls answer at once with the current state (graceful shutdown). */
+  closing: AbortSignal;
+  // What the routes and plugins call (src/services/): each owns its transactions and audit records, so routes hold
+  // no SQL and open no transactions.
+  /** API-key exchange and the per-request key and session re-checks (routes/auth/token.ts, plugins/app/auth.ts). */
+  auth: AuthService;
+  /** Login, refresh, TOTP, sessions, password change (routes/auth/sessions.ts). */
+  sessions: SessionsService;
+  /** Human users: create, change roles, disable (routes/admin/users.ts). */
+  users: UsersService;
+  /** Agents, their API keys and signer keys (routes/admin/agents.ts). */
+  agents: AgentsService;
+  /** Reading intents: an agent's own, any for operators, their transactions (routes/v1, routes/admin/intents.ts). */
+  intents: IntentsService;
+  /** Wakes requests waiting on intents (SSE, long-polls) from one LISTEN connection (docs/waiting.md). */
+  watcher: IntentWatcher;
+  /** The approvals queue operators list, read and vote on (routes/admin/approvals.ts). */
+  approvalQueue: ApprovalQueueService;
+  /** Spend, limits and breakers (routes/admin/costs.ts). */
+  costs: CostsService;
+  /** The asset and verified-contract registries (routes/admin/registry.ts). */
+  registry: RegistryService;
+  /** Notification channels and the outbox (routes/admin/notifications.ts). */
+  notificationChannels: NotificationChannelsService;
+  /** Policy versions: upload, activate, dry-run (routes/admin/policies.ts). */
+  policies: PoliciesService;
+  /** Alerts raised at the HTTP edge, e.g. rate-limit blocks (plugins/app/rate-limit.ts). */
+  alerts: AlertsService;
+  /** Ethereum JSON-RPC for agents: wallet methods as intents, allowlisted reads forwarded (routes/rpc.ts). */
+  jsonRpc: JsonRpcService;
+  /** The kill switch and pauses (routes/admin/killswitch.ts, docs/killswitch.md). */
+  killSwitch: KillSwitchService;
+  alertRouter: AlertRouter;
+  alertWatch: AlertWatch;
+  incidentWatch: IncidentWatch;
+  incidents: IncidentsService;
+  audit: AuditService;
+  ipBlocks: IpBlocksService;
+  /** Scheduled jobs: the listing and run-now of routes/admin/jobs.ts (docs/jobs.md). */
+  jobs: JobsService;
+  /** The hardening baseline scored from live configuration and state (routes/admin/security-status.ts). */
+  securityStatus: SecurityStatusService;
+  /** Personal data beside the audit chain and its erasure (docs/privacy.md). */
+  personalData: PersonalDataService;
 }
 
 declare module 'fastify' {
@@ -91,17 +176,30 @@ declare module 'fastify' {
 export interface BuildOptions {
   /** Fastify logger options; defaults to pino at config.logLevel with secrets redacted. */
   logger?: FastifyServerOptions['logger'];
-  /** Start the receipt tracker (default true). */
+  /** Start the receipt tracker, the approvals sweep and the deadline sweeper (default true); tests drive them instead. */
   tracker?: boolean;
   /** Clock for rate limits and blocks, epoch milliseconds (default Date.now); tests move time with it. */
   clock?: () => number;
   /** Start the notification dispatcher (default true). */
   notifications?: boolean;
+  /**
+   * Slow-sender limits (slowloris): headers must arrive within `headersMs` (default 10 s), the whole request within
+   * `requestMs` (default 30 s); Node checks them every `checkIntervalMs` (default 1 s; Node's own default is 30 s,
+   * which would let a slow sender hold a socket up to 30 s past its limit). Tests shorten them.
+   */
+  timeouts?: { headersMs?: number; requestMs?: number; checkIntervalMs?: number };
 }
 
 // Strict validation: no type coercion, no silently dropped fields, discriminated unions reported per variant.
 function createAjv(): Ajv {
-  const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, discriminator: true, strict: false });
+  const ajv = new Ajv({
+    removeAdditional: false,
+    coerceTypes: false,
+    useDefaults: false,
+    allErrors: false,
+    discriminator: true,
+    strict: false,
+  });
   addFormats.default(ajv);
   return ajv;
 }
@@ -112,6 +210,7 @@ function createAjv(): Ajv {
  * without a declared permission.
  */
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const timeouts = { headersMs: 10_000, requestMs: 30_000, checkIntervalMs: 1_000, ...options.timeouts };
   const app = Fastify({
     // Native TLS when configured: TLS 1.2+ with ECDHE key exchange and AES-GCM only.
     ...(config.tls
@@ -123,18 +222,24 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
             ciphers: TLS_CIPHERS,
             honorCipherOrder: true,
             maxHeaderSize: 32 * 1024,
+            connectionsCheckingInterval: timeouts.checkIntervalMs,
           },
         }
       : {}),
     logger: options.logger ?? {
       level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'body.apiKey', '*.apiKey', '*.password'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'body.apiKey', '*.apiKey', '*.password'],
+        censor: '[redacted]',
+      },
     },
     bodyLimit: 16 * 1024,
-    requestTimeout: 30_000,
+    requestTimeout: timeouts.requestMs,
     // Node's default 16 KiB header limit would answer an oversized token with a bare 431; at 32 KiB the request
     // reaches the token service, which refuses any token over 4,096 characters with the catalogue's 401.
-    http: { maxHeaderSize: 32 * 1024 },
+    http: { maxHeaderSize: 32 * 1024, connectionsCheckingInterval: timeouts.checkIntervalMs },
+    // What Node's parser refuses (smuggling, slowloris, oversized headers) answers with the catalogue's code.
+    clientErrorHandler,
     // A socket may sit silent while its response is computed: long-polls (GET /v1/intents/:id?wait=, up to 60 s) and
     // intents queued behind a busy signing lane. Slow senders are cut off by headersTimeout and requestTimeout.
     connectionTimeout: 75_000,
@@ -148,28 +253,45 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
   // JSON only: Fastify's built-in text/plain parser would let a string body reach validation as a 400.
   app.removeContentTypeParser('text/plain');
-  app.server.headersTimeout = 10_000; // a client must send its headers within 10 s (slowloris)
+  app.server.headersTimeout = timeouts.headersMs; // a client must send its headers within 10 s (slowloris)
   const ajv = createAjv();
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
 
   const pool = createPool(config.databaseUrl, config.databasePoolMax);
   if (config.migrateOnStart) await migrate(pool);
-  else await pool.query('SELECT 1');
+  else await pingDatabase(pool);
 
   let redis: Redis | null = null;
   if (config.redisUrl) {
     // Fail fast when Redis is down so rate limiting fails open quickly instead of stalling requests.
-    redis = new Redis(config.redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-    redis.on('error', (error: Error) => app.log.error({ err: { message: error.message } }, 'redis error; rate limits fail open'));
+    redis = new Redis(config.redisUrl, {
+      connectTimeout: 500,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+    });
+    redis.on('error', (error: Error) =>
+      app.log.error({ err: { message: error.message } }, 'redis error; rate limits fail open'),
+    );
   }
 
+  // Prometheus metrics (metrics.ts): built first so that the services below can report into them.
+  const metrics = createMetrics({ snapshot: () => readMetricsSnapshot(pool) });
   const chains = new ChainRegistry(config.chains, {
     privateRelayMinValueUsd: config.submission.privateRelayMinValueUsd,
-    healthIntervalMs: config.submission.healthIntervalMs,
     log: app.log,
+    observe: metrics.observers.rpc,
   });
-  const signer = new SignerClient({ socketPath: config.signerSocket, timeoutMs: 10_000, connections: 4 });
-  const tickets = new TicketIssuer({ privateKey: loadTicketPrivateKey(config.ticketPrivateKeyPem), keyId: 'gateway-1' });
+  const signer = new SignerClient({
+    socketPath: config.signerSocket,
+    timeoutMs: 10_000,
+    connections: 4,
+    observe: metrics.observers.signer,
+  });
+  const tickets = new TicketIssuer({
+    privateKey: loadTicketPrivateKey(config.ticketPrivateKeyPem),
+    keyId: 'gateway-1',
+  });
   const tokens = new TokenService({
     privateKeyPem: config.jwtPrivateKeyPem,
     previousPublicKeyPems: config.jwtPreviousPublicKeyPems,
@@ -177,23 +299,27 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     audience: config.jwtAudience,
     expirySeconds: config.jwtExpirySeconds,
   });
-  // A new access-token signing key ends every session issued under the old one (once, whichever replica boots first).
-  const rotation = await withTransaction(pool, async (client) => {
-    const result = await endSessionsOnKeyRotation(client, tokens.keyId);
-    if (result.rotated) {
-      await appendAudit(client, { actor: 'system:gateway', action: 'auth.signing_key_rotated', subject: null, data: { kid: tokens.keyId, sessionsEnded: result.ended } });
-    }
-    return result;
+  const secrets = config.secretsKey ? new SecretBox(config.secretsKey) : null;
+  const sessions = new SessionsService({
+    pool,
+    tokens,
+    secrets,
+    settings: {
+      absoluteSeconds: config.sessionAbsoluteSeconds,
+      refreshSeconds: config.jwtRefreshExpirySeconds,
+      issuer: config.jwtIssuer,
+    },
   });
+  // A new access-token signing key ends every session issued under the old one (once, whichever replica boots first).
+  const rotation = await sessions.endSessionsOnSigningKeyChange(tokens.keyId);
+  // The ticket key in use, by fingerprint: its age (the key-age job, the security status) counts from its first boot.
+  await recordKeyInUse(pool, 'ticket_key_id', publicKeyFingerprint(config.ticketPrivateKeyPem));
   // The active policy version from Postgres (the configured POLICY_FILE is imported as the first version if none is).
-  // The embedded default is one process on PGlite, which has no cross-connection LISTEN: the 1 s poll suffices there.
   const policyStore = await PolicyStore.open({
     pool,
-    databaseUrl: config.databaseUrl,
     log: app.log,
     configured: { text: config.policyText, source: config.policySource },
     lint: { production: config.env === 'production' },
-    listen: config.mode !== 'embedded',
   });
   const policy = (): PolicySet => policyStore.current();
   const prices = new PriceBook({ pool, chains });
@@ -201,44 +327,211 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   if (config.money.devNativePriceUsd !== null) {
     // Outside production, each chain's native coin gets a static price unless the registry already has one.
     for (const chainId of chains.chainIds) {
-      await seedAsset(pool, { chainId, asset: 'native', symbol: 'ETH', decimals: 18, priceSource: { kind: 'static', usd: config.money.devNativePriceUsd, maxAgeSeconds: null } });
+      await seedAsset(pool, {
+        chainId,
+        asset: 'native',
+        symbol: 'ETH',
+        decimals: 18,
+        priceSource: { kind: 'static', usd: config.money.devNativePriceUsd, maxAgeSeconds: null },
+      });
     }
   }
-  const alertChannels = await provisionBreakerChannels(pool, config, config.secretsKey ? new SecretBox(config.secretsKey) : null, {
-    production: config.env === 'production',
-    allowPrivateAddresses: config.notifications.allowPrivateAddresses,
-  });
+  const alertChannels = await provisionBreakerChannels(
+    pool,
+    config,
+    config.secretsKey ? new SecretBox(config.secretsKey) : null,
+    {
+      production: config.env === 'production',
+      allowPrivateAddresses: config.notifications.allowPrivateAddresses,
+    },
+  );
   const money: MoneySettings = {
     breaker: config.money.breaker,
     hardAllowlist: config.money.hardAllowlist,
     hardCapMicros: config.money.hardCapMicros,
     softApproval: {
-      notification: { channels: config.money.softApprovalChannels, timeoutSeconds: config.money.softApprovalTimeoutSeconds },
+      notification: {
+        channels: config.money.softApprovalChannels,
+        timeoutSeconds: config.money.softApprovalTimeoutSeconds,
+      },
       quorum: { required: 1, excludeAgentOwner: false },
     },
     alertChannels,
   };
   // Decoding, simulation and swaps before the decision (docs/simulation.md, docs/swaps.md).
   const swaps = new SwapPlanner({ chains, prices, settings: config.swaps });
-  const chainFacts = new ChainFacts({ pool, chains, prices, verifiedContracts, simulator: new Simulator(chains), policy, settings: config.simulation });
   if (!config.simulation.enabled) app.log.warn('SIMULATION=off: transactions are signed without being simulated first');
-  const pipeline = new IntentPipeline({ pool, chains, policy, signer, tickets, prices, verifiedContracts, money, hygiene: config.hygiene, chainFacts, swaps, log: app.log });
-  const deadlines = new DeadlineSweeper({ pool, log: app.log }, config.trackerIntervalMs);
+  // A memo holding the private key of one of these addresses is a leak (intent hygiene). Agents' signer addresses
+  // from Postgres (a failed read refuses the intent), and the signer's keys when the signer answers.
+  const knownAddresses = new KnownAddresses(async () => [
+    ...(await listAgentSignerAddresses(pool)),
+    ...(await signer.listKeys().then(
+      (listing) => listing.keys.map((k) => k.address),
+      () => [],
+    )),
+  ]);
   const submission = new Submission({ pool, chains, tickets, signer, log: app.log, settings: config.submission });
+  const killSwitch = new KillSwitchService({
+    pool,
+    signer,
+    chains,
+    submission,
+    stepUp: (user, code) => sessions.stepUp(user, code),
+    log: app.log,
+    settings: config.killSwitch,
+  });
+  await killSwitch.refresh(); // a process started while the switch is engaged refuses from its first request
+  const pipeline = new IntentPath({
+    pool,
+    chains,
+    policy,
+    signer,
+    tickets,
+    prices,
+    verifiedContracts,
+    simulator: new Simulator(chains),
+    simulation: config.simulation,
+    swaps,
+    money,
+    x402: config.x402,
+    hygiene: config.hygiene,
+    knownAddresses,
+    halts: killSwitch,
+    log: app.log,
+    observe: metrics.observers.intents,
+  });
+  const deadlines = new DeadlineSweeper({ pool, log: app.log });
   const reconciler = new NonceReconciler({ pool, chains, submission, log: app.log }, config.submission);
-  const tracker = new ReceiptTracker({ pool, chains, pipeline, log: app.log, reconciler }, config.trackerIntervalMs);
-  const approvals = new ApprovalService({ pool, pipeline, log: app.log });
-  const secrets = config.secretsKey ? new SecretBox(config.secretsKey) : null;
+  const tracker = new ReceiptTracker({ pool, chains, log: app.log, reconciler });
+  const approvals = new ApprovalService({ pool, pipeline });
   const notifications = new NotificationDispatcher({
     pool,
     secrets,
     log: app.log,
-    settings: { ...config.notifications, production: config.env === 'production', consoleBaseUrl: config.consoleBaseUrl },
-    // PGlite (the embedded default) serves one connection and no cross-connection NOTIFY: the timer suffices there.
+    settings: {
+      ...config.notifications,
+      production: config.env === 'production',
+      consoleBaseUrl: config.consoleBaseUrl,
+    },
+  });
+  const alertRouter = new AlertRouter({ pool, routing: config.alerts.routing, log: app.log });
+  const alertWatch = new AlertWatch({
+    pool,
+    health: () => chains.health(),
+    settings: { ...config.alerts.watch, dedupSeconds: config.alerts.routing.dedupSeconds },
+    log: app.log,
+  });
+  const alerts = new AlertsService({ pool });
+  const haltsChanged = () => killSwitch.refresh();
+  const incidentWatch = new IncidentWatch({ pool, settings: config.incidents.watch, log: app.log, haltsChanged });
+  // Cluster-wide scheduled jobs (docs/jobs.md): registered by every replica, run where JOB_RUNNER=on.
+  const jobRunner = new JobRunner({
+    pool,
+    log: app.log,
+    leaseMs: config.jobs.leaseMs,
+    retryBaseMs: config.jobs.retryBaseMs,
+    onRun: metrics.observers.jobs,
+    jobs: [
+      retentionJob({ pool, settings: config.jobs.retention, schedule: config.jobs.retentionSchedule }),
+      auditVerificationJob({ pool, signer, alerts, schedule: config.jobs.auditVerifySchedule }),
+      backupJob({
+        settings: { ...config.jobs.backup, command: config.jobs.backup.cli ? [config.jobs.backup.cli] : null },
+        databaseUrl: config.databaseUrl,
+        schedule: config.jobs.backupSchedule,
+        env: process.env,
+      }),
+      keyAgeJob({ pool, signer, alerts, settings: config.jobs.keyAge, schedule: config.jobs.keyAgeSchedule }),
+    ],
+  });
+  await jobRunner.register();
+  const workers = gatewayWorkers(
+    {
+      log: app.log,
+      chains,
+      policyStore,
+      tracker,
+      approvals,
+      deadlines,
+      x402: new X402Settlement({ pool, chains, log: app.log }),
+      notifications,
+      halts: killSwitch,
+      alertRouter,
+      alertWatch,
+      incidentWatch,
+      jobs: config.jobs.runner ? { runner: jobRunner, intervalMs: config.jobs.pollIntervalMs } : null,
+    },
+    {
+      trackerIntervalMs: config.trackerIntervalMs,
+      healthIntervalMs: config.submission.healthIntervalMs,
+      notifyIntervalMs: config.notifications.pollIntervalMs,
+      // PGlite (the embedded default) serves one connection and no cross-connection NOTIFY: the timers suffice there.
+      listenUrl: config.mode === 'embedded' ? null : config.databaseUrl,
+      clocks: options.tracker !== false,
+      notifications: options.notifications !== false,
+      alertWatchIntervalMs: config.alerts.watchIntervalMs,
+      incidentWatchIntervalMs: config.incidents.watchIntervalMs,
+    },
+  );
+  const watcher = new IntentWatcher({
+    pool,
+    log: app.log,
     listenUrl: config.mode === 'embedded' ? null : config.databaseUrl,
   });
-  if (rotation.rotated) app.log.warn({ sessionsEnded: rotation.ended }, 'access-token signing key changed: every session ended');
-  app.decorate('services', { config, pool, redis, chains, policy, policyStore, signer, tokens, pipeline, tracker, submission, secrets, prices, verifiedContracts, notifications, approvals });
+  const closing = new AbortController();
+  setMaxListeners(0, closing.signal); // one listener per waiting long-poll, however many
+  if (rotation.rotated)
+    app.log.warn({ sessionsEnded: rotation.ended }, 'access-token signing key changed: every session ended');
+  app.decorate('services', {
+    config,
+    pool,
+    redis,
+    chains,
+    policy,
+    policyStore,
+    signer,
+    tokens,
+    pipeline,
+    tracker,
+    submission,
+    secrets,
+    prices,
+    verifiedContracts,
+    notifications,
+    approvals,
+    workers,
+    closing: closing.signal,
+    auth: new AuthService({ pool, tokens }),
+    sessions,
+    users: new UsersService({ pool }),
+    agents: new AgentsService({ pool, signer, keyAge: config.jobs.keyAge }),
+    intents: new IntentsService({ pool }),
+    approvalQueue: new ApprovalQueueService({ pool, approvals }),
+    costs: new CostsService({ pool, breakerDefaults: config.money.breaker, policy: () => policyStore.current() }),
+    registry: new RegistryService({ pool, chains, prices, verifiedContracts }),
+    notificationChannels: new NotificationChannelsService({
+      pool,
+      secrets,
+      dispatcher: notifications,
+      rules: {
+        production: config.env === 'production',
+        allowPrivateAddresses: config.notifications.allowPrivateAddresses,
+      },
+    }),
+    policies: new PoliciesService({ pool, store: policyStore, chains, prices, verifiedContracts }),
+    jsonRpc: new JsonRpcService({ pool, chains, pipeline, intents: new IntentsService({ pool }), log: app.log }),
+    killSwitch,
+    watcher,
+    alertRouter,
+    alertWatch,
+    audit: new AuditService({ pool }),
+    ipBlocks: new IpBlocksService({ pool }),
+    alerts,
+    incidentWatch,
+    incidents: new IncidentsService({ pool, haltsChanged }),
+    jobs: new JobsService({ pool, runner: jobRunner, wake: () => workers.get('job-runner')?.wake() }),
+    securityStatus: new SecurityStatusService({ pool, config, policy: () => policyStore.current(), signer }),
+    personalData: new PersonalDataService({ pool }),
+  });
 
   // External plugins first: headers on every response (errors included), CORS, rate limits.
   await app.register(helmet, {
@@ -265,7 +558,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
   });
   // Rate limits per address, principal and route class, with progressive blocks (docs/rate-limits.md). Fails open.
-  await app.register(metricsPlugin);
+  await app.register(metricsPlugin, { metrics });
   await app.register(rateLimitPlugin, { clock: options.clock });
 
   await app.register(cookie);
@@ -274,11 +567,16 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   // every-route-declares-access rule (and appear in the route walk) like any other.
   if (config.env !== 'production') {
     app.addHook('onRoute', (route) => {
-      if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config as object), permission: 'public' };
+      if (route.url === '/docs' || route.url.startsWith('/docs/'))
+        route.config = { ...(route.config as object), permission: 'public' };
     });
     await app.register(swagger, {
       openapi: {
-        info: { title: 'Clawd402 gateway', version: '0.1.0', description: 'Agents submit intents; operators administer. Error codes: docs/errors.md.' },
+        info: {
+          title: 'Clawd402 gateway',
+          version: '0.1.0',
+          description: 'Agents submit intents; operators administer. Error codes: docs/errors.md.',
+        },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
         security: [{ bearer: [] }],
       },
@@ -287,6 +585,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   // App plugins, then routes.
   await app.register(errorsPlugin);
+  // Strict JSON bodies: duplicate member names, deep nesting and prototype keys refused with a code (json-body.ts).
+  await app.register(jsonBodyPlugin);
   await app.register(authPlugin, { tokens });
   if (config.env !== 'production') await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   await app.register(healthRoutes);
@@ -295,26 +595,36 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(adminRoutes);
   await app.register(intentRoutes);
   await app.register(intentActionRoutes);
+  await app.register(intentEventRoutes);
   await app.register(wellKnownRoutes);
   await app.register(metricsRoutes);
+  await app.register(rpcRoutes);
+  await app.register(mcpRoutes);
+  await app.register(budgetRoutes);
+  await app.register(consoleRoutes());
 
-  if (options.tracker !== false) app.addHook('onReady', async () => tracker.start());
-  app.addHook('onReady', async () => chains.start()); // RPC endpoint health checks (failover order)
-  // The approval clock (escalation, expiry, resuming approved intents) runs with the tracker; tests drive sweep().
-  if (options.tracker !== false) app.addHook('onReady', async () => approvals.start());
-  if (options.tracker !== false) app.addHook('onReady', async () => deadlines.start());
-  if (options.notifications !== false) app.addHook('onReady', async () => notifications.start());
-  app.addHook('onReady', async () => policyStore.start());
+  // Background jobs: one start, one stop (workers/gateway-workers.ts lists them).
+  app.addHook('onReady', async () => workers.start());
+  app.addHook('onReady', async () => watcher.start());
+  // Graceful shutdown (server.ts on SIGTERM/SIGINT, or app.close()). preClose runs before the server stops accepting
+  // and waits for in-flight requests: long-polls answer now with the current state, and every response from here on
+  // closes its connection, so idle keep-alive sockets do not hold the close open. The workers begin stopping at once.
+  let stoppingWorkers: Promise<void> | null = null;
+  app.addHook('preClose', async () => {
+    closing.abort();
+    jobRunner.stop(); // a running job stops between batches (a backup's child process is ended)
+    stoppingWorkers = workers.stop();
+    await watcher.close(); // every open stream and long-poll answers now
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing.signal.aborted) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
-    // Intents already being processed finish (or fail closed) before the signer and the pool go away.
-    await approvals.stop();
-    await deadlines.stop();
+    // Every request has been answered. Intents already being processed (an approval's resumption, say) finish or
+    // fail closed before the signer and the pool go away.
+    await (stoppingWorkers ?? workers.stop());
     await pipeline.drain();
-    await tracker.stop();
-    chains.stop();
-    await notifications.stop();
-    await policyStore.stop();
-    signer.close();
+    await signer.close();
     redis?.disconnect();
     await pool.end();
   });

@@ -1,16 +1,27 @@
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parseCidrList, type Cidr } from './security/ip-allowlist.ts';
-import { loadRsaPublicKey, parseSpkiPemBlocks } from './security/jwt-keys.ts';
-import { parseSecretsKey } from './security/secret-box.ts';
-import { DEFAULT_HYGIENE_RULES, HygieneConfigError, parseHygieneConfig, type HygieneRules } from './security/intent-hygiene.ts';
 import { getAddress, isAddress, type Address } from 'viem';
-import { parseUsd } from './money/usd.ts';
+import { envReader, type EnvReader } from './config/env-schema.ts';
+import { ConfigError, readNamedFile, splitList, type Env } from './config/env-types.ts';
+import { databaseTransport, redisTransport, TRANSPORT_REFUSALS } from './config/transport-security.ts';
+import type { Cidr } from './security/ip-allowlist.ts';
+import type { HygieneRules } from './security/intent-hygiene.ts';
+import type { AlertRouting } from './domain/alert.ts';
+import type { AlertWatchSettings } from './alerts/alert-watch.ts';
+import type { IncidentWatchSettings } from './incidents/incident-watch.ts';
+import type { BackupSettings } from './jobs/backup.ts';
+import type { RetentionSettings } from './jobs/retention.ts';
+import type { KeyAgeSettings } from './jobs/key-age.ts';
+import type { FaultPointSpec } from '@clawd402/protocol';
+import type { X402Settings } from './intent-path/x402-payments.ts';
+
+export { ConfigError } from './config/env-types.ts';
+export { envReader, type EnvReader } from './config/env-schema.ts';
 
 /**
  * Gateway configuration, read once at boot from the environment. Invalid or missing settings stop the process with
  * a message naming the variable; secrets never get defaults and are read from files, never from the environment
- * itself (production refuses inline secrets). Packages never read process.env: only this file does.
+ * itself (production refuses inline secrets). Packages never read process.env: only this file does, through the
+ * schema in config/env-schema.ts (every variable, its format, default and production rule).
  */
 export interface ChainConfig {
   chainId: number;
@@ -23,6 +34,8 @@ export interface ChainConfig {
   /** Fee caps in wei (CHAIN_MAX_FEE_GWEI, CHAIN_MAX_PRIORITY_FEE_GWEI); absent: no cap. */
   maxFeePerGasCap?: bigint;
   maxPriorityFeePerGasCap?: bigint;
+  /** CHAIN_REORG_DEPTH: blocks below the head watched for a reorganisation; absent: the tracker's default (64). */
+  reorgDepth?: number;
 }
 
 /** Healthy submission (docs/submission.md): MEV threshold, stuck detection, replacement fees, RPC health checks. */
@@ -40,6 +53,8 @@ export interface SubmissionConfig {
 }
 
 export interface GatewayConfig {
+  /** FAULT_POINT (NODE_ENV=test only): the crash tests' SIGKILL point; null in every real deployment. */
+  faultPoint: FaultPointSpec | null;
   env: 'development' | 'test' | 'production';
   host: string;
   port: number;
@@ -83,6 +98,8 @@ export interface GatewayConfig {
   rateLimitIntentsPerMin: number;
   rateLimitAuthPerMin: number;
   rateLimitAdminPerMin: number;
+  /** Reads of one's own intents: their own address and route windows, outside the principal's bucket. */
+  rateLimitIntentReadsPerMin: number;
   /** Prefix of every rate-limit key in Redis (installations sharing a Redis use different ones). */
   rateLimitRedisPrefix: string;
   allowedOrigins: string[];
@@ -99,10 +116,42 @@ export interface GatewayConfig {
   simulation: { enabled: boolean; gasCap: bigint | null };
   /** Swaps (docs/swaps.md): SWAP_ROUTERS ("<chainId>=<Uniswap V2-style router>,…"), SWAP_MAX_DEADLINE_SECONDS. */
   swaps: { routers: Map<number, Address>; maxDeadlineSeconds: number };
+  /** x402 payments (docs/x402.md): X402_ASSETS, X402_PAYEES, X402_MAX_VALIDITY_SECONDS, X402_MAX_PAYMENT_USD. */
+  x402: X402Settings;
   /** Healthy submission: private relay threshold, stuck detection, fee bumps, RPC health checks (docs/submission.md). */
   submission: SubmissionConfig;
   /** Where the config came from: 'embedded' for the dev launcher, 'environment' otherwise. */
   mode: 'embedded' | 'environment';
+  /** The kill switch (docs/killswitch.md): KILLSWITCH_RELEASE_OWNERS, distinct owners a release needs (1 or 2). */
+  killSwitch: { releaseOwners: number };
+  /** Alert routing, deduplication and the alert watch's thresholds (docs/incidents.md): ALERT_*. */
+  alerts: AlertsConfig;
+  /** The incident watch (docs/incidents.md): INCIDENT_*. */
+  incidents: { watchIntervalMs: number; watch: IncidentWatchSettings };
+  /** Scheduled jobs, retention and backups (docs/jobs.md): JOB*, RETENTION_*, AUDIT_VERIFY_SCHEDULE, BACKUP_*. */
+  jobs: JobsConfig;
+}
+
+export interface AlertsConfig {
+  routing: AlertRouting;
+  watchIntervalMs: number;
+  watch: Omit<AlertWatchSettings, 'dedupSeconds'>;
+}
+
+export interface JobsConfig {
+  /** JOB_RUNNER=on: this replica claims due jobs. */
+  runner: boolean;
+  pollIntervalMs: number;
+  leaseMs: number;
+  retryBaseMs: number;
+  retentionSchedule: string;
+  retention: RetentionSettings;
+  auditVerifySchedule: string;
+  backupSchedule: string;
+  backup: Omit<BackupSettings, 'command'> & { cli: string | null };
+  keyAgeSchedule: string;
+  /** KEY_AGE_DUE_DAYS, KEY_AGE_OVERDUE_DAYS, KEY_AGE_CRITICAL_DAYS. */
+  keyAge: KeyAgeSettings;
 }
 
 export interface MoneyConfig {
@@ -116,7 +165,14 @@ export interface MoneyConfig {
   alertWebhookSecret: string | null;
   alertEmail: string | null;
   /** SMTP server for CIRCUIT_BREAKER_EMAIL (SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_FROM, SMTP_USERNAME, SMTP_PASSWORD_FILE). */
-  smtp: { host: string; port: number; tls: 'implicit' | 'starttls' | 'none'; from: string; username: string | null; password: string | null } | null;
+  smtp: {
+    host: string;
+    port: number;
+    tls: 'implicit' | 'starttls' | 'none';
+    from: string;
+    username: string | null;
+    password: string | null;
+  } | null;
   /** Further channel names told when a breaker rises (CIRCUIT_BREAKER_CHANNELS). */
   alertChannels: string[];
   /** Notification channels and timeout for intents the soft breaker sends to a human. */
@@ -137,117 +193,251 @@ export interface NotificationConfig {
   timeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-const PLACEHOLDER = /^(changeme|change-me|secret|password|placeholder|example|test|dev|todo|xxx+|\*+)$/i;
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
-  return value;
-}
-
-function readSecretFile(env: Env, name: string): string {
-  const path = env[name];
-  if (!path) throw new ConfigError(name, 'is required (a path to a file holding the secret)');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(name, `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (text.trim() === '' || PLACEHOLDER.test(text.trim())) throw new ConfigError(name, 'file holds an empty or placeholder secret');
-  return text;
-}
-
 /**
- * Parse a per-chain URL list: "31337=http://a|http://b,8453=https://…" ("|" separates a chain's endpoints, first
- * = primary). Messages name the variable and the chain id, never a URL (URLs may carry credentials or API keys).
+ * Build the configuration from environment variables, read through the schema in config/env-schema.ts (which
+ * docs/configuration.md is generated from). In production it refuses embedded defaults (PGlite, the in-process
+ * rate-limit store), inline secrets in URLs, and placeholder secret files.
  */
-function parseChainUrls(name: string, raw: string): Map<number, string[]> {
-  const chains = new Map<number, string[]>();
-  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const eq = part.indexOf('=');
-    const id = part.slice(0, eq);
-    if (eq < 1 || !/^[1-9][0-9]{0,15}$/.test(id)) throw new ConfigError(name, `entry "${id}" is not <chainId>=<url>[|<url>…]`);
-    const urls = part.slice(eq + 1).split('|').map((u) => u.trim());
-    for (const url of urls) {
-      try {
-        const parsed = new URL(url);
-        if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error('scheme');
-      } catch {
-        throw new ConfigError(name, `chain ${id} has an endpoint that is not a valid http(s) URL`);
-      }
-    }
-    if (new Set(urls).size !== urls.length) throw new ConfigError(name, `chain ${id} lists an endpoint twice`);
-    if (chains.has(Number(id))) throw new ConfigError(name, `chain ${id} is listed twice`);
-    chains.set(Number(id), urls);
+export function loadConfig(env: Env = process.env, overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  const read = envReader(env);
+  const { nodeEnv, production } = read.context;
+  const mode = overrides.mode ?? 'environment';
+  if (production && mode === 'embedded') {
+    throw new ConfigError(
+      'NODE_ENV',
+      'production refuses the embedded default (PGlite, dev keystore, anvil); configure real services',
+    );
   }
-  return chains;
+  const databaseUrl = overrides.databaseUrl ?? read('DATABASE_URL_FILE') ?? read('DATABASE_URL');
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (or DATABASE_URL_FILE)');
+  read('DATABASE_URL'); // production refuses a password inline even when the file or an override wins
+  const redisUrl =
+    overrides.redisUrl !== undefined ? overrides.redisUrl : (read('REDIS_URL_FILE') ?? read('REDIS_URL'));
+  if (production && !redisUrl)
+    throw new ConfigError(
+      'REDIS_URL',
+      'is required in production (the in-process rate-limit store is for development only)',
+    );
+  read('REDIS_URL'); // likewise
+  if (production) {
+    // In transit: a database or cache across a network needs verified TLS (config/transport-security.ts).
+    if (!databaseTransport(databaseUrl).ok) throw new ConfigError('DATABASE_URL', TRANSPORT_REFUSALS.DATABASE_URL);
+    if (redisUrl && !redisTransport(redisUrl).ok) throw new ConfigError('REDIS_URL', TRANSPORT_REFUSALS.REDIS_URL);
+  }
+  const allowedOrigins = read('ALLOWED_ORIGINS');
+  const adminAllowedIps = read('ADMIN_ALLOWED_IPS');
+  const trustedProxies = read('TRUSTED_PROXIES');
+  const tls =
+    read.isSet('TLS_CERT_FILE') || read.isSet('TLS_KEY_FILE')
+      ? { cert: read.require('TLS_CERT_FILE'), key: read.require('TLS_KEY_FILE') }
+      : null;
+  if (production && !tls && trustedProxies.length === 0) {
+    throw new ConfigError(
+      'TLS_CERT_FILE',
+      'production needs TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy',
+    );
+  }
+
+  const policySource = overrides.policySource ?? read('POLICY_FILE');
+  if (!policySource && overrides.policyText === undefined)
+    throw new ConfigError('POLICY_FILE', 'is required (a YAML or JSON policy set)');
+  const policyText = overrides.policyText ?? readNamedFile('POLICY_FILE', policySource!);
+
+  const chains = overrides.chains ?? chainConfigs(read);
+  const config: GatewayConfig = {
+    env: nodeEnv,
+    host: read('HOST'),
+    port: read('PORT'),
+    logLevel: read('LOG_LEVEL'),
+    databaseUrl,
+    databasePoolMax: read('DATABASE_POOL_MAX'),
+    migrateOnStart: read('MIGRATE_ON_START'),
+    redisUrl,
+    chains,
+    signerSocket: overrides.signerSocket ?? read('SIGNER_SOCKET') ?? '',
+    ticketPrivateKeyPem: overrides.ticketPrivateKeyPem ?? read.require('TICKET_PRIVATE_KEY_FILE'),
+    jwtPrivateKeyPem: overrides.jwtPrivateKeyPem ?? read.require('JWT_PRIVATE_KEY_FILE'),
+    jwtPreviousPublicKeyPems: read('JWT_PREVIOUS_PUBLIC_KEYS_FILE') ?? [],
+    jwtIssuer: read('JWT_ISSUER'),
+    jwtAudience: read('JWT_AUDIENCE'),
+    jwtExpirySeconds: read('JWT_EXPIRY'),
+    jwtRefreshExpirySeconds: read('JWT_REFRESH_EXPIRY'),
+    sessionAbsoluteSeconds: read('SESSION_ABSOLUTE_SECONDS'),
+    adminAllowedIps,
+    trustedProxies,
+    tls,
+    secretsKey: overrides.secretsKey !== undefined ? overrides.secretsKey : read('SECRETS_KEY_FILE'),
+    httpRedirectPort: read('HTTP_REDIRECT_PORT'),
+    allowedMethods: read('ALLOWED_METHODS'),
+    allowedHeaders: read('ALLOWED_HEADERS'),
+    policyText,
+    policySource: policySource ?? 'inline',
+    rateLimitIpPerMin: read('RATE_LIMIT_IP_PER_MIN'),
+    rateLimitPrincipalPerMin: read('RATE_LIMIT_PRINCIPAL_PER_MIN'),
+    rateLimitPrincipalBurst: read('RATE_LIMIT_PRINCIPAL_BURST'),
+    rateLimitIntentsPerMin: read('RATE_LIMIT_INTENTS_PER_MIN'),
+    rateLimitAuthPerMin: read('RATE_LIMIT_AUTH_PER_MIN'),
+    rateLimitAdminPerMin: read('RATE_LIMIT_ADMIN_PER_MIN'),
+    rateLimitIntentReadsPerMin: read('RATE_LIMIT_INTENT_READS_PER_MIN'),
+    rateLimitRedisPrefix: read('RATE_LIMIT_REDIS_PREFIX'),
+    allowedOrigins,
+    trackerIntervalMs: read('TRACKER_INTERVAL_MS'),
+    faultPoint: read('FAULT_POINT'),
+    hygiene: read('HYGIENE_CONFIG_FILE'),
+    notifications: {
+      allowPrivateAddresses: read('NOTIFY_ALLOW_PRIVATE_ADDRESSES'),
+      pollIntervalMs: read('NOTIFY_POLL_INTERVAL_MS'),
+      maxAttempts: read('NOTIFY_MAX_ATTEMPTS'),
+      timeoutMs: read('NOTIFY_TIMEOUT_MS'),
+    },
+    consoleBaseUrl: read('CONSOLE_BASE_URL'),
+    alerts: {
+      routing: {
+        routes: {
+          critical: read('ALERT_ROUTE_CRITICAL'),
+          high: read('ALERT_ROUTE_HIGH'),
+          medium: read('ALERT_ROUTE_MEDIUM'),
+          low: read('ALERT_ROUTE_LOW'),
+        },
+        digestChannels: read('ALERT_DIGEST_CHANNELS'),
+        digestIntervalSeconds: read('ALERT_DIGEST_INTERVAL_SECONDS'),
+        dedupSeconds: read('ALERT_DEDUP_SECONDS'),
+      },
+      watchIntervalMs: read('ALERT_WATCH_INTERVAL_MS'),
+      watch: {
+        failureThreshold: read('ALERT_FAILED_TX_THRESHOLD'),
+        failureWindowSeconds: read('ALERT_FAILED_TX_WINDOW_SECONDS'),
+        gasSpikeFactor: read('ALERT_GAS_SPIKE_PERCENT') / 100,
+        hourlySpendUsdMicros: read('ALERT_HOURLY_SPEND_USD'),
+        approvalExpiringSeconds: read('ALERT_APPROVAL_EXPIRING_SECONDS'),
+      },
+    },
+    incidents: {
+      watchIntervalMs: read('INCIDENT_WATCH_INTERVAL_MS'),
+      watch: {
+        responses: read('INCIDENT_RESPONSES'),
+        blockSeconds: read('INCIDENT_BLOCK_SECONDS'),
+        burstIntents: read('INCIDENT_BURST_INTENTS'),
+        burstWindowSeconds: read('INCIDENT_BURST_WINDOW_SECONDS'),
+        costFactor: read('INCIDENT_COST_FACTOR_PERCENT') / 100,
+        costMinUsdMicros: read('INCIDENT_COST_MIN_USD'),
+        errorRatePercent: read('INCIDENT_ERROR_RATE_PERCENT'),
+        errorWindowSeconds: read('INCIDENT_ERROR_WINDOW_SECONDS'),
+        errorMinIntents: read('INCIDENT_ERROR_MIN_INTENTS'),
+        bypassThreshold: read('INCIDENT_BYPASS_THRESHOLD'),
+        bypassWindowSeconds: read('INCIDENT_BYPASS_WINDOW_SECONDS'),
+      },
+    },
+    money: moneyConfig(read),
+    simulation: { enabled: read('SIMULATION') === 'on', gasCap: read('SIMULATION_GAS_CAP') },
+    swaps: swapConfig(read, chains),
+    x402: x402Config(read, chains),
+    submission: {
+      privateRelayMinValueUsd: read('PRIVATE_RELAY_MIN_VALUE_USD'),
+      stuckAfterMs: read('SUBMISSION_STUCK_AFTER_SECONDS') * 1000,
+      maxAutoSpeedUps: read('SUBMISSION_MAX_AUTO_SPEEDUPS'),
+      feeBumpPercent: read('SUBMISSION_FEE_BUMP_PERCENT'),
+      healthIntervalMs: read('CHAIN_HEALTH_INTERVAL_MS'),
+    },
+    mode,
+    killSwitch: { releaseOwners: read('KILLSWITCH_RELEASE_OWNERS') },
+    jobs: jobsConfig(read),
+    ...overrides,
+  };
+  if (!config.signerSocket) throw new ConfigError('SIGNER_SOCKET', "is required (the signer's Unix socket path)");
+  assertRsaKey(config.jwtPrivateKeyPem);
+  if (production && !config.secretsKey)
+    throw new ConfigError(
+      'SECRETS_KEY_FILE',
+      'is required in production (owners must use TOTP, whose secrets it seals)',
+    );
+  return config;
 }
 
-/** `<NAME>_FILE` (a file holding the list) or `<NAME>`; production refuses credentials or a query string inline. */
-function chainUrlSetting(env: Env, name: string, production: boolean): Map<number, string[]> | null {
-  const fromFile = env[`${name}_FILE`] ? readSecretFile(env, `${name}_FILE`).trim() : undefined;
-  const raw = fromFile ?? env[name];
-  if (!raw) return null;
-  const map = parseChainUrls(fromFile !== undefined ? `${name}_FILE` : name, raw);
-  if (production && fromFile === undefined) {
-    for (const [chainId, urls] of map) {
-      if (urls.some((u) => urlHasPassword(u) || new URL(u).username !== '' || new URL(u).search !== '')) {
-        throw new ConfigError(name, `chain ${chainId} has an endpoint with credentials or an API key in the environment; use ${name}_FILE in production`);
-      }
-    }
-  }
-  return map;
+/** JOB_RUNNER, JOBS_*, RETENTION_*, AUDIT_VERIFY_SCHEDULE, BACKUP_* and KEY_AGE_* (docs/jobs.md). */
+function jobsConfig(read: EnvReader): JobsConfig {
+  const backup = {
+    location: read('BACKUP_LOCATION') || null,
+    recipients: read('BACKUP_RECIPIENT'),
+    recipientsFile: read('BACKUP_RECIPIENTS_FILE') || null,
+    s3Endpoint: read('BACKUP_S3_ENDPOINT') || null,
+    workDir: read('BACKUP_WORK_DIR') || null,
+    signerKeyDir: read('SIGNER_KEY_DIR') || null,
+    signerJournal: read('SIGNER_JOURNAL') || null,
+    cli: read('BACKUP_CLI') || null,
+  };
+  if (backup.location && backup.recipients.length === 0 && !backup.recipientsFile)
+    throw new ConfigError('BACKUP_RECIPIENT', 'is required with BACKUP_LOCATION (or set BACKUP_RECIPIENTS_FILE)');
+  const keyAge = {
+    dueDays: read('KEY_AGE_DUE_DAYS'),
+    overdueDays: read('KEY_AGE_OVERDUE_DAYS'),
+    criticalDays: read('KEY_AGE_CRITICAL_DAYS'),
+  };
+  if (!(keyAge.dueDays <= keyAge.overdueDays && keyAge.overdueDays <= keyAge.criticalDays))
+    throw new ConfigError('KEY_AGE_DUE_DAYS', 'the key ages must rise: DUE ≤ OVERDUE ≤ CRITICAL');
+  return {
+    runner: read('JOB_RUNNER') === 'on',
+    pollIntervalMs: read('JOBS_POLL_INTERVAL_MS'),
+    leaseMs: read('JOBS_LEASE_MS'),
+    retryBaseMs: read('JOBS_RETRY_BASE_MS'),
+    retentionSchedule: read('RETENTION_SCHEDULE'),
+    retention: {
+      sessionsDays: read('RETENTION_SESSIONS_DAYS'),
+      authFailuresDays: read('RETENTION_AUTH_FAILURES_DAYS'),
+      ipBlocksDays: read('RETENTION_IP_BLOCKS_DAYS'),
+      outboxDeliveredDays: read('RETENTION_OUTBOX_DELIVERED_DAYS'),
+      spendBucketsHours: read('RETENTION_SPEND_BUCKETS_HOURS'),
+      alertsDays: read('RETENTION_ALERTS_DAYS'),
+      personalDataDays: read('RETENTION_PERSONAL_DATA_DAYS'),
+      batchSize: read('RETENTION_BATCH_SIZE'),
+    },
+    auditVerifySchedule: read('AUDIT_VERIFY_SCHEDULE'),
+    backupSchedule: read('BACKUP_SCHEDULE'),
+    backup,
+    keyAgeSchedule: read('KEY_AGE_SCHEDULE'),
+    keyAge,
+  };
 }
 
-/** Per-chain fee caps in gwei ("1=300,8453=5"), returned in wei. */
-function gweiCaps(env: Env, name: string): Map<number, bigint> {
-  const caps = new Map<number, bigint>();
-  for (const part of (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const match = /^([1-9][0-9]{0,15})=(0|[1-9][0-9]{0,11})(?:\.([0-9]{1,9}))?$/.exec(part);
-    if (!match) throw new ConfigError(name, `entry "${part.slice(0, 40)}" is not <chainId>=<gwei>, e.g. "1=300"`);
-    const wei = BigInt(match[2]!) * 10n ** 9n + BigInt((match[3] ?? '').padEnd(9, '0'));
-    if (wei === 0n) throw new ConfigError(name, `chain ${match[1]} has a zero cap`);
-    if (caps.has(Number(match[1]))) throw new ConfigError(name, `chain ${match[1]} is listed twice`);
-    caps.set(Number(match[1]), wei);
-  }
-  return caps;
+/** The database URL for tools (`pnpm audit:verify`): DATABASE_URL_FILE, else DATABASE_URL, else null. */
+export function databaseUrlFrom(env: Env = process.env): string | null {
+  const read = envReader(env);
+  return read('DATABASE_URL_FILE') ?? (read('DATABASE_URL') || null);
 }
 
 /**
  * CHAIN_RPC_URLS (required), PRIVATE_RELAY_URLS, CHAIN_MAX_FEE_GWEI, CHAIN_MAX_PRIORITY_FEE_GWEI: one ChainConfig per
- * chain. Relays and caps must name configured chains.
+ * chain. Each list may come from a file (`<NAME>_FILE`), which wins. Relays and caps must name configured chains.
  */
-function chainConfigs(env: Env, production: boolean): ChainConfig[] {
-  const rpcs = chainUrlSetting(env, 'CHAIN_RPC_URLS', production);
-  if (!rpcs) throw new ConfigError('CHAIN_RPC_URLS', 'is required, e.g. "31337=http://127.0.0.1:8545" (several endpoints: "31337=http://a|http://b")');
+function chainConfigs(read: EnvReader): ChainConfig[] {
+  const rpcs = read('CHAIN_RPC_URLS_FILE') ?? read('CHAIN_RPC_URLS');
+  if (!rpcs)
+    throw new ConfigError(
+      'CHAIN_RPC_URLS',
+      'is required, e.g. "31337=http://127.0.0.1:8545" (several endpoints: "31337=http://a|http://b")',
+    );
   if (rpcs.size === 0) throw new ConfigError('CHAIN_RPC_URLS', 'lists no chain');
-  const relays = chainUrlSetting(env, 'PRIVATE_RELAY_URLS', production) ?? new Map<number, string[]>();
-  const maxFee = gweiCaps(env, 'CHAIN_MAX_FEE_GWEI');
-  const maxPriority = gweiCaps(env, 'CHAIN_MAX_PRIORITY_FEE_GWEI');
-  for (const [name, map] of [['PRIVATE_RELAY_URLS', relays], ['CHAIN_MAX_FEE_GWEI', maxFee], ['CHAIN_MAX_PRIORITY_FEE_GWEI', maxPriority]] as const) {
-    for (const chainId of map.keys()) if (!rpcs.has(chainId)) throw new ConfigError(name, `chain ${chainId} is not in CHAIN_RPC_URLS`);
+  const relays = read('PRIVATE_RELAY_URLS_FILE') ?? read('PRIVATE_RELAY_URLS') ?? new Map<number, string[]>();
+  const maxFee = read('CHAIN_MAX_FEE_GWEI');
+  const maxPriority = read('CHAIN_MAX_PRIORITY_FEE_GWEI');
+  const reorgDepths = read('CHAIN_REORG_DEPTH');
+  for (const [name, map] of [
+    ['PRIVATE_RELAY_URLS', relays],
+    ['CHAIN_MAX_FEE_GWEI', maxFee],
+    ['CHAIN_MAX_PRIORITY_FEE_GWEI', maxPriority],
+    ['CHAIN_REORG_DEPTH', reorgDepths],
+  ] as const) {
+    for (const chainId of map.keys())
+      if (!rpcs.has(chainId)) throw new ConfigError(name, `chain ${chainId} is not in CHAIN_RPC_URLS`);
   }
   return [...rpcs].map(([chainId, urls]) => {
     const fee = maxFee.get(chainId);
     const priority = maxPriority.get(chainId);
     if (fee !== undefined && priority !== undefined && priority > fee) {
-      throw new ConfigError('CHAIN_MAX_PRIORITY_FEE_GWEI', `chain ${chainId}: the priority-fee cap is above the max-fee cap`);
+      throw new ConfigError(
+        'CHAIN_MAX_PRIORITY_FEE_GWEI',
+        `chain ${chainId}: the priority-fee cap is above the max-fee cap`,
+      );
     }
     return {
       chainId,
@@ -256,154 +446,14 @@ function chainConfigs(env: Env, production: boolean): ChainConfig[] {
       ...(relays.has(chainId) ? { privateRelayUrls: relays.get(chainId)! } : {}),
       ...(fee !== undefined ? { maxFeePerGasCap: fee } : {}),
       ...(priority !== undefined ? { maxPriorityFeePerGasCap: priority } : {}),
+      ...(reorgDepths.has(chainId) ? { reorgDepth: reorgDepths.get(chainId)! } : {}),
     };
   });
 }
 
-/** PRIVATE_RELAY_MIN_VALUE_USD, SUBMISSION_*, CHAIN_HEALTH_INTERVAL_MS. */
-function submissionConfig(env: Env): SubmissionConfig {
-  return {
-    privateRelayMinValueUsd: usd(env, 'PRIVATE_RELAY_MIN_VALUE_USD', '1000'),
-    stuckAfterMs: int(env, 'SUBMISSION_STUCK_AFTER_SECONDS', 90, 5, 24 * 3600) * 1000,
-    maxAutoSpeedUps: int(env, 'SUBMISSION_MAX_AUTO_SPEEDUPS', 3, 0, 20),
-    feeBumpPercent: int(env, 'SUBMISSION_FEE_BUMP_PERCENT', 15, 10, 500),
-    healthIntervalMs: int(env, 'CHAIN_HEALTH_INTERVAL_MS', 10_000, 500, 600_000),
-  };
-}
-
-function urlHasPassword(url: string): boolean {
-  try {
-    return new URL(url).password !== '';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Build the configuration from environment variables. In production it refuses embedded defaults (PGlite, the
- * in-process rate-limit store), inline secrets in URLs, and placeholder secret files.
- */
-export function loadConfig(env: Env = process.env, overrides: Partial<GatewayConfig> = {}): GatewayConfig {
-  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
-  const production = nodeEnv === 'production';
-  const mode = overrides.mode ?? 'environment';
-  if (production && mode === 'embedded') {
-    throw new ConfigError('NODE_ENV', 'production refuses the embedded default (PGlite, dev keystore, anvil); configure real services');
-  }
-  const databaseUrl = overrides.databaseUrl ?? (env.DATABASE_URL_FILE ? readSecretFile(env, 'DATABASE_URL_FILE').trim() : env.DATABASE_URL);
-  if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required (or DATABASE_URL_FILE)');
-  if (production && env.DATABASE_URL && urlHasPassword(env.DATABASE_URL)) {
-    throw new ConfigError('DATABASE_URL', 'carries a password in the environment; use DATABASE_URL_FILE or PGPASSFILE in production');
-  }
-  const redisUrl = overrides.redisUrl !== undefined ? overrides.redisUrl : env.REDIS_URL_FILE ? readSecretFile(env, 'REDIS_URL_FILE').trim() : (env.REDIS_URL ?? null);
-  if (production && !redisUrl) throw new ConfigError('REDIS_URL', 'is required in production (the in-process rate-limit store is for development only)');
-  if (production && env.REDIS_URL && urlHasPassword(env.REDIS_URL)) {
-    throw new ConfigError('REDIS_URL', 'carries a password in the environment; use REDIS_URL_FILE in production');
-  }
-  const list = (name: string, fallback: string): string[] => (env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
-  const allowedOrigins = list('ALLOWED_ORIGINS', '');
-  if (allowedOrigins.some((o) => o.includes('*'))) throw new ConfigError('ALLOWED_ORIGINS', 'must list origins; a wildcard is never allowed');
-  for (const origin of allowedOrigins) {
-    let parsed: URL;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin such as https://console.example.com`);
-    }
-    if (parsed.origin !== origin) throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" is not an origin (scheme://host[:port], no path)`);
-    if (production && parsed.protocol !== 'https:') throw new ConfigError('ALLOWED_ORIGINS', `"${origin}" must be https in production`);
-  }
-  const cidrs = (name: string, fallback: string): Cidr[] => {
-    try {
-      return parseCidrList(env[name] ?? fallback);
-    } catch {
-      throw new ConfigError(name, 'must be a comma-separated list of IP addresses or CIDR ranges');
-    }
-  };
-  const adminAllowedIps = cidrs('ADMIN_ALLOWED_IPS', '127.0.0.1/32,::1/128');
-  const trustedProxies = list('TRUSTED_PROXIES', '');
-  cidrs('TRUSTED_PROXIES', '');
-  if (trustedProxies.some((p) => p === '*' || p === '0.0.0.0/0' || p === '::/0')) {
-    throw new ConfigError('TRUSTED_PROXIES', 'must name the proxies; trusting every address lets any client forge X-Forwarded-For');
-  }
-  const tls = env.TLS_CERT_FILE || env.TLS_KEY_FILE ? { cert: readSecretFile(env, 'TLS_CERT_FILE'), key: readSecretFile(env, 'TLS_KEY_FILE') } : null;
-  if (production && !tls && trustedProxies.length === 0) {
-    throw new ConfigError('TLS_CERT_FILE', 'production needs TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUSTED_PROXIES for a TLS-terminating proxy');
-  }
-
-  const policySource = overrides.policySource ?? env.POLICY_FILE;
-  if (!policySource && overrides.policyText === undefined) throw new ConfigError('POLICY_FILE', 'is required (a YAML or JSON policy set)');
-  let policyText = overrides.policyText;
-  if (policyText === undefined) {
-    try {
-      policyText = readFileSync(policySource!, 'utf8');
-    } catch (error) {
-      throw new ConfigError('POLICY_FILE', `cannot read ${policySource}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  }
-
-  const chains = overrides.chains ?? chainConfigs(env, production);
-  const config: GatewayConfig = {
-    env: nodeEnv,
-    host: env.HOST ?? '127.0.0.1',
-    port: int(env, 'PORT', 8402, 0, 65535),
-    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
-    databaseUrl,
-    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 20, 1, 500),
-    migrateOnStart: env.MIGRATE_ON_START !== 'false',
-    redisUrl,
-    chains,
-    signerSocket: overrides.signerSocket ?? env.SIGNER_SOCKET ?? '',
-    ticketPrivateKeyPem: overrides.ticketPrivateKeyPem ?? readSecretFile(env, 'TICKET_PRIVATE_KEY_FILE'),
-    jwtPrivateKeyPem: overrides.jwtPrivateKeyPem ?? readSecretFile(env, 'JWT_PRIVATE_KEY_FILE'),
-    jwtPreviousPublicKeyPems: env.JWT_PREVIOUS_PUBLIC_KEYS_FILE ? previousJwtKeys(readFileOrFail(env, 'JWT_PREVIOUS_PUBLIC_KEYS_FILE')) : [],
-    jwtIssuer: env.JWT_ISSUER ?? 'clawd402',
-    jwtAudience: env.JWT_AUDIENCE ?? 'clawd402-api',
-    jwtExpirySeconds: int(env, 'JWT_EXPIRY', 900, 60, 3600),
-    jwtRefreshExpirySeconds: int(env, 'JWT_REFRESH_EXPIRY', 7 * 24 * 3600, 300, 30 * 24 * 3600),
-    sessionAbsoluteSeconds: int(env, 'SESSION_ABSOLUTE_SECONDS', 24 * 3600, 900, 7 * 24 * 3600),
-    adminAllowedIps,
-    trustedProxies,
-    tls,
-    secretsKey: overrides.secretsKey !== undefined ? overrides.secretsKey : env.SECRETS_KEY_FILE ? secretsKeyFrom(readSecretFile(env, 'SECRETS_KEY_FILE')) : null,
-    httpRedirectPort: env.HTTP_REDIRECT_PORT ? int(env, 'HTTP_REDIRECT_PORT', 0, 0, 65535) : null,
-    allowedMethods: list('ALLOWED_METHODS', 'GET,POST,PUT,DELETE'),
-    allowedHeaders: list('ALLOWED_HEADERS', 'authorization,content-type,idempotency-key'),
-    policyText,
-    policySource: policySource ?? 'inline',
-    rateLimitIpPerMin: int(env, 'RATE_LIMIT_IP_PER_MIN', 100, 1, 10_000_000),
-    rateLimitPrincipalPerMin: int(env, 'RATE_LIMIT_PRINCIPAL_PER_MIN', 60, 1, 10_000_000),
-    rateLimitPrincipalBurst: int(env, 'RATE_LIMIT_PRINCIPAL_BURST', 20, 1, 10_000_000),
-    rateLimitIntentsPerMin: int(env, 'RATE_LIMIT_INTENTS_PER_MIN', 30, 1, 10_000_000),
-    rateLimitAuthPerMin: int(env, 'RATE_LIMIT_AUTH_PER_MIN', 20, 1, 10_000_000),
-    rateLimitAdminPerMin: int(env, 'RATE_LIMIT_ADMIN_PER_MIN', 60, 1, 10_000_000),
-    rateLimitRedisPrefix: rateLimitPrefix(env.RATE_LIMIT_REDIS_PREFIX ?? 'clawd402:rl:'),
-    allowedOrigins,
-    trackerIntervalMs: int(env, 'TRACKER_INTERVAL_MS', 1000, 50, 60_000),
-    hygiene: hygieneRules(env),
-    notifications: notificationConfig(env, production),
-    consoleBaseUrl: consoleBaseUrl(env, production),
-    money: moneyConfig(env, production),
-    simulation: simulationConfig(env),
-    swaps: swapConfig(env, chains),
-    submission: submissionConfig(env),
-    mode,
-    ...overrides,
-  };
-  if (!config.signerSocket) throw new ConfigError('SIGNER_SOCKET', 'is required (the signer\'s Unix socket path)');
-  assertRsaKey(config.jwtPrivateKeyPem);
-  if (production && !config.secretsKey) throw new ConfigError('SECRETS_KEY_FILE', 'is required in production (owners must use TOTP, whose secrets it seals)');
-  return config;
-}
-
-function rateLimitPrefix(prefix: string): string {
-  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) throw new ConfigError('RATE_LIMIT_REDIS_PREFIX', 'must be 1–64 characters of A–Z, a–z, 0–9, ":", "_", "." or "-"');
-  return prefix;
-}
-
 /** The access-token key must be RSA of at least 2048 bits, in every environment. */
 function assertRsaKey(pem: string): void {
-  let bits = 0;
+  let bits: number;
   let type: string | undefined;
   try {
     const key = createPrivateKey(pem);
@@ -413,65 +463,27 @@ function assertRsaKey(pem: string): void {
     throw new ConfigError('JWT_PRIVATE_KEY_FILE', 'does not hold a readable private key (PEM)');
   }
   if (type !== 'rsa') throw new ConfigError('JWT_PRIVATE_KEY_FILE', `holds a ${type} key; an RSA key is required`);
-  if (bits < 2048) throw new ConfigError('JWT_PRIVATE_KEY_FILE', `holds an RSA key of ${bits} bits; at least 2048 are required`);
+  if (bits < 2048)
+    throw new ConfigError('JWT_PRIVATE_KEY_FILE', `holds an RSA key of ${bits} bits; at least 2048 are required`);
 }
 
-function readFileOrFail(env: Env, name: string): string {
-  try {
-    return readFileSync(env[name]!, 'utf8');
-  } catch (error) {
-    throw new ConfigError(name, `cannot read ${env[name]}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
-
-function secretsKeyFrom(text: string): Buffer {
-  try {
-    return parseSecretsKey(text);
-  } catch (error) {
-    throw new ConfigError('SECRETS_KEY_FILE', (error as Error).message);
-  }
-}
-
-/** Zero or more SPKI PEM blocks, each an RSA public key of at least 2048 bits; anything else stops the boot. */
-function previousJwtKeys(text: string): string[] {
-  try {
-    const pems = parseSpkiPemBlocks(text);
-    for (const pem of pems) loadRsaPublicKey(pem);
-    return pems;
-  } catch (error) {
-    throw new ConfigError('JWT_PREVIOUS_PUBLIC_KEYS_FILE', (error as Error).message);
-  }
-}
-
-function usd(env: Env, name: string, fallback: string): bigint {
-  const raw = env[name] ?? fallback;
-  const value = parseUsd(raw);
-  if (value === null) throw new ConfigError(name, `must be a non-negative USD amount such as "250" or "99.5", got "${raw}"`);
-  return value;
-}
-
-/** CIRCUIT_BREAKER_* and the asset-price defaults. */
-function moneyConfig(env: Env, production: boolean): MoneyConfig {
+/** CIRCUIT_BREAKER_*, SMTP_* and the asset-price default. */
+function moneyConfig(read: EnvReader): MoneyConfig {
+  const { production } = read.context;
   const breaker = {
-    warning: usd(env, 'CIRCUIT_BREAKER_WARNING', '100'),
-    soft: usd(env, 'CIRCUIT_BREAKER_SOFT', '250'),
-    hard: usd(env, 'CIRCUIT_BREAKER_HARD', '500'),
-    emergency: usd(env, 'CIRCUIT_BREAKER_EMERGENCY', '1000'),
+    warning: read('CIRCUIT_BREAKER_WARNING'),
+    soft: read('CIRCUIT_BREAKER_SOFT'),
+    hard: read('CIRCUIT_BREAKER_HARD'),
+    emergency: read('CIRCUIT_BREAKER_EMERGENCY'),
   };
   if (!(breaker.warning <= breaker.soft && breaker.soft <= breaker.hard && breaker.hard <= breaker.emergency)) {
     throw new ConfigError('CIRCUIT_BREAKER_WARNING', 'the thresholds must rise: WARNING ≤ SOFT ≤ HARD ≤ EMERGENCY');
   }
-  const hardAllowlist = (env.CIRCUIT_BREAKER_HARD_ALLOWLIST ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((a) => {
-    if (!isAddress(a, { strict: false })) throw new ConfigError('CIRCUIT_BREAKER_HARD_ALLOWLIST', `"${a}" is not an address`);
-    return getAddress(a);
-  });
-  let alertWebhookUrl: string | null = null;
-  if (env.CIRCUIT_BREAKER_WEBHOOK_FILE) alertWebhookUrl = readSecretFile(env, 'CIRCUIT_BREAKER_WEBHOOK_FILE').trim();
-  else if (env.CIRCUIT_BREAKER_WEBHOOK) {
-    // A webhook URL usually embeds its own secret (Slack, PagerDuty): production reads it from a file.
-    if (production) throw new ConfigError('CIRCUIT_BREAKER_WEBHOOK', 'production reads the webhook URL from CIRCUIT_BREAKER_WEBHOOK_FILE, not the environment');
-    alertWebhookUrl = env.CIRCUIT_BREAKER_WEBHOOK;
-  }
+  const hardAllowlist = read('CIRCUIT_BREAKER_HARD_ALLOWLIST');
+  // A webhook URL usually embeds its own secret (Slack, PagerDuty): production reads it from a file.
+  const alertWebhookUrl = read.isSet('CIRCUIT_BREAKER_WEBHOOK_FILE')
+    ? read('CIRCUIT_BREAKER_WEBHOOK_FILE')
+    : read('CIRCUIT_BREAKER_WEBHOOK');
   if (alertWebhookUrl !== null) {
     try {
       const url = new URL(alertWebhookUrl);
@@ -480,110 +492,90 @@ function moneyConfig(env: Env, production: boolean): MoneyConfig {
       throw new ConfigError('CIRCUIT_BREAKER_WEBHOOK', 'must be an https URL (http allowed outside production)');
     }
   }
-  const alertWebhookSecret = alertWebhookUrl === null ? null : readSecretFile(env, 'CIRCUIT_BREAKER_WEBHOOK_SECRET_FILE').trim();
-  const alertEmail = env.CIRCUIT_BREAKER_EMAIL?.trim() || null;
+  const alertWebhookSecret = alertWebhookUrl === null ? null : read.require('CIRCUIT_BREAKER_WEBHOOK_SECRET_FILE');
+  const alertEmail = read('CIRCUIT_BREAKER_EMAIL');
   let smtp: MoneyConfig['smtp'] = null;
   if (alertEmail !== null) {
-    if (!env.SMTP_HOST) throw new ConfigError('SMTP_HOST', 'is required with CIRCUIT_BREAKER_EMAIL (the SMTP server that sends it)');
-    if (!env.SMTP_FROM) throw new ConfigError('SMTP_FROM', 'is required with CIRCUIT_BREAKER_EMAIL');
-    const tls = env.SMTP_TLS ?? 'starttls';
-    if (tls !== 'implicit' && tls !== 'starttls' && tls !== 'none') throw new ConfigError('SMTP_TLS', 'must be implicit, starttls or none');
-    if (production && tls === 'none') throw new ConfigError('SMTP_TLS', 'production sends mail over TLS');
+    const host = read.require('SMTP_HOST');
+    const from = read.require('SMTP_FROM');
+    const tls = read('SMTP_TLS');
     smtp = {
-      host: env.SMTP_HOST,
-      port: int(env, 'SMTP_PORT', tls === 'implicit' ? 465 : 587, 1, 65535),
+      host,
+      port: read.or('SMTP_PORT', tls === 'implicit' ? 465 : 587),
       tls,
-      from: env.SMTP_FROM,
-      username: env.SMTP_USERNAME ?? null,
-      password: env.SMTP_PASSWORD_FILE ? readSecretFile(env, 'SMTP_PASSWORD_FILE').trim() : null,
+      from,
+      username: read('SMTP_USERNAME'),
+      password: read('SMTP_PASSWORD_FILE'),
     };
   }
-  if (alertEmail !== null && !/^[^\s@]+@[^\s@]+$/.test(alertEmail)) throw new ConfigError('CIRCUIT_BREAKER_EMAIL', 'must be an email address');
-  if (production && env.DEV_NATIVE_PRICE_USD) {
-    throw new ConfigError('DEV_NATIVE_PRICE_USD', 'is a development default; production prices come from the asset registry (PUT /admin/assets)');
-  }
-  const devPrice = production ? null : (env.DEV_NATIVE_PRICE_USD ?? '2000');
-  if (devPrice !== null && (parseUsd(devPrice) ?? 0n) === 0n) throw new ConfigError('DEV_NATIVE_PRICE_USD', 'must be a positive USD amount');
+  if (alertEmail !== null && !/^[^\s@]+@[^\s@]+$/.test(alertEmail))
+    throw new ConfigError('CIRCUIT_BREAKER_EMAIL', 'must be an email address');
+  const devNativePriceUsd = read('DEV_NATIVE_PRICE_USD');
   return {
     breaker,
     hardAllowlist,
-    hardCapMicros: usd(env, 'CIRCUIT_BREAKER_HARD_CAP_USD', '10'),
+    hardCapMicros: read('CIRCUIT_BREAKER_HARD_CAP_USD'),
     alertWebhookUrl,
     alertWebhookSecret,
     alertEmail,
     smtp,
-    alertChannels: (env.CIRCUIT_BREAKER_CHANNELS ?? '').split(',').map((c) => c.trim()).filter(Boolean),
-    softApprovalChannels: (env.CIRCUIT_BREAKER_APPROVAL_CHANNELS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    softApprovalTimeoutSeconds: int(env, 'CIRCUIT_BREAKER_APPROVAL_TIMEOUT', 1800, 60, 7 * 24 * 3600),
-    devNativePriceUsd: devPrice,
+    alertChannels: read('CIRCUIT_BREAKER_CHANNELS'),
+    softApprovalChannels: read('CIRCUIT_BREAKER_APPROVAL_CHANNELS'),
+    softApprovalTimeoutSeconds: read('CIRCUIT_BREAKER_APPROVAL_TIMEOUT'),
+    devNativePriceUsd,
   };
-}
-
-/** NOTIFY_*: notification delivery. Production refuses private destinations. */
-function notificationConfig(env: Env, production: boolean): NotificationConfig {
-  const raw = env.NOTIFY_ALLOW_PRIVATE_ADDRESSES;
-  if (raw !== undefined && raw !== '' && raw !== 'true' && raw !== 'false') throw new ConfigError('NOTIFY_ALLOW_PRIVATE_ADDRESSES', 'must be "true" or "false"');
-  const allowPrivateAddresses = raw === 'true';
-  if (production && allowPrivateAddresses) {
-    throw new ConfigError('NOTIFY_ALLOW_PRIVATE_ADDRESSES', 'is for local testing; production never delivers notifications to loopback, private or metadata addresses');
-  }
-  return {
-    allowPrivateAddresses,
-    pollIntervalMs: int(env, 'NOTIFY_POLL_INTERVAL_MS', 2000, 100, 60_000),
-    maxAttempts: int(env, 'NOTIFY_MAX_ATTEMPTS', 10, 1, 50),
-    timeoutMs: int(env, 'NOTIFY_TIMEOUT_MS', 10_000, 1000, 60_000),
-  };
-}
-
-/** CONSOLE_BASE_URL: an http(s) URL without query or fragment (https in production); trailing slashes dropped. */
-function consoleBaseUrl(env: Env, production: boolean): string | null {
-  const raw = env.CONSOLE_BASE_URL?.trim();
-  if (!raw) return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('CONSOLE_BASE_URL', 'must be an absolute URL such as https://clawd402.example.com');
-  }
-  if (url.protocol !== 'https:' && (production || url.protocol !== 'http:')) throw new ConfigError('CONSOLE_BASE_URL', 'must be https (http allowed outside production)');
-  if (url.search || url.hash || url.username || url.password) throw new ConfigError('CONSOLE_BASE_URL', 'must have no query, fragment or user info');
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-}
-
-/**
- * HYGIENE_CONFIG_FILE: YAML or JSON with `memoMaxLength`, `injectionPhrases` (added to the built-in ones) and
- * `canaryTokens`. A file, not variables, because canary tokens are secrets. Without it the built-in rules apply.
- */
-function hygieneRules(env: Env): HygieneRules {
-  if (!env.HYGIENE_CONFIG_FILE) return DEFAULT_HYGIENE_RULES;
-  try {
-    return parseHygieneConfig(readFileOrFail(env, 'HYGIENE_CONFIG_FILE'));
-  } catch (error) {
-    if (error instanceof HygieneConfigError) throw new ConfigError('HYGIENE_CONFIG_FILE', error.message);
-    throw error;
-  }
-}
-
-/** SIMULATION (on|off, default on) and SIMULATION_GAS_CAP (gas per transaction; default: the block gas limit). */
-function simulationConfig(env: Env): GatewayConfig['simulation'] {
-  const raw = env.SIMULATION ?? 'on';
-  if (raw !== 'on' && raw !== 'off') throw new ConfigError('SIMULATION', `must be "on" or "off", got "${raw}"`);
-  const cap = env.SIMULATION_GAS_CAP;
-  if (cap !== undefined && cap !== '' && !/^[1-9][0-9]{0,9}$/.test(cap)) throw new ConfigError('SIMULATION_GAS_CAP', 'must be a positive whole number of gas');
-  return { enabled: raw === 'on', gasCap: cap ? BigInt(cap) : null };
 }
 
 /** SWAP_ROUTERS ("31337=0x…,8453=0x…"; each chain must be in CHAIN_RPC_URLS) and SWAP_MAX_DEADLINE_SECONDS. */
-function swapConfig(env: Env, chains: readonly ChainConfig[]): GatewayConfig['swaps'] {
+function swapConfig(read: EnvReader, chains: readonly ChainConfig[]): GatewayConfig['swaps'] {
   const routers = new Map<number, Address>();
-  for (const part of (env.SWAP_ROUTERS ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of splitList(read('SWAP_ROUTERS') ?? '')) {
     const [id = '', address = ''] = part.split('=');
     if (!/^[1-9][0-9]{0,15}$/.test(id) || !isAddress(address, { strict: false })) {
       throw new ConfigError('SWAP_ROUTERS', `entry "${part}" is not <chainId>=<router address>`);
     }
-    if (!chains.some((c) => c.chainId === Number(id))) throw new ConfigError('SWAP_ROUTERS', `chain ${id} is not in CHAIN_RPC_URLS`);
+    if (!chains.some((c) => c.chainId === Number(id)))
+      throw new ConfigError('SWAP_ROUTERS', `chain ${id} is not in CHAIN_RPC_URLS`);
     if (routers.has(Number(id))) throw new ConfigError('SWAP_ROUTERS', `chain ${id} is listed twice`);
     routers.set(Number(id), getAddress(address));
   }
-  return { routers, maxDeadlineSeconds: int(env, 'SWAP_MAX_DEADLINE_SECONDS', 3600, 30, 7 * 24 * 3600) };
+  return { routers, maxDeadlineSeconds: read('SWAP_MAX_DEADLINE_SECONDS') };
+}
+
+/** X402_ASSETS ("31337=0x…|0x…,8453=0x…"), X402_PAYEES ("api.example.com=0x…|0x…"), and the x402 caps. */
+function x402Config(read: EnvReader, chains: readonly ChainConfig[]): X402Settings {
+  const assets = new Map<number, Address[]>();
+  for (const part of splitList(read('X402_ASSETS') ?? '')) {
+    const [id = '', list = ''] = part.split('=');
+    const tokens = list.split('|');
+    if (!/^[1-9][0-9]{0,15}$/.test(id) || tokens.some((t) => !isAddress(t, { strict: false }))) {
+      throw new ConfigError('X402_ASSETS', `entry "${part}" is not <chainId>=<token>|<token>`);
+    }
+    if (!chains.some((c) => c.chainId === Number(id)))
+      throw new ConfigError('X402_ASSETS', `chain ${id} is not in CHAIN_RPC_URLS`);
+    if (assets.has(Number(id))) throw new ConfigError('X402_ASSETS', `chain ${id} is listed twice`);
+    assets.set(
+      Number(id),
+      tokens.map((t) => getAddress(t)),
+    );
+  }
+  const payees = new Map<string, Address[]>();
+  for (const part of splitList(read('X402_PAYEES') ?? '')) {
+    const [host = '', list = ''] = part.split('=');
+    const addresses = list.split('|');
+    if (!/^[a-z0-9.-]{1,253}$/.test(host) || addresses.some((a) => !isAddress(a, { strict: false }))) {
+      throw new ConfigError('X402_PAYEES', `entry "${part}" is not <lowercase host>=<payee>|<payee>`);
+    }
+    if (payees.has(host)) throw new ConfigError('X402_PAYEES', `host ${host} is listed twice`);
+    payees.set(
+      host,
+      addresses.map((a) => getAddress(a)),
+    );
+  }
+  return {
+    assets,
+    payees,
+    maxValiditySeconds: read('X402_MAX_VALIDITY_SECONDS'),
+    maxPaymentUsdMicros: read('X402_MAX_PAYMENT_USD'),
+  };
 }

@@ -6,3 +6,4 @@ export { createPool } from './db/pool.ts';
 export { createAgentWithKey } from './repositories/agents-repository.ts';
 export { createUser } from './repositories/users-repository.ts';
 export { verifyAuditChain, appendAudit } from './repositories/audit-repository.ts';
+export { upsertAsset } from './repositories/assets-repository.ts';

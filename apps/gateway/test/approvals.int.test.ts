@@ -34,13 +34,15 @@ describe('human approvals', () => {
   });
   after(async () => stack?.stop());
 
-  const send = (amount: string) => postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount });
+  const send = (amount: string) =>
+    postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount });
   const approvalOf = async (intentId: string): Promise<any> => {
     const list = await callJson(stack.baseUrl, approvers[0]!, 'GET', '/admin/approvals?status=pending');
     assert.equal(list.status, 200);
     return list.body.items.find((a: { intent: { id: string } }) => a.intent.id === intentId);
   };
-  const approve = (who: string, id: string, digest: string) => callJson(stack.baseUrl, who, 'POST', `/admin/approvals/${id}/approve`, { digest });
+  const approve = (who: string, id: string, digest: string) =>
+    callJson(stack.baseUrl, who, 'POST', `/admin/approvals/${id}/approve`, { digest });
 
   test('2 of 3: one approval leaves it pending, the same user twice does not count, a second user approves it', async () => {
     const sent = await send('0.1');
@@ -50,7 +52,10 @@ describe('human approvals', () => {
     const approval = await approvalOf(sent.body.id);
     assert.equal(approval.required, 2);
     assert.match(approval.digest, /^sha256:[0-9a-f]{64}$/);
-    const outbox = await stack.pool.query(`SELECT channel, event FROM notification_outbox WHERE payload->>'approvalId' = $1`, [approval.id]);
+    const outbox = await stack.pool.query(
+      `SELECT channel, event FROM notification_outbox WHERE payload->>'approvalId' = $1`,
+      [approval.id],
+    );
     assert.deepEqual(outbox.rows, [{ channel: 'ops', event: 'approval.requested' }]);
 
     // The agent long-polls; it wakes when a human decides.
@@ -76,7 +81,10 @@ describe('human approvals', () => {
     const woke = await waiting;
     assert.equal(woke.status, 200);
     assert.notEqual(woke.body.status, 'pending_approval');
-    assert.equal((await waitForStatus(stack.baseUrl, token, sent.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+    assert.equal(
+      (await waitForStatus(stack.baseUrl, token, sent.body.id, ['confirmed', 'failed'])).status,
+      'confirmed',
+    );
 
     // Replaying the approval id, by anyone, fails: a decision counts once.
     const replay = await approve(approvers[2]!, approval.id, approval.digest);
@@ -103,14 +111,22 @@ describe('human approvals', () => {
   test('a rejection needs a reason and rejects the intent', async () => {
     const sent = await send('0.1');
     const approval = await approvalOf(sent.body.id);
-    const rejected = await callJson(stack.baseUrl, approvers[2]!, 'POST', `/admin/approvals/${approval.id}/reject`, { reason: 'not in the budget' });
+    const rejected = await callJson(stack.baseUrl, approvers[2]!, 'POST', `/admin/approvals/${approval.id}/reject`, {
+      reason: 'not in the budget',
+    });
     assert.equal(rejected.status, 200, JSON.stringify(rejected.body));
     assert.equal(rejected.body.status, 'rejected');
     assert.equal(rejected.body.intent.status, 'rejected');
-    assert.deepEqual(rejected.body.intent.error, { code: 'approval_rejected', message: 'Rejected by a human: not in the budget' });
+    assert.deepEqual(rejected.body.intent.error, {
+      code: 'approval_rejected',
+      message: 'Rejected by a human: not in the budget',
+    });
   });
 
   test('timeout → escalation notice → rejection, with the clock driven by the test', async () => {
+    // Approvals earlier tests left pending (no escalation) would time out in the same sweeps when their clocks started
+    // more than a second earlier (a loaded machine): let the clock expire them first, so the sweeps below see this one.
+    await stack.app.services.approvals.sweep(new Date(Date.now() + 601_000));
     const sent = await send('0.2');
     assert.equal(sent.body.decision.policy, 'one_with_escalation');
     const approval = await approvalOf(sent.body.id);
@@ -122,8 +138,14 @@ describe('human approvals', () => {
     // At the timeout: the escalation runs (on-call is notified) and the approval waits once more.
     const escalated = await stack.app.services.approvals.sweep(new Date(createdAt + 601_000));
     assert.equal(escalated.escalated, 1);
-    const notices = await stack.pool.query(`SELECT channel, event FROM notification_outbox WHERE payload->>'approvalId' = $1 ORDER BY id`, [approval.id]);
-    assert.deepEqual(notices.rows, [{ channel: 'ops', event: 'approval.requested' }, { channel: 'oncall', event: 'approval.escalated' }]);
+    const notices = await stack.pool.query(
+      `SELECT channel, event FROM notification_outbox WHERE payload->>'approvalId' = $1 ORDER BY id`,
+      [approval.id],
+    );
+    assert.deepEqual(notices.rows, [
+      { channel: 'ops', event: 'approval.requested' },
+      { channel: 'oncall', event: 'approval.escalated' },
+    ]);
     assert.equal((await getJson(`${stack.baseUrl}/v1/intents/${sent.body.id}`, token)).body.status, 'pending_approval');
 
     // Past the escalation's own timeout: rejected, nothing signed.

@@ -21,16 +21,34 @@ describe('hash-chained audit log', () => {
   before(async () => {
     stack = await startStack();
     const token = await stack.token();
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '0.5' });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[0]!,
+      asset: 'native',
+      amount: '0.5',
+    });
     intentId = res.body.id;
     await waitForStatus(stack.baseUrl, token, intentId, ['confirmed']);
-    await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '1000' });
+    await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[0]!,
+      asset: 'native',
+      amount: '1000',
+    });
   });
   after(async () => stack?.stop());
 
   test('every state change of a confirmed intent is in the log, in order, before the next one', async () => {
-    const { rows } = await stack.pool.query<{ action: string }>('SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq', [`intent:${intentId}`]);
-    assert.deepEqual(rows.map((r) => r.action), ['intent.decided', 'intent.signed', 'intent.submitted', 'intent.confirmed']);
+    const { rows } = await stack.pool.query<{ action: string }>(
+      'SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq',
+      [`intent:${intentId}`],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.action),
+      ['intent.decided', 'intent.signed', 'intent.submitted', 'intent.confirmed'],
+    );
   });
 
   test('the untouched chain verifies, from the library and from `pnpm audit:verify`', async () => {
@@ -43,7 +61,10 @@ describe('hash-chained audit log', () => {
   });
 
   test('UPDATE, DELETE and TRUNCATE of audit rows are refused by the database', async () => {
-    await assert.rejects(stack.pool.query("UPDATE audit_log SET actor = 'agent:someone-else' WHERE seq = 1"), /append-only/);
+    await assert.rejects(
+      stack.pool.query("UPDATE audit_log SET actor = 'agent:someone-else' WHERE seq = 1"),
+      /append-only/,
+    );
     await assert.rejects(stack.pool.query('DELETE FROM audit_log WHERE seq = 1'), /append-only/);
     await assert.rejects(stack.pool.query('TRUNCATE audit_log'), /append-only/);
   });
@@ -66,18 +87,21 @@ describe('hash-chained audit log', () => {
     assert.equal(result.ok, false);
     assert.deepEqual(result.firstBroken, { seq: target, reason: 'hash does not match the record' });
     const cli = runVerify(stack.db.url);
-    assert.equal(cli.status, 1);
-    assert.match(cli.stdout, new RegExp(`BROKEN at seq ${target}: hash does not match the record`));
+    assert.equal(cli.status, 5, 'hash_mismatch');
+    assert.match(cli.stdout, new RegExp(`BROKEN at seq ${target}: hash_mismatch: hash does not match the record`));
   });
 
-  test('recomputing the forged row\'s hash does not hide it: the next row names the break', async () => {
+  test("recomputing the forged row's hash does not hide it: the next row names the break", async () => {
     const { rows } = await stack.pool.query<{ seq: string; record: string; prev_hash: string }>(
       "SELECT seq, record, prev_hash FROM audit_log WHERE action = 'intent.signed' ORDER BY seq LIMIT 1",
     );
     const target = Number(rows[0]!.seq);
     await stack.pool.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
     try {
-      await stack.pool.query("UPDATE audit_log SET hash = encode(sha256(convert_to(prev_hash || record, 'UTF8')), 'hex') WHERE seq = $1", [target]);
+      await stack.pool.query(
+        "UPDATE audit_log SET hash = encode(sha256(convert_to(prev_hash || record, 'UTF8')), 'hex') WHERE seq = $1",
+        [target],
+      );
     } finally {
       await stack.pool.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
     }

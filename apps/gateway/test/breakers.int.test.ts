@@ -17,7 +17,11 @@ describe('cost circuit breakers', () => {
 
   before(async () => {
     stack = await startStack({
-      env: { DEV_NATIVE_PRICE_USD: '1', CIRCUIT_BREAKER_HARD_ALLOWLIST: RECIPIENTS[0]!, CIRCUIT_BREAKER_HARD_CAP_USD: '20' },
+      env: {
+        DEV_NATIVE_PRICE_USD: '1',
+        CIRCUIT_BREAKER_HARD_ALLOWLIST: RECIPIENTS[0]!,
+        CIRCUIT_BREAKER_HARD_CAP_USD: '20',
+      },
     });
     owner = await stack.loginAs('owner');
     admin = await stack.loginAs('admin');
@@ -26,14 +30,21 @@ describe('cost circuit breakers', () => {
   });
   after(async () => stack?.stop());
 
-  const send = (to: string, amount: string) => postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to, asset: 'native', amount });
+  const send = (to: string, amount: string) =>
+    postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to, asset: 'native', amount });
   const breaker = async (): Promise<{ level: string; state: string; spendUsd: string; latchedAt: string | null }> => {
     const costs = await callJson(stack.baseUrl, owner, 'GET', '/admin/costs');
     assert.equal(costs.status, 200);
     return costs.body.scopes.find((s: { scope: string }) => s.scope === scope()).breaker;
   };
-  const setThreshold = async (field: 'warningUsd' | 'softUsd' | 'hardUsd' | 'emergencyUsd', usd: string): Promise<void> => {
-    const res = await callJson(stack.baseUrl, owner, 'PUT', '/admin/costs/limits', { scope: scope(), breaker: { [field]: usd } });
+  const setThreshold = async (
+    field: 'warningUsd' | 'softUsd' | 'hardUsd' | 'emergencyUsd',
+    usd: string,
+  ): Promise<void> => {
+    const res = await callJson(stack.baseUrl, owner, 'PUT', '/admin/costs/limits', {
+      scope: scope(),
+      breaker: { [field]: usd },
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
   /** "12.5" + 0.000001 → "12.500001", exactly (string arithmetic in micro-dollars). */
@@ -42,13 +53,21 @@ describe('cost circuit breakers', () => {
     const micros = BigInt(whole!) * 1_000_000n + BigInt((fraction + '000000').slice(0, 6)) + 1n;
     return `${micros / 1_000_000n}.${(micros % 1_000_000n).toString().padStart(6, '0')}`;
   };
-  const reasons = (res: { body: any }): string[] => (res.body.intent ?? res.body).decision.reasons.map((r: { code: string }) => r.code);
+  const reasons = (res: { body: any }): string[] =>
+    (res.body.intent ?? res.body).decision.reasons.map((r: { code: string }) => r.code);
 
   /** Each level is entered at its threshold exactly: one micro-dollar below it, the scope is still at the level before. */
-  async function enterAtThreshold(field: 'warningUsd' | 'softUsd' | 'hardUsd' | 'emergencyUsd', before: string, level: string): Promise<void> {
+  async function enterAtThreshold(
+    field: 'warningUsd' | 'softUsd' | 'hardUsd' | 'emergencyUsd',
+    before: string,
+    level: string,
+  ): Promise<void> {
     // Receipts true spend down to what was paid; read it once every intent has settled, so it holds still.
     for (let i = 0; i < 200; i++) {
-      const open = await stack.pool.query(`SELECT 1 FROM intents WHERE agent_id = $1 AND spend_state IN ('reserved', 'committed')`, [agent.agentId]);
+      const open = await stack.pool.query(
+        `SELECT 1 FROM intents WHERE agent_id = $1 AND spend_state IN ('reserved', 'committed')`,
+        [agent.agentId],
+      );
       if (open.rowCount === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -69,9 +88,18 @@ describe('cost circuit breakers', () => {
     const next = await send(RECIPIENTS[1]!, '10');
     assert.equal(next.status, 201);
     assert.equal(next.body.decision.money.breaker, 'yellow');
-    const alerts = await stack.pool.query(`SELECT severity, detail FROM alerts WHERE kind = 'circuit_breaker' AND detail->>'scope' = $1`, [scope()]);
-    assert.deepEqual(alerts.rows.map((r) => [r.severity, r.detail.to]), [['warning', 'warning']]);
-    const audit = await stack.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'breaker.level_changed' AND subject = $1`, [`scope:${scope()}`]);
+    const alerts = await stack.pool.query(
+      `SELECT severity, detail FROM alerts WHERE kind = 'breaker_level_changed' AND detail->>'scope' = $1`,
+      [scope()],
+    );
+    assert.deepEqual(
+      alerts.rows.map((r) => [r.severity, r.detail.to]),
+      [['high', 'warning']],
+    );
+    const audit = await stack.pool.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'breaker.level_changed' AND subject = $1`,
+      [`scope:${scope()}`],
+    );
     assert.equal(audit.rows[0].n, 1);
   });
 
@@ -113,19 +141,34 @@ describe('cost circuit breakers', () => {
     const stillBlocked = await send(RECIPIENTS[0]!, '1');
     assert.ok(reasons(stillBlocked).includes('breaker.emergency'));
 
-    const byAdmin = await callJson(stack.baseUrl, admin, 'POST', '/admin/costs/reset', { scope: scope(), reason: 'trying' });
+    const byAdmin = await callJson(stack.baseUrl, admin, 'POST', '/admin/costs/reset', {
+      scope: scope(),
+      reason: 'trying',
+    });
     assert.deepEqual([byAdmin.status, byAdmin.body.code], [403, 'forbidden']);
-    const byAgent = await callJson(stack.baseUrl, token, 'POST', '/admin/costs/reset', { scope: scope(), reason: 'trying' });
+    const byAgent = await callJson(stack.baseUrl, token, 'POST', '/admin/costs/reset', {
+      scope: scope(),
+      reason: 'trying',
+    });
     assert.equal(byAgent.status, 403);
     assert.ok((await breaker()).latchedAt, 'a refused reset changes nothing');
 
-    const reset = await callJson(stack.baseUrl, owner, 'POST', '/admin/costs/reset', { scope: scope(), reason: 'incident closed' });
+    const reset = await callJson(stack.baseUrl, owner, 'POST', '/admin/costs/reset', {
+      scope: scope(),
+      reason: 'incident closed',
+    });
     assert.equal(reset.status, 200, JSON.stringify(reset.body));
     const state = await breaker();
     assert.deepEqual([state.level, state.latchedAt, state.spendUsd], ['normal', null, '0']);
     const after = await send(RECIPIENTS[1]!, '1');
     assert.equal(after.status, 201, JSON.stringify(after.body));
-    const audit = await stack.pool.query(`SELECT record::jsonb->'data' AS data FROM audit_log WHERE action = 'breaker.reset' AND subject = $1`, [`scope:${scope()}`]);
-    assert.deepEqual(audit.rows.map((r) => r.data.reason), ['incident closed']);
+    const audit = await stack.pool.query(
+      `SELECT record::jsonb->'data' AS data FROM audit_log WHERE action = 'breaker.reset' AND subject = $1`,
+      [`scope:${scope()}`],
+    );
+    assert.deepEqual(
+      audit.rows.map((r) => r.data.reason),
+      ['incident closed'],
+    );
   });
 });

@@ -25,7 +25,12 @@ describe('rate-limit client key', () => {
   });
 
   test('spellings of one IPv6 address give one key (case, zero compression, zone index)', () => {
-    for (const spelling of ['2001:DB8:1:2::1', '2001:0db8:0001:0002:0000:0000:0000:0001', '2001:db8:1:2:0:0:0:1', '2001:db8:1:2::1%eth0']) {
+    for (const spelling of [
+      '2001:DB8:1:2::1',
+      '2001:0db8:0001:0002:0000:0000:0000:0001',
+      '2001:db8:1:2:0:0:0:1',
+      '2001:db8:1:2::1%eth0',
+    ]) {
       assert.equal(clientKey(spelling), '2001:db8:1:2::/64', spelling);
     }
   });
@@ -44,7 +49,19 @@ describe('rate-limit client key', () => {
 
 describe('rate-limit route buckets', () => {
   test('variants of a path canonicalise to the route they imitate', () => {
-    for (const variant of ['/auth/token', '/AUTH/TOKEN', '/auth/token/', '//auth//token', '/auth/%74oken', '/auth%2Ftoken', '/auth/token;x=1', '/./auth/./token', '/auth/x/../token', '/auth/token?x=1', '/Auth/Token/#frag']) {
+    for (const variant of [
+      '/auth/token',
+      '/AUTH/TOKEN',
+      '/auth/token/',
+      '//auth//token',
+      '/auth/%74oken',
+      '/auth%2Ftoken',
+      '/auth/token;x=1',
+      '/./auth/./token',
+      '/auth/x/../token',
+      '/auth/token?x=1',
+      '/Auth/Token/#frag',
+    ]) {
       assert.equal(canonicalPath(variant), '/auth/token', variant);
     }
     assert.equal(canonicalPath('/%zz'), '/%zz', 'a malformed escape is kept as text');

@@ -1,49 +1,52 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANVIL_ACCOUNTS } from '@clawd402/testkit';
-import { randomUUID } from 'node:crypto';
-import { insertIntent } from '../src/repositories/intents-repository.ts';
-import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { RECIPIENTS, getJson, insertApprovedTransfer, waitForStatus } from './support/stack.ts';
+import { postNativeTransfer, stackWithToken } from './support/suite.ts';
 
 /** Money fails closed: when the policy, the signer or the audit log says no, nothing is signed or broadcast. */
 describe('fail closed', () => {
-  let stack: Stack;
-  let token: string;
-  before(async () => {
-    stack = await startStack();
-    token = await stack.token();
-  });
-  after(async () => stack?.stop());
+  const ctx = stackWithToken();
 
-  const chainNonce = (): Promise<number> => stack.chain.getTransactionCount({ address: stack.signerAddress, blockTag: 'pending' });
+  const chainNonce = (): Promise<number> =>
+    ctx.stack.chain.getTransactionCount({ address: ctx.stack.signerAddress, blockTag: 'pending' });
   const journalLines = (): number => {
-    const path = join(stack.dir, 'journal.log');
+    const path = join(ctx.stack.dir, 'journal.log');
     return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
   };
 
   test('an intent no rule matches is rejected with policy.default_deny and nothing is signed', async () => {
     // Account 0 is not on the test policy's whitelist, and the set has no catch-all rule: the implicit deny applies.
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: ANVIL_ACCOUNTS[0]!.address, asset: 'native', amount: '1' });
+    const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, ANVIL_ACCOUNTS[0].address, '1');
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'policy_denied');
     assert.equal(res.body.intent.status, 'rejected');
-    assert.deepEqual(res.body.intent.decision.reasons.map((r: { code: string }) => r.code), ['policy.default_deny']);
+    assert.deepEqual(
+      res.body.intent.decision.reasons.map((r: { code: string }) => r.code),
+      ['policy.default_deny'],
+    );
     assert.equal(res.body.intent.decision.policy, null);
     assert.match(res.body.intent.decision.policySetHash, /^sha256:[0-9a-f]{64}$/);
     assert.equal(res.body.intent.txHash, null);
     assert.equal(res.body.intent.nonce, null);
 
-    const audit = await stack.pool.query<{ action: string }>('SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq', [`intent:${res.body.intent.id}`]);
-    assert.deepEqual(audit.rows.map((r) => r.action), ['intent.decided']);
+    const audit = await ctx.stack.pool.query<{ action: string }>(
+      'SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq',
+      [`intent:${res.body.intent.id}`],
+    );
+    assert.deepEqual(
+      audit.rows.map((r) => r.action),
+      ['intent.decided'],
+    );
     assert.equal(journalLines(), 0, 'the signer saw no ticket');
     assert.equal(await chainNonce(), 0);
-    assert.equal((await stack.pool.query('SELECT count(*)::int AS n FROM nonces')).rows[0].n, 0);
+    assert.equal((await ctx.stack.pool.query('SELECT count(*)::int AS n FROM nonces')).rows[0].n, 0);
   });
 
   test('over the policy limit is rejected by the rule set and nothing is signed', async () => {
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '100.000000000000000001' });
+    const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[0]!, '100.000000000000000001');
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'policy_denied');
     assert.equal(journalLines(), 0);
@@ -51,93 +54,109 @@ describe('fail closed', () => {
   });
 
   test('with the signer down the intent fails with signer_unavailable, no nonce is consumed, and the next intent uses it', async () => {
-    await stack.signer.stop();
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '1' });
+    await ctx.stack.signer.stop();
+    const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[0]!, '1');
     assert.equal(res.status, 503);
     assert.equal(res.body.code, 'signer_unavailable');
     assert.equal(res.body.intent.status, 'failed');
     assert.equal(res.body.intent.txHash, null);
-    const nonceRow = await stack.pool.query('SELECT next_nonce::int AS n FROM nonces');
+    const nonceRow = await ctx.stack.pool.query('SELECT next_nonce::int AS n FROM nonces');
     assert.ok(nonceRow.rows.length === 0 || nonceRow.rows[0].n === 0, 'nonce 0 was not consumed');
 
-    await stack.restartSigner();
-    const next = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '1' });
+    await ctx.stack.restartSigner();
+    const next = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[0]!, '1');
     assert.equal(next.status, 201, JSON.stringify(next.body));
     assert.equal(next.body.nonce, 0);
-    assert.equal((await waitForStatus(stack.baseUrl, token, next.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+    assert.equal(
+      (await waitForStatus(ctx.stack.baseUrl, ctx.token, next.body.id, ['confirmed', 'failed'])).status,
+      'confirmed',
+    );
   });
 
   test('when the audit log cannot be written the signature never leaves: audit_unavailable, nothing broadcast', async () => {
     const nonceBefore = await chainNonce();
-    await stack.pool.query('ALTER FUNCTION audit_append(timestamptz, text, text, text, text) RENAME TO audit_append_disabled');
+    const journalBefore = journalLines();
+    await ctx.stack.pool.query(
+      'ALTER FUNCTION audit_append(timestamptz, text, text, text, text) RENAME TO audit_append_disabled',
+    );
     try {
-      const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[1]!, asset: 'native', amount: '1' });
+      const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[1]!, '1');
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'audit_unavailable');
       // The decision itself could not be recorded, so no intent exists and nothing reached the signer.
-      const { rows } = await stack.pool.query("SELECT count(*)::int AS n FROM intents WHERE recipient = $1", [RECIPIENTS[1]]);
+      const { rows } = await ctx.stack.pool.query('SELECT count(*)::int AS n FROM intents WHERE recipient = $1', [
+        RECIPIENTS[1],
+      ]);
       assert.equal(rows[0].n, 0);
     } finally {
-      await stack.pool.query('ALTER FUNCTION audit_append_disabled(timestamptz, text, text, text, text) RENAME TO audit_append');
+      await ctx.stack.pool.query(
+        'ALTER FUNCTION audit_append_disabled(timestamptz, text, text, text, text) RENAME TO audit_append',
+      );
     }
     assert.equal(await chainNonce(), nonceBefore);
+    assert.equal(journalLines(), journalBefore, 'the signer was called 0 times: its journal spent no ticket');
   });
 
   test('when only the signature record cannot be written, the signed transaction is dropped and its nonce reused', async () => {
     const nonceBefore = await chainNonce();
     // Refuse exactly the `intent.signed` record: the decision is recorded, the signer signs, the audit write fails.
-    await stack.pool.query(`CREATE FUNCTION refuse_signed() RETURNS trigger LANGUAGE plpgsql AS $$
+    await ctx.stack.pool.query(`CREATE FUNCTION refuse_signed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.action = 'intent.signed' THEN RAISE EXCEPTION 'audit store refuses'; END IF; RETURN NEW; END $$`);
-    await stack.pool.query('CREATE TRIGGER refuse_signed BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_signed()');
+    await ctx.stack.pool.query(
+      'CREATE TRIGGER refuse_signed BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_signed()',
+    );
     let failedId: string;
     try {
-      const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[2]!, asset: 'native', amount: '1' });
+      const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[2]!, '1');
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'audit_unavailable');
       assert.equal(res.body.intent.status, 'failed');
       assert.equal(res.body.intent.txHash, null);
       failedId = res.body.intent.id;
     } finally {
-      await stack.pool.query('DROP TRIGGER refuse_signed ON audit_log');
-      await stack.pool.query('DROP FUNCTION refuse_signed()');
+      await ctx.stack.pool.query('DROP TRIGGER refuse_signed ON audit_log');
+      await ctx.stack.pool.query('DROP FUNCTION refuse_signed()');
     }
-    const row = await stack.pool.query('SELECT tx_hash, raw_tx, nonce FROM intents WHERE id = $1', [failedId]);
+    const row = await ctx.stack.pool.query('SELECT tx_hash, raw_tx, nonce FROM intents WHERE id = $1', [failedId]);
     assert.deepEqual(row.rows[0], { tx_hash: null, raw_tx: null, nonce: null });
     assert.equal(await chainNonce(), nonceBefore, 'nothing was broadcast');
-    const next = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[2]!, asset: 'native', amount: '1' });
+    const next = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[2]!, '1');
     assert.equal(next.status, 201);
     assert.equal(next.body.nonce, nonceBefore, 'the nonce of the dropped signature is reused: no gap');
   });
 
   test('an intent left approved by a process that died before signing fails closed with signing_abandoned', async () => {
-    const approve = async () => {
-      const id = randomUUID();
-      await insertIntent(
-        stack.pool,
-        {
-          id, agentId: stack.agent.agentId, apiKeyId: (await stack.pool.query('SELECT id FROM api_keys LIMIT 1')).rows[0].id,
-          idempotencyKey: null, requestHash: 'x', status: 'approved', type: 'transfer', chainId: 31337, from: stack.signerAddress,
-          to: RECIPIENTS[0]!, recipient: RECIPIENTS[0]!, asset: 'native', amount: 1n, decimals: 18, data: null, memo: null,
-          decision: { action: 'auto_approve', policy: 'small_transfers_to_dev_accounts', policySetHash: 'sha256:0', reasons: [] },
-        },
-        { actor: `agent:${stack.agent.agentId}`, action: 'intent.decided', subject: `intent:${id}`, data: {} },
-      );
-      return id;
-    };
+    const approve = () => insertApprovedTransfer(ctx.stack);
     const crashed = await approve();
     const fresh = await approve();
-    await stack.pool.query("UPDATE intents SET updated_at = now() - interval '11 minutes' WHERE id = $1", [crashed]);
+    await ctx.stack.pool.query("UPDATE intents SET updated_at = now() - interval '11 minutes' WHERE id = $1", [
+      crashed,
+    ]);
     const nonceBefore = await chainNonce();
 
-    assert.equal(await stack.app.services.tracker.failAbandoned(10 * 60_000), 1);
-    const view = await getJson(`${stack.baseUrl}/v1/intents/${crashed}`, token);
+    assert.equal(await ctx.stack.app.services.tracker.failAbandoned(10 * 60_000), 1);
+    const view = await getJson(`${ctx.stack.baseUrl}/v1/intents/${crashed}`, ctx.token);
     assert.equal(view.body.status, 'failed');
     assert.equal(view.body.error.code, 'signing_abandoned');
     assert.equal(view.body.txHash, null);
-    assert.equal((await getJson(`${stack.baseUrl}/v1/intents/${fresh}`, token)).body.status, 'approved', 'a recent approval is left to its lane');
-    const audit = await stack.pool.query<{ action: string }>('SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq', [`intent:${crashed}`]);
-    assert.deepEqual(audit.rows.map((r) => r.action), ['intent.decided', 'intent.failed']);
+    assert.equal(
+      (await getJson(`${ctx.stack.baseUrl}/v1/intents/${fresh}`, ctx.token)).body.status,
+      'approved',
+      'a recent approval is left to its lane',
+    );
+    const audit = await ctx.stack.pool.query<{ action: string }>(
+      'SELECT action FROM audit_log WHERE subject = $1 ORDER BY seq',
+      [`intent:${crashed}`],
+    );
+    assert.deepEqual(
+      audit.rows.map((r) => r.action),
+      ['intent.decided', 'intent.failed'],
+    );
     assert.equal(await chainNonce(), nonceBefore, 'nothing was signed or sent');
-    assert.equal(await stack.app.services.tracker.failAbandoned(10 * 60_000), 0, 'compare-and-set: a second sweep does nothing');
+    assert.equal(
+      await ctx.stack.app.services.tracker.failAbandoned(10 * 60_000),
+      0,
+      'compare-and-set: a second sweep does nothing',
+    );
   });
 });

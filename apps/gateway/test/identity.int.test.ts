@@ -3,12 +3,17 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { buildApp } from '../src/app.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
-import { hashPassword } from '../src/security/api-keys.ts';
+import { hashPassword } from '../src/lib/api-keys.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-async function call(stack: Stack, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+async function call(
+  stack: Stack,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const res = await fetch(`${stack.baseUrl}${path}`, {
     method,
     headers: {
@@ -34,7 +39,10 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
   after(async () => stack?.stop());
 
   const login = (username: string, password = PASSWORD, ip?: string) =>
-    call(stack, 'POST', '/auth/login', { body: { username, password }, ...(ip ? { headers: { 'x-forwarded-for': ip } } : {}) });
+    call(stack, 'POST', '/auth/login', {
+      body: { username, password },
+      ...(ip ? { headers: { 'x-forwarded-for': ip } } : {}),
+    });
 
   test('login returns a 15-minute RS256 access token and a refresh token; the access token carries no name or email', async () => {
     const res = await login('olivia');
@@ -42,7 +50,10 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     assert.equal(res.body.token_type, 'Bearer');
     assert.equal(res.body.expires_in, 900);
     assert.match(res.body.refresh_token, /^c402r_[A-Za-z0-9_-]{43}$/);
-    const [header, payload] = res.body.access_token.split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = res.body.access_token
+      .split('.')
+      .slice(0, 2)
+      .map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     assert.equal(header.alg, 'RS256');
     assert.deepEqual(Object.keys(payload).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
     assert.equal(payload.role, 'owner');
@@ -73,7 +84,9 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     assert.equal((await call(stack, 'GET', '/auth/sessions', { token: rotated.body.access_token })).status, 401);
     const alerts = await stack.pool.query("SELECT severity FROM alerts WHERE kind = 'refresh_token_reused'");
     assert.deepEqual(alerts.rows, [{ severity: 'critical' }]);
-    const audit = await stack.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.refresh_reused'");
+    const audit = await stack.pool.query(
+      "SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.refresh_reused'",
+    );
     assert.equal(audit.rows[0].n, 1);
   });
 
@@ -84,25 +97,42 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     const list = await call(stack, 'GET', '/auth/sessions', { token: logins[3].access_token });
     assert.equal(list.body.items.length, 3);
     assert.equal(list.body.items.filter((s: { current: boolean }) => s.current).length, 1);
-    assert.equal((await call(stack, 'GET', '/auth/sessions', { token: logins[0].access_token })).status, 401, 'oldest evicted');
-    assert.equal((await call(stack, 'POST', '/auth/refresh', { body: { refresh_token: logins[0].refresh_token } })).status, 401);
-    for (const l of logins.slice(1)) assert.equal((await call(stack, 'GET', '/auth/sessions', { token: l.access_token })).status, 200);
+    assert.equal(
+      (await call(stack, 'GET', '/auth/sessions', { token: logins[0].access_token })).status,
+      401,
+      'oldest evicted',
+    );
+    assert.equal(
+      (await call(stack, 'POST', '/auth/refresh', { body: { refresh_token: logins[0].refresh_token } })).status,
+      401,
+    );
+    for (const l of logins.slice(1))
+      assert.equal((await call(stack, 'GET', '/auth/sessions', { token: l.access_token })).status, 200);
   });
 
   test('logout ends the session: its access and refresh tokens stop working', async () => {
     const session = (await login('vera')).body;
     assert.equal((await call(stack, 'POST', '/auth/logout', { token: session.access_token })).status, 204);
     assert.equal((await call(stack, 'GET', '/auth/sessions', { token: session.access_token })).status, 401);
-    assert.equal((await call(stack, 'POST', '/auth/refresh', { body: { refresh_token: session.refresh_token } })).status, 401);
+    assert.equal(
+      (await call(stack, 'POST', '/auth/refresh', { body: { refresh_token: session.refresh_token } })).status,
+      401,
+    );
   });
 
   test('a password change ends every session of the user', async () => {
     await createUser(stack.pool, { username: 'paula', passwordHash: await hashPassword(PASSWORD), role: 'operator' });
     const a = (await login('paula')).body;
     const b = (await login('paula')).body;
-    const short = await call(stack, 'POST', '/auth/password', { token: a.access_token, body: { current_password: PASSWORD, new_password: 'short' } });
+    const short = await call(stack, 'POST', '/auth/password', {
+      token: a.access_token,
+      body: { current_password: PASSWORD, new_password: 'short' },
+    });
     assert.deepEqual([short.status, short.body.code], [400, 'weak_password']);
-    const changed = await call(stack, 'POST', '/auth/password', { token: a.access_token, body: { current_password: PASSWORD, new_password: 'a much longer new passphrase' } });
+    const changed = await call(stack, 'POST', '/auth/password', {
+      token: a.access_token,
+      body: { current_password: PASSWORD, new_password: 'a much longer new passphrase' },
+    });
     assert.equal(changed.status, 204);
     assert.equal((await call(stack, 'GET', '/auth/sessions', { token: a.access_token })).status, 401);
     assert.equal((await call(stack, 'GET', '/auth/sessions', { token: b.access_token })).status, 401);
@@ -114,7 +144,9 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     const agentToken = await stack.token();
     const asAgent = await call(stack, 'GET', '/admin/users', { token: agentToken });
     assert.deepEqual([asAgent.status, asAgent.body.code], [403, 'forbidden']);
-    const userOnAgentApi = await call(stack, 'GET', '/v1/intents', { token: (await login('olivia')).body.access_token });
+    const userOnAgentApi = await call(stack, 'GET', '/v1/intents', {
+      token: (await login('olivia')).body.access_token,
+    });
     assert.deepEqual([userOnAgentApi.status, userOnAgentApi.body.code], [403, 'forbidden']);
 
     const viewer = (await login('vera')).body.access_token;
@@ -124,43 +156,70 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     const users = await call(stack, 'GET', '/admin/users', { token: admin });
     assert.equal(users.status, 200);
     const veraId = users.body.items.find((u: { username: string }) => u.username === 'vera').id;
-    const adminGrant = await call(stack, 'POST', `/admin/users/${veraId}/role`, { token: admin, body: { role: 'operator' } });
+    const adminGrant = await call(stack, 'POST', `/admin/users/${veraId}/role`, {
+      token: admin,
+      body: { role: 'operator' },
+    });
     assert.deepEqual([adminGrant.status, adminGrant.body.code], [403, 'forbidden']);
-    const adminMakesOwner = await call(stack, 'POST', '/admin/users', { token: admin, body: { username: 'eve', password: PASSWORD, role: 'owner' } });
+    const adminMakesOwner = await call(stack, 'POST', '/admin/users', {
+      token: admin,
+      body: { username: 'eve', password: PASSWORD, role: 'owner' },
+    });
     assert.deepEqual([adminMakesOwner.status, adminMakesOwner.body.code], [403, 'forbidden']);
 
     const owner = (await login('olivia')).body.access_token;
-    const granted = await call(stack, 'POST', `/admin/users/${veraId}/role`, { token: owner, body: { role: 'operator' } });
+    const granted = await call(stack, 'POST', `/admin/users/${veraId}/role`, {
+      token: owner,
+      body: { role: 'operator' },
+    });
     assert.equal(granted.status, 200);
     assert.equal(granted.body.role, 'operator');
-    assert.equal((await call(stack, 'GET', '/auth/sessions', { token: viewer })).status, 401, 'a role change ends the old sessions');
-    const created = await call(stack, 'POST', '/admin/users', { token: owner, body: { username: 'nora', password: PASSWORD, role: 'approver' } });
+    assert.equal(
+      (await call(stack, 'GET', '/auth/sessions', { token: viewer })).status,
+      401,
+      'a role change ends the old sessions',
+    );
+    const created = await call(stack, 'POST', '/admin/users', {
+      token: owner,
+      body: { username: 'nora', password: PASSWORD, role: 'approver' },
+    });
     assert.equal(created.status, 201);
-    const duplicate = await call(stack, 'POST', '/admin/users', { token: owner, body: { username: 'nora', password: PASSWORD, role: 'approver' } });
+    const duplicate = await call(stack, 'POST', '/admin/users', {
+      token: owner,
+      body: { username: 'nora', password: PASSWORD, role: 'approver' },
+    });
     assert.deepEqual([duplicate.status, duplicate.body.code], [409, 'username_taken']);
     const disabled = await call(stack, 'POST', `/admin/users/${created.body.id}/disable`, { token: owner });
     assert.equal(disabled.body.disabled, true);
     assert.equal((await login('nora')).status, 401);
     const actions = await stack.pool.query("SELECT action FROM audit_log WHERE action LIKE 'user.%' ORDER BY seq");
-    assert.deepEqual(actions.rows.map((r) => r.action), ['user.role_changed', 'user.created', 'user.disabled']);
+    assert.deepEqual(
+      actions.rows.map((r) => r.action),
+      ['user.role_changed', 'user.created', 'user.disabled'],
+    );
   });
 
   test('10 failed logins from one IP within 5 minutes block it for 24 h, with an alert; the right password is refused too', async () => {
     // This gateway trusts no proxy, so the peer (127.0.0.1) is the client. Failures earlier in this file count
     // towards the same IP's total, so send only as many as are left to reach 10.
-    const before = (await stack.pool.query("SELECT count(*)::int AS n FROM auth_failures WHERE ip = '127.0.0.1'")).rows[0].n;
+    const before = (await stack.pool.query("SELECT count(*)::int AS n FROM auth_failures WHERE ip = '127.0.0.1'"))
+      .rows[0].n;
     const codes: string[] = [];
     for (let i = before; i < 10; i += 1) codes.push((await login('olivia', 'wrong wrong wrong')).body.code);
     assert.equal(codes.at(-1), 'ip_blocked');
     assert.ok(codes.slice(0, -1).every((c) => c === 'invalid_credentials'));
     const right = await login('olivia');
     assert.deepEqual([right.status, right.body.code], [403, 'ip_blocked']);
-    const block = await stack.pool.query("SELECT until > now() + interval '23 hours' AS long FROM ip_blocks WHERE ip = '127.0.0.1'");
+    const block = await stack.pool.query(
+      "SELECT until > now() + interval '23 hours' AS long FROM ip_blocks WHERE ip = '127.0.0.1'",
+    );
     assert.deepEqual(block.rows, [{ long: true }]);
     const alert = await stack.pool.query("SELECT detail->>'ip' AS ip FROM alerts WHERE kind = 'ip_blocked'");
     assert.deepEqual(alert.rows, [{ ip: '127.0.0.1' }]);
     // Failures are logged without the secret: the password tried is nowhere in the table.
-    const leaked = await stack.pool.query("SELECT count(*)::int AS n FROM auth_failures WHERE reason LIKE '%wrong wrong%' OR subject LIKE '%wrong wrong%'");
+    const leaked = await stack.pool.query(
+      "SELECT count(*)::int AS n FROM auth_failures WHERE reason LIKE '%wrong wrong%' OR subject LIKE '%wrong wrong%'",
+    );
     assert.equal(leaked.rows[0].n, 0);
   });
 
@@ -168,14 +227,27 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     await stack.pool.query('DELETE FROM ip_blocks'); // the brute-force test above blocked 127.0.0.1
     const session = (await login('adam')).body;
     assert.equal((await call(stack, 'GET', '/auth/sessions', { token: session.access_token })).status, 200);
-    const rotatedKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const rotated = await buildApp({ ...stack.config, jwtPrivateKeyPem: rotatedKey }, { logger: false, tracker: false });
+    const rotatedKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const rotated = await buildApp(
+      { ...stack.config, jwtPrivateKeyPem: rotatedKey },
+      { logger: false, tracker: false },
+    );
     try {
-      const ended = await stack.pool.query("SELECT count(*)::int AS n FROM sessions WHERE revoked_reason = 'signing_key_rotated'");
+      const ended = await stack.pool.query(
+        "SELECT count(*)::int AS n FROM sessions WHERE revoked_reason = 'signing_key_rotated'",
+      );
       assert.ok(ended.rows[0].n >= 1);
-      const refresh = await rotated.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: session.refresh_token } });
+      const refresh = await rotated.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        payload: { refresh_token: session.refresh_token },
+      });
       assert.deepEqual([refresh.statusCode, refresh.json().code], [401, 'invalid_refresh_token']);
-      const audit = await stack.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.signing_key_rotated'");
+      const audit = await stack.pool.query(
+        "SELECT count(*)::int AS n FROM audit_log WHERE action = 'auth.signing_key_rotated'",
+      );
       assert.equal(audit.rows[0].n, 1);
     } finally {
       await rotated.close();

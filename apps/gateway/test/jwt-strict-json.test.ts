@@ -67,7 +67,10 @@ describe('parseStrictJson refuses duplicated member names at any depth', () => {
 
   test('the error names the position of the second name', () => {
     const text = '{"alg":"RS256","alg":"none"}';
-    assert.throws(() => parseStrictJson(text), (error: unknown) => error instanceof StrictJsonError && error.position === text.lastIndexOf('"alg"'));
+    assert.throws(
+      () => parseStrictJson(text),
+      (error: unknown) => error instanceof StrictJsonError && error.position === text.lastIndexOf('"alg"'),
+    );
   });
 
   test('equal names in different objects are not duplicates', () => {

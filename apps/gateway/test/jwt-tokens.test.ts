@@ -41,22 +41,28 @@ function signRaw(header: string, payload: string, key: KeyObject = current.priva
   return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
 }
 const now = (): number => Math.floor(Date.now() / 1000);
-function agentClaims(extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** Fresh, valid claims for `principal` (its sub, role and session or key id), then `extra`. */
+function freshClaims(principal: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const t = now();
-  return { sub: `agent:${randomUUID()}`, role: 'agent', akid: randomUUID(), iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 300, jti: randomUUID(), ...extra };
+  return { ...principal, iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 300, jti: randomUUID(), ...extra };
 }
-function userClaims(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const t = now();
-  return { sub: `user:${randomUUID()}`, role: 'viewer', sid: randomUUID(), iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 300, jti: randomUUID(), ...extra };
-}
-const header = (extra: Record<string, unknown> = {}): string => JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: service.keyId, ...extra });
+const agentClaims = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  freshClaims({ sub: `agent:${randomUUID()}`, role: 'agent', akid: randomUUID() }, extra);
+const userClaims = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  freshClaims({ sub: `user:${randomUUID()}`, role: 'viewer', sid: randomUUID() }, extra);
+const header = (extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: service.keyId, ...extra });
 const token = (claims: Record<string, unknown>): string => signRaw(header(), JSON.stringify(claims));
 
 async function refused(jwt: string, reason: RegExp, svc: TokenService = service): Promise<void> {
   await assert.rejects(svc.verify(jwt), (error: unknown) => {
     assert.ok(error instanceof Clawd402Error, 'a Clawd402Error');
     assert.equal(error.code, 'unauthenticated');
-    assert.equal(error.message, new Clawd402Error('unauthenticated').message, 'the message is the catalogue sentence; no reason leaks');
+    assert.equal(
+      error.message,
+      new Clawd402Error('unauthenticated').message,
+      'the message is the catalogue sentence; no reason leaks',
+    );
     assert.ok(error.cause instanceof Error);
     assert.match(error.cause.message, reason);
     return true;
@@ -86,7 +92,13 @@ describe('issuing', () => {
       const issued = await service.issueUserToken(userId, role, sessionId);
       const claims = decodeJwt(issued.token);
       assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'iss', 'jti', 'role', 'sid', 'sub']);
-      assert.deepEqual(await service.verify(issued.token), { kind: 'user', userId, role, sessionId, tokenId: claims.jti });
+      assert.deepEqual(await service.verify(issued.token), {
+        kind: 'user',
+        userId,
+        role,
+        sessionId,
+        tokenId: claims.jti,
+      });
     });
   }
 
@@ -116,7 +128,10 @@ describe('keys', () => {
     const { keys } = service.jwks();
     assert.equal(keys.length, 1);
     assert.deepEqual(Object.keys(keys[0]!).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
-    assert.deepEqual({ ...keys[0], n: undefined }, { kty: 'RSA', e: 'AQAB', n: undefined, kid: service.keyId, alg: 'RS256', use: 'sig' });
+    assert.deepEqual(
+      { ...keys[0], n: undefined },
+      { kty: 'RSA', e: 'AQAB', n: undefined, kid: service.keyId, alg: 'RS256', use: 'sig' },
+    );
   });
 
   test('jwks() hands out copies: mutating the answer changes nothing', async () => {
@@ -134,9 +149,15 @@ describe('keys', () => {
     const oldToken = (await old.issueAgentToken(randomUUID(), randomUUID())).token;
     const rotated = new TokenService(options({ previousPublicKeyPems: [previous.publicPem] }));
     assert.equal((await rotated.verify(oldToken)).kind, 'agent');
-    assert.deepEqual(rotated.jwks().keys.map((k) => k.kid), [rotated.keyId, old.keyId]);
+    assert.deepEqual(
+      rotated.jwks().keys.map((k) => k.kid),
+      [rotated.keyId, old.keyId],
+    );
     // New tokens are signed with the current key only.
-    assert.equal(decodeProtectedHeader((await rotated.issueAgentToken(randomUUID(), randomUUID())).token).kid, rotated.keyId);
+    assert.equal(
+      decodeProtectedHeader((await rotated.issueAgentToken(randomUUID(), randomUUID())).token).kid,
+      rotated.keyId,
+    );
   });
 
   test('rotation: once the previous key is no longer listed, its tokens are refused as an unknown kid', async () => {
@@ -149,7 +170,11 @@ describe('keys', () => {
     const stranger = rsaKey();
     const rotated = new TokenService(options({ previousPublicKeyPems: [previous.publicPem] }));
     const oldKid = rotated.jwks().keys[1]!.kid!;
-    const forged = signRaw(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: oldKid }), JSON.stringify(agentClaims()), stranger.privateKey);
+    const forged = signRaw(
+      JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: oldKid }),
+      JSON.stringify(agentClaims()),
+      stranger.privateKey,
+    );
     await refused(forged, /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/, rotated);
   });
 
@@ -161,9 +186,22 @@ describe('keys', () => {
   test('weak or wrong keys stop construction', () => {
     assert.throws(() => new TokenService(options({ privateKeyPem: rsaKey(1024).privatePem })), /at least 2048/);
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    assert.throws(() => new TokenService(options({ privateKeyPem: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string })), /RSA/);
-    assert.throws(() => new TokenService(options({ previousPublicKeyPems: [rsaKey(1024).publicPem] })), /at least 2048/);
-    assert.throws(() => new TokenService(options({ previousPublicKeyPems: [ec.publicKey.export({ type: 'spki', format: 'pem' }) as string] })), /RSA/);
+    assert.throws(
+      () =>
+        new TokenService(options({ privateKeyPem: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string })),
+      /RSA/,
+    );
+    assert.throws(
+      () => new TokenService(options({ previousPublicKeyPems: [rsaKey(1024).publicPem] })),
+      /at least 2048/,
+    );
+    assert.throws(
+      () =>
+        new TokenService(
+          options({ previousPublicKeyPems: [ec.publicKey.export({ type: 'spki', format: 'pem' }) as string] }),
+        ),
+      /RSA/,
+    );
     assert.throws(() => new TokenService(options({ previousPublicKeyPems: [previous.privatePem] })), /SPKI/);
     assert.throws(() => new TokenService(options({ expirySeconds: 0 })), TypeError);
   });
@@ -173,7 +211,14 @@ describe('keys', () => {
     assert.deepEqual(parseSpkiPemBlocks('\n  \n'), []);
     const two = parseSpkiPemBlocks(`${previous.publicPem}\n${current.publicPem}`);
     assert.equal(two.length, 2);
-    assert.deepEqual(two.map((pem) => new TokenService(options({ privateKeyPem: rsaKey().privatePem, previousPublicKeyPems: [pem] })).jwks().keys.length), [2, 2]);
+    assert.deepEqual(
+      two.map(
+        (pem) =>
+          new TokenService(options({ privateKeyPem: rsaKey().privatePem, previousPublicKeyPems: [pem] })).jwks().keys
+            .length,
+      ),
+      [2, 2],
+    );
     assert.throws(() => parseSpkiPemBlocks(previous.privatePem), /PRIVATE KEY/);
     assert.throws(() => parseSpkiPemBlocks(`${previous.publicPem}\ngarbage`), /outside PEM/);
     assert.throws(() => parseSpkiPemBlocks(previous.publicPem.replace('-----END PUBLIC KEY-----', '')), /outside PEM/);
@@ -186,8 +231,16 @@ describe('claims a token signed with the right key must still have the right sha
     ['a user sub with the agent role', userClaims({ role: 'agent' }), /non-user role/],
     ['a user sub with an unknown role', userClaims({ role: 'root' }), /non-user role/],
     ['a user role written in another case', userClaims({ role: 'Owner' }), /non-user role/],
-    ['an agent token carrying sid instead of akid', { ...agentClaims({ sid: randomUUID() }), akid: undefined }, /akid malformed/],
-    ['a user token carrying akid instead of sid', { ...userClaims({ akid: randomUUID() }), sid: undefined }, /sid malformed/],
+    [
+      'an agent token carrying sid instead of akid',
+      { ...agentClaims({ sid: randomUUID() }), akid: undefined },
+      /akid malformed/,
+    ],
+    [
+      'a user token carrying akid instead of sid',
+      { ...userClaims({ akid: randomUUID() }), sid: undefined },
+      /sid malformed/,
+    ],
     ['an agent token carrying both akid and sid', agentClaims({ sid: randomUUID() }), /claim not allowed/],
     ['a claim with an email', userClaims({ email: 'a@b.c' }), /claim not allowed/],
     ['a sub naming no principal kind', agentClaims({ sub: `admin:${randomUUID()}` }), /no principal kind/],
@@ -236,7 +289,11 @@ describe('the shape of the token itself', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const twin = alphabet[alphabet.indexOf(last) | 1]!;
     assert.notEqual(twin, last);
-    assert.deepEqual(Buffer.from(s.slice(0, -1) + twin, 'base64url'), Buffer.from(s, 'base64url'), 'both spellings decode to the same bytes');
+    assert.deepEqual(
+      Buffer.from(s.slice(0, -1) + twin, 'base64url'),
+      Buffer.from(s, 'base64url'),
+      'both spellings decode to the same bytes',
+    );
     await refused(`${h}.${p}.${s.slice(0, -1)}${twin}`, /not canonical base64url/);
   });
 
@@ -266,11 +323,17 @@ describe('the shape of the token itself', () => {
     await refused(`${b64('not json')}.${p}.${s}`, /header not strict JSON: syntax/);
     await refused(`${b64('["RS256"]')}.${p}.${s}`, /header not a JSON object/);
     await refused(signRaw(header(), '"agent"'), /payload not a JSON object/);
-    await refused(signRaw(header(), JSON.stringify({ a: { b: { c: { d: { e: 1 } } } } })), /payload not strict JSON: too_deep/);
+    await refused(
+      signRaw(header(), JSON.stringify({ a: { b: { c: { d: { e: 1 } } } } })),
+      /payload not strict JSON: too_deep/,
+    );
   });
 
   test('a typ other than JWT, or none, is refused', async () => {
-    await refused(signRaw(JSON.stringify({ alg: 'RS256', kid: service.keyId }), JSON.stringify(agentClaims())), /typ not JWT/);
+    await refused(
+      signRaw(JSON.stringify({ alg: 'RS256', kid: service.keyId }), JSON.stringify(agentClaims())),
+      /typ not JWT/,
+    );
     await refused(signRaw(header({ typ: 'jwt' }), JSON.stringify(agentClaims())), /typ not JWT/);
     await refused(signRaw(header({ typ: 'at+jwt' }), JSON.stringify(agentClaims())), /typ not JWT/);
   });

@@ -15,12 +15,21 @@ describe('nonces hold across gateway processes', () => {
     const token = await stack.token();
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        postIntent(gateways[i % 2]!.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[i % RECIPIENTS.length]!, asset: 'native', amount: '0.001' }),
+        postIntent(gateways[i % 2]!.baseUrl, token, {
+          type: 'transfer',
+          chainId: 31337,
+          to: RECIPIENTS[i % RECIPIENTS.length]!,
+          asset: 'native',
+          amount: '0.001',
+        }),
       ),
     );
     for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
     const nonces = results.map((r) => r.body.nonce as number).sort((a, b) => a - b);
-    assert.deepEqual(nonces, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      nonces,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.equal(new Set(results.map((r) => r.body.txHash)).size, 50);
 
     for (const r of results) {
@@ -28,7 +37,9 @@ describe('nonces hold across gateway processes', () => {
       assert.equal(settled.status, 'confirmed');
     }
     assert.equal(await stack.chain.getTransactionCount({ address: stack.signerAddress }), 50);
-    const { rows } = await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [stack.signerAddress]);
+    const { rows } = await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [
+      stack.signerAddress,
+    ]);
     assert.equal(rows[0].n, 50);
   });
 });

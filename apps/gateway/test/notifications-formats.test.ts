@@ -39,13 +39,33 @@ describe('verifyWebhookSignature', () => {
     assert.equal(verifyWebhookSignature(`${SECRET}x`, header, body, t, 300), false);
     assert.equal(verifyWebhookSignature(SECRET, header, body, t + 301, 300), false, 'replayed after the window');
     assert.equal(verifyWebhookSignature(SECRET, header, body, t - 301, 300), false, 'from the future');
-    assert.equal(verifyWebhookSignature(SECRET, header.replace(`t=${t}`, `t=${t + 100}`), body, t + 100, 300), false, 'the timestamp is signed');
-    assert.equal(verifyWebhookSignature(SECRET, header, body, Date.now(), 300), false, 'milliseconds passed as seconds fail closed');
+    assert.equal(
+      verifyWebhookSignature(SECRET, header.replace(`t=${t}`, `t=${t + 100}`), body, t + 100, 300),
+      false,
+      'the timestamp is signed',
+    );
+    assert.equal(
+      verifyWebhookSignature(SECRET, header, body, Date.now(), 300),
+      false,
+      'milliseconds passed as seconds fail closed',
+    );
   });
 
   test('refuses malformed headers', () => {
     const v1 = header.split('v1=')[1]!;
-    for (const bad of [undefined, null, '', 'garbage', `v1=${v1}`, `t=${t}`, `t=${t},v1=${v1.slice(2)}`, `t=${t},t=${t},v1=${v1}`, `t=-1,v1=${v1}`, `t=${t},v1=${v1.toUpperCase()}`, `t=${t},v1=${v1}${','.repeat(1100)}`]) {
+    for (const bad of [
+      undefined,
+      null,
+      '',
+      'garbage',
+      `v1=${v1}`,
+      `t=${t}`,
+      `t=${t},v1=${v1.slice(2)}`,
+      `t=${t},t=${t},v1=${v1}`,
+      `t=-1,v1=${v1}`,
+      `t=${t},v1=${v1.toUpperCase()}`,
+      `t=${t},v1=${v1}${','.repeat(1100)}`,
+    ]) {
       assert.equal(verifyWebhookSignature(SECRET, bad, body, t, 300), false, String(bad));
     }
     assert.equal(verifyWebhookSignature('', header, body, t, 300), false, 'an empty secret never verifies');
@@ -67,24 +87,44 @@ describe('message formats', () => {
       approve: `${consoleUrl}/console/approvals/apr_1?decision=approve`,
       reject: `${consoleUrl}/console/approvals/apr_1?decision=reject`,
     });
-    for (const approvalId of ['../../admin/users', 'a?b', 'a/b', '', 7, 'x'.repeat(129)]) assert.equal(approvalLinks(consoleUrl, { approvalId }), null);
+    for (const approvalId of ['../../admin/users', 'a?b', 'a/b', '', 7, 'x'.repeat(129)])
+      assert.equal(approvalLinks(consoleUrl, { approvalId }), null);
     assert.equal(approvalLinks(null, { approvalId: 'apr_1' }), null, 'no console URL, no links');
   });
 
   test('Slack: payload text cannot ping the channel or smuggle links (mrkdwn is escaped)', () => {
-    const slack = slackMessage(message({ subject: '<!channel> <https://evil.example|click> & more', payload: { note: '<@U123>' } }), consoleUrl) as any;
+    const slack = slackMessage(
+      message({ subject: '<!channel> <https://evil.example|click> & more', payload: { note: '<@U123>' } }),
+      consoleUrl,
+    ) as any;
     const text = JSON.stringify(slack);
     assert.ok(!text.includes('<!channel>') && !text.includes('<https://evil') && !text.includes('<@U123>'));
     assert.equal(slack.text, '&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; more');
-    assert.equal(slack.blocks.some((b: any) => b.type === 'actions'), false, 'no approval id, no buttons');
+    assert.equal(
+      slack.blocks.some((b: any) => b.type === 'actions'),
+      false,
+      'no approval id, no buttons',
+    );
   });
 
   test('PagerDuty: severity from the payload only when it is one of the four; summary capped at 1024', () => {
-    const event = pagerDutyEvent(message({ subject: 'x'.repeat(2000), payload: { severity: 'critical' } }), 'R0UT1NGKEY0000000000000000000000', 'warning', null) as any;
+    const event = pagerDutyEvent(
+      message({ subject: 'x'.repeat(2000), payload: { severity: 'critical' } }),
+      'R0UT1NGKEY0000000000000000000000',
+      'warning',
+      null,
+    ) as any;
     assert.equal(event.payload.severity, 'critical');
     assert.equal(event.payload.summary.length, 1024);
-    assert.equal((pagerDutyEvent(message({ payload: { severity: 'apocalyptic' } }), 'k'.repeat(32), 'info', null) as any).payload.severity, 'info');
-    assert.equal((pagerDutyEvent(message({ dedupeKey: null }), 'k'.repeat(32), 'info', null) as any).dedup_key, 'clawd402-42');
+    assert.equal(
+      (pagerDutyEvent(message({ payload: { severity: 'apocalyptic' } }), 'k'.repeat(32), 'info', null) as any).payload
+        .severity,
+      'info',
+    );
+    assert.equal(
+      (pagerDutyEvent(message({ dedupeKey: null }), 'k'.repeat(32), 'info', null) as any).dedup_key,
+      'clawd402-42',
+    );
   });
 
   test('email: a one-line subject (no header injection) and a plain-text body with the links', () => {
@@ -100,7 +140,13 @@ describe('backoff', () => {
       pool: {} as pg.Pool,
       secrets: null,
       log: pino({ level: 'silent' }),
-      settings: { production: false, allowPrivateAddresses: false, pollIntervalMs: 1000, maxAttempts: 5, timeoutMs: 1000, consoleBaseUrl: null },
+      settings: {
+        production: false,
+        allowPrivateAddresses: false,
+        maxAttempts: 5,
+        timeoutMs: 1000,
+        consoleBaseUrl: null,
+      },
       random,
       backoff: { baseMs: 1000, capMs: 10_000 },
     });
@@ -108,8 +154,14 @@ describe('backoff', () => {
   test('doubles per attempt up to the cap, with jitter between half and all of it', () => {
     const low = dispatcher(() => 0);
     const high = dispatcher(() => 0.999999);
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => low.delayMs(n)), [500, 1000, 2000, 4000, 5000, 5000]);
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => high.delayMs(n)), [1000, 2000, 4000, 8000, 10_000, 10_000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => low.delayMs(n)),
+      [500, 1000, 2000, 4000, 5000, 5000],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => high.delayMs(n)),
+      [1000, 2000, 4000, 8000, 10_000, 10_000],
+    );
     assert.equal(dispatcher(() => 0.5).delayMs(3), 3000);
   });
 });

@@ -5,23 +5,25 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Clawd402Error } from '@clawd402/protocol';
-import { generateTicketKeyPair } from '@clawd402/signer-client';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { checkDestination, nonPublicReason, type Resolver } from '../src/notifications/destination-policy.ts';
+import { configFixture } from './support/config-env.ts';
 
-const dns = (answers: Record<string, string[]>): Resolver => async (hostname) => {
-  const found = answers[hostname];
-  if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-  return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const dns =
+  (answers: Record<string, string[]>): Resolver =>
+  async (hostname) => {
+    const found = answers[hostname];
+    if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 const strict = { production: false, allowPrivateAddresses: false, resolve: dns({}) };
 
-async function refusedWith(url: string, code: string, rules: Parameters<typeof checkDestination>[1] = strict): Promise<Clawd402Error> {
+async function refusedWith(
+  url: string,
+  code: string,
+  rules: Parameters<typeof checkDestination>[1] = strict,
+): Promise<Clawd402Error> {
   try {
     await checkDestination(url, rules);
   } catch (error) {
@@ -78,18 +80,30 @@ describe('notification SSRF: every non-public address form is refused (setting o
   }
 
   test('a host name resolving to a private address is refused', async () => {
-    const error = await refusedWith('https://hooks.internal.example/x', 'notification_destination_forbidden', { ...strict, resolve: dns({ 'hooks.internal.example': ['10.1.2.3'] }) });
+    const error = await refusedWith('https://hooks.internal.example/x', 'notification_destination_forbidden', {
+      ...strict,
+      resolve: dns({ 'hooks.internal.example': ['10.1.2.3'] }),
+    });
     assert.equal(error.details?.reason, 'private');
     assert.ok(!JSON.stringify(error.details).includes('10.1.2.3'), 'the resolved address is not echoed');
   });
 
   test('a host name with one public and one private address is refused (every address must be public)', async () => {
-    await refusedWith('https://mixed.example/x', 'notification_destination_forbidden', { ...strict, resolve: dns({ 'mixed.example': ['93.184.216.34', '127.0.0.1'] }) });
-    await refusedWith('https://mixed6.example/x', 'notification_destination_forbidden', { ...strict, resolve: dns({ 'mixed6.example': ['2606:4700::1', '::ffff:169.254.169.254'] }) });
+    await refusedWith('https://mixed.example/x', 'notification_destination_forbidden', {
+      ...strict,
+      resolve: dns({ 'mixed.example': ['93.184.216.34', '127.0.0.1'] }),
+    });
+    await refusedWith('https://mixed6.example/x', 'notification_destination_forbidden', {
+      ...strict,
+      resolve: dns({ 'mixed6.example': ['2606:4700::1', '::ffff:169.254.169.254'] }),
+    });
   });
 
   test('localhost (resolved by the system resolver) is refused', async () => {
-    await refusedWith('http://localhost:8402/hook', 'notification_destination_forbidden', { production: false, allowPrivateAddresses: false });
+    await refusedWith('http://localhost:8402/hook', 'notification_destination_forbidden', {
+      production: false,
+      allowPrivateAddresses: false,
+    });
   });
 
   test('DNS rebinding: the check runs on every call and pins what it resolved this time', async () => {
@@ -103,9 +117,18 @@ describe('notification SSRF: every non-public address form is refused (setting o
   });
 
   test('public addresses pass, and the first resolved address is pinned', async () => {
-    assert.deepEqual((await checkDestination('http://93.184.216.34/hook', strict)).pinned, { address: '93.184.216.34', family: 4 });
-    assert.deepEqual((await checkDestination('https://[2606:4700::1]/hook', strict)).pinned, { address: '2606:4700::1', family: 6 });
-    const named = await checkDestination('https://hooks.example.com/x', { ...strict, resolve: dns({ 'hooks.example.com': ['93.184.216.34', '93.184.216.35'] }) });
+    assert.deepEqual((await checkDestination('http://93.184.216.34/hook', strict)).pinned, {
+      address: '93.184.216.34',
+      family: 4,
+    });
+    assert.deepEqual((await checkDestination('https://[2606:4700::1]/hook', strict)).pinned, {
+      address: '2606:4700::1',
+      family: 6,
+    });
+    const named = await checkDestination('https://hooks.example.com/x', {
+      ...strict,
+      resolve: dns({ 'hooks.example.com': ['93.184.216.34', '93.184.216.35'] }),
+    });
     assert.equal(named.pinned.address, '93.184.216.34');
   });
 
@@ -114,18 +137,34 @@ describe('notification SSRF: every non-public address form is refused (setting o
   });
 
   test('schemes other than http(s), user info, and plain http in production are notification_url_invalid', async () => {
-    for (const url of ['ftp://93.184.216.34/x', 'file:///etc/passwd', 'gopher://93.184.216.34:70/_x', 'javascript:alert(1)', 'not a url', '/relative']) {
+    for (const url of [
+      'ftp://93.184.216.34/x',
+      'file:///etc/passwd',
+      'gopher://93.184.216.34:70/_x',
+      'javascript:alert(1)',
+      'not a url',
+      '/relative',
+    ]) {
       await refusedWith(url, 'notification_url_invalid');
     }
-    assert.equal((await refusedWith('https://user:pass@93.184.216.34/x', 'notification_url_invalid')).details?.reason, 'userinfo');
+    assert.equal(
+      (await refusedWith('https://user:pass@93.184.216.34/x', 'notification_url_invalid')).details?.reason,
+      'userinfo',
+    );
     const production = { ...strict, production: true };
-    assert.equal((await refusedWith('http://93.184.216.34/x', 'notification_url_invalid', production)).details?.reason, 'https_required');
+    assert.equal(
+      (await refusedWith('http://93.184.216.34/x', 'notification_url_invalid', production)).details?.reason,
+      'https_required',
+    );
     await checkDestination('https://93.184.216.34/x', production);
   });
 
   test('NOTIFY_ALLOW_PRIVATE_ADDRESSES lets private destinations through (local testing)', async () => {
     const open = { ...strict, allowPrivateAddresses: true };
-    assert.deepEqual((await checkDestination('http://127.0.0.1:9/x', open)).pinned, { address: '127.0.0.1', family: 4 });
+    assert.deepEqual((await checkDestination('http://127.0.0.1:9/x', open)).pinned, {
+      address: '127.0.0.1',
+      family: 4,
+    });
     // …but still not other schemes.
     await refusedWith('file:///etc/passwd', 'notification_url_invalid', open);
   });
@@ -137,7 +176,11 @@ describe('notification SSRF: every non-public address form is refused (setting o
     assert.equal(nonPublicReason('2130706433'), 'loopback');
     assert.equal(nonPublicReason('0x7f000001'), 'loopback');
     assert.equal(nonPublicReason('::ffff:7f00:1'), 'ipv4Mapped(loopback)');
-    assert.equal(nonPublicReason('::ffff:8.8.8.8'), 'ipv4Mapped(unicast)', 'mapped forms are refused even for public IPv4');
+    assert.equal(
+      nonPublicReason('::ffff:8.8.8.8'),
+      'ipv4Mapped(unicast)',
+      'mapped forms are refused even for public IPv4',
+    );
     assert.equal(nonPublicReason('100.64.0.1'), 'carrierGradeNat');
     assert.equal(nonPublicReason('fd00:ec2::254'), 'uniqueLocal');
     assert.equal(nonPublicReason('not-an-ip'), 'not an IP address');
@@ -146,34 +189,35 @@ describe('notification SSRF: every non-public address form is refused (setting o
 
 describe('NOTIFY_ALLOW_PRIVATE_ADDRESSES in production', () => {
   test('production refuses the setting at boot, naming it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'clawd402-notify-config-'));
+    const fixture = configFixture('clawd402-notify-config-');
     try {
-      const file = (name: string, text: string): string => {
-        const path = join(dir, name);
-        writeFileSync(path, text, { mode: 0o600 });
-        return path;
-      };
-      const env = {
-        NODE_ENV: 'production',
-        DATABASE_URL: 'postgres://clawd402@db.internal:5432/clawd402',
-        REDIS_URL: 'redis://redis.internal:6379',
-        CHAIN_RPC_URLS: '8453=https://rpc.example.com',
-        SIGNER_SOCKET: '/run/clawd402-signer/signer.sock',
-        TICKET_PRIVATE_KEY_FILE: file('ticket.pem', generateTicketKeyPair().privateKeyPem),
-        JWT_PRIVATE_KEY_FILE: file('jwt.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-        POLICY_FILE: file('policy.yaml', 'policies:\n  - name: deny\n    conditions: {}\n    action: reject\n'),
-        TRUSTED_PROXIES: '10.0.0.2',
-        SECRETS_KEY_FILE: file('secrets.key', 'ab'.repeat(32)),
-        NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'true',
-      };
-      assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.variable === 'NOTIFY_ALLOW_PRIVATE_ADDRESSES');
-      assert.throws(() => loadConfig({ ...env, NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'false', CONSOLE_BASE_URL: 'http://console.example.com' }), (e: unknown) => e instanceof ConfigError && e.variable === 'CONSOLE_BASE_URL');
-      assert.throws(() => loadConfig({ ...env, NODE_ENV: 'test', NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'yes' }), (e: unknown) => e instanceof ConfigError && e.variable === 'NOTIFY_ALLOW_PRIVATE_ADDRESSES');
-      const ok = loadConfig({ ...env, NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'false', CONSOLE_BASE_URL: 'https://console.example.com/' });
+      const env = { ...fixture.production, NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'true' };
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'NOTIFY_ALLOW_PRIVATE_ADDRESSES',
+      );
+      assert.throws(
+        () =>
+          loadConfig({
+            ...env,
+            NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'false',
+            CONSOLE_BASE_URL: 'http://console.example.com',
+          }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'CONSOLE_BASE_URL',
+      );
+      assert.throws(
+        () => loadConfig({ ...env, NODE_ENV: 'test', NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'yes' }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'NOTIFY_ALLOW_PRIVATE_ADDRESSES',
+      );
+      const ok = loadConfig({
+        ...env,
+        NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'false',
+        CONSOLE_BASE_URL: 'https://console.example.com/',
+      });
       assert.equal(ok.notifications.allowPrivateAddresses, false);
       assert.equal(ok.consoleBaseUrl, 'https://console.example.com');
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      fixture.remove();
     }
   });
 });

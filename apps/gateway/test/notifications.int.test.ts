@@ -8,27 +8,34 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { createTestDatabase, type TestDatabase } from '@clawd402/testkit';
-import { generateTicketKeyPair } from '@clawd402/signer-client';
+import { configFixture, type ConfigFixture } from './support/config-env.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type GatewayConfig } from '../src/config.ts';
 import { withTransaction } from '../src/db/pool.ts';
-import { NotificationDispatcher, enqueueNotification, listChannelNames, verifyWebhookSignature, type Resolver } from '../src/notifications/index.ts';
-import { findNotificationState, listNotificationStates, upsertChannel } from '../src/repositories/notifications-repository.ts';
+import {
+  NotificationDispatcher,
+  enqueueNotification,
+  listChannelNames,
+  verifyWebhookSignature,
+  type Resolver,
+} from '../src/notifications/index.ts';
+import {
+  findNotificationState,
+  listNotificationStates,
+  upsertChannel,
+} from '../src/repositories/notifications-repository.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
-import { hashPassword } from '../src/security/api-keys.ts';
-import { SecretBox } from '../src/security/secret-box.ts';
+import { hashPassword } from '../src/lib/api-keys.ts';
 import { secretContext } from '../src/notifications/channel-settings.ts';
+import { notificationDispatcher } from '../src/workers/gateway-workers.ts';
+import { decodeQp, startReceiver, startSmtpReceiver } from './support/receivers.ts';
+import { Worker } from '../src/workers/worker.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const CONSOLE = 'https://console.example.com';
@@ -38,55 +45,8 @@ const SLACK_TOKEN = 'T000TEST/B000TEST/testonlyXXXXXXXXXXXXXXXXXX9zQ';
 const SMTP_PASSWORD = 'smtp-test-only-password-Kq7w';
 const ROUTING_KEY = 'R0UT1NGKEYTESTONLY00000000000Zx4';
 
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A local HTTP receiver that records every request and answers with `respond` (default 200). */
-async function startReceiver(): Promise<{
-  url: string;
-  port: number;
-  received: Received[];
-  respond: (req: Received) => { status: number; headers?: Record<string, string> };
-  setRespond(fn: (req: Received) => { status: number; headers?: Record<string, string> }): void;
-  close(): Promise<void>;
-}> {
-  const received: Received[] = [];
-  let respond = (_req: Received): { status: number; headers?: Record<string, string> } => ({ status: 200 });
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      received.push(r);
-      const answer = respond(r);
-      res.writeHead(answer.status, answer.headers ?? {}).end('upstream body that must never be stored');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    received,
-    get respond() {
-      return respond;
-    },
-    setRespond(fn) {
-      respond = fn;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** Quoted-printable bodies (nodemailer's choice for long lines) decoded for assertions. */
-const decodeQp = (text: string): string => text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-
 describe('notifications', () => {
-  let dir: string;
+  let fixture: ConfigFixture;
   let db: TestDatabase;
   let config: GatewayConfig;
   let app: FastifyInstance;
@@ -99,7 +59,7 @@ describe('notifications', () => {
   const silent = pino({ level: 'silent' });
 
   /** A dispatcher under the test's control: injected clock, jitter fixed at the midpoint, small backoff. */
-  const dispatcher = (over: { allowPrivateAddresses?: boolean; maxAttempts?: number; resolve?: Resolver; listenUrl?: string } = {}) =>
+  const dispatcher = (over: { allowPrivateAddresses?: boolean; maxAttempts?: number; resolve?: Resolver } = {}) =>
     new NotificationDispatcher({
       pool,
       secrets: app.services.secrets,
@@ -107,7 +67,6 @@ describe('notifications', () => {
       settings: {
         production: false,
         allowPrivateAddresses: over.allowPrivateAddresses ?? true,
-        pollIntervalMs: 60_000,
         maxAttempts: over.maxAttempts ?? 5,
         timeoutMs: 5_000,
         consoleBaseUrl: CONSOLE,
@@ -116,33 +75,36 @@ describe('notifications', () => {
       random: () => 0.5,
       backoff: { baseMs: 1_000, capMs: 60_000 },
       ...(over.resolve ? { resolve: over.resolve } : {}),
-      ...(over.listenUrl ? { listenUrl: over.listenUrl } : {}),
     });
 
-  const call = (target: FastifyInstance, role: string, method: 'GET' | 'PUT' | 'DELETE' | 'POST', url: string, payload?: unknown) =>
-    target.inject({ method, url, headers: { authorization: `Bearer ${tokens[role]}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  const admin = (method: 'GET' | 'PUT' | 'DELETE' | 'POST', url: string, payload?: unknown) => call(app, 'admin', method, url, payload);
+  const call = (
+    target: FastifyInstance,
+    role: string,
+    method: 'GET' | 'PUT' | 'DELETE' | 'POST',
+    url: string,
+    payload?: unknown,
+  ) =>
+    target.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${tokens[role]}` },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
+  const admin = (method: 'GET' | 'PUT' | 'DELETE' | 'POST', url: string, payload?: unknown) =>
+    call(app, 'admin', method, url, payload);
   const lastRow = async (channel: string) => (await listNotificationStates(pool, channel, 1))[0]!;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'clawd402-notify-'));
+    fixture = configFixture('clawd402-notify-');
     db = await createTestDatabase();
-    const file = (name: string, text: string): string => {
-      const path = join(dir, name);
-      writeFileSync(path, text, { mode: 0o600 });
-      return path;
-    };
     config = loadConfig({
-      NODE_ENV: 'test',
+      ...fixture.test,
       LOG_LEVEL: 'warn',
       DATABASE_URL: db.url,
       // No chain or signer is contacted by anything under test here.
       CHAIN_RPC_URLS: '31337=http://127.0.0.1:1',
-      SIGNER_SOCKET: join(dir, 'no-signer.sock'),
-      TICKET_PRIVATE_KEY_FILE: file('ticket.pem', generateTicketKeyPair().privateKeyPem),
-      JWT_PRIVATE_KEY_FILE: file('jwt.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-      SECRETS_KEY_FILE: file('secrets.key', randomBytes(32).toString('hex')),
-      POLICY_FILE: file('policy.yaml', 'policies:\n  - name: deny\n    conditions: {}\n    action: reject\n'),
+      SIGNER_SOCKET: join(fixture.dir, 'no-signer.sock'),
+      SECRETS_KEY_FILE: fixture.file('secrets.key', randomBytes(32).toString('hex')),
       RATE_LIMIT_IP_PER_MIN: '1000000',
       RATE_LIMIT_PRINCIPAL_PER_MIN: '1000000',
       RATE_LIMIT_PRINCIPAL_BURST: '1000000',
@@ -153,11 +115,22 @@ describe('notifications', () => {
     });
     // `app` allows private destinations (the receivers listen on 127.0.0.1); `strictApp` is the default rule.
     app = await buildApp(config, { logger: false, tracker: false, notifications: false });
-    strictApp = await buildApp({ ...config, notifications: { ...config.notifications, allowPrivateAddresses: false } }, { logger: false, tracker: false, notifications: false });
+    strictApp = await buildApp(
+      { ...config, notifications: { ...config.notifications, allowPrivateAddresses: false } },
+      { logger: false, tracker: false, notifications: false },
+    );
     pool = app.services.pool;
     for (const role of ['owner', 'admin', 'operator', 'approver', 'viewer']) {
-      await createUser(pool, { username: `${role}-user`, passwordHash: await hashPassword(PASSWORD), role: role as 'owner' });
-      const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: `${role}-user`, password: PASSWORD } });
+      await createUser(pool, {
+        username: `${role}-user`,
+        passwordHash: await hashPassword(PASSWORD),
+        role: role as 'owner',
+      });
+      const login = await app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { username: `${role}-user`, password: PASSWORD },
+      });
       assert.equal(login.statusCode, 200, login.body);
       tokens[role] = login.json().access_token;
     }
@@ -171,16 +144,36 @@ describe('notifications', () => {
     await strictApp?.close();
     await app?.close();
     await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    fixture?.remove();
   });
 
   test('a webhook reaches the receiver signed; verifyWebhookSignature accepts it and refuses a tampered body or an old timestamp', async () => {
-    const saved = await admin('PUT', '/admin/notifications/channels/ops-hook', { kind: 'webhook', url: `${receiver.url}/hooks/ops`, secret: WEBHOOK_SECRET });
+    const saved = await admin('PUT', '/admin/notifications/channels/ops-hook', {
+      kind: 'webhook',
+      url: `${receiver.url}/hooks/ops`,
+      secret: WEBHOOK_SECRET,
+    });
     assert.equal(saved.statusCode, 201, saved.body);
-    assert.equal((await admin('PUT', '/admin/notifications/channels/ops-hook', { kind: 'webhook', url: `${receiver.url}/hooks/ops`, secret: WEBHOOK_SECRET })).statusCode, 200, 'a second PUT replaces');
+    assert.equal(
+      (
+        await admin('PUT', '/admin/notifications/channels/ops-hook', {
+          kind: 'webhook',
+          url: `${receiver.url}/hooks/ops`,
+          secret: WEBHOOK_SECRET,
+        })
+      ).statusCode,
+      200,
+      'a second PUT replaces',
+    );
 
     await withTransaction(pool, (client) =>
-      enqueueNotification(client, { channel: 'ops-hook', event: 'approval.requested', subject: 'Approve 2 ETH', payload: { approvalId: 'apr_7', amount: '2' }, dedupeKey: 'approval:apr_7' }),
+      enqueueNotification(client, {
+        channel: 'ops-hook',
+        event: 'approval.requested',
+        subject: 'Approve 2 ETH',
+        payload: { approvalId: 'apr_7', amount: '2' },
+        dedupeKey: 'approval:apr_7',
+      }),
     );
     const before = receiver.received.length;
     await dispatcher().dispatchOnce();
@@ -188,7 +181,11 @@ describe('notifications', () => {
     assert.ok(delivery, 'the receiver got the webhook');
     assert.equal(delivery.headers['content-type'], 'application/json');
     const header = delivery.headers['x-clawd402-signature'] as string;
-    assert.match(header, new RegExp(`^t=${Math.floor(nowMs / 1000)},v1=[0-9a-f]{64}$`), 'signed with the dispatcher clock');
+    assert.match(
+      header,
+      new RegExp(`^t=${Math.floor(nowMs / 1000)},v1=[0-9a-f]{64}$`),
+      'signed with the dispatcher clock',
+    );
     const body = JSON.parse(delivery.body);
     assert.equal(body.event, 'approval.requested');
     assert.equal(body.dedupeKey, 'approval:apr_7');
@@ -197,8 +194,16 @@ describe('notifications', () => {
     assert.equal(delivery.headers['x-clawd402-delivery'], body.id);
 
     assert.equal(verifyWebhookSignature(WEBHOOK_SECRET, header, delivery.body, clock(), 300), true);
-    assert.equal(verifyWebhookSignature(WEBHOOK_SECRET, header, delivery.body.replace('"2"', '"200"'), clock(), 300), false, 'tampered body');
-    assert.equal(verifyWebhookSignature(WEBHOOK_SECRET, header, delivery.body, new Date(nowMs + 301_000), 300), false, 'old timestamp (replay)');
+    assert.equal(
+      verifyWebhookSignature(WEBHOOK_SECRET, header, delivery.body.replace('"2"', '"200"'), clock(), 300),
+      false,
+      'tampered body',
+    );
+    assert.equal(
+      verifyWebhookSignature(WEBHOOK_SECRET, header, delivery.body, new Date(nowMs + 301_000), 300),
+      false,
+      'old timestamp (replay)',
+    );
 
     const row = await lastRow('ops-hook');
     assert.deepEqual([row.status, row.attempts, row.lastHttpStatus, row.lastErrorCode], ['delivered', 1, 200, null]);
@@ -207,28 +212,60 @@ describe('notifications', () => {
   test('the outbox commits with the caller: a rolled-back transaction leaves nothing; a repeated dedupe key is enqueued once', async () => {
     await assert.rejects(
       withTransaction(pool, async (client) => {
-        await enqueueNotification(client, { channel: 'rollback-check', event: 'approval.requested', subject: 'never', payload: {} });
+        await enqueueNotification(client, {
+          channel: 'rollback-check',
+          event: 'approval.requested',
+          subject: 'never',
+          payload: {},
+        });
         throw new Error('the approval failed');
       }),
       /the approval failed/,
     );
     assert.equal((await listNotificationStates(pool, 'rollback-check')).length, 0);
-    await enqueueNotification(pool, { channel: 'dedupe-check', event: 'breaker.tripped', subject: 'once', payload: {}, dedupeKey: 'breaker:global:soft' });
-    await enqueueNotification(pool, { channel: 'dedupe-check', event: 'breaker.tripped', subject: 'twice', payload: {}, dedupeKey: 'breaker:global:soft' });
+    await enqueueNotification(pool, {
+      channel: 'dedupe-check',
+      event: 'breaker.tripped',
+      subject: 'once',
+      payload: {},
+      dedupeKey: 'breaker:global:soft',
+    });
+    await enqueueNotification(pool, {
+      channel: 'dedupe-check',
+      event: 'breaker.tripped',
+      subject: 'twice',
+      payload: {},
+      dedupeKey: 'breaker:global:soft',
+    });
     assert.equal((await listNotificationStates(pool, 'dedupe-check')).length, 1);
-    await assert.rejects(enqueueNotification(pool, { channel: 'Bad Name', event: 'x', subject: 's', payload: {} }), TypeError);
+    await assert.rejects(
+      enqueueNotification(pool, { channel: 'Bad Name', event: 'x', subject: 's', payload: {} }),
+      TypeError,
+    );
   });
 
   test('a failing endpoint is retried with exponential backoff and jitter, then dead-lettered', async () => {
     receiver.setRespond((r) => (r.url === '/flaky' ? { status: 500 } : { status: 200 }));
-    await admin('PUT', '/admin/notifications/channels/flaky', { kind: 'webhook', url: `${receiver.url}/flaky`, secret: WEBHOOK_SECRET });
-    await enqueueNotification(pool, { channel: 'flaky', event: 'breaker.tripped', subject: 'Breaker soft', payload: {} });
+    await admin('PUT', '/admin/notifications/channels/flaky', {
+      kind: 'webhook',
+      url: `${receiver.url}/flaky`,
+      secret: WEBHOOK_SECRET,
+    });
+    await enqueueNotification(pool, {
+      channel: 'flaky',
+      event: 'breaker.tripped',
+      subject: 'Breaker soft',
+      payload: {},
+    });
     const d = dispatcher({ maxAttempts: 3 });
     const hits = () => receiver.received.filter((r) => r.url === '/flaky').length;
 
     await d.dispatchOnce();
     let row = await lastRow('flaky');
-    assert.deepEqual([row.status, row.attempts, row.lastHttpStatus, row.lastErrorCode], ['pending', 1, 500, 'http_error']);
+    assert.deepEqual(
+      [row.status, row.attempts, row.lastHttpStatus, row.lastErrorCode],
+      ['pending', 1, 500, 'http_error'],
+    );
     assert.equal(row.nextAttemptAt.getTime(), nowMs + 750, 'attempt 1 waits base (1 s) with jitter 0.5 → 750 ms');
     assert.ok(!row.lastError?.includes('upstream body'), 'the upstream body is never stored');
 
@@ -244,7 +281,11 @@ describe('notifications', () => {
     nowMs += 1_500;
     await d.dispatchOnce();
     row = await lastRow('flaky');
-    assert.deepEqual([row.status, row.attempts, row.lastErrorCode], ['dead', 3, 'http_error'], 'dead after NOTIFY_MAX_ATTEMPTS');
+    assert.deepEqual(
+      [row.status, row.attempts, row.lastErrorCode],
+      ['dead', 3, 'http_error'],
+      'dead after NOTIFY_MAX_ATTEMPTS',
+    );
 
     nowMs += 3_600_000;
     await d.dispatchOnce();
@@ -253,8 +294,14 @@ describe('notifications', () => {
   });
 
   test('a redirect is not followed: the delivery fails as redirect_refused and the target is never contacted', async () => {
-    receiver.setRespond((r) => (r.url === '/moved' ? { status: 302, headers: { location: `${receiver.url}/redirect-target` } } : { status: 200 }));
-    await admin('PUT', '/admin/notifications/channels/moved', { kind: 'webhook', url: `${receiver.url}/moved`, secret: WEBHOOK_SECRET });
+    receiver.setRespond((r) =>
+      r.url === '/moved' ? { status: 302, headers: { location: `${receiver.url}/redirect-target` } } : { status: 200 },
+    );
+    await admin('PUT', '/admin/notifications/channels/moved', {
+      kind: 'webhook',
+      url: `${receiver.url}/moved`,
+      secret: WEBHOOK_SECRET,
+    });
     await enqueueNotification(pool, { channel: 'moved', event: 'approval.requested', subject: 'x', payload: {} });
     await dispatcher().dispatchOnce();
     const row = await lastRow('moved');
@@ -286,7 +333,11 @@ describe('notifications', () => {
   });
 
   test('send time: a stored destination that is (now) private is refused without connecting (setting off)', async () => {
-    await admin('PUT', '/admin/notifications/channels/now-private', { kind: 'webhook', url: `${receiver.url}/now-private`, secret: WEBHOOK_SECRET });
+    await admin('PUT', '/admin/notifications/channels/now-private', {
+      kind: 'webhook',
+      url: `${receiver.url}/now-private`,
+      secret: WEBHOOK_SECRET,
+    });
     await enqueueNotification(pool, { channel: 'now-private', event: 'approval.requested', subject: 'x', payload: {} });
     await dispatcher({ allowPrivateAddresses: false }).dispatchOnce();
     const row = await lastRow('now-private');
@@ -301,17 +352,34 @@ describe('notifications', () => {
       secretHint: null,
     });
     await enqueueNotification(pool, { channel: 'rebinding', event: 'approval.requested', subject: 'x', payload: {} });
-    await dispatcher({ allowPrivateAddresses: false, resolve: async () => [{ address: '127.0.0.1', family: 4 }] }).dispatchOnce();
+    await dispatcher({
+      allowPrivateAddresses: false,
+      resolve: async () => [{ address: '127.0.0.1', family: 4 }],
+    }).dispatchOnce();
     assert.equal((await lastRow('rebinding')).lastErrorCode, 'notification_destination_forbidden');
     assert.equal(receiver.received.filter((r) => r.url === '/rebinding').length, 0);
   });
 
   test('save time: every non-public address form is refused with notification_destination_forbidden (setting off)', async () => {
     const forms = [
-      'http://127.0.0.1/x', 'http://localhost/x', 'http://2130706433/x', 'http://0177.0.0.1/x', 'http://0x7f000001/x',
-      'http://[::1]/x', 'http://[::ffff:127.0.0.1]/x', 'http://[::ffff:7f00:1]/x', 'http://10.0.0.1/x', 'http://172.16.0.1/x',
-      'http://192.168.0.1/x', 'http://[fc00::1]/x', 'http://169.254.169.254/x', 'http://[fd00:ec2::254]/x', 'http://[fe80::1]/x',
-      'http://100.64.0.1/x', 'http://0.0.0.0/x', 'http://224.0.0.1/x',
+      'http://127.0.0.1/x',
+      'http://localhost/x',
+      'http://2130706433/x',
+      'http://0177.0.0.1/x',
+      'http://0x7f000001/x',
+      'http://[::1]/x',
+      'http://[::ffff:127.0.0.1]/x',
+      'http://[::ffff:7f00:1]/x',
+      'http://10.0.0.1/x',
+      'http://172.16.0.1/x',
+      'http://192.168.0.1/x',
+      'http://[fc00::1]/x',
+      'http://169.254.169.254/x',
+      'http://[fd00:ec2::254]/x',
+      'http://[fe80::1]/x',
+      'http://100.64.0.1/x',
+      'http://0.0.0.0/x',
+      'http://224.0.0.1/x',
     ];
     for (const url of forms) {
       for (const body of [
@@ -320,16 +388,27 @@ describe('notifications', () => {
         { kind: 'pagerduty', routingKey: ROUTING_KEY, url },
       ]) {
         const res = await call(strictApp, 'admin', 'PUT', '/admin/notifications/channels/ssrf', body);
-        assert.deepEqual([res.statusCode, res.json().code], [422, 'notification_destination_forbidden'], `${body.kind} ${url}: ${res.body}`);
+        assert.deepEqual(
+          [res.statusCode, res.json().code],
+          [422, 'notification_destination_forbidden'],
+          `${body.kind} ${url}: ${res.body}`,
+        );
       }
     }
-    const ftp = await call(strictApp, 'admin', 'PUT', '/admin/notifications/channels/ssrf', { kind: 'webhook', url: 'file:///etc/passwd', secret: WEBHOOK_SECRET });
+    const ftp = await call(strictApp, 'admin', 'PUT', '/admin/notifications/channels/ssrf', {
+      kind: 'webhook',
+      url: 'file:///etc/passwd',
+      secret: WEBHOOK_SECRET,
+    });
     assert.deepEqual([ftp.statusCode, ftp.json().code], [400, 'notification_url_invalid']);
     assert.equal((await listChannelNames(pool)).includes('ssrf'), false, 'nothing was stored');
   });
 
   test('Slack: text and blocks with Approve / Reject link buttons to the console reach the incoming webhook', async () => {
-    const saved = await admin('PUT', '/admin/notifications/channels/slack', { kind: 'slack', url: `${receiver.url}/services/${SLACK_TOKEN}` });
+    const saved = await admin('PUT', '/admin/notifications/channels/slack', {
+      kind: 'slack',
+      url: `${receiver.url}/services/${SLACK_TOKEN}`,
+    });
     assert.equal(saved.statusCode, 201, saved.body);
     await enqueueNotification(pool, {
       channel: 'slack',
@@ -345,7 +424,11 @@ describe('notifications', () => {
     assert.equal(message.blocks[0].type, 'section');
     const actions = message.blocks.find((b: { type: string }) => b.type === 'actions');
     assert.deepEqual(
-      actions.elements.map((e: { text: { text: string }; url: string; style: string }) => [e.text.text, e.url, e.style]),
+      actions.elements.map((e: { text: { text: string }; url: string; style: string }) => [
+        e.text.text,
+        e.url,
+        e.style,
+      ]),
       [
         ['Approve', `${CONSOLE}/console/approvals/apr_9?decision=approve`, 'primary'],
         ['Reject', `${CONSOLE}/console/approvals/apr_9?decision=reject`, 'danger'],
@@ -356,9 +439,20 @@ describe('notifications', () => {
 
   test('PagerDuty: an Events v2 trigger with the routing key and dedup_key reaches the configured endpoint', async () => {
     receiver.setRespond((r) => (r.url === '/v2/enqueue' ? { status: 202 } : { status: 200 }));
-    const saved = await admin('PUT', '/admin/notifications/channels/oncall', { kind: 'pagerduty', routingKey: ROUTING_KEY, url: `${receiver.url}/v2/enqueue`, severity: 'error' });
+    const saved = await admin('PUT', '/admin/notifications/channels/oncall', {
+      kind: 'pagerduty',
+      routingKey: ROUTING_KEY,
+      url: `${receiver.url}/v2/enqueue`,
+      severity: 'error',
+    });
     assert.equal(saved.statusCode, 201, saved.body);
-    await enqueueNotification(pool, { channel: 'oncall', event: 'breaker.emergency', subject: 'Emergency breaker: nothing is signed', payload: { scope: 'global' }, dedupeKey: 'breaker:global:emergency' });
+    await enqueueNotification(pool, {
+      channel: 'oncall',
+      event: 'breaker.emergency',
+      subject: 'Emergency breaker: nothing is signed',
+      payload: { scope: 'global' },
+      dedupeKey: 'breaker:global:emergency',
+    });
     await dispatcher().dispatchOnce();
     const hit = receiver.received.find((r) => r.url === '/v2/enqueue');
     assert.ok(hit);
@@ -367,7 +461,13 @@ describe('notifications', () => {
     assert.equal(event.event_action, 'trigger');
     assert.equal(event.dedup_key, 'breaker:global:emergency');
     assert.deepEqual(
-      [event.payload.summary, event.payload.source, event.payload.severity, event.payload.class, event.payload.custom_details],
+      [
+        event.payload.summary,
+        event.payload.source,
+        event.payload.severity,
+        event.payload.class,
+        event.payload.custom_details,
+      ],
       ['Emergency breaker: nothing is signed', 'clawd402', 'error', 'breaker.emergency', { scope: 'global' }],
     );
     const row = await lastRow('oncall');
@@ -376,40 +476,26 @@ describe('notifications', () => {
   });
 
   test('email arrives at a local SMTP server, authenticated, with the approval links', async () => {
-    const mails: { from: string; to: string[]; raw: string; user: string | undefined }[] = [];
-    const smtp = new SMTPServer({
-      secure: false,
-      disabledCommands: ['STARTTLS'],
-      allowInsecureAuth: true,
-      authMethods: ['PLAIN', 'LOGIN'],
-      logger: false,
-      onAuth(auth, _session, cb) {
-        if (auth.username === 'mailer' && auth.password === SMTP_PASSWORD) cb(null, { user: 'mailer' });
-        else cb(new Error('invalid credentials'));
-      },
-      onData(stream, session, cb) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-            user: session.user as string | undefined,
-          });
-          cb();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
+    const smtp = await startSmtpReceiver({ username: 'mailer', password: SMTP_PASSWORD });
+    const { mails, port } = smtp;
     try {
-      const port = (smtp.server.address() as AddressInfo).port;
       const saved = await admin('PUT', '/admin/notifications/channels/email', {
-        kind: 'email', host: '127.0.0.1', port, tls: 'none', username: 'mailer', password: SMTP_PASSWORD,
-        from: 'clawd402@example.com', to: ['approvers@example.com', 'cfo@example.com'],
+        kind: 'email',
+        host: '127.0.0.1',
+        port,
+        tls: 'none',
+        username: 'mailer',
+        password: SMTP_PASSWORD,
+        from: 'clawd402@example.com',
+        to: ['approvers@example.com', 'cfo@example.com'],
       });
       assert.equal(saved.statusCode, 201, saved.body);
-      await enqueueNotification(pool, { channel: 'email', event: 'approval.requested', subject: 'Approve 2 ETH to 0x7099...79C8', payload: { approvalId: 'apr_mail', amount: '2' } });
+      await enqueueNotification(pool, {
+        channel: 'email',
+        event: 'approval.requested',
+        subject: 'Approve 2 ETH to 0x7099...79C8',
+        payload: { approvalId: 'apr_mail', amount: '2' },
+      });
       await dispatcher().dispatchOnce();
       assert.equal(mails.length, 1);
       const mail = mails[0]!;
@@ -424,25 +510,37 @@ describe('notifications', () => {
 
       // A wrong password is an SMTP 535: permanent, dead at once.
       await admin('PUT', '/admin/notifications/channels/email-bad', {
-        kind: 'email', host: '127.0.0.1', port, tls: 'none', username: 'mailer', password: 'wrong-password-test-only',
-        from: 'clawd402@example.com', to: ['approvers@example.com'],
+        kind: 'email',
+        host: '127.0.0.1',
+        port,
+        tls: 'none',
+        username: 'mailer',
+        password: 'wrong-password-test-only',
+        from: 'clawd402@example.com',
+        to: ['approvers@example.com'],
       });
       await enqueueNotification(pool, { channel: 'email-bad', event: 'approval.requested', subject: 'x', payload: {} });
       await dispatcher().dispatchOnce();
       const bad = await lastRow('email-bad');
       assert.deepEqual([bad.status, bad.lastErrorCode], ['dead', 'smtp_error']);
     } finally {
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
     }
   });
 
   test('the test endpoint delivers a test message and answers the outcome; failures are reported, not retried', async () => {
     const ok = await admin('POST', '/admin/notifications/channels/ops-hook/test');
     assert.equal(ok.statusCode, 200, ok.body);
-    assert.deepEqual({ ...(ok.json() as object), id: 'x' }, { id: 'x', channel: 'ops-hook', delivered: true, status: 'delivered', attempts: 1, httpStatus: 200, error: null });
+    assert.deepEqual(
+      { ...ok.json<object>(), id: 'x' },
+      { id: 'x', channel: 'ops-hook', delivered: true, status: 'delivered', attempts: 1, httpStatus: 200, error: null },
+    );
     const hit = receiver.received.at(-1)!;
     assert.equal(JSON.parse(hit.body).event, 'notification.test');
-    assert.equal(verifyWebhookSignature(WEBHOOK_SECRET, hit.headers['x-clawd402-signature'] as string, hit.body, new Date(), 300), true);
+    assert.equal(
+      verifyWebhookSignature(WEBHOOK_SECRET, hit.headers['x-clawd402-signature'] as string, hit.body, new Date(), 300),
+      true,
+    );
     assert.equal((await findNotificationState(pool, ok.json().id))?.status, 'delivered');
 
     const failing = await admin('POST', '/admin/notifications/channels/flaky/test');
@@ -450,11 +548,22 @@ describe('notifications', () => {
     const failed = await admin('POST', '/admin/notifications/channels/flaky/test');
     receiver.setRespond(() => ({ status: 200 }));
     assert.equal(failing.json().delivered, true);
-    assert.deepEqual([failed.statusCode, failed.json().delivered, failed.json().status, failed.json().httpStatus, failed.json().error.code], [200, false, 'dead', 500, 'http_error']);
+    assert.deepEqual(
+      [
+        failed.statusCode,
+        failed.json().delivered,
+        failed.json().status,
+        failed.json().httpStatus,
+        failed.json().error.code,
+      ],
+      [200, false, 'dead', 500, 'http_error'],
+    );
 
     const missing = await admin('POST', '/admin/notifications/channels/no-such-channel/test');
     assert.deepEqual([missing.statusCode, missing.json().code], [404, 'not_found']);
-    const audited = await pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'notification_channel.tested' AND subject = 'notification_channel:ops-hook'");
+    const audited = await pool.query(
+      "SELECT count(*)::int AS n FROM audit_log WHERE action = 'notification_channel.tested' AND subject = 'notification_channel:ops-hook'",
+    );
     assert.equal(audited.rows[0].n, 1);
   });
 
@@ -462,7 +571,8 @@ describe('notifications', () => {
     const list = await call(app, 'viewer', 'GET', '/admin/notifications/channels');
     assert.equal(list.statusCode, 200);
     const text = list.body;
-    for (const secret of [WEBHOOK_SECRET, SLACK_TOKEN, 'testonlyXXXX', SMTP_PASSWORD, ROUTING_KEY, '/services/']) assert.ok(!text.includes(secret), `GET leaks ${secret}`);
+    for (const secret of [WEBHOOK_SECRET, SLACK_TOKEN, 'testonlyXXXX', SMTP_PASSWORD, ROUTING_KEY, '/services/'])
+      assert.ok(!text.includes(secret), `GET leaks ${secret}`);
     const byName = Object.fromEntries(list.json().items.map((c: { name: string }) => [c.name, c]));
     assert.deepEqual(byName['ops-hook'].secret, { hint: '…b1a0' });
     assert.equal(byName['ops-hook'].settings.url, `${receiver.url}/hooks/ops`);
@@ -473,17 +583,30 @@ describe('notifications', () => {
     assert.equal(byName.email.settings.username, 'mailer');
     assert.deepEqual(byName.email.secret, { hint: '…Kq7w' });
 
-    const stored = await pool.query('SELECT settings::text || coalesce(secret_sealed, \'\') AS t FROM notification_channels');
+    const stored = await pool.query(
+      "SELECT settings::text || coalesce(secret_sealed, '') AS t FROM notification_channels",
+    );
     const dump = stored.rows.map((r) => r.t).join('\n');
-    for (const secret of [WEBHOOK_SECRET, SLACK_TOKEN, SMTP_PASSWORD, ROUTING_KEY]) assert.ok(!dump.includes(secret), 'sealed at rest');
-    const audit = await pool.query("SELECT string_agg(record, '\n') AS t FROM audit_log WHERE action LIKE 'notification_channel.%'");
-    for (const secret of [WEBHOOK_SECRET, SLACK_TOKEN, SMTP_PASSWORD, ROUTING_KEY]) assert.ok(!String(audit.rows[0].t).includes(secret), 'not in the audit log');
+    for (const secret of [WEBHOOK_SECRET, SLACK_TOKEN, SMTP_PASSWORD, ROUTING_KEY])
+      assert.ok(!dump.includes(secret), 'sealed at rest');
+    const audit = await pool.query(
+      "SELECT string_agg(record, '\n') AS t FROM audit_log WHERE action LIKE 'notification_channel.%'",
+    );
+    for (const secret of [WEBHOOK_SECRET, SLACK_TOKEN, SMTP_PASSWORD, ROUTING_KEY])
+      assert.ok(!String(audit.rows[0].t).includes(secret), 'not in the audit log');
   });
 
   test('without SECRETS_KEY_FILE a channel with a secret is refused with secrets_unavailable', async () => {
-    const keyless = await buildApp({ ...config, secretsKey: null }, { logger: false, tracker: false, notifications: false });
+    const keyless = await buildApp(
+      { ...config, secretsKey: null },
+      { logger: false, tracker: false, notifications: false },
+    );
     try {
-      const res = await call(keyless, 'admin', 'PUT', '/admin/notifications/channels/keyless', { kind: 'webhook', url: `${receiver.url}/k`, secret: WEBHOOK_SECRET });
+      const res = await call(keyless, 'admin', 'PUT', '/admin/notifications/channels/keyless', {
+        kind: 'webhook',
+        url: `${receiver.url}/k`,
+        secret: WEBHOOK_SECRET,
+      });
       assert.deepEqual([res.statusCode, res.json().code], [503, 'secrets_unavailable']);
       assert.equal((await listChannelNames(pool)).includes('keyless'), false);
     } finally {
@@ -521,7 +644,10 @@ describe('notifications', () => {
     await enqueueNotification(pool, { channel: 'not-yet', event: 'approval.requested', subject: 'x', payload: {} });
     const d = dispatcher({ maxAttempts: 2 });
     await d.dispatchOnce();
-    assert.deepEqual([(await lastRow('not-yet')).status, (await lastRow('not-yet')).lastErrorCode], ['pending', 'channel_not_configured']);
+    assert.deepEqual(
+      [(await lastRow('not-yet')).status, (await lastRow('not-yet')).lastErrorCode],
+      ['pending', 'channel_not_configured'],
+    );
     nowMs += 60_000;
     await d.dispatchOnce();
     assert.equal((await lastRow('not-yet')).status, 'dead');
@@ -536,27 +662,38 @@ describe('notifications', () => {
 
     const listed = await call(app, 'viewer', 'GET', '/admin/notifications/outbox?status=dead&channel=gone');
     assert.equal(listed.statusCode, 200, listed.body);
-    assert.deepEqual(listed.json().items.map((n: { id: string; lastErrorCode: string }) => [n.id, n.lastErrorCode]), [[dead.id, 'channel_not_configured']]);
+    assert.deepEqual(
+      listed.json().items.map((n: { id: string; lastErrorCode: string }) => [n.id, n.lastErrorCode]),
+      [[dead.id, 'channel_not_configured']],
+    );
     const byViewer = await call(app, 'viewer', 'POST', `/admin/notifications/outbox/${dead.id}/retry`);
     assert.deepEqual([byViewer.statusCode, byViewer.json().code], [403, 'forbidden']);
 
     const retried = await admin('POST', `/admin/notifications/outbox/${dead.id}/retry`);
     assert.equal(retried.statusCode, 200, retried.body);
-    assert.deepEqual([retried.json().status, retried.json().attempts, retried.json().lastErrorCode], ['pending', 0, null]);
+    assert.deepEqual(
+      [retried.json().status, retried.json().attempts, retried.json().lastErrorCode],
+      ['pending', 0, null],
+    );
     const again = await admin('POST', `/admin/notifications/outbox/${dead.id}/retry`);
     assert.deepEqual([again.statusCode, again.json().code], [404, 'not_found']);
-    const audit = await pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'notifications.retried' AND subject = $1`, [`notification:${dead.id}`]);
+    const audit = await pool.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'notifications.retried' AND subject = $1`,
+      [`notification:${dead.id}`],
+    );
     assert.equal(audit.rows[0].n, 1);
   });
 
   test('a started dispatcher LISTENs and delivers a committed notification on its own, long before its 60 s timer (NOTIFY wakes it)', async () => {
-    const live = dispatcher({ listenUrl: db.url });
+    const live = new Worker(notificationDispatcher(dispatcher(), { intervalMs: 60_000, listenUrl: db.url }), silent);
     // Its first pass runs at start; afterwards only NOTIFY can wake it before the 60 s timer.
     live.start();
     try {
       for (let i = 0; i < 100 && !live.listening; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(live.listening, true);
-      await withTransaction(pool, (client) => enqueueNotification(client, { channel: 'ops-hook', event: 'approval.requested', subject: 'live', payload: {} }));
+      await withTransaction(pool, (client) =>
+        enqueueNotification(client, { channel: 'ops-hook', event: 'approval.requested', subject: 'live', payload: {} }),
+      );
       let row = await lastRow('ops-hook');
       for (let i = 0; i < 100 && row.status !== 'delivered'; i += 1) {
         await new Promise((resolve) => setTimeout(resolve, 50));

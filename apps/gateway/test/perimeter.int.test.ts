@@ -5,7 +5,7 @@ import { buildApp } from '../src/app.ts';
 import { parseCidrList } from '../src/security/ip-allowlist.ts';
 import { PERMISSIONS, ROLE_PERMISSIONS } from '../src/security/rbac.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
-import { hashPassword } from '../src/security/api-keys.ts';
+import { hashPassword } from '../src/lib/api-keys.ts';
 import { readFileSync } from 'node:fs';
 import { startStack, type Stack } from './support/stack.ts';
 
@@ -18,7 +18,16 @@ const SECURITY_HEADERS: Record<string, string> = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
   'cache-control': 'no-store',
 };
-const PUBLIC_ROUTES = ['GET /health', 'POST /auth/login', 'POST /auth/token', 'POST /auth/refresh', 'GET /.well-known/jwks.json'];
+const PUBLIC_ROUTES = [
+  'GET /health',
+  'POST /auth/login',
+  'POST /auth/token',
+  'POST /auth/refresh',
+  'GET /.well-known/jwks.json',
+  // The console's page and bundled assets (no data: every call it makes is an admin route; docs/console.md).
+  'GET /console',
+  'GET /console/*',
+];
 
 describe('HTTP perimeter', () => {
   let stack: Stack;
@@ -26,7 +35,11 @@ describe('HTTP perimeter', () => {
   before(async () => {
     stack = await startStack();
     app = await buildApp(
-      { ...stack.config, allowedOrigins: ['https://console.example.com'], adminAllowedIps: parseCidrList('10.0.0.0/8,2001:db8::/32') },
+      {
+        ...stack.config,
+        allowedOrigins: ['https://console.example.com'],
+        adminAllowedIps: parseCidrList('10.0.0.0/8,2001:db8::/32'),
+      },
       { logger: false, tracker: false },
     );
     // A route that fails, to see what a 500 looks like (added before the app is ready; declares its access).
@@ -68,18 +81,31 @@ describe('HTTP perimeter', () => {
   });
 
   test('CORS: an unlisted origin gets no Access-Control-Allow-Origin; a listed one gets exactly itself', async () => {
-    const evil = await app.inject({ method: 'OPTIONS', url: '/v1/intents', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const evil = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/intents',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(evil.headers['access-control-allow-origin'], undefined);
     const evilGet = await app.inject({ method: 'GET', url: '/health', headers: { origin: 'https://evil.example' } });
     assert.equal(evilGet.headers['access-control-allow-origin'], undefined);
-    const good = await app.inject({ method: 'OPTIONS', url: '/v1/intents', headers: { origin: 'https://console.example.com', 'access-control-request-method': 'POST' } });
+    const good = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/intents',
+      headers: { origin: 'https://console.example.com', 'access-control-request-method': 'POST' },
+    });
     assert.equal(good.headers['access-control-allow-origin'], 'https://console.example.com');
   });
 
   test('/admin from a non-listed IP gets 403, also with a spoofed X-Forwarded-For from an untrusted peer', async () => {
     const fromLoopback = await app.inject({ method: 'GET', url: '/admin/users', remoteAddress: '127.0.0.1' });
     assert.deepEqual([fromLoopback.statusCode, fromLoopback.json().code], [403, 'forbidden']);
-    const spoofed = await app.inject({ method: 'GET', url: '/admin/users', remoteAddress: '203.0.113.7', headers: { 'x-forwarded-for': '10.1.2.3' } });
+    const spoofed = await app.inject({
+      method: 'GET',
+      url: '/admin/users',
+      remoteAddress: '203.0.113.7',
+      headers: { 'x-forwarded-for': '10.1.2.3' },
+    });
     assert.deepEqual([spoofed.statusCode, spoofed.json().code], [403, 'forbidden']);
     // From an allowed address the IP check passes and authentication is next.
     const allowed = await app.inject({ method: 'GET', url: '/admin/users', remoteAddress: '10.1.2.3' });
@@ -96,9 +122,19 @@ describe('HTTP perimeter', () => {
       { logger: false, tracker: false },
     );
     try {
-      const viaProxy = await proxied.inject({ method: 'GET', url: '/admin/users', remoteAddress: '198.51.100.1', headers: { 'x-forwarded-for': '10.1.2.3' } });
+      const viaProxy = await proxied.inject({
+        method: 'GET',
+        url: '/admin/users',
+        remoteAddress: '198.51.100.1',
+        headers: { 'x-forwarded-for': '10.1.2.3' },
+      });
       assert.equal(viaProxy.statusCode, 401, 'the proxy vouches for 10.1.2.3');
-      const viaOther = await proxied.inject({ method: 'GET', url: '/admin/users', remoteAddress: '198.51.100.2', headers: { 'x-forwarded-for': '10.1.2.3' } });
+      const viaOther = await proxied.inject({
+        method: 'GET',
+        url: '/admin/users',
+        remoteAddress: '198.51.100.2',
+        headers: { 'x-forwarded-for': '10.1.2.3' },
+      });
       assert.equal(viaOther.statusCode, 403);
     } finally {
       await proxied.close();
@@ -113,9 +149,17 @@ describe('HTTP perimeter', () => {
     assert.deepEqual(isPublic.filter((r) => !r.startsWith('GET /docs')).sort(), [...PUBLIC_ROUTES].sort());
     assert.ok(isPublic.includes('GET /docs/json'));
     for (const route of routes.filter((r) => r.permission !== 'public')) {
-      assert.ok(route.permission in PERMISSIONS, `${route.method} ${route.url} declares unknown permission ${route.permission}`);
+      assert.ok(
+        route.permission in PERMISSIONS,
+        `${route.method} ${route.url} declares unknown permission ${route.permission}`,
+      );
       const url = route.url.replaceAll(':id', '00000000-0000-4000-8000-000000000000');
-      const res = await app.inject({ method: route.method as 'GET', url, remoteAddress: '10.0.0.1', ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: {} }) });
+      const res = await app.inject({
+        method: route.method as 'GET',
+        url,
+        remoteAddress: '10.0.0.1',
+        ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: {} }),
+      });
       assert.equal(res.statusCode, 401, `${route.method} ${route.url} answered ${res.statusCode} without a token`);
     }
   });
@@ -128,7 +172,10 @@ describe('HTTP perimeter', () => {
     try {
       assert.equal((await production.inject({ method: 'GET', url: '/docs' })).statusCode, 404);
       assert.equal((await production.inject({ method: 'GET', url: '/docs/json' })).statusCode, 404);
-      const isPublic = production.routeAccess.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`).sort();
+      const isPublic = production.routeAccess
+        .filter((r) => r.permission === 'public')
+        .map((r) => `${r.method} ${r.url}`)
+        .sort();
       assert.deepEqual(isPublic, [...PUBLIC_ROUTES].sort());
     } finally {
       await production.close();
@@ -141,19 +188,40 @@ describe('HTTP perimeter', () => {
     const rows = doc.split('\n').filter((l) => /^\| `[a-z]+:[a-z-]+` \|/.test(l));
     const documented = Object.fromEntries(
       rows.map((l) => {
-        const cells = l.split('|').slice(1, -1).map((c) => c.trim());
+        const cells = l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim());
         return [cells[0]!.replaceAll('`', ''), roles.filter((_, i) => cells[i + 1] === '✓')];
       }),
     );
-    const inCode = Object.fromEntries(Object.keys(PERMISSIONS).map((p) => [p, roles.filter((r) => ROLE_PERMISSIONS[r].includes(p as keyof typeof PERMISSIONS))]));
+    const inCode = Object.fromEntries(
+      Object.keys(PERMISSIONS).map((p) => [
+        p,
+        roles.filter((r) => ROLE_PERMISSIONS[r].includes(p as keyof typeof PERMISSIONS)),
+      ]),
+    );
     assert.deepEqual(documented, inCode);
   });
 
   test('an authorization failure is a 403 with the permission logged, never a leak of what exists', async () => {
-    await createUser(stack.pool, { username: 'viewer1', passwordHash: await hashPassword('correct horse battery staple'), role: 'viewer' });
-    const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'viewer1', password: 'correct horse battery staple' } });
+    await createUser(stack.pool, {
+      username: 'viewer1',
+      passwordHash: await hashPassword('correct horse battery staple'),
+      role: 'viewer',
+    });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { username: 'viewer1', password: 'correct horse battery staple' },
+    });
     const token = login.json().access_token;
-    const res = await app.inject({ method: 'GET', url: '/admin/users', remoteAddress: '10.0.0.1', headers: { authorization: `Bearer ${token}` } });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/admin/users',
+      remoteAddress: '10.0.0.1',
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.deepEqual([res.statusCode, res.json().code], [403, 'forbidden']);
   });
 });

@@ -29,18 +29,21 @@ policies:
   - name: unit_bounded
     conditions:
       transaction_type: transfer
-      recipient_whitelist: [${RECIPIENTS.slice(1).map((r) => `"${r}"`).join(', ')}]
+      recipient_whitelist: [${RECIPIENTS.slice(1)
+        .map((r) => `"${r}"`)
+        .join(', ')}]
       max_value: "100"
     action: auto_approve
 `;
 
 /** Anvil's public dev account 0 (well-known key, test funds only): deploys and updates the feeds. */
-const DEV_KEY = ANVIL_ACCOUNTS[0]!.privateKey as `0x${string}`;
+const DEV_KEY = ANVIL_ACCOUNTS[0].privateKey as `0x${string}`;
 const FEED_DECIMALS = 8;
 const usd8 = (usd: bigint): bigint => usd * 10n ** 8n;
 
 type Answer = { status: number; body: any };
-const reasonsOf = (res: Answer): string[] => (res.body.intent ?? res.body).decision.reasons.map((r: { code: string }) => r.code);
+const reasonsOf = (res: Answer): string[] =>
+  (res.body.intent ?? res.body).decision.reasons.map((r: { code: string }) => r.code);
 
 /** Retry `attempt` until `done` holds (the price caches: registry 1 s, feed reads 2 s); bounded, no timing assertion. */
 async function until(attempt: () => Promise<Answer>, done: (res: Answer) => boolean, what: string): Promise<Answer> {
@@ -69,14 +72,22 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     postIntent(stack.baseUrl, agent, { type: 'transfer', chainId: 31337, to, asset, amount });
 
   const priceNative = async (price: Record<string, unknown>): Promise<void> => {
-    const res = await callJson(stack.baseUrl, owner, 'PUT', '/admin/assets/31337/native', { symbol: 'ETH', decimals: 18, price });
+    const res = await callJson(stack.baseUrl, owner, 'PUT', '/admin/assets/31337/native', {
+      symbol: 'ETH',
+      decimals: 18,
+      price,
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
   const newFeed = (answer: bigint): Promise<Address> =>
     deployPriceFeed({ rpcUrl: stack.anvil.rpcUrl, deployerKey: DEV_KEY, decimals: FEED_DECIMALS, answer });
 
   /** Both rules refuse: the USD rule in the policy, the unit rule in the money checks after it. */
-  async function assertBothRefused(code: 'price.stale' | 'price.unavailable', amount = '0.5', asset = 'native'): Promise<void> {
+  async function assertBothRefused(
+    code: 'price.stale' | 'price.unavailable',
+    amount = '0.5',
+    asset = 'native',
+  ): Promise<void> {
     const usdRule = await send(USD_RECIPIENT, amount, asset);
     assert.deepEqual([usdRule.status, usdRule.body.code], [403, 'policy_denied'], JSON.stringify(usdRule.body));
     assert.equal(usdRule.body.intent.status, 'rejected');
@@ -103,9 +114,15 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     assert.equal(first.body.decision.policy, 'usd_bounded');
     assert.equal(first.body.decision.money.valueUsd, '1000');
     // The valuation is recorded with its source and the feed's price in micro-USD per ETH.
-    const { rows } = await stack.pool.query<{ valuation: any }>('SELECT valuation FROM intents WHERE id = $1', [first.body.id]);
+    const { rows } = await stack.pool.query<{ valuation: any }>('SELECT valuation FROM intents WHERE id = $1', [
+      first.body.id,
+    ]);
     assert.deepEqual(
-      { status: rows[0]!.valuation.asset.status, source: rows[0]!.valuation.asset.source, usdPerUnitMicros: rows[0]!.valuation.asset.usdPerUnitMicros },
+      {
+        status: rows[0]!.valuation.asset.status,
+        source: rows[0]!.valuation.asset.source,
+        usdPerUnitMicros: rows[0]!.valuation.asset.usdPerUnitMicros,
+      },
       { status: 'ok', source: 'chainlink', usdPerUnitMicros: '2000000000' },
     );
 
@@ -115,7 +132,11 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     assert.equal(atBound.body.decision.money.valueUsd, '5000');
 
     await updatePriceFeed({ rpcUrl: stack.anvil.rpcUrl, senderKey: DEV_KEY, feed, answer: usd8(3000n) });
-    const repriced = await until(() => send(USD_RECIPIENT, '0.5'), (r) => r.body.decision?.money?.valueUsd !== '1000', 'the new feed answer');
+    const repriced = await until(
+      () => send(USD_RECIPIENT, '0.5'),
+      (r) => r.body.decision?.money?.valueUsd !== '1000',
+      'the new feed answer',
+    );
     assert.equal(repriced.status, 201, JSON.stringify(repriced.body));
     assert.equal(repriced.body.decision.money.valueUsd, '1500');
 
@@ -129,7 +150,13 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
   test('a feed last updated longer ago than maxAgeSeconds is stale: the USD rule and the unit rule both refuse', async () => {
     const feed = await newFeed(usd8(2000n));
     const block = await stack.chain.getBlock();
-    const round = await updatePriceFeed({ rpcUrl: stack.anvil.rpcUrl, senderKey: DEV_KEY, feed, answer: usd8(2000n), updatedAt: block.timestamp - 7200n });
+    const round = await updatePriceFeed({
+      rpcUrl: stack.anvil.rpcUrl,
+      senderKey: DEV_KEY,
+      feed,
+      answer: usd8(2000n),
+      updatedAt: block.timestamp - 7200n,
+    });
     assert.equal(round.updatedAt, block.timestamp - 7200n);
     await priceNative({ kind: 'chainlink', aggregator: feed, maxAgeSeconds: 3600 });
 
@@ -137,20 +164,40 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
 
     // A fresh round makes the same feed usable again (once the 2 s feed cache has turned over).
     await updatePriceFeed({ rpcUrl: stack.anvil.rpcUrl, senderKey: DEV_KEY, feed, answer: usd8(2000n) });
-    const fresh = await until(() => send(UNIT_RECIPIENT, '0.5'), (r) => r.status !== 403, 'the fresh feed round');
+    const fresh = await until(
+      () => send(UNIT_RECIPIENT, '0.5'),
+      (r) => r.status !== 403,
+      'the fresh feed round',
+    );
     assert.equal(fresh.status, 201, JSON.stringify(fresh.body));
     assert.equal(fresh.body.decision.money.valueUsd, '1000');
   });
 
   test('a token with no registry entry has no price: price.unavailable', async () => {
     await priceNative({ kind: 'static', usd: '2000' }); // fees are priced; only the token is not
-    const token = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey: DEV_KEY, name: 'Unpriced', symbol: 'UNP', decimals: 6, supply: parseUnits('1000', 6) });
+    const token = await deployTestToken({
+      rpcUrl: stack.anvil.rpcUrl,
+      deployerKey: DEV_KEY,
+      name: 'Unpriced',
+      symbol: 'UNP',
+      decimals: 6,
+      supply: parseUnits('1000', 6),
+    });
     // The signer key holds some, so the gas estimate of the transfer succeeds and only the price is missing.
     const wallet = createWalletClient({ account: privateKeyToAccount(DEV_KEY), transport: http(stack.anvil.rpcUrl) });
-    const hash = await wallet.writeContract({ address: token, abi: erc20Abi, functionName: 'transfer', args: [stack.signerAddress, parseUnits('100', 6)], chain: null });
+    const hash = await wallet.writeContract({
+      address: token,
+      abi: erc20Abi,
+      functionName: 'transfer',
+      args: [stack.signerAddress, parseUnits('100', 6)],
+      chain: null,
+    });
     await stack.chain.waitForTransactionReceipt({ hash });
     const assets = await callJson(stack.baseUrl, owner, 'GET', '/admin/assets');
-    assert.equal(assets.body.items.some((a: { asset: string }) => a.asset === getAddress(token)), false);
+    assert.equal(
+      assets.body.items.some((a: { asset: string }) => a.asset === getAddress(token)),
+      false,
+    );
 
     await assertBothRefused('price.unavailable', '5', token);
   });
@@ -161,8 +208,14 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(ok.body.decision.money.valueUsd, '1000');
 
-    await stack.pool.query(`UPDATE assets SET updated_at = now() - interval '2 minutes' WHERE chain_id = 31337 AND asset = 'native'`);
-    await until(() => send(UNIT_RECIPIENT, '0.5'), (r) => r.status === 403, 'the aged static price');
+    await stack.pool.query(
+      `UPDATE assets SET updated_at = now() - interval '2 minutes' WHERE chain_id = 31337 AND asset = 'native'`,
+    );
+    await until(
+      () => send(UNIT_RECIPIENT, '0.5'),
+      (r) => r.status === 403,
+      'the aged static price',
+    );
     await assertBothRefused('price.stale');
 
     await priceNative({ kind: 'static', usd: '2000', maxAgeSeconds: 60 });
@@ -198,7 +251,11 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     book.invalidate(); // what the admin route does after a change
     release();
     const old = await inFlight;
-    assert.equal(old.status === 'ok' && old.micros, 2_000_000_000n, 'the read that began before the change answers what it read');
+    assert.equal(
+      old.status === 'ok' && old.micros,
+      2_000_000_000n,
+      'the read that began before the change answers what it read',
+    );
     const next = await book.price(31337, 'native');
     assert.equal(next.status === 'ok' && next.micros, 3_000_000_000n, 'the next read sees the change at once');
   });
@@ -215,7 +272,13 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     await priceNative({ kind: 'static', usd: '2000' });
     const hostile = { symbol: 'ETH', decimals: 18, price: { kind: 'static', usd: '1000000' } };
     for (const role of ['viewer', 'operator', 'approver'] as const) {
-      const res = await callJson(stack.baseUrl, await stack.loginAs(role), 'PUT', '/admin/assets/31337/native', hostile);
+      const res = await callJson(
+        stack.baseUrl,
+        await stack.loginAs(role),
+        'PUT',
+        '/admin/assets/31337/native',
+        hostile,
+      );
       assert.deepEqual([res.status, res.body.code], [403, 'forbidden'], role);
     }
     // An agent must never price its own spending.
@@ -226,16 +289,32 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
     const native = assets.body.items.find((a: { asset: string }) => a.asset === 'native');
     assert.deepEqual(native.priceSource, { kind: 'static', usd: '2000', maxAgeSeconds: null }, 'nothing changed');
 
-    const byAdmin = await callJson(stack.baseUrl, await stack.loginAs('admin'), 'PUT', '/admin/assets/31337/native', { symbol: 'ETH', decimals: 18, price: { kind: 'static', usd: '2000' } });
+    const byAdmin = await callJson(stack.baseUrl, await stack.loginAs('admin'), 'PUT', '/admin/assets/31337/native', {
+      symbol: 'ETH',
+      decimals: 18,
+      price: { kind: 'static', usd: '2000' },
+    });
     assert.equal(byAdmin.status, 200, JSON.stringify(byAdmin.body));
   });
 
   test('the native coin must have 18 decimals: 400 invalid_request', async () => {
     for (const decimals of [6, 0, 8, 19]) {
-      const res = await callJson(stack.baseUrl, owner, 'PUT', '/admin/assets/31337/native', { symbol: 'ETH', decimals, price: { kind: 'static', usd: '2000' } });
-      assert.deepEqual([res.status, res.body.code, res.body.details], [400, 'invalid_request', { field: 'decimals' }], `decimals ${decimals}`);
+      const res = await callJson(stack.baseUrl, owner, 'PUT', '/admin/assets/31337/native', {
+        symbol: 'ETH',
+        decimals,
+        price: { kind: 'static', usd: '2000' },
+      });
+      assert.deepEqual(
+        [res.status, res.body.code, res.body.details],
+        [400, 'invalid_request', { field: 'decimals' }],
+        `decimals ${decimals}`,
+      );
     }
-    const zero = await callJson(stack.baseUrl, owner, 'PUT', '/admin/assets/31337/native', { symbol: 'ETH', decimals: 18, price: { kind: 'static', usd: '0' } });
+    const zero = await callJson(stack.baseUrl, owner, 'PUT', '/admin/assets/31337/native', {
+      symbol: 'ETH',
+      decimals: 18,
+      price: { kind: 'static', usd: '0' },
+    });
     assert.deepEqual([zero.status, zero.body.code], [400, 'invalid_amount']);
     const assets = await callJson(stack.baseUrl, owner, 'GET', '/admin/assets');
     assert.equal(assets.body.items.find((a: { asset: string }) => a.asset === 'native').decimals, 18);

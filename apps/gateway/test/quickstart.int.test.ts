@@ -33,10 +33,18 @@ function portAnswers(port: number): Promise<boolean> {
 describe('quick start: embedded default', () => {
   const state = mkdtempSync(join(tmpdir(), 'clawd402-quickstart-'));
   let child: ChildProcess | null = null;
-  const env = { ...process.env, NODE_ENV: 'development', CLAWD402_STATE_DIR: state, DATABASE_URL: '', REDIS_URL: '', CHAIN_RPC_URLS: '', POLICY_FILE: '' };
+  const env = {
+    ...process.env,
+    NODE_ENV: 'development',
+    CLAWD402_STATE_DIR: state,
+    DATABASE_URL: '',
+    REDIS_URL: '',
+    CHAIN_RPC_URLS: '',
+    POLICY_FILE: '',
+  };
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'CHAIN_RPC_URLS', 'POLICY_FILE'] as const) delete env[key];
   after(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (child?.exitCode === null) child.kill('SIGKILL');
     rmSync(state, { recursive: true, force: true });
   });
 
@@ -66,7 +74,13 @@ describe('quick start: embedded default', () => {
   }
 
   const ownerLogin = async (baseUrl: string, password: string) =>
-    (await fetch(`${baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'owner', password }) })).status;
+    (
+      await fetch(`${baseUrl}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'owner', password }),
+      })
+    ).status;
 
   test('starts with no configuration, writes working credentials, moves money on anvil, and Ctrl-C stops everything', async () => {
     const [port, anvilPort] = [await freePort(), await freePort()];
@@ -79,26 +93,60 @@ describe('quick start: embedded default', () => {
     const path = join(state, 'dev-credentials.json');
     assert.equal(statSync(path).mode & 0o777, 0o600);
     const c = JSON.parse(readFileSync(path, 'utf8'));
-    for (const key of ['baseUrl', 'agentApiKey', 'ownerUsername', 'ownerPassword', 'chainId', 'rpcUrl', 'signerAddress']) assert.ok(c[key], key);
+    for (const key of [
+      'baseUrl',
+      'agentApiKey',
+      'ownerUsername',
+      'ownerPassword',
+      'chainId',
+      'rpcUrl',
+      'signerAddress',
+    ])
+      assert.ok(c[key], key);
     assert.equal(c.chainId, 31337);
     assert.equal(c.baseUrl, `http://127.0.0.1:${port}`);
 
     // The curl flow the launcher prints, done with fetch.
-    const tokenRes = await fetch(`${c.baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: c.agentApiKey }) });
+    const tokenRes = await fetch(`${c.baseUrl}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: c.agentApiKey }),
+    });
     assert.equal(tokenRes.status, 200);
     const { access_token: token } = (await tokenRes.json()) as { access_token: string };
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-    const ok = await fetch(`${c.baseUrl}/v1/intents`, { method: 'POST', headers, body: JSON.stringify({ type: 'transfer', chainId: 31337, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', asset: 'native', amount: '0.01' }) });
+    const ok = await fetch(`${c.baseUrl}/v1/intents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        type: 'transfer',
+        chainId: 31337,
+        to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+        asset: 'native',
+        amount: '0.01',
+      }),
+    });
     assert.equal(ok.status, 201);
     const intent = (await ok.json()) as { id: string; status: string };
     let status = intent.status;
     for (let i = 0; i < 100 && status !== 'confirmed'; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      status = ((await (await fetch(`${c.baseUrl}/v1/intents/${intent.id}`, { headers })).json()) as { status: string }).status;
+      status = ((await (await fetch(`${c.baseUrl}/v1/intents/${intent.id}`, { headers })).json()) as { status: string })
+        .status;
     }
     assert.equal(status, 'confirmed');
     // The dev policy: more than 1 ETH is rejected, nothing signed.
-    const big = await fetch(`${c.baseUrl}/v1/intents`, { method: 'POST', headers, body: JSON.stringify({ type: 'transfer', chainId: 31337, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', asset: 'native', amount: '1.5' }) });
+    const big = await fetch(`${c.baseUrl}/v1/intents`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        type: 'transfer',
+        chainId: 31337,
+        to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+        asset: 'native',
+        amount: '1.5',
+      }),
+    });
     assert.equal(big.status, 403);
     assert.equal(((await big.json()) as { code: string }).code, 'policy_denied');
 
@@ -123,7 +171,11 @@ describe('quick start: embedded default', () => {
       assert.notEqual(c.ownerPassword, before.ownerPassword);
       assert.equal(await ownerLogin(c.baseUrl, c.ownerPassword), 200);
       assert.equal(await ownerLogin(c.baseUrl, before.ownerPassword), 401, 'the lost password no longer works');
-      const token = await fetch(`${c.baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: c.agentApiKey }) });
+      const token = await fetch(`${c.baseUrl}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: c.agentApiKey }),
+      });
       assert.equal(token.status, 200);
     } finally {
       assert.equal(await stopLauncher(), 0);

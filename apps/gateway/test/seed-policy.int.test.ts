@@ -1,24 +1,19 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { encodeFunctionData, erc20Abi } from 'viem';
-import { callJson, postIntent, startStack, type Stack } from './support/stack.ts';
+import { callJson, postIntent } from './support/stack.ts';
+import { stackWithToken } from './support/suite.ts';
 
 /** The seed policy from the issue, byte for byte (packages/policy/examples/seed-policy.yaml). */
 const SEED = readFileSync(new URL('../../../packages/policy/examples/seed-policy.yaml', import.meta.url), 'utf8');
 const WHITELISTED = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'; // anvil dev account 1 (public test key)
 
 describe('the seed policy decides as written on the gateway (ETH at 2,000 USD)', () => {
-  let stack: Stack;
-  let token: string;
+  const ctx = stackWithToken({ policy: SEED });
 
-  before(async () => {
-    stack = await startStack({ policy: SEED });
-    token = await stack.token();
-  });
-  after(async () => stack?.stop());
-
-  const transfer = (to: string, amount: string) => postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to, asset: 'native', amount });
+  const transfer = (to: string, amount: string) =>
+    postIntent(ctx.stack.baseUrl, ctx.token, { type: 'transfer', chainId: 31337, to, asset: 'native', amount });
 
   test('small whitelisted transfers auto-approve until the rolling daily 500 USD (fees included) is used up', async () => {
     let spentMicros = 0n;
@@ -46,7 +41,10 @@ describe('the seed policy decides as written on the gateway (ETH at 2,000 USD)',
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.decision.policy, 'approve_large_operations');
     assert.deepEqual(res.body.decision.approval.notification, { channels: ['email', 'slack'], timeoutSeconds: 1800 });
-    const approval = await stack.pool.query(`SELECT channels, expires_at - created_at AS wait FROM approvals WHERE intent_id = $1`, [res.body.id]);
+    const approval = await ctx.stack.pool.query(
+      `SELECT channels, expires_at - created_at AS wait FROM approvals WHERE intent_id = $1`,
+      [res.body.id],
+    );
     assert.deepEqual(approval.rows[0].channels, ['email', 'slack']);
     assert.equal(approval.rows[0].wait.minutes, 30);
   });
@@ -54,14 +52,26 @@ describe('the seed policy decides as written on the gateway (ETH at 2,000 USD)',
   test('a call to an unverified contract is rejected by block_unverified_contracts; a verified one is not', async () => {
     const target = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
     const data = encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [WHITELISTED] });
-    const res = await postIntent(stack.baseUrl, token, { type: 'contract_call', chainId: 31337, to: target, data });
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, {
+      type: 'contract_call',
+      chainId: 31337,
+      to: target,
+      data,
+    });
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.intent.decision.policy, 'block_unverified_contracts');
 
-    const owner = await stack.loginAs('owner');
-    const verified = await callJson(stack.baseUrl, owner, 'PUT', `/admin/contracts/31337/${target}`, { label: 'test target' });
+    const owner = await ctx.stack.loginAs('owner');
+    const verified = await callJson(ctx.stack.baseUrl, owner, 'PUT', `/admin/contracts/31337/${target}`, {
+      label: 'test target',
+    });
     assert.equal(verified.status, 204);
-    const again = await postIntent(stack.baseUrl, token, { type: 'contract_call', chainId: 31337, to: target, data });
+    const again = await postIntent(ctx.stack.baseUrl, ctx.token, {
+      type: 'contract_call',
+      chainId: 31337,
+      to: target,
+      data,
+    });
     // Verified, it passes block_unverified_contracts; worth 0 USD, it is under approve_large_operations' 100 USD
     // minimum, so the final default_deny decides.
     assert.equal(again.status, 403, JSON.stringify(again.body));

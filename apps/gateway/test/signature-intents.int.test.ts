@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keccak256, maxUint256, toHex, verifyMessage, verifyTypedData, type Address } from 'viem';
 import { SignerClient } from '@clawd402/signer-client';
+import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from '@clawd402/testkit';
 import { RECIPIENTS, getJson, postIntent, startStack, type Stack } from './support/stack.ts';
 
 /** Anvil's dev account 4: the spender the policy trusts for permits (a public, well-known dev address). */
@@ -34,31 +35,20 @@ policies:
     action: auto_approve
 `;
 
-const PERMIT_TYPES = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-};
-
 function permit(owner: Address, spender: Address, value: bigint, chainId = 31337) {
-  return {
-    domain: { name: 'Test USD', version: '1', chainId, verifyingContract: TOKEN },
-    types: PERMIT_TYPES,
-    primaryType: 'Permit',
+  return permitTypedData(
+    { name: 'Test USD', version: '1', chainId, verifyingContract: TOKEN },
     // Integers as decimal strings: JSON numbers beyond 2^53 would already be rounded.
-    message: { owner, spender, value: value.toString(), nonce: '0', deadline: '4102444800' },
-  };
+    { owner, spender, value: value.toString(), nonce: '0', deadline: '4102444800' },
+  );
 }
 
 describe('signature intents', () => {
   let stack: Stack;
   let token: string;
   let signer: SignerClient;
-  const usage = async () => (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === stack.signerAddress.toLowerCase())!.usage;
+  const usage = async () =>
+    (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === stack.signerAddress.toLowerCase())!.usage;
 
   before(async () => {
     stack = await startStack({ policy: POLICY });
@@ -72,7 +62,12 @@ describe('signature intents', () => {
 
   test('an EIP-2612 permit is signed, stored with its audit record, and verifies against the signer address', async () => {
     const typedData = permit(stack.signerAddress, ROUTER, 1_000_000n);
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData, memo: 'permit for the router' });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'typed_data',
+      chainId: 31337,
+      typedData,
+      memo: 'permit for the router',
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.type, 'typed_data');
     assert.equal(res.body.status, 'signed');
@@ -99,8 +94,14 @@ describe('signature intents', () => {
     const read = await getJson(`${stack.baseUrl}/v1/intents/${res.body.id}`, token);
     assert.equal(read.body.status, 'signed');
     assert.equal(read.body.signing.signature, signature);
-    const { rows } = await stack.pool.query<{ action: string; record: string }>('SELECT action, record FROM audit_log WHERE subject = $1 ORDER BY seq', [`intent:${res.body.id}`]);
-    assert.deepEqual(rows.map((r) => r.action), ['intent.decided', 'intent.signed']);
+    const { rows } = await stack.pool.query<{ action: string; record: string }>(
+      'SELECT action, record FROM audit_log WHERE subject = $1 ORDER BY seq',
+      [`intent:${res.body.id}`],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.action),
+      ['intent.decided', 'intent.signed'],
+    );
     assert.ok(rows[1]!.record.includes(res.body.signing.digest));
 
     // `signed` is final for a signature: the receipt tracker and its sweeps leave it alone.
@@ -109,9 +110,35 @@ describe('signature intents', () => {
     assert.equal((await getJson(`${stack.baseUrl}/v1/intents/${res.body.id}`, token)).body.status, 'signed');
   });
 
+  test('a domain chainId sent as a hex or decimal string is signed as its number (as eth_signTypedData_v4 sends it)', async () => {
+    for (const chainId of ['0x7a69', '31337']) {
+      const typedData = permit(stack.signerAddress, ROUTER, 5n);
+      const res = await postIntent(stack.baseUrl, token, {
+        type: 'typed_data',
+        chainId: 31337,
+        typedData: { ...typedData, domain: { ...typedData.domain, chainId } },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.equal(res.body.signing.request.domain.chainId, 31337);
+      const ok = await verifyTypedData({
+        address: stack.signerAddress,
+        domain: { ...typedData.domain, chainId: 31337 },
+        types: PERMIT_TYPES,
+        primaryType: 'Permit',
+        message: { owner: stack.signerAddress, spender: ROUTER, value: 5n, nonce: 0n, deadline: 4102444800n },
+        signature: res.body.signing.signature,
+      });
+      assert.equal(ok, true, chainId);
+    }
+  });
+
   test('an unlimited permit is caught by the unlimited_approval rule and nothing is signed', async () => {
     const before = await usage();
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData: permit(stack.signerAddress, ROUTER, maxUint256) });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'typed_data',
+      chainId: 31337,
+      typedData: permit(stack.signerAddress, ROUTER, maxUint256),
+    });
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'policy_denied');
     assert.equal(res.body.intent.status, 'rejected');
@@ -121,7 +148,11 @@ describe('signature intents', () => {
   });
 
   test('a permit to a spender no rule names falls to the default deny', async () => {
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData: permit(stack.signerAddress, STRANGER, 5n) });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'typed_data',
+      chainId: 31337,
+      typedData: permit(stack.signerAddress, STRANGER, 5n),
+    });
     assert.equal(res.status, 403);
     assert.equal(res.body.intent.decision.reasons[0].code, 'policy.default_deny');
   });
@@ -132,20 +163,36 @@ describe('signature intents', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.status, 'signed');
     assert.deepEqual(res.body.signing.request, { text });
-    assert.equal(await verifyMessage({ address: stack.signerAddress, message: text, signature: res.body.signing.signature }), true);
+    assert.equal(
+      await verifyMessage({ address: stack.signerAddress, message: text, signature: res.body.signing.signature }),
+      true,
+    );
 
     const raw = toHex(new Uint8Array(40).map((_, i) => i)); // 40 bytes of binary: not a 32-byte hash
     const bytes = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: { raw } });
     assert.equal(bytes.status, 201, JSON.stringify(bytes.body));
-    assert.equal(await verifyMessage({ address: stack.signerAddress, message: { raw }, signature: bytes.body.signing.signature }), true);
+    assert.equal(
+      await verifyMessage({ address: stack.signerAddress, message: { raw }, signature: bytes.body.signing.signature }),
+      true,
+    );
   });
 
   test('text that looks like a hash is signed as its characters, never as the 32 bytes it spells', async () => {
     const hashText = keccak256(toHex('a text an agent was told to sign'));
     const res = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: hashText });
     assert.equal(res.status, 201, JSON.stringify(res.body));
-    assert.equal(await verifyMessage({ address: stack.signerAddress, message: hashText, signature: res.body.signing.signature }), true);
-    assert.equal(await verifyMessage({ address: stack.signerAddress, message: { raw: hashText }, signature: res.body.signing.signature }), false);
+    assert.equal(
+      await verifyMessage({ address: stack.signerAddress, message: hashText, signature: res.body.signing.signature }),
+      true,
+    );
+    assert.equal(
+      await verifyMessage({
+        address: stack.signerAddress,
+        message: { raw: hashText },
+        signature: res.body.signing.signature,
+      }),
+      false,
+    );
   });
 
   test('an Idempotency-Key retry answers the stored signature and signs nothing again', async () => {
@@ -164,7 +211,12 @@ describe('signature intents', () => {
   test('a rule asking a human for a signature rejects it instead (a signature intent cannot wait for an approval)', async () => {
     const typedData = {
       domain: { name: 'Exchange', version: '1', chainId: 31337, verifyingContract: TOKEN },
-      types: { Order: [{ name: 'maker', type: 'address' }, { name: 'amount', type: 'uint256' }] },
+      types: {
+        Order: [
+          { name: 'maker', type: 'address' },
+          { name: 'amount', type: 'uint256' },
+        ],
+      },
       primaryType: 'Order',
       message: { maker: stack.signerAddress, amount: '10' },
     };
@@ -183,7 +235,12 @@ describe('signature intents', () => {
   test('what an unrecognised payload grants is unknown: an unlimited_approval rule rejects it, failing closed', async () => {
     const typedData = {
       domain: { name: 'Governor', version: '1', chainId: 31337, verifyingContract: TOKEN },
-      types: { Ballot: [{ name: 'proposalId', type: 'uint256' }, { name: 'support', type: 'uint8' }] },
+      types: {
+        Ballot: [
+          { name: 'proposalId', type: 'uint256' },
+          { name: 'support', type: 'uint8' },
+        ],
+      },
       primaryType: 'Ballot',
       message: { proposalId: '1', support: 1 },
     };
@@ -205,18 +262,16 @@ describe('signature intents', () => {
   test('an EIP-3009 transfer authorisation that cannot be valued in USD is refused (money fails closed)', async () => {
     const typedData = {
       domain: { name: 'Test USD', version: '2', chainId: 31337, verifyingContract: TOKEN },
-      types: {
-        TransferWithAuthorization: [
-          { name: 'from', type: 'address' },
-          { name: 'to', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'validAfter', type: 'uint256' },
-          { name: 'validBefore', type: 'uint256' },
-          { name: 'nonce', type: 'bytes32' },
-        ],
-      },
+      types: TRANSFER_WITH_AUTHORIZATION_TYPES,
       primaryType: 'TransferWithAuthorization',
-      message: { from: stack.signerAddress, to: ROUTER, value: '1000000', validAfter: '0', validBefore: '4102444800', nonce: keccak256(toHex('x402')) },
+      message: {
+        from: stack.signerAddress,
+        to: ROUTER,
+        value: '1000000',
+        validAfter: '0',
+        validBefore: '4102444800',
+        nonce: keccak256(toHex('x402')),
+      },
     };
     const before = await usage();
     const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData });

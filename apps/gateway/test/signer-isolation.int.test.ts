@@ -65,7 +65,10 @@ describe('signer isolation: the gateway never holds key material', () => {
   before(async () => {
     stack = await startStack();
     // The test learns the key the way only the signer should: by decrypting the keystore with its password file.
-    const account = await decryptKeystoreJson(readFileSync(join(stack.dir, 'keystore.json'), 'utf8'), readFileSync(join(stack.dir, 'signer-password'), 'utf8'));
+    const account = await decryptKeystoreJson(
+      readFileSync(join(stack.dir, 'keystore.json'), 'utf8'),
+      readFileSync(join(stack.dir, 'signer-password'), 'utf8'),
+    );
     privateKey = account.privateKey;
     assert.equal(account.address, stack.signerAddress);
     // A separate gateway process that writes a heap snapshot when sent SIGUSR2. spawnGateway passes process.env on.
@@ -92,12 +95,24 @@ describe('signer isolation: the gateway never holds key material', () => {
 
   test('intents signed through a gateway process leave no key bytes in its environment or its heap', async () => {
     const token = await (async () => {
-      const res = await fetch(`${gateway.baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: stack.agent.apiKey }) });
+      const res = await fetch(`${gateway.baseUrl}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey: stack.agent.apiKey }),
+      });
       return ((await res.json()) as { access_token: string }).access_token;
     })();
     for (let i = 0; i < 3; i += 1) {
-      const created = await postIntent(gateway.baseUrl, token, { type: 'transfer', chainId: stack.anvil.chainId, to: RECIPIENTS[i], asset: 'native', amount: '0.001' }, { 'Idempotency-Key': `isolation-${i}` });
-      assert.ok(created.status === 200 || created.status === 201 || created.status === 202, `intent answered ${created.status}`);
+      const created = await postIntent(
+        gateway.baseUrl,
+        token,
+        { type: 'transfer', chainId: stack.anvil.chainId, to: RECIPIENTS[i], asset: 'native', amount: '0.001' },
+        { 'Idempotency-Key': `isolation-${i}` },
+      );
+      assert.ok(
+        created.status === 200 || created.status === 201 || created.status === 202,
+        `intent answered ${created.status}`,
+      );
       await waitForStatus(gateway.baseUrl, token, created.body.id, ['signed', 'submitted', 'confirmed']);
     }
 
@@ -107,7 +122,10 @@ describe('signer isolation: the gateway never holds key material', () => {
     process.kill(gateway.pid, 'SIGUSR2');
     const snapshot = readFileSync(await waitForSnapshot(snapshotDir, gateway.pid));
     // The search works: the snapshot does hold what the gateway legitimately knows (the signer's address).
-    assert.ok(snapshot.toString('latin1').toLowerCase().includes(stack.signerAddress.slice(2).toLowerCase()), 'control: the signer address is in the heap');
+    assert.ok(
+      snapshot.toString('latin1').toLowerCase().includes(stack.signerAddress.slice(2).toLowerCase()),
+      'control: the signer address is in the heap',
+    );
     assert.equal(findLeak(snapshot, privateKey), null, 'the gateway heap holds the key');
   });
 });

@@ -2,15 +2,23 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createWalletClient, encodeFunctionData, erc20Abi, getAddress, http, parseAbi, parseEther, parseUnits, type Address, type Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_ACCOUNTS, addLiquidityEth, deployPermitToken, deployTestToken, deployUniswapV2, predictUniswapV2Addresses, uniswapV2Artifact } from '@clawd402/testkit';
-import { upsertAsset } from '../src/repositories/assets-repository.ts';
+import {
+  encodeFunctionData,
+  erc20Abi,
+  getAddress,
+  parseAbi,
+  parseEther,
+  parseUnits,
+  type Address,
+  type Hex,
+} from 'viem';
+import { deployPermitToken, uniswapV2Artifact } from '@clawd402/testkit';
 import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { postNativeTransfer } from './support/suite.ts';
+import { fundSigner } from './support/test-usd.ts';
+import { UNISWAP, UNISWAP_DEPLOYER, setUpUniswap } from './support/uniswap.ts';
 
-// Anvil's public, well-known dev accounts (never real funds): 8 deploys Uniswap V2 (nonces 0–2) and the tokens.
-const DEPLOYER = ANVIL_ACCOUNTS[8]!;
-const UNISWAP = predictUniswapV2Addresses(DEPLOYER.address as Address, 0);
+// Anvil's public, well-known dev account 8 (never real funds) deploys Uniswap V2 (support/uniswap.ts) and the tokens.
 const ATTACKER = '0x000000000000000000000000000000000000bad0' as const;
 const GAS_CAP = 250_000n;
 
@@ -36,15 +44,25 @@ const { abi: ROUTER_ABI } = uniswapV2Artifact('UniswapV2Router02');
 /** A JSON-RPC proxy to anvil that answers eth_simulateV1 like a node without it ("method not found"). */
 function rpcWithoutSimulate(target: string): Promise<Server> {
   const handle = async (request: { id?: unknown; method?: string }): Promise<unknown> => {
-    if (request.method === 'eth_simulateV1') return { jsonrpc: '2.0', id: request.id ?? null, error: { code: -32601, message: 'the method eth_simulateV1 does not exist/is not available' } };
-    const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    if (request.method === 'eth_simulateV1')
+      return {
+        jsonrpc: '2.0',
+        id: request.id ?? null,
+        error: { code: -32601, message: 'the method eth_simulateV1 does not exist/is not available' },
+      };
+    const res = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
     return res.json();
   };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: unknown; method?: string } | { id?: unknown; method?: string }[];
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as
+        { id?: unknown; method?: string } | { id?: unknown; method?: string }[];
       const answer = Array.isArray(body) ? await Promise.all(body.map(handle)) : await handle(body);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(answer));
@@ -67,17 +85,16 @@ describe('simulation before the decision', () => {
   before(async () => {
     stack = await startStack({ policy: POLICY, env: { SIMULATION_GAS_CAP: GAS_CAP.toString() } });
     token = await stack.token();
-    const deployerKey = DEPLOYER.privateKey as Hex;
-    assert.deepEqual(await deployUniswapV2({ rpcUrl: stack.anvil.rpcUrl, deployerKey }), UNISWAP);
-    tusd = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey, name: 'Test USD', symbol: 'TUSD', decimals: 6, supply: parseUnits('10000000', 6) });
-    await addLiquidityEth({ rpcUrl: stack.anvil.rpcUrl, providerKey: deployerKey, router: UNISWAP.router, token: tusd, tokenAmount: parseUnits('2000000', 6), ethAmount: parseEther('1000') });
-    batchToken = await deployPermitToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey, name: 'Batch Token', symbol: 'BTK', supply: parseEther('1000') });
-    const deployer = createWalletClient({ account: privateKeyToAccount(deployerKey), transport: http(stack.anvil.rpcUrl) });
-    for (const [asset, amount] of [[tusd, parseUnits('1000', 6)], [batchToken, parseEther('100')]] as const) {
-      const hash = await deployer.writeContract({ address: asset, abi: erc20Abi, functionName: 'transfer', args: [stack.signerAddress, amount], chain: null });
-      await stack.chain.waitForTransactionReceipt({ hash });
-    }
-    await upsertAsset(stack.pool, { chainId: 31337, asset: getAddress(tusd), symbol: 'TUSD', decimals: 6, priceSource: { kind: 'static', usd: '1', maxAgeSeconds: null } }, 'system:test');
+    const deployerKey = UNISWAP_DEPLOYER.privateKey as Hex;
+    tusd = await setUpUniswap(stack);
+    batchToken = await deployPermitToken({
+      rpcUrl: stack.anvil.rpcUrl,
+      deployerKey,
+      name: 'Batch Token',
+      symbol: 'BTK',
+      supply: parseEther('1000'),
+    });
+    await fundSigner(stack, deployerKey, [[batchToken, parseEther('100')]]);
   });
   after(async () => {
     proxy?.close();
@@ -85,7 +102,13 @@ describe('simulation before the decision', () => {
   });
 
   test('the simulation is stored with the intent and returned to the agent: flows, recipients, net USD outflow', async () => {
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: tusd, amount: '10' });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[0],
+      asset: tusd,
+      amount: '10',
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const expected = {
       status: 'passed',
@@ -107,7 +130,11 @@ describe('simulation before the decision', () => {
 
   test('a call that would revert is refused with simulation_reverted and the decoded revert reason', async () => {
     const nonce = await nonceOfSigner();
-    const data = encodeFunctionData({ abi: ROUTER_ABI, functionName: 'swapExactETHForTokens', args: [0n, [UNISWAP.weth, tusd], stack.signerAddress, 1n] });
+    const data = encodeFunctionData({
+      abi: ROUTER_ABI,
+      functionName: 'swapExactETHForTokens',
+      args: [0n, [UNISWAP.weth, tusd], stack.signerAddress, 1n],
+    });
     const res = await call(UNISWAP.router, data, '0.01');
     assert.equal(res.status, 422, JSON.stringify(res.body));
     assert.equal(res.body.code, 'simulation_reverted');
@@ -116,8 +143,12 @@ describe('simulation before the decision', () => {
     assert.equal(await nonceOfSigner(), nonce);
   });
 
-  test('a transferFrom without the owner\'s allowance is refused with allowance_missing, naming the decoded custom error', async () => {
-    const data = encodeFunctionData({ abi: erc20Abi, functionName: 'transferFrom', args: [RECIPIENTS[1]!, RECIPIENTS[0]!, 1n] });
+  test("a transferFrom without the owner's allowance is refused with allowance_missing, naming the decoded custom error", async () => {
+    const data = encodeFunctionData({
+      abi: erc20Abi,
+      functionName: 'transferFrom',
+      args: [RECIPIENTS[1]!, RECIPIENTS[0]!, 1n],
+    });
     const res = await call(tusd, data);
     assert.equal(res.status, 422, JSON.stringify(res.body));
     assert.equal(res.body.code, 'allowance_missing');
@@ -126,20 +157,45 @@ describe('simulation before the decision', () => {
 
   test('a balance that does not cover the value, the value plus the worst-case fee, or the token amount is insufficient_funds', async () => {
     const balance = await stack.chain.getBalance({ address: stack.signerAddress });
-    const value = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '5000' });
+    const value = await postNativeTransfer(stack.baseUrl, token, RECIPIENTS[0]!, '5000');
     assert.deepEqual([value.status, value.body.code, value.body.details.asset], [422, 'insufficient_funds', 'native']);
     assert.equal(value.body.details.balance, balance.toString());
     // Exactly the balance: the value fits, the fee does not.
-    const all = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: (Number(balance / 10n ** 12n) / 1e6).toString() });
+    const all = await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[0],
+      asset: 'native',
+      amount: (Number(balance / 10n ** 12n) / 1e6).toString(),
+    });
     assert.equal(all.body.code, 'insufficient_funds', JSON.stringify(all.body));
     assert.ok(BigInt(all.body.details.required) > balance);
-    const tokens = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: tusd, amount: '5000' });
-    assert.deepEqual([tokens.status, tokens.body.code, tokens.body.details.asset], [422, 'insufficient_funds', getAddress(tusd)]);
+    const tokens = await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[0],
+      asset: tusd,
+      amount: '5000',
+    });
+    assert.deepEqual(
+      [tokens.status, tokens.body.code, tokens.body.details.asset],
+      [422, 'insufficient_funds', getAddress(tusd)],
+    );
   });
 
   test('a transaction that needs more gas than SIMULATION_GAS_CAP is refused with gas_limit_exceeded', async () => {
-    const batch = Array.from({ length: 12 }, (_, i) => encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [`0x${(0xa000 + i).toString(16).padStart(40, '0')}` as Address, 1n] }));
-    const data = encodeFunctionData({ abi: parseAbi(['function multicall(bytes[] data) returns (bytes[])']), functionName: 'multicall', args: [batch] });
+    const batch = Array.from({ length: 12 }, (_, i) =>
+      encodeFunctionData({
+        abi: erc20Abi,
+        functionName: 'transfer',
+        args: [`0x${(0xa000 + i).toString(16).padStart(40, '0')}`, 1n],
+      }),
+    );
+    const data = encodeFunctionData({
+      abi: parseAbi(['function multicall(bytes[] data) returns (bytes[])']),
+      functionName: 'multicall',
+      args: [batch],
+    });
     const res = await call(batchToken, data);
     assert.equal(res.status, 422, JSON.stringify(res.body));
     assert.equal(res.body.code, 'gas_limit_exceeded');
@@ -148,9 +204,15 @@ describe('simulation before the decision', () => {
 
   test('an allowlisted router call that spends an old approval is refused with simulation_unexpected_outflow (drain through an allowance)', async () => {
     // The agent approved the router earlier, for a swap of its own.
-    const approve = await call(tusd, encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [UNISWAP.router, parseUnits('500', 6)] }));
+    const approve = await call(
+      tusd,
+      encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [UNISWAP.router, parseUnits('500', 6)] }),
+    );
     assert.equal(approve.status, 201, JSON.stringify(approve.body));
-    assert.equal((await waitForStatus(stack.baseUrl, token, approve.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+    assert.equal(
+      (await waitForStatus(stack.baseUrl, token, approve.body.id, ['confirmed', 'failed'])).status,
+      'confirmed',
+    );
     // Now a raw router call (an unknown selector to the decoder, allowed by policy) sells 100 TUSD for an attacker.
     const nonce = await nonceOfSigner();
     const data = encodeFunctionData({
@@ -164,7 +226,9 @@ describe('simulation before the decision', () => {
     assert.equal(res.body.details.asset, getAddress(tusd));
     assert.equal(res.body.details.amount, parseUnits('100', 6).toString());
     assert.equal(await nonceOfSigner(), nonce);
-    const refused = await stack.pool.query("SELECT record FROM audit_log WHERE action = 'intent.refused' ORDER BY seq DESC LIMIT 1");
+    const refused = await stack.pool.query(
+      "SELECT record FROM audit_log WHERE action = 'intent.refused' ORDER BY seq DESC LIMIT 1",
+    );
     assert.match(refused.rows[0].record, /simulation_unexpected_outflow/);
   });
 
@@ -172,17 +236,17 @@ describe('simulation before the decision', () => {
     proxy = await rpcWithoutSimulate(stack.anvil.rpcUrl);
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const strict = await stack.spawnGateway({ CHAIN_RPC_URLS: `31337=${proxyUrl}` });
-    const res = await postIntent(strict.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.01' });
+    const res = await postNativeTransfer(strict.baseUrl, token, RECIPIENTS[0]!, '0.01');
     assert.deepEqual([res.status, res.body.code], [503, 'simulation_unavailable']);
     // A rule that says `simulation: waived` lets its intents through when the simulation cannot run.
-    const waived = await postIntent(strict.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[1], asset: 'native', amount: '0.01' });
+    const waived = await postNativeTransfer(strict.baseUrl, token, RECIPIENTS[1]!, '0.01');
     assert.equal(waived.status, 201, JSON.stringify(waived.body));
     assert.equal(waived.body.decision.policy, 'waived_transfers');
     assert.equal(waived.body.simulation.status, 'skipped');
     await strict.stop();
 
     const lax = await stack.spawnGateway({ CHAIN_RPC_URLS: `31337=${proxyUrl}`, SIMULATION: 'off' });
-    const signed = await postIntent(lax.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.01' });
+    const signed = await postNativeTransfer(lax.baseUrl, token, RECIPIENTS[0]!, '0.01');
     assert.equal(signed.status, 201, JSON.stringify(signed.body));
     assert.equal(signed.body.simulation.status, 'skipped');
     await lax.stop();

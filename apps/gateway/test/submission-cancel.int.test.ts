@@ -2,27 +2,24 @@
 // anvil's pool until the test mines, so a cancellation can replace it; the tracker runs when the test calls it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { parseGwei, type Hex } from 'viem';
 import { buildApp } from '../src/app.ts';
-import { findIntent, insertIntent } from '../src/repositories/intents-repository.ts';
-import { SigningLanes } from '../src/pipeline/signing-lanes.ts';
-import { RECIPIENTS, callJson, getJson, postIntent, startStack, type Stack } from './support/stack.ts';
-import { poolOf, rpc } from './support/submission.ts';
+import { findIntent } from '../src/repositories/intents-repository.ts';
+import { SigningLanes } from '../src/intent-path/10-sign.ts';
+import { RECIPIENTS, callJson, getJson, insertApprovedTransfer, type Stack } from './support/stack.ts';
+import { postNativeTransfer } from './support/suite.ts';
+import { poolOf, rpc, startManualStack } from './support/submission.ts';
 
 describe('cancellation and fee caps', () => {
   let stack: Stack;
   let token: string;
   before(async () => {
-    stack = await startStack({ tracker: false, env: { SUBMISSION_STUCK_AFTER_SECONDS: '3600' } });
-    await rpc(stack.anvil.rpcUrl, 'evm_setAutomine', [false]);
-    token = await stack.token();
-    await stack.app.services.tracker.poll(); // the first poll's sweep, out of the way
+    ({ stack, token } = await startManualStack());
   });
   after(async () => stack?.stop());
 
   const send = async (to = RECIPIENTS[0]!) => {
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to, asset: 'native', amount: '0.5' });
+    const res = await postNativeTransfer(stack.baseUrl, token, to, '0.5');
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body as { id: string; nonce: number; txHash: Hex; status: string };
   };
@@ -45,7 +42,10 @@ describe('cancellation and fee caps', () => {
     assert.equal(cancel.hash, res.body.txHash);
     assert.equal(cancel.to.toLowerCase(), stack.signerAddress.toLowerCase());
     assert.equal(cancel.value, 0n);
-    assert.ok(cancel.maxFeePerGas * 100n >= original.maxFeePerGas * 110n && cancel.maxPriorityFeePerGas * 100n >= original.maxPriorityFeePerGas * 110n);
+    assert.ok(
+      cancel.maxFeePerGas * 100n >= original.maxFeePerGas * 110n &&
+        cancel.maxPriorityFeePerGas * 100n >= original.maxPriorityFeePerGas * 110n,
+    );
 
     const again = await callJson(stack.baseUrl, token, 'POST', `/v1/intents/${pending.id}/cancel`);
     assert.equal(again.status, 202, 'asking twice changes nothing');
@@ -56,10 +56,18 @@ describe('cancellation and fee caps', () => {
     assert.equal(done.status, 'cancelled');
     assert.equal(done.txHash, cancel.hash);
     assert.equal(await stack.chain.getBalance({ address: recipient }), balance);
-    const spend = await stack.pool.query('SELECT spend_state, spend_usd_micros::bigint AS usd, value_usd_micros::bigint AS value FROM intents WHERE id = $1', [pending.id]);
+    const spend = await stack.pool.query(
+      'SELECT spend_state, spend_usd_micros::bigint AS usd, value_usd_micros::bigint AS value FROM intents WHERE id = $1',
+      [pending.id],
+    );
     assert.equal(spend.rows[0].spend_state, 'settled');
-    assert.ok(BigInt(spend.rows[0].usd) < BigInt(spend.rows[0].value), 'only the cancellation fee counts against the budgets');
-    const audit = await stack.pool.query(`SELECT actor, action FROM audit_log WHERE subject = $1 ORDER BY seq`, [`intent:${pending.id}`]);
+    assert.ok(
+      BigInt(spend.rows[0].usd) < BigInt(spend.rows[0].value),
+      'only the cancellation fee counts against the budgets',
+    );
+    const audit = await stack.pool.query(`SELECT actor, action FROM audit_log WHERE subject = $1 ORDER BY seq`, [
+      `intent:${pending.id}`,
+    ]);
     const actions = audit.rows.map((r: { action: string }) => r.action);
     assert.deepEqual(actions.slice(-2), ['intent.cancel_signed', 'intent.cancelled']);
 
@@ -100,20 +108,7 @@ describe('cancellation and fee caps', () => {
   });
 
   test('an intent not yet signed is cancelled at once, and a signing lane skips it; one past its deadline expires unsigned', async () => {
-    const apiKeyId = (await stack.pool.query('SELECT id FROM api_keys WHERE agent_id = $1 LIMIT 1', [stack.agent.agentId])).rows[0].id;
-    const approve = async (): Promise<string> => {
-      const id = randomUUID();
-      await insertIntent(
-        stack.pool,
-        {
-          id, agentId: stack.agent.agentId, apiKeyId, idempotencyKey: null, requestHash: 'x', status: 'approved', type: 'transfer', chainId: 31337,
-          from: stack.signerAddress, to: RECIPIENTS[0]!, recipient: RECIPIENTS[0]!, asset: 'native', amount: 1n, decimals: 18, data: null, memo: null,
-          decision: { action: 'auto_approve', policy: 'small_transfers_to_dev_accounts', policySetHash: 'sha256:0', reasons: [] },
-        },
-        { actor: `agent:${stack.agent.agentId}`, action: 'intent.decided', subject: `intent:${id}`, data: {} },
-      );
-      return id;
-    };
+    const approve = () => insertApprovedTransfer(stack);
     const cancelledId = await approve();
     const res = await callJson(stack.baseUrl, token, 'POST', `/v1/intents/${cancelledId}/cancel`);
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -122,20 +117,35 @@ describe('cancellation and fee caps', () => {
 
     const lateId = await approve();
     await stack.pool.query(`UPDATE intents SET deadline = now() - interval '1 second' WHERE id = $1`, [lateId]);
-    const nonceBefore = (await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [stack.signerAddress])).rows[0].n;
+    const nonceBefore = (
+      await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [stack.signerAddress])
+    ).rows[0].n;
     // A lane that finds them so signs nothing: the ticket issuer and signer are never reached.
-    const lanes = new SigningLanes({ pool: stack.pool, chains: stack.app.services.chains, tickets: {} as never, signer: {} as never, log: stack.app.log });
+    const lanes = new SigningLanes({
+      pool: stack.pool,
+      chains: stack.app.services.chains,
+      tickets: {} as never,
+      signer: {} as never,
+      log: stack.app.log,
+    });
     const fees = { maxFeePerGas: parseGwei('2'), maxPriorityFeePerGas: parseGwei('1') };
     const [cancelled, expired] = await Promise.all(
       [cancelledId, lateId].map(async (id) =>
-        lanes.sign({ intent: (await findIntent(stack.pool, id))!, call: { to: RECIPIENTS[0]!, value: 1n, data: '0x' }, gas: 21_000n, fees }),
+        lanes.sign({
+          intent: (await findIntent(stack.pool, id))!,
+          call: { to: RECIPIENTS[0]!, value: 1n, data: '0x' },
+          gas: 21_000n,
+          fees,
+        }),
       ),
     );
     assert.equal(cancelled!.status, 'cancelled');
     assert.equal(expired!.status, 'expired');
     assert.equal(expired!.error?.code, 'deadline_passed');
     assert.equal(expired!.nonce, null);
-    const nonceAfter = (await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [stack.signerAddress])).rows[0].n;
+    const nonceAfter = (
+      await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [stack.signerAddress])
+    ).rows[0].n;
     assert.equal(nonceAfter, nonceBefore, 'no nonce was consumed');
   });
 
@@ -148,12 +158,16 @@ describe('cancellation and fee caps', () => {
     );
     try {
       const baseUrl = await capped.listen({ host: '127.0.0.1', port: 0 });
-      const res = await postIntent(baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '0.01' });
+      const res = await postNativeTransfer(baseUrl, token, RECIPIENTS[0]!, '0.01');
       assert.equal(res.status, 422, JSON.stringify(res.body));
       assert.equal(res.body.code, 'fee_cap_exceeded');
       assert.equal(res.body.details.field, 'maxFeePerGas');
       assert.equal(res.body.details.capWei, parseGwei('0.5').toString());
-      assert.equal((await stack.pool.query('SELECT count(*)::int AS n FROM intents')).rows[0].n, before, 'nothing was recorded');
+      assert.equal(
+        (await stack.pool.query('SELECT count(*)::int AS n FROM intents')).rows[0].n,
+        before,
+        'nothing was recorded',
+      );
 
       const operator = await stack.loginAs('operator');
       const sped = await callJson(baseUrl, operator, 'POST', `/admin/intents/${pending.id}/speed-up`);

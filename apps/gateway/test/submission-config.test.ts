@@ -2,38 +2,29 @@
 // replacement fee rule. Pure: no services.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseGwei } from 'viem';
-import { generateTicketKeyPair } from '@clawd402/signer-client';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { replacementFees } from '../src/chain/chain-registry.ts';
 import { scrubError, secretsOf } from '../src/chain/rpc-pool.ts';
+import { configFixture } from './support/config-env.ts';
 
 describe('submission settings', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'clawd402-submission-'));
-  const file = (name: string, text: string): string => {
-    const path = join(dir, name);
-    writeFileSync(path, text, { mode: 0o600 });
-    return path;
-  };
+  const fixture = configFixture('clawd402-submission-');
+  const file = fixture.file;
   let base: Record<string, string>;
   before(() => {
     base = {
-      NODE_ENV: 'test',
-      DATABASE_URL: 'postgres://clawd402@127.0.0.1:5432/clawd402',
-      SIGNER_SOCKET: '/tmp/signer.sock',
-      TICKET_PRIVATE_KEY_FILE: file('ticket.pem', generateTicketKeyPair().privateKeyPem),
-      JWT_PRIVATE_KEY_FILE: file('jwt.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
-      POLICY_FILE: file('policy.yaml', 'policies:\n  - name: deny\n    conditions: {}\n    action: reject\n'),
+      ...fixture.test,
       CHAIN_RPC_URLS: '1=https://a.example.com|https://b.example.com/v2/key,8453=https://base.example.com',
     };
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => fixture.remove());
   const refuses = (env: Record<string, string>, variable: string): void => {
-    assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.variable === variable, `expected a ConfigError naming ${variable}`);
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) => e instanceof ConfigError && e.variable === variable,
+      `expected a ConfigError naming ${variable}`,
+    );
   };
 
   test('CHAIN_RPC_URLS lists a primary and fallbacks per chain; relays, caps and thresholds are per chain or global', () => {
@@ -45,8 +36,20 @@ describe('submission settings', () => {
       CHAIN_MAX_PRIORITY_FEE_GWEI: '1=3',
     });
     assert.deepEqual(config.chains, [
-      { chainId: 1, rpcUrl: 'https://a.example.com', rpcUrls: ['https://a.example.com', 'https://b.example.com/v2/key'], privateRelayUrls: ['https://relay.example.com'], maxFeePerGasCap: parseGwei('300'), maxPriorityFeePerGasCap: parseGwei('3') },
-      { chainId: 8453, rpcUrl: 'https://base.example.com', rpcUrls: ['https://base.example.com'], maxFeePerGasCap: parseGwei('0.5') },
+      {
+        chainId: 1,
+        rpcUrl: 'https://a.example.com',
+        rpcUrls: ['https://a.example.com', 'https://b.example.com/v2/key'],
+        privateRelayUrls: ['https://relay.example.com'],
+        maxFeePerGasCap: parseGwei('300'),
+        maxPriorityFeePerGasCap: parseGwei('3'),
+      },
+      {
+        chainId: 8453,
+        rpcUrl: 'https://base.example.com',
+        rpcUrls: ['https://base.example.com'],
+        maxFeePerGasCap: parseGwei('0.5'),
+      },
     ]);
     assert.equal(config.submission.privateRelayMinValueUsd, 250_500_000n);
     assert.equal(config.submission.feeBumpPercent, 15);
@@ -72,30 +75,62 @@ describe('submission settings', () => {
     const production = {
       ...base,
       NODE_ENV: 'production',
-      REDIS_URL: 'redis://redis.internal:6379',
+      REDIS_URL: 'rediss://redis.internal:6379',
       TRUSTED_PROXIES: '10.0.0.2',
       SECRETS_KEY_FILE: file('secrets.key', 'a'.repeat(64)),
     };
     refuses({ ...production, CHAIN_RPC_URLS: '1=https://user:pw@rpc.example.com' }, 'CHAIN_RPC_URLS');
     refuses({ ...production, CHAIN_RPC_URLS: '1=https://rpc.example.com/?apikey=abc' }, 'CHAIN_RPC_URLS');
     refuses({ ...production, PRIVATE_RELAY_URLS: '1=https://user:pw@relay.example.com' }, 'PRIVATE_RELAY_URLS');
-    const fromFile = loadConfig({ ...production, CHAIN_RPC_URLS: '', CHAIN_RPC_URLS_FILE: file('rpc-urls', '1=https://user:pw@rpc.example.com|https://b.example.com\n') });
+    const fromFile = loadConfig({
+      ...production,
+      CHAIN_RPC_URLS: '',
+      CHAIN_RPC_URLS_FILE: file('rpc-urls', '1=https://user:pw@rpc.example.com|https://b.example.com\n'),
+    });
     assert.deepEqual(fromFile.chains[0]!.rpcUrls, ['https://user:pw@rpc.example.com', 'https://b.example.com']);
   });
 
   test('a replacement raises both fees by at least the bump, follows a higher market, and keeps max fee ≥ priority fee', () => {
     const current = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n };
-    assert.deepEqual(replacementFees(current, { maxFeePerGas: 50n, maxPriorityFeePerGas: 5n }, 10), { maxFeePerGas: 110n, maxPriorityFeePerGas: 11n });
-    assert.deepEqual(replacementFees(current, { maxFeePerGas: 300n, maxPriorityFeePerGas: 40n }, 10), { maxFeePerGas: 300n, maxPriorityFeePerGas: 40n });
-    assert.deepEqual(replacementFees({ maxFeePerGas: 7n, maxPriorityFeePerGas: 7n }, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }, 15), { maxFeePerGas: 9n, maxPriorityFeePerGas: 9n }, 'rounded up');
+    assert.deepEqual(replacementFees(current, { maxFeePerGas: 50n, maxPriorityFeePerGas: 5n }, 10), {
+      maxFeePerGas: 110n,
+      maxPriorityFeePerGas: 11n,
+    });
+    assert.deepEqual(replacementFees(current, { maxFeePerGas: 300n, maxPriorityFeePerGas: 40n }, 10), {
+      maxFeePerGas: 300n,
+      maxPriorityFeePerGas: 40n,
+    });
+    assert.deepEqual(
+      replacementFees(
+        { maxFeePerGas: 7n, maxPriorityFeePerGas: 7n },
+        { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n },
+        15,
+      ),
+      { maxFeePerGas: 9n, maxPriorityFeePerGas: 9n },
+      'rounded up',
+    );
   });
 
   test('SECURITY: scrubbing takes credentials, path keys, query keys and URLs out of an error and its causes', () => {
     const url = 'https://rpcuser:pa55-w0rd-x@rpc.example.com/v2/0123456789abcdefKEY?apikey=qu3ry-s3cret';
     const cause = Object.assign(new Error(`connect failed for ${url}`), { url });
-    const error = Object.assign(new Error('HTTP request failed.'), { shortMessage: 'HTTP request failed.', metaMessages: [`URL: ${url}`], details: `at /v2/0123456789abcdefKEY`, cause });
+    const error = Object.assign(new Error('HTTP request failed.'), {
+      shortMessage: 'HTTP request failed.',
+      metaMessages: [`URL: ${url}`],
+      details: `at /v2/0123456789abcdefKEY`,
+      cause,
+    });
     scrubError(error, secretsOf(url));
-    const text = JSON.stringify({ m: error.message, s: error.stack, meta: error.metaMessages, d: error.details, c: cause.message, cs: cause.stack, u: cause.url });
-    for (const secret of ['pa55-w0rd-x', '0123456789abcdefKEY', 'qu3ry-s3cret', 'rpcuser']) assert.ok(!text.includes(secret), `${secret} left in ${text}`);
+    const text = JSON.stringify({
+      m: error.message,
+      s: error.stack,
+      meta: error.metaMessages,
+      d: error.details,
+      c: cause.message,
+      cs: cause.stack,
+      u: cause.url,
+    });
+    for (const secret of ['pa55-w0rd-x', '0123456789abcdefKEY', 'qu3ry-s3cret', 'rpcuser'])
+      assert.ok(!text.includes(secret), `${secret} left in ${text}`);
   });
 });

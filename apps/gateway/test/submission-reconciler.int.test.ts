@@ -3,23 +3,27 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Hex } from 'viem';
-import { RECIPIENTS, callJson, getJson, postIntent, startStack, type Stack } from './support/stack.ts';
-import { poolOf, rpc } from './support/submission.ts';
+import { RECIPIENTS, callJson, getJson, postIntent, type Stack } from './support/stack.ts';
+import { poolOf, rpc, startManualStack } from './support/submission.ts';
 
 describe('the reconciler keeps addresses moving', () => {
   let stack: Stack;
   let token: string;
   before(async () => {
-    stack = await startStack({ tracker: false, env: { SUBMISSION_STUCK_AFTER_SECONDS: '3600' } });
-    await rpc(stack.anvil.rpcUrl, 'evm_setAutomine', [false]);
-    token = await stack.token();
-    await stack.app.services.tracker.poll(); // the first poll's sweep, out of the way
+    ({ stack, token } = await startManualStack());
   });
   after(async () => stack?.stop());
 
   const services = () => stack.app.services;
   const send = async (to = RECIPIENTS[0]!, extra: Record<string, unknown> = {}) => {
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to, asset: 'native', amount: '0.01', ...extra });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to,
+      asset: 'native',
+      amount: '0.01',
+      ...extra,
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.status, 'submitted');
     return res.body as { id: string; nonce: number; txHash: Hex };
@@ -54,11 +58,29 @@ describe('the reconciler keeps addresses moving', () => {
     assert.equal((await view(later.id)).status, 'confirmed');
   });
 
+  test('a tracker more than 50 blocks behind settles what is in flight from receipts in one poll', async () => {
+    await settle();
+    // 60 empty blocks, then one holding three of ours: a tracker reading 50 blocks a tick would not reach it.
+    await rpc(stack.anvil.rpcUrl, 'anvil_mine', ['0x3c']);
+    const sent = [await send(), await send(RECIPIENTS[1]), await send(RECIPIENTS[2])];
+    await mine();
+    // The third as a process leaves it between broadcasting and writing `submitted`: mined while its row says `signed`.
+    await stack.pool.query(`UPDATE intents SET status = 'signed' WHERE id = $1`, [sent[2]!.id]);
+    await settle();
+    assert.deepEqual(await Promise.all(sent.map(async (s) => (await view(s.id)).status)), [
+      'confirmed',
+      'confirmed',
+      'confirmed',
+    ]);
+  });
+
   test('a consumed nonce no live intent holds is filled with a zero-value transfer to the key itself', async () => {
     const lost = await send();
     await rpc(stack.anvil.rpcUrl, 'anvil_dropTransaction', [lost.txHash]);
     // As if a fault ended its intent after signing: the nonce is consumed and nothing will ever send it.
-    await stack.pool.query(`UPDATE intents SET status = 'failed', error_code = 'internal_error' WHERE id = $1`, [lost.id]);
+    await stack.pool.query(`UPDATE intents SET status = 'failed', error_code = 'internal_error' WHERE id = $1`, [
+      lost.id,
+    ]);
     const waiting = await send();
     await mine();
     assert.equal(await mined(), lost.nonce);
@@ -68,7 +90,9 @@ describe('the reconciler keeps addresses moving', () => {
     const filler = (await pool()).get(lost.nonce)!;
     assert.equal(filler.to.toLowerCase(), stack.signerAddress.toLowerCase());
     assert.equal(filler.value, 0n);
-    const recorded = await stack.pool.query(`SELECT kind, intent_id FROM intent_transactions WHERE tx_hash = $1`, [filler.hash]);
+    const recorded = await stack.pool.query(`SELECT kind, intent_id FROM intent_transactions WHERE tx_hash = $1`, [
+      filler.hash,
+    ]);
     assert.deepEqual(recorded.rows, [{ kind: 'fill', intent_id: null }]);
     const audit = await stack.pool.query(`SELECT actor FROM audit_log WHERE action = 'nonce.gap_filled'`);
     assert.deepEqual(audit.rows, [{ actor: 'system:reconciler' }]);
@@ -98,7 +122,10 @@ describe('the reconciler keeps addresses moving', () => {
     const done = await view(slow.id);
     assert.equal(done.status, 'confirmed');
     assert.equal(done.txHash, replacement.hash);
-    const audit = await stack.pool.query(`SELECT actor FROM audit_log WHERE subject = $1 AND action = 'intent.speedup_signed'`, [`intent:${slow.id}`]);
+    const audit = await stack.pool.query(
+      `SELECT actor FROM audit_log WHERE subject = $1 AND action = 'intent.speedup_signed'`,
+      [`intent:${slow.id}`],
+    );
     assert.deepEqual(audit.rows, [{ actor: 'system:reconciler' }]);
   });
 
@@ -139,7 +166,9 @@ describe('the reconciler keeps addresses moving', () => {
     const dropped = await view(taken.id);
     assert.equal(dropped.status, 'dropped');
     assert.equal(dropped.error.code, 'transaction_dropped');
-    const row = await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [stack.signerAddress]);
+    const row = await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [
+      stack.signerAddress,
+    ]);
     assert.equal(row.rows[0].n, taken.nonce + 3);
     const spend = await stack.pool.query('SELECT spend_state FROM intents WHERE id = $1', [taken.id]);
     assert.equal(spend.rows[0].spend_state, 'released');

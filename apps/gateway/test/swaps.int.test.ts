@@ -1,16 +1,23 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWalletClient, encodeFunctionData, erc20Abi, getAddress, http, parseEther, parseUnits, type Address, type Hex } from 'viem';
+import {
+  createWalletClient,
+  encodeFunctionData,
+  erc20Abi,
+  getAddress,
+  http,
+  parseEther,
+  parseUnits,
+  type Address,
+  type Hex,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_ACCOUNTS, addLiquidityEth, deployTestToken, deployUniswapV2, predictUniswapV2Addresses, uniswapV2Artifact } from '@clawd402/testkit';
-import { upsertAsset } from '../src/repositories/assets-repository.ts';
+import { ANVIL_ACCOUNTS, deployTestToken, uniswapV2Artifact } from '@clawd402/testkit';
 import { postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { UNISWAP, UNISWAP_DEPLOYER, UNISWAP_ENV, setUpUniswap } from './support/uniswap.ts';
 
-// Anvil's public, well-known dev accounts (never real funds): 8 deploys Uniswap V2 and provides liquidity, 7 trades.
-const DEPLOYER = ANVIL_ACCOUNTS[8]!;
-const TRADER = ANVIL_ACCOUNTS[7]!;
-// Deployed first by account 8 (nonces 0–2), so the gateway can be configured with the router before it exists.
-const UNISWAP = predictUniswapV2Addresses(DEPLOYER.address as Address, 0);
+// Anvil's public, well-known dev account 7 (never real funds) trades; support/uniswap.ts deploys the pool.
+const TRADER = ANVIL_ACCOUNTS[7];
 
 // ETH is 2,000 USD (the development default), TUSD 1 USD: swaps up to 500 USD go through, up to 5,000 USD need a
 // human; approvals of the router are fine when bounded.
@@ -37,24 +44,21 @@ describe('swaps through a Uniswap V2 router', () => {
   let tusd: Address;
   const now = (): number => Math.floor(Date.now() / 1000);
   const swap = (fields: Record<string, unknown>) =>
-    postIntent(stack.baseUrl, token, { type: 'swap', chainId: 31337, maxSlippagePercent: '0.5', deadline: now() + 600, ...fields });
-  const tusdOf = (address: Address) => stack.chain.readContract({ address: tusd, abi: erc20Abi, functionName: 'balanceOf', args: [address] });
+    postIntent(stack.baseUrl, token, {
+      type: 'swap',
+      chainId: 31337,
+      maxSlippagePercent: '0.5',
+      deadline: now() + 600,
+      ...fields,
+    });
+  const tusdOf = (address: Address) =>
+    stack.chain.readContract({ address: tusd, abi: erc20Abi, functionName: 'balanceOf', args: [address] });
   const nonceOfSigner = () => stack.chain.getTransactionCount({ address: stack.signerAddress });
 
   before(async () => {
-    stack = await startStack({ policy: POLICY, env: { SWAP_ROUTERS: `31337=${UNISWAP.router}` } });
+    stack = await startStack({ policy: POLICY, env: UNISWAP_ENV });
     token = await stack.token();
-    const deployerKey = DEPLOYER.privateKey as Hex;
-    const deployed = await deployUniswapV2({ rpcUrl: stack.anvil.rpcUrl, deployerKey });
-    assert.deepEqual(deployed, UNISWAP);
-    tusd = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey, name: 'Test USD', symbol: 'TUSD', decimals: 6, supply: parseUnits('10000000', 6) });
-    // The pool: 1,000 ETH against 2,000,000 TUSD, the registry's own price (2,000 USD per ETH).
-    await addLiquidityEth({ rpcUrl: stack.anvil.rpcUrl, providerKey: deployerKey, router: UNISWAP.router, token: tusd, tokenAmount: parseUnits('2000000', 6), ethAmount: parseEther('1000') });
-    // The signer key holds 1,000 TUSD; TUSD has a registry price like an operator would add.
-    const deployer = createWalletClient({ account: privateKeyToAccount(deployerKey), transport: http(stack.anvil.rpcUrl) });
-    const hash = await deployer.writeContract({ address: tusd, abi: erc20Abi, functionName: 'transfer', args: [stack.signerAddress, parseUnits('1000', 6)], chain: null });
-    await stack.chain.waitForTransactionReceipt({ hash });
-    await upsertAsset(stack.pool, { chainId: 31337, asset: getAddress(tusd), symbol: 'TUSD', decimals: 6, priceSource: { kind: 'static', usd: '1', maxAgeSeconds: null } }, 'system:test');
+    tusd = await setUpUniswap(stack);
   });
   after(async () => stack?.stop());
 
@@ -77,7 +81,9 @@ describe('swaps through a Uniswap V2 router', () => {
     assert.ok(Number(plan.quotedOutput) > 199 && Number(plan.quotedOutput) < 200, plan.quotedOutput);
     assert.equal(plan.minOutput, '199');
     assert.equal(res.body.simulation.status, 'passed');
-    assert.deepEqual(res.body.simulation.outflows, [{ asset: 'native', amount: parseEther('0.1').toString(), counterparty: UNISWAP.router }]);
+    assert.deepEqual(res.body.simulation.outflows, [
+      { asset: 'native', amount: parseEther('0.1').toString(), counterparty: UNISWAP.router },
+    ]);
     assert.equal(res.body.simulation.inflows.length, 1);
     assert.equal(res.body.simulation.inflows[0].asset, getAddress(tusd));
 
@@ -88,7 +94,7 @@ describe('swaps through a Uniswap V2 router', () => {
     assert.ok(received >= parseUnits('199', 6), `received ${received}`);
   });
 
-  test('a swap from an ERC-20 without the router\'s allowance is refused with allowance_missing; after an approve intent it executes', async () => {
+  test("a swap from an ERC-20 without the router's allowance is refused with allowance_missing; after an approve intent it executes", async () => {
     const nonce = await nonceOfSigner();
     const refused = await swap({ inputAsset: tusd, inputAmount: '100', outputAsset: 'native' });
     assert.equal(refused.status, 422, JSON.stringify(refused.body));
@@ -102,12 +108,21 @@ describe('swaps through a Uniswap V2 router', () => {
       type: 'contract_call',
       chainId: 31337,
       to: tusd,
-      data: encodeFunctionData({ abi: erc20Abi, functionName: 'approve', args: [UNISWAP.router, parseUnits('100', 6)] }),
+      data: encodeFunctionData({
+        abi: erc20Abi,
+        functionName: 'approve',
+        args: [UNISWAP.router, parseUnits('100', 6)],
+      }),
     });
     assert.equal(approve.status, 201, JSON.stringify(approve.body));
     assert.equal(approve.body.decision.policy, 'bounded_router_approvals');
-    assert.deepEqual(approve.body.simulation.approvals, [{ asset: getAddress(tusd), spender: UNISWAP.router, amount: parseUnits('100', 6).toString(), unlimited: false }]);
-    assert.equal((await waitForStatus(stack.baseUrl, token, approve.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+    assert.deepEqual(approve.body.simulation.approvals, [
+      { asset: getAddress(tusd), spender: UNISWAP.router, amount: parseUnits('100', 6).toString(), unlimited: false },
+    ]);
+    assert.equal(
+      (await waitForStatus(stack.baseUrl, token, approve.body.id, ['confirmed', 'failed'])).status,
+      'confirmed',
+    );
 
     const ethBefore = await stack.chain.getBalance({ address: stack.signerAddress });
     const res = await swap({ inputAsset: tusd, inputAmount: '100', outputAsset: 'native' });
@@ -117,7 +132,10 @@ describe('swaps through a Uniswap V2 router', () => {
     assert.equal((await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed'])).status, 'confirmed');
     // At least the minimum output arrived (less the fee the signer paid for the swap itself).
     const receipt = await stack.chain.getTransactionReceipt({ hash: res.body.txHash });
-    const gained = (await stack.chain.getBalance({ address: stack.signerAddress })) - ethBefore + receipt.gasUsed * receipt.effectiveGasPrice;
+    const gained =
+      (await stack.chain.getBalance({ address: stack.signerAddress })) -
+      ethBefore +
+      receipt.gasUsed * receipt.effectiveGasPrice;
     assert.ok(gained >= parseEther(res.body.swap.minOutput), `gained ${gained}`);
   });
 
@@ -134,7 +152,13 @@ describe('swaps through a Uniswap V2 router', () => {
     const res = await swap({ inputAsset: 'native', inputAmount: '1', outputAsset: tusd, deadline: now() + 3 });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.status, 'pending_approval');
-    const expired = await waitForStatus(stack.baseUrl, token, res.body.id, ['expired', 'confirmed', 'failed', 'submitted', 'signed']);
+    const expired = await waitForStatus(stack.baseUrl, token, res.body.id, [
+      'expired',
+      'confirmed',
+      'failed',
+      'submitted',
+      'signed',
+    ]);
     assert.equal(expired.status, 'expired');
     assert.equal(expired.error.code, 'deadline_passed');
     assert.equal(expired.txHash, null);
@@ -145,7 +169,10 @@ describe('swaps through a Uniswap V2 router', () => {
 
   test('after another account moves the pool price beyond the bound, the same swap is denied at simulation', async () => {
     // Anvil account 7 sells 300 ETH into the pool: TUSD now trades far below the registry's 2,000 per ETH.
-    const trader = createWalletClient({ account: privateKeyToAccount(TRADER.privateKey as Hex), transport: http(stack.anvil.rpcUrl) });
+    const trader = createWalletClient({
+      account: privateKeyToAccount(TRADER.privateKey as Hex),
+      transport: http(stack.anvil.rpcUrl),
+    });
     const { abi } = uniswapV2Artifact('UniswapV2Router02');
     const hash = await trader.writeContract({
       address: UNISWAP.router,
@@ -172,13 +199,33 @@ describe('swaps through a Uniswap V2 router', () => {
   });
 
   test('malformed swap fields and a pair without a pool are refused with their codes', async () => {
-    const slippage = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd, maxSlippagePercent: '0.555' });
-    assert.deepEqual([slippage.status, slippage.body.code, slippage.body.details.field], [400, 'invalid_request', 'maxSlippagePercent']);
+    const slippage = await swap({
+      inputAsset: 'native',
+      inputAmount: '0.1',
+      outputAsset: tusd,
+      maxSlippagePercent: '0.555',
+    });
+    assert.deepEqual(
+      [slippage.status, slippage.body.code, slippage.body.details.field],
+      [400, 'invalid_request', 'maxSlippagePercent'],
+    );
     const same = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: 'native' });
     assert.deepEqual([same.status, same.body.code, same.body.details.field], [400, 'invalid_request', 'outputAsset']);
-    const far = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd, deadline: now() + 30 * 24 * 3600 });
+    const far = await swap({
+      inputAsset: 'native',
+      inputAmount: '0.1',
+      outputAsset: tusd,
+      deadline: now() + 30 * 24 * 3600,
+    });
     assert.deepEqual([far.status, far.body.code, far.body.details.field], [400, 'invalid_request', 'deadline']);
-    const lonely = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey: DEPLOYER.privateKey as Hex, name: 'No Pool', symbol: 'NOP', decimals: 18, supply: 1n });
+    const lonely = await deployTestToken({
+      rpcUrl: stack.anvil.rpcUrl,
+      deployerKey: UNISWAP_DEPLOYER.privateKey,
+      name: 'No Pool',
+      symbol: 'NOP',
+      decimals: 18,
+      supply: 1n,
+    });
     const noPool = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: lonely });
     assert.deepEqual([noPool.status, noPool.body.code], [422, 'swap_no_route']);
   });

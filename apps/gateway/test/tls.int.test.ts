@@ -26,7 +26,12 @@ describe('native TLS', () => {
   before(async () => {
     stack = await startStack();
     const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048 });
-    server = await startServer({ ...stack.config, port: 0, httpRedirectPort: 0, tls: { cert: pems.cert, key: pems.private } });
+    server = await startServer({
+      ...stack.config,
+      port: 0,
+      httpRedirectPort: 0,
+      tls: { cert: pems.cert, key: pems.private },
+    });
   });
   after(async () => {
     await server?.close();
@@ -60,7 +65,10 @@ describe('native TLS', () => {
         });
         socket.on('error', () => resolve({ ok: false }));
       });
-    assert.equal((await attempt({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).ok, false);
+    assert.equal(
+      (await attempt({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).ok,
+      false,
+    );
     const tls12 = await attempt({ maxVersion: 'TLSv1.2' });
     assert.equal(tls12.ok, true);
     assert.match(tls12.cipher!, /^ECDHE-(RSA|ECDSA)-AES(128|256)-GCM-SHA(256|384)$/);

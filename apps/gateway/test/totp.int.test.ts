@@ -4,12 +4,15 @@ import * as OTPAuth from 'otpauth';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
-import { hashPassword } from '../src/security/api-keys.ts';
+import { hashPassword } from '../src/lib/api-keys.ts';
 import { parseCidrList } from '../src/security/ip-allowlist.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const codeAt = (secret: string, ms: number) => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: ms });
+const codeAt = (secret: string, ms: number) =>
+  new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+    timestamp: ms,
+  });
 
 describe('TOTP second factor', () => {
   let stack: Stack;
@@ -17,7 +20,10 @@ describe('TOTP second factor', () => {
   before(async () => {
     stack = await startStack();
     // The same stack, run as production: owners must enrol TOTP before using anything but their own session.
-    app = await buildApp({ ...stack.config, env: 'production', adminAllowedIps: parseCidrList('127.0.0.1/32') }, { logger: false, tracker: false });
+    app = await buildApp(
+      { ...stack.config, env: 'production', adminAllowedIps: parseCidrList('127.0.0.1/32') },
+      { logger: false, tracker: false },
+    );
     await createUser(stack.pool, { username: 'olivia', passwordHash: await hashPassword(PASSWORD), role: 'owner' });
   });
   after(async () => {
@@ -25,9 +31,16 @@ describe('TOTP second factor', () => {
     await stack?.stop();
   });
 
-  const login = (body: Record<string, string>) => app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'olivia', password: PASSWORD, ...body } });
+  const login = (body: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'olivia', password: PASSWORD, ...body } });
   const as = (token: string, method: 'GET' | 'POST', url: string, payload?: Record<string, string>) =>
-    app.inject({ method, url, remoteAddress: '127.0.0.1', headers: { authorization: `Bearer ${token}` }, ...(payload !== undefined ? { payload } : {}) });
+    app.inject({
+      method,
+      url,
+      remoteAddress: '127.0.0.1',
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload !== undefined ? { payload } : {}),
+    });
 
   test('in production an owner without TOTP may only enrol: admin routes answer totp_enrollment_required', async () => {
     const token = (await login({})).json().access_token;
@@ -47,7 +60,9 @@ describe('TOTP second factor', () => {
     const stored = await stack.pool.query("SELECT totp_pending_sealed FROM users WHERE username = 'olivia'");
     assert.ok(!stored.rows[0].totp_pending_sealed.includes(secret), 'the secret is sealed at rest');
 
-    const wrong = await as(token, 'POST', '/auth/totp/confirm', { code: '000000' === codeAt(secret, Date.now()) ? '111111' : '000000' });
+    const wrong = await as(token, 'POST', '/auth/totp/confirm', {
+      code: '000000' === codeAt(secret, Date.now()) ? '111111' : '000000',
+    });
     assert.deepEqual([wrong.statusCode, wrong.json().code], [400, 'invalid_totp_code']);
     const ok = await as(token, 'POST', '/auth/totp/confirm', { code: codeAt(secret, Date.now()) });
     assert.equal(ok.statusCode, 204);

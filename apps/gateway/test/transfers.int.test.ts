@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWalletClient, erc20Abi, getAddress, http, parseEther, parseUnits, type Address } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_ACCOUNTS, deployTestToken } from '@clawd402/testkit';
-import { upsertAsset } from '../src/repositories/assets-repository.ts';
+import { erc20Abi, getAddress, parseEther, parseUnits, type Address } from 'viem';
+import { ANVIL_ACCOUNTS } from '@clawd402/testkit';
 import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { postNativeTransfer } from './support/suite.ts';
+import { deployTestUsd, fundSigner, registerTestUsd } from './support/test-usd.ts';
 
 describe('transfers reach the chain', () => {
   let stack: Stack;
@@ -15,20 +15,18 @@ describe('transfers reach the chain', () => {
     stack = await startStack();
     token = await stack.token();
     // An ERC-20 with 6 decimals, deployed from a compiled OpenZeppelin artifact; the signer key gets 1,000 of it.
-    const deployerKey = ANVIL_ACCOUNTS[0]!.privateKey as `0x${string}`;
-    erc20 = await deployTestToken({ rpcUrl: stack.anvil.rpcUrl, deployerKey, name: 'Test USD', symbol: 'TUSD', decimals: 6, supply: parseUnits('1000000', 6) });
-    const deployer = createWalletClient({ account: privateKeyToAccount(deployerKey), transport: http(stack.anvil.rpcUrl) });
-    const hash = await deployer.writeContract({ address: erc20, abi: erc20Abi, functionName: 'transfer', args: [stack.signerAddress, parseUnits('1000', 6)], chain: null });
-    await stack.chain.waitForTransactionReceipt({ hash });
+    const deployerKey = ANVIL_ACCOUNTS[0].privateKey as `0x${string}`;
+    erc20 = await deployTestUsd(stack, deployerKey, '1000000');
+    await fundSigner(stack, deployerKey, [[erc20, parseUnits('1000', 6)]]);
     // Every intent is valued in USD: the token gets a registry entry (1 USD, static) like an operator would add.
-    await upsertAsset(stack.pool, { chainId: 31337, asset: getAddress(erc20), symbol: 'TUSD', decimals: 6, priceSource: { kind: 'static', usd: '1', maxAgeSeconds: null } }, 'system:test');
+    await registerTestUsd(stack, erc20);
   });
   after(async () => stack?.stop());
 
   test('a native ETH transfer is signed, submitted and confirmed, and the receipt is on anvil', async () => {
     const recipient = RECIPIENTS[0]!;
     const before = await stack.chain.getBalance({ address: recipient });
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: recipient, asset: 'native', amount: '1.5', memo: 'rent' });
+    const res = await postNativeTransfer(stack.baseUrl, token, recipient, '1.5', { memo: 'rent' });
     assert.equal(res.status, 201);
     assert.equal(res.body.status, 'submitted');
     assert.equal(res.body.decision.action, 'auto_approve');
@@ -47,7 +45,13 @@ describe('transfers reach the chain', () => {
 
   test('an ERC-20 transfer moves exactly the token amount to the recipient', async () => {
     const recipient = RECIPIENTS[1]!;
-    const res = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: recipient, asset: erc20, amount: '12.345678' });
+    const res = await postIntent(stack.baseUrl, token, {
+      type: 'transfer',
+      chainId: 31337,
+      to: recipient,
+      asset: erc20,
+      amount: '12.345678',
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.asset, getAddress(erc20));
     assert.equal(res.body.amount, '12.345678');
@@ -56,7 +60,12 @@ describe('transfers reach the chain', () => {
     const receipt = await stack.chain.getTransactionReceipt({ hash: res.body.txHash });
     assert.equal(receipt.status, 'success');
     assert.equal(receipt.to?.toLowerCase(), erc20.toLowerCase());
-    const balance = await stack.chain.readContract({ address: erc20, abi: erc20Abi, functionName: 'balanceOf', args: [recipient] });
+    const balance = await stack.chain.readContract({
+      address: erc20,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [recipient],
+    });
     assert.equal(balance, parseUnits('12.345678', 6));
   });
 
@@ -69,26 +78,38 @@ describe('transfers reach the chain', () => {
     assert.equal(second.headers.get('idempotent-replayed'), 'true');
     assert.equal(second.body.id, first.body.id);
     assert.equal(second.body.txHash, first.body.txHash);
-    const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM intents WHERE idempotency_key = $1', ['order-42']);
+    const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM intents WHERE idempotency_key = $1', [
+      'order-42',
+    ]);
     assert.equal(rows[0].n, 1);
 
-    const other = await postIntent(stack.baseUrl, token, { ...body, amount: '0.26' }, { 'idempotency-key': 'order-42' });
+    const other = await postIntent(
+      stack.baseUrl,
+      token,
+      { ...body, amount: '0.26' },
+      { 'idempotency-key': 'order-42' },
+    );
     assert.equal(other.status, 422);
     assert.equal(other.body.code, 'idempotency_key_reused');
   });
 
   test('concurrent retries with one Idempotency-Key create one intent and one transaction', async () => {
     const body = { type: 'transfer', chainId: 31337, to: RECIPIENTS[3]!, asset: 'native', amount: '0.01' };
-    const results = await Promise.all(Array.from({ length: 8 }, () => postIntent(stack.baseUrl, token, body, { 'idempotency-key': 'burst-1' })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => postIntent(stack.baseUrl, token, body, { 'idempotency-key': 'burst-1' })),
+    );
     const ids = new Set(results.map((r) => r.body.id));
     assert.equal(ids.size, 1);
     assert.equal(results.filter((r) => r.status === 201).length, 1);
-    const { rows } = await stack.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.signed' AND subject = $1", [`intent:${[...ids][0]}`]);
+    const { rows } = await stack.pool.query(
+      "SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.signed' AND subject = $1",
+      [`intent:${[...ids][0]}`],
+    );
     assert.equal(rows[0].n, 1);
   });
 
   test('GET /v1/intents/:id and the paginated list show an agent only its own intents', async () => {
-    const mine = await postIntent(stack.baseUrl, token, { type: 'transfer', chainId: 31337, to: RECIPIENTS[4]!, asset: 'native', amount: '0.001' });
+    const mine = await postNativeTransfer(stack.baseUrl, token, RECIPIENTS[4]!, '0.001');
     const other = await stack.newAgent();
     const otherToken = await stack.token(other.apiKey);
 
@@ -105,7 +126,10 @@ describe('transfers reach the chain', () => {
     assert.deepEqual(otherList.body, { items: [], nextCursor: null });
 
     // Walk every page two at a time: each intent once, newest first, and the pages add up to the total.
-    const { rows } = await stack.pool.query('SELECT id FROM intents WHERE agent_id = $1 ORDER BY created_at DESC, id DESC', [stack.agent.agentId]);
+    const { rows } = await stack.pool.query(
+      'SELECT id FROM intents WHERE agent_id = $1 ORDER BY created_at DESC, id DESC',
+      [stack.agent.agentId],
+    );
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -116,7 +140,10 @@ describe('transfers reach the chain', () => {
       seen.push(...page.body.items.map((i) => i.id));
       cursor = page.body.nextCursor;
     } while (cursor);
-    assert.deepEqual(seen, rows.map((r) => r.id));
+    assert.deepEqual(
+      seen,
+      rows.map((r) => r.id),
+    );
 
     const confirmed = await getJson(`${stack.baseUrl}/v1/intents?status=confirmed&limit=100`, token);
     assert.ok(confirmed.body.items.length >= 2);

@@ -1,9 +1,7 @@
 import type pg from 'pg';
-import type { FastifyBaseLogger } from 'fastify';
 import { Clawd402Error } from '@clawd402/protocol';
 import { withTransaction } from '../db/pool.ts';
-import type { IntentPipeline } from '../pipeline/intent-pipeline.ts';
-import { intentDigest } from '../pipeline/intent-call.ts';
+import { intentDigest } from '../domain/intent-call.ts';
 import {
   closeApproval,
   escalateApproval,
@@ -14,6 +12,8 @@ import {
   type ApprovalRecord,
 } from '../repositories/approvals-repository.ts';
 import { appendAudit } from '../repositories/audit-repository.ts';
+import { scopesOf } from '../domain/halts.ts';
+import { readHalts } from '../repositories/halts-repository.ts';
 import { findIntent, transitionIntent, type IntentRecord } from '../repositories/intents-repository.ts';
 import { enqueueNotification } from '../repositories/notifications-repository.ts';
 import { findUser } from '../repositories/users-repository.ts';
@@ -22,16 +22,34 @@ import type { UserPrincipal } from '../security/tokens.ts';
 const SWEEP_BATCH = 100;
 
 /**
+ * An approval may not count while the kill switch is engaged (`killswitch_engaged`: pending approvals are frozen), nor
+ * for an intent whose agent or API key is paused, disabled, revoked or expired (`approval_agent_inactive`), nor whose
+ * chain is paused (`chain_paused`). Rejecting stays possible.
+ */
+async function assertApprovable(client: pg.PoolClient, intent: IntentRecord): Promise<void> {
+  const scopes = scopesOf(intent, intent.chainId);
+  const halts = await readHalts(client, scopes, intent);
+  if (halts.killSwitch) throw new Clawd402Error('killswitch_engaged');
+  if (halts.inactive || halts.paused.some((s) => !s.startsWith('chain:')))
+    throw new Clawd402Error('approval_agent_inactive', undefined, { details: { paused: halts.paused } });
+  if (halts.paused.length > 0)
+    throw new Clawd402Error('chain_paused', undefined, { details: { scope: halts.paused[0] } });
+}
+
+/**
  * Human approvals: votes (a quorum of M, one vote per user, only for the digest the approval is bound to, only while
  * pending), rejection, and the clock — escalation after the timeout, then rejection. Everything that decides is a
  * transaction that locks the approval row, so two approvers (or two gateway processes) never double-count; the
  * intent resumes (reserve, sign, submit) only after the approval committed as approved.
  */
 export class ApprovalService {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-
-  constructor(private readonly deps: { pool: pg.Pool; pipeline: IntentPipeline; log: FastifyBaseLogger }) {}
+  /** `pipeline` resumes an approved intent on the intent path (handed in by app.ts; approvals never import it). */
+  constructor(
+    private readonly deps: {
+      pool: pg.Pool;
+      pipeline: { resumeApproved(intentId: string): Promise<IntentRecord | null> };
+    },
+  ) {}
 
   /** One user's vote. `digest` is what the approver saw; it must be the approval's and the intent's current one. */
   async vote(
@@ -45,7 +63,11 @@ export class ApprovalService {
       const approval = await findApproval(client, id, { lock: true });
       if (!approval) throw new Clawd402Error('not_found', 'No such approval.');
       if (approval.status !== 'pending') {
-        throw new Clawd402Error('approval_not_pending', `The approval is ${approval.status}; a decision counts only once.`, { details: { status: approval.status } });
+        throw new Clawd402Error(
+          'approval_not_pending',
+          `The approval is ${approval.status}; a decision counts only once.`,
+          { details: { status: approval.status } },
+        );
       }
       if (approval.expiresAt.getTime() <= Date.now()) {
         throw new Clawd402Error('approval_not_pending', 'The approval timed out.', { details: { status: 'expired' } });
@@ -53,17 +75,34 @@ export class ApprovalService {
       await this.assertEligible(client, approval, user);
       const intent = await findIntent(client, approval.intentId);
       if (!intent) throw new Error(`approval ${id} has no intent`);
-      if ((options.digest !== undefined && options.digest !== approval.digest) || intentDigest(intent) !== approval.digest) {
-        throw new Clawd402Error('approval_digest_mismatch', undefined, { details: { approvalDigest: approval.digest } });
+      if (vote === 'approve') await assertApprovable(client, intent);
+      if (
+        (options.digest !== undefined && options.digest !== approval.digest) ||
+        intentDigest(intent) !== approval.digest
+      ) {
+        throw new Clawd402Error('approval_digest_mismatch', undefined, {
+          details: { approvalDigest: approval.digest },
+        });
       }
-      if (!(await recordVote(client, id, user.userId, vote, approval.digest))) throw new Clawd402Error('approval_already_voted');
-      await appendAudit(client, { actor: `user:${user.userId}`, action: `approval.vote`, subject: `approval:${id}`, data: { vote, digest: approval.digest, intentId: intent.id } });
+      if (!(await recordVote(client, id, user.userId, vote, approval.digest)))
+        throw new Clawd402Error('approval_already_voted');
+      await appendAudit(client, {
+        actor: `user:${user.userId}`,
+        action: `approval.vote`,
+        subject: `approval:${id}`,
+        data: { vote, digest: approval.digest, intentId: intent.id },
+      });
       if (vote === 'reject') {
         const reason = options.reason ?? 'rejected';
         await closeApproval(client, id, 'rejected', `user:${user.userId}`, reason);
         await transitionIntent(client, intent.id, ['pending_approval'], 'rejected', {
           fields: { error_code: 'approval_rejected', error_message: `Rejected by a human: ${reason}` },
-          audit: { actor: `user:${user.userId}`, action: 'intent.rejected_by_human', subject: `intent:${intent.id}`, data: { approvalId: id, reason } },
+          audit: {
+            actor: `user:${user.userId}`,
+            action: 'intent.rejected_by_human',
+            subject: `intent:${intent.id}`,
+            data: { approvalId: id, reason },
+          },
         });
         return 'rejected' as const;
       }
@@ -95,7 +134,8 @@ export class ApprovalService {
   /**
    * The clock: pending approvals whose time ran out at `now` escalate once (notify the escalation channels and wait
    * its timeout) if the rule says so, otherwise they expire and their intent is rejected. Then intents whose approval
-   * committed but whose process died before resuming them are resumed. Safe in several processes (SKIP LOCKED).
+   * committed but whose process died before resuming them are resumed. Safe in several processes (SKIP LOCKED). The
+   * `approvals-sweep` worker runs it every second (workers/gateway-workers.ts); tests call it with their own `now`.
    */
   async sweep(now: Date = new Date()): Promise<{ escalated: number; expired: number; resumed: number }> {
     let escalated = 0;
@@ -103,13 +143,21 @@ export class ApprovalService {
     await withTransaction(this.deps.pool, async (client) => {
       for (const approval of await lockExpiredApprovals(client, now, SWEEP_BATCH)) {
         if (approval.escalation !== null && approval.escalatedAt === null) {
-          await escalateApproval(client, approval.id, new Date(now.getTime() + approval.escalation.timeoutSeconds * 1000));
+          await escalateApproval(
+            client,
+            approval.id,
+            new Date(now.getTime() + approval.escalation.timeoutSeconds * 1000),
+          );
           for (const channel of approval.escalation.channels) {
             await enqueueNotification(client, {
               channel,
               event: 'approval.escalated',
               subject: `Escalation: an approval has waited past its timeout (intent ${approval.intentId})`,
-              payload: { approvalId: approval.id, intentId: approval.intentId, waitingSince: approval.createdAt.toISOString() },
+              payload: {
+                approvalId: approval.id,
+                intentId: approval.intentId,
+                waitingSince: approval.createdAt.toISOString(),
+              },
               dedupeKey: `approval:${approval.id}:escalated`,
             });
           }
@@ -118,8 +166,16 @@ export class ApprovalService {
         }
         await closeApproval(client, approval.id, 'expired', 'system:approvals', 'timed out');
         await transitionIntent(client, approval.intentId, ['pending_approval'], 'rejected', {
-          fields: { error_code: 'approval_expired', error_message: 'Nobody approved the intent in time; it was rejected and nothing was signed.' },
-          audit: { actor: 'system:approvals', action: 'intent.approval_expired', subject: `intent:${approval.intentId}`, data: { approvalId: approval.id } },
+          fields: {
+            error_code: 'approval_expired',
+            error_message: 'Nobody approved the intent in time; it was rejected and nothing was signed.',
+          },
+          audit: {
+            actor: 'system:approvals',
+            action: 'intent.approval_expired',
+            subject: `intent:${approval.intentId}`,
+            data: { approvalId: approval.id },
+          },
         });
         expired += 1;
       }
@@ -130,24 +186,5 @@ export class ApprovalService {
       resumed += 1;
     }
     return { escalated, expired, resumed };
-  }
-
-  start(intervalMs = 1_000): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((error: unknown) => this.deps.log.error({ err: error }, 'approval sweep failed'))
-        .finally(() => {
-          this.running = null;
-        });
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
   }
 }

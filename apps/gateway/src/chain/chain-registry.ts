@@ -1,7 +1,7 @@
 import { erc20Abi, type Address, type Hex, type PublicClient, type Transaction } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
 import type { ChainConfig } from '../config.ts';
-import { RpcPool, type EndpointHealth } from './rpc-pool.ts';
+import { RpcPool, type EndpointHealth, type RpcObserver } from './rpc-pool.ts';
 
 export interface FeeQuote {
   maxFeePerGas: bigint;
@@ -27,9 +27,9 @@ export type SubmitRoute = 'public' | 'private';
 export interface ChainRegistryOptions {
   /** Micro-USD: intents worth at least this go to the chain's private relay, when it has one. */
   privateRelayMinValueUsd?: bigint;
-  /** How often every endpoint is probed once `start()` ran. */
-  healthIntervalMs?: number;
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Told of every RPC request (the gateway's metrics). */
+  observe?: RpcObserver;
 }
 
 /** What a broadcast came to: sent now, or the node already had it. */
@@ -51,48 +51,64 @@ export class ChainRegistry {
   private readonly decimals = new Map<string, Promise<number>>();
   private readonly fees = new Map<number, { at: number; quote: Promise<FeeQuote> }>();
   private readonly privateMinUsd: bigint;
-  private readonly healthIntervalMs: number;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly reorgDepths = new Map<number, number>();
 
   constructor(chains: readonly ChainConfig[], options: ChainRegistryOptions = {}) {
     this.privateMinUsd = options.privateRelayMinValueUsd ?? DEFAULT_PRIVATE_MIN_USD;
-    this.healthIntervalMs = options.healthIntervalMs ?? 10_000;
     for (const chain of chains) {
       // Concurrent calls made in the same tick travel as one JSON-RPC batch: fewer HTTP round trips under load.
-      this.pools.set(chain.chainId, new RpcPool({ chainId: chain.chainId, role: 'rpc', urls: chain.rpcUrls ?? [chain.rpcUrl], batch: true, log: options.log }));
+      this.pools.set(
+        chain.chainId,
+        new RpcPool({
+          chainId: chain.chainId,
+          role: 'rpc',
+          urls: chain.rpcUrls ?? [chain.rpcUrl],
+          batch: true,
+          log: options.log,
+          observe: options.observe,
+        }),
+      );
       if (chain.privateRelayUrls?.length) {
-        this.relays.set(chain.chainId, new RpcPool({ chainId: chain.chainId, role: 'relay', urls: chain.privateRelayUrls, log: options.log }));
+        this.relays.set(
+          chain.chainId,
+          new RpcPool({
+            chainId: chain.chainId,
+            role: 'relay',
+            urls: chain.privateRelayUrls,
+            log: options.log,
+            observe: options.observe,
+          }),
+        );
       }
-      this.caps.set(chain.chainId, { maxFeePerGas: chain.maxFeePerGasCap, maxPriorityFeePerGas: chain.maxPriorityFeePerGasCap });
+      if (chain.reorgDepth !== undefined) this.reorgDepths.set(chain.chainId, chain.reorgDepth);
+      this.caps.set(chain.chainId, {
+        maxFeePerGas: chain.maxFeePerGasCap,
+        maxPriorityFeePerGas: chain.maxPriorityFeePerGasCap,
+      });
     }
   }
 
-  /** Start probing every endpoint (and keep the healthy ones first). The timer does not hold the process open. */
-  start(): void {
-    if (this.timer) return;
-    const probe = (): void => void this.checkHealth();
-    probe();
-    this.timer = setInterval(probe, this.healthIntervalMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** Probe every endpoint of every chain and relay once. */
+  /** Probe every endpoint of every chain and relay once (and keep the healthy ones first): the `rpc-health` worker's tick. */
   async checkHealth(): Promise<void> {
     await Promise.all([...this.pools.values(), ...this.relays.values()].map((p) => p.check()));
   }
 
   /** Endpoint health per chain (labels, never URLs). */
   health(): { chainId: number; rpc: EndpointHealth[]; relay: EndpointHealth[] }[] {
-    return this.chainIds.map((chainId) => ({ chainId, rpc: this.pools.get(chainId)!.health(), relay: this.relays.get(chainId)?.health() ?? [] }));
+    return this.chainIds.map((chainId) => ({
+      chainId,
+      rpc: this.pools.get(chainId)!.health(),
+      relay: this.relays.get(chainId)?.health() ?? [],
+    }));
   }
 
   has(chainId: number): boolean {
     return this.pools.has(chainId);
+  }
+
+  /** CHAIN_REORG_DEPTH for the chain, or `fallback` when it is not configured. */
+  reorgDepth(chainId: number, fallback: number): number {
+    return this.reorgDepths.get(chainId) ?? fallback;
   }
 
   get chainIds(): number[] {
@@ -102,7 +118,8 @@ export class ChainRegistry {
   /** The chain's public client (over its healthy endpoints); take it per operation, it changes on failover. */
   client(chainId: number): PublicClient {
     const pool = this.pools.get(chainId);
-    if (!pool) throw new Clawd402Error('chain_not_configured', `Chain ${chainId} is not configured.`, { details: { chainId } });
+    if (!pool)
+      throw new Clawd402Error('chain_not_configured', `Chain ${chainId} is not configured.`, { details: { chainId } });
     return pool.client;
   }
 
@@ -120,7 +137,10 @@ export class ChainRegistry {
   }
 
   private unavailable(chainId: number, cause: unknown): Clawd402Error {
-    return new Clawd402Error('chain_unavailable', `The RPC for chain ${chainId} did not answer.`, { details: { chainId }, cause });
+    return new Clawd402Error('chain_unavailable', `The RPC for chain ${chainId} did not answer.`, {
+      details: { chainId },
+      cause,
+    });
   }
 
   /** ERC-20 decimals, cached per (chain, token). A token that does not answer is `asset_unknown`. */
@@ -174,9 +194,13 @@ export class ChainRegistry {
         (cause: unknown) => {
           if (this.fees.get(chainId)?.quote === quote) this.fees.delete(chainId);
           if ((cause as Error)?.name === 'Eip1559FeesNotSupportedError') {
-            throw new Clawd402Error('fee_model_unsupported', `Chain ${chainId} does not support EIP-1559 fees; this gateway signs EIP-1559 transactions only.`, {
-              details: { chainId },
-            });
+            throw new Clawd402Error(
+              'fee_model_unsupported',
+              `Chain ${chainId} does not support EIP-1559 fees; this gateway signs EIP-1559 transactions only.`,
+              {
+                details: { chainId },
+              },
+            );
           }
           throw this.unavailable(chainId, cause);
         },
@@ -191,9 +215,13 @@ export class ChainRegistry {
     for (const field of ['maxFeePerGas', 'maxPriorityFeePerGas'] as const) {
       const cap = caps[field];
       if (cap !== undefined && fees[field] > cap) {
-        throw new Clawd402Error('fee_cap_exceeded', `The ${field} needed on chain ${chainId} is above the configured cap; nothing was signed.`, {
-          details: { chainId, field, feeWei: fees[field].toString(), capWei: cap.toString() },
-        });
+        throw new Clawd402Error(
+          'fee_cap_exceeded',
+          `The ${field} needed on chain ${chainId} is above the configured cap; nothing was signed.`,
+          {
+            details: { chainId, field, feeWei: fees[field].toString(), capWei: cap.toString() },
+          },
+        );
       }
     }
   }
@@ -223,12 +251,18 @@ export class ChainRegistry {
     try {
       return await this.client(chainId).estimateGas({ account: tx.from, to: tx.to, value: tx.value, data: tx.data });
     } catch (cause) {
-      const text = String((cause as { details?: string; shortMessage?: string })?.details ?? (cause as Error)?.message ?? '');
+      const text = String(
+        (cause as { details?: string; shortMessage?: string })?.details ?? (cause as Error)?.message ?? '',
+      );
       if (/revert|insufficient funds|out of gas|exceeds/i.test(text)) {
-        throw new Clawd402Error('transaction_reverts', 'The chain reports the transaction would fail; nothing was signed.', {
-          details: { chainId },
-          cause,
-        });
+        throw new Clawd402Error(
+          'transaction_reverts',
+          'The chain reports the transaction would fail; nothing was signed.',
+          {
+            details: { chainId },
+            cause,
+          },
+        );
       }
       throw this.unavailable(chainId, cause);
     }
@@ -242,7 +276,10 @@ export class ChainRegistry {
   async sendRawTransaction(chainId: number, raw: Hex, route: SubmitRoute = 'public'): Promise<Hex> {
     if (route === 'private') {
       const relay = this.relays.get(chainId);
-      if (!relay) throw new Clawd402Error('chain_unavailable', `Chain ${chainId} has no private relay configured.`, { details: { chainId } });
+      if (!relay)
+        throw new Clawd402Error('chain_unavailable', `Chain ${chainId} has no private relay configured.`, {
+          details: { chainId },
+        });
       return relay.client.sendRawTransaction({ serializedTransaction: raw });
     }
     return this.client(chainId).sendRawTransaction({ serializedTransaction: raw });
@@ -280,7 +317,9 @@ export function isAlreadyKnown(error: unknown): boolean {
 
 /** The node refused the transaction for its fees (a replacement below the bump, or below the base fee). */
 export function isUnderpriced(error: unknown): boolean {
-  return /underpriced|fee too low|max fee per gas less than block base fee|fee cap less than block base fee|replacement/i.test(errorText(error));
+  return /underpriced|fee too low|max fee per gas less than block base fee|fee cap less than block base fee|replacement/i.test(
+    errorText(error),
+  );
 }
 
 /** The node says the nonce is already used (the transaction can never be mined). */

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Address } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
 import type { SubmissionConfig } from '../config.ts';
+import type { Logger } from '../domain/logger.ts';
 import { withTransaction } from '../db/pool.ts';
 import {
   findInFlight,
@@ -43,13 +43,14 @@ export interface ReconcileReport {
  *     low": the key signed elsewhere) raises the row; a nonce missing from the public mempool below the ones waiting
  *     ("nonce too high" for every later one) is broadcast again from its intent, or — when no live intent holds it —
  *     filled with a zero-value self-transfer. So no address stays jammed behind a lost nonce.
- * Every gateway process may run it: replacements and fills are decided under row locks and compare-and-set.
+ * Every gateway process may run it: replacements and fills are decided under row locks and compare-and-set. It is not
+ * a worker of its own: the receipt tracker runs a pass on every sweep (every 20th tick), settling with its receipt checks.
  */
 export class NonceReconciler {
   private readonly warned = new Set<string>();
 
   constructor(
-    private readonly deps: { pool: pg.Pool; chains: ChainRegistry; submission: Submission; log: FastifyBaseLogger },
+    private readonly deps: { pool: pg.Pool; chains: ChainRegistry; submission: Submission; log: Logger },
     private readonly settings: Pick<SubmissionConfig, 'stuckAfterMs' | 'maxAutoSpeedUps'>,
   ) {}
 
@@ -74,14 +75,21 @@ export class NonceReconciler {
         await this.deps.submission.cancel(intent.id, { actor: ACTOR, reason: 'deadline' });
         report.expired += 1;
       } catch (error) {
-        this.warnOnce(`deadline:${intent.id}`, { err: error, intentId: intent.id }, 'could not cancel an intent past its deadline; retrying next pass');
+        this.warnOnce(
+          `deadline:${intent.id}`,
+          { err: error, intentId: intent.id },
+          'could not cancel an intent past its deadline; retrying next pass',
+        );
       }
     }
   }
 
   private async unstick(chainId: number, settle: SettleCheck, report: ReconcileReport): Promise<void> {
     const { chains, submission } = this.deps;
-    const stuck = await findInFlight(this.deps.pool, chainId, { olderThanMs: this.settings.stuckAfterMs, limit: BATCH });
+    const stuck = await findInFlight(this.deps.pool, chainId, {
+      olderThanMs: this.settings.stuckAfterMs,
+      limit: BATCH,
+    });
     const mined = new Map<string, number>();
     for (const intent of stuck) {
       if (intent.nonce === null || !intent.from) continue;
@@ -117,7 +125,11 @@ export class NonceReconciler {
 
   private async autoSpeedUp(intent: IntentRecord, force = false): Promise<boolean> {
     if (!force && intent.replacements >= this.settings.maxAutoSpeedUps) {
-      this.warnOnce(`stuck:${intent.id}:${intent.replacements}`, { intentId: intent.id, replacements: intent.replacements }, 'transaction stuck after the automatic speed-ups; an operator can speed it up or cancel it');
+      this.warnOnce(
+        `stuck:${intent.id}:${intent.replacements}`,
+        { intentId: intent.id, replacements: intent.replacements },
+        'transaction stuck after the automatic speed-ups; an operator can speed it up or cancel it',
+      );
       return false;
     }
     try {
@@ -126,8 +138,13 @@ export class NonceReconciler {
       this.deps.log.info({ intentId: intent.id, chainId: intent.chainId }, 'stuck transaction sped up');
       return true;
     } catch (error) {
-      if (error instanceof Clawd402Error && ['intent_not_in_flight', 'deadline_passed'].includes(error.code)) return false;
-      this.warnOnce(`speedup:${intent.id}:${intent.replacements}`, { err: error, intentId: intent.id }, 'could not speed up a stuck transaction');
+      if (error instanceof Clawd402Error && ['intent_not_in_flight', 'deadline_passed'].includes(error.code))
+        return false;
+      this.warnOnce(
+        `speedup:${intent.id}:${intent.replacements}`,
+        { err: error, intentId: intent.id },
+        'could not speed up a stuck transaction',
+      );
       return false;
     }
   }
@@ -137,13 +154,24 @@ export class NonceReconciler {
       fields: {
         raw_tx: null,
         error_code: 'transaction_dropped',
-        error_message: "The intent's transaction was dropped and its nonce was used by another transaction; the intent did not execute.",
+        error_message:
+          "The intent's transaction was dropped and its nonce was used by another transaction; the intent did not execute.",
       },
-      audit: { actor: ACTOR, action: 'intent.dropped', subject: `intent:${intent.id}`, data: { chainId: intent.chainId, nonce: intent.nonce, txHash: intent.txHash } },
+      audit: {
+        actor: ACTOR,
+        action: 'intent.dropped',
+        subject: `intent:${intent.id}`,
+        data: { chainId: intent.chainId, nonce: intent.nonce, txHash: intent.txHash },
+      },
     });
     if (!moved) return false;
-    await closeSpend(this.deps.pool, intent.id).catch((error: unknown) => this.deps.log.error({ err: error, intentId: intent.id }, 'could not release the reservation'));
-    this.deps.log.warn({ intentId: intent.id, chainId: intent.chainId, nonce: intent.nonce }, 'transaction dropped: its nonce was used by another transaction');
+    await closeSpend(this.deps.pool, intent.id).catch((error: unknown) =>
+      this.deps.log.error({ err: error, intentId: intent.id }, 'could not release the reservation'),
+    );
+    this.deps.log.warn(
+      { intentId: intent.id, chainId: intent.chainId, nonce: intent.nonce },
+      'transaction dropped: its nonce was used by another transaction',
+    );
     return true;
   }
 
@@ -151,7 +179,10 @@ export class NonceReconciler {
     const { chains, submission, pool, log } = this.deps;
     for (const { address, nextNonce } of await listNonceRows(pool, chainId)) {
       const from = address as Address;
-      const [latest, pending] = await Promise.all([chains.latestNonce(chainId, from), chains.pendingNonce(chainId, from)]);
+      const [latest, pending] = await Promise.all([
+        chains.latestNonce(chainId, from),
+        chains.pendingNonce(chainId, from),
+      ]);
       if (pending > nextNonce) {
         // "Nonce too low" for whatever Postgres would hand out next: the key signed elsewhere. Follow the chain.
         const raised = await withTransaction(pool, async (client) => {
@@ -160,7 +191,10 @@ export class NonceReconciler {
         });
         if (raised) {
           report.resynced += 1;
-          log.warn({ chainId, address, from: nextNonce, to: pending }, 'nonce drift: the chain counts more transactions than the gateway signed');
+          log.warn(
+            { chainId, address, from: nextNonce, to: pending },
+            'nonce drift: the chain counts more transactions than the gateway signed',
+          );
         }
         continue;
       }
@@ -170,7 +204,8 @@ export class NonceReconciler {
         const holder = await findNonceHolder(pool, chainId, address, nonce);
         if (holder) {
           if ((holder.submitRoute ?? 'public') === 'private') continue; // invisible here by design; unstick() watches it
-          if (holder.cancelReason === null && holder.deadline !== null && holder.deadline.getTime() <= Date.now()) continue; // step 1's
+          if (holder.cancelReason === null && holder.deadline !== null && holder.deadline.getTime() <= Date.now())
+            continue; // step 1's
           const outcome = await submission.rebroadcast(holder);
           if (outcome === 'sent') {
             report.rebroadcast += 1;
@@ -187,7 +222,11 @@ export class NonceReconciler {
             log.warn({ chainId, address, nonce, txHash: hash }, 'nonce gap filled with a zero-value self-transfer');
           }
         } catch (error) {
-          this.warnOnce(`fill:${chainId}:${address}:${nonce}`, { err: error, chainId, address, nonce }, 'could not fill a nonce gap; retrying next pass');
+          this.warnOnce(
+            `fill:${chainId}:${address}:${nonce}`,
+            { err: error, chainId, address, nonce },
+            'could not fill a nonce gap; retrying next pass',
+          );
         }
       }
     }

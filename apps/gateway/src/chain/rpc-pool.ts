@@ -26,7 +26,12 @@ export interface RpcPoolOptions {
   /** JSON-RPC batching of calls made in the same tick (public endpoints; relays usually refuse batches). */
   batch?: boolean;
   log?: Logger;
+  /** Told of every request to an endpoint when it settles (the gateway's metrics): its label and round trip. */
+  observe?: RpcObserver;
 }
+
+/** `endpoint` names it by role and position (`rpc-1`, `relay-2`), never by URL; `ok` false when the request threw. */
+export type RpcObserver = (chainId: number, endpoint: string, seconds: number, ok: boolean) => void;
 
 interface Endpoint {
   label: string;
@@ -75,6 +80,8 @@ export class RpcPool {
           ...(options.batch ? { batch: { batchSize: 100, wait: 0 } } : {}),
         }),
         secrets,
+        options.observe &&
+          ((seconds, ok) => options.observe!(options.chainId, `${options.role}-${i + 1}`, seconds, ok)),
       ),
       healthy: true,
       lastError: null,
@@ -89,7 +96,12 @@ export class RpcPool {
   }
 
   health(): EndpointHealth[] {
-    return this.endpoints.map((e) => ({ endpoint: e.label, healthy: e.healthy, lastError: e.lastError, checkedAt: e.checkedAt?.toISOString() ?? null }));
+    return this.endpoints.map((e) => ({
+      endpoint: e.label,
+      healthy: e.healthy,
+      lastError: e.lastError,
+      checkedAt: e.checkedAt?.toISOString() ?? null,
+    }));
   }
 
   /** Probe every endpoint once (eth_chainId, retried never); concurrent callers share one probe. */
@@ -105,8 +117,11 @@ export class RpcPool {
       this.endpoints.map(async (endpoint) => {
         let error: string | null = null;
         try {
-          const answer = await endpoint.transport({ retryCount: 0, timeout: Math.min(this.timeoutMs, 5_000) }).request({ method: 'eth_chainId' });
-          if (typeof answer !== 'string' || Number.parseInt(answer, 16) !== this.chainId) error = `answers chain id ${String(answer).slice(0, 20)}, not ${this.chainId}`;
+          const answer = await endpoint
+            .transport({ retryCount: 0, timeout: Math.min(this.timeoutMs, 5_000) })
+            .request({ method: 'eth_chainId' });
+          if (typeof answer !== 'string' || Number.parseInt(answer, 16) !== this.chainId)
+            error = `answers chain id ${String(answer).slice(0, 20)}, not ${this.chainId}`;
         } catch (cause) {
           error = shortReason(cause);
         }
@@ -122,7 +137,10 @@ export class RpcPool {
     endpoint.healthy = error === null;
     if (error !== null) endpoint.lastError = error;
     if (wasHealthy && !endpoint.healthy) {
-      this.log?.warn({ chainId: this.chainId, endpoint: endpoint.label, reason: error }, 'RPC endpoint down; failing over');
+      this.log?.warn(
+        { chainId: this.chainId, endpoint: endpoint.label, reason: error },
+        'RPC endpoint down; failing over',
+      );
     } else if (!wasHealthy && endpoint.healthy) {
       this.log?.info({ chainId: this.chainId, endpoint: endpoint.label }, 'RPC endpoint back');
     }
@@ -130,7 +148,9 @@ export class RpcPool {
 
   /** Healthy endpoints first, in configured order; rebuild the client when that order changes. */
   private reorder(): void {
-    const order = this.ordered().map((e) => e.label).join(',');
+    const order = this.ordered()
+      .map((e) => e.label)
+      .join(',');
     if (order !== this.order) this.current = this.build();
   }
 
@@ -142,18 +162,23 @@ export class RpcPool {
     const ordered = this.ordered();
     this.order = ordered.map((e) => e.label).join(',');
     const client = createPublicClient({
-      transport: fallback(ordered.map((e) => e.transport), { rank: false, retryCount: 1 }),
+      transport: fallback(
+        ordered.map((e) => e.transport),
+        { rank: false, retryCount: 1 },
+      ),
     }) as PublicClient;
     const byKey = new Map(ordered.map((e, i) => [`endpoint-${this.endpoints.indexOf(e)}`, { e, i }]));
-    (client.transport as unknown as { onResponse(fn: (r: { status: string; error?: unknown; transport: { config: { key: string } } }) => void): void }).onResponse(
-      (response) => {
-        if (response.status !== 'error' || !isEndpointFailure(response.error)) return;
-        const hit = byKey.get(response.transport.config.key);
-        if (!hit || !hit.e.healthy) return;
-        this.mark(hit.e, shortReason(response.error));
-        this.reorder();
-      },
-    );
+    (
+      client.transport as unknown as {
+        onResponse(fn: (r: { status: string; error?: unknown; transport: { config: { key: string } } }) => void): void;
+      }
+    ).onResponse((response) => {
+      if (response.status !== 'error' || !isEndpointFailure(response.error)) return;
+      const hit = byKey.get(response.transport.config.key);
+      if (!hit?.e.healthy) return;
+      this.mark(hit.e, shortReason(response.error));
+      this.reorder();
+    });
     return client;
   }
 }
@@ -170,7 +195,9 @@ function isEndpointFailure(error: unknown): boolean {
 /** A one-line reason for logs and the health view: the error's short message (already scrubbed of URLs). */
 function shortReason(error: unknown): string {
   const e = error as { shortMessage?: string; message?: string; name?: string };
-  return String(e?.shortMessage ?? e?.message ?? e?.name ?? 'error').split('\n')[0]!.slice(0, 200);
+  return String(e?.shortMessage ?? e?.message ?? e?.name ?? 'error')
+    .split('\n')[0]!
+    .slice(0, 200);
 }
 
 /** The strings of a URL that must never be shown: the URL itself, its credentials, path and query. */
@@ -178,7 +205,12 @@ export function secretsOf(url: string): string[] {
   const out = new Set<string>([url]);
   try {
     const parsed = new URL(url);
-    for (const part of [parsed.username, parsed.password, decodeURIComponent(parsed.username), decodeURIComponent(parsed.password)]) {
+    for (const part of [
+      parsed.username,
+      parsed.password,
+      decodeURIComponent(parsed.username),
+      decodeURIComponent(parsed.password),
+    ]) {
       if (part.length >= 3) out.add(part);
     }
     if (parsed.pathname.length > 1) out.add(parsed.pathname);
@@ -218,14 +250,21 @@ export function scrubError<T>(error: T, secrets: readonly string[]): T {
     for (const field of TEXT_FIELDS) {
       if (typeof record[field] === 'string') {
         try {
-          Object.defineProperty(e, field, { value: scrubText(record[field] as string, secrets), writable: true, configurable: true, enumerable: field !== 'stack' && field !== 'message' });
+          Object.defineProperty(e, field, {
+            value: scrubText(record[field], secrets),
+            writable: true,
+            configurable: true,
+            enumerable: field !== 'stack' && field !== 'message',
+          });
         } catch {
           // a frozen error: leave it (none of viem's are)
         }
       }
     }
     if (Array.isArray(record.metaMessages)) {
-      record.metaMessages = (record.metaMessages as unknown[]).map((m) => (typeof m === 'string' ? scrubText(m, secrets) : m));
+      record.metaMessages = (record.metaMessages as unknown[]).map((m) =>
+        typeof m === 'string' ? scrubText(m, secrets) : m,
+      );
     }
     e = record.cause;
   }
@@ -233,16 +272,24 @@ export function scrubError<T>(error: T, secrets: readonly string[]): T {
 }
 
 /** Wrap a transport so that every error it throws is scrubbed before anything (viem's fallback included) sees it. */
-function scrubbing(transport: Transport, secrets: readonly string[]): Transport {
-  return ((params: Parameters<Transport>[0]) => {
+function scrubbing(
+  transport: Transport,
+  secrets: readonly string[],
+  observe?: (seconds: number, ok: boolean) => void,
+): Transport {
+  return (params: Parameters<Transport>[0]) => {
     const inner = transport(params);
     const request = (async (args: unknown, options?: unknown) => {
+      const started = performance.now();
       try {
-        return await (inner.request as (a: unknown, o?: unknown) => Promise<unknown>)(args, options);
+        const result = await (inner.request as (a: unknown, o?: unknown) => Promise<unknown>)(args, options);
+        observe?.((performance.now() - started) / 1000, true);
+        return result;
       } catch (error) {
+        observe?.((performance.now() - started) / 1000, false);
         throw scrubError(error, secrets);
       }
     }) as typeof inner.request;
     return { ...inner, request, value: {} };
-  }) as Transport;
+  };
 }

@@ -7,6 +7,7 @@ import {
   type Address,
   type Hex,
   type Log,
+  type PublicClient,
 } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
 import type { ChainRegistry } from './chain-registry.ts';
@@ -105,8 +106,12 @@ const PANICS: Record<number, string> = {
 const EVENTS = {
   erc20Transfer: parseAbi(['event Transfer(address indexed from, address indexed to, uint256 value)']),
   erc721Transfer: parseAbi(['event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)']),
-  transferSingle: parseAbi(['event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value)']),
-  transferBatch: parseAbi(['event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values)']),
+  transferSingle: parseAbi([
+    'event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value)',
+  ]),
+  transferBatch: parseAbi([
+    'event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values)',
+  ]),
   erc20Approval: parseAbi(['event Approval(address indexed owner, address indexed spender, uint256 value)']),
   approvalForAll: parseAbi(['event ApprovalForAll(address indexed owner, address indexed operator, bool approved)']),
 };
@@ -127,8 +132,27 @@ const MAX_REASON_CHARS = 200;
  * makes the call. Any RPC failure, including a node without `eth_simulateV1`, is `simulation_unavailable`: the caller
  * fails closed.
  */
+/** What a simulation needs of the block it runs on. */
+type LatestBlock = { number: bigint; gasLimit: bigint; timestamp: bigint };
+
 export class Simulator {
+  /** The latest block being fetched, per chain: concurrent simulations share one eth_getBlockByNumber. */
+  private readonly latest = new Map<number, Promise<LatestBlock>>();
+
   constructor(private readonly chains: ChainRegistry) {}
+
+  /** The chain's latest block; a request already in flight is shared (its answer is no older than this call). */
+  private latestBlock(chainId: number, client: PublicClient): Promise<LatestBlock> {
+    const pending = this.latest.get(chainId);
+    if (pending) return pending;
+    const fetched = client.getBlock({ blockTag: 'latest' });
+    this.latest.set(chainId, fetched);
+    const forget = (): void => {
+      if (this.latest.get(chainId) === fetched) this.latest.delete(chainId);
+    };
+    fetched.then(forget, forget);
+    return fetched;
+  }
 
   async simulate(
     chainId: number,
@@ -137,33 +161,59 @@ export class Simulator {
   ): Promise<SimulationOutcome> {
     const client = this.chains.client(chainId);
     try {
-      const block = await client.getBlock({ blockTag: 'latest' });
+      const block = await this.latestBlock(chainId, client);
       const gas = options.gasCap != null && options.gasCap < block.gasLimit ? options.gasCap : block.gasLimit;
       // As the next block: a timestamp after the latest one (contracts that accumulate per block, such as Uniswap V2
       // pairs, use more gas then), never behind the wall clock.
-      const time = block.timestamp + 1n > BigInt(Math.floor(Date.now() / 1000)) ? block.timestamp + 1n : BigInt(Math.floor(Date.now() / 1000));
+      const time =
+        block.timestamp + 1n > BigInt(Math.floor(Date.now() / 1000))
+          ? block.timestamp + 1n
+          : BigInt(Math.floor(Date.now() / 1000));
       const [simulated] = await client.simulateBlocks({
         blockNumber: block.number,
-        blocks: [{ blockOverrides: { time }, calls: [{ account: call.from, to: call.to, value: call.value, data: call.data, gas }] }],
+        blocks: [
+          {
+            blockOverrides: { time },
+            calls: [{ account: call.from, to: call.to, value: call.value, data: call.data, gas }],
+          },
+        ],
         traceTransfers: true,
         validation: false,
       });
       const result = simulated?.calls[0];
       if (!result) throw new Error('eth_simulateV1 answered without the call');
       if (result.status !== 'success') {
-        const data = (result.data ?? '0x') as Hex;
+        const data = result.data ?? '0x';
         if (data === '0x' && result.gasUsed >= gas - gas / 64n) {
           return { ok: false, kind: 'out_of_gas', blockNumber: block.number, gasUsed: result.gasUsed, gasLimit: gas };
         }
-        return { ok: false, kind: 'reverted', blockNumber: block.number, gasUsed: result.gasUsed, revertData: data, ...decodeRevert(data) };
+        return {
+          ok: false,
+          kind: 'reverted',
+          blockNumber: block.number,
+          gasUsed: result.gasUsed,
+          revertData: data,
+          ...decodeRevert(data),
+        };
       }
       const { flows, approvals } = readLogs(result.logs ?? []);
-      return { ok: true, blockNumber: block.number, blockGasLimit: block.gasLimit, gasUsed: result.gasUsed, flows, approvals };
+      return {
+        ok: true,
+        blockNumber: block.number,
+        blockGasLimit: block.gasLimit,
+        gasUsed: result.gasUsed,
+        flows,
+        approvals,
+      };
     } catch (cause) {
-      throw new Clawd402Error('simulation_unavailable', `Chain ${chainId}'s RPC could not simulate the transaction (eth_simulateV1).`, {
-        details: { chainId },
-        cause,
-      });
+      throw new Clawd402Error(
+        'simulation_unavailable',
+        `Chain ${chainId}'s RPC could not simulate the transaction (eth_simulateV1).`,
+        {
+          details: { chainId },
+          cause,
+        },
+      );
     }
   }
 }
@@ -201,26 +251,97 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
     const emitter = getAddress(log.address);
     try {
       if (topic === TOPIC.transfer && log.topics.length === 3) {
-        const { args } = decodeEventLog({ abi: EVENTS.erc20Transfer, data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
+        const { args } = decodeEventLog({
+          abi: EVENTS.erc20Transfer,
+          data: log.data,
+          topics: log.topics,
+          strict: true,
+        });
         const native = emitter === NATIVE_TRANSFER_LOG_ADDRESS;
-        flows.push({ asset: native ? 'native' : emitter, standard: native ? 'native' : 'erc20', from: getAddress(args.from), to: getAddress(args.to), amount: args.value });
+        flows.push({
+          asset: native ? 'native' : emitter,
+          standard: native ? 'native' : 'erc20',
+          from: getAddress(args.from),
+          to: getAddress(args.to),
+          amount: args.value,
+        });
       } else if (topic === TOPIC.transfer && log.topics.length === 4) {
-        const { args } = decodeEventLog({ abi: EVENTS.erc721Transfer, data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
-        flows.push({ asset: emitter, standard: 'erc721', from: getAddress(args.from), to: getAddress(args.to), amount: 1n, tokenId: args.tokenId });
+        const { args } = decodeEventLog({
+          abi: EVENTS.erc721Transfer,
+          data: log.data,
+          topics: log.topics,
+          strict: true,
+        });
+        flows.push({
+          asset: emitter,
+          standard: 'erc721',
+          from: getAddress(args.from),
+          to: getAddress(args.to),
+          amount: 1n,
+          tokenId: args.tokenId,
+        });
       } else if (topic === TOPIC.transferSingle) {
-        const { args } = decodeEventLog({ abi: EVENTS.transferSingle, data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
-        flows.push({ asset: emitter, standard: 'erc1155', from: getAddress(args.from), to: getAddress(args.to), amount: args.value, tokenId: args.id });
+        const { args } = decodeEventLog({
+          abi: EVENTS.transferSingle,
+          data: log.data,
+          topics: log.topics,
+          strict: true,
+        });
+        flows.push({
+          asset: emitter,
+          standard: 'erc1155',
+          from: getAddress(args.from),
+          to: getAddress(args.to),
+          amount: args.value,
+          tokenId: args.id,
+        });
       } else if (topic === TOPIC.transferBatch) {
-        const { args } = decodeEventLog({ abi: EVENTS.transferBatch, data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
+        const { args } = decodeEventLog({
+          abi: EVENTS.transferBatch,
+          data: log.data,
+          topics: log.topics,
+          strict: true,
+        });
         args.ids.forEach((id, i) => {
-          flows.push({ asset: emitter, standard: 'erc1155', from: getAddress(args.from), to: getAddress(args.to), amount: args.values[i] ?? 0n, tokenId: id });
+          flows.push({
+            asset: emitter,
+            standard: 'erc1155',
+            from: getAddress(args.from),
+            to: getAddress(args.to),
+            amount: args.values[i] ?? 0n,
+            tokenId: id,
+          });
         });
       } else if (topic === TOPIC.approval && log.topics.length === 3) {
-        const { args } = decodeEventLog({ abi: EVENTS.erc20Approval, data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
-        approvals.push({ kind: 'approval', asset: emitter, owner: getAddress(args.owner), spender: getAddress(args.spender), amount: args.value, approved: args.value > 0n });
+        const { args } = decodeEventLog({
+          abi: EVENTS.erc20Approval,
+          data: log.data,
+          topics: log.topics,
+          strict: true,
+        });
+        approvals.push({
+          kind: 'approval',
+          asset: emitter,
+          owner: getAddress(args.owner),
+          spender: getAddress(args.spender),
+          amount: args.value,
+          approved: args.value > 0n,
+        });
       } else if (topic === TOPIC.approvalForAll) {
-        const { args } = decodeEventLog({ abi: EVENTS.approvalForAll, data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
-        approvals.push({ kind: 'approval_for_all', asset: emitter, owner: getAddress(args.owner), spender: getAddress(args.operator), amount: null, approved: args.approved });
+        const { args } = decodeEventLog({
+          abi: EVENTS.approvalForAll,
+          data: log.data,
+          topics: log.topics,
+          strict: true,
+        });
+        approvals.push({
+          kind: 'approval_for_all',
+          asset: emitter,
+          owner: getAddress(args.owner),
+          spender: getAddress(args.operator),
+          amount: null,
+          approved: args.approved,
+        });
       }
       // ERC-721 Approval (one token to one address) is not a grant over the owner's other assets; it is not listed.
     } catch {

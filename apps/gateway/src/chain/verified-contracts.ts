@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { IntentFacts } from '@clawd402/policy';
-import type { NormalizedIntent } from '../pipeline/normalize.ts';
+import type { NormalizedIntent } from '../domain/intent.ts';
 import { listVerifiedContracts } from '../repositories/verified-contracts-repository.ts';
 
 const TTL_MS = 1_000;

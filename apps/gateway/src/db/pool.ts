@@ -11,7 +11,16 @@ export function createPool(connectionString: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection must not crash the process; queries on it fail and are mapped to 503.
   pool.on('error', () => {});
+  // So must a checked-out client losing it between two queries (a transaction waiting on the signer when Postgres
+  // stops): pg emits that as an 'error' event on the client, an uncaught exception without a listener. The next
+  // query on it fails and is classified like any other (tested by postgres-outage.int.test.ts).
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
+}
+
+/** One round trip: start-up without migrations still fails at boot on an unreachable database. */
+export async function pingDatabase(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT 1');
 }
 
 /**

@@ -14,13 +14,13 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createPublicClient, http, parseEther, type Address } from 'viem';
 import { startAnvil, type Anvil } from '@clawd402/testkit/anvil';
 import { generateTicketKeyPair } from '@clawd402/signer-client';
-import { loadConfig, type GatewayConfig } from '../config.ts';
+import { envReader, loadConfig, type GatewayConfig } from '../config.ts';
 import { createPool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { createAgentWithKey } from '../repositories/agents-repository.ts';
 import { revokeUserSessions } from '../repositories/sessions-repository.ts';
 import { createUser } from '../repositories/users-repository.ts';
-import { hashPassword } from '../security/api-keys.ts';
+import { hashPassword } from '../lib/api-keys.ts';
 import { parseSecretsKey } from '../security/secret-box.ts';
 import { startServer } from '../server.ts';
 import { createSignerKeystore, startSignerProcess } from './signer-process.ts';
@@ -56,13 +56,19 @@ function log(message: string): void {
 }
 
 /** Start everything. `port` defaults to PORT or 8402; `stateDir` to `.clawd402/` at the repo root. */
-export async function startEmbedded(options: { port?: number; stateDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<EmbeddedGateway> {
+export async function startEmbedded(
+  options: { port?: number; stateDir?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<EmbeddedGateway> {
   const env = options.env ?? process.env;
-  if (env.NODE_ENV === 'production') {
-    throw new Error('NODE_ENV=production refuses the embedded default (PGlite, anvil, dev keystore). Configure real services and run `pnpm --filter @clawd402/gateway start`.');
+  const read = envReader(env);
+  if (read.context.production) {
+    throw new Error(
+      'NODE_ENV=production refuses the embedded default (PGlite, anvil, dev keystore). Configure real services and run `pnpm --filter @clawd402/gateway start`.',
+    );
   }
-  const state = options.stateDir ?? env.CLAWD402_STATE_DIR ?? join(REPO_ROOT, '.clawd402');
-  for (const dir of ['', 'keys', 'signer', 'pg', 'anvil']) mkdirSync(join(state, dir), { recursive: true, mode: 0o700 });
+  const state = options.stateDir ?? read('CLAWD402_STATE_DIR') ?? join(REPO_ROOT, '.clawd402');
+  for (const dir of ['', 'keys', 'signer', 'pg', 'anvil'])
+    mkdirSync(join(state, dir), { recursive: true, mode: 0o700 });
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const fn of stops.reverse()) await fn().catch((error: unknown) => log(`stop: ${(error as Error).message}`));
@@ -79,7 +85,9 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
       writeFileSync(ticketPublic, pair.publicKeyPem, { mode: 0o644 });
     }
     const jwtPem = secretFile(join(state, 'keys/jwt-rsa.pem'), () =>
-      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
     );
     const secretsKey = secretFile(join(state, 'keys/secrets.key'), () => randomBytes(32).toString('hex'));
     const passwordFile = join(state, 'signer/password');
@@ -88,12 +96,17 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
     // Chain: the configured RPC, or anvil with its state persisted across restarts (nonces in Postgres stay true).
     let rpcUrl: string;
     let chainId = 31337;
-    if (env.CHAIN_RPC_URLS) {
-      const first = env.CHAIN_RPC_URLS.split(',')[0]!;
-      chainId = Number(first.slice(0, first.indexOf('=')));
-      rpcUrl = first.slice(first.indexOf('=') + 1).split('|')[0]!; // "id=primary|fallback": the launcher needs one
+    const configuredChains = read('CHAIN_RPC_URLS');
+    if (configuredChains?.size) {
+      const [first] = configuredChains;
+      chainId = first![0];
+      rpcUrl = first![1][0]!; // "id=primary|fallback": the launcher needs the first chain's primary
     } else {
-      const anvil: Anvil = await startAnvil({ port: Number(env.ANVIL_PORT ?? 8545), chainId, extraArgs: ['--state', join(state, 'anvil/state.json')] });
+      const anvil: Anvil = await startAnvil({
+        port: read('ANVIL_PORT'),
+        chainId,
+        extraArgs: ['--state', join(state, 'anvil/state.json')],
+      });
       stops.push(() => anvil.stop());
       rpcUrl = anvil.rpcUrl;
       log(`anvil (chain ${chainId}) on ${rpcUrl}`);
@@ -119,21 +132,25 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
       gatewayKeyFile: ticketPublic,
       chains: [chainId],
       journal: join(state, 'signer/journal.log'),
+      checkpointDir: join(state, 'signer/checkpoints'),
       policy: signerPolicy,
       cwd: state,
     });
-    stops.push(signerProcess.stop);
+    stops.push(() => signerProcess.stop());
     const signer = { address: signerProcess.addresses[0]! };
     log(`signer ${signer.address} on ${socket}`);
-    if (!env.CHAIN_RPC_URLS) {
+    if (!configuredChains?.size) {
       const client = createPublicClient({ transport: http(rpcUrl) });
       if ((await client.getBalance({ address: signer.address })) < parseEther('1')) {
-        await client.request({ method: 'anvil_setBalance' as never, params: [signer.address, `0x${parseEther('10000').toString(16)}`] as never });
+        await client.request({
+          method: 'anvil_setBalance' as never,
+          params: [signer.address, `0x${parseEther('10000').toString(16)}`] as never,
+        });
       }
     }
 
     // Database: the configured Postgres, or PGlite served over a Unix socket to a one-connection pool.
-    let databaseUrl = env.DATABASE_URL;
+    let databaseUrl = read('DATABASE_URL');
     let poolMax = 20;
     if (!databaseUrl) {
       const db = await PGlite.create({ dataDir: join(state, 'pg/data') });
@@ -155,15 +172,20 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
 
     // Principals: the owner and a dev agent bound to the signer key, with credentials written once, 0600.
     const credentialsPath = join(state, 'dev-credentials.json');
-    const port = options.port ?? Number(env.PORT ?? 8402);
+    const port = options.port ?? read('PORT');
     const baseUrl = `http://127.0.0.1:${port}`;
     const pool = createPool(databaseUrl, 1);
     let credentials: DevCredentials;
     try {
       await migrate(pool);
-      const previous = existsSync(credentialsPath) ? (JSON.parse(readFileSync(credentialsPath, 'utf8')) as DevCredentials) : null;
+      const previous = existsSync(credentialsPath)
+        ? (JSON.parse(readFileSync(credentialsPath, 'utf8')) as DevCredentials)
+        : null;
       const agent = previous
-        ? await pool.query<{ id: string }>('SELECT id FROM agents WHERE id = $1 AND signer_address = $2', [previous.agentId, signer.address])
+        ? await pool.query<{ id: string }>('SELECT id FROM agents WHERE id = $1 AND signer_address = $2', [
+            previous.agentId,
+            signer.address,
+          ])
         : { rows: [] };
       if (previous && agent.rows.length === 1) {
         credentials = { ...previous, baseUrl, chainId, rpcUrl };
@@ -171,12 +193,24 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
         const ownerPassword = randomBytes(18).toString('base64url');
         // Reset the owner in place (sessions and agents reference the row) and end its old sessions.
         const passwordHash = await hashPassword(ownerPassword);
-        const reset = await pool.query("UPDATE users SET password_hash = $1, password_changed_at = now() WHERE username = 'owner' RETURNING id", [passwordHash]);
-        if (reset.rows[0]) await revokeUserSessions(pool, reset.rows[0].id as string, 'dev_credentials_reset');
+        const reset = await pool.query<{ id: string }>(
+          "UPDATE users SET password_hash = $1, password_changed_at = now() WHERE username = 'owner' RETURNING id",
+          [passwordHash],
+        );
+        if (reset.rows[0]) await revokeUserSessions(pool, reset.rows[0].id, 'dev_credentials_reset');
         else await createUser(pool, { username: 'owner', passwordHash, role: 'owner' });
         const name = `dev-agent-${randomBytes(3).toString('hex')}`;
         const created = await createAgentWithKey(pool, { name, signerAddress: signer.address });
-        credentials = { baseUrl, agentApiKey: created.apiKey, agentId: created.agentId, ownerUsername: 'owner', ownerPassword, chainId, rpcUrl, signerAddress: signer.address };
+        credentials = {
+          baseUrl,
+          agentApiKey: created.apiKey,
+          agentId: created.agentId,
+          ownerUsername: 'owner',
+          ownerPassword,
+          chainId,
+          rpcUrl,
+          signerAddress: signer.address,
+        };
       }
     } finally {
       await pool.end();
@@ -189,19 +223,19 @@ export async function startEmbedded(options: { port?: number; stateDir?: string;
       {
         mode: 'embedded',
         databaseUrl,
-        redisUrl: env.REDIS_URL ?? null,
+        redisUrl: read('REDIS_URL'),
         chains: [{ chainId, rpcUrl }],
         signerSocket: socket,
         ticketPrivateKeyPem: readFileSync(ticketPrivate, 'utf8'),
         jwtPrivateKeyPem: jwtPem,
-        policyText: readFileSync(env.POLICY_FILE ?? DEV_POLICY, 'utf8'),
-        policySource: env.POLICY_FILE ?? DEV_POLICY,
+        policyText: readFileSync(read('POLICY_FILE') ?? DEV_POLICY, 'utf8'),
+        policySource: read('POLICY_FILE') ?? DEV_POLICY,
         databasePoolMax: poolMax,
         secretsKey: parseSecretsKey(secretsKey),
       },
     );
     const server = await startServer(config);
-    stops.push(server.close);
+    stops.push(async () => void (await server.shutdown())); // bounded: long-polls answer at once, then at most SHUTDOWN_DEADLINE_MS
     return { credentials, stop };
   } catch (error) {
     await stop();
@@ -224,7 +258,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const c = gateway.credentials;
     process.stdout.write(
       `\nClawd402 gateway (embedded dev mode) listening on ${c.baseUrl}\n` +
-        `Credentials: .clawd402/dev-credentials.json (agent API key, owner login, signer ${c.signerAddress})\n\n` +
+        `Credentials: .clawd402/dev-credentials.json (agent API key, owner login, signer ${c.signerAddress})\n` +
+        `Console: ${c.baseUrl}/console (sign in with ownerUsername and ownerPassword from the credentials file)\n\n` +
         `Try it:\n${curlExample(c)}\n\nCtrl-C stops the gateway, the signer, anvil and PGlite.\n`,
     );
     let stopping = false;

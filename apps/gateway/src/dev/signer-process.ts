@@ -17,14 +17,31 @@ export interface SignerProcess {
 /** The TypeScript loader, resolved from here so the child can run with any working directory. */
 export const TSX_LOADER = import.meta.resolve('tsx');
 
-function spawnSignerCli(args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX_LOADER, SIGNER_CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnSignerCli(args: string[], cwd: string, env?: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX_LOADER, SIGNER_CLI, ...args], {
+    cwd,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 /** `clawd402-signer keystore new`: the key is generated inside the signer process; only its address comes back. */
-export async function createSignerKeystore(options: { out: string; passwordFile: string; scryptN?: number; cwd: string }): Promise<Address> {
+export async function createSignerKeystore(options: {
+  out: string;
+  passwordFile: string;
+  scryptN?: number;
+  cwd: string;
+}): Promise<Address> {
   const child = spawnSignerCli(
-    ['keystore', 'new', '--out', options.out, '--password-file', options.passwordFile, ...(options.scryptN ? ['--scrypt-n', String(options.scryptN)] : [])],
+    [
+      'keystore',
+      'new',
+      '--out',
+      options.out,
+      '--password-file',
+      options.passwordFile,
+      ...(options.scryptN ? ['--scrypt-n', String(options.scryptN)] : []),
+    ],
     options.cwd,
   );
   let out = '';
@@ -38,18 +55,42 @@ export async function createSignerKeystore(options: { out: string; passwordFile:
 export async function startSignerProcess(options: {
   socket: string;
   keystores: string[];
+  /** A key directory (`--key-dir`: keystores and HD wallets with metadata), served beside the keystores. */
+  keyDir?: string;
   passwordFile: string;
   gatewayKeyFile: string;
   chains: number[];
   journal?: string;
+  /** Audit checkpoint directory (`--checkpoint-dir`). */
+  checkpointDir?: string;
   /** The signer's own policy file (its caps, independent of the gateway's policy). */
   policy?: string;
+  /** The owners' Ed25519 release keys (`--release-key`): what lifts the kill-switch latch. */
+  releaseKeyFile?: string;
   logLevel?: string;
   cwd: string;
+  /** Added to the inherited environment (the crash tests' SIGNER_FAULT_POINT). */
+  env?: Record<string, string>;
 }): Promise<SignerProcess> {
-  const args = ['serve', '--socket', options.socket, '--password-file', options.passwordFile, '--gateway-key', options.gatewayKeyFile,
-    '--chains', options.chains.join(','), ...options.keystores.flatMap((k) => ['--keystore', k]), ...(options.journal ? ['--journal', options.journal] : []), ...(options.policy ? ['--policy', options.policy] : []), ...(options.logLevel ? ['--log-level', options.logLevel] : [])];
-  const child = spawnSignerCli(args, options.cwd);
+  const args = [
+    'serve',
+    '--socket',
+    options.socket,
+    '--password-file',
+    options.passwordFile,
+    '--gateway-key',
+    options.gatewayKeyFile,
+    '--chains',
+    options.chains.join(','),
+    ...options.keystores.flatMap((k) => ['--keystore', k]),
+    ...(options.keyDir ? ['--key-dir', options.keyDir] : []),
+    ...(options.journal ? ['--journal', options.journal] : []),
+    ...(options.checkpointDir ? ['--checkpoint-dir', options.checkpointDir] : []),
+    ...(options.policy ? ['--policy', options.policy] : []),
+    ...(options.releaseKeyFile ? ['--release-key', options.releaseKeyFile] : []),
+    ...(options.logLevel ? ['--log-level', options.logLevel] : []),
+  ];
+  const child = spawnSignerCli(args, options.cwd, options.env);
   const lines = createInterface({ input: child.stdout! });
   const addresses = await new Promise<Address[]>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`signer exited with code ${code} before it was ready`)));

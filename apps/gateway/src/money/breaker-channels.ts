@@ -24,7 +24,10 @@ export async function provisionBreakerChannels(
   const { money } = config;
   const inputs: [string, ChannelInput][] = [];
   if (money.alertWebhookUrl !== null) {
-    inputs.push([BREAKER_WEBHOOK_CHANNEL, { kind: 'webhook', url: money.alertWebhookUrl, secret: money.alertWebhookSecret! }]);
+    inputs.push([
+      BREAKER_WEBHOOK_CHANNEL,
+      { kind: 'webhook', url: money.alertWebhookUrl, secret: money.alertWebhookSecret! },
+    ]);
   }
   if (money.alertEmail !== null && money.smtp !== null) {
     const { smtp } = money;
@@ -55,7 +58,12 @@ export async function provisionBreakerChannels(
         secretSealed: secret === null ? null : secrets!.seal(secret, secretContext(name, input.kind)),
         secretHint: secret === null ? null : secretHint(input.kind, secret),
       });
-      await appendAudit(client, { actor: 'system:config', action: 'notifications.channel_provisioned', subject: `channel:${name}`, data: { kind: input.kind } });
+      await appendAudit(client, {
+        actor: 'system:config',
+        action: 'notifications.channel_provisioned',
+        subject: `channel:${name}`,
+        data: { kind: input.kind },
+      });
     });
   }
   return [...inputs.map(([name]) => name), ...money.alertChannels];

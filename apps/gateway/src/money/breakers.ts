@@ -1,5 +1,5 @@
 import type { BreakerLevel, ScopeRow } from '../repositories/spend-repository.ts';
-import type { UsdMicros } from './usd.ts';
+import type { UsdMicros } from '../domain/usd.ts';
 
 /** Breaker thresholds in micro-USD of rolling-day spend (CIRCUIT_BREAKER_WARNING / _SOFT / _HARD / _EMERGENCY). */
 export interface BreakerThresholds {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { parseAbi, type Address } from 'viem';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import { listAssets, type AssetEntry } from '../repositories/assets-repository.ts';
-import { divCeil, parseUsd, valueOf, type UsdMicros } from './usd.ts';
+import { divCeil, parseUsd, valueOf, type UsdMicros } from '../domain/usd.ts';
 
 /** Chainlink AggregatorV3Interface: the two reads a price needs. */
 const AGGREGATOR_ABI = parseAbi([
@@ -38,11 +38,12 @@ export class PriceBook {
   private loading: Promise<Map<string, AssetEntry>> | null = null;
   /** Bumped by invalidate(): a registry read started before a change may not be cached after it. */
   private generation = 0;
-  private readonly feeds = new Map<string, { at: number; read: Promise<{ answer: bigint; decimals: number; updatedAt: number }> }>();
+  private readonly feeds = new Map<
+    string,
+    { at: number; read: Promise<{ answer: bigint; decimals: number; updatedAt: number }> }
+  >();
 
-  constructor(
-    private readonly deps: { pool: pg.Pool; chains: ChainRegistry; now?: () => number },
-  ) {}
+  constructor(private readonly deps: { pool: pg.Pool; chains: ChainRegistry; now?: () => number }) {}
 
   private now(): number {
     return this.deps.now?.() ?? Date.now();
@@ -86,11 +87,22 @@ export class PriceBook {
     const now = this.now();
     if (source.kind === 'static') {
       const micros = parseUsd(source.usd);
-      if (micros === null || micros === 0n) return { status: 'unknown', detail: `The static price of ${entry.symbol} is not a positive USD amount.` };
+      if (micros === null || micros === 0n)
+        return { status: 'unknown', detail: `The static price of ${entry.symbol} is not a positive USD amount.` };
       if (source.maxAgeSeconds !== null && now - entry.updatedAt.getTime() > source.maxAgeSeconds * 1000) {
-        return { status: 'stale', detail: `The static price of ${entry.symbol} was set more than ${source.maxAgeSeconds} s ago.` };
+        return {
+          status: 'stale',
+          detail: `The static price of ${entry.symbol} was set more than ${source.maxAgeSeconds} s ago.`,
+        };
       }
-      return { status: 'ok', micros, source: 'static', at: entry.updatedAt, symbol: entry.symbol, decimals: entry.decimals };
+      return {
+        status: 'ok',
+        micros,
+        source: 'static',
+        at: entry.updatedAt,
+        symbol: entry.symbol,
+        decimals: entry.decimals,
+      };
     }
     let feed: { answer: bigint; decimals: number; updatedAt: number };
     try {
@@ -106,14 +118,30 @@ export class PriceBook {
       return { status: 'unknown', detail: `The price feed of ${entry.symbol} reports an update time in the future.` };
     }
     if (now - feed.updatedAt * 1000 > source.maxAgeSeconds * 1000) {
-      return { status: 'stale', detail: `The price feed of ${entry.symbol} was last updated more than ${source.maxAgeSeconds} s ago.` };
+      return {
+        status: 'stale',
+        detail: `The price feed of ${entry.symbol} was last updated more than ${source.maxAgeSeconds} s ago.`,
+      };
     }
     // answer has `decimals` places; micro-USD has 6. Round up: valuations err against the agent.
-    const micros = feed.decimals >= 6 ? divCeil(feed.answer, 10n ** BigInt(feed.decimals - 6)) : feed.answer * 10n ** BigInt(6 - feed.decimals);
-    return { status: 'ok', micros, source: 'chainlink', at: new Date(feed.updatedAt * 1000), symbol: entry.symbol, decimals: entry.decimals };
+    const micros =
+      feed.decimals >= 6
+        ? divCeil(feed.answer, 10n ** BigInt(feed.decimals - 6))
+        : feed.answer * 10n ** BigInt(6 - feed.decimals);
+    return {
+      status: 'ok',
+      micros,
+      source: 'chainlink',
+      at: new Date(feed.updatedAt * 1000),
+      symbol: entry.symbol,
+      decimals: entry.decimals,
+    };
   }
 
-  private readFeed(chainId: number, aggregator: Address): Promise<{ answer: bigint; decimals: number; updatedAt: number }> {
+  private readFeed(
+    chainId: number,
+    aggregator: Address,
+  ): Promise<{ answer: bigint; decimals: number; updatedAt: number }> {
     const key = `${chainId}:${aggregator}`;
     const cached = this.feeds.get(key);
     const now = Date.now();
@@ -133,7 +161,10 @@ export class PriceBook {
     const price = await this.price(chainId, asset);
     if (price.status !== 'ok') return price;
     if (price.decimals !== decimals) {
-      return { status: 'unknown', detail: `The registry says ${price.symbol} has ${price.decimals} decimals; the chain says ${decimals}.` };
+      return {
+        status: 'unknown',
+        detail: `The registry says ${price.symbol} has ${price.decimals} decimals; the chain says ${decimals}.`,
+      };
     }
     return { status: 'ok', usd: valueOf(amount, decimals, price.micros), price };
   }

@@ -3,36 +3,42 @@
  * password, PagerDuty routing key) is kept apart from its settings: sealed with the SecretBox at rest and never
  * answered by the admin API, which shows only a hint (its last four characters).
  */
-export const CHANNEL_KINDS = ['webhook', 'slack', 'email', 'pagerduty'] as const;
-export type ChannelKind = (typeof CHANNEL_KINDS)[number];
-
-/** A name policies refer to: `slack`, `email`, `oncall`, `treasury-alerts`. */
-export const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export {
+  CHANNEL_KINDS,
+  CHANNEL_NAME,
+  PAGERDUTY_SEVERITIES,
+  SMTP_TLS_MODES,
+  type ChannelKind,
+  type ChannelSettings,
+  type PagerDutySeverity,
+  type SmtpTls,
+} from '../domain/notification.ts';
+import type { ChannelKind, ChannelSettings, PagerDutySeverity, SmtpTls } from '../domain/notification.ts';
 
 export const PAGERDUTY_DEFAULT_URL = 'https://events.pagerduty.com/v2/enqueue';
-export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
-export type PagerDutySeverity = (typeof PAGERDUTY_SEVERITIES)[number];
-
-/** SMTP transport security: implicit TLS (usually port 465), STARTTLS required (587), or none (outside production). */
-export const SMTP_TLS_MODES = ['implicit', 'starttls', 'none'] as const;
-export type SmtpTls = (typeof SMTP_TLS_MODES)[number];
-
-/** Non-secret settings, per kind (stored as JSON, answered by GET). */
-export type ChannelSettings =
-  | { kind: 'webhook'; url: string }
-  | { kind: 'slack' }
-  | { kind: 'email'; host: string; port: number; tls: SmtpTls; username: string | null; from: string; to: string[] }
-  | { kind: 'pagerduty'; url: string; severity: PagerDutySeverity };
 
 /** What an operator sends to PUT /admin/notifications/channels/:name (secrets included). */
 export type ChannelInput =
   | { kind: 'webhook'; url: string; secret: string }
   | { kind: 'slack'; url: string }
-  | { kind: 'email'; host: string; port: number; tls: SmtpTls; username?: string; password?: string; from: string; to: string[] }
+  | {
+      kind: 'email';
+      host: string;
+      port: number;
+      tls: SmtpTls;
+      username?: string;
+      password?: string;
+      from: string;
+      to: string[];
+    }
   | { kind: 'pagerduty'; routingKey: string; url?: string; severity?: PagerDutySeverity };
 
 /** Split operator input into the settings stored in the clear, the secret to seal (or null), and the URL to vet. */
-export function splitChannelInput(input: ChannelInput): { settings: ChannelSettings; secret: string | null; url: string | null } {
+export function splitChannelInput(input: ChannelInput): {
+  settings: ChannelSettings;
+  secret: string | null;
+  url: string | null;
+} {
   switch (input.kind) {
     case 'webhook':
       return { settings: { kind: 'webhook', url: input.url }, secret: input.secret, url: input.url };
@@ -40,13 +46,25 @@ export function splitChannelInput(input: ChannelInput): { settings: ChannelSetti
       return { settings: { kind: 'slack' }, secret: input.url, url: input.url };
     case 'email':
       return {
-        settings: { kind: 'email', host: input.host, port: input.port, tls: input.tls, username: input.username ?? null, from: input.from, to: input.to },
+        settings: {
+          kind: 'email',
+          host: input.host,
+          port: input.port,
+          tls: input.tls,
+          username: input.username ?? null,
+          from: input.from,
+          to: input.to,
+        },
         secret: input.password ?? null,
         url: null,
       };
     case 'pagerduty': {
       const url = input.url ?? PAGERDUTY_DEFAULT_URL;
-      return { settings: { kind: 'pagerduty', url, severity: input.severity ?? 'warning' }, secret: input.routingKey, url };
+      return {
+        settings: { kind: 'pagerduty', url, severity: input.severity ?? 'warning' },
+        secret: input.routingKey,
+        url,
+      };
     }
   }
 }

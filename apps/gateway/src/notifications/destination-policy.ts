@@ -13,7 +13,10 @@ export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
 /** The system resolver (getaddrinfo, as a connection would use), every address, in the order the system gives. */
 export const systemResolver: Resolver = async (hostname) =>
-  (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({
+    address: a.address,
+    family: a.family === 6 ? 6 : 4,
+  }));
 
 export interface DestinationRules {
   /** Production: https only. */
@@ -88,20 +91,27 @@ export async function checkDestination(raw: string, rules: DestinationRules): Pr
   try {
     url = new URL(raw);
   } catch {
-    throw new Clawd402Error('notification_url_invalid', 'The URL is not an absolute URL.', { details: { reason: 'malformed' } });
+    throw new Clawd402Error('notification_url_invalid', 'The URL is not an absolute URL.', {
+      details: { reason: 'malformed' },
+    });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new Clawd402Error('notification_url_invalid', 'The URL must be https.', { details: { reason: 'scheme' } });
   }
   if (rules.production && url.protocol !== 'https:') {
-    throw new Clawd402Error('notification_url_invalid', 'The URL must be https in production.', { details: { reason: 'https_required' } });
+    throw new Clawd402Error('notification_url_invalid', 'The URL must be https in production.', {
+      details: { reason: 'https_required' },
+    });
   }
   if (url.username || url.password) {
-    throw new Clawd402Error('notification_url_invalid', 'The URL must not carry a user name or password.', { details: { reason: 'userinfo' } });
+    throw new Clawd402Error('notification_url_invalid', 'The URL must not carry a user name or password.', {
+      details: { reason: 'userinfo' },
+    });
   }
   // WHATWG URL parsing already turned 2130706433, 0177.0.0.1 and 0x7f000001 into 127.0.0.1; IPv6 keeps brackets.
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (!hostname) throw new Clawd402Error('notification_url_invalid', 'The URL has no host.', { details: { reason: 'malformed' } });
+  if (!hostname)
+    throw new Clawd402Error('notification_url_invalid', 'The URL has no host.', { details: { reason: 'malformed' } });
 
   const literal = literalAddress(hostname);
   let addresses: ResolvedAddress[];
@@ -114,7 +124,9 @@ export async function checkDestination(raw: string, rules: DestinationRules): Pr
       addresses = [];
     }
     if (addresses.length === 0) {
-      throw new Clawd402Error('notification_destination_unresolvable', undefined, { details: { reason: 'no_address' } });
+      throw new Clawd402Error('notification_destination_unresolvable', undefined, {
+        details: { reason: 'no_address' },
+      });
     }
   }
   if (!rules.allowPrivateAddresses) {

@@ -1,9 +1,8 @@
-import pg from 'pg';
-import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
 import { Clawd402Error } from '@clawd402/protocol';
 import { withTransaction } from '../db/pool.ts';
+import type { Logger } from '../domain/logger.ts';
 import {
-  NOTIFY_CHANNEL,
   claimDueNotifications,
   findChannelsByName,
   insertClaimedNotification,
@@ -28,8 +27,6 @@ export interface DispatcherSettings {
   production: boolean;
   /** NOTIFY_ALLOW_PRIVATE_ADDRESSES (never in production). */
   allowPrivateAddresses: boolean;
-  /** Timer period between passes (LISTEN/NOTIFY wakes the dispatcher sooner). */
-  pollIntervalMs: number;
   /** Attempts before a notification is dead-lettered. */
   maxAttempts: number;
   /** Per-attempt limit (connect + answer). */
@@ -42,17 +39,12 @@ export interface DispatcherDeps {
   pool: pg.Pool;
   /** Opens channel secrets; null when SECRETS_KEY_FILE is unset (deliveries needing a secret then fail). */
   secrets: SecretBox | null;
-  log: FastifyBaseLogger;
+  log: Logger;
   settings: DispatcherSettings;
   /** The clock (injectable for tests): due times, backoff and webhook signature timestamps use it. */
   clock?: () => Date;
   /** [0, 1) source for backoff jitter (injectable for tests). */
   random?: () => number;
-  /**
-   * Postgres URL for a dedicated LISTEN connection (not taken from the pool); null or absent: the timer alone drives
-   * delivery (the embedded default, whose PGlite serves one connection and no cross-connection NOTIFY).
-   */
-  listenUrl?: string | null;
   /** DNS (injectable for tests). */
   resolve?: Resolver;
   /** Backoff: attempt n waits base × 2^(n−1), at most cap, then jitter takes it to between half and all of that. */
@@ -82,23 +74,17 @@ const MAX_BATCHES_PER_PASS = 10;
 const PARALLEL = 4;
 
 /**
- * Delivers the notification outbox. Every gateway process runs one: a timer and LISTEN/NOTIFY (enqueueNotification
- * notifies at COMMIT) start passes; a pass claims due rows with FOR UPDATE SKIP LOCKED (so processes never deliver
- * the same row at once), delivers each to its channel, and records the outcome on the row: delivered; pending again
- * after an exponential backoff with jitter; or dead once the attempts run out or the failure is permanent (a 4xx,
- * a redirect, a forbidden destination).
+ * Delivers the notification outbox. Every gateway process runs one as the `notification-dispatcher` worker
+ * (workers/gateway-workers.ts): a timer and LISTEN/NOTIFY (enqueueNotification notifies at COMMIT) start passes; a
+ * pass claims due rows with FOR UPDATE SKIP LOCKED (so processes never deliver the same row at once), delivers each
+ * to its channel, and records the outcome on the row: delivered; pending again after an exponential backoff with
+ * jitter; or dead once the attempts run out or the failure is permanent (a 4xx, a redirect, a forbidden destination).
  *
  * Delivery is at-least-once: a process that dies after the endpoint accepted but before the outcome was recorded
  * will have the row delivered again after its lease. Receivers deduplicate on the notification id
  * (`X-Clawd402-Delivery`, the body's `id`) or the dedupe key.
  */
 export class NotificationDispatcher {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private again = false;
-  private stopped = true;
-  private listener: pg.Client | null = null;
-  private listenWarned = false;
   private readonly clock: () => Date;
   private readonly random: () => number;
   private readonly backoff: { baseMs: number; capMs: number };
@@ -114,94 +100,18 @@ export class NotificationDispatcher {
     return 2 * this.deps.settings.timeoutMs + 30_000;
   }
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-    const listener = this.listener;
-    this.listener = null;
-    if (listener) {
-      listener.removeAllListeners('notification');
-      await listener.end().catch(() => {});
-    }
-  }
-
-  /** True while a connection LISTENs for enqueue notifications (for tests and health views). */
-  get listening(): boolean {
-    return this.listener !== null;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), delayMs);
-  }
-
-  /** Run a pass now, or right after the one running (a NOTIFY arrived). */
-  private wake(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
-  }
-
-  private tick(): void {
-    this.timer = null;
-    this.running = (async () => {
-      // Without LISTEN the timer still delivers, only later; the next tick tries to listen again.
-      await this.ensureListening().catch((error: unknown) => {
-        if (!this.listenWarned) this.deps.log.warn({ err: error }, 'notification dispatcher cannot LISTEN; polling only until it can');
-        this.listenWarned = true;
-      });
-      const summary = await this.dispatchOnce();
-      // A pass takes at most MAX_BATCHES_PER_PASS batches; with more due, the next pass starts at once.
-      if (summary.claimed >= BATCH * MAX_BATCHES_PER_PASS) this.again = true;
-    })()
-      .catch((error: unknown) => this.deps.log.error({ err: error }, 'notification dispatch pass failed'))
-      .finally(() => {
-        this.running = null;
-        const again = this.again;
-        this.again = false;
-        this.schedule(again ? 0 : this.deps.settings.pollIntervalMs);
-      });
-  }
-
-  /** LISTEN on a dedicated connection; if it breaks, the timer still runs and the next tick listens again. */
-  private async ensureListening(): Promise<void> {
-    if (this.listener || this.stopped || !this.deps.listenUrl) return;
-    const client = new pg.Client({ connectionString: this.deps.listenUrl, application_name: 'clawd402-notify-listener', connectionTimeoutMillis: 5_000 });
-    let dropped = false;
-    const drop = (): void => {
-      if (dropped) return;
-      dropped = true;
-      if (this.listener === client) this.listener = null;
-      client.removeAllListeners('notification');
-      client.end().catch(() => {});
-    };
-    client.on('error', drop);
-    client.on('end', drop);
-    client.on('notification', () => this.wake());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-    } catch (error) {
-      drop();
-      throw error;
-    }
-    if (this.stopped) return drop();
-    this.listener = client;
-    this.listenWarned = false;
+  /**
+   * The `notification-dispatcher` worker's tick: one pass, and `again` when the pass stopped at its batch limit
+   * with more due (the next pass then starts at once).
+   */
+  async tick(): Promise<{ again: boolean }> {
+    const summary = await this.dispatchOnce();
+    return { again: summary.claimed >= BATCH * MAX_BATCHES_PER_PASS };
   }
 
   /**
    * One pass: claim every due notification (in batches) and attempt each once. Deterministic with an injected clock;
-   * tests call it directly instead of starting the timer.
+   * tests call it directly instead of starting the worker.
    */
   async dispatchOnce(): Promise<DispatchSummary> {
     const summary: DispatchSummary = { claimed: 0, delivered: 0, retrying: 0, dead: 0 };
@@ -212,7 +122,9 @@ export class NotificationDispatcher {
       if (claimed.length === 0) break;
       const channels = await findChannelsByName(this.deps.pool, [...new Set(claimed.map((c) => c.channel))]);
       for (let i = 0; i < claimed.length; i += PARALLEL) {
-        const outcomes = await Promise.all(claimed.slice(i, i + PARALLEL).map((n) => this.attempt(n, channels.get(n.channel) ?? null)));
+        const outcomes = await Promise.all(
+          claimed.slice(i, i + PARALLEL).map((n) => this.attempt(n, channels.get(n.channel) ?? null)),
+        );
         for (const o of outcomes) summary[o.status === 'pending' ? 'retrying' : o.status] += 1;
       }
       if (claimed.length < BATCH) break;
@@ -231,7 +143,13 @@ export class NotificationDispatcher {
   ): Promise<DeliveryOutcome> {
     const now = this.clock();
     const row = await withTransaction(this.deps.pool, async (client) => {
-      const inserted = await insertClaimedNotification(client, { ...notification, channel: channel.name }, now, new Date(now.getTime() + this.leaseMs), 1);
+      const inserted = await insertClaimedNotification(
+        client,
+        { ...notification, channel: channel.name },
+        now,
+        new Date(now.getTime() + this.leaseMs),
+        1,
+      );
       await audit(client, inserted.id);
       return inserted;
     });
@@ -245,18 +163,47 @@ export class NotificationDispatcher {
     try {
       const result = await this.deliver(n, channel, now);
       await recordDelivered(this.deps.pool, n.id, n.attempt, this.clock(), result.status);
-      return { id: n.id, channel: n.channel, status: 'delivered', attempts: n.attempt, httpStatus: result.status, error: null, nextAttemptAt: null };
+      return {
+        id: n.id,
+        channel: n.channel,
+        status: 'delivered',
+        attempts: n.attempt,
+        httpStatus: result.status,
+        error: null,
+        nextAttemptAt: null,
+      };
     } catch (cause) {
       const failure = toDeliveryError(cause);
       if (!(cause instanceof DeliveryError) && !(cause instanceof Clawd402Error)) {
         // Name and code only: an unexpected error's message could quote a URL, and a Slack URL is a secret.
         const e = cause as { name?: unknown; code?: unknown } | null;
-        this.deps.log.error({ errName: String(e?.name ?? 'unknown'), errCode: String(e?.code ?? ''), notificationId: n.id, channel: n.channel }, 'notification delivery failed unexpectedly');
+        this.deps.log.error(
+          {
+            errName: typeof e?.name === 'string' ? e.name : 'unknown',
+            errCode: typeof e?.code === 'string' || typeof e?.code === 'number' ? String(e.code) : '',
+            notificationId: n.id,
+            channel: n.channel,
+          },
+          'notification delivery failed unexpectedly',
+        );
       }
       const dead = !failure.retryable || n.attempt >= maxAttempts;
       const nextAttemptAt = new Date(this.clock().getTime() + (dead ? 0 : this.delayMs(n.attempt)));
-      await recordFailed(this.deps.pool, n.id, n.attempt, { dead, nextAttemptAt, code: failure.code, message: failure.message, httpStatus: failure.httpStatus });
-      const logLine = { notificationId: n.id, channel: n.channel, event: n.event, attempt: n.attempt, code: failure.code, httpStatus: failure.httpStatus };
+      await recordFailed(this.deps.pool, n.id, n.attempt, {
+        dead,
+        nextAttemptAt,
+        code: failure.code,
+        message: failure.message,
+        httpStatus: failure.httpStatus,
+      });
+      const logLine = {
+        notificationId: n.id,
+        channel: n.channel,
+        event: n.event,
+        attempt: n.attempt,
+        code: failure.code,
+        httpStatus: failure.httpStatus,
+      };
       if (dead) this.deps.log.warn(logLine, 'notification dead-lettered');
       else this.deps.log.info(logLine, 'notification delivery failed; will retry');
       return {
@@ -278,11 +225,22 @@ export class NotificationDispatcher {
     return Math.round(ceiling / 2 + (ceiling / 2) * this.random());
   }
 
-  private async deliver(n: ClaimedNotification, channel: ChannelRecord | null, now: Date): Promise<{ status: number | null }> {
-    if (!channel) throw new DeliveryError('channel_not_configured', `No channel named "${n.channel}" is configured.`, { retryable: true });
+  private async deliver(
+    n: ClaimedNotification,
+    channel: ChannelRecord | null,
+    now: Date,
+  ): Promise<{ status: number | null }> {
+    if (!channel)
+      throw new DeliveryError('channel_not_configured', `No channel named "${n.channel}" is configured.`, {
+        retryable: true,
+      });
     const { settings } = this.deps;
     const ctx: DeliveryContext = {
-      rules: { production: settings.production, allowPrivateAddresses: settings.allowPrivateAddresses, ...(this.deps.resolve ? { resolve: this.deps.resolve } : {}) },
+      rules: {
+        production: settings.production,
+        allowPrivateAddresses: settings.allowPrivateAddresses,
+        ...(this.deps.resolve ? { resolve: this.deps.resolve } : {}),
+      },
       timeoutMs: settings.timeoutMs,
       now,
       consoleBaseUrl: settings.consoleBaseUrl,
@@ -303,26 +261,45 @@ export class NotificationDispatcher {
 
   private openSecret(channel: ChannelRecord): string | null {
     if (channel.secretSealed === null) return null;
-    if (!this.deps.secrets) throw new DeliveryError('secret_unavailable', 'SECRETS_KEY_FILE is not configured; the channel secret cannot be opened.', { retryable: true });
+    if (!this.deps.secrets)
+      throw new DeliveryError(
+        'secret_unavailable',
+        'SECRETS_KEY_FILE is not configured; the channel secret cannot be opened.',
+        { retryable: true },
+      );
     try {
       return this.deps.secrets.open(channel.secretSealed, secretContext(channel.name, channel.kind));
     } catch {
-      throw new DeliveryError('secret_unavailable', 'The channel secret does not open with the current SECRETS_KEY_FILE.', { retryable: true });
+      throw new DeliveryError(
+        'secret_unavailable',
+        'The channel secret does not open with the current SECRETS_KEY_FILE.',
+        { retryable: true },
+      );
     }
   }
 }
 
 function required(secret: string | null): string {
-  if (secret === null) throw new DeliveryError('secret_unavailable', 'The channel has no secret stored.', { retryable: false });
+  if (secret === null)
+    throw new DeliveryError('secret_unavailable', 'The channel has no secret stored.', { retryable: false });
   return secret;
 }
 
 /** Destination refusals keep their API code; unresolvable names may resolve later, the other refusals will not. */
 function toDeliveryError(cause: unknown): DeliveryError {
   if (cause instanceof DeliveryError) return cause;
-  if (cause instanceof Clawd402Error && ['notification_url_invalid', 'notification_destination_unresolvable', 'notification_destination_forbidden'].includes(cause.code)) {
+  if (
+    cause instanceof Clawd402Error &&
+    [
+      'notification_url_invalid',
+      'notification_destination_unresolvable',
+      'notification_destination_forbidden',
+    ].includes(cause.code)
+  ) {
     const reason = typeof cause.details?.reason === 'string' ? ` (${cause.details.reason})` : '';
-    return new DeliveryError(cause.code as DeliveryFailureCode, `${cause.message}${reason}`, { retryable: cause.code === 'notification_destination_unresolvable' });
+    return new DeliveryError(cause.code as DeliveryFailureCode, `${cause.message}${reason}`, {
+      retryable: cause.code === 'notification_destination_unresolvable',
+    });
   }
   return new DeliveryError('network_error', 'The delivery failed.', { retryable: true });
 }

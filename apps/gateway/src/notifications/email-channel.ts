@@ -14,7 +14,10 @@ export interface EmailSettings {
 }
 
 /** A plain-text email (no HTML: nothing from a payload can become markup or a disguised link). */
-export function emailMessage(message: NotificationMessage, consoleBaseUrl: string | null): { subject: string; text: string } {
+export function emailMessage(
+  message: NotificationMessage,
+  consoleBaseUrl: string | null,
+): { subject: string; text: string } {
   const links = approvalLinks(consoleBaseUrl, message.payload);
   const lines = [oneLine(message.subject), '', `Event: ${oneLine(message.event)}`];
   for (const [key, value] of payloadFacts(message.payload, 20)) lines.push(`${oneLine(key)}: ${oneLine(value)}`);
@@ -28,7 +31,12 @@ export function emailMessage(message: NotificationMessage, consoleBaseUrl: strin
  * not held to the public-address rule the HTTP channels are: mail relays usually sit on the private network. Only
  * admins configure it, and failures are reported as `smtp_error` with the SMTP reply code, never the server's text.
  */
-export async function sendEmail(settings: EmailSettings, password: string | null, message: NotificationMessage, ctx: DeliveryContext): Promise<{ status: null }> {
+export async function sendEmail(
+  settings: EmailSettings,
+  password: string | null,
+  message: NotificationMessage,
+  ctx: DeliveryContext,
+): Promise<{ status: null }> {
   if (ctx.rules.production && settings.tls === 'none') {
     throw new DeliveryError('smtp_error', 'SMTP without TLS is refused in production.', { retryable: false });
   }
@@ -60,7 +68,11 @@ export async function sendEmail(settings: EmailSettings, password: string | null
     const code = (error as { responseCode?: number }).responseCode;
     // 5xx SMTP replies are permanent (bad recipient, refused sender); everything else may pass on a retry.
     const permanent = typeof code === 'number' && code >= 500 && code < 600;
-    throw new DeliveryError('smtp_error', typeof code === 'number' ? `The SMTP server answered ${code}.` : 'The SMTP connection failed.', { retryable: !permanent });
+    throw new DeliveryError(
+      'smtp_error',
+      typeof code === 'number' ? `The SMTP server answered ${code}.` : 'The SMTP connection failed.',
+      { retryable: !permanent },
+    );
   } finally {
     transport.close();
   }

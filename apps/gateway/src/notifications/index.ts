@@ -8,8 +8,17 @@
  * - `listChannelNames(pool)` for the policy linter's "every named channel is configured" check.
  * - `verifyWebhookSignature(secret, header, body, now, toleranceSec)` for receivers of the generic webhook.
  */
-export { enqueueNotification, listChannelNames, type NewNotification } from '../repositories/notifications-repository.ts';
-export { NotificationDispatcher, type DeliveryOutcome, type DispatcherSettings, type DispatchSummary } from './dispatcher.ts';
+export {
+  enqueueNotification,
+  listChannelNames,
+  type NewNotification,
+} from '../repositories/notifications-repository.ts';
+export {
+  NotificationDispatcher,
+  type DeliveryOutcome,
+  type DispatcherSettings,
+  type DispatchSummary,
+} from './dispatcher.ts';
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from './webhook-signature.ts';
 export { checkDestination, nonPublicReason, type Resolver } from './destination-policy.ts';
 export { CHANNEL_KINDS, CHANNEL_NAME, type ChannelKind } from './channel-settings.ts';

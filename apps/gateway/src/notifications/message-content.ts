@@ -1,14 +1,4 @@
-/** What every format renders: the headline, the event, a few facts from the payload, and approval links. */
-export interface NotificationMessage {
-  /** Outbox row id (a decimal string). */
-  id: string;
-  channel: string;
-  event: string;
-  subject: string;
-  payload: Record<string, unknown>;
-  dedupeKey: string | null;
-  createdAt: Date;
-}
+export type { NotificationMessage } from '../domain/notification.ts';
 
 export interface ApprovalLinks {
   view: string;
@@ -35,7 +25,8 @@ export function payloadFacts(payload: Record<string, unknown>, max = 10): [strin
   const facts: [string, string][] = [];
   for (const [key, value] of Object.entries(payload)) {
     if (facts.length >= max) break;
-    if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) facts.push([key.slice(0, 64), truncate(String(value), 200)]);
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value))
+      facts.push([key.slice(0, 64), truncate(String(value), 200)]);
   }
   return facts;
 }
@@ -46,5 +37,6 @@ export function truncate(text: string, max: number): string {
 
 /** Control characters (CR, LF, …) out of a one-line text such as an email subject. */
 export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 }

@@ -9,7 +9,12 @@ import { postPinned, type PostResult } from './pinned-http.ts';
  * and repeats of one situation stay one incident. Severity: `payload.severity` when it is one of PagerDuty's four,
  * else the channel's. Approvals link to the console.
  */
-export function pagerDutyEvent(message: NotificationMessage, routingKey: string, severity: PagerDutySeverity, consoleBaseUrl: string | null): Record<string, unknown> {
+export function pagerDutyEvent(
+  message: NotificationMessage,
+  routingKey: string,
+  severity: PagerDutySeverity,
+  consoleBaseUrl: string | null,
+): Record<string, unknown> {
   const links = approvalLinks(consoleBaseUrl, message.payload);
   const requested = message.payload.severity;
   return {
@@ -30,7 +35,13 @@ export function pagerDutyEvent(message: NotificationMessage, routingKey: string,
 }
 
 /** POST the event to the channel's Events v2 endpoint (default https://events.pagerduty.com/v2/enqueue). */
-export async function sendPagerDuty(url: string, routingKey: string, severity: PagerDutySeverity, message: NotificationMessage, ctx: DeliveryContext): Promise<PostResult> {
+export async function sendPagerDuty(
+  url: string,
+  routingKey: string,
+  severity: PagerDutySeverity,
+  message: NotificationMessage,
+  ctx: DeliveryContext,
+): Promise<PostResult> {
   const destination = await checkDestination(url, ctx.rules);
   return postPinned(
     destination,

@@ -28,7 +28,8 @@ export function postPinned(
 ): Promise<PostResult> {
   const { url, hostname, pinned } = destination;
   const pinnedLookup: LookupFunction = (_host, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
     else callback(null, pinned.address, pinned.family);
   };
   const client = url.protocol === 'https:' ? https : http;
@@ -54,8 +55,21 @@ export function postPinned(
         const done = (): void => {
           const status = response.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve({ status });
-          else if (status >= 300 && status < 400) reject(new DeliveryError('redirect_refused', `The endpoint answered HTTP ${status}; redirects are not followed.`, { httpStatus: status, retryable: false }));
-          else reject(new DeliveryError('http_error', `The endpoint answered HTTP ${status}.`, { httpStatus: status, retryable: status >= 500 || status === 408 || status === 429 }));
+          else if (status >= 300 && status < 400)
+            reject(
+              new DeliveryError(
+                'redirect_refused',
+                `The endpoint answered HTTP ${status}; redirects are not followed.`,
+                { httpStatus: status, retryable: false },
+              ),
+            );
+          else
+            reject(
+              new DeliveryError('http_error', `The endpoint answered HTTP ${status}.`, {
+                httpStatus: status,
+                retryable: status >= 500 || status === 408 || status === 429,
+              }),
+            );
         };
         response.on('end', done);
         response.on('close', done); // destroyed after MAX_RESPONSE_BYTES: the status is all we need
@@ -64,10 +78,18 @@ export function postPinned(
     );
     request.on('error', (error: NodeJS.ErrnoException) => {
       if (error.name === 'AbortError' || error.name === 'TimeoutError' || error.code === 'ABORT_ERR') {
-        reject(new DeliveryError('timeout', `The endpoint did not answer within ${timeoutMs} ms.`, { retryable: true }));
+        reject(
+          new DeliveryError('timeout', `The endpoint did not answer within ${timeoutMs} ms.`, { retryable: true }),
+        );
       } else {
         // The errno code only (ECONNREFUSED, ECONNRESET, CERT_HAS_EXPIRED, …): no upstream text.
-        reject(new DeliveryError('network_error', `The connection failed (${/^[A-Z0-9_]{2,40}$/.test(error.code ?? '') ? error.code : 'error'}).`, { retryable: true }));
+        reject(
+          new DeliveryError(
+            'network_error',
+            `The connection failed (${/^[A-Z0-9_]{2,40}$/.test(error.code ?? '') ? error.code : 'error'}).`,
+            { retryable: true },
+          ),
+        );
       }
     });
     request.end(body);

@@ -15,17 +15,40 @@ export function slackEscape(text: string): string {
 export function slackMessage(message: NotificationMessage, consoleBaseUrl: string | null): Record<string, unknown> {
   const links = approvalLinks(consoleBaseUrl, message.payload);
   const facts = payloadFacts(message.payload);
-  const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: truncate(`*${slackEscape(message.subject)}*`, 3000) } }];
+  const blocks: Record<string, unknown>[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(`*${slackEscape(message.subject)}*`, 3000) } },
+  ];
   if (facts.length > 0) {
-    blocks.push({ type: 'section', fields: facts.map(([k, v]) => ({ type: 'mrkdwn', text: truncate(`*${slackEscape(k)}*\n${slackEscape(v)}`, 2000) })) });
+    blocks.push({
+      type: 'section',
+      fields: facts.map(([k, v]) => ({
+        type: 'mrkdwn',
+        text: truncate(`*${slackEscape(k)}*\n${slackEscape(v)}`, 2000),
+      })),
+    });
   }
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`Clawd402 · ${slackEscape(message.event)}`, 3000) }] });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: truncate(`Clawd402 · ${slackEscape(message.event)}`, 3000) }],
+  });
   if (links) {
     blocks.push({
       type: 'actions',
       elements: [
-        { type: 'button', action_id: 'clawd402_approve', text: { type: 'plain_text', text: 'Approve' }, style: 'primary', url: links.approve },
-        { type: 'button', action_id: 'clawd402_reject', text: { type: 'plain_text', text: 'Reject' }, style: 'danger', url: links.reject },
+        {
+          type: 'button',
+          action_id: 'clawd402_approve',
+          text: { type: 'plain_text', text: 'Approve' },
+          style: 'primary',
+          url: links.approve,
+        },
+        {
+          type: 'button',
+          action_id: 'clawd402_reject',
+          text: { type: 'plain_text', text: 'Reject' },
+          style: 'danger',
+          url: links.reject,
+        },
       ],
     });
   }
@@ -33,7 +56,16 @@ export function slackMessage(message: NotificationMessage, consoleBaseUrl: strin
 }
 
 /** POST the message to the (sealed) incoming-webhook URL. */
-export async function sendSlack(webhookUrl: string, message: NotificationMessage, ctx: DeliveryContext): Promise<PostResult> {
+export async function sendSlack(
+  webhookUrl: string,
+  message: NotificationMessage,
+  ctx: DeliveryContext,
+): Promise<PostResult> {
   const destination = await checkDestination(webhookUrl, ctx.rules);
-  return postPinned(destination, JSON.stringify(slackMessage(message, ctx.consoleBaseUrl)), { 'content-type': 'application/json', 'user-agent': USER_AGENT }, ctx.timeoutMs);
+  return postPinned(
+    destination,
+    JSON.stringify(slackMessage(message, ctx.consoleBaseUrl)),
+    { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+    ctx.timeoutMs,
+  );
 }

@@ -22,7 +22,12 @@ export function webhookBody(message: NotificationMessage, consoleBaseUrl: string
 }
 
 /** POST the body to the channel's URL, signed: `X-Clawd402-Signature: t=<unix>,v1=<hex HMAC-SHA256>`. */
-export async function sendWebhook(url: string, secret: string, message: NotificationMessage, ctx: DeliveryContext): Promise<PostResult> {
+export async function sendWebhook(
+  url: string,
+  secret: string,
+  message: NotificationMessage,
+  ctx: DeliveryContext,
+): Promise<PostResult> {
   const destination = await checkDestination(url, ctx.rules);
   const body = webhookBody(message, ctx.consoleBaseUrl);
   const timestamp = Math.floor(ctx.now.getTime() / 1000);

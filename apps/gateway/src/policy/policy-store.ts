@@ -1,12 +1,11 @@
-import pg from 'pg';
-import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
 import { lintPolicySet, loadPolicySet, PolicyLoadError, type PolicyFormat, type PolicySet } from '@clawd402/policy';
 import { Clawd402Error } from '@clawd402/protocol';
 import { ConfigError } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
+import type { Logger } from '../domain/logger.ts';
 import { appendAuditBatch } from '../repositories/audit-repository.ts';
 import {
-  POLICY_CHANNEL,
   activatePolicyVersion,
   activePolicyVersionNumber,
   findActivePolicy,
@@ -54,16 +53,10 @@ const DENY_ALL: PolicySet = loadPolicySet('policies: []');
 
 export interface PolicyStoreOptions {
   pool: pg.Pool;
-  /** For the dedicated LISTEN connection (not taken from the pool: it stays open for the process's life). */
-  databaseUrl: string;
-  log: FastifyBaseLogger;
+  log: Logger;
   /** The configured set (POLICY_FILE, or inline text): imported as a version and activated when none is active. */
   configured: { text: string; source: string };
   lint: PolicyLintSettings;
-  /** How often the active pointer is polled as a fallback to LISTEN (default 1,000 ms). */
-  pollIntervalMs?: number;
-  /** LISTEN for activations (default true). Without it the poll alone propagates them. */
-  listen?: boolean;
 }
 
 /** Which version the store decides with. */
@@ -80,8 +73,9 @@ export interface LoadedPolicy {
  * Postgres is the source of truth (migrations/0006_policy_versions.sql). `open()` makes sure a version is active —
  * importing the configured POLICY_FILE as the first version, by `system`, if none is (once, under an advisory lock,
  * however many processes boot together) — and loads it. An active version in the database always wins over the
- * file. After `start()`, an activation anywhere reaches this process through LISTEN on a dedicated connection
- * (reconnected after any error) and, as a fallback, a poll of the active pointer every second.
+ * file. The `policy-follower` worker (workers/gateway-workers.ts) carries an activation anywhere to this process: it
+ * calls `refresh()` on every NOTIFY of the policy channel (LISTEN on a dedicated connection, reconnected after any
+ * error) and, as a fallback, every second.
  *
  * If this build cannot load the active version (say, a newer gateway wrote it), the store fails closed: it logs an
  * error and decides everything as `reject` until a loadable version is activated.
@@ -89,11 +83,6 @@ export interface LoadedPolicy {
 export class PolicyStore {
   private set: PolicySet;
   private loaded: LoadedPolicy;
-  private stopped = false;
-  private started = false;
-  private poll: NodeJS.Timeout | null = null;
-  private reconnect: NodeJS.Timeout | null = null;
-  private listener: pg.Client | null = null;
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
@@ -123,21 +112,57 @@ export class PolicyStore {
     const imported = await withTransaction(pool, async (client) => {
       await lockPolicies(client);
       if (await findActivePolicy(client)) return null;
-      if (!fileSet || !fileLint) throw new ConfigError('POLICY_FILE', `${configured.source} does not load: ${fileError?.message}`);
+      if (!fileSet || !fileLint)
+        throw new ConfigError('POLICY_FILE', `${configured.source} does not load: ${fileError?.message}`);
       const lint = fileLint;
       // The file was the configuration before versions existed, so outside production a set with lint errors is
       // still imported and activated (the errors are stored with it and logged); production refuses to start.
       if (lint.errors.length > 0) {
         const detail = `${configured.source} has lint errors: ${JSON.stringify(lint.errors)}`;
-        if (options.lint.production) throw new ConfigError('POLICY_FILE', `${detail}; fix them (production never activates a set with lint errors)`);
-        log.warn({ source: configured.source, lintErrors: lint.errors }, 'policy: POLICY_FILE has lint errors; activated anyway outside production');
+        if (options.lint.production)
+          throw new ConfigError(
+            'POLICY_FILE',
+            `${detail}; fix them (production never activates a set with lint errors)`,
+          );
+        log.warn(
+          { source: configured.source, lintErrors: lint.errors },
+          'policy: POLICY_FILE has lint errors; activated anyway outside production',
+        );
       }
-      const created = await insertPolicyVersion(client, { content: configured.text, format, hash: fileSet.hash, author: 'system', lint });
+      const created = await insertPolicyVersion(client, {
+        content: configured.text,
+        format,
+        hash: fileSet.hash,
+        author: 'system',
+        lint,
+      });
       await activatePolicyVersion(client, created.version, 'system');
       const subject = `policy:${created.version}`;
       await appendAuditBatch(client, [
-        { actor: 'system:gateway', action: 'policy.created', subject, data: { version: created.version, hash: created.hash, format, source: configured.source, lintErrors: lint.errors.length, lintWarnings: lint.warnings.length } },
-        { actor: 'system:gateway', action: 'policy.activated', subject, data: { version: created.version, hash: created.hash, previousVersion: null, reason: 'no active version at boot' } },
+        {
+          actor: 'system:gateway',
+          action: 'policy.created',
+          subject,
+          data: {
+            version: created.version,
+            hash: created.hash,
+            format,
+            source: configured.source,
+            lintErrors: lint.errors.length,
+            lintWarnings: lint.warnings.length,
+          },
+        },
+        {
+          actor: 'system:gateway',
+          action: 'policy.activated',
+          subject,
+          data: {
+            version: created.version,
+            hash: created.hash,
+            previousVersion: null,
+            reason: 'no active version at boot',
+          },
+        },
       ]);
       return created;
     });
@@ -148,16 +173,38 @@ export class PolicyStore {
     try {
       set = compilePolicy(active.content, active.format);
     } catch (error) {
-      throw new Error(`the active policy version ${active.version} does not load in this build: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `the active policy version ${active.version} does not load in this build: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    const facts = { version: active.version, hash: set.hash, activatedBy: active.activatedBy, activatedAt: active.activatedAt.toISOString(), source: configured.source };
+    const facts = {
+      version: active.version,
+      hash: set.hash,
+      activatedBy: active.activatedBy,
+      activatedAt: active.activatedAt.toISOString(),
+      source: configured.source,
+    };
     if (imported) {
-      log.info(facts, `policy: no version was active; imported ${configured.source} as version ${active.version} and activated it`);
+      log.info(
+        facts,
+        `policy: no version was active; imported ${configured.source} as version ${active.version} and activated it`,
+      );
     } else {
-      log.info(facts, `policy: version ${active.version} is active in the database and is used; ${configured.source} is not (the database wins once a version is active)`);
-      if (fileError) log.warn({ source: configured.source }, 'policy: the configured POLICY_FILE does not load; it is not used, but fix it before relying on it');
+      log.info(
+        facts,
+        `policy: version ${active.version} is active in the database and is used; ${configured.source} is not (the database wins once a version is active)`,
+      );
+      if (fileError)
+        log.warn(
+          { source: configured.source },
+          'policy: the configured POLICY_FILE does not load; it is not used, but fix it before relying on it',
+        );
       else if (fileSet && fileSet.hash !== set.hash) {
-        log.warn({ source: configured.source, fileHash: fileSet.hash, activeHash: set.hash }, 'policy: the configured POLICY_FILE differs from the active version; upload and activate it through /admin/policies to use it');
+        log.warn(
+          { source: configured.source, fileHash: fileSet.hash, activeHash: set.hash },
+          'policy: the configured POLICY_FILE differs from the active version; upload and activate it through /admin/policies to use it',
+        );
       }
     }
     return new PolicyStore(options, { set, version: active.version });
@@ -179,27 +226,6 @@ export class PolicyStore {
   /** Which version `current()` is. */
   active(): LoadedPolicy {
     return { ...this.loaded };
-  }
-
-  /** Start following activations: LISTEN (unless disabled) and the poll. Idempotent. */
-  start(): void {
-    if (this.started || this.stopped) return;
-    this.started = true;
-    this.poll = setInterval(() => void this.refresh(), this.options.pollIntervalMs ?? 1000);
-    this.poll.unref();
-    if (this.options.listen !== false) this.connectListener();
-  }
-
-  /** Stop following activations and close the LISTEN connection. `current()` keeps answering. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.poll) clearInterval(this.poll);
-    if (this.reconnect) clearTimeout(this.reconnect);
-    this.poll = this.reconnect = null;
-    const listener = this.listener;
-    this.listener = null;
-    await listener?.end().catch(() => {});
-    await (this.queued ?? this.running)?.catch(() => {});
   }
 
   /**
@@ -249,47 +275,16 @@ export class PolicyStore {
       } catch (error) {
         this.set = DENY_ALL;
         this.loaded = { version, hash: row.hash, loaded: false };
-        log.error({ version, err: { message: (error as Error).message } }, `policy: version ${version} was activated but does not load in this build; denying every intent until a loadable version is activated`);
+        log.error(
+          { version, err: { message: (error as Error).message } },
+          `policy: version ${version} was activated but does not load in this build; denying every intent until a loadable version is activated`,
+        );
       }
     } catch (error) {
-      log.warn({ err: { message: (error as Error).message } }, 'policy: could not read the active version; keeping the one in memory');
+      log.warn(
+        { err: { message: (error as Error).message } },
+        'policy: could not read the active version; keeping the one in memory',
+      );
     }
-  }
-
-  private connectListener(): void {
-    if (this.stopped) return;
-    const client = new pg.Client({
-      connectionString: this.options.databaseUrl,
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-      application_name: 'clawd402-policy-listener',
-    });
-    this.listener = client;
-    let failed = false;
-    const retry = (error: Error): void => {
-      if (failed) return;
-      failed = true;
-      client.removeAllListeners('notification');
-      void client.end().catch(() => {});
-      if (this.listener === client) this.listener = null;
-      if (this.stopped) return;
-      this.options.log.warn({ err: { message: error.message } }, 'policy: the LISTEN connection failed; reconnecting in 1 s (the poll still runs)');
-      this.reconnect = setTimeout(() => this.connectListener(), 1000);
-      this.reconnect.unref();
-    };
-    client.on('error', retry);
-    client.on('end', () => retry(new Error('connection ended')));
-    client.on('notification', (message) => {
-      if (message.channel === POLICY_CHANNEL) void this.refresh();
-    });
-    client
-      .connect()
-      .then(() => client.query(`LISTEN ${POLICY_CHANNEL}`))
-      .then(() => {
-        if (this.stopped) return void client.end().catch(() => {});
-        // Anything activated while the connection was down was not notified to us: read the pointer once.
-        void this.refresh();
-      })
-      .catch((error: Error) => retry(error));
   }
 }

@@ -1,7 +1,13 @@
-import type { Address } from 'viem';
-import type { Decision, DecisionAction } from '@clawd402/protocol';
-import { evaluate, type AvailableFacts, type IntentFacts, type PolicySet, type TransactionType } from '@clawd402/policy';
+import type { Decision, DecisionAction, IntentOrigin } from '@clawd402/protocol';
+import {
+  evaluate,
+  type AvailableFacts,
+  type IntentFacts,
+  type PolicySet,
+  type TransactionType,
+} from '@clawd402/policy';
 import type { ReplayIntentRow } from '../repositories/policies-repository.ts';
+import { policyFacts } from '../intent-path/policy-facts.ts';
 
 /** Most stored intents one replay may evaluate. */
 export const MAX_REPLAY_INTENTS = 1000;
@@ -20,35 +26,31 @@ export interface FactSource {
   data?: string | null;
   /** USD value in micro-dollars; null or absent when unknown. */
   valueUsdMicros?: bigint | null;
+  /** The surface it came through; null or absent when not known. */
+  origin?: IntentOrigin | null;
   /** When the decision is (or was) made, epoch ms. */
   at: number;
 }
 
 /**
- * The facts a policy decides on, as far as they can be rebuilt from `source` (keep in step with the live facts in
- * pipeline/decision-lanes.ts); `extra` adds facts looked up live (a dry-run of one intent adds price, spend and
+ * The facts a policy decides on, as far as they can be rebuilt from `source` (built by the same intent-path/policy-facts.ts
+ * as live decisions); `extra` adds facts looked up live (a dry-run of one intent adds price, spend and
  * contract verification). A fact neither has — for a replay: the spend windows before the intent, a decoded call,
  * contract verification, a price that was not recorded — stays absent, so a condition that needs it answers unknown
  * and its rule fails closed; a replay shows such a change with reason `policy.condition_unknown_fact` (or
  * `price.unavailable`) so it can be told apart from a real one.
  */
 export function factsOf(source: FactSource, extra: Partial<IntentFacts> = {}): AvailableFacts {
-  const selector = source.type === 'contract_call' && source.data && /^0x[0-9a-fA-F]{8}/.test(source.data) ? (source.data.slice(0, 10).toLowerCase() as `0x${string}`) : undefined;
   const known = source.valueUsdMicros !== null && source.valueUsdMicros !== undefined;
-  return {
-    type: source.type,
-    chainId: source.chainId,
-    recipient: source.recipient as Address,
-    asset: source.asset === 'native' ? 'native' : (source.asset as Address),
-    amount: source.amount,
-    decimals: source.decimals,
+  return policyFacts({
+    intent: source,
     agentId: source.agentId,
-    ...(source.apiKeyId ? { apiKeyId: source.apiKeyId } : {}),
-    ...(selector ? { selector } : {}),
-    ...(known ? { valueUsd: source.valueUsdMicros!, priceStatus: 'ok' as const } : {}),
+    apiKeyId: source.apiKeyId,
+    origin: source.origin,
+    value: known ? { status: 'ok', usd: source.valueUsdMicros! } : null,
     now: source.at,
-    ...extra,
-  };
+    extra,
+  });
 }
 
 /** The part of a decision a replay compares: the action and the rule that decided. */
@@ -88,7 +90,12 @@ export interface ReplayResult {
   changes: DecisionChange[];
 }
 
-const summary = (d: Decision): DecisionSummary => ({ action: d.action, policy: d.policy, policySetHash: d.policySetHash, reasons: (d.reasons ?? []).map((r) => r.code) });
+const summary = (d: Decision): DecisionSummary => ({
+  action: d.action,
+  policy: d.policy,
+  policySetHash: d.policySetHash,
+  reasons: (d.reasons ?? []).map((r) => r.code),
+});
 
 /**
  * Decide each stored intent again with `candidate` (rebuilding its facts from the stored columns) and list those
@@ -108,7 +115,13 @@ export function replayDecisions(candidate: PolicySet, intents: readonly ReplayIn
       const key = `${before.action}->${after.action}`;
       byTransition[key] = (byTransition[key] ?? 0) + 1;
     }
-    changes.push({ intentId: intent.id, agentId: intent.agentId, createdAt: intent.createdAt, before: summary(before), after: summary(after) });
+    changes.push({
+      intentId: intent.id,
+      agentId: intent.agentId,
+      createdAt: intent.createdAt,
+      before: summary(before),
+      after: summary(after),
+    });
   }
   return {
     totals: {

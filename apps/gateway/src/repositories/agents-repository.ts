@@ -1,8 +1,10 @@
+import type { KeyScopes } from '../domain/agent.ts';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { keyAgeLevel, type KeyAgeLevel, type KeyAgeSettings } from '../domain/key-age.ts';
 import type { Address } from 'viem';
 import { prepared } from '../db/pool.ts';
-import { generateApiKey } from '../security/api-keys.ts';
+import { generateApiKey } from '../lib/api-keys.ts';
 
 export interface ApiKeyRecord {
   id: string;
@@ -33,7 +35,11 @@ export async function findAgentKeyContext(
   apiKeyId: string,
   agentId: string,
 ): Promise<{ signerAddress: Address; scopes: KeyScopes } | null> {
-  const { rows } = await db.query<{ signer_address: Address; scope_chains: string[] | null; scope_types: string[] | null }>(
+  const { rows } = await db.query<{
+    signer_address: Address;
+    scope_chains: string[] | null;
+    scope_types: string[] | null;
+  }>(
     prepared(
       `SELECT a.signer_address, k.scope_chains, k.scope_types FROM api_keys k JOIN agents a ON a.id = k.agent_id
         WHERE k.id = $1 AND k.agent_id = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
@@ -42,17 +48,16 @@ export async function findAgentKeyContext(
     ),
   );
   const row = rows[0];
-  return row ? { signerAddress: row.signer_address, scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types } } : null;
+  return row
+    ? {
+        signerAddress: row.signer_address,
+        scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types },
+      }
+    : null;
 }
 
 export async function touchApiKey(pool: pg.Pool, id: string): Promise<void> {
   await pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id]);
-}
-
-/** What a key may be used for; null means any. */
-export interface KeyScopes {
-  chains: number[] | null;
-  types: string[] | null;
 }
 
 export interface NewKeyOptions {
@@ -74,7 +79,16 @@ export async function issueApiKey(
   await db.query(
     `INSERT INTO api_keys (id, key_id, agent_id, secret_hash, label, scope_chains, scope_types, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [apiKeyId, key.keyId, agentId, key.secretHash, options.label ?? null, options.scopes?.chains ?? null, options.scopes?.types ?? null, options.expiresAt ?? null],
+    [
+      apiKeyId,
+      key.keyId,
+      agentId,
+      key.secretHash,
+      options.label ?? null,
+      options.scopes?.chains ?? null,
+      options.scopes?.types ?? null,
+      options.expiresAt ?? null,
+    ],
   );
   return { apiKeyId, keyId: key.keyId, apiKey: key.apiKey };
 }
@@ -108,6 +122,29 @@ export async function createAgentWithKey(
   }
 }
 
+export async function agentNameExists(db: Queryable, name: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM agents WHERE name = $1', [name]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function enabledAgentExists(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM agents WHERE id = $1 AND disabled_at IS NULL', [id]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Bind an agent to another signer key; returns the address it had, or null when there is no such agent. */
+export async function assignAgentSigner(
+  db: Queryable,
+  id: string,
+  signerAddress: string,
+): Promise<{ from: string } | null> {
+  const { rows } = await db.query<{ from: string }>(
+    'UPDATE agents a SET signer_address = $2 FROM agents old WHERE a.id = $1 AND old.id = a.id RETURNING old.signer_address AS from',
+    [id, signerAddress],
+  );
+  return rows[0] ?? null;
+}
+
 export interface ApiKeyView {
   id: string;
   keyId: string;
@@ -135,7 +172,8 @@ interface ApiKeyRow {
   replaced_by: string | null;
 }
 
-const KEY_COLUMNS = 'id, key_id, agent_id, label, scope_chains, scope_types, created_at, last_used_at, expires_at, revoked_at, replaced_by';
+const KEY_COLUMNS =
+  'id, key_id, agent_id, label, scope_chains, scope_types, created_at, last_used_at, expires_at, revoked_at, replaced_by';
 
 const toKeyView = (r: ApiKeyRow): ApiKeyView => ({
   id: r.id,
@@ -166,9 +204,14 @@ export interface AgentView {
 }
 
 export async function listAgents(db: Queryable): Promise<AgentView[]> {
-  const { rows: agents } = await db.query<{ id: string; name: string; signer_address: Address; owner_user_id: string | null; disabled_at: Date | null; created_at: Date }>(
-    'SELECT id, name, signer_address, owner_user_id, disabled_at, created_at FROM agents ORDER BY created_at, id',
-  );
+  const { rows: agents } = await db.query<{
+    id: string;
+    name: string;
+    signer_address: Address;
+    owner_user_id: string | null;
+    disabled_at: Date | null;
+    created_at: Date;
+  }>('SELECT id, name, signer_address, owner_user_id, disabled_at, created_at FROM agents ORDER BY created_at, id');
   const { rows: keys } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`);
   return agents.map((a) => ({
     id: a.id,
@@ -181,6 +224,12 @@ export async function listAgents(db: Queryable): Promise<AgentView[]> {
   }));
 }
 
+/** Every agent's signer address (disabled agents included), each once. */
+export async function listAgentSignerAddresses(db: Queryable): Promise<Address[]> {
+  const { rows } = await db.query<{ signer_address: Address }>('SELECT DISTINCT signer_address FROM agents');
+  return rows.map((r) => r.signer_address);
+}
+
 /**
  * Rotate a key: issue a new one with the same agent, label and scopes, and let the old one live only until the end
  * of the overlap window (or its own earlier expiry). Returns the new key once.
@@ -190,7 +239,11 @@ export async function rotateApiKey(
   old: ApiKeyView,
   overlapSeconds: number,
 ): Promise<{ apiKeyId: string; keyId: string; apiKey: string }> {
-  const next = await issueApiKey(client, old.agentId, { label: old.label, scopes: old.scopes, expiresAt: old.expiresAt });
+  const next = await issueApiKey(client, old.agentId, {
+    label: old.label,
+    scopes: old.scopes,
+    expiresAt: old.expiresAt,
+  });
   await client.query(
     `UPDATE api_keys SET replaced_by = $2,
             expires_at = least(coalesce(expires_at, 'infinity'::timestamptz), now() + make_interval(secs => $3))
@@ -201,17 +254,19 @@ export async function rotateApiKey(
 }
 
 export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+  const { rowCount } = await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [
+    id,
+  ]);
   return rowCount === 1;
 }
 
 export async function disableAgent(db: Queryable, id: string, reason: string): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE agents SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason]);
+  const { rowCount } = await db.query(
+    'UPDATE agents SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL',
+    [id, reason],
+  );
   return rowCount === 1;
 }
-
-/** Rotation is due at 80 days of age, overdue at 90, critical at 100. */
-export const KEY_AGE_THRESHOLDS = { due: 80, overdue: 90, critical: 100 } as const;
 
 export interface KeyAgeRow {
   id: string;
@@ -219,11 +274,11 @@ export interface KeyAgeRow {
   agentId: string;
   agentName: string;
   ageDays: number;
-  status: 'ok' | 'due' | 'overdue' | 'critical';
+  status: KeyAgeLevel;
 }
 
-/** Every usable key (not revoked, not expired) with its age and rotation status, oldest first. */
-export async function keyAgeReport(db: Queryable): Promise<KeyAgeRow[]> {
+/** Every usable key (not revoked, not expired) with its age and rotation status (KEY_AGE_*_DAYS), oldest first. */
+export async function keyAgeReport(db: Queryable, settings: KeyAgeSettings): Promise<KeyAgeRow[]> {
   const { rows } = await db.query<{ id: string; key_id: string; agent_id: string; name: string; age_days: string }>(
     `SELECT k.id, k.key_id, k.agent_id, a.name, floor(extract(epoch FROM now() - k.created_at) / 86400) AS age_days
        FROM api_keys k JOIN agents a ON a.id = k.agent_id
@@ -232,7 +287,9 @@ export async function keyAgeReport(db: Queryable): Promise<KeyAgeRow[]> {
   );
   return rows.map((r) => {
     const ageDays = Number(r.age_days);
-    const status = ageDays >= KEY_AGE_THRESHOLDS.critical ? 'critical' : ageDays >= KEY_AGE_THRESHOLDS.overdue ? 'overdue' : ageDays >= KEY_AGE_THRESHOLDS.due ? 'due' : 'ok';
+    const status = keyAgeLevel(ageDays, settings);
     return { id: r.id, keyId: r.key_id, agentId: r.agent_id, agentName: r.name, ageDays, status };
   });
 }
+
+export type { KeyScopes } from '../domain/agent.ts';

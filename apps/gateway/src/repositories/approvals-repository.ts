@@ -92,14 +92,25 @@ export async function insertApproval(client: Queryable, a: NewApproval): Promise
      VALUES ($1, $2, $3, 'pending', $4, $5, $6, (SELECT owner_user_id FROM agents WHERE id = $7::uuid), $8, $9,
              now() + make_interval(secs => $10))`,
     [
-      a.id, a.intentId, a.digest, a.required, a.approvers === null ? null : JSON.stringify(a.approvers),
-      a.roles === null ? null : JSON.stringify(a.roles), a.excludeOwnerOfAgent, JSON.stringify(a.channels),
-      a.escalation === null ? null : JSON.stringify(a.escalation), a.timeoutSeconds,
+      a.id,
+      a.intentId,
+      a.digest,
+      a.required,
+      a.approvers === null ? null : JSON.stringify(a.approvers),
+      a.roles === null ? null : JSON.stringify(a.roles),
+      a.excludeOwnerOfAgent,
+      JSON.stringify(a.channels),
+      a.escalation === null ? null : JSON.stringify(a.escalation),
+      a.timeoutSeconds,
     ],
   );
 }
 
-export async function findApproval(db: Queryable, id: string, options: { lock?: boolean } = {}): Promise<ApprovalRecord | null> {
+export async function findApproval(
+  db: Queryable,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<ApprovalRecord | null> {
   if (options.lock) await db.query('SELECT 1 FROM approvals WHERE id = $1 FOR UPDATE', [id]);
   const { rows } = await db.query<ApprovalRow>(`${SELECT} WHERE a.id = $1`, [id]);
   return rows[0] ? toRecord(rows[0]) : null;
@@ -110,7 +121,10 @@ export async function findApprovalForIntent(db: Queryable, intentId: string): Pr
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
-export async function listApprovals(db: Queryable, options: { status?: ApprovalStatus; limit: number }): Promise<ApprovalRecord[]> {
+export async function listApprovals(
+  db: Queryable,
+  options: { status?: ApprovalStatus; limit: number },
+): Promise<ApprovalRecord[]> {
   const params: unknown[] = [options.limit];
   let where = '';
   if (options.status) {
@@ -122,7 +136,13 @@ export async function listApprovals(db: Queryable, options: { status?: ApprovalS
 }
 
 /** Record one user's vote; false when this user already voted on this approval (a user counts once). */
-export async function recordVote(client: Queryable, approvalId: string, userId: string, vote: 'approve' | 'reject', digest: string): Promise<boolean> {
+export async function recordVote(
+  client: Queryable,
+  approvalId: string,
+  userId: string,
+  vote: 'approve' | 'reject',
+  digest: string,
+): Promise<boolean> {
   try {
     const { rowCount } = await client.query(
       `INSERT INTO approval_votes (approval_id, user_id, vote, digest) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
@@ -146,7 +166,8 @@ export async function closeApproval(
     `UPDATE approvals SET status = $2, decided_at = now(), decided_by = $3, reason = $4 WHERE id = $1 AND status = 'pending'`,
     [id, status, actor, reason],
   );
-  if (rowCount === 1) await appendAudit(client, { actor, action: `approval.${status}`, subject: `approval:${id}`, data: { reason } });
+  if (rowCount === 1)
+    await appendAudit(client, { actor, action: `approval.${status}`, subject: `approval:${id}`, data: { reason } });
   return rowCount === 1;
 }
 
@@ -164,7 +185,12 @@ export async function lockExpiredApprovals(client: Queryable, now: Date, limit: 
 /** Start the escalation: the approval waits once more, until `expiresAt`. */
 export async function escalateApproval(client: Queryable, id: string, expiresAt: Date): Promise<void> {
   await client.query(`UPDATE approvals SET escalated_at = now(), expires_at = $2 WHERE id = $1`, [id, expiresAt]);
-  await appendAudit(client, { actor: 'system:approvals', action: 'approval.escalated', subject: `approval:${id}`, data: { expiresAt: expiresAt.toISOString() } });
+  await appendAudit(client, {
+    actor: 'system:approvals',
+    action: 'approval.escalated',
+    subject: `approval:${id}`,
+    data: { expiresAt: expiresAt.toISOString() },
+  });
 }
 
 /** Approved approvals whose intent still waits (the process that approved died before resuming it). */

@@ -91,6 +91,7 @@ export async function seedAsset(db: Queryable, entry: Omit<AssetEntry, 'updatedA
 
 export async function deleteAsset(db: Queryable, chainId: number, asset: string, actor: Actor): Promise<boolean> {
   const { rowCount } = await db.query('DELETE FROM assets WHERE chain_id = $1 AND asset = $2', [chainId, asset]);
-  if (rowCount === 1) await appendAudit(db, { actor, action: 'asset.deleted', subject: `asset:${chainId}:${asset}`, data: {} });
+  if (rowCount === 1)
+    await appendAudit(db, { actor, action: 'asset.deleted', subject: `asset:${chainId}:${asset}`, data: {} });
   return rowCount === 1;
 }

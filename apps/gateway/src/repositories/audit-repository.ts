@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
+import type { AuditFinding, AuditFindingKind } from '../domain/audit-findings.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
 
 /** Who did it: `agent:<uuid>`, `user:<uuid>`, or `system:<component>`. */
@@ -29,7 +30,11 @@ function canonicalRecord(at: string, entry: AuditEntry): string {
  * A call to `audit_append` for use inside a larger statement (a CTE that changes state and audits it in one round
  * trip), with its parameters numbered from `firstParam`.
  */
-export function auditAppendCall(entry: AuditEntry, firstParam: number, at: Date = new Date()): { sql: string; params: unknown[] } {
+export function auditAppendCall(
+  entry: AuditEntry,
+  firstParam: number,
+  at: Date = new Date(),
+): { sql: string; params: unknown[] } {
   const iso = at.toISOString();
   const n = firstParam;
   return {
@@ -48,21 +53,27 @@ export async function appendAudit(client: Queryable, entry: AuditEntry, at: Date
 }
 
 /** Append several records in one round trip, in order, inside the caller's transaction. */
-export async function appendAuditBatch(client: Queryable, entries: readonly AuditEntry[], at: Date = new Date()): Promise<void> {
+export async function appendAuditBatch(
+  client: Queryable,
+  entries: readonly AuditEntry[],
+  at: Date = new Date(),
+): Promise<void> {
   const iso = at.toISOString();
   try {
-    await client.query(prepared(
-      `SELECT audit_append($1::timestamptz, t.actor, t.action, t.subject, t.record)
+    await client.query(
+      prepared(
+        `SELECT audit_append($1::timestamptz, t.actor, t.action, t.subject, t.record)
          FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(actor, action, subject, record, ord)
         ORDER BY t.ord`,
-      [
-        iso,
-        entries.map((e) => e.actor),
-        entries.map((e) => e.action),
-        entries.map((e) => e.subject),
-        entries.map((e) => canonicalRecord(iso, e)),
-      ],
-    ));
+        [
+          iso,
+          entries.map((e) => e.actor),
+          entries.map((e) => e.action),
+          entries.map((e) => e.subject),
+          entries.map((e) => canonicalRecord(iso, e)),
+        ],
+      ),
+    );
   } catch (cause) {
     throw classifyWriteError(cause);
   }
@@ -70,49 +81,229 @@ export async function appendAuditBatch(client: Queryable, entries: readonly Audi
 
 export interface AuditVerifyResult {
   ok: boolean;
+  /** Rows read. */
   rows: number;
-  /** The first row that does not verify, and why. */
+  /** The first finding, as `{seq, reason}` (kept for callers that want one line). */
   firstBroken: { seq: number; reason: string } | null;
+  /** Every finding, in chain order (at most `maxFindings`). */
+  findings: AuditFinding[];
+  /** Hash of the last row read (the genesis value, 64 zeros, for an empty chain). */
   headHash: string;
+  /** Highest seq present (0 for an empty chain). */
+  lastSeq: number;
+  /** Stored hash of each row asked for in `hashesAt` that exists. */
+  hashes: Map<number, string>;
+}
+
+export interface VerifyAuditChainOptions {
+  pageSize?: number;
+  /** Start after a trusted head (a verified checkpoint): rows up to `count` are not read. */
+  from?: { count: number; head: string };
+  /** Stop after this seq (rows appended meanwhile are left for the next run). */
+  upTo?: number;
+  /** Remember the stored hash of these rows (checkpoint counts). */
+  hashesAt?: ReadonlySet<number>;
+  /** Stop collecting after this many findings (default 100). */
+  maxFindings?: number;
+}
+
+const HASHED_COLUMNS = ['at', 'actor', 'action', 'subject'] as const;
+
+/** An audit_log row as read (seq is bigint: text from pg). */
+export interface AuditRow {
+  seq: string;
+  at: Date;
+  actor: string;
+  action: string;
+  subject: string | null;
+  record: string;
+  prev_hash: string;
+  hash: string;
 }
 
 /**
- * Walk the whole chain in order and name the first row that does not verify: a gap in sequence numbers, a
- * prev_hash that is not the previous row's hash, a hash that is not sha256(prev_hash || record), or query columns
- * that differ from the record they were copied from. Streams in pages so it works on large logs.
+ * Walk the chain in order and name everything that does not verify, row by row: a gap in sequence numbers
+ * (`row_missing`: rows deleted), a prev_hash that is not the previous row's hash (`link_broken`), a hash that is not
+ * sha256(prev_hash || record) (`hash_mismatch`: the record was edited — any of at, actor, action, subject, data — or
+ * the hash), a record that is not JSON (`record_malformed`), and query columns that differ from the record they were
+ * copied from (`column_mismatch`, naming the column). The walk goes on after a finding, re-anchored on the row as
+ * stored, so one deletion is one finding and later edits are still named. Streams in pages.
  */
-export async function verifyAuditChain(pool: pg.Pool, pageSize = 5_000): Promise<AuditVerifyResult> {
-  let expectedSeq = 1;
-  let prevHash = GENESIS;
+export async function verifyAuditChain(
+  pool: Queryable,
+  options: VerifyAuditChainOptions | number = {},
+): Promise<AuditVerifyResult> {
+  const opts: VerifyAuditChainOptions = typeof options === 'number' ? { pageSize: options } : options;
+  const pageSize = opts.pageSize ?? 5_000;
+  const maxFindings = opts.maxFindings ?? 100;
+  const upTo = opts.upTo ?? Number.MAX_SAFE_INTEGER;
+  const findings: AuditFinding[] = [];
+  const hashes = new Map<number, string>();
+  let expectedSeq = (opts.from?.count ?? 0) + 1;
+  let prevHash = opts.from?.head ?? GENESIS;
+  let lastSeq = opts.from?.count ?? 0;
+  let afterSeq = lastSeq;
   let count = 0;
+  const found = (kind: AuditFindingKind, seq: number, detail: string): void => {
+    if (findings.length < maxFindings) findings.push({ kind, seq, detail });
+  };
   for (;;) {
-    const { rows } = await pool.query<{
-      seq: string; at: Date; actor: string; action: string; subject: string | null; record: string; prev_hash: string; hash: string;
-    }>(
-      'SELECT seq, at, actor, action, subject, record, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2',
-      [expectedSeq, pageSize],
+    const { rows } = await pool.query<AuditRow>(
+      'SELECT seq, at, actor, action, subject, record, prev_hash, hash FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3',
+      [afterSeq, upTo, pageSize],
     );
     if (rows.length === 0) break;
     for (const row of rows) {
       const seq = Number(row.seq);
-      const broken = (reason: string): AuditVerifyResult => ({ ok: false, rows: count, firstBroken: { seq, reason }, headHash: prevHash });
-      if (seq !== expectedSeq) return { ok: false, rows: count, firstBroken: { seq: expectedSeq, reason: `row ${expectedSeq} is missing` }, headHash: prevHash };
-      if (row.prev_hash !== prevHash) return broken('prev_hash does not match the previous row');
-      const hash = createHash('sha256').update(prevHash + row.record, 'utf8').digest('hex');
-      if (hash !== row.hash) return broken('hash does not match the record');
-      let record: { at?: unknown; actor?: unknown; action?: unknown; subject?: unknown };
+      const gap = seq > expectedSeq;
+      if (gap)
+        found(
+          'row_missing',
+          expectedSeq,
+          seq - expectedSeq === 1 ? `row ${expectedSeq} is missing` : `rows ${expectedSeq} to ${seq - 1} are missing`,
+        );
+      // A gap already explains a link to a row that is gone.
+      if (!gap && row.prev_hash !== prevHash) found('link_broken', seq, 'prev_hash does not match the previous row');
+      const hash = createHash('sha256')
+        .update(row.prev_hash + row.record, 'utf8')
+        .digest('hex');
+      if (hash !== row.hash) found('hash_mismatch', seq, 'hash does not match the record');
+      let record: Record<string, unknown> | null = null;
       try {
-        record = JSON.parse(row.record) as typeof record;
+        const parsed = JSON.parse(row.record) as unknown;
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+          record = parsed as Record<string, unknown>;
       } catch {
-        return broken('record is not JSON');
+        // named below
       }
-      if (record.at !== row.at.toISOString() || record.actor !== row.actor || record.action !== row.action || record.subject !== row.subject) {
-        return broken('columns differ from the hashed record');
+      if (record === null) {
+        found('record_malformed', seq, 'record is not a JSON object');
+      } else {
+        const columns = { at: row.at.toISOString(), actor: row.actor, action: row.action, subject: row.subject };
+        for (const name of HASHED_COLUMNS) {
+          if (record[name] !== columns[name])
+            found('column_mismatch', seq, `column ${name} differs from the hashed record`);
+        }
       }
+      if (opts.hashesAt?.has(seq)) hashes.set(seq, row.hash);
       prevHash = row.hash;
-      expectedSeq += 1;
+      expectedSeq = seq + 1;
+      lastSeq = seq;
+      afterSeq = seq;
       count += 1;
     }
   }
-  return { ok: true, rows: count, firstBroken: null, headHash: prevHash };
+  const first = findings[0];
+  return {
+    ok: findings.length === 0,
+    rows: count,
+    firstBroken: first ? { seq: first.seq, reason: first.detail } : null,
+    findings,
+    headHash: prevHash,
+    lastSeq,
+    hashes,
+  };
+}
+
+/** The chain's head: its highest seq and that row's hash; null for an empty chain. */
+export async function readAuditHead(pool: Queryable): Promise<{ count: number; head: string } | null> {
+  const { rows } = await pool.query<{ seq: string; hash: string }>(
+    'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+  );
+  return rows[0] ? { count: Number(rows[0].seq), head: rows[0].hash } : null;
+}
+
+export interface StoredCheckpoint {
+  count: number;
+  head: string;
+  signedAt: Date;
+  jws: string;
+}
+
+/** Keep a copy of a signed checkpoint (the signer keeps the original); a second copy of one count is ignored. */
+export async function insertAuditCheckpoint(pool: Queryable, checkpoint: StoredCheckpoint): Promise<void> {
+  await pool.query(
+    'INSERT INTO audit_checkpoints (count, head, signed_at, jws) VALUES ($1, $2, $3, $4) ON CONFLICT (count) DO NOTHING',
+    [checkpoint.count, checkpoint.head, checkpoint.signedAt, checkpoint.jws],
+  );
+}
+
+/** Every checkpoint copy in Postgres, oldest first. Their columns are not trusted: the verifier reads the JWS. */
+export async function listAuditCheckpoints(pool: Queryable): Promise<StoredCheckpoint[]> {
+  const { rows } = await pool.query<{ count: string; head: string; signed_at: Date; jws: string }>(
+    'SELECT count, head, signed_at, jws FROM audit_checkpoints ORDER BY count',
+  );
+  return rows.map((r) => ({ count: Number(r.count), head: r.head, signedAt: r.signed_at, jws: r.jws }));
+}
+
+/** One audit record as operators read it. */
+export interface AuditRecordView {
+  seq: number;
+  at: Date;
+  actor: string;
+  action: string;
+  subject: string | null;
+  data: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  subject?: string;
+  /** A subject prefix such as `intent:` (matched with LIKE, escaped). */
+  subjectPrefix?: string;
+  action?: string;
+  actor?: string;
+  since?: Date;
+  until?: Date;
+  /** Keyset: records with a smaller seq. */
+  beforeSeq?: number;
+  limit: number;
+}
+
+/** Audit records, newest first, filtered. `data` is the hashed record's, as stored. */
+export async function listAuditRecords(db: Queryable, filter: AuditFilter): Promise<AuditRecordView[]> {
+  const params: unknown[] = [];
+  const where: string[] = ['true'];
+  const add = (sql: string, value: unknown): void => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (filter.subject) add('subject = ?', filter.subject);
+  if (filter.subjectPrefix) add(`subject LIKE ? ESCAPE '\\'`, `${filter.subjectPrefix.replace(/[\\%_]/g, '\\$&')}%`);
+  if (filter.action) add('action = ?', filter.action);
+  if (filter.actor) add('actor = ?', filter.actor);
+  if (filter.since) add('at >= ?', filter.since);
+  if (filter.until) add('at < ?', filter.until);
+  if (filter.beforeSeq !== undefined) add('seq < ?', filter.beforeSeq);
+  params.push(filter.limit);
+  const { rows } = await db.query<AuditRow>(
+    `SELECT seq, at, actor, action, subject, record, prev_hash, hash FROM audit_log WHERE ${where.join(' AND ')}
+      ORDER BY seq DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) => {
+    let data: unknown = null;
+    try {
+      data = (JSON.parse(r.record) as { data?: unknown }).data ?? null;
+    } catch {
+      // a malformed record: the segment verification names it
+    }
+    return {
+      seq: Number(r.seq),
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      subject: r.subject,
+      data,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    };
+  });
+}
+
+/** The stored prev_hash of row `seq` (the anchor of a segment that starts there), or null when the row is missing. */
+export async function auditPrevHashAt(db: Queryable, seq: number): Promise<string | null> {
+  const { rows } = await db.query<{ prev_hash: string }>('SELECT prev_hash FROM audit_log WHERE seq = $1', [seq]);
+  return rows[0]?.prev_hash ?? null;
 }

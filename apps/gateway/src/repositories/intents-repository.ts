@@ -1,15 +1,16 @@
 import type pg from 'pg';
-import { formatAmount, type Decision, type IntentStatus, type IntentView, type SigningView, type SimulationView, type SwapView } from '@clawd402/protocol';
+import type { Decision, IntentOrigin, IntentStatus, SimulationView, SwapView } from '@clawd402/protocol';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import { auditAppendCall, type AuditEntry } from './audit-repository.ts';
+import type { IntentRecord, IntentType, SigningRequestRecord } from '../domain/intent.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 const COLUMNS = `id, agent_id, api_key_id, request_hash, status, type, chain_id, from_address, to_address, recipient, asset, amount,
   decimals, data, memo, decision, nonce, tx_hash, raw_tx, error_code, error_message, created_at, updated_at,
   simulation, swap, value_usd_micros, deadline, submit_route, replacements, cancel_reason,
-  signing_request, signing_digest, signature`;
+  signing_request, signing_digest, signature, origin`;
 
 interface IntentRow {
   id: string;
@@ -45,57 +46,10 @@ interface IntentRow {
   signing_request: SigningRequestRecord | null;
   signing_digest: string | null;
   signature: string | null;
+  origin: IntentOrigin | null;
 }
 
-/** Every kind of intent stored: transactions (transfer, contract_call, swap) and signatures (docs/signatures.md). */
-export type IntentType = 'transfer' | 'contract_call' | 'swap' | 'typed_data' | 'message' | 'authorization';
-
-/** What a signature intent asked to sign (the `signing_request` column; pipeline/signature-pipeline.ts). */
-export interface SigningRequestRecord {
-  operation: SigningView['operation'];
-  request: unknown;
-}
-
-export interface IntentRecord {
-  id: string;
-  agentId: string;
-  apiKeyId: string | null;
-  requestHash: string;
-  status: IntentStatus;
-  type: IntentType;
-  chainId: number;
-  from: string | null;
-  to: string;
-  recipient: string;
-  asset: string;
-  amount: bigint;
-  decimals: number;
-  data: string | null;
-  memo: string | null;
-  decision: Decision | null;
-  nonce: number | null;
-  txHash: string | null;
-  rawTx: string | null;
-  error: { code: string; message: string } | null;
-  createdAt: Date;
-  updatedAt: Date;
-  /** What simulating the transaction showed before the decision (null: not simulated, or recorded before 0011). */
-  simulation: SimulationView | null;
-  /** Swaps: route, quote and bounds. */
-  swap: SwapView | null;
-  /** The intent's value in micro-USD at decision time (null: not priced). */
-  valueUsdMicros: bigint | null;
-  /** After it nothing is signed or resubmitted for the intent (docs/submission.md). */
-  deadline: Date | null;
-  /** Where its transactions are broadcast, fixed at signing (null until signed). */
-  submitRoute: 'public' | 'private' | null;
-  /** Speed-ups and cancellations signed for its nonce (its transactions are in intent_transactions). */
-  replacements: number;
-  /** Set when a cancellation was signed: who asked (the deadline counts as asking). */
-  cancelReason: 'agent' | 'operator' | 'deadline' | null;
-  /** Signature intents: what was asked to be signed, the digest ticketed, and the signature once `signed`. */
-  signing: SigningView | null;
-}
+export type { IntentType, SigningRequestRecord, IntentRecord } from '../domain/intent.ts';
 
 function toRecord(row: IntentRow): IntentRecord {
   return {
@@ -129,33 +83,15 @@ function toRecord(row: IntentRow): IntentRecord {
     replacements: row.replacements,
     cancelReason: row.cancel_reason,
     signing: row.signing_request
-      ? { operation: row.signing_request.operation, request: row.signing_request.request, digest: row.signing_digest, signature: row.signature }
+      ? {
+          operation: row.signing_request.operation,
+          request: row.signing_request.request,
+          digest: row.signing_digest,
+          signature: row.signature,
+        }
       : null,
-  };
-}
-
-/** The agent-facing representation. For transfers `to` is the recipient; amounts are in the asset's units. */
-export function toIntentView(intent: IntentRecord): IntentView {
-  return {
-    id: intent.id,
-    status: intent.status,
-    type: intent.type,
-    chainId: intent.chainId,
-    from: intent.from,
-    to: intent.type === 'transfer' ? intent.recipient : intent.to,
-    asset: intent.asset,
-    amount: formatAmount(intent.amount, intent.decimals),
-    data: intent.type === 'contract_call' ? intent.data : null,
-    memo: intent.memo,
-    decision: intent.decision,
-    nonce: intent.nonce,
-    txHash: intent.txHash,
-    error: intent.error,
-    createdAt: intent.createdAt.toISOString(),
-    updatedAt: intent.updatedAt.toISOString(),
-    ...(intent.swap ? { swap: intent.swap } : {}),
-    ...(intent.simulation ? { simulation: intent.simulation } : {}),
-    ...(intent.signing ? { signing: intent.signing } : {}),
+    origin: row.origin,
+    x402: row.signing_request?.x402 ?? null,
   };
 }
 
@@ -177,6 +113,8 @@ export interface NewIntent {
   data: string | null;
   memo: string | null;
   decision: Decision;
+  /** The surface it arrived through (docs/mcp.md). */
+  origin: IntentOrigin;
   /** Valuation and reservation; a non-zero `reserved` starts the intent's spend as `reserved` in this minute. */
   money?: {
     valueUsd: bigint | null;
@@ -186,6 +124,24 @@ export interface NewIntent {
     gas: bigint;
     fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
   };
+  /** What the path learnt before the decision, stored in the same statement: simulation, swap plan, deadline, signing request. */
+  stored?: {
+    simulation?: SimulationView | null;
+    swap?: SwapView | null;
+    deadline?: Date | null;
+    signing?: { request: SigningRequestRecord; digest: string | null } | null;
+  };
+}
+
+function storedColumns(i: NewIntent): [string | null, string | null, Date | null, string | null, string | null] {
+  const s = i.stored;
+  return [
+    s?.simulation ? JSON.stringify(s.simulation) : null,
+    s?.swap ? JSON.stringify(s.swap) : null,
+    s?.deadline ?? null,
+    s?.signing ? JSON.stringify(s.signing.request) : null,
+    s?.signing?.digest ?? null,
+  ];
 }
 
 /**
@@ -194,17 +150,20 @@ export interface NewIntent {
  * returns null; the caller then reads the existing intent.
  */
 export async function insertIntent(db: Queryable, intent: NewIntent, audit: AuditEntry): Promise<IntentRecord | null> {
-  const call = auditAppendCall(audit, 23);
+  const call = auditAppendCall(audit, 29);
   const money = intent.money;
   try {
-    const { rows } = await db.query<IntentRow>(prepared(
-      `WITH inserted AS (
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `WITH inserted AS (
          INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
            to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd_micros, fee_usd_micros,
-           spend_usd_micros, spend_state, spend_minute, valuation, gas_limit, max_fee_per_gas)
+           spend_usd_micros, spend_state, spend_minute, valuation, gas_limit, max_fee_per_gas,
+           simulation, swap, deadline, signing_request, signing_digest, origin)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
            CASE WHEN $20::bigint > 0 THEN 'reserved' END, CASE WHEN $20::bigint > 0 THEN date_trunc('minute', now()) END,
-           $21::jsonb, $22::numeric, NULLIF($21::jsonb->>'maxFeePerGas', '')::numeric)
+           $21::jsonb, $22::numeric, NULLIF($21::jsonb->>'maxFeePerGas', '')::numeric,
+           $23::jsonb, $24::jsonb, $25::timestamptz, $26::jsonb, $27, $28::jsonb)
          ON CONFLICT (agent_id, idempotency_key) DO NOTHING
          RETURNING ${COLUMNS}
        ), event AS (
@@ -214,18 +173,41 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
          SELECT ${call.sql} FROM inserted
        )
        SELECT inserted.* FROM inserted, (SELECT count(*) FROM audited) a`,
-      [
-        intent.id, intent.agentId, intent.apiKeyId, intent.idempotencyKey, intent.requestHash, intent.status, intent.type,
-        intent.chainId, intent.from, intent.to, intent.recipient, intent.asset, intent.amount.toString(), intent.decimals,
-        intent.data, intent.memo, JSON.stringify(intent.decision),
-        money?.valueUsd?.toString() ?? null, money?.feeUsd?.toString() ?? null, (money?.reserved ?? 0n).toString(),
-        money
-          ? JSON.stringify({ ...money.valuation, maxFeePerGas: money.fees.maxFeePerGas.toString(), maxPriorityFeePerGas: money.fees.maxPriorityFeePerGas.toString() })
-          : null,
-        money ? money.gas.toString() : null,
-        ...call.params,
-      ],
-    ));
+        [
+          intent.id,
+          intent.agentId,
+          intent.apiKeyId,
+          intent.idempotencyKey,
+          intent.requestHash,
+          intent.status,
+          intent.type,
+          intent.chainId,
+          intent.from,
+          intent.to,
+          intent.recipient,
+          intent.asset,
+          intent.amount.toString(),
+          intent.decimals,
+          intent.data,
+          intent.memo,
+          JSON.stringify(intent.decision),
+          money?.valueUsd?.toString() ?? null,
+          money?.feeUsd?.toString() ?? null,
+          (money?.reserved ?? 0n).toString(),
+          money
+            ? JSON.stringify({
+                ...money.valuation,
+                maxFeePerGas: money.fees.maxFeePerGas.toString(),
+                maxPriorityFeePerGas: money.fees.maxPriorityFeePerGas.toString(),
+              })
+            : null,
+          money ? money.gas.toString() : null,
+          ...storedColumns(intent),
+          JSON.stringify(intent.origin),
+          ...call.params,
+        ],
+      ),
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -237,25 +219,32 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
  * one round trip for the whole batch). Rows whose Idempotency-Key this agent already used are skipped; the result
  * holds only the rows inserted, keyed by id. The caller appends their audit records in the same transaction.
  */
-export async function insertIntentsBatch(db: Queryable, intents: readonly NewIntent[]): Promise<Map<string, IntentRecord>> {
+export async function insertIntentsBatch(
+  db: Queryable,
+  intents: readonly NewIntent[],
+): Promise<Map<string, IntentRecord>> {
   if (intents.length === 0) return new Map();
   try {
-    const { rows } = await db.query<IntentRow>(prepared(
-      `WITH v AS (
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
                               $9::text[], $10::text[], $11::text[], $12::text[], $13::numeric[], $14::int[], $15::text[], $16::text[],
-                              $17::jsonb[], $18::bigint[], $19::bigint[], $20::bigint[], $21::jsonb[], $22::numeric[])
+                              $17::jsonb[], $18::bigint[], $19::bigint[], $20::bigint[], $21::jsonb[], $22::numeric[],
+                              $23::jsonb[], $24::jsonb[], $25::timestamptz[], $26::jsonb[], $27::text[], $28::jsonb[])
            WITH ORDINALITY AS v(id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
                                 to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd, fee_usd, reserved,
-                                valuation, gas_limit, ord)
+                                valuation, gas_limit, simulation, swap, deadline, signing_request, signing_digest, origin, ord)
        ), inserted AS (
          INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
            to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd_micros, fee_usd_micros,
-           spend_usd_micros, spend_state, spend_minute, valuation, gas_limit, max_fee_per_gas)
+           spend_usd_micros, spend_state, spend_minute, valuation, gas_limit, max_fee_per_gas,
+           simulation, swap, deadline, signing_request, signing_digest, origin)
          SELECT id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address, to_address,
                 recipient, asset, amount, decimals, data, memo, decision, value_usd, fee_usd, reserved,
                 CASE WHEN reserved > 0 THEN 'reserved' END, CASE WHEN reserved > 0 THEN date_trunc('minute', now()) END,
-                valuation, gas_limit, NULLIF(valuation->>'maxFeePerGas', '')::numeric
+                valuation, gas_limit, NULLIF(valuation->>'maxFeePerGas', '')::numeric,
+                simulation, swap, deadline, signing_request, signing_digest, origin
            FROM v ORDER BY ord
          ON CONFLICT (agent_id, idempotency_key) DO NOTHING
          RETURNING ${COLUMNS}
@@ -264,35 +253,42 @@ export async function insertIntentsBatch(db: Queryable, intents: readonly NewInt
          SELECT id, NULL, status, jsonb_build_object('policy', decision->>'policy') FROM inserted
        )
        SELECT * FROM inserted`,
-      [
-        intents.map((i) => i.id),
-        intents.map((i) => i.agentId),
-        intents.map((i) => i.apiKeyId),
-        intents.map((i) => i.idempotencyKey),
-        intents.map((i) => i.requestHash),
-        intents.map((i) => i.status),
-        intents.map((i) => i.type),
-        intents.map((i) => i.chainId),
-        intents.map((i) => i.from),
-        intents.map((i) => i.to),
-        intents.map((i) => i.recipient),
-        intents.map((i) => i.asset),
-        intents.map((i) => i.amount.toString()),
-        intents.map((i) => i.decimals),
-        intents.map((i) => i.data),
-        intents.map((i) => i.memo),
-        intents.map((i) => JSON.stringify(i.decision)),
-        intents.map((i) => i.money?.valueUsd?.toString() ?? null),
-        intents.map((i) => i.money?.feeUsd?.toString() ?? null),
-        intents.map((i) => (i.money?.reserved ?? 0n).toString()),
-        intents.map((i) =>
-          i.money
-            ? JSON.stringify({ ...i.money.valuation, maxFeePerGas: i.money.fees.maxFeePerGas.toString(), maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString() })
-            : null,
-        ),
-        intents.map((i) => (i.money ? i.money.gas.toString() : null)),
-      ],
-    ));
+        [
+          intents.map((i) => i.id),
+          intents.map((i) => i.agentId),
+          intents.map((i) => i.apiKeyId),
+          intents.map((i) => i.idempotencyKey),
+          intents.map((i) => i.requestHash),
+          intents.map((i) => i.status),
+          intents.map((i) => i.type),
+          intents.map((i) => i.chainId),
+          intents.map((i) => i.from),
+          intents.map((i) => i.to),
+          intents.map((i) => i.recipient),
+          intents.map((i) => i.asset),
+          intents.map((i) => i.amount.toString()),
+          intents.map((i) => i.decimals),
+          intents.map((i) => i.data),
+          intents.map((i) => i.memo),
+          intents.map((i) => JSON.stringify(i.decision)),
+          intents.map((i) => i.money?.valueUsd?.toString() ?? null),
+          intents.map((i) => i.money?.feeUsd?.toString() ?? null),
+          intents.map((i) => (i.money?.reserved ?? 0n).toString()),
+          intents.map((i) =>
+            i.money
+              ? JSON.stringify({
+                  ...i.money.valuation,
+                  maxFeePerGas: i.money.fees.maxFeePerGas.toString(),
+                  maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString(),
+                })
+              : null,
+          ),
+          intents.map((i) => (i.money ? i.money.gas.toString() : null)),
+          ...[0, 1, 2, 3, 4].map((k) => intents.map((i) => storedColumns(i)[k])),
+          intents.map((i) => JSON.stringify(i.origin)),
+        ],
+      ),
+    );
     return new Map(rows.map((r) => [r.id, toRecord(r)]));
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -300,14 +296,71 @@ export async function insertIntentsBatch(db: Queryable, intents: readonly NewInt
 }
 
 export async function findByIdempotencyKey(db: Queryable, agentId: string, key: string): Promise<IntentRecord | null> {
-  const { rows } = await db.query<IntentRow>(`SELECT ${COLUMNS} FROM intents WHERE agent_id = $1 AND idempotency_key = $2`, [agentId, key]);
+  const { rows } = await db.query<IntentRow>(
+    `SELECT ${COLUMNS} FROM intents WHERE agent_id = $1 AND idempotency_key = $2`,
+    [agentId, key],
+  );
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 /** An agent's own intent, or null (another agent's intent is indistinguishable from a missing one). */
 export async function findIntentForAgent(db: Queryable, agentId: string, id: string): Promise<IntentRecord | null> {
-  const { rows } = await db.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE id = $1 AND agent_id = $2`, [id, agentId]));
+  const { rows } = await db.query<IntentRow>(
+    prepared(`SELECT ${COLUMNS} FROM intents WHERE id = $1 AND agent_id = $2`, [id, agentId]),
+  );
   return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** An agent's own intents among `ids`, in no particular order (ids of other agents' intents are left out). */
+export async function findIntentsForAgent(
+  db: Queryable,
+  agentId: string,
+  ids: readonly string[],
+): Promise<IntentRecord[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<IntentRow>(
+    prepared(`SELECT ${COLUMNS} FROM intents WHERE id = ANY($1::uuid[]) AND agent_id = $2`, [ids, agentId]),
+  );
+  return rows.map(toRecord);
+}
+
+/**
+ * The NOTIFY channel on which every change of an intent's status or transaction hash is announced (a trigger,
+ * migrations/0020), with the payload `<id>:<status>:<agent id>`.
+ */
+export const INTENTS_CHANNEL = 'clawd402_intents';
+
+/** One announced change of an intent (from a NOTIFY payload or the embedded fallback's poll). */
+export interface IntentChangeNotice {
+  id: string;
+  status: IntentStatus;
+  agentId: string;
+}
+
+/** Parse an {@link INTENTS_CHANNEL} payload; null for anything else. */
+export function parseIntentNotice(payload: string | undefined): IntentChangeNotice | null {
+  const [id, status, agentId, ...rest] = (payload ?? '').split(':');
+  if (!id || !status || !agentId || rest.length > 0) return null;
+  return { id, status: status as IntentStatus, agentId };
+}
+
+/**
+ * Intents of `agentIds` updated at or after `since` (the embedded fallback, where no NOTIFY crosses connections):
+ * id, status and agent only, at most `limit`, oldest change first.
+ */
+export async function findIntentChangesSince(
+  db: Queryable,
+  agentIds: readonly string[],
+  since: Date,
+  limit: number,
+): Promise<Array<IntentChangeNotice & { updatedAt: Date }>> {
+  if (agentIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string; status: IntentStatus; agent_id: string; updated_at: Date }>(
+    `SELECT id, status, agent_id, updated_at FROM intents
+      WHERE agent_id = ANY($1::uuid[]) AND updated_at >= $2 ORDER BY updated_at LIMIT $3`,
+    [agentIds, since, limit],
+  );
+  return rows.map((r) => ({ id: r.id, status: r.status, agentId: r.agent_id, updatedAt: r.updated_at }));
 }
 
 export async function findIntent(db: Queryable, id: string): Promise<IntentRecord | null> {
@@ -321,30 +374,12 @@ export interface ListCursor {
 }
 
 /** Keyset pagination, newest first. Returns one page and the cursor of the last row when more may follow. */
-export async function listIntentsForAgent(
+export function listIntentsForAgent(
   db: Queryable,
   agentId: string,
   options: { status?: IntentStatus; limit: number; after?: ListCursor },
 ): Promise<{ items: IntentRecord[]; next: ListCursor | null }> {
-  const params: unknown[] = [agentId];
-  let where = 'agent_id = $1';
-  if (options.status) {
-    params.push(options.status);
-    where += ` AND status = $${params.length}`;
-  }
-  if (options.after) {
-    params.push(options.after.createdAt, options.after.id);
-    where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-  }
-  params.push(options.limit + 1);
-  const { rows } = await db.query<IntentRow>(
-    `SELECT ${COLUMNS} FROM intents WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-    params,
-  );
-  const items = rows.slice(0, options.limit).map(toRecord);
-  const last = items[items.length - 1];
-  const next = rows.length > options.limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null;
-  return { items, next };
+  return listIntents(db, { ...options, agentId });
 }
 
 export interface TransitionFields {
@@ -392,20 +427,24 @@ export async function transitionIntent(
   const call = options.audit ? auditAppendCall(options.audit, params.length + 1) : null;
   if (call) params.push(...call.params);
   try {
-    const { rows } = await db.query<IntentRow>(prepared(
-      `WITH previous AS (
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `WITH previous AS (
          SELECT id, status FROM intents WHERE id = $1 FOR UPDATE
        ), moved AS (
          UPDATE intents i SET ${sets.join(', ')} FROM previous p
           WHERE i.id = p.id AND p.status = ANY($2::text[])
-         RETURNING ${COLUMNS.split(',').map((c) => `i.${c.trim()}`).join(', ')}, p.status AS previous_status
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}, p.status AS previous_status
        ), event AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, previous_status, $3, $4::jsonb FROM moved
        )${call ? `, audited AS (SELECT ${call.sql} FROM moved)` : ''}
        SELECT moved.* FROM moved${call ? ', (SELECT count(*) FROM audited) a' : ''}`,
-      params,
-    ));
+        params,
+      ),
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -430,9 +469,13 @@ export interface SignedTransactionRow {
  * their `original` rows in intent_transactions, in one statement. Returns the rows that moved (an intent no longer
  * `approved` is left alone and missing here).
  */
-export async function markSignedBatch(client: Queryable, batch: readonly SignedTransactionRow[]): Promise<IntentRecord[]> {
-  const { rows } = await client.query<IntentRow>(prepared(
-    `WITH v AS (
+export async function markSignedBatch(
+  client: Queryable,
+  batch: readonly SignedTransactionRow[],
+): Promise<IntentRecord[]> {
+  const { rows } = await client.query<IntentRow>(
+    prepared(
+      `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
                             $8::numeric[], $9::text[])
          AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, route)
@@ -442,7 +485,9 @@ export async function markSignedBatch(client: Queryable, batch: readonly SignedT
               submit_route = v.route,
               spend_state = CASE WHEN i.spend_state = 'reserved' THEN 'committed' ELSE i.spend_state END
          FROM v WHERE i.id = v.id AND i.status = 'approved'
-       RETURNING ${COLUMNS.split(',').map((c) => `i.${c.trim()}`).join(', ')}
+       RETURNING ${COLUMNS.split(',')
+         .map((c) => `i.${c.trim()}`)
+         .join(', ')}
      ), events AS (
        INSERT INTO intent_events (intent_id, from_status, to_status, detail)
        SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash, 'route', submit_route) FROM moved
@@ -454,19 +499,40 @@ export async function markSignedBatch(client: Queryable, batch: readonly SignedT
          FROM moved m JOIN v ON v.id = m.id
      )
      SELECT * FROM moved`,
-    [
-      batch.map((b) => b.id),
-      batch.map((b) => b.from),
-      batch.map((b) => b.nonce),
-      batch.map((b) => b.txHash),
-      batch.map((b) => b.raw),
-      batch.map((b) => b.gasLimit.toString()),
-      batch.map((b) => b.maxFeePerGas.toString()),
-      batch.map((b) => b.maxPriorityFeePerGas.toString()),
-      batch.map((b) => b.route),
-    ],
-  ));
+      [
+        batch.map((b) => b.id),
+        batch.map((b) => b.from),
+        batch.map((b) => b.nonce),
+        batch.map((b) => b.txHash),
+        batch.map((b) => b.raw),
+        batch.map((b) => b.gasLimit.toString()),
+        batch.map((b) => b.maxFeePerGas.toString()),
+        batch.map((b) => b.maxPriorityFeePerGas.toString()),
+        batch.map((b) => b.route),
+      ],
+    ),
+  );
   return rows.map(toRecord);
+}
+
+/**
+ * Intents settled from a receipt (`confirmed`, `failed`, `cancelled`, `expired`) in a block at or above `fromBlock`:
+ * what a reorganisation from that height may have undone (12-track.ts).
+ */
+export async function findSettledSince(
+  db: Queryable,
+  chainId: number,
+  fromBlock: bigint,
+  limit: number,
+): Promise<(IntentRecord & { blockNumber: bigint })[]> {
+  const { rows } = await db.query<IntentRow & { block_number: string }>(
+    `SELECT ${COLUMNS}, block_number FROM intents
+      WHERE chain_id = $1 AND block_number >= $2 AND tx_hash IS NOT NULL
+        AND status IN ('confirmed', 'failed', 'cancelled', 'expired')
+      ORDER BY block_number LIMIT $3`,
+    [chainId, fromBlock.toString(), limit],
+  );
+  return rows.map((row) => ({ ...toRecord(row), blockNumber: BigInt(row.block_number) }));
 }
 
 /**
@@ -477,7 +543,16 @@ export async function markSignedBatch(client: Queryable, batch: readonly SignedT
 export async function findInFlight(
   db: Queryable,
   chainId: number,
-  options: { txHashes?: readonly string[]; olderThanMs?: number; status?: 'signed' | 'submitted'; limit: number },
+  options: {
+    txHashes?: readonly string[];
+    olderThanMs?: number;
+    status?: 'signed' | 'submitted';
+    /** Leave these out (a sweep's earlier pages). */
+    excludeIds?: readonly string[];
+    /** Only ids above this one, in id order: a sweep's cursor (ids never change, so a page boundary never moves). */
+    afterId?: string;
+    limit: number;
+  },
 ): Promise<IntentRecord[]> {
   const params: unknown[] = [chainId, options.status ? [options.status] : ['signed', 'submitted'], options.limit];
   // tx_hash: signature intents end `signed` with no transaction; there is nothing to track (docs/signatures.md).
@@ -487,11 +562,22 @@ export async function findInFlight(
     where += ` AND (tx_hash = ANY($${params.length}::text[]) OR (replacements > 0 AND id IN (
       SELECT intent_id FROM intent_transactions WHERE tx_hash = ANY($${params.length}::text[]) AND intent_id IS NOT NULL)))`;
   }
+  if (options.excludeIds && options.excludeIds.length > 0) {
+    params.push(options.excludeIds);
+    where += ` AND NOT (id = ANY($${params.length}::uuid[]))`;
+  }
   if (options.olderThanMs !== undefined) {
     params.push(options.olderThanMs);
     where += ` AND updated_at < now() - make_interval(secs => $${params.length}::double precision / 1000)`;
   }
-  const { rows } = await db.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE ${where} ORDER BY updated_at LIMIT $3`, params));
+  if (options.afterId !== undefined) {
+    params.push(options.afterId);
+    where += ` AND id > $${params.length}::uuid`;
+  }
+  const order = options.afterId !== undefined ? 'id' : 'updated_at';
+  const { rows } = await db.query<IntentRow>(
+    prepared(`SELECT ${COLUMNS} FROM intents WHERE ${where} ORDER BY ${order} LIMIT $3`, params),
+  );
   return rows.map(toRecord);
 }
 
@@ -510,7 +596,7 @@ export async function findAbandonedApprovals(db: Queryable, olderThanMs: number,
 }
 
 /**
- * Store what the pipeline learnt about an intent before its decision (chain-facts.ts): the simulation, a swap's plan,
+ * Store what the intent path learnt about an intent before its decision (05-simulate.ts; new intents get these in the deciding statement): the simulation, a swap's plan,
  * and the deadline after which an unsigned intent expires. Returns the updated intent, or null if it is gone.
  */
 export async function recordChainFacts(
@@ -519,10 +605,17 @@ export async function recordChainFacts(
   facts: { simulation: SimulationView | null; swap: SwapView | null; deadline: Date | null },
 ): Promise<IntentRecord | null> {
   try {
-    const { rows } = await db.query<IntentRow>(prepared(
-      `UPDATE intents SET simulation = $2::jsonb, swap = $3::jsonb, deadline = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, facts.simulation === null ? null : JSON.stringify(facts.simulation), facts.swap === null ? null : JSON.stringify(facts.swap), facts.deadline],
-    ));
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `UPDATE intents SET simulation = $2::jsonb, swap = $3::jsonb, deadline = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
+        [
+          id,
+          facts.simulation === null ? null : JSON.stringify(facts.simulation),
+          facts.swap === null ? null : JSON.stringify(facts.swap),
+          facts.deadline,
+        ],
+      ),
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -530,7 +623,7 @@ export async function recordChainFacts(
 }
 
 /**
- * Store what a decided signature intent asks to be signed and the digest its ticket will bind (signature-pipeline.ts),
+ * Store what a decided signature intent asks to be signed and the digest its ticket will bind (intent-path/signature-intents.ts),
  * whatever the decision. Returns the updated intent, or null if it is gone.
  */
 export async function recordSigningRequest(
@@ -539,10 +632,12 @@ export async function recordSigningRequest(
   signing: { request: SigningRequestRecord; digest: string | null },
 ): Promise<IntentRecord | null> {
   try {
-    const { rows } = await db.query<IntentRow>(prepared(
-      `UPDATE intents SET signing_request = $2::jsonb, signing_digest = $3 WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, JSON.stringify(signing.request), signing.digest],
-    ));
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `UPDATE intents SET signing_request = $2::jsonb, signing_digest = $3 WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, JSON.stringify(signing.request), signing.digest],
+      ),
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -567,7 +662,9 @@ export async function findPastDeadline(db: Queryable, limit: number): Promise<st
  * same rows — either happens before (and the lane skips the intent) or waits for the batch to commit.
  */
 export async function lockIntents(client: Queryable, ids: readonly string[]): Promise<Map<string, IntentRecord>> {
-  const { rows } = await client.query<IntentRow>(prepared(`SELECT ${COLUMNS} FROM intents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]));
+  const { rows } = await client.query<IntentRow>(
+    prepared(`SELECT ${COLUMNS} FROM intents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]),
+  );
   return new Map(rows.map((r) => [r.id, toRecord(r)]));
 }
 
@@ -596,7 +693,8 @@ interface AttemptRow {
   created_at: Date;
 }
 
-const ATTEMPT_COLUMNS = 'tx_hash, intent_id, nonce, kind, route, max_fee_per_gas, max_priority_fee_per_gas, raw_tx, created_at';
+const ATTEMPT_COLUMNS =
+  'tx_hash, intent_id, nonce, kind, route, max_fee_per_gas, max_priority_fee_per_gas, raw_tx, created_at';
 const toAttempt = (r: AttemptRow): TransactionAttempt => ({
   txHash: r.tx_hash,
   intentId: r.intent_id,
@@ -619,7 +717,12 @@ export async function listAttempts(db: Queryable, intentId: string): Promise<Tra
 }
 
 /** Every transaction signed for (chain, address, nonce), by any intent or filler. */
-export async function attemptsAtNonce(db: Queryable, chainId: number, address: string, nonce: number): Promise<TransactionAttempt[]> {
+export async function attemptsAtNonce(
+  db: Queryable,
+  chainId: number,
+  address: string,
+  nonce: number,
+): Promise<TransactionAttempt[]> {
   const { rows } = await db.query<AttemptRow>(
     `SELECT ${ATTEMPT_COLUMNS} FROM intent_transactions WHERE chain_id = $1 AND from_address = $2 AND nonce = $3 ORDER BY created_at DESC`,
     [chainId, address, nonce],
@@ -646,11 +749,16 @@ export interface ReplacementRow {
  * replacements (and, for a cancellation, why), a row in intent_transactions, a history event and the audit record —
  * one statement. Returns null when the intent is no longer in flight or its current transaction is not `replaces`.
  */
-export async function recordReplacement(db: Queryable, r: ReplacementRow, audit: AuditEntry): Promise<IntentRecord | null> {
+export async function recordReplacement(
+  db: Queryable,
+  r: ReplacementRow,
+  audit: AuditEntry,
+): Promise<IntentRecord | null> {
   const call = auditAppendCall(audit, 12);
   try {
-    const { rows } = await db.query<IntentRow>(prepared(
-      `WITH moved AS (
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `WITH moved AS (
          UPDATE intents SET tx_hash = $2, raw_tx = $3, gas_limit = $4, max_fee_per_gas = $5, replacements = replacements + 1,
                 cancel_reason = COALESCE($7, cancel_reason), updated_at = now()
           WHERE id = $1 AND status IN ('signed', 'submitted') AND tx_hash = $9
@@ -664,11 +772,22 @@ export async function recordReplacement(db: Queryable, r: ReplacementRow, audit:
          SELECT id, status, status, jsonb_build_object('replacement', $8::text, 'txHash', tx_hash, 'replaces', $9::text, 'reason', $11::text) FROM moved
        ), audited AS (SELECT ${call.sql} FROM moved)
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a`,
-      [
-        r.intentId, r.txHash, r.raw, r.gasLimit.toString(), r.maxFeePerGas.toString(), r.maxPriorityFeePerGas.toString(), r.cancelReason,
-        r.kind, r.replaces, r.actor, r.cancelReason ?? (r.kind === 'speedup' ? 'speedup' : null), ...call.params,
-      ],
-    ));
+        [
+          r.intentId,
+          r.txHash,
+          r.raw,
+          r.gasLimit.toString(),
+          r.maxFeePerGas.toString(),
+          r.maxPriorityFeePerGas.toString(),
+          r.cancelReason,
+          r.kind,
+          r.replaces,
+          r.actor,
+          r.cancelReason ?? (r.kind === 'speedup' ? 'speedup' : null),
+          ...call.params,
+        ],
+      ),
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -676,21 +795,81 @@ export async function recordReplacement(db: Queryable, r: ReplacementRow, audit:
 }
 
 /** The in-flight intent (`signed` or `submitted`) that holds `nonce` of (chain, address), if any. */
-export async function findNonceHolder(db: Queryable, chainId: number, address: string, nonce: number): Promise<IntentRecord | null> {
-  const { rows } = await db.query<IntentRow>(prepared(
-    `SELECT ${COLUMNS} FROM intents WHERE chain_id = $1 AND from_address = $2 AND nonce = $3 AND status IN ('signed', 'submitted') LIMIT 1`,
-    [chainId, address, nonce],
-  ));
+export async function findNonceHolder(
+  db: Queryable,
+  chainId: number,
+  address: string,
+  nonce: number,
+): Promise<IntentRecord | null> {
+  const { rows } = await db.query<IntentRow>(
+    prepared(
+      `SELECT ${COLUMNS} FROM intents WHERE chain_id = $1 AND from_address = $2 AND nonce = $3 AND status IN ('signed', 'submitted') LIMIT 1`,
+      [chainId, address, nonce],
+    ),
+  );
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 /** In-flight intents on a chain past their deadline for which no cancellation was signed yet. */
 export async function findOverdueInFlight(db: Queryable, chainId: number, limit: number): Promise<IntentRecord[]> {
-  const { rows } = await db.query<IntentRow>(prepared(
-    `SELECT ${COLUMNS} FROM intents
+  const { rows } = await db.query<IntentRow>(
+    prepared(
+      `SELECT ${COLUMNS} FROM intents
       WHERE chain_id = $1 AND status IN ('signed', 'submitted') AND deadline IS NOT NULL AND deadline <= now() AND cancel_reason IS NULL
       ORDER BY deadline LIMIT $2`,
-    [chainId, limit],
-  ));
+      [chainId, limit],
+    ),
+  );
   return rows.map(toRecord);
+}
+
+/** What operators filter every agent's intents by (GET /admin/intents). Amounts in base units; USD in micro-USD. */
+export interface IntentFilter {
+  agentId?: string;
+  status?: IntentStatus;
+  chainId?: number;
+  since?: Date;
+  until?: Date;
+  minAmount?: bigint;
+  maxAmount?: bigint;
+  minUsdMicros?: bigint;
+  maxUsdMicros?: bigint;
+  limit: number;
+  after?: ListCursor;
+}
+
+/** Every agent's intents, newest first, filtered; keyset-paginated on (created_at, id) like the agent's own list. */
+export async function listIntents(
+  db: Queryable,
+  filter: IntentFilter,
+): Promise<{ items: IntentRecord[]; next: ListCursor | null }> {
+  const params: unknown[] = [];
+  const where: string[] = ['true'];
+  const add = (sql: string, value: unknown): void => {
+    params.push(value);
+    where.push(sql.replaceAll('?', `$${params.length}`));
+  };
+  if (filter.agentId) add('agent_id = ?::uuid', filter.agentId);
+  if (filter.status) add('status = ?', filter.status);
+  if (filter.chainId !== undefined) add('chain_id = ?', filter.chainId);
+  if (filter.since) add('created_at >= ?', filter.since);
+  if (filter.until) add('created_at < ?', filter.until);
+  if (filter.minAmount !== undefined) add('amount >= ?::numeric', filter.minAmount.toString());
+  if (filter.maxAmount !== undefined) add('amount <= ?::numeric', filter.maxAmount.toString());
+  if (filter.minUsdMicros !== undefined) add('value_usd_micros >= ?::bigint', filter.minUsdMicros.toString());
+  if (filter.maxUsdMicros !== undefined) add('value_usd_micros <= ?::bigint', filter.maxUsdMicros.toString());
+  if (filter.after) {
+    params.push(filter.after.createdAt, filter.after.id);
+    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(filter.limit + 1);
+  const { rows } = await db.query<IntentRow>(
+    `SELECT ${COLUMNS} FROM intents WHERE ${where.join(' AND ')}
+      ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const items = rows.slice(0, filter.limit).map(toRecord);
+  const last = items[items.length - 1];
+  const next = rows.length > filter.limit && last ? { createdAt: last.createdAt.toISOString(), id: last.id } : null;
+  return { items, next };
 }

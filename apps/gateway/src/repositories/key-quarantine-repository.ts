@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { prepared, withTransaction } from '../db/pool.ts';
-import type { HygieneCategory } from '../security/intent-hygiene.ts';
+import { ALERT_KINDS } from '../domain/alert.ts';
+import type { HygieneCategory } from '../domain/hygiene.ts';
+import { raiseAlert } from './alerts-repository.ts';
 import { appendAudit, appendAuditBatch, type Actor, type AuditEntry } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -48,7 +50,12 @@ export interface HygieneHitOutcome {
  */
 export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<HygieneHitOutcome> {
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ hour_hits: number; day_hits: number; quarantined_until: Date | null; disabled: boolean }>(
+    const { rows } = await client.query<{
+      hour_hits: number;
+      day_hits: number;
+      quarantined_until: Date | null;
+      disabled: boolean;
+    }>(
       prepared(
         `WITH hit AS (
            INSERT INTO api_key_hygiene AS h (api_key_id, agent_id, hits, total_hits, last_category, last_hit_at, quarantined_until)
@@ -72,15 +79,6 @@ export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<
            UPDATE api_keys SET revoked_at = now(), revoked_reason = $9
             WHERE id = $1 AND revoked_at IS NULL AND (SELECT day_hits FROM counted) >= $8::int
            RETURNING id
-         ), alert AS (
-           INSERT INTO alerts (kind, severity, detail)
-           SELECT 'api_key_disabled', 'critical',
-                  jsonb_build_object('apiKeyId', $1::text, 'agentId', $2::text, 'reason', $9::text, 'hitsLastDay', counted.day_hits)
-             FROM revoked, counted
-           UNION ALL
-           SELECT 'api_key_quarantined', 'warning',
-                  jsonb_build_object('apiKeyId', $1::text, 'agentId', $2::text, 'until', counted.quarantined_until, 'hitsLastHour', counted.hour_hits)
-             FROM counted WHERE counted.hour_hits = $4::int
          )
          SELECT hour_hits, day_hits, quarantined_until, EXISTS (SELECT 1 FROM revoked) AS disabled FROM counted`,
         [
@@ -112,7 +110,14 @@ export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<
         actor: `agent:${hit.agentId}`,
         action: 'intent.hygiene_refused',
         subject,
-        data: { apiKeyId: hit.apiKeyId, category: hit.category, rule: hit.rule, field: hit.field, hitsLastHour: outcome.hitsLastHour, hitsLastDay: outcome.hitsLastDay },
+        data: {
+          apiKeyId: hit.apiKeyId,
+          category: hit.category,
+          rule: hit.rule,
+          field: hit.field,
+          hitsLastHour: outcome.hitsLastHour,
+          hitsLastDay: outcome.hitsLastDay,
+        },
       },
     ];
     if (outcome.quarantineStarted && row.quarantined_until) {
@@ -120,7 +125,13 @@ export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<
         actor: 'system:gateway',
         action: 'api_key.quarantined',
         subject,
-        data: { apiKeyId: hit.apiKeyId, agentId: hit.agentId, until: row.quarantined_until.toISOString(), hitsLastHour: outcome.hitsLastHour, reason: HYGIENE_REVOKED_REASON },
+        data: {
+          apiKeyId: hit.apiKeyId,
+          agentId: hit.agentId,
+          until: row.quarantined_until.toISOString(),
+          hitsLastHour: outcome.hitsLastHour,
+          reason: HYGIENE_REVOKED_REASON,
+        },
       });
     }
     if (outcome.disabled) {
@@ -128,10 +139,37 @@ export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<
         actor: 'system:gateway',
         action: 'api_key.revoked',
         subject,
-        data: { apiKeyId: hit.apiKeyId, agentId: hit.agentId, hitsLastDay: outcome.hitsLastDay, reason: HYGIENE_REVOKED_REASON },
+        data: {
+          apiKeyId: hit.apiKeyId,
+          agentId: hit.agentId,
+          hitsLastDay: outcome.hitsLastDay,
+          reason: HYGIENE_REVOKED_REASON,
+        },
       });
     }
     await appendAuditBatch(client, entries);
+    const alerts = [
+      outcome.quarantineStarted && {
+        kind: 'api_key_quarantined' as const,
+        summary: `quarantined after ${outcome.hitsLastHour} hygiene hits in an hour`,
+        detail: { until: row.quarantined_until?.toISOString() ?? null, hitsLastHour: outcome.hitsLastHour },
+      },
+      outcome.disabled && {
+        kind: 'api_key_disabled' as const,
+        summary: `revoked after ${outcome.hitsLastDay} hygiene hits in a day`,
+        detail: { reason: HYGIENE_REVOKED_REASON, hitsLastDay: outcome.hitsLastDay },
+      },
+    ];
+    for (const alert of alerts) {
+      if (!alert) continue;
+      await raiseAlert(client, {
+        kind: alert.kind,
+        severity: ALERT_KINDS[alert.kind],
+        subject,
+        summary: `API key ${hit.apiKeyId} of agent ${hit.agentId} ${alert.summary}`,
+        detail: { apiKeyId: hit.apiKeyId, agentId: hit.agentId, ...alert.detail },
+      });
+    }
     return outcome;
   });
 }
@@ -139,7 +177,9 @@ export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<
 /** When the key's quarantine ends, or null when it is not in one. Checked on every agent request. */
 export async function activeQuarantine(db: Queryable, apiKeyId: string): Promise<Date | null> {
   const { rows } = await db.query<{ quarantined_until: Date }>(
-    prepared('SELECT quarantined_until FROM api_key_hygiene WHERE api_key_id = $1 AND quarantined_until > now()', [apiKeyId]),
+    prepared('SELECT quarantined_until FROM api_key_hygiene WHERE api_key_id = $1 AND quarantined_until > now()', [
+      apiKeyId,
+    ]),
   );
   return rows[0]?.quarantined_until ?? null;
 }
@@ -148,8 +188,20 @@ export async function activeQuarantine(db: Queryable, apiKeyId: string): Promise
 export async function findKeyHygiene(
   db: Queryable,
   apiKeyId: string,
-): Promise<{ hitsLastDay: number; totalHits: bigint; lastCategory: HygieneCategory; lastHitAt: Date; quarantinedUntil: Date | null } | null> {
-  const { rows } = await db.query<{ day_hits: number; total_hits: string; last_category: HygieneCategory; last_hit_at: Date; quarantined_until: Date | null }>(
+): Promise<{
+  hitsLastDay: number;
+  totalHits: bigint;
+  lastCategory: HygieneCategory;
+  lastHitAt: Date;
+  quarantinedUntil: Date | null;
+} | null> {
+  const { rows } = await db.query<{
+    day_hits: number;
+    total_hits: string;
+    last_category: HygieneCategory;
+    last_hit_at: Date;
+    quarantined_until: Date | null;
+  }>(
     `SELECT (SELECT count(*) FROM unnest(hits) AS t WHERE t > now() - make_interval(secs => $2::int))::int AS day_hits,
             total_hits, last_category, last_hit_at, quarantined_until
        FROM api_key_hygiene WHERE api_key_id = $1`,
@@ -157,7 +209,13 @@ export async function findKeyHygiene(
   );
   const row = rows[0];
   return row
-    ? { hitsLastDay: row.day_hits, totalHits: BigInt(row.total_hits), lastCategory: row.last_category, lastHitAt: row.last_hit_at, quarantinedUntil: row.quarantined_until }
+    ? {
+        hitsLastDay: row.day_hits,
+        totalHits: BigInt(row.total_hits),
+        lastCategory: row.last_category,
+        lastHitAt: row.last_hit_at,
+        quarantinedUntil: row.quarantined_until,
+      }
     : null;
 }
 
@@ -165,12 +223,22 @@ export async function findKeyHygiene(
  * An operator lifts a key's quarantine early: the quarantine ends now and the hits counted toward the next one start
  * again from zero (the lifetime total stays). Audited with who and why. False when the key is not in quarantine.
  */
-export async function releaseQuarantine(client: Queryable, apiKeyId: string, actor: Actor, reason: string): Promise<boolean> {
+export async function releaseQuarantine(
+  client: Queryable,
+  apiKeyId: string,
+  actor: Actor,
+  reason: string,
+): Promise<boolean> {
   const { rowCount } = await client.query(
     `UPDATE api_key_hygiene SET quarantined_until = NULL, hits = '{}' WHERE api_key_id = $1 AND quarantined_until > now()`,
     [apiKeyId],
   );
   if (rowCount !== 1) return false;
-  await appendAudit(client, { actor, action: 'api_key.quarantine_released', subject: `api_key:${apiKeyId}`, data: { reason } });
+  await appendAudit(client, {
+    actor,
+    action: 'api_key.quarantine_released',
+    subject: `api_key:${apiKeyId}`,
+    data: { reason },
+  });
   return true;
 }

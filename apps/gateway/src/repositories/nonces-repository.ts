@@ -9,43 +9,66 @@ import { appendAudit, type Actor } from './audit-repository.ts';
  * transactions and calls `consumeNonces` in the same transaction. A rollback (signer down, audit failed) leaves the
  * nonces unused: no duplicates and no gaps, across processes and restarts.
  */
-export async function lockNextNonce(client: pg.PoolClient, chainId: number, address: string, chainPending: number): Promise<number> {
+export async function lockNextNonce(
+  client: pg.PoolClient,
+  chainId: number,
+  address: string,
+  chainPending: number,
+): Promise<number> {
   // One statement: create the row if it is new (the insert locks it), else lock the existing row. If another
   // process created the row after this statement's snapshot, neither branch sees it: run the statement again.
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    const { rows } = await client.query<{ next_nonce: string }>(prepared(
-      `WITH seeded AS (
+    const { rows } = await client.query<{ next_nonce: string }>(
+      prepared(
+        `WITH seeded AS (
          INSERT INTO nonces (chain_id, address, next_nonce) VALUES ($1, $2, $3) ON CONFLICT (chain_id, address) DO NOTHING
          RETURNING next_nonce
        ), locked AS (
          SELECT next_nonce FROM nonces WHERE chain_id = $1 AND address = $2 FOR UPDATE
        )
        SELECT next_nonce FROM seeded UNION ALL SELECT next_nonce FROM locked`,
-      [chainId, address, chainPending],
-    ));
+        [chainId, address, chainPending],
+      ),
+    );
     if (rows[0]) return Math.max(Number(rows[0].next_nonce), chainPending);
   }
   throw new Error(`nonce row for ${chainId}/${address} could not be locked`);
 }
 
 /** Record that nonces up to and including `lastUsed` are taken. */
-export async function consumeNonces(client: pg.PoolClient, chainId: number, address: string, lastUsed: number): Promise<void> {
-  await client.query(prepared('UPDATE nonces SET next_nonce = $3, updated_at = now() WHERE chain_id = $1 AND address = $2', [
-    chainId,
-    address,
-    lastUsed + 1,
-  ]));
+export async function consumeNonces(
+  client: pg.PoolClient,
+  chainId: number,
+  address: string,
+  lastUsed: number,
+): Promise<void> {
+  await client.query(
+    prepared('UPDATE nonces SET next_nonce = $3, updated_at = now() WHERE chain_id = $1 AND address = $2', [
+      chainId,
+      address,
+      lastUsed + 1,
+    ]),
+  );
 }
 
 /** Every address with a nonce row on a chain, and the next nonce Postgres will hand out (the reconciler's worklist). */
-export async function listNonceRows(db: Pick<pg.Pool, 'query'>, chainId: number): Promise<{ address: string; nextNonce: number }[]> {
-  const { rows } = await db.query<{ address: string; next_nonce: string }>('SELECT address, next_nonce FROM nonces WHERE chain_id = $1 ORDER BY address', [chainId]);
+export async function listNonceRows(
+  db: Pick<pg.Pool, 'query'>,
+  chainId: number,
+): Promise<{ address: string; nextNonce: number }[]> {
+  const { rows } = await db.query<{ address: string; next_nonce: string }>(
+    'SELECT address, next_nonce FROM nonces WHERE chain_id = $1 ORDER BY address',
+    [chainId],
+  );
   return rows.map((r) => ({ address: r.address, nextNonce: Number(r.next_nonce) }));
 }
 
 /** Lock the nonce row of (chain, address) for the caller's transaction; its next nonce, or null when it has none. */
 export async function lockNonceRow(client: pg.PoolClient, chainId: number, address: string): Promise<number | null> {
-  const { rows } = await client.query<{ next_nonce: string }>('SELECT next_nonce FROM nonces WHERE chain_id = $1 AND address = $2 FOR UPDATE', [chainId, address]);
+  const { rows } = await client.query<{ next_nonce: string }>(
+    'SELECT next_nonce FROM nonces WHERE chain_id = $1 AND address = $2 FOR UPDATE',
+    [chainId, address],
+  );
   return rows[0] ? Number(rows[0].next_nonce) : null;
 }
 
@@ -54,14 +77,25 @@ export async function lockNonceRow(client: pg.PoolClient, chainId: number, addre
  * than Postgres handed out — the key signed elsewhere. Allocation already takes the larger of the two; this keeps the
  * table honest. Returns whether it moved.
  */
-export async function raiseNextNonce(client: pg.PoolClient, chainId: number, address: string, to: number, actor: Actor): Promise<boolean> {
+export async function raiseNextNonce(
+  client: pg.PoolClient,
+  chainId: number,
+  address: string,
+  to: number,
+  actor: Actor,
+): Promise<boolean> {
   const { rows } = await client.query<{ before: string }>(
     `UPDATE nonces n SET next_nonce = $3, updated_at = now() FROM (SELECT next_nonce AS before FROM nonces WHERE chain_id = $1 AND address = $2) b
       WHERE n.chain_id = $1 AND n.address = $2 AND n.next_nonce < $3 RETURNING b.before`,
     [chainId, address, to],
   );
   if (!rows[0]) return false;
-  await appendAudit(client, { actor, action: 'nonce.resynced', subject: `nonce:${chainId}:${address}`, data: { chainId, address, from: Number(rows[0].before), to } });
+  await appendAudit(client, {
+    actor,
+    action: 'nonce.resynced',
+    subject: `nonce:${chainId}:${address}`,
+    data: { chainId, address, from: Number(rows[0].before), to },
+  });
   return true;
 }
 
@@ -84,12 +118,43 @@ export async function recordNonceFill(client: pg.PoolClient, fill: NonceFill, ac
     `INSERT INTO intent_transactions (tx_hash, intent_id, chain_id, from_address, nonce, kind, route, max_fee_per_gas,
                                       max_priority_fee_per_gas, raw_tx, actor)
      VALUES ($1, NULL, $2, $3, $4, 'fill', 'public', $5, $6, $7, $8)`,
-    [fill.txHash, fill.chainId, fill.address, fill.nonce, fill.maxFeePerGas.toString(), fill.maxPriorityFeePerGas.toString(), fill.raw, actor],
+    [
+      fill.txHash,
+      fill.chainId,
+      fill.address,
+      fill.nonce,
+      fill.maxFeePerGas.toString(),
+      fill.maxPriorityFeePerGas.toString(),
+      fill.raw,
+      actor,
+    ],
   );
   await appendAudit(client, {
     actor,
     action: 'nonce.gap_filled',
     subject: `nonce:${fill.chainId}:${fill.address}`,
-    data: { chainId: fill.chainId, address: fill.address, nonce: fill.nonce, txHash: fill.txHash, maxFeePerGas: fill.maxFeePerGas.toString() },
+    data: {
+      chainId: fill.chainId,
+      address: fill.address,
+      nonce: fill.nonce,
+      txHash: fill.txHash,
+      maxFeePerGas: fill.maxFeePerGas.toString(),
+    },
   });
+}
+
+/**
+ * The next nonce Postgres will hand out for (chain, address), or null when it has handed out none (no lock taken).
+ * The address is compared case-insensitively: rows carry the address as the signing lane spelt it.
+ */
+export async function readNextNonce(
+  db: Pick<pg.Pool, 'query'>,
+  chainId: number,
+  address: string,
+): Promise<number | null> {
+  const { rows } = await db.query<{ next_nonce: string }>(
+    'SELECT max(next_nonce) AS next_nonce FROM nonces WHERE chain_id = $1 AND lower(address) = lower($2)',
+    [chainId, address],
+  );
+  return rows[0]?.next_nonce != null ? Number(rows[0].next_nonce) : null;
 }

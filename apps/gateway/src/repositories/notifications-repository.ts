@@ -1,6 +1,10 @@
 import type pg from 'pg';
-import { CHANNEL_NAME, type ChannelKind, type ChannelSettings } from '../notifications/channel-settings.ts';
-import type { NotificationMessage } from '../notifications/message-content.ts';
+import {
+  CHANNEL_NAME,
+  type ChannelKind,
+  type ChannelSettings,
+  type NotificationMessage,
+} from '../domain/notification.ts';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -37,7 +41,7 @@ const CHANNEL_COLUMNS = 'name, kind, settings, secret_sealed, secret_hint, creat
 const toChannel = (r: ChannelRow): ChannelRecord => ({
   name: r.name,
   kind: r.kind,
-  settings: { ...r.settings, kind: r.kind } as ChannelSettings,
+  settings: Object.assign({}, r.settings, { kind: r.kind }) as ChannelSettings,
   secretSealed: r.secret_sealed,
   secretHint: r.secret_hint,
   createdAt: r.created_at,
@@ -61,7 +65,10 @@ export async function listChannelNames(db: Queryable | pg.Pool): Promise<string[
 
 export async function findChannelsByName(db: Queryable, names: readonly string[]): Promise<Map<string, ChannelRecord>> {
   if (names.length === 0) return new Map();
-  const { rows } = await db.query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM notification_channels WHERE name = ANY($1::text[])`, [names]);
+  const { rows } = await db.query<ChannelRow>(
+    `SELECT ${CHANNEL_COLUMNS} FROM notification_channels WHERE name = ANY($1::text[])`,
+    [names],
+  );
   return new Map(rows.map((r) => [r.name, toChannel(r)]));
 }
 
@@ -85,7 +92,10 @@ export async function upsertChannel(
 
 /** Delete a channel; false when there was none. Its pending notifications stay and fail as channel_not_configured. */
 export async function deleteChannel(db: Queryable, name: string): Promise<ChannelRecord | null> {
-  const { rows } = await db.query<ChannelRow>(`DELETE FROM notification_channels WHERE name = $1 RETURNING ${CHANNEL_COLUMNS}`, [name]);
+  const { rows } = await db.query<ChannelRow>(
+    `DELETE FROM notification_channels WHERE name = $1 RETURNING ${CHANNEL_COLUMNS}`,
+    [name],
+  );
   return rows[0] ? toChannel(rows[0]) : null;
 }
 
@@ -111,13 +121,19 @@ const MAX_PAYLOAD_BYTES = 32 * 1024;
 function validate(n: NewNotification): string {
   if (!CHANNEL_NAME.test(n.channel)) throw new TypeError(`notification channel "${n.channel}" is not a channel name`);
   if (!EVENT.test(n.event)) throw new TypeError(`notification event "${n.event}" is not a dotted event name`);
-  if (typeof n.subject !== 'string' || n.subject.length === 0 || n.subject.length > 1000) throw new TypeError('notification subject must be 1–1000 characters');
-  if (n.dedupeKey !== undefined && (typeof n.dedupeKey !== 'string' || n.dedupeKey.length === 0 || n.dedupeKey.length > 255)) {
+  if (typeof n.subject !== 'string' || n.subject.length === 0 || n.subject.length > 1000)
+    throw new TypeError('notification subject must be 1–1000 characters');
+  if (
+    n.dedupeKey !== undefined &&
+    (typeof n.dedupeKey !== 'string' || n.dedupeKey.length === 0 || n.dedupeKey.length > 255)
+  ) {
     throw new TypeError('notification dedupeKey must be 1–255 characters');
   }
-  if (n.payload === null || typeof n.payload !== 'object' || Array.isArray(n.payload)) throw new TypeError('notification payload must be a JSON object');
+  if (n.payload === null || typeof n.payload !== 'object' || Array.isArray(n.payload))
+    throw new TypeError('notification payload must be a JSON object');
   const json = JSON.stringify(n.payload);
-  if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) throw new TypeError(`notification payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+  if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES)
+    throw new TypeError(`notification payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
   return json;
 }
 
@@ -188,7 +204,12 @@ const toClaimed = (r: ClaimedRow): ClaimedNotification => ({
  * LOCKED), so several gateway processes never claim the same row. Claiming counts the attempt and leases the row
  * until `leaseUntil` (its next_attempt_at): if this process dies mid-delivery, the row becomes due again then.
  */
-export async function claimDueNotifications(db: Queryable, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedNotification[]> {
+export async function claimDueNotifications(
+  db: Queryable,
+  now: Date,
+  leaseUntil: Date,
+  limit: number,
+): Promise<ClaimedNotification[]> {
   const { rows } = await db.query<ClaimedRow>(
     `WITH due AS (
        SELECT id FROM notification_outbox
@@ -201,7 +222,9 @@ export async function claimDueNotifications(db: Queryable, now: Date, leaseUntil
         SET attempts = o.attempts + 1, next_attempt_at = $2, last_attempt_at = $1
        FROM due
       WHERE o.id = due.id
-     RETURNING ${CLAIMED_COLUMNS.split(', ').map((c) => `o.${c}`).join(', ')}`,
+     RETURNING ${CLAIMED_COLUMNS.split(', ')
+       .map((c) => `o.${c}`)
+       .join(', ')}`,
     [now, leaseUntil, limit],
   );
   return rows.map(toClaimed).sort((a, b) => Number(a.id) - Number(b.id));
@@ -229,7 +252,13 @@ export async function insertClaimedNotification(
 }
 
 /** Record a successful attempt (only if the row is still this attempt's: a stale process cannot overwrite). */
-export async function recordDelivered(db: Queryable, id: string, attempt: number, now: Date, httpStatus: number | null): Promise<void> {
+export async function recordDelivered(
+  db: Queryable,
+  id: string,
+  attempt: number,
+  now: Date,
+  httpStatus: number | null,
+): Promise<void> {
   await db.query(
     `UPDATE notification_outbox
         SET status = 'delivered', delivered_at = $3, last_http_status = $4, last_error_code = NULL, last_error = NULL
@@ -249,7 +278,15 @@ export async function recordFailed(
     `UPDATE notification_outbox
         SET status = $3, next_attempt_at = $4, last_error_code = $5, last_error = $6, last_http_status = $7
       WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
-    [id, attempt, failure.dead ? 'dead' : 'pending', failure.nextAttemptAt, failure.code, failure.message.slice(0, 500), failure.httpStatus],
+    [
+      id,
+      attempt,
+      failure.dead ? 'dead' : 'pending',
+      failure.nextAttemptAt,
+      failure.code,
+      failure.message.slice(0, 500),
+      failure.httpStatus,
+    ],
   );
 }
 
@@ -296,7 +333,8 @@ const toState = (r: StateRow): NotificationState => ({
   lastHttpStatus: r.last_http_status,
 });
 
-const STATE_COLUMNS = 'id, channel, event, status, attempts, next_attempt_at, last_attempt_at, delivered_at, last_error_code, last_error, last_http_status';
+const STATE_COLUMNS =
+  'id, channel, event, status, attempts, next_attempt_at, last_attempt_at, delivered_at, last_error_code, last_error, last_http_status';
 
 export async function findNotificationState(db: Queryable, id: string): Promise<NotificationState | null> {
   const { rows } = await db.query<StateRow>(`SELECT ${STATE_COLUMNS} FROM notification_outbox WHERE id = $1`, [id]);
@@ -304,8 +342,15 @@ export async function findNotificationState(db: Queryable, id: string): Promise<
 }
 
 /** Notifications of a channel, newest first (for operators and tests). */
-export async function listNotificationStates(db: Queryable, channel: string, limit = 100): Promise<NotificationState[]> {
-  const { rows } = await db.query<StateRow>(`SELECT ${STATE_COLUMNS} FROM notification_outbox WHERE channel = $1 ORDER BY id DESC LIMIT $2`, [channel, limit]);
+export async function listNotificationStates(
+  db: Queryable,
+  channel: string,
+  limit = 100,
+): Promise<NotificationState[]> {
+  const { rows } = await db.query<StateRow>(
+    `SELECT ${STATE_COLUMNS} FROM notification_outbox WHERE channel = $1 ORDER BY id DESC LIMIT $2`,
+    [channel, limit],
+  );
   return rows.map(toState);
 }
 

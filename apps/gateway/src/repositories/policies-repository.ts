@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Decision } from '@clawd402/protocol';
+import type { Decision, IntentOrigin } from '@clawd402/protocol';
 import { classifyWriteError } from '../db/errors.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -59,7 +59,14 @@ function toLint(raw: VersionRow['lint']): PolicyLint {
 }
 
 function toSummary(row: VersionRow): PolicyVersionSummary {
-  return { version: row.version, hash: row.hash, format: row.format, author: row.author, createdAt: row.created_at, lint: toLint(row.lint) };
+  return {
+    version: row.version,
+    hash: row.hash,
+    format: row.format,
+    author: row.author,
+    createdAt: row.created_at,
+    lint: toLint(row.lint),
+  };
 }
 
 /**
@@ -81,7 +88,13 @@ export async function insertPolicyVersion(
       `INSERT INTO policy_versions (version, content, format, hash, author, lint)
        SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5::jsonb FROM policy_versions
        RETURNING ${SUMMARY_COLUMNS}`,
-      [input.content, input.format, input.hash, input.author, JSON.stringify({ errors: input.lint.errors, warnings: input.lint.warnings })],
+      [
+        input.content,
+        input.format,
+        input.hash,
+        input.author,
+        JSON.stringify({ errors: input.lint.errors, warnings: input.lint.warnings }),
+      ],
     );
     return toSummary(rows[0]!);
   } catch (cause) {
@@ -91,7 +104,10 @@ export async function insertPolicyVersion(
 
 /** One version with its text, or null. */
 export async function findPolicyVersion(db: Queryable, version: number): Promise<PolicyVersionRecord | null> {
-  const { rows } = await db.query<VersionRow>(`SELECT ${SUMMARY_COLUMNS}, content FROM policy_versions WHERE version = $1`, [version]);
+  const { rows } = await db.query<VersionRow>(
+    `SELECT ${SUMMARY_COLUMNS}, content FROM policy_versions WHERE version = $1`,
+    [version],
+  );
   const row = rows[0];
   return row ? { ...toSummary(row), content: row.content! } : null;
 }
@@ -127,17 +143,23 @@ export async function findActivePolicy(db: Queryable): Promise<ActivePolicy | nu
        FROM policy_active a JOIN policy_versions v ON v.version = a.version`,
   );
   const row = rows[0];
-  return row ? { version: row.version, hash: row.hash, activatedBy: row.activated_by, activatedAt: row.activated_at } : null;
+  return row
+    ? { version: row.version, hash: row.hash, activatedBy: row.activated_by, activatedAt: row.activated_at }
+    : null;
 }
 
 /** The active version and its text in one read (what every gateway process loads). */
-export async function findActivePolicyVersion(db: Queryable): Promise<(PolicyVersionRecord & { activatedBy: string; activatedAt: Date }) | null> {
+export async function findActivePolicyVersion(
+  db: Queryable,
+): Promise<(PolicyVersionRecord & { activatedBy: string; activatedAt: Date }) | null> {
   const { rows } = await db.query<VersionRow & { activated_by: string; activated_at: Date }>(
     `SELECT v.version, v.hash, v.format, v.author, v.created_at, v.lint, v.content, a.activated_by, a.activated_at
        FROM policy_active a JOIN policy_versions v ON v.version = a.version`,
   );
   const row = rows[0];
-  return row ? { ...toSummary(row), content: row.content!, activatedBy: row.activated_by, activatedAt: row.activated_at } : null;
+  return row
+    ? { ...toSummary(row), content: row.content!, activatedBy: row.activated_by, activatedAt: row.activated_at }
+    : null;
 }
 
 /** Just the active version number (the once-a-second poll), or null. */
@@ -150,7 +172,11 @@ export async function activePolicyVersionNumber(db: Queryable): Promise<number |
  * Point the active pointer at `version` (the trigger notifies every gateway at COMMIT). Returns the version that
  * was active before, or null. Call inside a transaction that also appends the audit record.
  */
-export async function activatePolicyVersion(client: Queryable, version: number, activatedBy: string): Promise<{ previous: number | null; activatedAt: Date }> {
+export async function activatePolicyVersion(
+  client: Queryable,
+  version: number,
+  activatedBy: string,
+): Promise<{ previous: number | null; activatedAt: Date }> {
   try {
     const before = await client.query<{ version: number }>('SELECT version FROM policy_active FOR UPDATE');
     const { rows } = await client.query<{ activated_at: Date }>(
@@ -179,6 +205,8 @@ export interface ReplayIntentRow {
   data: string | null;
   /** USD value in micro-dollars when the schema records one (migrations/0005_money.sql) and it was known. */
   valueUsdMicros: bigint | null;
+  /** The surface it came through; null when recorded before migration 0022. */
+  origin: IntentOrigin | null;
   decision: Decision;
   createdAt: Date;
 }
@@ -194,10 +222,22 @@ export async function recentDecidedIntents(db: Queryable, limit: number): Promis
   );
   const usdColumn = usd.rowCount ? 'value_usd_micros' : 'NULL::bigint';
   const { rows } = await db.query<{
-    id: string; agent_id: string; api_key_id: string | null; type: 'transfer' | 'contract_call'; chain_id: string; recipient: string; asset: string;
-    amount: string; decimals: number; data: string | null; value_usd_micros: string | null; decision: Decision; created_at: Date;
+    id: string;
+    agent_id: string;
+    api_key_id: string | null;
+    type: 'transfer' | 'contract_call';
+    chain_id: string;
+    recipient: string;
+    asset: string;
+    amount: string;
+    decimals: number;
+    data: string | null;
+    value_usd_micros: string | null;
+    origin: IntentOrigin | null;
+    decision: Decision;
+    created_at: Date;
   }>(
-    `SELECT id, agent_id, api_key_id, type, chain_id, recipient, asset, amount, decimals, data, ${usdColumn} AS value_usd_micros, decision, created_at
+    `SELECT id, agent_id, api_key_id, type, chain_id, recipient, asset, amount, decimals, data, ${usdColumn} AS value_usd_micros, origin, decision, created_at
        FROM intents WHERE decision IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT $1`,
     [limit],
   );
@@ -213,6 +253,7 @@ export async function recentDecidedIntents(db: Queryable, limit: number): Promis
     decimals: r.decimals,
     data: r.data,
     valueUsdMicros: r.value_usd_micros === null ? null : BigInt(r.value_usd_micros),
+    origin: r.origin,
     decision: r.decision,
     createdAt: r.created_at,
   }));
@@ -220,6 +261,13 @@ export async function recentDecidedIntents(db: Queryable, limit: number): Promis
 
 /** True when an agent with this id exists (a dry-run of a single intent names one). */
 export async function agentExists(db: Queryable, agentId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM agents WHERE id = $1', [agentId]);
-  return rowCount === 1;
+  return (await agentSignerAddress(db, agentId)) !== null;
+}
+
+/** The signer address an agent signs with, or null when there is no such agent (a dry-run decodes calls from it). */
+export async function agentSignerAddress(db: Queryable, agentId: string): Promise<string | null> {
+  const { rows } = await db.query<{ signer_address: string }>('SELECT signer_address FROM agents WHERE id = $1', [
+    agentId,
+  ]);
+  return rows[0]?.signer_address ?? null;
 }

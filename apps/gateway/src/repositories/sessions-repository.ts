@@ -64,7 +64,10 @@ export async function openSession(
   );
   const evict = current.slice(0, Math.max(0, current.length - (MAX_SESSIONS_PER_USER - 1))).map((r) => r.id);
   if (evict.length > 0) {
-    await client.query("UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted' WHERE id = ANY($1::uuid[])", [evict]);
+    await client.query(
+      "UPDATE sessions SET revoked_at = now(), revoked_reason = 'evicted' WHERE id = ANY($1::uuid[])",
+      [evict],
+    );
   }
   const id = randomUUID();
   const { rows } = await client.query<SessionRow>(
@@ -97,8 +100,19 @@ export type RefreshOutcome =
  * Use a refresh token once: mark it used and issue the next one in the same session. A token presented again after
  * use is a leak: the whole session (the token family) is revoked and 'reused' is returned.
  */
-export async function rotateRefreshToken(client: pg.PoolClient, token: string, refreshSeconds: number): Promise<RefreshOutcome> {
-  const { rows } = await client.query<{ id: string; session_id: string; used_at: Date | null; expired: boolean; user_id: string; session_active: boolean }>(
+export async function rotateRefreshToken(
+  client: pg.PoolClient,
+  token: string,
+  refreshSeconds: number,
+): Promise<RefreshOutcome> {
+  const { rows } = await client.query<{
+    id: string;
+    session_id: string;
+    used_at: Date | null;
+    expired: boolean;
+    user_id: string;
+    session_active: boolean;
+  }>(
     `SELECT r.id, r.session_id, r.used_at, r.expires_at <= now() AS expired, s.user_id, (${active('s')}) AS session_active
        FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
       WHERE r.token_hash = $1 FOR UPDATE OF r, s`,
@@ -117,11 +131,19 @@ export async function rotateRefreshToken(client: pg.PoolClient, token: string, r
 }
 
 export async function revokeSession(db: Queryable, sessionId: string, reason: string): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, reason]);
+  const { rowCount } = await db.query(
+    'UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',
+    [sessionId, reason],
+  );
   return rowCount === 1;
 }
 
-export async function revokeUserSessions(db: Queryable, userId: string, reason: string, except?: string): Promise<number> {
+export async function revokeUserSessions(
+  db: Queryable,
+  userId: string,
+  reason: string,
+  except?: string,
+): Promise<number> {
   const { rowCount } = await db.query(
     'UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3',
     [userId, reason, except ?? null],
@@ -134,7 +156,11 @@ export async function revokeUserSessions(db: Queryable, userId: string, reason: 
  * Returns null when the session is revoked, past its absolute expiry, idle too long, or its user is disabled; else
  * whether the user has a TOTP second factor.
  */
-export async function touchSession(db: Queryable, sessionId: string, userId: string): Promise<{ totpEnabled: boolean } | null> {
+export async function touchSession(
+  db: Queryable,
+  sessionId: string,
+  userId: string,
+): Promise<{ totpEnabled: boolean } | null> {
   const { rows } = await db.query<{ totp: boolean }>(
     `WITH s AS (
        SELECT s.id, u.totp_enabled_at IS NOT NULL AS totp FROM sessions s JOIN users u ON u.id = s.user_id
@@ -162,9 +188,16 @@ export async function listActiveSessions(db: Queryable, userId: string): Promise
  * key change across all replicas: the settings row is locked while it compares and updates. Returns how many
  * sessions it ended.
  */
-export async function endSessionsOnKeyRotation(client: pg.PoolClient, keyId: string): Promise<{ rotated: boolean; ended: number }> {
-  await client.query("INSERT INTO settings (key, value) VALUES ('jwt_signing_kid', $1) ON CONFLICT (key) DO NOTHING", [keyId]);
-  const { rows } = await client.query<{ value: string }>("SELECT value FROM settings WHERE key = 'jwt_signing_kid' FOR UPDATE");
+export async function endSessionsOnKeyRotation(
+  client: pg.PoolClient,
+  keyId: string,
+): Promise<{ rotated: boolean; ended: number }> {
+  await client.query("INSERT INTO settings (key, value) VALUES ('jwt_signing_kid', $1) ON CONFLICT (key) DO NOTHING", [
+    keyId,
+  ]);
+  const { rows } = await client.query<{ value: string }>(
+    "SELECT value FROM settings WHERE key = 'jwt_signing_kid' FOR UPDATE",
+  );
   if (rows[0]!.value === keyId) return { rotated: false, ended: 0 };
   const { rowCount } = await client.query(
     "UPDATE sessions SET revoked_at = now(), revoked_reason = 'signing_key_rotated' WHERE revoked_at IS NULL AND expires_at > now()",
@@ -175,6 +208,9 @@ export async function endSessionsOnKeyRotation(client: pg.PoolClient, keyId: str
 
 /** The session a refresh token belongs to, without using the token (for checking the console's CSRF token first). */
 export async function sessionIdOfRefreshToken(db: Queryable, token: string): Promise<string | null> {
-  const { rows } = await db.query<{ session_id: string }>('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [hashRefreshToken(token)]);
+  const { rows } = await db.query<{ session_id: string }>(
+    'SELECT session_id FROM refresh_tokens WHERE token_hash = $1',
+    [hashRefreshToken(token)],
+  );
   return rows[0]?.session_id ?? null;
 }

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
-import type { UsdMicros } from '../money/usd.ts';
+import type { UsdMicros } from '../domain/usd.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
+import { raiseAlert } from './alerts-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -77,10 +78,14 @@ export const GLOBAL_SCOPE = 'global';
  * transactions never wait on each other in a cycle. The global row is not locked here (every agent would queue on
  * it); it is returned as read, and {@link lockGlobalScope} locks it when it carries a limit.
  */
-export async function lockScopes(client: Queryable, scopes: readonly string[]): Promise<{ locked: Map<string, ScopeRow>; global: ScopeRow }> {
+export async function lockScopes(
+  client: Queryable,
+  scopes: readonly string[],
+): Promise<{ locked: Map<string, ScopeRow>; global: ScopeRow }> {
   const sorted = [...new Set(scopes)].filter((s) => s !== GLOBAL_SCOPE).sort();
-  const { rows } = await client.query<ScopeDbRow & { locked: boolean }>(prepared(
-    `WITH locked AS (
+  const { rows } = await client.query<ScopeDbRow & { locked: boolean }>(
+    prepared(
+      `WITH locked AS (
        INSERT INTO spend_scopes (scope) SELECT s FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n
        ON CONFLICT (scope) DO UPDATE SET scope = excluded.scope
        RETURNING *
@@ -88,14 +93,15 @@ export async function lockScopes(client: Queryable, scopes: readonly string[]): 
      SELECT *, true AS locked FROM locked
      UNION ALL
      SELECT *, false AS locked FROM spend_scopes WHERE scope = 'global'`,
-    [sorted],
-  ));
+      [sorted],
+    ),
+  );
   const locked = new Map<string, ScopeRow>();
   let global: ScopeRow | undefined;
   for (const row of rows) {
     const { locked: isLocked, ...rest } = row;
-    if (isLocked) locked.set(row.scope, toScope(rest as ScopeDbRow));
-    else global = toScope(rest as ScopeDbRow);
+    if (isLocked) locked.set(row.scope, toScope(rest));
+    else global = toScope(rest);
   }
   if (!global) throw new Error('the global spend scope row is missing (migration 0005)');
   return { locked, global };
@@ -103,8 +109,18 @@ export async function lockScopes(client: Queryable, scopes: readonly string[]): 
 
 /** Lock the global scope row (only when it carries a limit: then every decision must see the exact global total). */
 export async function lockGlobalScope(client: Queryable): Promise<ScopeRow> {
-  const { rows } = await client.query<ScopeDbRow>(prepared(`SELECT * FROM spend_scopes WHERE scope = 'global' FOR UPDATE`, []));
+  const { rows } = await client.query<ScopeDbRow>(
+    prepared(`SELECT * FROM spend_scopes WHERE scope = 'global' FOR UPDATE`, []),
+  );
   return toScope(rows[0]!);
+}
+
+/** The rows of `scopes` that exist, as committed (no lock; a scope without a row has no limits yet). */
+export async function readScopes(client: Queryable, scopes: readonly string[]): Promise<Map<string, ScopeRow>> {
+  const { rows } = await client.query<ScopeDbRow>(
+    prepared('SELECT * FROM spend_scopes WHERE scope = ANY($1::text[])', [[...scopes]]),
+  );
+  return new Map(rows.map((r) => [r.scope, toScope(r)]));
 }
 
 /** Rolling 24 h and 1 h spend of each scope, as committed (read inside the locking transaction: exact for locked scopes). */
@@ -120,8 +136,9 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
     after_reset: string;
     before_reset: string;
     offset_micros: string;
-  }>(prepared(
-    `SELECT b.scope,
+  }>(
+    prepared(
+      `SELECT b.scope,
             COALESCE(sum(b.usd_micros), 0) AS day_usd,
             COALESCE(sum(b.count), 0) AS day_count,
             COALESCE(sum(b.usd_micros) FILTER (WHERE b.minute > ${HOUR_CUT}), 0) AS hour_usd,
@@ -134,11 +151,20 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
        FROM spend_buckets b JOIN spend_scopes s ON s.scope = b.scope
       WHERE b.scope = ANY($1::text[]) AND b.minute > ${DAY_CUT}
       GROUP BY b.scope`,
-    [scopes],
-  ));
+      [scopes],
+    ),
+  );
   const result = new Map<string, ScopeSpend>();
   for (const scope of scopes) {
-    result.set(scope, { dayUsd: 0n, dayCount: 0, hourUsd: 0n, hourCount: 0, dayFreesAt: null, hourFreesAt: null, breakerUsd: 0n });
+    result.set(scope, {
+      dayUsd: 0n,
+      dayCount: 0,
+      hourUsd: 0n,
+      hourCount: 0,
+      dayFreesAt: null,
+      hourFreesAt: null,
+      breakerUsd: 0n,
+    });
   }
   for (const r of rows) {
     const beforeReset = BigInt(r.before_reset) - BigInt(r.offset_micros);
@@ -161,8 +187,9 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
  */
 export async function reserveSpend(client: Queryable, intentIds: readonly string[]): Promise<void> {
   if (intentIds.length === 0) return;
-  await client.query(prepared(
-    `WITH r AS (
+  await client.query(
+    prepared(
+      `WITH r AS (
        SELECT agent_id, api_key_id, spend_minute, spend_usd_micros FROM intents
         WHERE id = ANY($1::uuid[]) AND spend_state = 'reserved'
      ), parts AS (
@@ -176,8 +203,9 @@ export async function reserveSpend(client: Queryable, intentIds: readonly string
      SELECT scope, minute, shard, sum(usd), count(*) FROM parts GROUP BY scope, minute, shard ORDER BY scope, minute, shard
      ON CONFLICT (scope, minute, shard) DO UPDATE
        SET usd_micros = spend_buckets.usd_micros + excluded.usd_micros, count = spend_buckets.count + excluded.count`,
-    [intentIds],
-  ));
+      [intentIds],
+    ),
+  );
 }
 
 /**
@@ -190,12 +218,18 @@ export async function adjustSpend(
   intentId: string,
   change: { to: 'released' } | { to: 'settled'; usd: UsdMicros } | { to: 'committed' },
 ): Promise<boolean> {
-  const from = change.to === 'settled' ? ['reserved', 'committed'] : change.to === 'committed' ? ['reserved'] : ['reserved', 'committed'];
+  const from =
+    change.to === 'settled'
+      ? ['reserved', 'committed']
+      : change.to === 'committed'
+        ? ['reserved']
+        : ['reserved', 'committed'];
   const newUsd = change.to === 'released' ? '0' : change.to === 'settled' ? change.usd.toString() : null;
   const countDelta = change.to === 'released' ? -1 : 0;
   try {
-    const { rows } = await db.query<{ id: string }>(prepared(
-      `WITH old AS (
+    const { rows } = await db.query<{ id: string }>(
+      prepared(
+        `WITH old AS (
          SELECT id, agent_id, api_key_id, spend_minute, spend_usd_micros FROM intents
           WHERE id = $1 AND spend_state = ANY($2::text[]) FOR UPDATE
        ), moved AS (
@@ -212,8 +246,9 @@ export async function adjustSpend(
          RETURNING 1
        )
        SELECT id FROM moved, (SELECT count(*) FROM adjusted) a`,
-      [intentId, from, change.to, newUsd, countDelta],
-    ));
+        [intentId, from, change.to, newUsd, countDelta],
+      ),
+    );
     return rows.length === 1;
   } catch (cause) {
     throw classifyWriteError(cause);
@@ -221,7 +256,10 @@ export async function adjustSpend(
 }
 
 /** Intents whose spend is still open (reserved or committed) though they ended: the tracker's reconciliation sweep. */
-export async function findUnsettledSpend(db: Queryable, limit: number): Promise<{ id: string; status: string; spendState: string }[]> {
+export async function findUnsettledSpend(
+  db: Queryable,
+  limit: number,
+): Promise<{ id: string; status: string; spendState: string }[]> {
   const { rows } = await db.query<{ id: string; status: string; spend_state: string }>(
     `SELECT id, status, spend_state FROM intents
       WHERE spend_state IN ('reserved', 'committed')
@@ -232,7 +270,10 @@ export async function findUnsettledSpend(db: Queryable, limit: number): Promise<
   return rows.map((r) => ({ id: r.id, status: r.status, spendState: r.spend_state }));
 }
 
-/** Record a breaker level change for a scope (and latch it at emergency), with its audit record and an alert. */
+/**
+ * Record a breaker level change for a scope (and latch it at emergency), with its audit record and a
+ * `breaker_level_changed` alert (critical when rising past warning, high at warning, medium when falling).
+ */
 export async function setBreakerLevel(
   client: Queryable,
   scope: string,
@@ -248,23 +289,40 @@ export async function setBreakerLevel(
     [scope, to],
   );
   const rising = BREAKER_LEVELS.indexOf(to) > BREAKER_LEVELS.indexOf(from);
-  if (rising) {
-    await client.query(`INSERT INTO alerts (kind, severity, detail) VALUES ('circuit_breaker', $1, $2)`, [
-      to === 'warning' ? 'warning' : 'critical',
-      JSON.stringify({ scope, from, to, ...detail }),
-    ]);
-  }
-  await appendAudit(client, { actor: 'system:gateway', action: 'breaker.level_changed', subject: `scope:${scope}`, data: { from, to, ...detail } });
+  await raiseAlert(client, {
+    kind: 'breaker_level_changed',
+    // Per level, so a fall back is not folded into the rise before it.
+    subject: `scope:${scope}:${to}`,
+    severity: !rising ? 'medium' : to === 'warning' ? 'high' : 'critical',
+    summary: `Circuit breaker for ${scope} ${rising ? 'rose' : 'fell'} from ${from} to ${to} (${detail.spendUsd} USD in 24 h)`,
+    detail: { scope, from, to, ...detail },
+  });
+  await appendAudit(client, {
+    actor: 'system:gateway',
+    action: 'breaker.level_changed',
+    subject: `scope:${scope}`,
+    data: { from, to, ...detail },
+  });
 }
 
 export interface ScopeLimitsUpdate {
   limitDay?: UsdMicros | null;
   limitHour?: UsdMicros | null;
-  breaker?: { warning?: UsdMicros | null; soft?: UsdMicros | null; hard?: UsdMicros | null; emergency?: UsdMicros | null };
+  breaker?: {
+    warning?: UsdMicros | null;
+    soft?: UsdMicros | null;
+    hard?: UsdMicros | null;
+    emergency?: UsdMicros | null;
+  };
 }
 
 /** Set a scope's limits and breaker thresholds (null: back to the default), audited, in the caller's transaction. */
-export async function updateScopeLimits(client: Queryable, scope: string, update: ScopeLimitsUpdate, actor: Actor): Promise<ScopeRow> {
+export async function updateScopeLimits(
+  client: Queryable,
+  scope: string,
+  update: ScopeLimitsUpdate,
+  actor: Actor,
+): Promise<ScopeRow> {
   const columns: [string, UsdMicros | null | undefined][] = [
     ['limit_day_micros', update.limitDay],
     ['limit_hour_micros', update.limitHour],
@@ -284,7 +342,10 @@ export async function updateScopeLimits(client: Queryable, scope: string, update
   }
   try {
     await client.query(`INSERT INTO spend_scopes (scope) VALUES ($1) ON CONFLICT (scope) DO NOTHING`, [scope]);
-    const { rows } = await client.query<ScopeDbRow>(`UPDATE spend_scopes SET ${sets.join(', ')} WHERE scope = $1 RETURNING *`, params);
+    const { rows } = await client.query<ScopeDbRow>(
+      `UPDATE spend_scopes SET ${sets.join(', ')} WHERE scope = $1 RETURNING *`,
+      params,
+    );
     await appendAudit(client, { actor, action: 'costs.limits_updated', subject: `scope:${scope}`, data: changed });
     return toScope(rows[0]!);
   } catch (cause) {
@@ -296,7 +357,12 @@ export async function updateScopeLimits(client: Queryable, scope: string, update
  * An owner's breaker reset: clears the emergency latch and makes spend so far (in the window) stop counting for the
  * breaker — it still counts for spend limits. Audited.
  */
-export async function resetBreaker(client: Queryable, scope: string, actor: Actor, reason: string): Promise<ScopeRow | null> {
+export async function resetBreaker(
+  client: Queryable,
+  scope: string,
+  actor: Actor,
+  reason: string,
+): Promise<ScopeRow | null> {
   try {
     const { rows } = await client.query<ScopeDbRow>(
       `UPDATE spend_scopes s SET breaker_latched_at = NULL, breaker_level = 'normal', breaker_reset_at = now(),
@@ -323,12 +389,17 @@ export interface ScopeReport {
 /** Every scope with a row (limits, breaker state) and its current spend: the /admin/costs view. */
 export async function listScopes(db: Queryable): Promise<ScopeReport[]> {
   const { rows } = await db.query<ScopeDbRow>('SELECT * FROM spend_scopes ORDER BY scope');
-  const spend = await readSpend(db, rows.map((r) => r.scope));
+  const spend = await readSpend(
+    db,
+    rows.map((r) => r.scope),
+  );
   return rows.map((r) => ({ scope: toScope(r), spend: spend.get(r.scope)! }));
 }
 
 /** Rolling 24 h spend grouped by asset and chain (from the intents themselves). */
-export async function spendByAsset(db: Queryable): Promise<{ chainId: number; asset: string; usd: UsdMicros; count: number }[]> {
+export async function spendByAsset(
+  db: Queryable,
+): Promise<{ chainId: number; asset: string; usd: UsdMicros; count: number }[]> {
   const { rows } = await db.query<{ chain_id: string; asset: string; usd: string; n: string }>(
     `SELECT chain_id, asset, COALESCE(sum(spend_usd_micros), 0) AS usd, count(*) AS n FROM intents
       WHERE spend_minute > ${DAY_CUT} AND spend_state <> 'released'
@@ -367,4 +438,10 @@ export async function closeSpend(db: Queryable, intentId: string): Promise<'sett
     return (await adjustSpend(db, intentId, { to: 'settled', usd: value + fee })) ? 'settled' : null;
   }
   return (await adjustSpend(db, intentId, { to: 'released' })) ? 'released' : null;
+}
+
+/** The database's current minute: the bucket a reservation made now counts in. */
+export async function currentSpendMinute(db: Pick<pg.PoolClient, 'query'>): Promise<Date> {
+  const { rows } = await db.query<{ m: Date }>(`SELECT date_trunc('minute', now()) AS m`);
+  return rows[0]!.m;
 }

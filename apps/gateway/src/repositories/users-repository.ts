@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { UserRole } from '../security/tokens.ts';
+import type { UserRole } from '../domain/principal.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -23,7 +23,14 @@ interface UserRow {
 }
 
 function toUser(row: UserRow): UserRecord {
-  return { id: row.id, username: row.username, role: row.role, passwordHash: row.password_hash, disabled: row.disabled_at !== null, createdAt: row.created_at };
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    passwordHash: row.password_hash,
+    disabled: row.disabled_at !== null,
+    createdAt: row.created_at,
+  };
 }
 
 const COLUMNS = 'id, username, role, password_hash, disabled_at, created_at';
@@ -43,12 +50,22 @@ export async function listUsers(db: Queryable): Promise<UserRecord[]> {
   return rows.map(toUser);
 }
 
+export async function usernameExists(db: Queryable, username: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM users WHERE username = $1', [username]);
+  return (rowCount ?? 0) > 0;
+}
+
 export async function createUser(
   db: Queryable,
   input: { username: string; passwordHash: string; role: UserRole },
 ): Promise<string> {
   const id = randomUUID();
-  await db.query('INSERT INTO users (id, username, password_hash, role) VALUES ($1, $2, $3, $4)', [id, input.username, input.passwordHash, input.role]);
+  await db.query('INSERT INTO users (id, username, password_hash, role) VALUES ($1, $2, $3, $4)', [
+    id,
+    input.username,
+    input.passwordHash,
+    input.role,
+  ]);
   return id;
 }
 
@@ -58,8 +75,15 @@ export async function setUserRole(db: Queryable, id: string, role: UserRole): Pr
 }
 
 export async function disableUser(db: Queryable, id: string, reason: string): Promise<boolean> {
-  const { rowCount } = await db.query('UPDATE users SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL', [id, reason]);
+  const { rowCount } = await db.query(
+    'UPDATE users SET disabled_at = now(), disabled_reason = $2 WHERE id = $1 AND disabled_at IS NULL',
+    [id, reason],
+  );
   return rowCount === 1;
+}
+
+export async function setPasswordHash(db: Queryable, id: string, passwordHash: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2, password_changed_at = now() WHERE id = $1', [id, passwordHash]);
 }
 
 export interface TotpState {
@@ -69,12 +93,17 @@ export interface TotpState {
 }
 
 export async function getTotpState(db: Queryable, userId: string): Promise<TotpState> {
-  const { rows } = await db.query<{ totp_secret_sealed: string | null; totp_pending_sealed: string | null; totp_last_step: string | null }>(
-    'SELECT totp_secret_sealed, totp_pending_sealed, totp_last_step FROM users WHERE id = $1',
-    [userId],
-  );
+  const { rows } = await db.query<{
+    totp_secret_sealed: string | null;
+    totp_pending_sealed: string | null;
+    totp_last_step: string | null;
+  }>('SELECT totp_secret_sealed, totp_pending_sealed, totp_last_step FROM users WHERE id = $1', [userId]);
   const r = rows[0];
-  return { sealedSecret: r?.totp_secret_sealed ?? null, sealedPending: r?.totp_pending_sealed ?? null, lastStep: r?.totp_last_step ? Number(r.totp_last_step) : null };
+  return {
+    sealedSecret: r?.totp_secret_sealed ?? null,
+    sealedPending: r?.totp_pending_sealed ?? null,
+    lastStep: r?.totp_last_step ? Number(r.totp_last_step) : null,
+  };
 }
 
 export async function setPendingTotp(db: Queryable, userId: string, sealed: string): Promise<void> {

@@ -29,3 +29,14 @@ export function clientKey(ip: string): string {
   for (let i = IPV6_PREFIX_BITS / 16; i < 8; i += 1) parts[i] = 0;
   return `${new ipaddr.IPv6(parts).toString()}/${IPV6_PREFIX_BITS}`;
 }
+
+/**
+ * The network an address belongs to for incident detection (docs/incidents.md): IPv4 per /24
+ * (`203.0.113.7` → `203.0.113.0/24`), IPv6 per /64 as `clientKey` counts it, an IPv4-mapped address as its IPv4.
+ */
+export function clientNetwork(ip: string): string {
+  const key = clientKey(ip);
+  if (key.includes('/') || key.startsWith('raw:')) return key;
+  const octets = key.split('.');
+  return `${octets.slice(0, 3).join('.')}.0/24`;
+}

@@ -1,24 +1,29 @@
 import { findPhoneNumbersInText } from 'libphonenumber-js/max';
-import { english } from 'viem/accounts';
+import type { Address, Hex } from 'viem';
+import { english, privateKeyToAddress } from 'viem/accounts';
 import { parse as parseYaml } from 'yaml';
 
 /**
  * Agent input hygiene: what an agent writes in an intent's free-text fields is scanned before anything else reads
  * it. Prompt injection reaches the gateway as hostile intents, and an agent that was talked into leaking what is in
  * its context (a private key, a seed phrase, an API key, an operator's canary token) leaks it here. Pure: no I/O;
- * `screenIntent` (pipeline/screen-intent.ts) counts and audits the hits, config.ts reads the operator's file.
+ * `screenIntent` (intent-path/02-screen.ts) counts and audits the hits, config.ts reads the operator's file.
  *
  * Three categories, checked in this order (the first that matches names the refusal):
  *   canary    — an operator canary token (config only; tokens are never logged, audited or returned).
  *   secret    — a 32-byte hex private key (see {@link isPrivateKeyLeak} for the 0x rule), a BIP-39 mnemonic,
- *               an API key of a well-known shape, Clawd402's own `c402_…` key, a JWT, a PEM private key.
+ *               an API key of a well-known shape, Clawd402's own `c402_…` key, a JWT, a PEM private key; and,
+ *               with {@link scanIntentForKnownKeys}, any 64-hex string whose secp256k1 address the gateway knows
+ *               (a signer key, an agent's signer address), however it is written or labelled.
  *   injection — an injection phrase (built in + the operator's), matched after folding away trivial obfuscation
  *               ({@link foldForMatching}), or a chat-template control marker such as `<|im_start|>`.
  * Separately, {@link redactPersonalData} replaces emails, phone numbers, card numbers and SSNs in text that is kept
  * (the stored memo) or logged.
  */
 
-export type HygieneCategory = 'canary' | 'secret' | 'injection';
+import type { HygieneCategory } from '../domain/hygiene.ts';
+
+export type { HygieneCategory } from '../domain/hygiene.ts';
 
 /** A hit. `rule` names the rule (`private_key`, `mnemonic`, `phrase`, `canary`, …), never the matched text. */
 export interface HygieneFinding {
@@ -96,7 +101,15 @@ export const DEFAULT_INJECTION_PHRASES: readonly string[] = [
 ];
 
 /** Chat-template control tokens: no memo needs them, and they only appear in text aimed at a model. */
-const CONTROL_MARKERS = ['<|im_start|>', '<|im_end|>', '<|system|>', '<|endoftext|>', '<|start_header_id|>', '[inst]', '<<sys>>'];
+const CONTROL_MARKERS = [
+  '<|im_start|>',
+  '<|im_end|>',
+  '<|system|>',
+  '<|endoftext|>',
+  '<|start_header_id|>',
+  '[inst]',
+  '<<sys>>',
+];
 
 const MAX_PHRASES = 1_000;
 const MAX_CANARIES = 1_000;
@@ -110,6 +123,7 @@ const COMPACT_MATCH_MIN = 12;
  * Characters that render as nothing: format characters (zero-width space/joiners, bidi controls, soft hyphen, word
  * joiner, BOM, tag characters), variation selectors, the combining grapheme joiner and the Hangul fillers.
  */
+// eslint-disable-next-line no-misleading-character-class -- each listed code point is stripped on its own, combining ones included
 const INVISIBLE = /[\p{Cf}\u034F\u115F\u1160\u3164\uFFA0\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 
 /** Unicode tag characters (U+E0020–U+E007E) shadow ASCII invisibly ("ASCII smuggling"); decode them so they are read. */
@@ -124,9 +138,41 @@ export function revealText(text: string): string {
 
 /** Cyrillic and Greek letters that look like Latin ones (the common homoglyphs; NFKC leaves them alone). */
 const CONFUSABLES: Record<string, string> = {
-  а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', ѕ: 's',
-  і: 'i', ї: 'i', ј: 'j', һ: 'h', ԁ: 'd', ԛ: 'q', ԝ: 'w', ӏ: 'l',
-  α: 'a', β: 'b', ε: 'e', η: 'n', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', ς: 'c',
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  һ: 'h',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  ӏ: 'l',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ς: 'c',
 };
 
 /** Digits and symbols used as letters. */
@@ -162,11 +208,13 @@ export function compileHygieneRules(config: HygieneConfigFile = {}): HygieneRule
     throw new HygieneConfigError(`memoMaxLength must be an integer from 0 to ${SCHEMA_MEMO_MAX_LENGTH}`);
   }
   const extra = config.injectionPhrases ?? [];
-  if (extra.length > MAX_PHRASES) throw new HygieneConfigError(`injectionPhrases lists more than ${MAX_PHRASES} phrases`);
+  if (extra.length > MAX_PHRASES)
+    throw new HygieneConfigError(`injectionPhrases lists more than ${MAX_PHRASES} phrases`);
   const phrases = new Set(DEFAULT_INJECTION_PHRASES.map(foldForMatching));
   extra.forEach((phrase, i) => {
     const folded = typeof phrase === 'string' ? foldForMatching(phrase) : '';
-    if (folded.replaceAll(' ', '').length < 4) throw new HygieneConfigError(`injectionPhrases[${i}] must be a string with at least 4 letters or digits`);
+    if (folded.replaceAll(' ', '').length < 4)
+      throw new HygieneConfigError(`injectionPhrases[${i}] must be a string with at least 4 letters or digits`);
     phrases.add(folded);
   });
   const tokens = config.canaryTokens ?? [];
@@ -174,10 +222,17 @@ export function compileHygieneRules(config: HygieneConfigFile = {}): HygieneRule
   const canaries = tokens.map((token, i) => {
     const folded = typeof token === 'string' && token.length <= 256 ? compact(foldForMatching(token)) : '';
     // The message never repeats the token: canaries are secrets.
-    if (folded.length < MIN_CANARY_CHARS) throw new HygieneConfigError(`canaryTokens[${i}] must be a string of at most 256 characters with at least ${MIN_CANARY_CHARS} letters or digits`);
+    if (folded.length < MIN_CANARY_CHARS)
+      throw new HygieneConfigError(
+        `canaryTokens[${i}] must be a string of at most 256 characters with at least ${MIN_CANARY_CHARS} letters or digits`,
+      );
     return folded;
   });
-  return Object.freeze({ memoMaxLength, phrases: Object.freeze([...phrases]), canaries: Object.freeze([...new Set(canaries)]) });
+  return Object.freeze({
+    memoMaxLength,
+    phrases: Object.freeze([...phrases]),
+    canaries: Object.freeze([...new Set(canaries)]),
+  });
 }
 
 /** The rules with no operator file: the built-in phrases, no canaries, the schema's memo cap. */
@@ -192,23 +247,26 @@ export function parseHygieneConfig(text: string): HygieneRules {
     throw new HygieneConfigError(`is not valid YAML or JSON (${(error as Error).message.split('\n')[0]})`);
   }
   if (doc === null || doc === undefined) return DEFAULT_HYGIENE_RULES;
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new HygieneConfigError('must be a mapping with memoMaxLength, injectionPhrases and/or canaryTokens');
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new HygieneConfigError('must be a mapping with memoMaxLength, injectionPhrases and/or canaryTokens');
   const known = new Set(['memoMaxLength', 'injectionPhrases', 'canaryTokens']);
   const unknown = Object.keys(doc).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new HygieneConfigError(`unknown key ${unknown.map((k) => `"${k}"`).join(', ')}`);
   const file = doc as Record<string, unknown>;
   for (const key of ['injectionPhrases', 'canaryTokens'] as const) {
-    if (file[key] !== undefined && !Array.isArray(file[key])) throw new HygieneConfigError(`${key} must be a list of strings`);
+    if (file[key] !== undefined && !Array.isArray(file[key]))
+      throw new HygieneConfigError(`${key} must be a list of strings`);
   }
-  if (file.memoMaxLength !== undefined && typeof file.memoMaxLength !== 'number') throw new HygieneConfigError('memoMaxLength must be a number');
-  return compileHygieneRules(file as HygieneConfigFile);
+  if (file.memoMaxLength !== undefined && typeof file.memoMaxLength !== 'number')
+    throw new HygieneConfigError('memoMaxLength must be a number');
+  return compileHygieneRules(file);
 }
 
 // ─── Secrets ────────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** API keys and tokens by their well-known shapes. Matched on {@link revealText} output (case kept). */
 const SECRET_SHAPES: readonly { rule: string; pattern: RegExp }[] = [
-  // Clawd402's own agent keys: c402_<16 hex key id>_<43 base64url> (security/api-keys.ts); a truncated one still counts.
+  // Clawd402's own agent keys: c402_<16 hex key id>_<43 base64url> (lib/api-keys.ts); a truncated one still counts.
   { rule: 'clawd402_api_key', pattern: /c402_[0-9a-f]{16}_[A-Za-z0-9_-]{16,}/ },
   // OpenAI / Anthropic style: sk-…, sk-proj-…, sk-ant-…; at least 20 more characters, with a digit somewhere.
   { rule: 'sk_api_key', pattern: /(?<![A-Za-z0-9])sk-(?=[A-Za-z0-9_-]{20,})(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}/ },
@@ -223,24 +281,30 @@ const SECRET_SHAPES: readonly { rule: string; pattern: RegExp }[] = [
 
 const HEX64 = /(?<![0-9A-Za-z])(0[xX])?([0-9a-fA-F]{64})(?![0-9A-Za-z])/g;
 /** Words right before a 64-hex string that say it is a key ("private key: 0x…", "pk=…", "my secret is …"). */
-const SECRET_LABEL = /(?:private[\s_-]*key|priv[\s_-]*key|privkey|secret(?:[\s_-]*key)?|signing[\s_-]*key|wallet[\s_-]*key|seed|(?<![a-z])pk)[^a-z0-9]{0,4}(?:(?:is|was)[^a-z0-9]{0,4})?$/i;
+const SECRET_LABEL =
+  /(?:private[\s_-]*key|priv[\s_-]*key|privkey|secret(?:[\s_-]*key)?|signing[\s_-]*key|wallet[\s_-]*key|seed|(?<![a-z])pk)[^a-z0-9]{0,4}(?:(?:is|was)[^a-z0-9]{0,4})?$/i;
+/** A bare "key" labels a key when it is said to be one: "my key is 0x…", "key: …", "key = …" (not "public key"). */
+const KEY_LABEL = /(?<![a-z])(?<!public[\s_-]{0,2})key(?:\s*[:=]|\s+(?:is|was)(?![a-z]))[^a-z0-9]{0,4}$/i;
 /** Words right before a bare 64-hex string that say it is a hash ("sha256: …", "tx …", "digest=…"). */
-const HASH_LABEL = /(?:hash|txid|tx|transaction|digest|sha-?256|sha3|keccak(?:256)?|checksum|root|(?<![a-z])id|ref)[^a-z0-9]{0,4}(?:(?:is|was)[^a-z0-9]{0,4})?$/i;
+const HASH_LABEL =
+  /(?:hash|txid|tx|transaction|digest|sha-?256|sha3|keccak(?:256)?|checksum|root|(?<![a-z])id|ref)[^a-z0-9]{0,4}(?:(?:is|was)[^a-z0-9]{0,4})?$/i;
 
 /**
  * The 64-hex rule. A 32-byte hex string is ambiguous: it is also a transaction hash, a block hash, a bytes32 or a
  * sha256. Rule:
  *   - labelled as a key just before it ("private key", "privkey", "pk", "secret", "seed", "signing key",
- *     "wallet key") → a leak, with or without 0x;
+ *     "wallet key", or "key is" / "key:" / "key =") → a leak, with or without 0x;
  *   - 0x-prefixed and not so labelled → not a leak (that is how hashes are written on EVM chains);
  *   - bare (no 0x) and labelled as a hash ("hash", "tx", "txid", "digest", "sha256", "keccak", "id", "ref", …) → not
  *     a leak;
  *   - bare and unlabelled → a leak (wallets export private keys as bare hex).
+ * A 64-hex string that is the key of an address the gateway knows is a leak whatever the label: that check needs a
+ * lookup and is {@link leaksKnownKey}.
  */
 export function isPrivateKeyLeak(text: string): boolean {
   for (const match of text.matchAll(HEX64)) {
     const before = text.slice(Math.max(0, match.index - 32), match.index);
-    if (SECRET_LABEL.test(before)) return true;
+    if (SECRET_LABEL.test(before) || KEY_LABEL.test(before)) return true;
     if (match[1] === undefined && !HASH_LABEL.test(before)) return true;
   }
   return false;
@@ -256,7 +320,11 @@ const MNEMONIC_WORDS = 12;
  */
 export function containsMnemonic(text: string): boolean {
   let run = 0;
-  const words = revealText(text).normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().split(/[^a-z]+/);
+  const words = revealText(text)
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[^a-z]+/);
   for (const word of words) {
     if (word === '') continue;
     run = BIP39.has(word) ? run + 1 : 0;
@@ -274,6 +342,47 @@ export function findSecret(text: string): string | null {
   return null;
 }
 
+/** Whether an address (checksummed, as viem derives it) is one the gateway knows: a signer key, an agent's signer. */
+export type KnownAddressLookup = (address: Address) => boolean | Promise<boolean>;
+
+/** At most this many 64-hex strings of one text are derived (a 256-character memo holds at most 3). */
+const MAX_KEY_CANDIDATES = 8;
+
+/**
+ * A run of exactly 64 hex digits between non-hex characters. Looser than {@link HEX64} (a letter may touch it, as in
+ * "ok0x…" once an invisible separator is removed): a candidate only counts if it derives to a known address.
+ */
+const HEX64_RUN = /(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])/g;
+
+/** Every 64-hex run in `text` (with or without 0x, after {@link revealText}), as a 0x-prefixed private key. */
+export function privateKeyCandidates(text: string): Hex[] {
+  const found = new Set<Hex>();
+  for (const match of revealText(text).matchAll(HEX64_RUN)) {
+    found.add(`0x${match[0].toLowerCase()}`);
+    if (found.size >= MAX_KEY_CANDIDATES) break;
+  }
+  return [...found];
+}
+
+/**
+ * Whether `text` holds the private key of an address `isKnownAddress` accepts: every 64-hex string in it, labelled
+ * or not, 0x or not, hash-looking or not, is taken as a secp256k1 private key and its address looked up. Strings that
+ * are not a valid scalar (0, or not below the curve order) are skipped. The key is never returned or logged.
+ * Costs a point multiplication per 64-hex string (none for text without one).
+ */
+export async function leaksKnownKey(text: string, isKnownAddress: KnownAddressLookup): Promise<boolean> {
+  for (const key of privateKeyCandidates(text)) {
+    let address: Address;
+    try {
+      address = privateKeyToAddress(key);
+    } catch {
+      continue; // not a private key
+    }
+    if (await isKnownAddress(address)) return true;
+  }
+  return false;
+}
+
 // ─── Scanning ───────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** A phrase as whole words, or (for long phrases) with every space removed, so "i g n o r e  p r e v i o u s …" matches. */
@@ -284,7 +393,10 @@ function containsPhrase(spaced: string, dense: string, phrase: string): boolean 
 }
 
 /** Scan one piece of free text. The first category that matches wins: canary, then secret, then injection. */
-export function scanText(text: string, rules: HygieneRules = DEFAULT_HYGIENE_RULES): Omit<HygieneFinding, 'field'> | null {
+export function scanText(
+  text: string,
+  rules: HygieneRules = DEFAULT_HYGIENE_RULES,
+): Omit<HygieneFinding, 'field'> | null {
   const folded = foldForMatching(text);
   const dense = compact(folded);
   if (rules.canaries.some((canary) => dense.includes(canary))) return { category: 'canary', rule: 'canary' };
@@ -293,12 +405,16 @@ export function scanText(text: string, rules: HygieneRules = DEFAULT_HYGIENE_RUL
   const markers = revealText(text).toLowerCase().replace(/\s+/g, '');
   if (CONTROL_MARKERS.some((m) => markers.includes(m))) return { category: 'injection', rule: 'control_marker' };
   const spaced = ` ${folded} `;
-  if (rules.phrases.some((phrase) => containsPhrase(spaced, dense, phrase))) return { category: 'injection', rule: 'phrase' };
+  if (rules.phrases.some((phrase) => containsPhrase(spaced, dense, phrase)))
+    return { category: 'injection', rule: 'phrase' };
   return null;
 }
 
 /** Scan every free-text field of an intent body; the first hit, or null. */
-export function scanIntent(body: Readonly<Partial<Record<(typeof FREE_TEXT_FIELDS)[number], unknown>>>, rules: HygieneRules = DEFAULT_HYGIENE_RULES): HygieneFinding | null {
+export function scanIntent(
+  body: Readonly<Partial<Record<(typeof FREE_TEXT_FIELDS)[number], unknown>>>,
+  rules: HygieneRules = DEFAULT_HYGIENE_RULES,
+): HygieneFinding | null {
   for (const field of FREE_TEXT_FIELDS) {
     const value = body[field];
     if (typeof value !== 'string' || value === '') continue;
@@ -306,6 +422,30 @@ export function scanIntent(body: Readonly<Partial<Record<(typeof FREE_TEXT_FIELD
     if (hit) return { ...hit, field };
   }
   return null;
+}
+
+/**
+ * {@link scanIntent}, and a 64-hex string that is the private key of a known address ({@link leaksKnownKey}) is a
+ * `secret` finding (rule `known_private_key`): it outranks an injection finding, as every secret does, and a canary
+ * or a secret the pattern rules found keeps its own rule.
+ *
+ * @example
+ * await scanIntentForKnownKeys({ memo: `refund 0x${key}` }, rules, (a) => a === agentSignerAddress)
+ * // { category: 'secret', rule: 'known_private_key', field: 'memo' } when `key` is that address's key
+ */
+export async function scanIntentForKnownKeys(
+  body: Readonly<Partial<Record<(typeof FREE_TEXT_FIELDS)[number], unknown>>>,
+  rules: HygieneRules,
+  isKnownAddress: KnownAddressLookup,
+): Promise<HygieneFinding | null> {
+  const finding = scanIntent(body, rules);
+  if (finding && finding.category !== 'injection') return finding;
+  for (const field of FREE_TEXT_FIELDS) {
+    const value = body[field];
+    if (typeof value !== 'string' || value === '') continue;
+    if (await leaksKnownKey(value, isKnownAddress)) return { category: 'secret', rule: 'known_private_key', field };
+  }
+  return finding;
 }
 
 // ─── Personal data ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -352,6 +492,7 @@ export function redactPersonalData(text: string): string {
   // A phone number has at least 7 digits with its country code; skip the (comparatively slow) search otherwise.
   if ((out.match(/\d/g)?.length ?? 0) < 7) return out;
   const phones = findPhoneNumbersInText(out, 'US');
-  for (const phone of phones.reverse()) out = `${out.slice(0, phone.startsAt)}[redacted:phone]${out.slice(phone.endsAt)}`;
+  for (const phone of phones.reverse())
+    out = `${out.slice(0, phone.startsAt)}[redacted:phone]${out.slice(phone.endsAt)}`;
   return out;
 }

@@ -27,14 +27,16 @@ export function loadRsaPrivateKey(pem: string): KeyObject {
  * is refused rather than silently reduced to its public half: it does not belong in a list of public keys.
  */
 export function loadRsaPublicKey(pem: string): KeyObject {
-  if (!/^\s*-----BEGIN PUBLIC KEY-----/.test(pem)) throw new TypeError('previous JWT key must be an SPKI PEM (-----BEGIN PUBLIC KEY-----)');
+  if (!/^\s*-----BEGIN PUBLIC KEY-----/.test(pem))
+    throw new TypeError('previous JWT key must be an SPKI PEM (-----BEGIN PUBLIC KEY-----)');
   const key = createPublicKey(pem);
   assertRsa(key, 'previous JWT key');
   return key;
 }
 
 function assertRsa(key: KeyObject, what: string): void {
-  if (key.asymmetricKeyType !== 'rsa') throw new TypeError(`${what} must be an RSA key (got ${key.asymmetricKeyType ?? 'unknown'})`);
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new TypeError(`${what} must be an RSA key (got ${key.asymmetricKeyType ?? 'unknown'})`);
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_BITS) throw new TypeError(`${what} has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
 }
@@ -42,7 +44,8 @@ function assertRsa(key: KeyObject, what: string): void {
 /** `{kty, n, e}` of an RSA public (or private) key; never any private member. */
 export function rsaPublicJwk(key: KeyObject): RsaPublicJwk {
   const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
-  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw new TypeError('not an RSA key');
+  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string')
+    throw new TypeError('not an RSA key');
   return { kty: 'RSA', n: jwk.n, e: jwk.e };
 }
 
@@ -52,7 +55,9 @@ export function rsaPublicJwk(key: KeyObject): RsaPublicJwk {
  */
 export function rsaJwkThumbprint(key: KeyObject): string {
   const { n, e } = rsaPublicJwk(key);
-  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify({ e, kty: 'RSA', n }))
+    .digest('base64url');
 }
 
 /**

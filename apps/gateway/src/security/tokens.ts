@@ -3,14 +3,17 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { Clawd402Error } from '@clawd402/protocol';
 import { loadRsaPrivateKey, loadRsaPublicKey, rsaJwkThumbprint, rsaPublicJwk, type RsaPublicJwk } from './jwt-keys.ts';
 import { StrictJsonError, parseStrictJson } from './jwt-strict-json.ts';
+import { isUuid } from '../lib/uuid.ts';
 
-export const USER_ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer'] as const;
-export type UserRole = (typeof USER_ROLES)[number];
+import { USER_ROLES, type Principal, type UserRole } from '../domain/principal.ts';
 
-export type AgentPrincipal = { kind: 'agent'; agentId: string; apiKeyId: string; role: 'agent'; tokenId: string };
-export type UserPrincipal = { kind: 'user'; userId: string; role: UserRole; sessionId: string; tokenId: string };
-/** Who a verified access token names. `tokenId` is the token's `jti`. */
-export type Principal = AgentPrincipal | UserPrincipal;
+export {
+  USER_ROLES,
+  type AgentPrincipal,
+  type Principal,
+  type UserPrincipal,
+  type UserRole,
+} from '../domain/principal.ts';
 
 export interface TokenServiceOptions {
   /** Current RSA signing key (PKCS8 PEM), at least 2048 bits. */
@@ -28,7 +31,6 @@ export const MAX_TOKEN_CHARS = 4096;
 export const CLOCK_TOLERANCE_SECONDS = 5;
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
 const COMMON_CLAIMS = ['sub', 'role', 'iss', 'aud', 'exp', 'iat', 'jti'] as const;
 const AGENT_CLAIMS = new Set<string>([...COMMON_CLAIMS, 'akid', 'nbf']);
@@ -69,9 +71,14 @@ export class TokenService {
   readonly #keys: ReadonlyMap<string, VerificationKey>;
 
   constructor(options: TokenServiceOptions) {
-    if (!Number.isSafeInteger(options.expirySeconds) || options.expirySeconds <= 0) throw new TypeError('expirySeconds must be a positive integer');
+    if (!Number.isSafeInteger(options.expirySeconds) || options.expirySeconds <= 0)
+      throw new TypeError('expirySeconds must be a positive integer');
     if (!options.issuer || !options.audience) throw new TypeError('issuer and audience are required');
-    this.#options = Object.freeze({ issuer: options.issuer, audience: options.audience, expirySeconds: options.expirySeconds });
+    this.#options = Object.freeze({
+      issuer: options.issuer,
+      audience: options.audience,
+      expirySeconds: options.expirySeconds,
+    });
     this.#privateKey = loadRsaPrivateKey(options.privateKeyPem);
     const current = verificationKey(this.#privateKey);
     this.keyId = current.kid;
@@ -85,13 +92,17 @@ export class TokenService {
 
   /** An access token for an agent, in exchange for a valid API key. */
   async issueAgentToken(agentId: string, apiKeyId: string): Promise<{ token: string; expiresIn: number }> {
-    if (!UUID.test(agentId) || !UUID.test(apiKeyId)) throw new TypeError('agentId and apiKeyId must be lower-case UUIDs');
+    if (!isUuid(agentId) || !isUuid(apiKeyId)) throw new TypeError('agentId and apiKeyId must be lower-case UUIDs');
     return this.#issue(`agent:${agentId}`, { role: 'agent', akid: apiKeyId });
   }
 
   /** An access token for a human user's session. */
-  async issueUserToken(userId: string, role: UserRole, sessionId: string): Promise<{ token: string; expiresIn: number }> {
-    if (!UUID.test(userId) || !UUID.test(sessionId)) throw new TypeError('userId and sessionId must be lower-case UUIDs');
+  async issueUserToken(
+    userId: string,
+    role: UserRole,
+    sessionId: string,
+  ): Promise<{ token: string; expiresIn: number }> {
+    if (!isUuid(userId) || !isUuid(sessionId)) throw new TypeError('userId and sessionId must be lower-case UUIDs');
     if (!USER_ROLE_SET.has(role)) throw new TypeError('unknown user role');
     return this.#issue(`user:${userId}`, { role, sid: sessionId });
   }
@@ -119,10 +130,13 @@ export class TokenService {
       // Fail closed: anything thrown, even an unexpected error, is a refusal. The reason names the check, never the
       // token's content.
       const cause =
-        error instanceof Refusal ? error
-        : error instanceof joseErrors.JWTClaimValidationFailed ? new Refusal(`jose: ${error.code} (${error.claim} ${error.reason})`)
-        : error instanceof joseErrors.JOSEError ? new Refusal(`jose: ${error.code}`)
-        : new Refusal(`unexpected: ${(error as Error)?.name ?? typeof error}`, { cause: error });
+        error instanceof Refusal
+          ? error
+          : error instanceof joseErrors.JWTClaimValidationFailed
+            ? new Refusal(`jose: ${error.code} (${error.claim} ${error.reason})`)
+            : error instanceof joseErrors.JOSEError
+              ? new Refusal(`jose: ${error.code}`)
+              : new Refusal(`unexpected: ${(error as Error)?.name ?? typeof error}`, { cause: error });
       throw new Clawd402Error('unauthenticated', undefined, { cause });
     }
   }
@@ -136,7 +150,8 @@ export class TokenService {
 
     // The header decides nothing on its own: it may only name RS256 and one of our own key ids.
     const header = parseJsonObject(headerBytes, 'header');
-    for (const name of Object.keys(header)) if (!HEADER_MEMBERS.has(name)) throw new Refusal('header member not allowed');
+    for (const name of Object.keys(header))
+      if (!HEADER_MEMBERS.has(name)) throw new Refusal('header member not allowed');
     if (header.alg !== 'RS256') throw new Refusal('alg not RS256');
     if (header.typ !== 'JWT') throw new Refusal('typ not JWT');
     if (typeof header.kid !== 'string') throw new Refusal('kid missing');
@@ -198,14 +213,15 @@ function parseJsonObject(bytes: Buffer, what: 'header' | 'payload'): Record<stri
     if (error instanceof StrictJsonError) throw new Refusal(`${what} not strict JSON: ${error.reason}`);
     throw error;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Refusal(`${what} not a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Refusal(`${what} not a JSON object`);
   return value as Record<string, unknown>;
 }
 
 /** The claims must have exactly one principal's shape; jose has already checked iss, aud, exp, nbf and iat. */
 function principalFromClaims(claims: Record<string, unknown>, expirySeconds: number): Principal {
   const { sub, role, aud, exp, iat, nbf, jti } = claims;
-  if (typeof sub !== 'string' || typeof jti !== 'string' || !UUID.test(jti)) throw new Refusal('sub or jti malformed');
+  if (typeof sub !== 'string' || typeof jti !== 'string' || !isUuid(jti)) throw new Refusal('sub or jti malformed');
   if (typeof aud !== 'string') throw new Refusal('aud not a single string');
   if (!Number.isSafeInteger(exp) || !Number.isSafeInteger(iat) || (nbf !== undefined && !Number.isSafeInteger(nbf))) {
     throw new Refusal('time claims not integers');
@@ -216,17 +232,17 @@ function principalFromClaims(claims: Record<string, unknown>, expirySeconds: num
 
   if (sub.startsWith('agent:')) {
     const agentId = sub.slice('agent:'.length);
-    if (!UUID.test(agentId)) throw new Refusal('agent sub malformed');
+    if (!isUuid(agentId)) throw new Refusal('agent sub malformed');
     if (role !== 'agent') throw new Refusal('agent token with a non-agent role');
-    if (typeof claims.akid !== 'string' || !UUID.test(claims.akid)) throw new Refusal('akid malformed');
+    if (typeof claims.akid !== 'string' || !isUuid(claims.akid)) throw new Refusal('akid malformed');
     if (names.some((name) => !AGENT_CLAIMS.has(name))) throw new Refusal('claim not allowed for an agent');
     return Object.freeze({ kind: 'agent', agentId, apiKeyId: claims.akid, role: 'agent', tokenId: jti });
   }
   if (sub.startsWith('user:')) {
     const userId = sub.slice('user:'.length);
-    if (!UUID.test(userId)) throw new Refusal('user sub malformed');
+    if (!isUuid(userId)) throw new Refusal('user sub malformed');
     if (typeof role !== 'string' || !USER_ROLE_SET.has(role)) throw new Refusal('user token with a non-user role');
-    if (typeof claims.sid !== 'string' || !UUID.test(claims.sid)) throw new Refusal('sid malformed');
+    if (typeof claims.sid !== 'string' || !isUuid(claims.sid)) throw new Refusal('sid malformed');
     if (names.some((name) => !USER_CLAIMS.has(name))) throw new Refusal('claim not allowed for a user');
     return Object.freeze({ kind: 'user', userId, role: role as UserRole, sessionId: claims.sid, tokenId: jti });
   }

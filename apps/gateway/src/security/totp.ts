@@ -4,7 +4,14 @@ import * as OTPAuth from 'otpauth';
 const PERIOD = 30;
 
 function totp(secretBase32: string, label = 'clawd402', issuer = 'Clawd402'): OTPAuth.TOTP {
-  return new OTPAuth.TOTP({ issuer, label, algorithm: 'SHA1', digits: 6, period: PERIOD, secret: OTPAuth.Secret.fromBase32(secretBase32) });
+  return new OTPAuth.TOTP({
+    issuer,
+    label,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: PERIOD,
+    secret: OTPAuth.Secret.fromBase32(secretBase32),
+  });
 }
 
 /** A fresh 160-bit secret (base32) and its otpauth:// URI for a QR code. */
@@ -17,7 +24,12 @@ export function newTotpSecret(username: string, issuer: string): { secret: strin
  * The time step a code belongs to if it is valid now (±1 step) and later than `lastStep`, else null. Storing the
  * returned step as the new `lastStep` makes every code single-use.
  */
-export function acceptTotp(secretBase32: string, code: string, lastStep: number | null, now = Date.now()): number | null {
+export function acceptTotp(
+  secretBase32: string,
+  code: string,
+  lastStep: number | null,
+  now = Date.now(),
+): number | null {
   if (!/^[0-9]{6}$/.test(code)) return null;
   const delta = totp(secretBase32).validate({ token: code, window: 1, timestamp: now });
   if (delta === null) return null;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { FastifyBaseLogger } from 'fastify';
 import { withTransaction } from '../db/pool.ts';
+import type { Logger } from '../domain/logger.ts';
 import { closeApproval, findApprovalForIntent } from '../repositories/approvals-repository.ts';
 import { findPastDeadline, transitionIntent } from '../repositories/intents-repository.ts';
 import { closeSpend } from '../repositories/spend-repository.ts';
@@ -17,35 +17,9 @@ const MESSAGE = 'The deadline passed while the intent waited for a human approva
  * sweep either wins (the intent is then approved, and the lane expires it) or finds the intent no longer pending.
  */
 export class DeadlineSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  constructor(private readonly deps: { pool: pg.Pool; log: Logger }) {}
 
-  constructor(
-    private readonly deps: { pool: pg.Pool; log: FastifyBaseLogger },
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    const tick = (): void => {
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.deps.log.error({ err: error }, 'deadline sweep failed'))
-        .finally(() => {
-          this.running = null;
-          if (this.timer) this.timer = setTimeout(tick, this.intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** One pass; returns how many intents it expired. Exposed for tests. */
+  /** One pass; returns how many intents it expired. The `deadline-sweeper` worker's tick; tests call it directly. */
   async sweep(): Promise<number> {
     let expired = 0;
     for (const id of await findPastDeadline(this.deps.pool, BATCH)) {
@@ -53,11 +27,17 @@ export class DeadlineSweeper {
         const row = await transitionIntent(client, id, ['pending_approval'], 'expired', {
           fields: { error_code: 'deadline_passed', error_message: MESSAGE },
           detail: { reason: 'deadline' },
-          audit: { actor: 'system:gateway', action: 'intent.expired', subject: `intent:${id}`, data: { stage: 'approval', code: 'deadline_passed' } },
+          audit: {
+            actor: 'system:gateway',
+            action: 'intent.expired',
+            subject: `intent:${id}`,
+            data: { stage: 'approval', code: 'deadline_passed' },
+          },
         });
         if (row === null) return false;
         const approval = await findApprovalForIntent(client, id);
-        if (approval !== null) await closeApproval(client, approval.id, 'expired', 'system:gateway', 'the intent passed its deadline');
+        if (approval !== null)
+          await closeApproval(client, approval.id, 'expired', 'system:gateway', 'the intent passed its deadline');
         return true;
       });
       if (!moved) continue;

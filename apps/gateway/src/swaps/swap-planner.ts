@@ -1,5 +1,13 @@
-import type { Address, Hex } from 'viem';
-import { Clawd402Error, formatAmount, parseAddress, parseAmount, assertDecimalString, type SwapIntentBody, type SwapView } from '@clawd402/protocol';
+import type { PlannedSwap } from '../domain/intent.ts';
+import type { Address } from 'viem';
+import {
+  Clawd402Error,
+  formatAmount,
+  parseAddress,
+  parseAmount,
+  assertDecimalString,
+  type SwapIntentBody,
+} from '@clawd402/protocol';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import type { PriceBook } from '../money/price-book.ts';
 import type { DexRouter } from './dex-router.ts';
@@ -20,25 +28,6 @@ export interface SwapSettings {
 }
 
 /** A swap ready to be priced, simulated and signed: the router call and the bounds it carries. */
-export interface PlannedSwap {
-  readonly router: Address;
-  readonly inputAsset: 'native' | Address;
-  readonly outputAsset: 'native' | Address;
-  readonly inputAmount: bigint;
-  readonly inputDecimals: number;
-  readonly outputDecimals: number;
-  readonly path: readonly Address[];
-  readonly quotedOutput: bigint;
-  readonly referenceOutput: bigint | null;
-  /** `amountOutMin` passed on chain. */
-  readonly minOutput: bigint;
-  readonly slippageBps: bigint;
-  /** Unix seconds. */
-  readonly deadline: number;
-  readonly call: { readonly to: Address; readonly value: bigint; readonly data: Hex };
-  /** What is stored with the intent and shown to the agent. */
-  readonly view: SwapView;
-}
 
 /**
  * Turns a `swap` intent into a router call (docs/swaps.md): validate the fields, quote with the router
@@ -69,7 +58,10 @@ export class SwapPlanner {
     const { chains } = this.deps;
     const chainId = body.chainId;
     const router = this.router(chainId);
-    if (router === null) throw new Clawd402Error('swap_unsupported', `No DEX router is configured for chain ${chainId}.`, { details: { chainId } });
+    if (router === null)
+      throw new Clawd402Error('swap_unsupported', `No DEX router is configured for chain ${chainId}.`, {
+        details: { chainId },
+      });
 
     const deadline = this.checkDeadline(body.deadline);
     const slippageBps = parseSlippage(body.maxSlippagePercent);
@@ -83,13 +75,18 @@ export class SwapPlanner {
       outputAsset === 'native' ? NATIVE_DECIMALS : chains.tokenDecimals(chainId, outputAsset),
     ]);
     const amountIn = parseAmount('inputAmount', body.inputAmount, inputDecimals);
-    if (amountIn === 0n) throw new Clawd402Error('amount_zero', 'A swap must sell more than zero.', { details: { field: 'inputAmount' } });
+    if (amountIn === 0n)
+      throw new Clawd402Error('amount_zero', 'A swap must sell more than zero.', { details: { field: 'inputAmount' } });
     const tokenIn = inputAsset === 'native' ? weth : inputAsset;
     const tokenOut = outputAsset === 'native' ? weth : outputAsset;
     if (tokenIn === tokenOut) {
-      throw new Clawd402Error('invalid_request', 'inputAsset and outputAsset must be different assets (wrapping is a contract_call to the wrapped token).', {
-        details: { field: 'outputAsset' },
-      });
+      throw new Clawd402Error(
+        'invalid_request',
+        'inputAsset and outputAsset must be different assets (wrapping is a contract_call to the wrapped token).',
+        {
+          details: { field: 'outputAsset' },
+        },
+      );
     }
 
     const [route, reference] = await Promise.all([
@@ -97,9 +94,13 @@ export class SwapPlanner {
       this.referenceOutput(chainId, inputAsset, inputDecimals, outputAsset, outputDecimals, amountIn),
     ]);
     if (route === null) {
-      throw new Clawd402Error('swap_no_route', `The router has no pool for ${inputAsset} → ${outputAsset} on chain ${chainId}.`, {
-        details: { chainId, inputAsset, outputAsset },
-      });
+      throw new Clawd402Error(
+        'swap_no_route',
+        `The router has no pool for ${inputAsset} → ${outputAsset} on chain ${chainId}.`,
+        {
+          details: { chainId, inputAsset, outputAsset },
+        },
+      );
     }
     const bound = (x: bigint): bigint => (x * (BPS - slippageBps)) / BPS;
     const minOutput = reference === null ? bound(route.out) : max(bound(route.out), bound(reference));
@@ -144,17 +145,27 @@ export class SwapPlanner {
   private checkDeadline(deadline: number): number {
     const now = Math.floor((this.deps.now?.() ?? Date.now()) / 1000);
     if (deadline <= now) {
-      throw new Clawd402Error('deadline_passed', `The swap's deadline (${deadline}) has passed; nothing was signed.`, { details: { field: 'deadline', deadline, now } });
+      throw new Clawd402Error('deadline_passed', `The swap's deadline (${deadline}) has passed; nothing was signed.`, {
+        details: { field: 'deadline', deadline, now },
+      });
     }
     const max = this.deps.settings.maxDeadlineSeconds;
     if (deadline > now + max) {
-      throw new Clawd402Error('invalid_request', `deadline must be at most ${max} seconds from now (unix seconds).`, { details: { field: 'deadline', maxSeconds: max } });
+      throw new Clawd402Error('invalid_request', `deadline must be at most ${max} seconds from now (unix seconds).`, {
+        details: { field: 'deadline', maxSeconds: max },
+      });
     }
     return deadline;
   }
 
   /** The direct pool first; otherwise through the wrapped native token. */
-  private async route(router: DexRouter, amountIn: bigint, tokenIn: Address, tokenOut: Address, weth: Address): Promise<{ path: Address[]; out: bigint } | null> {
+  private async route(
+    router: DexRouter,
+    amountIn: bigint,
+    tokenIn: Address,
+    tokenOut: Address,
+    weth: Address,
+  ): Promise<{ path: Address[]; out: bigint } | null> {
     const direct = [tokenIn, tokenOut];
     const out = await router.quote(amountIn, direct);
     if (out !== null) return { path: direct, out };
@@ -176,22 +187,37 @@ export class SwapPlanner {
     outputDecimals: number,
     amountIn: bigint,
   ): Promise<bigint | null> {
-    const [pin, pout] = await Promise.all([this.deps.prices.price(chainId, inputAsset), this.deps.prices.price(chainId, outputAsset)]);
-    if (pin.status !== 'ok' || pout.status !== 'ok' || pin.decimals !== inputDecimals || pout.decimals !== outputDecimals) return null;
+    const [pin, pout] = await Promise.all([
+      this.deps.prices.price(chainId, inputAsset),
+      this.deps.prices.price(chainId, outputAsset),
+    ]);
+    if (
+      pin.status !== 'ok' ||
+      pout.status !== 'ok' ||
+      pin.decimals !== inputDecimals ||
+      pout.decimals !== outputDecimals
+    )
+      return null;
     return (amountIn * pin.micros * 10n ** BigInt(outputDecimals)) / (pout.micros * 10n ** BigInt(inputDecimals));
   }
 }
 
 function parseSlippage(text: string): bigint {
   if (!SLIPPAGE.test(text)) {
-    throw new Clawd402Error('invalid_request', 'maxSlippagePercent must be a decimal string such as "0.5" (at most two fractional digits).', {
-      details: { field: 'maxSlippagePercent' },
-    });
+    throw new Clawd402Error(
+      'invalid_request',
+      'maxSlippagePercent must be a decimal string such as "0.5" (at most two fractional digits).',
+      {
+        details: { field: 'maxSlippagePercent' },
+      },
+    );
   }
   const [whole, fraction = ''] = text.split('.');
   const bps = BigInt(whole!) * 100n + BigInt(fraction.padEnd(2, '0'));
   if (bps > MAX_SLIPPAGE_BPS) {
-    throw new Clawd402Error('invalid_request', 'maxSlippagePercent must be at most 50.', { details: { field: 'maxSlippagePercent' } });
+    throw new Clawd402Error('invalid_request', 'maxSlippagePercent must be at most 50.', {
+      details: { field: 'maxSlippagePercent' },
+    });
   }
   return bps;
 }
@@ -199,3 +225,5 @@ function parseSlippage(text: string): bigint {
 function max(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
+
+export type { PlannedSwap } from '../domain/intent.ts';

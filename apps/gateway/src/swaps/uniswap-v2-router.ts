@@ -45,13 +45,23 @@ export class UniswapV2Router implements DexRouter {
       this.weth = pending;
     }
     return this.weth.catch((cause: unknown) => {
-      if (cause instanceof BaseError && cause.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)) {
-        throw new Clawd402Error('swap_unsupported', `The router configured for chain ${this.chainId} does not answer WETH().`, {
-          details: { chainId: this.chainId, router: this.address },
-          cause,
-        });
+      if (
+        cause instanceof BaseError &&
+        cause.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)
+      ) {
+        throw new Clawd402Error(
+          'swap_unsupported',
+          `The router configured for chain ${this.chainId} does not answer WETH().`,
+          {
+            details: { chainId: this.chainId, router: this.address },
+            cause,
+          },
+        );
       }
-      throw new Clawd402Error('chain_unavailable', `The RPC for chain ${this.chainId} did not answer.`, { details: { chainId: this.chainId }, cause });
+      throw new Clawd402Error('chain_unavailable', `The RPC for chain ${this.chainId} did not answer.`, {
+        details: { chainId: this.chainId },
+        cause,
+      });
     });
   }
 
@@ -67,10 +77,16 @@ export class UniswapV2Router implements DexRouter {
       return out === undefined || out === 0n ? null : out;
     } catch (error) {
       // A missing pair or an empty pool reverts (the library calls getReserves on an address without code).
-      if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)) {
+      if (
+        error instanceof BaseError &&
+        error.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)
+      ) {
         return null;
       }
-      throw new Clawd402Error('chain_unavailable', `The RPC for chain ${this.chainId} did not answer.`, { details: { chainId: this.chainId }, cause: error });
+      throw new Clawd402Error('chain_unavailable', `The RPC for chain ${this.chainId} did not answer.`, {
+        details: { chainId: this.chainId },
+        cause: error,
+      });
     }
   }
 
@@ -79,13 +95,21 @@ export class UniswapV2Router implements DexRouter {
     if (p.input === 'native') {
       return {
         value: p.amountIn,
-        data: encodeFunctionData({ abi: UNISWAP_V2_ROUTER_ABI, functionName: 'swapExactETHForTokens', args: [p.amountOutMin, path, p.recipient, p.deadline] }),
+        data: encodeFunctionData({
+          abi: UNISWAP_V2_ROUTER_ABI,
+          functionName: 'swapExactETHForTokens',
+          args: [p.amountOutMin, path, p.recipient, p.deadline],
+        }),
       };
     }
     const functionName = p.output === 'native' ? 'swapExactTokensForETH' : 'swapExactTokensForTokens';
     return {
       value: 0n,
-      data: encodeFunctionData({ abi: UNISWAP_V2_ROUTER_ABI, functionName, args: [p.amountIn, p.amountOutMin, path, p.recipient, p.deadline] }),
+      data: encodeFunctionData({
+        abi: UNISWAP_V2_ROUTER_ABI,
+        functionName,
+        args: [p.amountIn, p.amountOutMin, path, p.recipient, p.deadline],
+      }),
     };
   }
 }

@@ -3,25 +3,40 @@
  * with a fresh keystore, generated ticket and JWT keys, and the gateway listening on a free port. Nothing is mocked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { createPublicClient, createWalletClient, http, parseEther, type Address, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, http, parseEther, toHex, type Address, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_ACCOUNTS, createTestDatabase, startAnvil, testRedisUrl, type Anvil, type TestDatabase } from '@clawd402/testkit';
+import {
+  ANVIL_ACCOUNTS,
+  createTestDatabase,
+  startAnvil,
+  testRedisUrl,
+  type Anvil,
+  type TestDatabase,
+} from '@clawd402/testkit';
+import { generateKey } from '@clawd402/signer';
 import { generateTicketKeyPair } from '@clawd402/signer-client';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type GatewayConfig } from '../../src/config.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createAgentWithKey } from '../../src/repositories/agents-repository.ts';
+import { insertIntent } from '../../src/repositories/intents-repository.ts';
+import { REST_ORIGIN } from '../../src/domain/origin.ts';
 import { createUser } from '../../src/repositories/users-repository.ts';
-import { hashPassword } from '../../src/security/api-keys.ts';
-import { TSX_LOADER, createSignerKeystore, startSignerProcess, type SignerProcess } from '../../src/dev/signer-process.ts';
+import { hashPassword } from '../../src/lib/api-keys.ts';
+import {
+  TSX_LOADER,
+  createSignerKeystore,
+  startSignerProcess,
+  type SignerProcess,
+} from '../../src/dev/signer-process.ts';
 
 const GATEWAY_SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
 
@@ -46,6 +61,8 @@ export interface Stack {
   pool: pg.Pool;
   signer: SignerProcess;
   signerAddress: Address;
+  /** The HD keys asked for with `signerHdKeys`, each funded with 1,000 ETH (empty unless asked for). */
+  signerHdAddresses: Address[];
   chain: PublicClient;
   app: FastifyInstance;
   baseUrl: string;
@@ -54,13 +71,20 @@ export interface Stack {
   env: Record<string, string>;
   config: GatewayConfig;
   token(apiKey?: string): Promise<string>;
-  newAgent(name?: string): Promise<{ agentId: string; apiKey: string }>;
+  /** A new agent with an API key, bound to `signerAddress` (default: the stack's keystore key). */
+  newAgent(name?: string, signerAddress?: Address): Promise<{ agentId: string; apiKey: string }>;
   /** Start another gateway as a separate OS process; resolves with its base URL. */
-  spawnGateway(extraEnv?: Record<string, string>): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
+  spawnGateway(
+    extraEnv?: Record<string, string>,
+    /** Node options before the script (`--cpu-prof`…, which NODE_OPTIONS refuses). */
+    nodeArgs?: readonly string[],
+  ): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
   /** Create a user with `role` (username `<role>-<n>`) and return an access token for it. */
   loginAs(role: 'owner' | 'admin' | 'operator' | 'approver' | 'viewer'): Promise<string>;
-  /** Stop and start the signer (e.g. to test a signer outage). */
-  restartSigner(): Promise<void>;
+  /** Stop and start the signer (e.g. to test a signer outage), with `extraEnv` added to its environment. */
+  restartSigner(extraEnv?: Record<string, string>): Promise<void>;
+  /** The owners' Ed25519 release private key (PKCS#8 PEM) whose public half the signer trusts (docs/killswitch.md). */
+  releaseKeyPem: string;
   stop(): Promise<void>;
 }
 
@@ -71,6 +95,10 @@ export interface StackOptions {
   anvilArgs?: { noMining?: boolean; blockTime?: number; extraArgs?: string[] };
   /** Extra gateway environment (wins over the defaults below). */
   env?: Record<string, string>;
+  /** Admin URL of the Postgres server to create the stack's database on (default: the shared test server). */
+  databaseAdminUrl?: string;
+  /** Also serve this many keys of one HD wallet (a key directory beside the keystore), each funded (the bench's fleet). */
+  signerHdKeys?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -81,8 +109,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cleanups.length = 0;
   };
   try {
-    const [anvil, db] = await Promise.all([startAnvil(options.anvilArgs ?? {}), createTestDatabase()]);
-    cleanups.push(() => anvil.stop(), () => db.drop());
+    const [anvil, db] = await Promise.all([
+      startAnvil(options.anvilArgs ?? {}),
+      createTestDatabase(options.databaseAdminUrl),
+    ]);
+    cleanups.push(
+      () => anvil.stop(),
+      () => db.drop(),
+    );
 
     const ticket = generateTicketKeyPair();
     const files = {
@@ -94,22 +128,46 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       policy: join(dir, 'policy.yaml'),
       socket: join(dir, 'signer/signer.sock'),
       secrets: join(dir, 'secrets.key'),
+      releasePublic: join(dir, 'release.pub.pem'),
     };
+    const release = generateKeyPairSync('ed25519');
+    writeFileSync(files.releasePublic, release.publicKey.export({ type: 'spki', format: 'pem' }));
+    const releaseKeyPem = release.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     writeFileSync(files.secrets, randomBytes(32).toString('hex'), { mode: 0o600 });
     writeFileSync(files.ticketPrivate, ticket.privateKeyPem, { mode: 0o600 });
     writeFileSync(files.ticketPublic, ticket.publicKeyPem);
-    writeFileSync(files.jwt, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(
+      files.jwt,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      { mode: 0o600 },
+    );
     writeFileSync(files.password, randomBytes(16).toString('hex'), { mode: 0o600 });
     writeFileSync(files.policy, options.policy ?? TEST_POLICY);
 
-    const signerAddress = await createSignerKeystore({ out: files.keystore, passwordFile: files.password, scryptN: 1024, cwd: dir });
+    const signerAddress = await createSignerKeystore({
+      out: files.keystore,
+      passwordFile: files.password,
+      scryptN: 1024,
+      cwd: dir,
+    });
+    const keyDir = join(dir, 'signer-keys');
+    const signerHdAddresses: Address[] = [];
+    if (options.signerHdKeys) {
+      mkdirSync(keyDir, { mode: 0o700 });
+      const password = readFileSync(files.password, 'utf8').trim();
+      for (let i = 0; i < options.signerHdKeys; i++)
+        signerHdAddresses.push((await generateKey(keyDir, { password, scryptN: 1024, hdWallet: 'fleet' })).address);
+    }
     const signerOptions = {
       socket: files.socket,
       keystores: [files.keystore],
+      ...(options.signerHdKeys ? { keyDir } : {}),
       passwordFile: files.password,
       gatewayKeyFile: files.ticketPublic,
       chains: [anvil.chainId],
       journal: join(dir, 'journal.log'),
+      checkpointDir: join(dir, 'signer-checkpoints'),
+      releaseKeyFile: files.releasePublic,
       logLevel: 'warn',
       cwd: dir,
     };
@@ -118,15 +176,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     // Fund the signer key from anvil's dev account 0.
     const chain = createPublicClient({ transport: http(anvil.rpcUrl) }) as PublicClient;
-    const funder = createWalletClient({ account: privateKeyToAccount(ANVIL_ACCOUNTS[0]!.privateKey as `0x${string}`), transport: http(anvil.rpcUrl) });
+    const funder = createWalletClient({
+      account: privateKeyToAccount(ANVIL_ACCOUNTS[0].privateKey as `0x${string}`),
+      transport: http(anvil.rpcUrl),
+    });
     const fundHash = await funder.sendTransaction({ to: signerAddress, value: parseEther('1000'), chain: null });
     await chain.waitForTransactionReceipt({ hash: fundHash });
+    for (const address of signerHdAddresses)
+      await chain.request({
+        method: 'anvil_setBalance' as never,
+        params: [address, toHex(parseEther('1000'))] as never,
+      });
 
     const env: Record<string, string> = {
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
       PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.STACK_LOG_LEVEL ?? 'warn', // STACK_LOG_LEVEL=info to see a failing run's gateway logs
       DATABASE_URL: db.url,
       REDIS_URL: testRedisUrl(),
       CHAIN_RPC_URLS: `${anvil.chainId}=${anvil.rpcUrl}`,
@@ -142,6 +208,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       RATE_LIMIT_INTENTS_PER_MIN: '1000000',
       RATE_LIMIT_AUTH_PER_MIN: '1000000',
       RATE_LIMIT_ADMIN_PER_MIN: '1000000',
+      RATE_LIMIT_INTENT_READS_PER_MIN: '1000000',
       TRACKER_INTERVAL_MS: '200',
       // Breakers far away unless a test is about them (the defaults, 100–1,000 USD a day, would trip in most tests).
       CIRCUIT_BREAKER_WARNING: '100000000',
@@ -159,15 +226,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 
     let agentCount = 0;
-    const newAgent = async (name?: string): Promise<{ agentId: string; apiKey: string }> => {
+    const newAgent = async (name?: string, boundTo = signerAddress): Promise<{ agentId: string; apiKey: string }> => {
       agentCount += 1;
-      const created = await createAgentWithKey(pool, { name: name ?? `agent-${agentCount}-${randomBytes(3).toString('hex')}`, signerAddress });
+      const created = await createAgentWithKey(pool, {
+        name: name ?? `agent-${agentCount}-${randomBytes(3).toString('hex')}`,
+        signerAddress: boundTo,
+      });
       return { agentId: created.agentId, apiKey: created.apiKey };
     };
     const agent = await newAgent();
 
     const token = async (apiKey = agent.apiKey): Promise<string> => {
-      const res = await fetch(`${baseUrl}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey }) });
+      const res = await fetch(`${baseUrl}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiKey }),
+      });
       if (res.status !== 200) throw new Error(`token exchange failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { access_token: string }).access_token;
     };
@@ -178,13 +252,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const username = `${role}-${userCount}`;
       const password = randomBytes(12).toString('hex');
       await createUser(pool, { username, passwordHash: await hashPassword(password), role });
-      const res = await fetch(`${baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+      const res = await fetch(`${baseUrl}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { access_token: string }).access_token;
     };
 
-    const spawnGateway = async (extraEnv: Record<string, string> = {}): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
-      const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, GATEWAY_SERVER], {
+    const spawnGateway = async (
+      extraEnv: Record<string, string> = {},
+      nodeArgs: readonly string[] = [],
+    ): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
+      const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, GATEWAY_SERVER], {
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -212,14 +293,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return { baseUrl: url, pid: child.pid!, stop: stopChild };
     };
 
-    const restartSigner = async (): Promise<void> => {
+    const restartSigner = async (extraEnv?: Record<string, string>): Promise<void> => {
       await signer.stop();
-      signer = await startSignerProcess(signerOptions);
+      signer = await startSignerProcess({ ...signerOptions, ...(extraEnv ? { env: extraEnv } : {}) });
     };
 
     return {
-      dir, anvil, db, pool, get signer() { return signer; }, signerAddress, chain, app, baseUrl, agent, env, config,
-      token, newAgent, spawnGateway, loginAs, restartSigner, stop,
+      dir,
+      anvil,
+      db,
+      pool,
+      get signer() {
+        return signer;
+      },
+      signerAddress,
+      signerHdAddresses,
+      chain,
+      app,
+      baseUrl,
+      agent,
+      env,
+      config,
+      token,
+      newAgent,
+      spawnGateway,
+      loginAs,
+      restartSigner,
+      releaseKeyPem,
+      stop,
     };
   } catch (error) {
     await stop();
@@ -243,10 +344,19 @@ export async function postIntent(
 }
 
 /** A JSON request with a bearer token; answers status and parsed body (null when empty). */
-export async function callJson(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function callJson(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -259,7 +369,13 @@ export async function getJson(url: string, token: string): Promise<{ status: num
 }
 
 /** Poll GET /v1/intents/:id until its status is one of `statuses` (bounded; no timing assertion). */
-export async function waitForStatus(baseUrl: string, token: string, id: string, statuses: string[], attempts = 150): Promise<any> {
+export async function waitForStatus(
+  baseUrl: string,
+  token: string,
+  id: string,
+  statuses: string[],
+  attempts = 150,
+): Promise<any> {
   let last: any;
   for (let i = 0; i < attempts; i += 1) {
     last = (await getJson(`${baseUrl}/v1/intents/${id}`, token)).body;
@@ -267,4 +383,50 @@ export async function waitForStatus(baseUrl: string, token: string, id: string, 
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`intent ${id} stayed ${last?.status}; wanted ${statuses.join('|')}`);
+}
+
+/**
+ * Stores an approved native transfer of 1 wei to RECIPIENTS[0] straight in Postgres, with its decision record, as a
+ * process would leave it between deciding and signing; answers its id.
+ */
+export async function insertApprovedTransfer(stack: Stack): Promise<string> {
+  const id = randomUUID();
+  const apiKeyId = (
+    await stack.pool.query('SELECT id FROM api_keys WHERE agent_id = $1 LIMIT 1', [stack.agent.agentId])
+  ).rows[0].id;
+  await insertIntent(
+    stack.pool,
+    {
+      id,
+      agentId: stack.agent.agentId,
+      apiKeyId,
+      idempotencyKey: null,
+      requestHash: 'x',
+      status: 'approved',
+      type: 'transfer',
+      chainId: 31337,
+      from: stack.signerAddress,
+      to: RECIPIENTS[0]!,
+      recipient: RECIPIENTS[0]!,
+      asset: 'native',
+      amount: 1n,
+      decimals: 18,
+      data: null,
+      memo: null,
+      origin: REST_ORIGIN,
+      decision: {
+        action: 'auto_approve',
+        policy: 'small_transfers_to_dev_accounts',
+        policySetHash: 'sha256:0',
+        reasons: [],
+      },
+    },
+    { actor: `agent:${stack.agent.agentId}`, action: 'intent.decided', subject: `intent:${id}`, data: {} },
+  );
+  return id;
+}
+
+/** An intent body: a native transfer of `amount` (default 1 wei) to anvil's dev account 1 on the dev chain. */
+export function nativeTransfer(amount = '1', to: string = RECIPIENTS[0]!) {
+  return { type: 'transfer', chainId: 31337, to, asset: 'native', amount } as const;
 }

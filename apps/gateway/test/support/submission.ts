@@ -1,6 +1,7 @@
 /** Helpers for the submission tests: a stoppable TCP proxy (an RPC endpoint that can go down) and anvil controls. */
 import { createServer, connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { startStack, type Stack } from './stack.ts';
 
 export interface TcpProxy {
   port: number;
@@ -8,8 +9,11 @@ export interface TcpProxy {
   stop(): Promise<void>;
 }
 
-/** Forward every TCP connection on a free 127.0.0.1 port to `target` ("http://127.0.0.1:8545"). */
-export async function startTcpProxy(target: string): Promise<TcpProxy> {
+/**
+ * Forward every TCP connection on a free 127.0.0.1 port (or `listenPort`: an endpoint coming back) to `target`
+ * ("http://127.0.0.1:8545").
+ */
+export async function startTcpProxy(target: string, listenPort = 0): Promise<TcpProxy> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -21,7 +25,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   const address = server.address() as { port: number };
   return {
     port: address.port,
@@ -35,21 +39,42 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
 
 /** One JSON-RPC call to an anvil (test controls: evm_setAutomine, evm_mine, anvil_dropTransaction, …). */
 export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
   const body = (await res.json()) as { result?: T; error?: { message: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result as T;
 }
 
 /** The transactions of `address` waiting in an anvil's pool (pending or queued behind a gap), by nonce. */
-export async function poolOf(url: string, address: string): Promise<Map<number, { hash: string; to: string; value: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>> {
-  type Pool = Record<string, Record<string, { hash: string; to: string; value: string; maxFeePerGas: string; maxPriorityFeePerGas: string }>>;
+export async function poolOf(
+  url: string,
+  address: string,
+): Promise<
+  Map<number, { hash: string; to: string; value: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>
+> {
+  type Pool = Record<
+    string,
+    Record<string, { hash: string; to: string; value: string; maxFeePerGas: string; maxPriorityFeePerGas: string }>
+  >;
   const content = await rpc<{ pending?: Pool; queued?: Pool }>(url, 'txpool_content');
-  const out = new Map<number, { hash: string; to: string; value: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>();
+  const out = new Map<
+    number,
+    { hash: string; to: string; value: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
+  >();
   for (const [from, byNonce] of [...Object.entries(content.pending ?? {}), ...Object.entries(content.queued ?? {})]) {
     if (from.toLowerCase() !== address.toLowerCase()) continue;
     for (const [nonce, tx] of Object.entries(byNonce)) {
-      out.set(Number(nonce), { hash: tx.hash, to: tx.to, value: BigInt(tx.value), maxFeePerGas: BigInt(tx.maxFeePerGas), maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas) });
+      out.set(Number(nonce), {
+        hash: tx.hash,
+        to: tx.to,
+        value: BigInt(tx.value),
+        maxFeePerGas: BigInt(tx.maxFeePerGas),
+        maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas),
+      });
     }
   }
   return out;
@@ -65,4 +90,25 @@ export function captureLogs(): { stream: Writable; text(): string } {
     },
   });
   return { stream, text: () => lines.join('') };
+}
+
+/**
+ * A stack whose anvil mines only when the test says (automine off) and whose tracker runs only when the test calls
+ * it, nothing stuck for an hour, the first poll's sweep already out of the way; with an agent token.
+ */
+export async function startManualStack(options: { policy?: string } = {}): Promise<{ stack: Stack; token: string }> {
+  const stack = await startStack({
+    tracker: false,
+    env: { SUBMISSION_STUCK_AFTER_SECONDS: '3600' },
+    ...(options.policy ? { policy: options.policy } : {}),
+  });
+  try {
+    await rpc(stack.anvil.rpcUrl, 'evm_setAutomine', [false]);
+    const token = await stack.token();
+    await stack.app.services.tracker.poll();
+    return { stack, token };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
 }

@@ -1,22 +1,12 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Address } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
-import { findAgentKeyContext, type KeyScopes } from '../../repositories/agents-repository.ts';
-import { activeQuarantine } from '../../repositories/key-quarantine-repository.ts';
-import { touchSession } from '../../repositories/sessions-repository.ts';
-import { ACCESS_COOKIE, requireCsrf } from '../../security/cookies.ts';
+import type { AgentContext } from '../../domain/agent.ts';
+import { ACCESS_COOKIE, requireCsrf } from './cookies.ts';
 import { roleHasPermission, type RouteAccess } from '../../security/rbac.ts';
 import type { Principal, TokenService } from '../../security/tokens.ts';
 
-/** What an authenticated agent acts with: its identity and the signer key it is bound to. */
-export interface AgentContext {
-  agentId: string;
-  apiKeyId: string;
-  signerAddress: Address;
-  /** What the API key may be used for; null means any. */
-  scopes: KeyScopes;
-}
+export type { AgentContext } from '../../domain/agent.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,9 +44,10 @@ export default fp(
     const routeAccess: { method: string; url: string; permission: RouteAccess }[] = [];
     app.decorate('routeAccess', routeAccess);
     app.addHook('onRoute', (route) => {
-      const permission = (route.config as { permission?: RouteAccess } | undefined)?.permission;
-      if (!permission) throw new Error(`route ${route.method} ${route.url} declares no permission`);
-      for (const method of [route.method].flat()) if (method !== 'HEAD') routeAccess.push({ method, url: route.url, permission });
+      const permission = route.config?.permission;
+      if (!permission) throw new Error(`route ${[route.method].flat().join(',')} ${route.url} declares no permission`);
+      for (const method of [route.method].flat())
+        if (method !== 'HEAD') routeAccess.push({ method, url: route.url, permission });
     });
     app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
       const permission = request.routeOptions.config.permission;
@@ -68,40 +59,66 @@ export default fp(
       if (!cookieToken && !match) throw new Clawd402Error('unauthenticated', 'A bearer token is required.');
       const principal = await options.tokens.verify(cookieToken ?? match![1]!);
       if (cookieToken) {
-        if (principal.kind !== 'user') throw new Clawd402Error('unauthenticated', 'Agents authenticate with a bearer token.');
+        if (principal.kind !== 'user')
+          throw new Clawd402Error('unauthenticated', 'Agents authenticate with a bearer token.');
         requireCsrf(request, principal.sessionId);
       }
       if (principal.kind === 'agent') {
-        const [context, quarantinedUntil] = await Promise.all([
-          findAgentKeyContext(app.services.pool, principal.apiKeyId, principal.agentId),
-          activeQuarantine(app.services.pool, principal.apiKeyId),
-        ]);
+        const { context, quarantinedUntil } = await app.services.auth.agentKey(principal.apiKeyId, principal.agentId);
         if (!context) {
-          request.log.info({ agentId: principal.agentId, apiKeyId: principal.apiKeyId, ip: request.ip }, 'agent token refused: key revoked or expired, or agent disabled');
+          request.log.info(
+            { agentId: principal.agentId, apiKeyId: principal.apiKeyId, ip: request.ip },
+            'agent token refused: key revoked or expired, or agent disabled',
+          );
           throw new Clawd402Error('unauthenticated');
         }
         // Repeated hostile intents quarantine a key for an hour (docs/intent-hygiene.md); it says until when.
         if (quarantinedUntil) {
           const until = quarantinedUntil.toISOString();
-          request.log.info({ agentId: principal.agentId, apiKeyId: principal.apiKeyId, until }, 'agent token refused: key quarantined');
+          request.log.info(
+            { agentId: principal.agentId, apiKeyId: principal.apiKeyId, until },
+            'agent token refused: key quarantined',
+          );
           reply.header('retry-after', String(Math.max(1, Math.ceil((quarantinedUntil.getTime() - Date.now()) / 1000))));
-          throw new Clawd402Error('api_key_quarantined', `The API key is quarantined until ${until} after repeated hostile intents.`, { details: { until } });
+          throw new Clawd402Error(
+            'api_key_quarantined',
+            `The API key is quarantined until ${until} after repeated hostile intents.`,
+            { details: { until } },
+          );
         }
-        request.agent = { agentId: principal.agentId, apiKeyId: principal.apiKeyId, signerAddress: context.signerAddress, scopes: context.scopes };
+        request.agent = {
+          agentId: principal.agentId,
+          apiKeyId: principal.apiKeyId,
+          signerAddress: context.signerAddress,
+          scopes: context.scopes,
+        };
       } else {
-        const session = await touchSession(app.services.pool, principal.sessionId, principal.userId);
+        const session = await app.services.auth.touchSession(principal.sessionId, principal.userId);
         if (!session) {
-          request.log.info({ userId: principal.userId, sessionId: principal.sessionId, ip: request.ip }, 'user token refused: session ended');
+          request.log.info(
+            { userId: principal.userId, sessionId: principal.sessionId, ip: request.ip },
+            'user token refused: session ended',
+          );
           throw new Clawd402Error('unauthenticated', 'The session has ended; log in again.');
         }
         // In production an owner must have a second factor: until then, only their own session routes (TOTP enrolment).
-        if (app.services.config.env === 'production' && principal.role === 'owner' && !session.totpEnabled && permission !== 'session:self') {
+        if (
+          app.services.config.env === 'production' &&
+          principal.role === 'owner' &&
+          !session.totpEnabled &&
+          permission !== 'session:self'
+        ) {
           throw new Clawd402Error('totp_enrollment_required');
         }
       }
       if (!roleHasPermission(principal.role, permission)) {
         request.log.warn(
-          { principal: principal.kind === 'agent' ? `agent:${principal.agentId}` : `user:${principal.userId}`, role: principal.role, permission, route: request.routeOptions.url },
+          {
+            principal: principal.kind === 'agent' ? `agent:${principal.agentId}` : `user:${principal.userId}`,
+            role: principal.role,
+            permission,
+            route: request.routeOptions.url,
+          },
           'authorization refused',
         );
         throw new Clawd402Error('forbidden');

@@ -1,7 +1,8 @@
+import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { API_ERRORS, Clawd402Error, type ApiErrorCode, type ErrorBody } from '@clawd402/protocol';
-import { isDatabaseUnavailable } from '../../db/pool.ts';
+import { isDatabaseUnavailable } from '../../lib/database-errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,9 +31,13 @@ export function toApiError(error: unknown): Clawd402Error {
         details: { field: field ? `${field}.${extra}` : extra },
       });
     }
-    return new Clawd402Error('invalid_request', `${field ?? e.validationContext ?? 'request'} ${issue?.message ?? 'is invalid'}.`, {
-      details: { ...(field ? { field } : {}), location: e.validationContext },
-    });
+    return new Clawd402Error(
+      'invalid_request',
+      `${field ?? e.validationContext ?? 'request'} ${issue?.message ?? 'is invalid'}.`,
+      {
+        details: { ...(field ? { field } : {}), location: e.validationContext },
+      },
+    );
   }
   switch (e?.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -45,7 +50,8 @@ export function toApiError(error: unknown): Clawd402Error {
     default:
       break;
   }
-  if (e?.statusCode === 400 && (e instanceof SyntaxError || /JSON|proto/i.test(e.message ?? ''))) return new Clawd402Error('invalid_json');
+  if (e?.statusCode === 400 && (e instanceof SyntaxError || /JSON|proto/i.test(e.message ?? '')))
+    return new Clawd402Error('invalid_json');
   if (e?.statusCode === 429) return new Clawd402Error('rate_limited');
   if (isDatabaseUnavailable(error)) return new Clawd402Error('database_unavailable', undefined, { cause: error });
   return new Clawd402Error('internal_error', undefined, { cause: error });
@@ -55,7 +61,40 @@ export function errorBody(error: Clawd402Error): ErrorBody {
   const status = API_ERRORS[error.code].status;
   // 5xx: the catalogue's generic sentence only; never internals, stacks or upstream bodies.
   if (status >= 500) return { code: error.code, message: API_ERRORS[error.code].message };
-  return error.details ? { code: error.code, message: error.message, details: error.details } : { code: error.code, message: error.message };
+  return error.details
+    ? { code: error.code, message: error.message, details: error.details }
+    : { code: error.code, message: error.message };
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (fastify's `clientErrorHandler`): the catalogue's
+ * body instead of fastify's own, then the connection is closed. Request smuggling (Content-Length with
+ * Transfer-Encoding, an obfuscated or repeated Transfer-Encoding, a bad chunk) and other malformed framing are
+ * `malformed_http_request`; headers or a body sent too slowly (headersTimeout, requestTimeout) are `request_timeout`;
+ * headers over the size limit are `headers_too_large`. Nothing of the request is echoed or logged above debug.
+ */
+export function clientErrorHandler(
+  this: { log: { debug: (obj: object, msg: string) => void } },
+  error: Error & { code?: string },
+  socket: Socket,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'request_timeout'
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'headers_too_large'
+        : 'malformed_http_request';
+  const status = API_ERRORS[code].status;
+  this.log.debug({ code, reason: error.code }, 'client error: connection closed');
+  if (socket.writable) {
+    const body = JSON.stringify({ code, message: API_ERRORS[code].message });
+    socket.write(
+      `HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** One error handler and one not-found handler for the whole app (STYLE: "one error handler"). */
@@ -65,7 +104,11 @@ export default fp(
       const apiError = toApiError(error);
       const status = API_ERRORS[apiError.code].status;
       if (status >= 500) request.log.error({ err: error, code: apiError.code }, 'request failed');
-      else request.log.info({ code: apiError.code, reason: apiError.cause instanceof Error ? apiError.cause.message : undefined }, 'request refused');
+      else
+        request.log.info(
+          { code: apiError.code, reason: apiError.cause instanceof Error ? apiError.cause.message : undefined },
+          'request refused',
+        );
       if (status < 500 && request.auditRefusal) {
         await request.auditRefusal(apiError.code).catch((auditError: unknown) => {
           request.log.error({ err: auditError }, 'could not audit a refused request');
@@ -74,7 +117,9 @@ export default fp(
       if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
       return reply.status(status).send(errorBody(apiError));
     });
-    app.setNotFoundHandler(async (_request, reply) => reply.status(404).send(errorBody(new Clawd402Error('route_not_found'))));
+    app.setNotFoundHandler(async (_request, reply) =>
+      reply.status(404).send(errorBody(new Clawd402Error('route_not_found'))),
+    );
   },
   { name: 'errors' },
 );

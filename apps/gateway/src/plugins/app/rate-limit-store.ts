@@ -56,9 +56,44 @@ export interface RateLimitBackend {
   tokenBucket(key: string, now: number, perMin: number, burst: number): Promise<CountResult>;
   /** The block in force on `subject`, or null. */
   block(subject: string, now: number): Promise<BlockState | null>;
-  /** Count a limit hit (a 429) against `subject` and impose a block when the progressive rule says so. While an hour
-   * block is in force nothing more is counted (there is nothing left to escalate to). */
-  recordHit(subject: string, now: number): Promise<HitResult>;
+  /** A 429 for `subject`: remember the Retry-After it tells, and count it as a hit (imposing a block when the
+   * progressive rule says so) only if the request ignored a Retry-After told earlier (see {@link ignoresRetryAfter}).
+   * While an hour block is in force nothing more is counted (there is nothing left to escalate to). */
+  recordHit(subject: string, now: number, told: ToldRetry): Promise<HitResult>;
+}
+
+/** What a refusal tells the client, and when (and how) the refused request arrived. */
+export interface ToldRetry {
+  /** When the request arrived (before authentication and the other limiters), epoch ms. */
+  arrivedAt: number;
+  /** The Retry-After this refusal tells, in ms. */
+  retryAfterMs: number;
+  /**
+   * The request came on a connection that had already been refused with a Retry-After still running when it arrived.
+   * HTTP/1.1 sends a request on a kept-alive connection after the previous answer, so the client had that answer.
+   */
+  connectionTold: boolean;
+}
+
+/**
+ * A request on a connection of its own (not one already told a Retry-After) counts as ignoring a Retry-After only if
+ * it arrives this long after the run of refusals began: before that it may have been sent before the client could
+ * read any refusal (one of a concurrent burst, arriving late on a loaded machine). A client that keeps opening fresh
+ * connections through a Retry-After is counted after this long; one that reuses its connection, at once.
+ */
+export const FRESH_CONNECTION_GRACE_MS = 5_000;
+
+/**
+ * Whether a request ignored a Retry-After: a run of refusals began at `issued` and told the client to wait until
+ * `deadline`; the request arrived before the deadline, on a connection already told, or past the fresh-connection grace.
+ */
+export function ignoresRetryAfter(
+  told: Pick<ToldRetry, 'arrivedAt' | 'connectionTold'>,
+  issued: number,
+  deadline: number,
+): boolean {
+  if (told.arrivedAt >= deadline) return false;
+  return told.connectionTold || told.arrivedAt >= issued + FRESH_CONNECTION_GRACE_MS;
 }
 
 let sequence = 0;
@@ -121,9 +156,12 @@ return {burst - remaining, math.ceil(newTat - now)}
 const RECORD_HIT_LUA = `
 local hits = KEYS[1]
 local blk = KEYS[2]
+local told = KEYS[3]
 local now = tonumber(ARGV[1])
 local shortWin, shortHits, shortBlock = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local longWin, longHits, longBlock = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local arrived, retryAfter, freshGrace = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local connectionTold = ARGV[12] == '1'
 local untilMs, tier = 0, ''
 local current = redis.call('GET', blk)
 if current then
@@ -135,27 +173,52 @@ if current then
   if untilMs <= now then untilMs = 0; tier = '' end
 end
 if tier == 'long' then return {untilMs, tier, '', 0, 0} end
+local issued, deadline = 0, 0
+local run = redis.call('GET', told)
+if run then
+  local sep = string.find(run, ':', 1, true)
+  if sep then
+    issued = tonumber(string.sub(run, 1, sep - 1)) or 0
+    deadline = tonumber(string.sub(run, sep + 1)) or 0
+  end
+end
+local ignoring = false
+if deadline > now then
+  ignoring = arrived < deadline and (connectionTold or arrived >= issued + freshGrace)
+  deadline = math.max(deadline, now + retryAfter)
+else
+  issued = now; deadline = now + retryAfter
+end
 redis.call('ZREMRANGEBYSCORE', hits, '-inf', now - longWin)
-redis.call('ZADD', hits, now, ARGV[2])
-redis.call('ZREMRANGEBYRANK', hits, 0, -(longHits + 1))
-redis.call('PEXPIRE', hits, longWin)
+if ignoring then
+  redis.call('ZADD', hits, now, ARGV[2])
+  redis.call('ZREMRANGEBYRANK', hits, 0, -(longHits + 1))
+  redis.call('PEXPIRE', hits, longWin)
+end
 local n15 = redis.call('ZCARD', hits)
 local n5 = redis.call('ZCOUNT', hits, '(' .. string.format('%d', now - shortWin), '+inf')
 local escalated = ''
-if n15 >= longHits then
+if ignoring and n15 >= longHits then
   untilMs = now + longBlock; tier = 'long'; escalated = 'long'
   redis.call('SET', blk, string.format('%d', untilMs) .. ':long', 'PX', longBlock)
-elseif n5 >= shortHits and tier == '' then
+elseif ignoring and n5 >= shortHits and tier == '' then
   untilMs = now + shortBlock; tier = 'short'; escalated = 'short'
   redis.call('SET', blk, string.format('%d', untilMs) .. ':short', 'PX', shortBlock)
 end
+if untilMs > deadline then deadline = untilMs end
+redis.call('SET', told, string.format('%d', issued) .. ':' .. string.format('%d', deadline), 'PX', math.max(1, deadline - now))
 return {untilMs, tier, escalated, n5, n15}
 `;
 
 type Scripted = Redis & {
   clawd402RlWindow(key: string, now: number, window: number, max: number, member: string): Promise<[number, number]>;
   clawd402RlBucket(key: string, now: number, interval: number, burst: number): Promise<[number, number]>;
-  clawd402RlHit(hits: string, block: string, ...args: (string | number)[]): Promise<[number, string, string, number, number]>;
+  clawd402RlHit(
+    hits: string,
+    block: string,
+    told: string,
+    ...args: (string | number)[]
+  ): Promise<[number, string, string, number, number]>;
 };
 
 /** Each store call gives up after this long and the request goes through (fail open), so a blackholed Redis cannot
@@ -172,8 +235,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Redis keys, under `prefix`: `w:<key>` (sorted set of admission times), `tb:<key>` (GCRA theoretical arrival time),
- * `hit:{<subject>}` (sorted set of limit hits) and `blk:{<subject>}` (`<until>:<tier>`). The braces keep a subject's
- * two keys in one Redis Cluster slot.
+ * `hit:{<subject>}` (sorted set of limit hits), `blk:{<subject>}` (`<until>:<tier>`) and `told:{<subject>}`
+ * (`<issued>:<deadline>`, the Retry-After told). The braces keep a subject's keys in one Redis Cluster slot.
  */
 export class RedisBackend implements RateLimitBackend {
   readonly #redis: Scripted;
@@ -185,17 +248,23 @@ export class RedisBackend implements RateLimitBackend {
     if (typeof this.#redis.clawd402RlWindow !== 'function') {
       redis.defineCommand('clawd402RlWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
       redis.defineCommand('clawd402RlBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET_LUA });
-      redis.defineCommand('clawd402RlHit', { numberOfKeys: 2, lua: RECORD_HIT_LUA });
+      redis.defineCommand('clawd402RlHit', { numberOfKeys: 3, lua: RECORD_HIT_LUA });
     }
   }
 
   async slidingWindow(key: string, now: number, windowMs: number, max: number): Promise<CountResult> {
-    const [current, ttl] = await withTimeout(this.#redis.clawd402RlWindow(`${this.#prefix}w:${key}`, now, windowMs, max, uniqueMember(now)), STORE_TIMEOUT_MS);
+    const [current, ttl] = await withTimeout(
+      this.#redis.clawd402RlWindow(`${this.#prefix}w:${key}`, now, windowMs, max, uniqueMember(now)),
+      STORE_TIMEOUT_MS,
+    );
     return { current, ttl };
   }
 
   async tokenBucket(key: string, now: number, perMin: number, burst: number): Promise<CountResult> {
-    const [current, ttl] = await withTimeout(this.#redis.clawd402RlBucket(`${this.#prefix}tb:${key}`, now, 60_000 / perMin, burst), STORE_TIMEOUT_MS);
+    const [current, ttl] = await withTimeout(
+      this.#redis.clawd402RlBucket(`${this.#prefix}tb:${key}`, now, 60_000 / perMin, burst),
+      STORE_TIMEOUT_MS,
+    );
     return { current, ttl };
   }
 
@@ -203,12 +272,13 @@ export class RedisBackend implements RateLimitBackend {
     return parseBlock(await withTimeout(this.#redis.get(`${this.#prefix}blk:{${subject}}`), STORE_TIMEOUT_MS), now);
   }
 
-  async recordHit(subject: string, now: number): Promise<HitResult> {
+  async recordHit(subject: string, now: number, told: ToldRetry): Promise<HitResult> {
     const p = PROGRESSIVE;
     const [until, tier, escalated, shortHits, longHits] = await withTimeout(
       this.#redis.clawd402RlHit(
         `${this.#prefix}hit:{${subject}}`,
         `${this.#prefix}blk:{${subject}}`,
+        `${this.#prefix}told:{${subject}}`,
         now,
         uniqueMember(now),
         p.shortWindowMs,
@@ -217,6 +287,10 @@ export class RedisBackend implements RateLimitBackend {
         p.longWindowMs,
         p.longHits,
         p.longBlockMs,
+        told.arrivedAt,
+        told.retryAfterMs,
+        FRESH_CONNECTION_GRACE_MS,
+        told.connectionTold ? '1' : '0',
       ),
       STORE_TIMEOUT_MS,
     );
@@ -240,6 +314,8 @@ interface MemoryEntry {
   times?: number[];
   tat?: number;
   block?: BlockState;
+  /** The run of refusals: when it began and the Retry-After deadline told so far. */
+  told?: { issued: number; deadline: number };
 }
 
 /** The same semantics as RedisBackend, for one process (the embedded default, where REDIS_URL is not set). */
@@ -296,12 +372,22 @@ export class MemoryBackend implements RateLimitBackend {
     return block && block.until > now ? { ...block } : null;
   }
 
-  async recordHit(subject: string, now: number): Promise<HitResult> {
+  async recordHit(subject: string, now: number, told: ToldRetry): Promise<HitResult> {
     const p = PROGRESSIVE;
     let block = await this.block(subject, now);
     if (block?.tier === 'long') return { block, escalated: null, shortHits: 0, longHits: 0 };
+    const run = this.#get(`told:${subject}`, now)?.told;
+    const ignoring = run !== undefined && ignoresRetryAfter(told, run.issued, run.deadline);
+    const next = run
+      ? { issued: run.issued, deadline: Math.max(run.deadline, now + told.retryAfterMs) }
+      : { issued: now, deadline: now + told.retryAfterMs };
     const id = `hit:${subject}`;
     const times = (this.#get(id, now)?.times ?? []).filter((t) => t > now - p.longWindowMs);
+    if (!ignoring) {
+      this.#set(`told:${subject}`, { expires: next.deadline, told: next });
+      const shortHits = times.filter((t) => t > now - p.shortWindowMs).length;
+      return { block, escalated: null, shortHits, longHits: times.length };
+    }
     times.push(now);
     times.sort((a, b) => a - b);
     if (times.length > p.longHits) times.splice(0, times.length - p.longHits);
@@ -317,6 +403,8 @@ export class MemoryBackend implements RateLimitBackend {
       escalated = 'short';
     }
     if (escalated) this.#set(`blk:${subject}`, { expires: block!.until, block: { ...block! } });
+    if (block) next.deadline = Math.max(next.deadline, block.until);
+    this.#set(`told:${subject}`, { expires: next.deadline, told: next });
     return { block, escalated, shortHits, longHits };
   }
 }

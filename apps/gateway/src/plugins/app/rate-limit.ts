@@ -2,9 +2,14 @@ import fp from 'fastify-plugin';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Clawd402Error, type ApiErrorCode } from '@clawd402/protocol';
-import { insertAlert } from '../../repositories/alerts-repository.ts';
 import { clientKey } from '../../security/client-address.ts';
-import { MemoryBackend, RedisBackend, type BlockState, type CountResult, type RateLimitBackend } from './rate-limit-store.ts';
+import {
+  MemoryBackend,
+  RedisBackend,
+  type BlockState,
+  type CountResult,
+  type RateLimitBackend,
+} from './rate-limit-store.ts';
 
 /**
  * Rate limits (docs/rate-limits.md), on @fastify/rate-limit with a store of our own (rate-limit-store.ts) because the
@@ -17,9 +22,12 @@ import { MemoryBackend, RedisBackend, type BlockState, type CountResult, type Ra
  *   RATE_LIMIT_PRINCIPAL_BURST refilled at RATE_LIMIT_PRINCIPAL_PER_MIN; unauthenticated requests skip it;
  * - per route of a class (intents, auth, admin): RATE_LIMIT_<CLASS>_PER_MIN over a sliding minute, one bucket per
  *   matched route pattern and method class (read or write) per principal, or per address when unauthenticated.
+ *   Reads of intents (waiting included) have their own windows, RATE_LIMIT_INTENT_READS_PER_MIN, and skip the
+ *   principal's bucket: waiting never uses up the budget for sending.
  *
- * Progressive: a client (address or principal) that hits a limit 10 times in 5 minutes is blocked for 5 minutes, 50
- * times in 15 minutes for an hour with an alert; refusals while blocked count as hits. A blocked client gets
+ * Progressive: only refusals of requests that ignored a Retry-After already told count as hits (rate-limit-store.ts
+ * `ignoresRetryAfter`: on a connection already told, or on a fresh one 5 s into the run). A client (address or principal) with 10 such hits in 5 minutes is blocked for 5 minutes, 50
+ * in 15 minutes for an hour with an alert; refusals while blocked ignore the block's Retry-After and count. A blocked client gets
  * `429 rate_limit_blocked`. Routes declaring `config.rateLimit: false` (/health) are exempt from all of it.
  *
  * Redis down or slow: every limiter fails open, with an error log (at most one per 10 s) and
@@ -39,7 +47,14 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** The class a route pattern belongs to, or null for routes with no class limit. */
 export function routeClassOf(pattern: string): RouteClass | null {
-  if (pattern === '/v1/intents' || pattern.startsWith('/v1/intents/') || pattern === '/rpc') return 'intents';
+  if (
+    pattern === '/v1/intents' ||
+    pattern.startsWith('/v1/intents/') ||
+    pattern === '/rpc' ||
+    pattern.startsWith('/rpc/') ||
+    pattern === '/mcp'
+  )
+    return 'intents';
   if (pattern.startsWith('/auth/')) return 'auth';
   if (pattern === '/admin' || pattern.startsWith('/admin/')) return 'admin';
   return null;
@@ -99,6 +114,10 @@ interface RouteBucket {
 /** Per-request state: the route bucket and the tightest limit seen so far (the one the headers report). */
 interface RequestState {
   route: RouteBucket | null;
+  /** When the request arrived (the limits' clock): a refusal asks whether it ignored a Retry-After told earlier. */
+  arrivedAt: number;
+  /** Its connection had been refused with a Retry-After still running when it arrived (see ToldRetry). */
+  connectionTold: boolean;
   subject: string;
   tightest: { limit: number; remaining: number; resetSeconds: number } | null;
 }
@@ -110,7 +129,16 @@ declare module 'fastify' {
 }
 
 type Limiter = (request: FastifyRequest) => Promise<
-  { isAllowed: true; key: string } | { isAllowed: false; key: string; max: number; remaining: number; ttl: number; ttlInSeconds: number; isExceeded: boolean }
+  | { isAllowed: true; key: string }
+  | {
+      isAllowed: false;
+      key: string;
+      max: number;
+      remaining: number;
+      ttl: number;
+      ttlInSeconds: number;
+      isExceeded: boolean;
+    }
 >;
 
 function principalSubject(request: FastifyRequest): string | null {
@@ -127,14 +155,25 @@ function apiKeyLast4(request: FastifyRequest): string | undefined {
 
 export default fp(
   async (app, options: RateLimitPluginOptions) => {
-    const { config, redis, pool } = app.services;
+    const { config, redis, alerts } = app.services;
     const clock = options.clock ?? Date.now;
-    const backend: RateLimitBackend = redis ? new RedisBackend(redis, config.rateLimitRedisPrefix) : new MemoryBackend();
+    const backend: RateLimitBackend = redis
+      ? new RedisBackend(redis, config.rateLimitRedisPrefix)
+      : new MemoryBackend();
     const classLimits: Record<RouteClass, number> = {
       intents: config.rateLimitIntentsPerMin,
       auth: config.rateLimitAuthPerMin,
       admin: config.rateLimitAdminPerMin,
     };
+    /** Reads of intents (GET /v1/intents*, streams and long-polls) have their own buckets: waiting never uses up the
+     * budget for sending. */
+    const intentRead = (route: RouteBucket | null): boolean =>
+      route?.routeClass === 'intents' && route.methodClass === 'read';
+    /** Per address, reads of intents count in a window of their own, at least as large as the address limit. */
+    const ipMax = (request: FastifyRequest): number =>
+      intentRead(request.rateLimitState!.route)
+        ? Math.max(config.rateLimitIpPerMin, config.rateLimitIntentReadsPerMin)
+        : config.rateLimitIpPerMin;
 
     /** The plugin's store interface over our backend: a sliding window, or a token bucket when `algorithm` says so. */
     class Store {
@@ -142,10 +181,21 @@ export default fp(
       constructor(params: { algorithm?: 'sliding' | 'bucket'; perMin?: number }) {
         this.#bucketPerMin = params.algorithm === 'bucket' ? (params.perMin ?? 60) : null;
       }
-      incr(key: string, callback: (error: Error | null, result?: CountResult) => void, timeWindow: number, max: number): void {
+      incr(
+        key: string,
+        callback: (error: Error | null, result?: CountResult) => void,
+        timeWindow: number,
+        max: number,
+      ): void {
         const now = clock();
-        const result = this.#bucketPerMin === null ? backend.slidingWindow(key, now, timeWindow, max) : backend.tokenBucket(key, now, this.#bucketPerMin, max);
-        result.then((counted) => callback(null, counted), (error: Error) => callback(error));
+        const result =
+          this.#bucketPerMin === null
+            ? backend.slidingWindow(key, now, timeWindow, max)
+            : backend.tokenBucket(key, now, this.#bucketPerMin, max);
+        result.then(
+          (counted) => callback(null, counted),
+          (error: Error) => callback(error),
+        );
       }
       child(params: { algorithm?: 'sliding' | 'bucket'; perMin?: number }): Store {
         return new Store(params);
@@ -155,8 +205,13 @@ export default fp(
     // skipOnError: false — store errors reach `guard`, which fails open and counts them.
     await app.register(fastifyRateLimit, { global: false, store: Store as never, skipOnError: false });
 
-    const limiter = (settings: Record<string, unknown>): Limiter => app.createRateLimit(settings as never) as Limiter;
-    const ipLimiter = limiter({ keyGenerator: (r: FastifyRequest) => `ip:${clientKey(r.ip)}`, max: config.rateLimitIpPerMin, timeWindow: WINDOW_MS });
+    const limiter = (settings: Record<string, unknown>): Limiter => app.createRateLimit(settings);
+    const ipLimiter = limiter({
+      keyGenerator: (r: FastifyRequest) =>
+        `${intentRead(r.rateLimitState!.route) ? 'ip-read' : 'ip'}:${clientKey(r.ip)}`,
+      max: ipMax,
+      timeWindow: WINDOW_MS,
+    });
     const principalLimiter = limiter({
       keyGenerator: (r: FastifyRequest) => `principal:${principalSubject(r)}`,
       max: config.rateLimitPrincipalBurst,
@@ -169,7 +224,10 @@ export default fp(
         const { route, subject } = r.rateLimitState!;
         return `route:${route!.methodClass}:${route!.pattern}|${subject}`;
       },
-      max: (r: FastifyRequest) => classLimits[r.rateLimitState!.route!.routeClass],
+      max: (r: FastifyRequest) =>
+        intentRead(r.rateLimitState!.route)
+          ? config.rateLimitIntentReadsPerMin
+          : classLimits[r.rateLimitState!.route!.routeClass],
       timeWindow: WINDOW_MS,
     });
 
@@ -178,7 +236,12 @@ export default fp(
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
         const specificity = route.url.includes('*') ? 2 : route.url.includes(':') ? 1 : 0;
-        known.push({ pattern: route.url, methodClass: methodClassOf(method), regex: patternRegex(route.url), specificity });
+        known.push({
+          pattern: route.url,
+          methodClass: methodClassOf(method),
+          regex: patternRegex(route.url),
+          specificity,
+        });
       }
       known.sort((a, b) => a.specificity - b.specificity);
     });
@@ -203,7 +266,10 @@ export default fp(
         app.metrics.rateLimitStoreErrors.inc();
         const at = Date.now(); // real time: log throttling is not part of the limits' clock
         if (at - lastErrorLog >= ERROR_LOG_INTERVAL_MS) {
-          app.log.error({ err: { message: (error as Error)?.message }, operation, suppressed }, 'rate-limit store unavailable; rate limits fail open');
+          app.log.error(
+            { err: { message: (error as Error)?.message }, operation, suppressed },
+            'rate-limit store unavailable; rate limits fail open',
+          );
           lastErrorLog = at;
           suppressed = 0;
         } else suppressed += 1;
@@ -218,7 +284,11 @@ export default fp(
     };
 
     /** Report the tightest limit on the response: the one with the fewest requests left. */
-    const note = (request: FastifyRequest, reply: FastifyReply, result: { max: number; remaining: number; ttlInSeconds: number }): void => {
+    const note = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      result: { max: number; remaining: number; ttlInSeconds: number },
+    ): void => {
       const state = request.rateLimitState!;
       if (state.tightest && state.tightest.remaining <= result.remaining) return;
       state.tightest = { limit: result.max, remaining: result.remaining, resetSeconds: result.ttlInSeconds };
@@ -239,6 +309,9 @@ export default fp(
       };
     };
 
+    /** Until when each connection was told to wait: a request on it before then ignores what it was told. */
+    const toldConnections = new WeakMap<object, number>();
+
     /**
      * Refuse with 429. The refusal counts as a hit against `subject`, which may impose (or already be under) a block:
      * then the answer is `rate_limit_blocked` with Retry-After until the block ends.
@@ -252,31 +325,64 @@ export default fp(
       knownBlock: BlockState | null,
     ): Promise<never> => {
       const now = clock();
-      const hit = await guard('hit', backend.recordHit(subject, now));
+      const told = {
+        arrivedAt: request.rateLimitState!.arrivedAt,
+        retryAfterMs: Math.ceil(limit.retryAfterMs / 1000) * 1000,
+        connectionTold: request.rateLimitState!.connectionTold,
+      };
+      const hit = await guard('hit', backend.recordHit(subject, now, told));
       if (hit?.escalated) {
         app.metrics.rateLimitBlocks.inc({ tier: hit.escalated });
         const until = new Date(hit.block!.until).toISOString();
-        request.log.warn({ ...eventFields(request, scope), subject, tier: hit.escalated, until, hits: hit.longHits }, 'client blocked after repeated rate-limit hits');
+        request.log.warn(
+          { ...eventFields(request, scope), subject, tier: hit.escalated, until, hits: hit.longHits },
+          'client blocked after repeated rate-limit hits',
+        );
         if (hit.escalated === 'long') {
-          await insertAlert(pool, {
-            kind: 'rate_limit_block',
-            severity: 'warning',
-            detail: { subject, scope, ip: request.ip, route: eventFields(request, scope).route, hits: hit.longHits, blockedUntil: until },
-          }).catch((error: unknown) => request.log.error({ err: error }, 'could not record the rate-limit block alert'));
+          await alerts
+            .raise({
+              kind: 'rate_limit_block',
+              severity: 'medium',
+              subject: `client:${subject}`,
+              summary: `${subject} blocked until ${until} after ${hit.longHits} rate-limit hits (${scope})`,
+              detail: {
+                subject,
+                scope,
+                ip: request.ip,
+                route: eventFields(request, scope).route,
+                hits: hit.longHits,
+                blockedUntil: until,
+              },
+            })
+            .catch((error: unknown) =>
+              request.log.error({ err: error }, 'could not record the rate-limit block alert'),
+            );
         }
       }
       const block = hit?.block ?? knownBlock;
       const code: ApiErrorCode = block && block.until > now ? 'rate_limit_blocked' : 'rate_limited';
-      const retryAfterSeconds = Math.max(1, Math.ceil((code === 'rate_limit_blocked' ? block!.until - now : limit.retryAfterMs) / 1000));
+      const retryAfterSeconds = Math.max(
+        1,
+        Math.ceil((code === 'rate_limit_blocked' ? block!.until - now : limit.retryAfterMs) / 1000),
+      );
       // Not audited (the errors plugin audits 4xx refusals of POST /v1/intents): a flood must not become a flood of
       // hash-chained audit writes. The log line below and the metric record it instead.
       request.auditRefusal = undefined;
       setHeaders(reply, limit.max, 0, retryAfterSeconds);
       reply.header('retry-after', retryAfterSeconds);
+      const connection = request.raw.socket;
+      toldConnections.set(connection, Math.max(toldConnections.get(connection) ?? 0, now + retryAfterSeconds * 1000));
       app.metrics.rateLimitRefusals.inc({ scope, code });
       // `count`: the requests counted in the window with this one. Refused requests are not logged in the window, so a
       // refusal always finds it full: count = limit + 1. `hits`: this client's refusals in the last 15 minutes.
-      const fields = { ...eventFields(request, scope), code, count: limit.max + 1, limit: limit.max, hits: hit?.longHits, retryAfter: retryAfterSeconds };
+      const fields = {
+        ...eventFields(request, scope),
+        code,
+        count: limit.max + 1,
+        limit: limit.max,
+        hits: hit?.longHits,
+        retryAfter: retryAfterSeconds,
+      };
       request.log.info(fields, 'rate limit refused a request');
       throw new Clawd402Error(code, undefined, { details: { scope, retryAfter: retryAfterSeconds } });
     };
@@ -284,7 +390,8 @@ export default fp(
     type Outcome = Awaited<ReturnType<Limiter>> | null;
     const exceeded = (outcome: Outcome): outcome is Extract<NonNullable<Outcome>, { isAllowed: false }> =>
       outcome !== null && !outcome.isAllowed && outcome.isExceeded;
-    const counted = (outcome: Outcome): outcome is Extract<NonNullable<Outcome>, { isAllowed: false }> => outcome !== null && !outcome.isAllowed;
+    const counted = (outcome: Outcome): outcome is Extract<NonNullable<Outcome>, { isAllowed: false }> =>
+      outcome !== null && !outcome.isAllowed;
 
     app.decorateRequest('rateLimitState', null);
 
@@ -292,10 +399,19 @@ export default fp(
     app.addHook('onRequest', async (request, reply) => {
       if (request.routeOptions.config?.rateLimit === false) return;
       const subject = `ip:${clientKey(request.ip)}`;
-      request.rateLimitState = { route: null, subject, tightest: null };
       const now = clock();
-      const [block, outcome] = await Promise.all([guard('block', backend.block(subject, now)), guard('window', ipLimiter(request))]);
-      const max = config.rateLimitIpPerMin;
+      request.rateLimitState = {
+        route: routeBucket(request),
+        subject,
+        tightest: null,
+        arrivedAt: now,
+        connectionTold: (toldConnections.get(request.raw.socket) ?? 0) > now,
+      };
+      const [block, outcome] = await Promise.all([
+        guard('block', backend.block(subject, now)),
+        guard('window', ipLimiter(request)),
+      ]);
+      const max = ipMax(request);
       if (block) await refuse(request, reply, 'ip', subject, { max, retryAfterMs: block.until - now }, block);
       if (exceeded(outcome)) await refuse(request, reply, 'ip', subject, { max, retryAfterMs: outcome.ttl }, null);
       if (counted(outcome)) note(request, reply, outcome);
@@ -311,9 +427,11 @@ export default fp(
       if (principal) state.subject = principal;
       state.route = routeBucket(request);
       const now = clock();
+      // An agent reading its intents is held by the reads' route bucket, not by the principal's (write) bucket.
+      const bucketed = principal !== null && !intentRead(state.route);
       const [block, byPrincipal, byRoute] = await Promise.all([
         principal ? guard('block', backend.block(principal, now)) : null,
-        principal ? guard('bucket', principalLimiter(request)) : null,
+        bucketed ? guard('bucket', principalLimiter(request)) : null,
         state.route ? guard('window', routeLimiter(request)) : null,
       ]);
       if (block) {
@@ -321,7 +439,14 @@ export default fp(
         await refuse(request, reply, 'principal', principal!, { max, retryAfterMs: block.until - now }, block);
       }
       if (exceeded(byPrincipal)) {
-        await refuse(request, reply, 'principal', principal!, { max: byPrincipal.max, retryAfterMs: byPrincipal.ttl }, null);
+        await refuse(
+          request,
+          reply,
+          'principal',
+          principal!,
+          { max: byPrincipal.max, retryAfterMs: byPrincipal.ttl },
+          null,
+        );
       }
       if (exceeded(byRoute)) {
         await refuse(request, reply, 'route', state.subject, { max: byRoute.max, retryAfterMs: byRoute.ttl }, null);

@@ -1,25 +1,11 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody, parseAddress } from '@clawd402/protocol';
-import { withTransaction } from '../../db/pool.ts';
-import {
-  createAgentWithKey,
-  disableAgent,
-  findApiKeyById,
-  issueApiKey,
-  keyAgeReport,
-  listAgents,
-  revokeApiKey,
-  rotateApiKey,
-  type ApiKeyView,
-  type KeyScopes,
-} from '../../repositories/agents-repository.ts';
-import { appendAudit } from '../../repositories/audit-repository.ts';
-import { releaseQuarantine } from '../../repositories/key-quarantine-repository.ts';
-import { me } from './users.ts';
+import { ErrorBody, parseAddress } from '@clawd402/protocol';
+import type { KeyScopes } from '../../domain/agent.ts';
+import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
+import { AnyJson, IdParams, NoContent } from '../schemas.ts';
+import { me } from '../acting-user.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'] as const;
 
 const ScopesBody = Type.Object(
@@ -43,7 +29,10 @@ const KeyView = Type.Object(
     keyId: Type.String(),
     agentId: Type.String(),
     label: Type.Union([Type.String(), Type.Null()]),
-    scopes: Type.Object({ chains: Type.Union([Type.Array(Type.Integer()), Type.Null()]), types: Type.Union([Type.Array(Type.String()), Type.Null()]) }),
+    scopes: Type.Object({
+      chains: Type.Union([Type.Array(Type.Integer()), Type.Null()]),
+      types: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    }),
     createdAt: Type.String(),
     lastUsedAt: Type.Union([Type.String(), Type.Null()]),
     expiresAt: Type.Union([Type.String(), Type.Null()]),
@@ -53,16 +42,34 @@ const KeyView = Type.Object(
   { additionalProperties: false },
 );
 /** A key as shown once, at creation: the only time the secret leaves the gateway. */
-const IssuedKey = Type.Object({ apiKeyId: Type.String(), agentId: Type.String(), apiKey: Type.String() }, { additionalProperties: false });
+const IssuedKey = Type.Object(
+  { apiKeyId: Type.String(), agentId: Type.String(), apiKey: Type.String() },
+  { additionalProperties: false },
+);
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
-const keyView = (k: ApiKeyView) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: iso(k.lastUsedAt), expiresAt: iso(k.expiresAt), revokedAt: iso(k.revokedAt) });
+const keyView = (k: ApiKeyView) => ({
+  ...k,
+  createdAt: k.createdAt.toISOString(),
+  lastUsedAt: iso(k.lastUsedAt),
+  expiresAt: iso(k.expiresAt),
+  revokedAt: iso(k.revokedAt),
+});
 
 function scopesOf(body: { scopes?: { chains?: number[]; types?: string[] } }): KeyScopes {
   return { chains: body.scopes?.chains ?? null, types: body.scopes?.types ?? null };
 }
-function expiryOf(body: { expiresInDays?: number }): Date | null {
-  return body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null;
+/** A new key as the body describes it: label, scopes, and `expiresInDays` from now (none: it never expires). */
+function newKeyOf(body: {
+  label?: string;
+  scopes?: { chains?: number[]; types?: string[] };
+  expiresInDays?: number;
+}): NewKey {
+  return {
+    label: body.label ?? null,
+    scopes: scopesOf(body),
+    expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
+  };
 }
 
 /**
@@ -70,14 +77,8 @@ function expiryOf(body: { expiresInDays?: number }): Date | null {
  * carry scopes and an expiry, are shown once, rotate with an overlap window and are revoked at once on every process
  * (the key is re-checked on every agent request).
  */
-const adminAgents: FastifyPluginAsync = async (app) => {
-  const { pool, signer } = app.services;
-
-  async function key(id: string): Promise<ApiKeyView> {
-    const found = UUID.test(id) ? await findApiKeyById(pool, id) : null;
-    if (!found) throw new Clawd402Error('not_found', 'No such API key.');
-    return found;
-  }
+const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
+  const { agents } = app.services;
 
   app.get(
     '/admin/agents',
@@ -103,7 +104,11 @@ const adminAgents: FastifyPluginAsync = async (app) => {
       },
     },
     async () => ({
-      items: (await listAgents(pool)).map((a) => ({ ...a, createdAt: a.createdAt.toISOString(), keys: a.keys.map(keyView) })),
+      items: (await agents.list()).map((a) => ({
+        ...a,
+        createdAt: a.createdAt.toISOString(),
+        keys: a.keys.map(keyView),
+      })),
     }),
   );
 
@@ -126,47 +131,22 @@ const adminAgents: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const actor = me(request);
-      const body = request.body as { name: string; signerAddress: string; label?: string; scopes?: { chains?: number[]; types?: string[] }; expiresInDays?: number };
+      const { body } = request;
       const signerAddress = parseAddress('signerAddress', body.signerAddress);
-      // Only a key the signer holds can be assigned (the gateway sees addresses, never keys).
-      const held = (await signer.status()).keys.some((k) => k.address.toLowerCase() === signerAddress.toLowerCase());
-      if (!held) throw new Clawd402Error('signer_key_unknown', undefined, { details: { signerAddress } });
-      const exists = await pool.query('SELECT 1 FROM agents WHERE name = $1', [body.name]);
-      if (exists.rowCount) throw new Clawd402Error('agent_name_taken');
-      const created = await createAgentWithKey(pool, {
-        name: body.name,
-        signerAddress,
-        ownerUserId: actor.userId,
-        label: body.label ?? null,
-        scopes: scopesOf(body),
-        expiresAt: expiryOf(body),
-      });
-      await appendAudit(pool, {
-        actor: `user:${actor.userId}`,
-        action: 'agent.created',
-        subject: `agent:${created.agentId}`,
-        data: { name: body.name, signerAddress, apiKeyId: created.apiKeyId, scopes: scopesOf(body) },
-      });
+      const created = await agents.create(me(request), { name: body.name, signerAddress, ...newKeyOf(body) });
       return reply.status(201).send({ apiKeyId: created.apiKeyId, agentId: created.agentId, apiKey: created.apiKey });
     },
   );
 
   app.post(
     '/admin/agents/:id/keys',
-    { config: { permission: 'agents:write' }, schema: { params: IdParams, body: NewKeyBody, response: { 201: IssuedKey, '4xx': ErrorBody } } },
+    {
+      config: { permission: 'agents:write' },
+      schema: { params: IdParams, body: NewKeyBody, response: { 201: IssuedKey, '4xx': ErrorBody } },
+    },
     async (request, reply) => {
-      const actor = me(request);
-      const { id } = request.params as { id: string };
-      const body = request.body as { label?: string; scopes?: { chains?: number[]; types?: string[] }; expiresInDays?: number };
-      const agent = UUID.test(id) ? (await pool.query('SELECT 1 FROM agents WHERE id = $1 AND disabled_at IS NULL', [id])).rowCount : 0;
-      if (!agent) throw new Clawd402Error('not_found', 'No such agent.');
-      const issued = await withTransaction(pool, async (client) => {
-        const k = await issueApiKey(client, id, { label: body.label ?? null, scopes: scopesOf(body), expiresAt: expiryOf(body) });
-        await appendAudit(client, { actor: `user:${actor.userId}`, action: 'api_key.issued', subject: `agent:${id}`, data: { apiKeyId: k.apiKeyId, scopes: scopesOf(body) } });
-        return k;
-      });
-      return reply.status(201).send({ apiKeyId: issued.apiKeyId, agentId: id, apiKey: issued.apiKey });
+      const issued = await agents.issueKey(me(request), request.params.id, newKeyOf(request.body));
+      return reply.status(201).send(issued);
     },
   );
 
@@ -176,36 +156,28 @@ const adminAgents: FastifyPluginAsync = async (app) => {
       config: { permission: 'agents:write' },
       schema: {
         params: IdParams,
-        body: Type.Optional(Type.Object({ overlapSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) }, { additionalProperties: false })),
+        body: Type.Optional(
+          Type.Object(
+            { overlapSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
+            { additionalProperties: false },
+          ),
+        ),
         response: { 201: IssuedKey, '4xx': ErrorBody },
       },
     },
     async (request, reply) => {
-      const actor = me(request);
-      const old = await key((request.params as { id: string }).id);
-      if (old.revokedAt || old.replacedBy) throw new Clawd402Error('forbidden', 'This key is revoked or already rotated.');
-      const overlap = (request.body as { overlapSeconds?: number } | undefined)?.overlapSeconds ?? 86_400;
-      const next = await withTransaction(pool, async (client) => {
-        const k = await rotateApiKey(client, old, overlap);
-        await appendAudit(client, { actor: `user:${actor.userId}`, action: 'api_key.rotated', subject: `agent:${old.agentId}`, data: { from: old.id, to: k.apiKeyId, overlapSeconds: overlap } });
-        return k;
-      });
-      return reply.status(201).send({ apiKeyId: next.apiKeyId, agentId: old.agentId, apiKey: next.apiKey });
+      const next = await agents.rotateKey(me(request), request.params.id, request.body?.overlapSeconds ?? 86_400);
+      return reply.status(201).send(next);
     },
   );
 
   app.post(
     '/admin/keys/:id/revoke',
-    { config: { permission: 'agents:write' }, schema: { params: IdParams, response: { 200: KeyView, '4xx': ErrorBody } } },
-    async (request) => {
-      const actor = me(request);
-      const target = await key((request.params as { id: string }).id);
-      await withTransaction(pool, async (client) => {
-        await revokeApiKey(client, target.id);
-        await appendAudit(client, { actor: `user:${actor.userId}`, action: 'api_key.revoked', subject: `agent:${target.agentId}`, data: { apiKeyId: target.id } });
-      });
-      return keyView((await findApiKeyById(pool, target.id))!);
+    {
+      config: { permission: 'agents:write' },
+      schema: { params: IdParams, response: { 200: KeyView, '4xx': ErrorBody } },
     },
+    async (request) => keyView(await agents.revokeKey(me(request), request.params.id)),
   );
 
   app.post(
@@ -215,32 +187,24 @@ const adminAgents: FastifyPluginAsync = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
       // Lift an input-hygiene quarantine early (docs/intent-hygiene.md); the key's next hits count from zero.
-      const actor = me(request);
-      const target = await key((request.params as { id: string }).id);
-      const { reason } = request.body as { reason: string };
-      const released = await withTransaction(pool, (client) => releaseQuarantine(client, target.id, `user:${actor.userId}`, reason));
-      if (!released) throw new Clawd402Error('not_found', 'The key is not in quarantine.');
-      return { apiKeyId: target.id, released: true };
+      const released = await agents.releaseQuarantine(me(request), request.params.id, request.body.reason);
+      return { apiKeyId: released.apiKeyId, released: true };
     },
   );
 
   app.post(
     '/admin/agents/:id/disable',
-    { config: { permission: 'agents:write' }, schema: { params: IdParams, response: { '4xx': ErrorBody } } },
+    {
+      config: { permission: 'agents:write' },
+      schema: { params: IdParams, response: { 204: NoContent, '4xx': ErrorBody } },
+    },
     async (request, reply) => {
-      const actor = me(request);
-      const { id } = request.params as { id: string };
-      const done = UUID.test(id) ? await withTransaction(pool, async (client) => {
-        const ok = await disableAgent(client, id, `disabled by user:${actor.userId}`);
-        if (ok) await appendAudit(client, { actor: `user:${actor.userId}`, action: 'agent.disabled', subject: `agent:${id}`, data: {} });
-        return ok;
-      }) : false;
-      if (!done) throw new Clawd402Error('not_found', 'No such enabled agent.');
+      await agents.disable(me(request), request.params.id);
       return reply.status(204).send();
     },
   );
@@ -272,9 +236,9 @@ const adminAgents: FastifyPluginAsync = async (app) => {
     },
     async () => {
       // Addresses and metadata only: the gateway never sees key material.
-      const [listing, agents] = await Promise.all([signer.listKeys(), listAgents(pool)]);
+      const keys = await agents.signerKeys();
       return {
-        items: listing.keys.map((k) => ({
+        items: keys.map((k) => ({
           address: k.address,
           backend: k.backend,
           state: k.state,
@@ -282,7 +246,7 @@ const adminAgents: FastifyPluginAsync = async (app) => {
           rotatedTo: k.rotatedTo,
           usage: k.usage,
           spentLastDay: k.spentLastDay,
-          agents: agents.filter((a) => a.signerAddress.toLowerCase() === k.address.toLowerCase()).map((a) => a.id),
+          agents: k.agents,
         })),
       };
     },
@@ -295,29 +259,12 @@ const adminAgents: FastifyPluginAsync = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ signerAddress: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request, reply) => {
-      const actor = me(request);
-      const { id } = request.params as { id: string };
-      const signerAddress = parseAddress('signerAddress', (request.body as { signerAddress: string }).signerAddress);
-      // Only an active key the signer holds: a rotated-out key signs cancellations only.
-      const held = (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === signerAddress.toLowerCase());
-      if (!held || held.state !== 'active') throw new Clawd402Error('signer_key_unknown', 'The signer holds no active key with that address.', { details: { signerAddress } });
-      const moved = UUID.test(id)
-        ? await withTransaction(pool, async (client) => {
-            const { rows } = await client.query<{ from: string }>(
-              'UPDATE agents a SET signer_address = $2 FROM agents old WHERE a.id = $1 AND old.id = a.id RETURNING old.signer_address AS from',
-              [id, signerAddress],
-            );
-            if (rows[0]) {
-              await appendAudit(client, { actor: `user:${actor.userId}`, action: 'agent.key_assigned', subject: `agent:${id}`, data: { from: rows[0].from, to: signerAddress } });
-            }
-            return rows.length === 1;
-          })
-        : false;
-      if (!moved) throw new Clawd402Error('not_found', 'No such agent.');
+      const signerAddress = parseAddress('signerAddress', request.body.signerAddress);
+      await agents.assignSigner(me(request), request.params.id, signerAddress);
       return reply.status(204).send();
     },
   );
@@ -330,14 +277,21 @@ const adminAgents: FastifyPluginAsync = async (app) => {
         response: {
           200: Type.Object({
             items: Type.Array(
-              Type.Object({ id: Type.String(), keyId: Type.String(), agentId: Type.String(), agentName: Type.String(), ageDays: Type.Integer(), status: Type.String() }),
+              Type.Object({
+                id: Type.String(),
+                keyId: Type.String(),
+                agentId: Type.String(),
+                agentName: Type.String(),
+                ageDays: Type.Integer(),
+                status: Type.String(),
+              }),
             ),
           }),
           '4xx': ErrorBody,
         },
       },
     },
-    async () => ({ items: await keyAgeReport(pool) }),
+    async () => ({ items: await agents.keyAgeReport() }),
   );
 };
 export default adminAgents;

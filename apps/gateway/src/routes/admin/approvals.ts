@@ -1,15 +1,13 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
-import { findApproval, listApprovals, type ApprovalRecord, type ApprovalStatus } from '../../repositories/approvals-repository.ts';
-import { findIntent, toIntentView, type IntentRecord } from '../../repositories/intents-repository.ts';
-import { me } from './users.ts';
+import { ErrorBody } from '@clawd402/protocol';
+import type { QueuedApproval } from '../../services/approval-queue-service.ts';
+import { AnyJson, IdParams, PageLimit, SHA256_PATTERN } from '../schemas.ts';
+import { toIntentView } from '../v1/intent-view.ts';
+import { me } from '../acting-user.ts';
+import { decodedView } from './approval-decoded.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const DIGEST = '^sha256:[0-9a-f]{64}$';
-
-function view(approval: ApprovalRecord, intent: IntentRecord | null) {
+function view({ approval, intent }: QueuedApproval) {
   return {
     id: approval.id,
     status: approval.status,
@@ -27,6 +25,11 @@ function view(approval: ApprovalRecord, intent: IntentRecord | null) {
     reason: approval.reason,
     createdAt: approval.createdAt.toISOString(),
     intent: intent ? toIntentView(intent) : null,
+    /** What the intent's calldata does, decoded (effects with recipients, spenders and amounts; calls in a batch). */
+    decoded: intent ? decodedView(intent) : null,
+    /** The intent's value in USD at decision time (decimal string), or null when it was not priced. */
+    valueUsd: intent?.decision?.money?.valueUsd ?? null,
+    agentId: intent?.agentId ?? null,
   };
 }
 
@@ -34,15 +37,8 @@ function view(approval: ApprovalRecord, intent: IntentRecord | null) {
  * /admin/approvals: intents waiting for humans. Approve binds to the digest the approver saw (`digest` is required):
  * it counts once per user, only for that digest, only while the approval is pending. Reject needs a reason.
  */
-const adminApprovals: FastifyPluginAsync = async (app) => {
-  const { pool } = app.services;
-  const service = () => app.services.approvals;
-
-  const load = async (id: string): Promise<ApprovalRecord> => {
-    const approval = UUID.test(id) ? await findApproval(pool, id) : null;
-    if (!approval) throw new Clawd402Error('not_found', 'No such approval.');
-    return approval;
-  };
+const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
+  const { approvalQueue } = app.services;
 
   app.get(
     '/admin/approvals',
@@ -51,27 +47,34 @@ const adminApprovals: FastifyPluginAsync = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(['pending', 'approved', 'rejected', 'expired'].map((s) => Type.Literal(s)))),
-            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' })),
+            status: Type.Optional(
+              Type.Union(['pending', 'approved', 'rejected', 'expired'].map((s) => Type.Literal(s))),
+            ),
+            limit: Type.Optional(PageLimit),
           },
           { additionalProperties: false },
         ),
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
-      const query = request.query as { status?: ApprovalStatus; limit?: string };
-      const approvals = await listApprovals(pool, { ...(query.status ? { status: query.status } : {}), limit: query.limit ? Number(query.limit) : 50 });
-      return { items: await Promise.all(approvals.map(async (a) => view(a, await findIntent(pool, a.intentId)))) };
+      const { query } = request;
+      const approvals = await approvalQueue.list({
+        ...(query.status ? { status: query.status } : {}),
+        limit: query.limit ? Number(query.limit) : 50,
+      });
+      return { items: approvals.map(view) };
     },
   );
 
   app.get(
     '/admin/approvals/:id',
-    { config: { permission: 'approvals:read' }, schema: { params: IdParams, response: { '4xx': ErrorBody, '5xx': ErrorBody } } },
+    {
+      config: { permission: 'approvals:read' },
+      schema: { params: IdParams, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
     async (request) => {
-      const approval = await load((request.params as { id: string }).id);
-      return view(approval, await findIntent(pool, approval.intentId));
+      return view(await approvalQueue.get(request.params.id));
     },
   );
 
@@ -81,16 +84,12 @@ const adminApprovals: FastifyPluginAsync = async (app) => {
       config: { permission: 'approvals:decide' },
       schema: {
         params: IdParams,
-        body: Type.Object({ digest: Type.String({ pattern: DIGEST }) }, { additionalProperties: false }),
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        body: Type.Object({ digest: Type.String({ pattern: SHA256_PATTERN }) }, { additionalProperties: false }),
+        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      await load(id);
-      const { digest } = request.body as { digest: string };
-      const result = await service().vote(me(request), id, 'approve', { digest });
-      return view(result.approval, result.intent);
+      return view(await approvalQueue.vote(me(request), request.params.id, 'approve', { digest: request.body.digest }));
     },
   );
 
@@ -101,18 +100,23 @@ const adminApprovals: FastifyPluginAsync = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object(
-          { reason: Type.String({ minLength: 1, maxLength: 500 }), digest: Type.Optional(Type.String({ pattern: DIGEST })) },
+          {
+            reason: Type.String({ minLength: 1, maxLength: 500 }),
+            digest: Type.Optional(Type.String({ pattern: SHA256_PATTERN })),
+          },
           { additionalProperties: false },
         ),
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      await load(id);
-      const body = request.body as { reason: string; digest?: string };
-      const result = await service().vote(me(request), id, 'reject', { reason: body.reason, ...(body.digest ? { digest: body.digest } : {}) });
-      return view(result.approval, result.intent);
+      const { body } = request;
+      return view(
+        await approvalQueue.vote(me(request), request.params.id, 'reject', {
+          reason: body.reason,
+          ...(body.digest ? { digest: body.digest } : {}),
+        }),
+      );
     },
   );
 };

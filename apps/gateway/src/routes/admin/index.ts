@@ -6,9 +6,18 @@ import adminNotifications from './notifications.ts';
 import adminApprovals from './approvals.ts';
 import adminCosts from './costs.ts';
 import adminIntents from './intents.ts';
+import adminKillSwitch from './killswitch.ts';
 import adminRegistry from './registry.ts';
 import adminPolicies from './policies.ts';
 import adminUsers from './users.ts';
+import adminAlerts from './alerts.ts';
+import adminAudit from './audit.ts';
+import adminChains from './chains.ts';
+import adminIpBlocks from './ip-blocks.ts';
+import adminJobs from './jobs.ts';
+import adminSecurityStatus from './security-status.ts';
+import adminPersonalData from './personal-data.ts';
+import adminIncidents from './incidents.ts';
 
 /**
  * /admin/*: reachable only from ADMIN_ALLOWED_IPS (the client address as the trusted-proxy rules resolve it) — checked
@@ -32,5 +41,14 @@ const admin: FastifyPluginAsync = async (app) => {
   await app.register(adminRegistry);
   await app.register(adminPolicies);
   await app.register(adminIntents);
+  await app.register(adminKillSwitch);
+  await app.register(adminAlerts);
+  await app.register(adminAudit);
+  await app.register(adminIpBlocks);
+  await app.register(adminChains);
+  await app.register(adminJobs);
+  await app.register(adminSecurityStatus);
+  await app.register(adminPersonalData);
+  await app.register(adminIncidents);
 };
 export default admin;

@@ -1,29 +1,11 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
-import { withTransaction } from '../../db/pool.ts';
-import { appendAudit } from '../../repositories/audit-repository.ts';
-import {
-  deleteChannel,
-  findChannelsByName,
-  listChannels,
-  listOutbox,
-  retryDeadNotification,
-  upsertChannel,
-  type ChannelRecord,
-  type NotificationState,
-} from '../../repositories/notifications-repository.ts';
-import {
-  CHANNEL_NAME,
-  PAGERDUTY_SEVERITIES,
-  SMTP_TLS_MODES,
-  secretContext,
-  secretHint,
-  splitChannelInput,
-  type ChannelInput,
-} from '../../notifications/channel-settings.ts';
-import { checkDestination } from '../../notifications/destination-policy.ts';
-import { me } from './users.ts';
+import { ErrorBody } from '@clawd402/protocol';
+import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain/notification.ts';
+import type { ChannelInput } from '../../notifications/channel-settings.ts';
+import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
+import { AnyJson, NoContent, PageLimit } from '../schemas.ts';
+import { me } from '../acting-user.ts';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
@@ -57,8 +39,14 @@ const PagerDutyBody = Type.Object(
   },
   { additionalProperties: false },
 );
-// Discriminated on `kind`, so a bad field is reported against the right variant.
-const ChannelBody = { type: 'object', discriminator: { propertyName: 'kind' }, required: ['kind'], oneOf: [WebhookBody, SlackBody, EmailBody, PagerDutyBody] };
+// Discriminated on `kind`, so a bad field is reported against the right variant. Type.Unsafe keeps the JSON Schema
+// exactly as written (a TypeBox union would be `anyOf`) and types the body.
+const ChannelBody = Type.Unsafe<ChannelInput>({
+  type: 'object',
+  discriminator: { propertyName: 'kind' },
+  required: ['kind'],
+  oneOf: [WebhookBody, SlackBody, EmailBody, PagerDutyBody],
+});
 
 const NameParams = Type.Object({ name: Type.String({ pattern: CHANNEL_NAME.source }) });
 
@@ -112,90 +100,58 @@ function view(c: ChannelRecord) {
 }
 
 /**
- * /admin/notifications/channels: the channels notifications go to, by the names policies use. Secrets are sealed
- * with the SecretBox and never answered; URLs are held to the public-address rule when saved (and again at every
- * delivery). Every change is audited in its own transaction.
+ * /admin/notifications/channels and /admin/notifications/outbox: the channels notifications go to, by the names
+ * policies use (secrets are never answered), and the outbox with a retry for dead letters. The rules live in
+ * services/notification-channels-service.ts.
  */
-const adminNotifications: FastifyPluginAsync = async (app) => {
-  const { pool, config, secrets, notifications } = app.services;
-  const production = config.env === 'production';
-  const rules = { production, allowPrivateAddresses: config.notifications.allowPrivateAddresses };
+const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
+  const { notificationChannels: channels } = app.services;
 
   app.get(
     '/admin/notifications/channels',
-    { config: { permission: 'notifications:read' }, schema: { response: { 200: Type.Object({ items: Type.Array(ChannelView) }), '4xx': ErrorBody } } },
-    async () => ({ items: (await listChannels(pool)).map(view) }),
+    {
+      config: { permission: 'notifications:read' },
+      schema: { response: { 200: Type.Object({ items: Type.Array(ChannelView) }), '4xx': ErrorBody } },
+    },
+    async () => ({ items: (await channels.list()).map(view) }),
   );
 
   app.put(
     '/admin/notifications/channels/:name',
     {
       config: { permission: 'notifications:write' },
-      schema: { params: NameParams, body: ChannelBody, response: { 200: ChannelView, 201: ChannelView, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: {
+        params: NameParams,
+        body: ChannelBody,
+        response: { 200: ChannelView, 201: ChannelView, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
     },
     async (request, reply) => {
-      const actor = me(request);
-      const { name } = request.params as { name: string };
-      const input = request.body as ChannelInput;
-      if (input.kind === 'email') {
-        if (production && input.tls === 'none') {
-          throw new Clawd402Error('invalid_request', 'SMTP without TLS is refused in production: use "implicit" or "starttls".', { details: { field: 'tls', location: 'body' } });
-        }
-        if (input.password !== undefined && input.username === undefined) {
-          throw new Clawd402Error('invalid_request', 'An SMTP password needs a username.', { details: { field: 'username', location: 'body' } });
-        }
-      }
-      const { settings, secret, url } = splitChannelInput(input);
-      if (url !== null) await checkDestination(url, rules);
-      if (secret !== null && !secrets) throw new Clawd402Error('secrets_unavailable');
-      const secretSealed = secret === null ? null : secrets!.seal(secret, secretContext(name, input.kind));
-      const saved = await withTransaction(pool, async (client) => {
-        const result = await upsertChannel(client, { name, settings, secretSealed, secretHint: secret === null ? null : secretHint(input.kind, secret) });
-        const { kind, ...shown } = settings;
-        await appendAudit(client, {
-          actor: `user:${actor.userId}`,
-          action: result.created ? 'notification_channel.created' : 'notification_channel.updated',
-          subject: `notification_channel:${name}`,
-          data: { kind, settings: shown, secretSet: secret !== null },
-        });
-        return result;
-      });
+      const saved = await channels.put(me(request), request.params.name, request.body);
       return reply.status(saved.created ? 201 : 200).send(view(saved.record));
     },
   );
 
   app.delete(
     '/admin/notifications/channels/:name',
-    { config: { permission: 'notifications:write' }, schema: { params: NameParams, response: { '4xx': ErrorBody } } },
+    {
+      config: { permission: 'notifications:write' },
+      schema: { params: NameParams, response: { 204: NoContent, '4xx': ErrorBody } },
+    },
     async (request, reply) => {
-      const actor = me(request);
-      const { name } = request.params as { name: string };
-      const deleted = await withTransaction(pool, async (client) => {
-        const removed = await deleteChannel(client, name);
-        if (removed) {
-          await appendAudit(client, { actor: `user:${actor.userId}`, action: 'notification_channel.deleted', subject: `notification_channel:${name}`, data: { kind: removed.kind } });
-        }
-        return removed;
-      });
-      if (!deleted) throw new Clawd402Error('not_found', 'No such notification channel.');
+      await channels.delete(me(request), request.params.name);
       return reply.status(204).send();
     },
   );
 
   app.post(
     '/admin/notifications/channels/:name/test',
-    { config: { permission: 'notifications:write' }, schema: { params: NameParams, response: { 200: Outcome, '4xx': ErrorBody, '5xx': ErrorBody } } },
+    {
+      config: { permission: 'notifications:write' },
+      schema: { params: NameParams, response: { 200: Outcome, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
     async (request) => {
-      const actor = me(request);
-      const { name } = request.params as { name: string };
-      const channel = (await findChannelsByName(pool, [name])).get(name);
-      if (!channel) throw new Clawd402Error('not_found', 'No such notification channel.');
-      const outcome = await notifications.sendTest(
-        channel,
-        { event: 'notification.test', subject: `Test notification for channel "${name}"`, payload: { channel: name, kind: channel.kind } },
-        (client, id) =>
-          appendAudit(client, { actor: `user:${actor.userId}`, action: 'notification_channel.tested', subject: `notification_channel:${name}`, data: { notificationId: id } }),
-      );
+      const outcome = await channels.test(me(request), request.params.name);
       return {
         id: outcome.id,
         channel: outcome.channel,
@@ -223,18 +179,24 @@ const adminNotifications: FastifyPluginAsync = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')])),
+            status: Type.Optional(
+              Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')]),
+            ),
             channel: Type.Optional(Type.String({ maxLength: 64 })),
-            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' })),
+            limit: Type.Optional(PageLimit),
           },
           { additionalProperties: false },
         ),
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
-      const q = request.query as { status?: NotificationState['status']; channel?: string; limit?: string };
-      const items = await listOutbox(pool, { ...(q.status ? { status: q.status } : {}), ...(q.channel ? { channel: q.channel } : {}), limit: q.limit ? Number(q.limit) : 50 });
+      const q = request.query;
+      const items = await channels.outbox({
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.channel ? { channel: q.channel } : {}),
+        limit: q.limit ? Number(q.limit) : 50,
+      });
       return { items: items.map(stateView) };
     },
   );
@@ -243,20 +205,12 @@ const adminNotifications: FastifyPluginAsync = async (app) => {
     '/admin/notifications/outbox/:id/retry',
     {
       config: { permission: 'notifications:write' },
-      schema: { params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }), response: { '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: {
+        params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
+        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
     },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const retried = await withTransaction(pool, async (client) => {
-        const moved = await retryDeadNotification(client, id);
-        if (moved) {
-          await appendAudit(client, { actor: `user:${me(request).userId}`, action: 'notifications.retried', subject: `notification:${id}`, data: { channel: moved.channel, event: moved.event } });
-        }
-        return moved;
-      });
-      if (!retried) throw new Clawd402Error('not_found', 'No dead-lettered notification with that id.');
-      return stateView(retried);
-    },
+    async (request) => stateView(await channels.retry(me(request), request.params.id)),
   );
 };
 export default adminNotifications;

@@ -1,4 +1,5 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import {
   API_ERRORS,
@@ -11,30 +12,36 @@ import {
   TypedDataIntentBody,
   MessageIntentBody,
   AuthorizationIntentBody,
+  X402PaymentIntentBody,
   TransferIntentBody,
   isApiErrorCode,
   type IntentBody,
-  type IntentStatus,
 } from '@clawd402/protocol';
-import { appendAudit } from '../../repositories/audit-repository.ts';
-import {
-  findIntentForAgent,
-  listIntentsForAgent,
-  toIntentView,
-  type IntentRecord,
-  type ListCursor,
-} from '../../repositories/intents-repository.ts';
+import type { IntentRecord, ListCursor } from '../../services/intents-service.ts';
+import { toIntentView } from './intent-view.ts';
+import { IdsQuery, isSettled, parseIds, waitSignal } from './intent-waiting.ts';
+import { restOrigin } from '../../domain/origin.ts';
+import { isUuid } from '../../lib/uuid.ts';
+import { IdParams, PageLimit } from '../schemas.ts';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // Discriminated on `type`, so a bad field is reported against the right variant (ajv `discriminator`).
-const IntentRequest = {
+// Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be `anyOf`) and types the body.
+const IntentRequest = Type.Unsafe<IntentBody>({
   type: 'object',
   discriminator: { propertyName: 'type' },
   required: ['type'],
-  oneOf: [TransferIntentBody, ContractCallIntentBody, SwapIntentBody, TypedDataIntentBody, MessageIntentBody, AuthorizationIntentBody],
-};
+  oneOf: [
+    TransferIntentBody,
+    ContractCallIntentBody,
+    SwapIntentBody,
+    TypedDataIntentBody,
+    MessageIntentBody,
+    AuthorizationIntentBody,
+    X402PaymentIntentBody,
+  ],
+});
 
 const IntentList = Type.Object(
   { items: Type.Array(IntentView), nextCursor: Type.Union([Type.String(), Type.Null()]) },
@@ -58,20 +65,27 @@ function sendIntent(reply: FastifyReply, intent: IntentRecord, created: boolean)
   return reply.status(!created ? 200 : accepted ? 202 : 201).send(view);
 }
 
-function encodeCursor(cursor: ListCursor): string {
+export function encodeCursor(cursor: ListCursor): string {
   return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(text: string): ListCursor {
+export function decodeCursor(text: string): ListCursor {
   const [createdAt, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || !UUID.test(id) || Number.isNaN(Date.parse(createdAt)) || new Date(createdAt).toISOString() !== createdAt) {
+  if (
+    !createdAt ||
+    !id ||
+    !isUuid(id) ||
+    Number.isNaN(Date.parse(createdAt)) ||
+    new Date(createdAt).toISOString() !== createdAt
+  ) {
     throw new Clawd402Error('invalid_cursor');
   }
   return { createdAt, id };
 }
 
 /** /v1/intents: agents submit intents and read their own. Every route here requires a bearer token. */
-const intents: FastifyPluginAsync = async (app) => {
+const intents: FastifyPluginAsyncTypebox = async (app) => {
+  const { intents: reads, pipeline, watcher } = app.services;
   app.addHook('onRequest', app.authenticate);
 
   app.post(
@@ -86,14 +100,7 @@ const intents: FastifyPluginAsync = async (app) => {
       // Refused intents leave one trace: an audit record naming the agent and the code. Nothing else is written.
       onRequest: async (request) => {
         const principal = request.agent!;
-        request.auditRefusal = async (code) => {
-          await appendAudit(app.services.pool, {
-            actor: `agent:${principal.agentId}`,
-            action: 'intent.refused',
-            subject: null,
-            data: { apiKeyId: principal.apiKeyId, code },
-          });
-        };
+        request.auditRefusal = (code) => reads.auditRefusal(principal, code);
       },
     },
     async (request, reply) => {
@@ -102,11 +109,8 @@ const intents: FastifyPluginAsync = async (app) => {
         throw new Clawd402Error('invalid_idempotency_key');
       }
       const agent = request.agent!;
-      const body = request.body as IntentBody;
-      if ((agent.scopes.chains && !agent.scopes.chains.includes(body.chainId)) || (agent.scopes.types && !agent.scopes.types.includes(body.type))) {
-        throw new Clawd402Error('key_scope_denied', undefined, { details: { chainId: body.chainId, type: body.type } });
-      }
-      const result = await app.services.pipeline.submit(agent, body, key ?? null);
+      const body = request.body;
+      const result = await pipeline.submit(agent, body, key ?? null, restOrigin(body.type));
       request.auditRefusal = undefined; // from here on the intent's own audit trail speaks for it
       return sendIntent(reply, result.intent, result.created);
     },
@@ -117,28 +121,35 @@ const intents: FastifyPluginAsync = async (app) => {
     {
       config: { permission: 'intents:read' },
       schema: {
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        params: IdParams,
         // wait=<seconds> (1–60): long-poll until the intent's status changes, or the time is up (then it answers as is).
-        querystring: Type.Object({ wait: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-5][0-9]|60)$' })) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { wait: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-5][0-9]|60)$' })) },
+          { additionalProperties: false },
+        ),
         response: { 200: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { wait } = request.query as { wait?: string };
-      const load = () => (UUID.test(id) ? findIntentForAgent(app.services.pool, request.agent!.agentId, id) : Promise.resolve(null));
-      // Another agent's intent answers exactly like a missing one.
-      let intent = await load();
-      if (!intent) throw new Clawd402Error('not_found', 'No such intent.');
-      if (wait !== undefined) {
-        const start = intent.status;
-        const until = Date.now() + Number(wait) * 1000;
-        while (intent.status === start && Date.now() < until && !request.raw.destroyed) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, until - Date.now()))));
-          intent = (await load()) ?? intent;
-        }
-      }
-      return toIntentView(intent);
+      const { id } = request.params;
+      const { wait } = request.query;
+      const agentId = request.agent!.agentId;
+      if (wait === undefined) return toIntentView(await reads.getForAgent(agentId, id)); // another agent's: not_found
+      // Woken by the process's one LISTEN connection (services/intent-watcher.ts), not by polling; subscribed before
+      // the read, so no change falls in between. Ends early when the gateway shuts down (the intent as it is now).
+      const intent = await longPoll(
+        request,
+        agentId,
+        [id],
+        Number(wait),
+        async () => {
+          const found = await reads.findForAgent(agentId, id);
+          if (!found) throw new Clawd402Error('not_found', 'No such intent.');
+          return [found];
+        },
+        false,
+      );
+      return toIntentView(intent[0]!);
     },
   );
 
@@ -150,8 +161,12 @@ const intents: FastifyPluginAsync = async (app) => {
         querystring: Type.Object(
           {
             status: Type.Optional(Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s)))),
-            limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' })),
+            limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            // ids=a,b,c (up to 100): exactly those intents (docs/waiting.md); with wait=<seconds> (1–60), a long-poll
+            // that answers when any of them changes status, at once if one is already settled.
+            ids: Type.Optional(IdsQuery),
+            wait: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-5][0-9]|60)$' })),
           },
           { additionalProperties: false },
         ),
@@ -159,8 +174,14 @@ const intents: FastifyPluginAsync = async (app) => {
       },
     },
     async (request) => {
-      const query = request.query as { status?: IntentStatus; limit?: string; cursor?: string };
-      const page = await listIntentsForAgent(app.services.pool, request.agent!.agentId, {
+      const query = request.query;
+      if (query.ids !== undefined) return waitForMany(request.agent!.agentId, parseIds(query.ids), query, request);
+      if (query.wait !== undefined) {
+        throw new Clawd402Error('invalid_request', 'wait on the list needs ids.', {
+          details: { location: 'querystring', field: 'wait' },
+        });
+      }
+      const page = await reads.listForAgent(request.agent!.agentId, {
         ...(query.status ? { status: query.status } : {}),
         limit: query.limit ? Number(query.limit) : 20,
         ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
@@ -168,5 +189,57 @@ const intents: FastifyPluginAsync = async (app) => {
       return { items: page.items.map(toIntentView), nextCursor: page.next ? encodeCursor(page.next) : null };
     },
   );
+
+  /** `GET /v1/intents?ids=…[&wait=…]`: the listed intents, in the order asked; with wait, see {@link longPoll}. */
+  async function waitForMany(
+    agentId: string,
+    ids: string[],
+    query: { status?: string; cursor?: string; limit?: string; wait?: string },
+    request: FastifyRequest,
+  ) {
+    if (query.status !== undefined || query.cursor !== undefined || query.limit !== undefined) {
+      throw new Clawd402Error('invalid_request', 'ids cannot be combined with status, limit or cursor.', {
+        details: { location: 'querystring', field: 'ids' },
+      });
+    }
+    const load = () => reads.findManyForAgent(agentId, ids);
+    const items =
+      query.wait === undefined ? await load() : await longPoll(request, agentId, ids, Number(query.wait), load, true);
+    const order = new Map(ids.map((id, i) => [id, i]));
+    items.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { items: items.map(toIntentView), nextCursor: null };
+  }
+
+  /**
+   * Read intents and (unless none was found, or `settledAnswers` and one is already settled) wait up to `seconds` for
+   * any of them to change status, then read them again. Subscribed before the first read, so no change is missed.
+   * A single intent waits even when settled (until the time is up), as it always has.
+   */
+  async function longPoll(
+    request: FastifyRequest,
+    agentId: string,
+    ids: string[],
+    seconds: number,
+    load: () => Promise<IntentRecord[]>,
+    settledAnswers: boolean,
+  ): Promise<IntentRecord[]> {
+    const subscription = watcher.subscribe(agentId, ids);
+    try {
+      const items = await load();
+      if (items.length === 0 || (settledAnswers && items.some(isSettled))) return items;
+      const start = new Map(items.map((i) => [i.id, i.status]));
+      app.metrics.longPollsWaiting.inc();
+      try {
+        const changed = (i: IntentRecord): boolean => start.has(i.id) && start.get(i.id) !== i.status;
+        await subscription.until(changed, seconds * 1000, waitSignal(request, app.services.closing));
+      } finally {
+        app.metrics.longPollsWaiting.dec();
+      }
+      const again = await load();
+      return again.length > 0 ? again : items;
+    } finally {
+      subscription.close();
+    }
+  }
 };
 export default intents;

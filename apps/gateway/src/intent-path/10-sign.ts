@@ -1,0 +1,308 @@
+import { getAddress, recoverAddress, type Address, type Hex } from 'viem';
+import {
+  Clawd402Error,
+  SignerError,
+  faultPoint,
+  fromWireTransaction,
+  toWireTransaction,
+  transactionDigest,
+  type SignatureResult,
+  type WireTransaction,
+} from '@clawd402/protocol';
+import type { SignTransactionResult } from '@clawd402/signer-client';
+import type { FeeQuote } from '../chain/chain-registry.ts';
+import { signTicketed, type SignDeps } from '../chain/ticketed-signing.ts';
+import { withTransaction } from '../db/pool.ts';
+import { haltError, scopesOf } from '../domain/halts.ts';
+import type { IntentRecord } from '../domain/intent.ts';
+import { appendAuditBatch } from '../repositories/audit-repository.ts';
+import { readHalts } from '../repositories/halts-repository.ts';
+import {
+  attemptsAtNonce,
+  findIntent,
+  lockIntents,
+  markSignedBatch,
+  transitionIntent,
+} from '../repositories/intents-repository.ts';
+import { consumeNonces, lockNextNonce } from '../repositories/nonces-repository.ts';
+import { adjustSpend, closeSpend } from '../repositories/spend-repository.ts';
+import { BatchLanes, type BatchAnswer } from './batch-lane.ts';
+
+type Queryable = Parameters<typeof attemptsAtNonce>[0];
+import type { PreparedSignature } from './signature-intents.ts';
+
+export interface SignRequest {
+  intent: IntentRecord;
+  call: { to: Address; value: bigint; data: Hex };
+  gas: bigint;
+  fees: FeeQuote;
+}
+
+interface Prepared {
+  request: SignRequest;
+  nonce: number;
+  wire: WireTransaction;
+  digest: Hex;
+  /** The signer held an unstored signature at this nonce, which this one replaced (see `signAt`). */
+  replacedUnstored?: boolean;
+}
+
+const MAX_BATCH = 32;
+
+/**
+ * Stage 10 — sign, one lane per (chain, address) (batch-lane.ts). Intents for one address queue in memory — holding no
+ * database connection — and the lane signs them in batches: one Postgres transaction locks the nonce row (serialising
+ * lanes of the same address across gateway processes), gives the batch consecutive nonces, has each transaction
+ * ticketed and signed (in parallel over the signer's connections, chain/ticketed-signing.ts), stores the signed
+ * transactions, appends their audit records and consumes the nonces, then commits. Nothing of a batch is stored unless
+ * all of it is audited; nothing leaves the gateway before it is stored (11-submit.ts broadcasts what was stored).
+ *
+ * If the k-th signature of a batch fails, the k first are kept, the failed ones are rejected with their own error,
+ * and the later ones that did sign are discarded and queued again for fresh nonces — so the nonces stored are
+ * always consecutive: no gaps, no duplicates.
+ *
+ * Signature intents (typed data, messages) have no nonce and no lane: {@link signSignature}.
+ */
+export class SigningLanes {
+  private readonly lanes: BatchLanes<SignRequest, IntentRecord>;
+
+  constructor(
+    private readonly deps: SignDeps,
+    maxBatch = MAX_BATCH,
+  ) {
+    this.lanes = new BatchLanes((batch) => this.signBatch(batch), maxBatch);
+  }
+
+  /**
+   * Resolves with the intent in `signed` state — or as it is when it ended before its turn (cancelled, expired at its
+   * deadline) — or rejects with the error that stopped it (nothing stored).
+   */
+  sign(request: SignRequest): Promise<IntentRecord> {
+    return this.lanes.run(`${request.intent.chainId}:${request.intent.from}`, request);
+  }
+
+  /**
+   * Sign and store one batch. The batch's intents are locked first: one cancelled or expired by then is not signed
+   * (it resolves as it is), and one whose deadline has passed ends `expired` here.
+   */
+  private async signBatch(batch: readonly SignRequest[]): Promise<BatchAnswer<IntentRecord>[]> {
+    const { pool, chains, log } = this.deps;
+    const { chainId, from } = batch[0]!.intent as { chainId: number; from: Address };
+    const chainPending = await chains.pendingNonce(chainId, from);
+    let live: SignRequest[] = [];
+    let outcomes: PromiseSettledResult<SignTransactionResult>[] = [];
+    const ended = new Map<string, IntentRecord>();
+    const refused = new Map<string, Error>();
+    const expired: string[] = [];
+    const stored = await withTransaction(pool, async (client) => {
+      const first = await lockNextNonce(client, chainId, from, chainPending);
+      faultPoint('sign.after_nonce'); // crash tests only (docs/recovery.md)
+      const current = await lockIntents(
+        client,
+        batch.map((job) => job.intent.id),
+      );
+      const now = Date.now();
+      // The kill switch and pauses, read here under the nonce lock rather than trusted from memory: a process that
+      // missed the NOTIFY still signs nothing once the switch is committed (docs/killswitch.md).
+      const halts = await readHalts(
+        client,
+        [...new Set(batch.flatMap((job) => scopesOf(job.intent, chainId)))],
+        undefined,
+        { lockKillSwitch: true },
+      );
+      live = [];
+      for (const job of batch) {
+        const row = current.get(job.intent.id);
+        const halted =
+          row?.status === 'approved'
+            ? haltError(
+                halts.killSwitch,
+                scopesOf(row, chainId).filter((scope) => halts.paused.includes(scope)),
+              )
+            : null;
+        if (row?.status !== 'approved') {
+          ended.set(job.intent.id, row ?? job.intent);
+        } else if (halted) {
+          refused.set(row.id, halted);
+        } else if (row.deadline !== null && row.deadline.getTime() <= now) {
+          const moved = await transitionIntent(client, row.id, ['approved'], 'expired', {
+            fields: {
+              error_code: 'deadline_passed',
+              error_message: 'The deadline passed before the intent was signed; nothing was signed.',
+            },
+            audit: {
+              actor: 'system:gateway',
+              action: 'intent.expired',
+              subject: `intent:${row.id}`,
+              data: { deadline: row.deadline.toISOString(), stage: 'signing' },
+            },
+          });
+          ended.set(row.id, moved ?? row);
+          expired.push(row.id);
+        } else {
+          live.push({ ...job, intent: row });
+        }
+      }
+      if (live.length === 0) return [];
+      const prepared = live.map((job, i): Prepared => {
+        const wire = toWireTransaction({ chainId, nonce: first + i, ...job.call, gas: job.gas, ...job.fees });
+        return { request: job, nonce: first + i, wire, digest: transactionDigest(fromWireTransaction(wire)) };
+      });
+      outcomes = await Promise.allSettled(prepared.map((p) => this.signAt(client, chainId, from, p)));
+      faultPoint('sign.after_signer_reply'); // crash tests only (docs/recovery.md)
+      const firstFailure = outcomes.findIndex((o) => o.status === 'rejected');
+      const kept = firstFailure === -1 ? prepared : prepared.slice(0, firstFailure);
+      if (kept.length === 0) return [];
+      const signedRows = kept.map((p, i) => {
+        const result = (outcomes[i] as PromiseFulfilledResult<SignTransactionResult>).value;
+        return {
+          id: p.request.intent.id,
+          from,
+          nonce: p.nonce,
+          txHash: result.hash,
+          raw: result.raw,
+          gasLimit: p.request.gas,
+          maxFeePerGas: p.request.fees.maxFeePerGas,
+          maxPriorityFeePerGas: p.request.fees.maxPriorityFeePerGas,
+          route: chains.routeFor(chainId, p.request.intent.valueUsdMicros),
+        };
+      });
+      const rows = await markSignedBatch(client, signedRows);
+      if (rows.length !== kept.length) throw new Error('an intent left approved while it was being signed');
+      await appendAuditBatch(
+        client,
+        signedRows.map((r, i) => ({
+          actor: 'system:gateway' as const,
+          action: 'intent.signed',
+          subject: `intent:${r.id}`,
+          data: {
+            chainId,
+            from,
+            nonce: r.nonce,
+            digest: kept[i]!.digest,
+            txHash: r.txHash,
+            gas: r.gasLimit.toString(),
+            maxFeePerGas: r.maxFeePerGas.toString(),
+            maxPriorityFeePerGas: r.maxPriorityFeePerGas.toString(),
+            route: r.route,
+            ...(kept[i]!.replacedUnstored ? { replacedUnstoredSignature: true } : {}),
+          },
+        })),
+      );
+      await consumeNonces(client, chainId, from, kept[kept.length - 1]!.nonce);
+      return rows;
+    });
+    // Expired before signing: nothing left to spend (the tracker's sweep retries if this fails).
+    for (const id of expired)
+      await closeSpend(pool, id).catch((error: unknown) =>
+        log.error({ err: error, intentId: id }, 'could not release the reservation'),
+      );
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    const liveIndex = new Map(live.map((job, i) => [job.intent.id, i]));
+    return batch.map((job): BatchAnswer<IntentRecord> => {
+      const gone = ended.get(job.intent.id);
+      if (gone) return { ok: true, value: gone };
+      const halt = refused.get(job.intent.id);
+      if (halt) return { ok: false, error: halt }; // the orchestrator fails it with the halt's code
+      const row = byId.get(job.intent.id);
+      if (row) return { ok: true, value: row };
+      const outcome = outcomes[liveIndex.get(job.intent.id)!]!;
+      if (outcome.status === 'rejected') return { ok: false, error: outcome.reason };
+      return { retry: true }; // signed after an earlier failure: its nonce is not the next one; sign again
+    });
+  }
+
+  /**
+   * Sign one prepared transaction at its nonce. The signer's own nonce guard refuses a second, different transaction
+   * at a nonce it already signed (`nonce_already_signed`). When Postgres holds no transaction at that nonce — checked
+   * here, under the nonce row's lock — the earlier signature was never stored, so it never left the gateway (only
+   * stored transactions are broadcast): a batch whose earlier signature failed discarded it, or a process died
+   * between the signer's reply and its commit. Then, and only then, this transaction replaces it (`replace` ticket,
+   * noted in its audit record). A nonce that holds a stored transaction is never re-signed here.
+   */
+  private async signAt(client: Queryable, chainId: number, from: Address, p: Prepared): Promise<SignTransactionResult> {
+    try {
+      return await signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest);
+    } catch (error) {
+      if (!(error instanceof SignerError && error.code === 'nonce_already_signed')) throw error;
+      if ((await attemptsAtNonce(client, chainId, from, p.nonce)).length > 0) throw error;
+      this.deps.log.warn(
+        { intentId: p.request.intent.id, chainId, from, nonce: p.nonce },
+        'the signer held an unstored signature at this nonce; replacing it',
+      );
+      p.replacedUnstored = true;
+      return signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest, 'replace');
+    }
+  }
+}
+
+/**
+ * Stage 10 for signature intents: ticket (`typed_data` / `personal_sign`, bound to the digest) → signer → check the
+ * signature recovers to the key over exactly that digest → store it with its audit record (one statement), `signed`.
+ * A reserved transfer authorisation (EIP-3009) is then committed: a signature has no receipt to settle. Throws the
+ * step's error; the orchestrator fails the intent with its code.
+ */
+export async function signSignature(
+  deps: SignDeps,
+  intent: IntentRecord,
+  prepared: Pick<PreparedSignature, 'payload' | 'digest'>,
+): Promise<IntentRecord> {
+  const { pool, tickets, signer, log } = deps;
+  const from = getAddress(intent.from!);
+  const { payload, digest } = prepared;
+  // The signer has no method for EIP-7702 authorisations: an allowed one stops here (docs/signatures.md).
+  if (payload.kind === 'authorization' || digest === null) throw new Clawd402Error('eip7702_signing_unsupported');
+  const operation = payload.kind === 'typed_data' ? 'typed_data' : 'personal_sign';
+  const halts = await readHalts(pool, scopesOf(intent, intent.chainId));
+  const halted = haltError(halts.killSwitch, halts.paused);
+  if (halted) throw halted;
+  const ticket = await tickets.issue({
+    intentId: intent.id,
+    chainId: intent.chainId,
+    signerKeyId: from,
+    digest,
+    operation,
+  });
+  const result =
+    payload.kind === 'typed_data'
+      ? await signer.signTypedData({ ticket, typedData: payload.typedData })
+      : await signer.signMessage({ ticket, message: payload.bytes });
+  await assertSignatureAsAsked(result, from, digest);
+  const signed = await transitionIntent(pool, intent.id, ['approved'], 'signed', {
+    fields: { signature: result.signature.toLowerCase() },
+    detail: { operation, digest },
+    audit: {
+      actor: 'system:gateway',
+      action: 'intent.signed',
+      subject: `intent:${intent.id}`,
+      data: { chainId: intent.chainId, from, operation, digest },
+    },
+  });
+  if (!signed) {
+    // Moved meanwhile (cancelled, or failed by the abandoned-approval sweep): the signature is dropped, never returned.
+    log.warn(
+      { intentId: intent.id },
+      'signature intent left approved while it was signed; the signature was discarded',
+    );
+    return (await findIntent(pool, intent.id)) ?? intent;
+  }
+  // A reserved transfer authorisation is now spent: its spend stays counted (a signature has no receipt to settle).
+  // An x402 payment stays reserved until its transfer is seen on chain or its window ends (x402-settlement.ts).
+  if (intent.type === 'x402_payment') return signed;
+  await adjustSpend(pool, intent.id, { to: 'committed' }).catch((error: unknown) =>
+    log.error({ err: error, intentId: intent.id }, 'could not commit the reservation'),
+  );
+  return signed;
+}
+
+/** The signer must hand back a signature by the ticketed key over exactly the ticketed digest. */
+async function assertSignatureAsAsked(result: SignatureResult, from: Address, digest: Hex): Promise<void> {
+  const recovered = await recoverAddress({ hash: digest, signature: result.signature }).catch(() => null);
+  if (
+    result.digest.toLowerCase() !== digest.toLowerCase() ||
+    result.from.toLowerCase() !== from.toLowerCase() ||
+    recovered?.toLowerCase() !== from.toLowerCase()
+  ) {
+    throw new SignerError('signer_internal', 'signer returned a signature other than the one ticketed');
+  }
+}

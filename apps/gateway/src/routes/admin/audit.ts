@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
+import { PageLimit } from '../schemas.ts';
+import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
+
+const AuditPage = Type.Object(
+  {
+    items: Type.Array(AuditRecordSchema),
+    /** Pass as `before` for the next (older) page; null on the last page. */
+    nextBefore: Type.Union([Type.Integer(), Type.Null()]),
+    segment: SegmentSchema,
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * GET /admin/audit: the audit log, newest first, filtered by subject (exact, or a prefix ending in `:`), action,
+ * actor and time; keyset-paginated on seq. Every page carries the verification of the chain segment it lies in
+ * (docs/audit.md, docs/incidents.md).
+ */
+const adminAudit: FastifyPluginAsyncTypebox = async (app) => {
+  const { audit } = app.services;
+  app.get(
+    '/admin/audit',
+    {
+      config: { permission: 'audit:read' },
+      schema: {
+        querystring: Type.Object(
+          {
+            subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            action: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            since: Type.Optional(DateTimeQuery),
+            until: Type.Optional(DateTimeQuery),
+            before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+            limit: Type.Optional(PageLimit),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: AuditPage, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ? Number(q.limit) : 50;
+      const prefix = q.subject?.endsWith(':') ? q.subject : undefined;
+      const page = await audit.list({
+        ...(q.subject && !prefix ? { subject: q.subject } : {}),
+        ...(prefix ? { subjectPrefix: prefix } : {}),
+        ...(q.action ? { action: q.action } : {}),
+        ...(q.actor ? { actor: q.actor } : {}),
+        ...(q.since ? { since: parseTime(q.since) } : {}),
+        ...(q.until ? { until: parseTime(q.until) } : {}),
+        ...(q.before ? { beforeSeq: Number(q.before) } : {}),
+        limit,
+      });
+      const last = page.items[page.items.length - 1];
+      return {
+        items: page.items.map(auditRecordView),
+        nextBefore: page.items.length === limit && last ? last.seq : null,
+        segment: segmentView(page.segment),
+      };
+    },
+  );
+};
+export default adminAudit;
+
+/** An ISO 8601 date-time from a query string (the schema checked its form). */
+export function parseTime(text: string): Date {
+  const at = new Date(text);
+  if (Number.isNaN(at.getTime())) throw new Clawd402Error('invalid_request', `Not a date-time: ${text.slice(0, 40)}`);
+  return at;
+}

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { ErrorBody } from '@clawd402/protocol';
+import type { IpBlock } from '../../services/ip-blocks-service.ts';
+import { me } from '../acting-user.ts';
+import { PageLimit } from '../schemas.ts';
+
+const IpBlockView = Type.Object(
+  { ip: Type.String(), blockedAt: Type.String(), until: Type.String(), reason: Type.String() },
+  { additionalProperties: false },
+);
+
+const view = (b: IpBlock) => ({
+  ip: b.ip,
+  blockedAt: b.blockedAt.toISOString(),
+  until: b.until.toISOString(),
+  reason: b.reason,
+});
+
+/** /admin/ip-blocks: addresses blocked after failed logins, listed and lifted (audited). `:id` is the address. */
+const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
+  const { ipBlocks } = app.services;
+
+  app.get(
+    '/admin/ip-blocks',
+    {
+      config: { permission: 'blocks:read' },
+      schema: {
+        querystring: Type.Object({ limit: Type.Optional(PageLimit) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ items: Type.Array(IpBlockView) }, { additionalProperties: false }),
+          '4xx': ErrorBody,
+          '5xx': ErrorBody,
+        },
+      },
+    },
+    async (request) => ({
+      items: (await ipBlocks.list(request.query.limit ? Number(request.query.limit) : 100)).map(view),
+    }),
+  );
+
+  app.delete(
+    '/admin/ip-blocks/:id',
+    {
+      config: { permission: 'blocks:lift' },
+      schema: {
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f.:]+$' }) }),
+        response: { 200: IpBlockView, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request) => view(await ipBlocks.lift(request.params.id, `user:${me(request).userId}`)),
+  );
+};
+export default adminIpBlocks;

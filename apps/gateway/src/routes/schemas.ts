@@ -1,0 +1,32 @@
+import Type from 'typebox';
+
+/** `:id` in a path: any text up to 64 characters (a non-UUID then answers `not_found`, like a missing id). */
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** `?limit=` on a list: 1 to 100 (query strings are text; the handler turns it into a number). */
+export const PageLimit = Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' });
+
+/** A digest or policy-set hash as the API shows it: `sha256:` and 64 lowercase hex digits. */
+export const SHA256_PATTERN = '^sha256:[0-9a-f]{64}$';
+
+/**
+ * A 200 reply whose shape is not declared yet: serialized exactly like an undeclared one (plain JSON.stringify), and
+ * typed `unknown` so the TypeBox type provider accepts the handler's reply. Replace with the real shape when a route
+ * gets its response schema (the serializer then drops undeclared fields, so declare every one).
+ */
+export const AnyJson = Type.Unknown();
+
+/** A reply without a body (204): typed `undefined`, so `reply.status(204).send()` type-checks. Never serialized. */
+export const NoContent = Type.Unsafe<undefined>({ description: 'No content' });
+
+/** A string or null in a response. */
+export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+/** An optional operator's note on an alert or incident action (at most 500 characters); the body may be empty. */
+export const NoteBody = Type.Union([
+  Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+  Type.Null(),
+]);
+
+/** A time as the API shows it (ISO 8601), or null. */
+export const iso = (d: Date | null): string | null => d?.toISOString() ?? null;

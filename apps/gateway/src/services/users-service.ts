@@ -1,0 +1,99 @@
+import type pg from 'pg';
+import argon2 from 'argon2';
+import { Clawd402Error } from '@clawd402/protocol';
+import { withTransaction } from '../db/pool.ts';
+import type { UserPrincipal, UserRole } from '../domain/principal.ts';
+import { ARGON2_OPTIONS } from '../lib/api-keys.ts';
+import { isUuid } from '../lib/uuid.ts';
+import { appendAudit } from '../repositories/audit-repository.ts';
+import { revokeUserSessions } from '../repositories/sessions-repository.ts';
+import { sealPersonal } from './personal-data-service.ts';
+import {
+  createUser,
+  disableUser,
+  findUser,
+  listUsers,
+  setUserRole,
+  usernameExists,
+  type UserRecord,
+} from '../repositories/users-repository.ts';
+
+export type { UserRecord } from '../repositories/users-repository.ts';
+
+/** Passwords are 12 to 256 characters (NIST SP 800-63B: length, no composition rules). */
+export function assertStrongPassword(password: string): void {
+  if (password.length < 12 || password.length > 256) throw new Clawd402Error('weak_password');
+}
+
+/** Human users: create, change roles, disable. Every change is audited with the acting user in the same transaction. */
+export class UsersService {
+  constructor(private readonly deps: { pool: pg.Pool }) {}
+
+  list(): Promise<UserRecord[]> {
+    return listUsers(this.deps.pool);
+  }
+
+  /** The user with this id, or `not_found` (also for an id that is not a UUID). */
+  async get(id: string): Promise<UserRecord> {
+    const found = isUuid(id) ? await findUser(this.deps.pool, id) : null;
+    if (!found) throw new Clawd402Error('not_found', 'No such user.');
+    return found;
+  }
+
+  async create(
+    actor: UserPrincipal,
+    input: { username: string; password: string; role: UserRole },
+  ): Promise<UserRecord> {
+    if (input.role === 'owner' && actor.role !== 'owner')
+      throw new Clawd402Error('forbidden', 'Only an owner creates owners.');
+    assertStrongPassword(input.password);
+    const hash = await argon2.hash(input.password, ARGON2_OPTIONS);
+    const id = await withTransaction(this.deps.pool, async (client) => {
+      if (await usernameExists(client, input.username)) throw new Clawd402Error('username_taken');
+      const created = await createUser(client, { username: input.username, passwordHash: hash, role: input.role });
+      await appendAudit(client, {
+        actor: `user:${actor.userId}`,
+        action: 'user.created',
+        subject: `user:${created}`,
+        data: { username: await sealPersonal(client, `user:${created}`, 'username', input.username), role: input.role },
+      });
+      return created;
+    });
+    return (await findUser(this.deps.pool, id))!;
+  }
+
+  async changeRole(actor: UserPrincipal, id: string, role: UserRole): Promise<UserRecord> {
+    const subject = await this.get(id);
+    if (subject.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody changes their own role.');
+    await withTransaction(this.deps.pool, async (client) => {
+      await setUserRole(client, subject.id, role);
+      // A new role must not ride on tokens issued for the old one.
+      await revokeUserSessions(client, subject.id, 'role_changed');
+      await appendAudit(client, {
+        actor: `user:${actor.userId}`,
+        action: 'user.role_changed',
+        subject: `user:${subject.id}`,
+        data: { from: subject.role, to: role },
+      });
+    });
+    return (await findUser(this.deps.pool, subject.id))!;
+  }
+
+  async disable(actor: UserPrincipal, id: string): Promise<UserRecord> {
+    const subject = await this.get(id);
+    if (subject.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody disables themselves.');
+    if (subject.role === 'owner' && actor.role !== 'owner')
+      throw new Clawd402Error('forbidden', 'Only an owner disables an owner.');
+    await withTransaction(this.deps.pool, async (client) => {
+      await disableUser(client, subject.id, `disabled by user:${actor.userId}`);
+      await revokeUserSessions(client, subject.id, 'user_disabled');
+      await appendAudit(client, {
+        actor: `user:${actor.userId}`,
+        action: 'user.disabled',
+        subject: `user:${subject.id}`,
+        data: {},
+      });
+    });
+    return (await findUser(this.deps.pool, subject.id))!;
+  }
+}
