@@ -1,0 +1,205 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IntentView } from '@clawd402/protocol';
+import { Clawd402ClientError } from './errors.ts';
+
+/** The largest x402 header the SDK decodes (base64 of the requirements or the settlement). */
+const MAX_X402_HEADER_CHARS = 64 * 1024;
+
+/** x402 v1 network names of EVM chains (v2 writes CAIP-2 `eip155:<chainId>`). */
+const V1_NETWORKS: Readonly<Record<string, number>> = {
+  base: 8453,
+  'base-sepolia': 84532,
+  ethereum: 1,
+  sepolia: 11155111,
+  polygon: 137,
+  'polygon-amoy': 80002,
+  avalanche: 43114,
+  'avalanche-fuji': 43113,
+};
+
+/** One payment requirement of a 402, as the resource server sent it (echoed back unchanged as `accepted`). */
+export type X402Requirement = Record<string, unknown> & { scheme: string; network: string };
+
+/** A `402 Payment Required` answer, decoded (v2 from the `PAYMENT-REQUIRED` header, v1 from the body). */
+export interface X402PaymentRequired {
+  x402Version: 1 | 2;
+  accepts: X402Requirement[];
+  resource?: unknown;
+  error?: string;
+}
+
+/** The settlement a resource server reports (`PAYMENT-RESPONSE`, v1 `X-PAYMENT-RESPONSE`), decoded. */
+export interface X402Settlement {
+  success: boolean;
+  transaction?: string;
+  network?: string;
+  payer?: string;
+  errorReason?: string;
+  [key: string]: unknown;
+}
+
+/** What a paying fetch needs from the client: its chain and a way to ask the gateway for an x402 payment. */
+export interface X402Payer {
+  readonly chainId: number | undefined;
+  payX402(request: {
+    chainId: number;
+    resource: string;
+    x402Version: 1 | 2;
+    requirements: X402Requirement;
+    idempotencyKey: string;
+  }): Promise<IntentView>;
+}
+
+export interface PayingFetchOptions {
+  /** Chains the gateway may pay on (default: the client's chain). */
+  chainIds?: readonly number[];
+  /**
+   * Identifies the request for payment: the same id and the same requirements answer the same authorisation (the
+   * gateway's Idempotency-Key), so a retried request never pays twice. Default: a fresh id per call.
+   */
+  paymentId?: string;
+}
+
+function decodeBase64Json(value: string, what: string): unknown {
+  if (value.length > MAX_X402_HEADER_CHARS) {
+    throw new Clawd402ClientError('x402_requirements_too_large', { message: `The ${what} header is too large.` });
+  }
+  try {
+    return JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+  } catch (cause) {
+    throw new Clawd402ClientError('x402_requirements_malformed', {
+      message: `The ${what} header is not base64 JSON.`,
+      cause,
+    });
+  }
+}
+
+/** Decode a 402 answer: v2's `PAYMENT-REQUIRED` header, or a v1 JSON body. */
+export async function readPaymentRequired(response: Response): Promise<X402PaymentRequired> {
+  const header = response.headers.get('payment-required');
+  let decoded: unknown;
+  if (header !== null) {
+    decoded = decodeBase64Json(header, 'PAYMENT-REQUIRED');
+  } else {
+    const text = await response.text();
+    if (text.length > MAX_X402_HEADER_CHARS) {
+      throw new Clawd402ClientError('x402_requirements_too_large', { message: 'The 402 body is too large.' });
+    }
+    try {
+      decoded = JSON.parse(text);
+    } catch (cause) {
+      throw new Clawd402ClientError('x402_requirements_malformed', {
+        message: 'The 402 answer carries neither a PAYMENT-REQUIRED header nor a JSON body.',
+        cause,
+      });
+    }
+  }
+  const d = decoded as Partial<X402PaymentRequired> | null;
+  if (
+    typeof d !== 'object' ||
+    d === null ||
+    (d.x402Version !== 1 && d.x402Version !== 2) ||
+    !Array.isArray(d.accepts) ||
+    d.accepts.some((a) => typeof a !== 'object' || a === null || typeof a.scheme !== 'string')
+  ) {
+    throw new Clawd402ClientError('x402_requirements_malformed', {
+      message: 'The 402 answer is not an x402 payment-required object.',
+    });
+  }
+  return d as X402PaymentRequired;
+}
+
+/** The settlement the resource server reported on this response, or null when it reported none. */
+export function readSettlement(response: Response): X402Settlement | null {
+  const header = response.headers.get('payment-response') ?? response.headers.get('x-payment-response');
+  if (header === null) return null;
+  return decodeBase64Json(header, 'PAYMENT-RESPONSE') as X402Settlement;
+}
+
+function chainOf(network: unknown): number | undefined {
+  if (typeof network !== 'string') return undefined;
+  const caip = /^eip155:([1-9][0-9]{0,15})$/.exec(network);
+  return caip ? Number(caip[1]) : V1_NETWORKS[network];
+}
+
+/** The cheapest `exact` requirement on a chain the gateway may pay on; null when none fits. */
+export function selectRequirement(
+  required: X402PaymentRequired,
+  chainIds: readonly number[],
+): { requirement: X402Requirement; chainId: number } | null {
+  const amountOf = (r: X402Requirement): bigint => {
+    const raw = required.x402Version === 1 ? r.maxAmountRequired : r.amount;
+    return typeof raw === 'string' && /^[0-9]{1,78}$/.test(raw) ? BigInt(raw) : -1n;
+  };
+  const fits = required.accepts
+    .map((requirement) => ({ requirement, chainId: chainOf(requirement.network) }))
+    .filter(
+      (c): c is { requirement: X402Requirement; chainId: number } =>
+        c.requirement.scheme === 'exact' &&
+        c.chainId !== undefined &&
+        chainIds.includes(c.chainId) &&
+        amountOf(c.requirement) > 0n,
+    )
+    .sort((a, b) => (amountOf(a.requirement) < amountOf(b.requirement) ? -1 : 1));
+  return fits[0] ?? null;
+}
+
+/**
+ * `fetch`, paying x402 resources through the gateway (docs/x402.md): on `402 Payment Required` it decodes the
+ * requirements (v2 `PAYMENT-REQUIRED`, or a v1 body), picks the cheapest `exact` one on a chain the gateway may pay
+ * on, asks the gateway for the payment (an `x402_payment` intent, decided by the operator's policy and budgets), and
+ * sends the request once more with the payment header (`PAYMENT-SIGNATURE`, v1 `X-PAYMENT`). At most one payment
+ * per call: a second 402 is answered as it is. {@link readSettlement} decodes what the server reports.
+ */
+export async function payingFetch(
+  payer: X402Payer,
+  fetchImpl: typeof fetch,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  options: PayingFetchOptions = {},
+): Promise<Response> {
+  const request = new Request(input, init);
+  const first = await fetchImpl(request.clone());
+  if (first.status !== 402) return first;
+  const required = await readPaymentRequired(first);
+  const chainIds = options.chainIds ?? (payer.chainId !== undefined ? [payer.chainId] : []);
+  const chosen = selectRequirement(required, chainIds);
+  if (!chosen) {
+    throw new Clawd402ClientError('x402_no_acceptable_requirement', {
+      details: { accepts: required.accepts.map((a) => ({ scheme: a.scheme, network: a.network })) },
+    });
+  }
+  const paymentId = options.paymentId ?? randomUUID();
+  const idempotencyKey = `x402-${createHash('sha256')
+    .update(`${paymentId}\n${request.method}\n${request.url}\n${JSON.stringify(chosen.requirement)}`)
+    .digest('hex')
+    .slice(0, 48)}`;
+  const intent = await payer.payX402({
+    chainId: chosen.chainId,
+    resource: request.url,
+    x402Version: required.x402Version,
+    requirements: chosen.requirement,
+    idempotencyKey,
+  });
+  const signature = intent.signing?.signature;
+  if (!intent.x402 || !signature) {
+    throw new Clawd402ClientError(intent.error?.code ?? 'policy_denied', {
+      message: intent.error?.message ?? `The payment ended ${intent.status}; nothing was paid.`,
+      intent,
+    });
+  }
+  const payload = { authorization: intent.x402.authorization, signature };
+  const paymentPayload =
+    required.x402Version === 2
+      ? {
+          x402Version: 2,
+          ...(required.resource !== undefined ? { resource: required.resource } : {}),
+          accepted: chosen.requirement,
+          payload,
+        }
+      : { x402Version: 1, scheme: chosen.requirement.scheme, network: chosen.requirement.network, payload };
+  const encoded = Buffer.from(JSON.stringify(paymentPayload), 'utf8').toString('base64');
+  const retry = request.clone();
+  retry.headers.set(required.x402Version === 2 ? 'PAYMENT-SIGNATURE' : 'X-PAYMENT', encoded);
+  return fetchImpl(retry);
+}
