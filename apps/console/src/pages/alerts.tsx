@@ -1,0 +1,66 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import { Badge, ErrorBox, Field, Notice, Table, Title, useAction, useApi, when } from '../ui.tsx';
+import type { AlertView, Items } from '../types.ts';
+
+/** Alerts, newest first; acknowledge or resolve each. */
+export function AlertsPage() {
+  const [status, setStatus] = useState('');
+  const { data, error, reload } = useApi<Items<AlertView>>(
+    `/admin/alerts?limit=100${status ? `&status=${status}` : ''}`,
+  );
+  const act = useAction(async (id: string, to: 'ack' | 'resolve') => {
+    const r = await api('POST', `/admin/alerts/${id}/${to}`, {});
+    reload();
+    return r;
+  });
+  return (
+    <main>
+      <Title>Alerts</Title>
+      <div class="filters">
+        <Field label="Status" id="alert-status">
+          <select id="alert-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+            {['', 'open', 'acknowledged', 'resolved'].map((s) => (
+              <option value={s} key={s}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      <ErrorBox error={error ?? act.error} />
+      {!data && !error ? <Notice>Loading…</Notice> : null}
+      {data ? (
+        <Table caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} empty={!data.items.length}>
+          {data.items.map((a) => (
+            <tr key={a.id}>
+              <td>{when(a.lastAt)}</td>
+              <td>
+                <Badge value={a.severity} />
+              </td>
+              <td>
+                {a.summary}
+                {a.occurrences > 1 ? ` (×${a.occurrences})` : ''}
+              </td>
+              <td>
+                <Badge value={a.status} />
+              </td>
+              <td class="row-actions">
+                {a.status === 'open' ? (
+                  <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'ack')}>
+                    Acknowledge<span class="sr-only"> {a.summary}</span>
+                  </button>
+                ) : null}
+                {a.status !== 'resolved' ? (
+                  <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'resolve')}>
+                    Resolve<span class="sr-only"> {a.summary}</span>
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </Table>
+      ) : null}
+    </main>
+  );
+}

@@ -1,0 +1,246 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, api } from './api.ts';
+import { BASE, navigate } from './router.ts';
+
+/** An in-console link: a real <a href> (open in a new tab works), navigated in place on a plain click. */
+export function Link(props: { to: string; children: ComponentChildren; class?: string; current?: boolean }) {
+  const onClick = (event: MouseEvent) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    navigate(props.to);
+  };
+  return (
+    <a
+      href={`${BASE}${props.to}`}
+      onClick={onClick}
+      class={props.class}
+      aria-current={props.current ? 'page' : undefined}
+    >
+      {props.children}
+    </a>
+  );
+}
+
+/** A page's title: focused when the page opens so that keyboard and screen-reader users start at the top. */
+export function Title(props: { children: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <h1 tabIndex={-1} ref={ref}>
+      {props.children}
+    </h1>
+  );
+}
+
+export function ErrorBox(props: { error: unknown }) {
+  if (!props.error) return null;
+  const e = props.error;
+  const code = e instanceof ApiError ? e.code : 'error';
+  const message = e instanceof Error ? e.message : 'Something went wrong.';
+  return (
+    <p class="error" role="alert">
+      <code>{code}</code> {message}
+    </p>
+  );
+}
+
+export function Notice(props: { children: ComponentChildren }) {
+  return (
+    <p class="notice" role="status">
+      {props.children}
+    </p>
+  );
+}
+
+/** Load `path` (re-loaded when it changes, or on `reload()`); answers the data, the error and whether it is loading. */
+export function useApi<T>(path: string | null) {
+  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: path !== null,
+  });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (path === null) return;
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    api<T>('GET', path).then(
+      (data) => live && setState({ data, error: null, loading: false }),
+      (error: unknown) => live && setState({ data: null, error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { ...state, reload };
+}
+
+/** Run a write; answers [run, busy, error, result]. */
+export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<R | null>(null);
+  const run = async (...args: A): Promise<R | null> => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await fn(...args);
+      setResult(r);
+      return r;
+    } catch (e) {
+      setError(e);
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { run, busy, error, result, setResult };
+}
+
+/** A labelled field. */
+export function Field(props: { label: string; id: string; hint?: string; children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      {props.children}
+      {props.hint ? (
+        <small id={`${props.id}-hint`} class="hint">
+          {props.hint}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+/** Term/value rows; values wrap (addresses and digests are long on a phone). */
+export function Facts(props: { rows: [string, ComponentChildren][]; label?: string }) {
+  return (
+    <dl class="facts" aria-label={props.label}>
+      {props.rows.map(([term, value]) => (
+        <div class="fact" key={term}>
+          <dt>{term}</dt>
+          <dd>{value ?? '—'}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** A decision's reasons: each stable code with its sentence. */
+export function Reasons(props: { reasons: { code: string; message: string }[] | undefined }) {
+  return (
+    <ul class="plain">
+      {(props.reasons ?? []).map((r) => (
+        <li key={r.code}>
+          <code>{r.code}</code> {r.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function Mono(props: { children: ComponentChildren; testid?: string }) {
+  return (
+    <code class="mono" data-testid={props.testid}>
+      {props.children}
+    </code>
+  );
+}
+
+const STATUS_TONE: Record<string, string> = {
+  confirmed: 'good',
+  approved: 'good',
+  auto_approve: 'good',
+  green: 'good',
+  passed: 'good',
+  active: 'good',
+  resolved: 'good',
+  pending: 'warn',
+  pending_approval: 'warn',
+  require_human_approval: 'warn',
+  yellow: 'warn',
+  acknowledged: 'warn',
+  orange: 'alert',
+  submitted: 'info',
+  signed: 'info',
+  open: 'alert',
+  rejected: 'bad',
+  reject: 'bad',
+  failed: 'bad',
+  expired: 'bad',
+  red: 'bad',
+  engaged: 'bad',
+};
+
+export function Badge(props: { value: string | null | undefined }) {
+  const value = props.value ?? '—';
+  return <span class={`badge tone-${STATUS_TONE[value] ?? 'plain'}`}>{value.replace(/_/g, ' ')}</span>;
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+export function usd(value: string | null | undefined): string {
+  if (value === null || value === undefined) return 'not priced';
+  const n = Number(value);
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 })
+    : `${value} USD`;
+}
+
+/** Seconds until `iso`, ticking every second; "expired" once passed. */
+export function TimeLeft(props: { until: string }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  const left = Math.floor((Date.parse(props.until) - now) / 1000);
+  if (left <= 0) return <span class="badge tone-bad">expired</span>;
+  const h = Math.floor(left / 3600);
+  const m = Math.floor((left % 3600) / 60);
+  const s = left % 60;
+  return (
+    <span>
+      {h > 0 ? `${h} h ` : ''}
+      {m} min {s} s
+    </span>
+  );
+}
+
+/** A table that scrolls sideways on a phone instead of squeezing its columns. */
+export function Table(props: { caption: string; head: string[]; children: ComponentChildren; empty?: boolean }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={props.caption} tabIndex={0}>
+      <table>
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.head.map((h) => (
+              <th scope="col" key={h}>
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.empty ? (
+            <tr>
+              <td colSpan={props.head.length}>Nothing here.</td>
+            </tr>
+          ) : (
+            props.children
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A form submit event (its default is prevented by every handler: the console sends JSON itself). */
+export type Submit = Event;
