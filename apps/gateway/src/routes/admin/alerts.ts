@@ -1,0 +1,123 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { ErrorBody } from '@clawd402/protocol';
+import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
+import type { AlertRecord } from '../../services/alerts-service.ts';
+import { me } from '../acting-user.ts';
+import { IdParams, NoteBody, Nullable, PageLimit, iso } from '../schemas.ts';
+import { parseTime } from './audit.ts';
+import { DateTimeQuery } from './audit-view.ts';
+
+const AlertView = Type.Object(
+  {
+    id: Type.String(),
+    at: Type.String(),
+    kind: Type.String(),
+    severity: Type.String(),
+    subject: Type.String(),
+    summary: Type.String(),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+    status: Type.String(),
+    /** Times raised within the deduplication window (repeats are counted here, never sent). */
+    occurrences: Type.Integer(),
+    lastAt: Type.String(),
+    /** Channels it was sent to at once (empty: none, or the digest for medium alerts). */
+    channels: Type.Array(Type.String()),
+    routedAt: Nullable(Type.String()),
+    digestedAt: Nullable(Type.String()),
+    acknowledgedAt: Nullable(Type.String()),
+    acknowledgedBy: Nullable(Type.String()),
+    resolvedAt: Nullable(Type.String()),
+    resolvedBy: Nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+function alertView(a: AlertRecord) {
+  return {
+    ...a,
+    at: a.at.toISOString(),
+    lastAt: a.lastAt.toISOString(),
+    routedAt: iso(a.routedAt),
+    digestedAt: iso(a.digestedAt),
+    acknowledgedAt: iso(a.acknowledgedAt),
+    resolvedAt: iso(a.resolvedAt),
+  };
+}
+
+/**
+ * /admin/alerts: list alerts (filters, keyset pagination on id), acknowledge and resolve them (audited with the
+ * acting user). See docs/incidents.md.
+ */
+const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
+  const { alerts } = app.services;
+
+  app.get(
+    '/admin/alerts',
+    {
+      config: { permission: 'alerts:read' },
+      schema: {
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union(ALERT_STATUSES.map((s) => Type.Literal(s)))),
+            severity: Type.Optional(Type.Union(ALERT_SEVERITIES.map((s) => Type.Literal(s)))),
+            kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
+            subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            since: Type.Optional(DateTimeQuery),
+            until: Type.Optional(DateTimeQuery),
+            before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$' })),
+            limit: Type.Optional(PageLimit),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object(
+            { items: Type.Array(AlertView), nextBefore: Nullable(Type.String()) },
+            { additionalProperties: false },
+          ),
+          '4xx': ErrorBody,
+          '5xx': ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ? Number(q.limit) : 50;
+      const items = await alerts.list({
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.severity ? { severity: q.severity } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.subject ? { subject: q.subject } : {}),
+        ...(q.since ? { since: parseTime(q.since) } : {}),
+        ...(q.until ? { until: parseTime(q.until) } : {}),
+        ...(q.before ? { before: q.before } : {}),
+        limit,
+      });
+      const last = items[items.length - 1];
+      return { items: items.map(alertView), nextBefore: items.length === limit && last ? last.id : null };
+    },
+  );
+
+  for (const [path, to] of [
+    ['ack', 'acknowledged'],
+    ['resolve', 'resolved'],
+  ] as const) {
+    app.post(
+      `/admin/alerts/:id/${path}`,
+      {
+        config: { permission: 'alerts:manage' },
+        schema: { params: IdParams, body: NoteBody, response: { 200: AlertView, '4xx': ErrorBody, '5xx': ErrorBody } },
+      },
+      async (request) => {
+        const alert = await alerts.setStatus(
+          request.params.id,
+          to,
+          `user:${me(request).userId}`,
+          request.body?.note ?? null,
+        );
+        return alertView(alert);
+      },
+    );
+  }
+};
+export default adminAlerts;

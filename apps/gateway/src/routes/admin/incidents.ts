@@ -1,0 +1,174 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { ErrorBody } from '@clawd402/protocol';
+import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
+import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
+import { me } from '../acting-user.ts';
+import { IdParams, NoteBody, Nullable, PageLimit, iso } from '../schemas.ts';
+
+const IncidentView = Type.Object(
+  {
+    id: Type.String(),
+    rule: Type.String(),
+    severity: Type.String(),
+    subject: Type.String(),
+    summary: Type.String(),
+    detail: Type.Record(Type.String(), Type.Unknown()),
+    status: Type.String(),
+    openedAt: Type.String(),
+    acknowledgedAt: Nullable(Type.String()),
+    acknowledgedBy: Nullable(Type.String()),
+    resolvedAt: Nullable(Type.String()),
+    resolvedBy: Nullable(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+const DetailView = Type.Object(
+  {
+    incident: IncidentView,
+    timeline: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          at: Type.String(),
+          kind: Type.String(),
+          actor: Type.String(),
+          summary: Type.String(),
+          detail: Type.Record(Type.String(), Type.Unknown()),
+          alertId: Nullable(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** What the incident's automatic responses set that is still in force (a revert would undo it). */
+    responsesInForce: Type.Array(
+      Type.Object({ response: Type.String(), target: Type.String() }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+function incidentView(i: IncidentRecord) {
+  return {
+    ...i,
+    openedAt: i.openedAt.toISOString(),
+    acknowledgedAt: iso(i.acknowledgedAt),
+    resolvedAt: iso(i.resolvedAt),
+  };
+}
+
+function detailView(d: IncidentDetail) {
+  return {
+    incident: incidentView(d.incident),
+    timeline: d.timeline.map((e) => ({ ...e, at: e.at.toISOString() })),
+    responsesInForce: d.responsesInForce,
+  };
+}
+
+const Responses = { 200: DetailView, '4xx': ErrorBody, '5xx': ErrorBody };
+
+/**
+ * /admin/incidents: list incidents, read one with its timeline, acknowledge, add a note, resolve (optionally lifting
+ * the pauses its automatic responses set) — each audited with the acting user. See docs/incidents.md.
+ */
+const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
+  const { incidents } = app.services;
+
+  app.get(
+    '/admin/incidents',
+    {
+      config: { permission: 'incidents:read' },
+      schema: {
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)))),
+            rule: Type.Optional(Type.Union(INCIDENT_RULE_NAMES.map((s) => Type.Literal(s)))),
+            subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$' })),
+            limit: Type.Optional(PageLimit),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object(
+            { items: Type.Array(IncidentView), nextBefore: Nullable(Type.String()) },
+            { additionalProperties: false },
+          ),
+          '4xx': ErrorBody,
+          '5xx': ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ? Number(q.limit) : 50;
+      const items = await incidents.list({
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.rule ? { rule: q.rule } : {}),
+        ...(q.subject ? { subject: q.subject } : {}),
+        ...(q.before ? { before: q.before } : {}),
+        limit,
+      });
+      const last = items[items.length - 1];
+      return { items: items.map(incidentView), nextBefore: items.length === limit && last ? last.id : null };
+    },
+  );
+
+  app.get(
+    '/admin/incidents/:id',
+    { config: { permission: 'incidents:read' }, schema: { params: IdParams, response: Responses } },
+    async (request) => detailView(await incidents.get(request.params.id)),
+  );
+
+  app.post(
+    '/admin/incidents/:id/ack',
+    { config: { permission: 'incidents:manage' }, schema: { params: IdParams, body: NoteBody, response: Responses } },
+    async (request) =>
+      detailView(
+        await incidents.acknowledge(request.params.id, `user:${me(request).userId}`, request.body?.note ?? null),
+      ),
+  );
+
+  app.post(
+    '/admin/incidents/:id/notes',
+    {
+      config: { permission: 'incidents:manage' },
+      schema: {
+        params: IdParams,
+        body: Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),
+        response: Responses,
+      },
+    },
+    async (request) =>
+      detailView(await incidents.note(request.params.id, `user:${me(request).userId}`, request.body.note)),
+  );
+
+  app.post(
+    '/admin/incidents/:id/resolve',
+    {
+      config: { permission: 'incidents:manage' },
+      schema: {
+        params: IdParams,
+        body: Type.Union([
+          Type.Object(
+            { note: Type.Optional(Type.String({ maxLength: 500 })), revert: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ]),
+        response: Responses,
+      },
+    },
+    async (request) =>
+      detailView(
+        await incidents.resolve(
+          request.params.id,
+          `user:${me(request).userId}`,
+          request.body?.note ?? null,
+          request.body?.revert === true,
+        ),
+      ),
+  );
+};
+export default adminIncidents;

@@ -1,0 +1,141 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
+import type { PauseScope } from '../../domain/halts.ts';
+import { isUuid } from '../../lib/uuid.ts';
+import type { KillSwitchRecord } from '../../services/killswitch-service.ts';
+import { AnyJson, IdParams } from '../schemas.ts';
+import { me } from '../acting-user.ts';
+
+const Totp = Type.Optional(Type.String({ maxLength: 16 }));
+const EngageBody = Type.Object(
+  {
+    confirm: Type.String({ maxLength: 64 }),
+    totp: Totp,
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+const ReleaseBody = Type.Object(
+  {
+    confirm: Type.String({ maxLength: 64 }),
+    totp: Totp,
+    /** base64url Ed25519 signature over the signer's latch id by an owners' release key (docs/killswitch.md). */
+    signerRelease: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+const PauseBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false },
+);
+const ChainParams = Type.Object({ chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+
+function killSwitchView(k: KillSwitchRecord) {
+  return {
+    engaged: k.engaged,
+    engagedAt: k.engagedAt?.toISOString() ?? null,
+    engagedBy: k.engagedBy,
+    reason: k.reason,
+    releaseVotes: k.releaseVotes,
+    releasedAt: k.releasedAt?.toISOString() ?? null,
+    releasedBy: k.releasedBy,
+  };
+}
+
+/** An id that is not a UUID names nothing: `not_found`, like the other admin routes. */
+function uuidScope(kind: 'agent' | 'key', id: string): PauseScope {
+  if (!isUuid(id)) throw new Clawd402Error('not_found', `No such ${kind}.`);
+  return `${kind}:${id.toLowerCase()}`;
+}
+
+/**
+ * The kill switch and pauses (docs/killswitch.md). Engaging and releasing are owners' acts with a TOTP step-up and a
+ * typed confirmation; pausing and resuming an agent, an API key or a chain are incident responses operators make.
+ * Every change is audited with the acting user.
+ */
+const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
+  const { killSwitch } = app.services;
+
+  app.get(
+    '/admin/killswitch',
+    {
+      config: { permission: 'killswitch:read' },
+      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async () => {
+      const state = await killSwitch.status();
+      return {
+        killSwitch: killSwitchView(state.killSwitch),
+        signer: state.signer,
+        pauses: state.pauses.map((p) => ({
+          scope: p.scope,
+          pausedAt: p.pausedAt.toISOString(),
+          pausedBy: p.pausedBy,
+          reason: p.reason,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/admin/killswitch',
+    {
+      config: { permission: 'killswitch:engage' },
+      schema: { body: EngageBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async (request) => {
+      const result = await killSwitch.engage(me(request), request.body);
+      return {
+        killSwitch: killSwitchView(result.killSwitch),
+        signer: result.signer,
+        cancellations: result.cancellations,
+      };
+    },
+  );
+
+  app.post(
+    '/admin/killswitch/release',
+    {
+      config: { permission: 'killswitch:release' },
+      schema: { body: ReleaseBody, response: { 200: AnyJson, 202: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async (request, reply) => {
+      const result = await killSwitch.release(me(request), request.body);
+      return reply.status(result.released ? 200 : 202).send({
+        released: result.released,
+        votes: result.votes,
+        required: result.required,
+        killSwitch: killSwitchView(result.killSwitch),
+      });
+    },
+  );
+
+  const pauseRoutes = <P extends typeof IdParams | typeof ChainParams>(
+    path: string,
+    params: P,
+    scopeOf: (params: Record<string, string>) => PauseScope,
+  ): void => {
+    app.post(
+      `${path}/pause`,
+      {
+        config: { permission: 'pauses:write' },
+        schema: { params, body: PauseBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      },
+      async (request) =>
+        killSwitch.pause(me(request), scopeOf(request.params as Record<string, string>), request.body.reason),
+    );
+    app.post(
+      `${path}/resume`,
+      {
+        config: { permission: 'pauses:write' },
+        schema: { params, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      },
+      async (request) => killSwitch.resume(me(request), scopeOf(request.params as Record<string, string>)),
+    );
+  };
+  pauseRoutes('/admin/agents/:id', IdParams, (p) => uuidScope('agent', p.id!));
+  pauseRoutes('/admin/keys/:id', IdParams, (p) => uuidScope('key', p.id!));
+  pauseRoutes('/admin/chains/:chainId', ChainParams, (p) => `chain:${Number(p.chainId)}`);
+};
+export default adminKillSwitch;
