@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBody } from '@clawd402/protocol';
+import { AnyJson } from '../schemas.ts';
+
+/** GET /admin/security-status: the hardening baseline scored item by item (docs/security-status.md). */
+const adminSecurityStatus: FastifyPluginAsyncTypebox = async (app) => {
+  const { securityStatus } = app.services;
+  app.get(
+    '/admin/security-status',
+    {
+      config: { permission: 'security:read' },
+      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async () => {
+      const status = await securityStatus.status();
+      return { ...status, generatedAt: status.generatedAt.toISOString() };
+    },
+  );
+};
+export default adminSecurityStatus;
