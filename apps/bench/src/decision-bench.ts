@@ -23,9 +23,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Address } from 'viem';
 import { createAgentWithKey, createPool, migrate } from '@clawd402/gateway';
-import { DecisionLanes, type DecisionRequest, type MoneySettings } from '@clawd402/gateway/decision-lanes';
+import { DecisionLanes } from '@clawd402/gateway/reserve';
+import type { DecisionRequest, MoneySettings } from '@clawd402/gateway/decide';
 import { GLOBAL_SCOPE, agentScope, updateScopeLimits } from '@clawd402/gateway/spend-repository';
 import { loadPolicySet } from '@clawd402/policy';
 import { ANVIL_ACCOUNTS, createTestDatabase } from '@clawd402/testkit';
@@ -38,10 +38,17 @@ const POOL_MAX = 20;
 const AGENTS = 64;
 const USD = 1_000_000n;
 /** Anvil's well-known dev accounts (no real funds): the signer address agents are bound to, and the recipient. */
-const SIGNER = ANVIL_ACCOUNTS[0]!.address as Address;
-const RECIPIENT = ANVIL_ACCOUNTS[1]!.address as Address;
+const SIGNER = ANVIL_ACCOUNTS[0].address;
+const RECIPIENT = ANVIL_ACCOUNTS[1].address;
 const AMOUNT = 10n ** 12n; // 0.000001 ETH
-const PRICE = { status: 'ok', micros: 2_000n * USD, source: 'static', at: new Date(), symbol: 'ETH', decimals: 18 } as const;
+const PRICE = {
+  status: 'ok',
+  micros: 2_000n * USD,
+  source: 'static',
+  at: new Date(),
+  symbol: 'ETH',
+  decimals: 18,
+} as const;
 const GAS = 21_000n;
 const FEES = { maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
 const usdOf = (wei: bigint): bigint => (wei * PRICE.micros + 10n ** 18n - 1n) / 10n ** 18n;
@@ -86,11 +93,27 @@ interface Agent {
 }
 
 const silent = (): void => {};
-const log = { level: 'silent', fatal: silent, error: silent, warn: silent, info: silent, debug: silent, trace: silent, silent, child: () => log } as unknown as FastifyBaseLogger;
+const log = {
+  level: 'silent',
+  fatal: silent,
+  error: silent,
+  warn: silent,
+  info: silent,
+  debug: silent,
+  trace: silent,
+  silent,
+  child: () => log,
+} as unknown as FastifyBaseLogger;
 
 function request(agent: Agent): DecisionRequest {
   return {
-    principal: { agentId: agent.agentId, apiKeyId: agent.apiKeyId, signerAddress: SIGNER, scopes: { chains: null, types: null } },
+    principal: {
+      agentId: agent.agentId,
+      apiKeyId: agent.apiKeyId,
+      signerAddress: SIGNER,
+      scopes: { chains: null, types: null },
+      origin: { channel: 'rest', tool: null, client: null },
+    },
     intent: Object.freeze({
       type: 'transfer',
       chainId: 31337,
@@ -146,7 +169,8 @@ function timeStatements(pool: Pool, sink: () => StatementTimes | null): void {
           const into = sink();
           if (into) {
             const text = (typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text).trim();
-            const kind = STATEMENT_KINDS.find(([pattern]) => pattern.test(text))?.[1] ?? text.split(/\s+/).slice(0, 3).join(' ');
+            const kind =
+              STATEMENT_KINDS.find(([pattern]) => pattern.test(text))?.[1] ?? text.split(/\s+/).slice(0, 3).join(' ');
             const entry = into.get(kind) ?? { count: 0, ms: 0 };
             entry.count += 1;
             entry.ms += performance.now() - started;
@@ -171,13 +195,26 @@ interface Tally {
   statements: StatementTimes;
 }
 
-const tally = (): Tally => ({ latencies: [], refused: 0, cpuMs: 0, seconds: 0, intents: 0, transactions: 0, statements: new Map() });
+const tally = (): Tally => ({
+  latencies: [],
+  refused: 0,
+  cpuMs: 0,
+  seconds: 0,
+  intents: 0,
+  transactions: 0,
+  statements: new Map(),
+});
 
 /**
  * One slice: `inFlight` workers, each issuing `op` back to back for `seconds` of wall time (worker i passes i), adding
  * latencies, failures and this process's CPU time to `into`.
  */
-async function closedLoop(into: Tally, inFlight: number, seconds: number, op: (worker: number) => Promise<boolean>): Promise<void> {
+async function closedLoop(
+  into: Tally,
+  inFlight: number,
+  seconds: number,
+  op: (worker: number) => Promise<boolean>,
+): Promise<void> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -213,10 +250,18 @@ async function setLimits(pool: Pool, agents: readonly Agent[], limits: Limits): 
   try {
     await client.query('BEGIN');
     for (const agent of agents) {
-      const update = limits === 'off' ? { limitDay: null, limitHour: null } : { limitDay: LIMITS_ON.agentDay, limitHour: LIMITS_ON.agentHour };
+      const update =
+        limits === 'off'
+          ? { limitDay: null, limitHour: null }
+          : { limitDay: LIMITS_ON.agentDay, limitHour: LIMITS_ON.agentHour };
       await updateScopeLimits(client, agentScope(agent.agentId), update, 'system:bench');
     }
-    await updateScopeLimits(client, GLOBAL_SCOPE, { limitDay: limits === 'on' ? LIMITS_ON.globalDay : null }, 'system:bench');
+    await updateScopeLimits(
+      client,
+      GLOBAL_SCOPE,
+      { limitDay: limits === 'on' ? LIMITS_ON.globalDay : null },
+      'system:bench',
+    );
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -258,17 +303,26 @@ export async function decisionBench(
       breaker: { warning: 10n ** 15n, soft: 10n ** 15n, hard: 10n ** 15n, emergency: 10n ** 15n }, // far away
       hardAllowlist: [],
       hardCapMicros: 10n * USD,
-      softApproval: { notification: { channels: [], timeoutSeconds: 1800 }, quorum: { required: 1, excludeAgentOwner: false } },
+      softApproval: {
+        notification: { channels: [], timeoutSeconds: 1800 },
+        quorum: { required: 1, excludeAgentOwner: false },
+      },
       alertChannels: [],
     };
     const lanes = new DecisionLanes({ pool, policy: () => policy, money, log });
-    const decide = async (agent: Agent): Promise<boolean> => (await lanes.decide(request(agent))).intent?.status === 'approved';
+    const decide = async (agent: Agent): Promise<boolean> =>
+      (await lanes.decide(request(agent)))?.status === 'approved';
 
     // Warm up the JIT, the pool's connections and their prepared statements.
     await closedLoop(tally(), inFlight, 1, (w) => decide(agents[w % AGENTS]!));
 
     // The same intent row a decision records, inserted alone: no scope lock, history event, audit record or bucket.
-    const decisionJson = JSON.stringify({ action: 'auto_approve', policy: 'small_transfers', reasons: [], money: { valueUsd: '0.002', feeUsd: '0.084', reservedUsd: '0.086', breaker: 'green', budgets: [] } });
+    const decisionJson = JSON.stringify({
+      action: 'auto_approve',
+      policy: 'small_transfers',
+      reasons: [],
+      money: { valueUsd: '0.002', feeUsd: '0.084', reservedUsd: '0.086', breaker: 'green', budgets: [] },
+    });
     const floors: { name: string; note: string; op: (worker: number) => Promise<boolean> }[] = [
       {
         name: 'floor: SELECT 1 round trip',
@@ -286,7 +340,16 @@ export async function decisionBench(
                      asset, amount, decimals, decision, value_usd_micros, fee_usd_micros, spend_usd_micros, spend_state, spend_minute)
                    VALUES ($1, $2, $3, $4, 'approved', 'transfer', 31337, $5, $6, $6, 'native', $7, 18, $8::jsonb, 2000, 84000, 86000,
                      'released', date_trunc('minute', now()))`,
-            values: [randomUUID(), agent.agentId, agent.apiKeyId, randomBytes(32).toString('hex'), SIGNER, RECIPIENT, AMOUNT.toString(), decisionJson],
+            values: [
+              randomUUID(),
+              agent.agentId,
+              agent.apiKeyId,
+              randomBytes(32).toString('hex'),
+              SIGNER,
+              RECIPIENT,
+              AMOUNT.toString(),
+              decisionJson,
+            ],
           });
           return rowCount === 1;
         },
@@ -316,7 +379,8 @@ export async function decisionBench(
     const floorTallies = floors.map(tally);
     const modeTallies = modes.map(tally);
     for (let round = 0; round < rounds; round++) {
-      for (const [i, floor] of floors.entries()) await closedLoop(floorTallies[i]!, inFlight, seconds / rounds / 2, floor.op);
+      for (const [i, floor] of floors.entries())
+        await closedLoop(floorTallies[i]!, inFlight, seconds / rounds / 2, floor.op);
       for (const [i, mode] of modes.entries()) {
         await setLimits(pool, agents, mode.limits);
         const since = (await pool.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now;
@@ -362,7 +426,9 @@ export function printDecisionRows(rows: readonly DecisionBenchRow[]): void {
   const insert = rows[1]!.perSecond;
   const audited = rows[2]!.perSecond;
   const fmt = (n: number | null, digits = 1): string => (n === null ? '-' : n.toFixed(digits));
-  console.log('\n| decisions (DecisionLanes in process, real Postgres) | per second | p50 ms | p99 ms | refused | intents per transaction | CPU ms each (this process) | ÷ SELECT 1 floor | ÷ INSERT floor | ÷ audited-commit floor | ÷ 1,000/s target | note |');
+  console.log(
+    '\n| decisions (DecisionLanes in process, real Postgres) | per second | p50 ms | p99 ms | refused | intents per transaction | CPU ms each (this process) | ÷ SELECT 1 floor | ÷ INSERT floor | ÷ audited-commit floor | ÷ 1,000/s target | note |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of rows) {
     const target = row.batch === null ? '-' : (row.perSecond / HOT_AGENT_TARGET_PER_SECOND).toFixed(2);
@@ -373,8 +439,11 @@ export function printDecisionRows(rows: readonly DecisionBenchRow[]): void {
   for (const row of rows) {
     if (!row.profile) continue;
     const wallMs = 1000 / row.perSecond;
-    console.log(`\n${row.name}: ${wallMs.toFixed(3)} ms of wall time per decision; statement time per decision (round trip + waits):`);
-    for (const p of row.profile) console.log(`  ${p.msPerDecision.toFixed(3).padStart(8)} ms  ${p.count.toString().padStart(6)}×  ${p.statement}`);
+    console.log(
+      `\n${row.name}: ${wallMs.toFixed(3)} ms of wall time per decision; statement time per decision (round trip + waits):`,
+    );
+    for (const p of row.profile)
+      console.log(`  ${p.msPerDecision.toFixed(3).padStart(8)} ms  ${p.count.toString().padStart(6)}×  ${p.statement}`);
   }
   const byName = new Map(rows.map((r) => [r.name, r.perSecond]));
   const ratio = (on: string, off: string): string => ((byName.get(on) ?? NaN) / (byName.get(off) ?? NaN)).toFixed(2);

@@ -60,7 +60,11 @@ const SPEND_LIMITS_ON = { agentDailyUsd: '1000000', agentHourlyUsd: '100000', gl
 /** One autocannon run; every response's latency (ms) is added to `latencies`. */
 function cannon(options: autocannon.Options, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+    const instance = autocannon(options, (error: unknown, result) =>
+      error
+        ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
+        : resolve(result),
+    );
     if (latencies) instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
   });
 }
@@ -87,11 +91,17 @@ export function rss(pid: number): string {
 
 async function put(stack: Stack, ownerToken: string, body: Record<string, unknown>): Promise<void> {
   const res = await callJson(stack.baseUrl, ownerToken, 'PUT', '/admin/costs/limits', body);
-  if (res.status !== 200) throw new Error(`PUT /admin/costs/limits ${JSON.stringify(body)}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`PUT /admin/costs/limits ${JSON.stringify(body)}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
 /** Limits on the agents' scopes and the global scope (owner only, PUT /admin/costs/limits), or none. */
-async function setSpendLimits(stack: Stack, ownerToken: string, agentIds: readonly string[], on: boolean): Promise<void> {
+async function setSpendLimits(
+  stack: Stack,
+  ownerToken: string,
+  agentIds: readonly string[],
+  on: boolean,
+): Promise<void> {
   for (const agentId of agentIds) {
     await put(stack, ownerToken, {
       scope: `agent:${agentId}`,
@@ -158,7 +168,13 @@ async function pair(
   group: { label: string; tag: string; tokens: readonly string[]; agentIds: readonly string[] },
   options: PipelineOptions,
 ): Promise<PipelineRow[]> {
-  const body = JSON.stringify({ type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.000001' });
+  const body = JSON.stringify({
+    type: 'transfer',
+    chainId: 31337,
+    to: RECIPIENTS[0],
+    asset: 'native',
+    amount: '0.000001',
+  });
   let next = 0;
   const cannonOptions = (baseUrl: string, duration: number): autocannon.Options => ({
     url: `${baseUrl}/v1/intents`,
@@ -169,7 +185,13 @@ async function pair(
         method: 'POST',
         body,
         // Every request takes the next agent's token, so 64 agents spread evenly over the connections.
-        setupRequest: (req) => ({ ...req, headers: { 'content-type': 'application/json', authorization: `Bearer ${group.tokens[next++ % group.tokens.length]}` } }),
+        setupRequest: (req) => ({
+          ...req,
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${group.tokens[next++ % group.tokens.length]}`,
+          },
+        }),
       },
     ],
   });
@@ -178,10 +200,26 @@ async function pair(
     { on: true, name: `pipeline: ${group.label}, spend + rate limits on`, rateLimits: RATE_LIMITS_ON },
   ];
   const gateways = await Promise.all(
-    modes.map((m) => stack.spawnGateway({ ...m.rateLimits, RATE_LIMIT_REDIS_PREFIX: `bench-${process.pid}-${group.tag}-${m.on ? 'on' : 'off'}:` })),
+    modes.map((m) =>
+      stack.spawnGateway({
+        ...m.rateLimits,
+        RATE_LIMIT_REDIS_PREFIX: `bench-${process.pid}-${group.tag}-${m.on ? 'on' : 'off'}:`,
+      }),
+    ),
   );
   try {
-    const tallies: Tally[] = modes.map(() => ({ latencies: [], seconds: 0, errors: 0, limited: 0, signed: 0, rejected: 0, audit: 0, intents: 0, transactions: 0, cpu: 0 }));
+    const tallies: Tally[] = modes.map(() => ({
+      latencies: [],
+      seconds: 0,
+      errors: 0,
+      limited: 0,
+      signed: 0,
+      rejected: 0,
+      audit: 0,
+      intents: 0,
+      transactions: 0,
+      cpu: 0,
+    }));
     for (const [i, m] of modes.entries()) {
       await setSpendLimits(stack, owner, group.agentIds, m.on);
       if (options.warmupSeconds > 0) await cannon(cannonOptions(gateways[i]!.baseUrl, options.warmupSeconds)); // JIT, pools, prepared statements
@@ -211,7 +249,10 @@ async function pair(
     const rows = modes.map((m, i): PipelineRow => {
       const t = tallies[i]!;
       t.latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null => (t.latencies.length === 0 ? null : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!);
+      const pct = (p: number): number | null =>
+        t.latencies.length === 0
+          ? null
+          : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!;
       return {
         name: m.name,
         perSecond: t.latencies.length / t.seconds,
@@ -244,8 +285,18 @@ export async function pipelineScenarios(stack: Stack, options: PipelineOptions):
   const tokens: string[] = [];
   for (const agent of many) tokens.push(await stack.token(agent.apiKey));
   return [
-    ...(await pair(stack, owner, { label: '1 agent', tag: '1', tokens: [await stack.token()], agentIds: [stack.agent.agentId] }, options)),
-    ...(await pair(stack, owner, { label: `${AGENTS} agents`, tag: '64', tokens, agentIds: many.map((a) => a.agentId) }, options)),
+    ...(await pair(
+      stack,
+      owner,
+      { label: '1 agent', tag: '1', tokens: [await stack.token()], agentIds: [stack.agent.agentId] },
+      options,
+    )),
+    ...(await pair(
+      stack,
+      owner,
+      { label: `${AGENTS} agents`, tag: '64', tokens, agentIds: many.map((a) => a.agentId) },
+      options,
+    )),
   ];
 }
 
@@ -259,7 +310,10 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
   const agent = await stack.newAgent('bench-policy-agent');
   const token = await stack.token(agent.apiKey);
   const sets = [
-    { label: 'dev policy set (packages/policy/examples/dev-policy.yaml)', file: '../../../packages/policy/examples/dev-policy.yaml' },
+    {
+      label: 'dev policy set (packages/policy/examples/dev-policy.yaml)',
+      file: '../../../packages/policy/examples/dev-policy.yaml',
+    },
     { label: 'seed policy set (the issue’s, unchanged)', file: '../../../packages/policy/examples/seed-policy.yaml' },
   ];
   const versions: number[] = [];
@@ -269,12 +323,19 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
       headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/yaml' },
       body: readFileSync(new URL(set.file, import.meta.url), 'utf8'),
     });
-    if (res.status !== 201 && res.status !== 200) throw new Error(`policy upload failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 201 && res.status !== 200)
+      throw new Error(`policy upload failed: ${res.status} ${await res.text()}`);
     versions.push(((await res.json()) as { version: number }).version);
   }
-  const gateway = await stack.spawnGateway({ ...RATE_LIMITS_OFF, RATE_LIMIT_REDIS_PREFIX: `bench-${process.pid}-policy:` });
+  const gateway = await stack.spawnGateway({
+    ...RATE_LIMITS_OFF,
+    RATE_LIMIT_REDIS_PREFIX: `bench-${process.pid}-policy:`,
+  });
   const activate = async (version: number): Promise<void> => {
-    const res = await fetch(`${stack.baseUrl}/admin/policies/${version}/activate`, { method: 'POST', headers: { authorization: `Bearer ${owner}` } });
+    const res = await fetch(`${stack.baseUrl}/admin/policies/${version}/activate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}` },
+    });
     if (res.status !== 200) throw new Error(`activation failed: ${res.status} ${await res.text()}`);
     for (let i = 0; i < 100; i++) {
       const state = await fetch(`${gateway.baseUrl}/admin/policies`, { headers: { authorization: `Bearer ${owner}` } });
@@ -283,14 +344,22 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     }
     throw new Error(`gateway never loaded policy version ${version}`);
   };
-  const body = JSON.stringify({ type: 'transfer', chainId: 31337, to: RECIPIENTS[0], asset: 'native', amount: '0.000001' });
+  const body = JSON.stringify({
+    type: 'transfer',
+    chainId: 31337,
+    to: RECIPIENTS[0],
+    asset: 'native',
+    amount: '0.000001',
+  });
   const run = (duration: number, latencies?: number[]) =>
     cannon(
       {
         url: `${gateway.baseUrl}/v1/intents`,
         connections: options.connections,
         duration,
-        requests: [{ method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } }],
+        requests: [
+          { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+        ],
       },
       latencies,
     );
@@ -316,7 +385,10 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     const rows = sets.map((set, i): PipelineRow => {
       const t = tallies[i]!;
       t.latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null => (t.latencies.length === 0 ? null : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!);
+      const pct = (p: number): number | null =>
+        t.latencies.length === 0
+          ? null
+          : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!;
       return {
         name: `pipeline: 1 agent, ${set.label}`,
         perSecond: t.latencies.length / t.seconds,
@@ -331,4 +403,208 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
   } finally {
     await gateway.stop();
   }
+}
+
+/** Per-scenario figures for `.bench/results.json` (bench.ts writes it). */
+export interface FleetRow extends PipelineRow {
+  scenario: 'hot' | 'spread';
+  signed: number;
+  gatewayCpuMsPerIntent: number | null;
+  rssMiB: number | null;
+  /** CPU ms per signed intent of the other processes: the signer, Postgres (this database's backends), anvil. */
+  signerCpuMsPerIntent: number | null;
+  postgresCpuMsPerIntent: number | null;
+  anvilCpuMsPerIntent: number | null;
+  auditRowsPerIntent: number;
+  /** Chain RPC requests the gateway made per signed intent (its metrics), and Postgres commits and rows written. */
+  rpcCallsPerIntent: number | null;
+  postgresCommitsPerIntent: number | null;
+  postgresRowWritesPerIntent: number | null;
+}
+
+/** RPC requests the gateway has made so far (clawd402_rpc_request_seconds_count, summed over chains and endpoints). */
+async function rpcCalls(baseUrl: string, token: string): Promise<number> {
+  const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  let total = 0;
+  for (const line of (await res.text()).split('\n'))
+    if (line.startsWith('clawd402_rpc_request_seconds_count')) total += Number(line.split(' ').pop());
+  return total;
+}
+
+/** Commits and rows written in this database so far (pg_stat_database; the statistics lag by up to a second). */
+async function postgresWork(stack: Stack): Promise<{ commits: number; writes: number }> {
+  const { rows } = await stack.pool.query<{ commits: string; writes: string }>(
+    `SELECT xact_commit AS commits, tup_inserted + tup_updated + tup_deleted AS writes
+       FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  return { commits: Number(rows[0]!.commits), writes: Number(rows[0]!.writes) };
+}
+
+function rssMiB(pid: number): number | null {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? null : Math.round(Number(kb) / 1024);
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of this database's Postgres backends (per pid, so a backend that left keeps what it was counted). */
+async function postgresCpu(stack: Stack): Promise<Map<number, number>> {
+  const { rows } = await stack.pool.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  );
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    const cpu = cpuSeconds(pid);
+    if (cpu !== null) out.set(pid, cpu);
+  }
+  return out;
+}
+
+function cpuSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
+  return total;
+}
+
+/**
+ * The issue-19 scenarios, all checks on (simulation, decoding, valuation, spend + rate limits, audit), one gateway
+ * process at a time (the Postgres connection budget here is shared):
+ *
+ *   hot     1 agent, one signing address: ordered by nonce, one signing lane
+ *   spread  64 agents, each bound to its own signer key (one HD wallet, 64 paths): 64 signing lanes
+ */
+export async function fleetScenarios(
+  stack: Stack,
+  options: PipelineOptions & { only?: readonly string[]; spreadKeys: readonly `0x${string}`[] },
+): Promise<FleetRow[]> {
+  const owner = await stack.loginAs('owner');
+  const hot = await stack.newAgent('bench-hot');
+  const spread: { agentId: string; apiKey: string }[] = [];
+  for (const [i, address] of options.spreadKeys.entries())
+    spread.push(await stack.newAgent(`bench-spread-${i}`, address));
+  const groups = [
+    {
+      scenario: 'hot' as const,
+      name: 'pipeline: hot, 1 agent on 1 address, all checks on',
+      agents: [hot],
+    },
+    {
+      scenario: 'spread' as const,
+      name: `pipeline: spread, ${spread.length} agents on ${spread.length} signer keys, all checks on`,
+      agents: spread,
+    },
+  ].filter((g) => g.agents.length > 0 && (!options.only || options.only.includes(g.scenario)));
+  const body = JSON.stringify({
+    type: 'transfer',
+    chainId: 31337,
+    to: RECIPIENTS[0],
+    asset: 'native',
+    amount: '0.000001',
+  });
+  const rows: FleetRow[] = [];
+  for (const group of groups) {
+    const tokens: string[] = [];
+    for (const agent of group.agents) tokens.push(await stack.token(agent.apiKey));
+    await setSpendLimits(
+      stack,
+      owner,
+      group.agents.map((a) => a.agentId),
+      true,
+    );
+    const gateway = await stack.spawnGateway(
+      {
+        ...RATE_LIMITS_ON,
+        RATE_LIMIT_REDIS_PREFIX: `bench-${process.pid}-${group.scenario}:`,
+        ...(process.env.BENCH_TRACE_FILE
+          ? { BENCH_TRACE_FILE: `${process.env.BENCH_TRACE_FILE}.${group.scenario}.json` }
+          : {}),
+      },
+      // e.g. BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof-{scenario}': a CPU profile per gateway.
+      process.env.BENCH_GATEWAY_NODE_ARGS?.replaceAll('{scenario}', group.scenario).split(' ').filter(Boolean) ?? [],
+    );
+    try {
+      let next = 0;
+      const run = (duration: number, latencies?: number[]) =>
+        cannon(
+          {
+            url: `${gateway.baseUrl}/v1/intents`,
+            connections: options.connections,
+            duration,
+            requests: [
+              {
+                method: 'POST',
+                body,
+                setupRequest: (req) => ({
+                  ...req,
+                  headers: {
+                    'content-type': 'application/json',
+                    authorization: `Bearer ${tokens[next++ % tokens.length]}`,
+                  },
+                }),
+              },
+            ],
+          },
+          latencies,
+        );
+      if (options.warmupSeconds > 0) await run(options.warmupSeconds);
+      const latencies: number[] = [];
+      const before = await counts(stack);
+      const rpc0 = await rpcCalls(gateway.baseUrl, owner);
+      const pg0 = await postgresWork(stack);
+      const cpu0 = {
+        gateway: cpuSeconds(gateway.pid) ?? 0,
+        signer: cpuSeconds(stack.signer.child.pid!) ?? 0,
+        anvil: cpuSeconds(stack.anvil.pid) ?? 0,
+        postgres: await postgresCpu(stack),
+      };
+      const r = await run(options.seconds, latencies);
+      const cpu1 = {
+        gateway: cpuSeconds(gateway.pid) ?? 0,
+        signer: cpuSeconds(stack.signer.child.pid!) ?? 0,
+        anvil: cpuSeconds(stack.anvil.pid) ?? 0,
+        postgres: await postgresCpu(stack),
+      };
+      const after = await counts(stack);
+      const rpc1 = await rpcCalls(gateway.baseUrl, owner);
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // let the statistics collector catch up
+      const pg1 = await postgresWork(stack);
+      const signed = after.signed - before.signed;
+      const per = (n: number): number | null => (signed === 0 ? null : Math.round((n / signed) * 10) / 10);
+      const perIntent = (seconds: number): number | null =>
+        signed === 0 ? null : Math.round(((seconds * 1000) / signed) * 100) / 100;
+      latencies.sort((x, y) => x - y);
+      const pct = (p: number): number | null =>
+        latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
+      const row: FleetRow = {
+        scenario: group.scenario,
+        name: group.name,
+        perSecond: latencies.length / r.duration,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        errors: r.non2xx + r.errors,
+        signed,
+        gatewayCpuMsPerIntent: perIntent(cpu1.gateway - cpu0.gateway),
+        rssMiB: rssMiB(gateway.pid),
+        signerCpuMsPerIntent: perIntent(cpu1.signer - cpu0.signer),
+        postgresCpuMsPerIntent: perIntent(cpuSpent(cpu0.postgres, cpu1.postgres)),
+        anvilCpuMsPerIntent: perIntent(cpu1.anvil - cpu0.anvil),
+        auditRowsPerIntent: Math.round(((after.audit - before.audit) / Math.max(1, signed)) * 10) / 10,
+        rpcCallsPerIntent: per(rpc1 - rpc0),
+        postgresCommitsPerIntent: per(pg1.commits - pg0.commits),
+        postgresRowWritesPerIntent: per(pg1.writes - pg0.writes),
+      };
+      row.note = [
+        `${signed} intents signed, ${after.rejected - before.rejected} rejected, ${r.statusCodeStats?.['429']?.count ?? 0} rate-limited (429)`,
+        `${row.auditRowsPerIntent} audit rows, ${row.rpcCallsPerIntent} RPC calls, ${row.postgresCommitsPerIntent} Postgres commits and ${row.postgresRowWritesPerIntent} rows written per signed intent`,
+        `CPU ms per signed intent: gateway ${row.gatewayCpuMsPerIntent}, signer ${row.signerCpuMsPerIntent}, Postgres ${row.postgresCpuMsPerIntent}, anvil ${row.anvilCpuMsPerIntent}`,
+        `gateway ${rss(gateway.pid)}, CPU ${(((cpu1.gateway - cpu0.gateway) / r.duration) * 100).toFixed(0)}% of a core`,
+      ].join('; ');
+      rows.push(row);
+    } finally {
+      await gateway.stop();
+    }
+  }
+  return rows;
 }

@@ -54,11 +54,20 @@ function twoHundredRules(): PolicySet {
     },
     action: 'auto_approve',
   }));
-  return loadPolicySet(JSON.stringify({ policies: [...rules, { name: 'default_deny', conditions: {}, action: 'reject' }] }), { format: 'json' });
+  return loadPolicySet(
+    JSON.stringify({ policies: [...rules, { name: 'default_deny', conditions: {}, action: 'reject' }] }),
+    { format: 'json' },
+  );
 }
 
 /** Evaluate `inputs` round-robin for about `ms` of wall time; evaluations per wall-second and per CPU-second. */
-function measure(name: string, set: PolicySet, inputs: readonly AvailableFacts[], ms: number, note: string): PolicyBenchRow {
+function measure(
+  name: string,
+  set: PolicySet,
+  inputs: readonly AvailableFacts[],
+  ms: number,
+  note: string,
+): PolicyBenchRow {
   let sink = 0;
   for (let i = 0; i < 20_000; i++) sink += evaluate(set, inputs[i % inputs.length]!).reasons.length; // warm up the JIT
   const batch = 2_000;

@@ -25,7 +25,16 @@ export interface SignerBenchRow {
 }
 
 function tx(nonce: number): WireTransaction {
-  return toWireTransaction({ chainId: 31337, nonce, to: RECIPIENT, value: 1n, data: '0x', gas: 21_000n, maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n });
+  return toWireTransaction({
+    chainId: 31337,
+    nonce,
+    to: RECIPIENT,
+    value: 1n,
+    data: '0x',
+    gas: 21_000n,
+    maxFeePerGas: 2_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  });
 }
 
 function cpuSeconds(pid: number): number {
@@ -42,28 +51,58 @@ async function viemRate(count: number): Promise<SignerBenchRow> {
   for (const t of txs) await account.signTransaction(t);
   const wall = (performance.now() - t0) / 1000;
   const used = process.cpuUsage(cpu);
-  return { name: 'viem signTransaction, in process', perSecond: count / wall, perCpuSecond: count / ((used.user + used.system) / 1e6), note: 'noble secp256k1, no I/O' };
+  return {
+    name: 'viem signTransaction, in process',
+    perSecond: count / wall,
+    perCpuSecond: count / ((used.user + used.system) / 1e6),
+    note: 'noble secp256k1, no I/O',
+  };
 }
 
-async function signerRate(count: number, fsync: boolean, connections: number, inFlight: number): Promise<SignerBenchRow> {
+async function signerRate(
+  count: number,
+  fsync: boolean,
+  connections: number,
+  inFlight: number,
+): Promise<SignerBenchRow> {
   const dir = mkdtempSync(join(tmpdir(), 'c402b-'));
   const pair = generateTicketKeyPair();
   const child = spawn(process.execPath, ['--import', TSX, CHILD], {
-    env: { ...process.env, BENCH_SOCKET: join(dir, 'run/s.sock'), BENCH_GATEWAY_KEY: pair.publicKeyPem, BENCH_JOURNAL: join(dir, 'journal.jsonl'), BENCH_FSYNC: fsync ? '1' : '0' },
+    env: {
+      ...process.env,
+      BENCH_SOCKET: join(dir, 'run/s.sock'),
+      BENCH_GATEWAY_KEY: pair.publicKeyPem,
+      BENCH_JOURNAL: join(dir, 'journal.jsonl'),
+      BENCH_FSYNC: fsync ? '1' : '0',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
     const ready = await new Promise<{ address: `0x${string}`; secp256k1: string }>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`signer exited ${code}`)));
-      createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
+      createInterface({ input: child.stdout }).once('line', (line) =>
+        resolve(JSON.parse(line) as { address: `0x${string}`; secp256k1: string }),
+      );
     });
-    const issuer = new TicketIssuer({ privateKey: loadTicketPrivateKey(pair.privateKeyPem), keyId: 'bench', lifetimeSeconds: 60 });
+    const issuer = new TicketIssuer({
+      privateKey: loadTicketPrivateKey(pair.privateKeyPem),
+      keyId: 'bench',
+      lifetimeSeconds: 60,
+    });
     const client = new SignerClient({ socketPath: join(dir, 'run/s.sock'), connections, timeoutMs: 60_000 });
     const warm = 200;
     const jobs = await Promise.all(
       Array.from({ length: count + warm }, async (_, i) => {
         const wire = tx(i);
-        return { ticket: await issuer.issue({ intentId: `b-${i}`, chainId: 31337, signerKeyId: ready.address, digest: transactionDigest(fromWireTransaction(wire)) }), transaction: wire };
+        return {
+          ticket: await issuer.issue({
+            intentId: `b-${i}`,
+            chainId: 31337,
+            signerKeyId: ready.address,
+            digest: transactionDigest(fromWireTransaction(wire)),
+          }),
+          transaction: wire,
+        };
       }),
     );
     for (const job of jobs.slice(0, warm)) await client.signTransaction(job);
@@ -101,10 +140,14 @@ export async function signerVsViem(count = Number(process.env.BENCH_SIGNATURES ?
 
 export function printSignerRows(rows: SignerBenchRow[]): void {
   const viem = rows[0]!;
-  console.log('\n| signatures | per second (wall) | per CPU-second of the signing process | ÷ viem per CPU-second | note |');
+  console.log(
+    '\n| signatures | per second (wall) | per CPU-second of the signing process | ÷ viem per CPU-second | note |',
+  );
   console.log('|---|---:|---:|---:|---|');
   for (const row of rows) {
-    console.log(`| ${row.name} | ${row.perSecond.toFixed(0)} | ${row.perCpuSecond.toFixed(0)} | ${(row.perCpuSecond / viem.perCpuSecond).toFixed(2)} | ${row.note} |`);
+    console.log(
+      `| ${row.name} | ${row.perSecond.toFixed(0)} | ${row.perCpuSecond.toFixed(0)} | ${(row.perCpuSecond / viem.perCpuSecond).toFixed(2)} | ${row.note} |`,
+    );
   }
 }
 

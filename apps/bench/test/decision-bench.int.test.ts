@@ -24,5 +24,6 @@ test('decision bench: every scenario decides (auto-approved, nothing refused), f
     assert.equal(row.refused, 0, `${row.name}: refused ${row.refused}`);
     assert.ok(row.perSecond > 0, `${row.name}: nothing completed`);
   }
-  for (const row of rows.slice(3)) assert.ok(row.batch !== null && row.batch >= 1, `${row.name}: no decision transactions counted`);
+  for (const row of rows.slice(3))
+    assert.ok(row.batch !== null && row.batch >= 1, `${row.name}: no decision transactions counted`);
 });
