@@ -156,3 +156,9 @@ ensure_redis() {
 
 ensure_postgres
 ensure_redis
+# The console's browser tests drive Debian's chromium (scripts/ensure-chromium.sh installs it when missing).
+if [ "$(id -u)" = 0 ]; then
+  run bash "$(dirname "${BASH_SOURCE[0]}")/ensure-chromium.sh"
+else
+  log "not root: the console's browser tests need /usr/bin/chromium (Debian's chromium package)"
+fi

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['apps', 'packages'].map((d) => join(root, d));
+const roots = ['apps', 'packages', 'deploy', 'tools'].map((d) => join(root, d));
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
@@ -21,9 +21,7 @@ function walk(dir) {
 }
 roots.forEach(walk);
 const filters = process.argv.slice(2);
-const selected = files
-  .filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)))
-  .sort();
+const selected = files.filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s))).sort();
 if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -42,10 +40,14 @@ function answers(port, payload, expect) {
 }
 const needServices = !process.env.TEST_DATABASE_URL || !process.env.TEST_REDIS_URL;
 if (needServices && !((await answers(5432)) && (await answers(6379, 'PING\r\n', '+PONG')))) {
-  console.error('PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not answering; running scripts/ensure-services.sh');
+  console.error(
+    'PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not answering; running scripts/ensure-services.sh',
+  );
   const ensured = spawnSync('bash', [join(root, 'scripts/ensure-services.sh')], { stdio: 'inherit' });
   if (ensured.status !== 0) {
-    console.error('Could not set up PostgreSQL and Redis. Start them (or set TEST_DATABASE_URL / TEST_REDIS_URL) and run again.');
+    console.error(
+      'Could not set up PostgreSQL and Redis. Start them (or set TEST_DATABASE_URL / TEST_REDIS_URL) and run again.',
+    );
     process.exit(1);
   }
 }
@@ -54,11 +56,17 @@ const tap = join(tmpdir(), `clawd402-tests-${process.pid}.tap`);
 const result = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx',
+    '--import',
+    'tsx',
     '--test',
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    // Every test and suite without its own timeout fails after 15 minutes instead of stalling CI (files that know
+    // better set `{ timeout }` on their describe).
+    `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 900_000}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
     ...selected,
   ],
   { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'test' } },
