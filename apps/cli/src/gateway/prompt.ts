@@ -38,9 +38,11 @@ export function ask(question: string, hidden = false): Promise<string> {
     throw new CliError('confirmation_required', `cannot ask "${question.trim()}" without a terminal`);
   const stdin = process.stdin;
   return new Promise<string>((resolve, reject) => {
-    process.stderr.write(question);
     let answer = '';
+    // Echo off before the prompt shows: a reply typed as soon as the prompt appears must not be echoed
+    // (regression: CI under load echoed the password typed between the prompt and setRawMode).
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.setEncoding('utf8');
     stdin.resume();
     const finish = (error: CliError | null): void => {
