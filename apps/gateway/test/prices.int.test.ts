@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWalletClient, erc20Abi, getAddress, http, parseUnits, type Address } from 'viem';
+import { createTestClient, createWalletClient, erc20Abi, getAddress, http, parseUnits, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_ACCOUNTS, deployPriceFeed, deployTestToken, updatePriceFeed } from '@clawd402/testkit';
 import type pg from 'pg';
@@ -266,6 +266,52 @@ describe('USD prices: Chainlink feeds and static prices on a real chain', () => 
 
     await priceNative({ kind: 'chainlink', aggregator: await newFeed(-usd8(2000n)), maxAgeSeconds: 3600 });
     await assertBothRefused('price.unavailable');
+  });
+
+  test('a feed whose read itself fails (its code replaced by a contract without latestRoundData): price.unavailable, nothing reserved', async () => {
+    const feed = await newFeed(usd8(2000n));
+    await priceNative({ kind: 'chainlink', aggregator: feed, maxAgeSeconds: 3600 });
+    const priced = await send(UNIT_RECIPIENT, '0.5');
+    assert.equal(priced.status, 201, JSON.stringify(priced.body));
+
+    // The feed's address now holds an ERC-20's code: latestRoundData() reverts, so every read fails.
+    const token = await deployTestToken({
+      rpcUrl: stack.anvil.rpcUrl,
+      deployerKey: DEV_KEY,
+      name: 'NotAFeed',
+      symbol: 'NAF',
+      decimals: 6,
+      supply: 1n,
+    });
+    const feedCode = await stack.chain.getCode({ address: feed });
+    const tokenCode = await stack.chain.getCode({ address: token });
+    assert.ok(feedCode && tokenCode);
+    const anvil = createTestClient({ mode: 'anvil', transport: http(stack.anvil.rpcUrl) });
+    await anvil.setCode({ address: feed, bytecode: tokenCode });
+
+    await until(
+      () => send(UNIT_RECIPIENT, '0.5'),
+      (r) => r.status === 403,
+      'the failing feed read (past the 2 s feed cache)',
+    );
+    // Sends while the 2 s feed cache still held the last good answer were priced; from here on none may pass.
+    const before = await stack.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM intents WHERE status <> 'rejected'",
+    );
+    await assertBothRefused('price.unavailable');
+    const afterRefusals = await stack.pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM intents WHERE status <> 'rejected'",
+    );
+    assert.equal(afterRefusals.rows[0]!.n, before.rows[0]!.n, 'no intent went past its decision while the read failed');
+
+    // The feed's own code back: the same address prices again.
+    await anvil.setCode({ address: feed, bytecode: feedCode });
+    const again = await until(
+      () => send(UNIT_RECIPIENT, '0.5'),
+      (r) => r.status === 201,
+      'the restored feed',
+    );
+    assert.equal(again.body.decision.money.valueUsd, '1000');
   });
 
   test('only owners and admins may change the asset registry: 403 forbidden for the others and for agents', async () => {
