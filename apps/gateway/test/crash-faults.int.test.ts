@@ -37,7 +37,10 @@ const intentIdOf = (body: { id?: string; intent?: { id?: string } } | null): str
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('crashes at named points of the signing path', { timeout: 1_500_000 }, () => {
+// About 14 s a kill on an idle machine; the bound scales with the repetitions so a hang still fails.
+const TIMEOUT_MS = 600_000 + REPETITIONS * 11 * 45_000;
+
+describe('crashes at named points of the signing path', { timeout: TIMEOUT_MS }, () => {
   let stack: Stack;
   before(async () => {
     // No tracker in the test's own process: the gateway processes under test are the only ones following the chain.
