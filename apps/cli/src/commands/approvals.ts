@@ -11,6 +11,7 @@ import {
   table,
 } from '../gateway/gateway-command.ts';
 import { CliError } from '../cli-error.ts';
+import type { IntentView } from '../gateway/views.ts';
 
 /** An approval as GET /admin/approvals/:id answers it (docs/approvals.md); only what the CLI shows is typed. */
 interface Approval {
@@ -21,18 +22,11 @@ interface Approval {
   approvedBy: string[];
   expiresAt: string;
   reason: string | null;
-  intent: {
-    id: string;
-    status: string;
-    type: string;
-    chainId: number;
-    from: string;
-    to: string | null;
-    asset: string;
-    amount: string;
-    decision: { policy: string | null; reasons: string[] } | null;
-    simulation?: unknown;
-  } | null;
+  intent:
+    | (Pick<IntentView, 'id' | 'status' | 'type' | 'chainId' | 'from' | 'to' | 'asset' | 'amount' | 'decision'> & {
+        simulation?: unknown;
+      })
+    | null;
 }
 
 const STATUSES = ['pending', 'approved', 'rejected', 'expired'];

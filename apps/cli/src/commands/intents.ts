@@ -1,20 +1,7 @@
 import type { Command } from '../command.ts';
 import { gatewayCommand, integerOption, query, seg, table } from '../gateway/gateway-command.ts';
+import type { IntentView } from '../gateway/views.ts';
 
-interface IntentView {
-  id: string;
-  status: string;
-  type: string;
-  chainId: number;
-  from: string;
-  to: string | null;
-  asset: string;
-  amount: string;
-  txHash: string | null;
-  error: { code: string; message: string } | null;
-  decision: { action: string; policy: string | null; reasons: string[] } | null;
-  createdAt: string;
-}
 interface OperatorIntent {
   agentId: string;
   valueUsd: string | null;

@@ -17,50 +17,10 @@ export type { AlertInput, AlertSeverity } from '../domain/alert.ts';
 /** The Postgres channel the alert router LISTENs on; raiseAlert notifies it (delivered at COMMIT). */
 export const ALERTS_CHANNEL = 'clawd402_alerts';
 
-const COLUMNS = `id, at, kind, severity, subject, summary, detail, status, occurrences, last_at, channels, routed_at,
-  digested_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by`;
-
-interface AlertRow {
-  id: string;
-  at: Date;
-  kind: string;
-  severity: AlertSeverity;
-  subject: string;
-  summary: string;
-  detail: Record<string, unknown>;
-  status: AlertStatus;
-  occurrences: number;
-  last_at: Date;
-  channels: string[];
-  routed_at: Date | null;
-  digested_at: Date | null;
-  acknowledged_at: Date | null;
-  acknowledged_by: string | null;
-  resolved_at: Date | null;
-  resolved_by: string | null;
-}
-
-function toRecord(r: AlertRow): AlertRecord {
-  return {
-    id: r.id,
-    at: r.at,
-    kind: r.kind,
-    severity: r.severity,
-    subject: r.subject,
-    summary: r.summary,
-    detail: r.detail,
-    status: r.status,
-    occurrences: r.occurrences,
-    lastAt: r.last_at,
-    channels: r.channels,
-    routedAt: r.routed_at,
-    digestedAt: r.digested_at,
-    acknowledgedAt: r.acknowledged_at,
-    acknowledgedBy: r.acknowledged_by,
-    resolvedAt: r.resolved_at,
-    resolvedBy: r.resolved_by,
-  };
-}
+/** Every column, named as AlertRecord names it, so a row is the record. */
+const COLUMNS = `id, at, kind, severity, subject, summary, detail, status, occurrences, last_at AS "lastAt", channels,
+  routed_at AS "routedAt", digested_at AS "digestedAt", acknowledged_at AS "acknowledgedAt",
+  acknowledged_by AS "acknowledgedBy", resolved_at AS "resolvedAt", resolved_by AS "resolvedBy"`;
 
 /**
  * Raise an alert: the one way anything writes to `alerts`. Call it with the client of the transaction that makes the
@@ -105,7 +65,7 @@ export async function claimUnroutedAlerts(
     `SELECT pg_try_advisory_xact_lock(hashtext('${ALERTS_CHANNEL}')) AS ok`,
   );
   if (!lock[0]?.ok) return [];
-  const { rows } = await client.query<AlertRow>(
+  const { rows } = await client.query<AlertRecord>(
     `SELECT ${COLUMNS} FROM alerts WHERE routed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE`,
     [limit],
   );
@@ -118,7 +78,7 @@ export async function claimUnroutedAlerts(
         ORDER BY at LIMIT 1`,
       [row.kind, row.subject, row.id, row.at, dedupSeconds],
     );
-    claimed.push({ alert: toRecord(row), firstId: first[0]?.id ?? null });
+    claimed.push({ alert: row, firstId: first[0]?.id ?? null });
   }
   return claimed;
 }
@@ -177,7 +137,7 @@ function pagerDutySeverity(severity: AlertSeverity): string {
  * locked so one digest carries each.
  */
 export async function claimDigest(client: Queryable, intervalSeconds: number, now: Date): Promise<AlertRecord[]> {
-  const { rows } = await client.query<AlertRow>(
+  const { rows } = await client.query<AlertRecord>(
     `SELECT ${COLUMNS} FROM alerts
       WHERE severity = 'medium' AND digested_at IS NULL AND duplicate_of IS NULL AND routed_at IS NOT NULL
         AND EXISTS (SELECT 1 FROM alerts o WHERE o.severity = 'medium' AND o.digested_at IS NULL AND o.duplicate_of IS NULL
@@ -185,7 +145,7 @@ export async function claimDigest(client: Queryable, intervalSeconds: number, no
       ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED`,
     [now, intervalSeconds],
   );
-  return rows.map(toRecord);
+  return rows;
 }
 
 export async function markDigested(client: Queryable, ids: readonly string[]): Promise<void> {
@@ -220,18 +180,18 @@ export async function listAlerts(db: Queryable, filter: AlertFilter): Promise<Al
   if (filter.until) add('at < ?', filter.until);
   if (filter.before) add('id < ?::bigint', filter.before);
   params.push(filter.limit);
-  const { rows } = await db.query<AlertRow>(
+  const { rows } = await db.query<AlertRecord>(
     `SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
     params,
   );
-  return rows.map(toRecord);
+  return rows;
 }
 
 export async function findAlert(db: Queryable, id: string): Promise<AlertRecord | null> {
-  const { rows } = await db.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1 AND duplicate_of IS NULL`, [
+  const { rows } = await db.query<AlertRecord>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1 AND duplicate_of IS NULL`, [
     id,
   ]);
-  return rows[0] ? toRecord(rows[0]) : null;
+  return rows[0] ?? null;
 }
 
 /**
@@ -246,7 +206,7 @@ export async function setAlertStatus(
   note: string | null,
 ): Promise<AlertRecord | null> {
   const from = to === 'acknowledged' ? ['open'] : ['open', 'acknowledged'];
-  const { rows } = await client.query<AlertRow>(
+  const { rows } = await client.query<AlertRecord>(
     `UPDATE alerts SET status = $2,
             acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
             acknowledged_by = CASE WHEN $2 = 'acknowledged' THEN $4 ELSE acknowledged_by END,
@@ -263,7 +223,7 @@ export async function setAlertStatus(
     subject: `alert:${id}`,
     data: { kind: rows[0].kind, alertSubject: rows[0].subject, note },
   });
-  return toRecord(rows[0]);
+  return rows[0];
 }
 
 /** Agents or destination addresses with at least `threshold` failed intents in the last `windowSeconds`. */

@@ -4,7 +4,7 @@ import { ErrorBody } from '@clawd402/protocol';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
 import type { AlertRecord } from '../../services/alerts-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, NoteBody, Nullable, PageLimit, iso } from '../schemas.ts';
+import { BeforeId, IdParams, KeysetPage, NoteBody, Nullable, PageLimit, iso, keysetPage } from '../schemas.ts';
 import { parseTime } from './audit.ts';
 import { DateTimeQuery } from './audit-view.ts';
 
@@ -65,16 +65,13 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             since: Type.Optional(DateTimeQuery),
             until: Type.Optional(DateTimeQuery),
-            before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$' })),
+            before: Type.Optional(BeforeId),
             limit: Type.Optional(PageLimit),
           },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object(
-            { items: Type.Array(AlertView), nextBefore: Nullable(Type.String()) },
-            { additionalProperties: false },
-          ),
+          200: KeysetPage(AlertView),
           '4xx': ErrorBody,
           '5xx': ErrorBody,
         },
@@ -93,8 +90,7 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
         ...(q.before ? { before: q.before } : {}),
         limit,
       });
-      const last = items[items.length - 1];
-      return { items: items.map(alertView), nextBefore: items.length === limit && last ? last.id : null };
+      return keysetPage(items, limit, alertView);
     },
   );
 

@@ -4,7 +4,7 @@ import { ErrorBody } from '@clawd402/protocol';
 import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
 import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, NoteBody, Nullable, PageLimit, iso } from '../schemas.ts';
+import { BeforeId, IdParams, KeysetPage, NoteBody, Nullable, PageLimit, iso, keysetPage } from '../schemas.ts';
 
 const IncidentView = Type.Object(
   {
@@ -85,16 +85,13 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
             status: Type.Optional(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)))),
             rule: Type.Optional(Type.Union(INCIDENT_RULE_NAMES.map((s) => Type.Literal(s)))),
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$' })),
+            before: Type.Optional(BeforeId),
             limit: Type.Optional(PageLimit),
           },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object(
-            { items: Type.Array(IncidentView), nextBefore: Nullable(Type.String()) },
-            { additionalProperties: false },
-          ),
+          200: KeysetPage(IncidentView),
           '4xx': ErrorBody,
           '5xx': ErrorBody,
         },
@@ -110,8 +107,7 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
         ...(q.before ? { before: q.before } : {}),
         limit,
       });
-      const last = items[items.length - 1];
-      return { items: items.map(incidentView), nextBefore: items.length === limit && last ? last.id : null };
+      return keysetPage(items, limit, incidentView);
     },
   );
 
