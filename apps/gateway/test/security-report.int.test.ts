@@ -9,6 +9,7 @@ import { securityReportJob } from '../src/jobs/security-report.ts';
 import { recordLoginFailure } from '../src/repositories/auth-failures-repository.ts';
 import { recordHygieneHit } from '../src/repositories/key-quarantine-repository.ts';
 import { setBreakerLevel } from '../src/repositories/spend-repository.ts';
+import { jobRuns } from './support/jobs.ts';
 import { decodeQp, startReceiver, startSmtpReceiver, type Receiver } from './support/receivers.ts';
 import { callJson, startStack, type Stack } from './support/stack.ts';
 
@@ -120,10 +121,10 @@ describe('weekly security report', { timeout: 300_000 }, () => {
   it('GET /admin/security-report: 404 not_found before the first report; security:read only', async () => {
     const none = await callJson(stack.baseUrl, owner, 'GET', '/admin/security-report');
     assert.equal(none.status, 404);
-    assert.equal(none.body.error.code, 'not_found');
+    assert.equal(none.body.code, 'not_found');
     const viewer = await callJson(stack.baseUrl, await stack.loginAs('viewer'), 'GET', '/admin/security-report');
     assert.equal(viewer.status, 403);
-    assert.equal(viewer.body.error.code, 'forbidden');
+    assert.equal(viewer.body.code, 'forbidden');
   });
 
   it('a scheduled occurrence reports exactly the seeded week to each channel, once, with no address or name', async () => {
@@ -189,7 +190,12 @@ describe('weekly security report', { timeout: 300_000 }, () => {
       return runs[0];
     });
     assert.equal(run.outcome, 'succeeded', JSON.stringify(run.detail));
-    const report = run.detail.report;
+    assert.deepEqual(run.detail.sent, ['ops-hook', 'ops-mail']);
+    const { rows: stored } = await stack.pool.query<{ report: any }>(
+      'SELECT report FROM security_reports WHERE occurrence = $1',
+      [occurrence],
+    );
+    const report = stored[0]!.report;
     assert.equal(report.to, occurrence.toISOString());
     assert.equal(report.quiet, false);
     assert.deepEqual(report.failedSignIns, {
@@ -256,12 +262,13 @@ describe('weekly security report', { timeout: 300_000 }, () => {
     assert.match(mail, /global: normal → warning \(the gateway\)/);
     assert.match(mail, /0 due \(≥ 80 d\), 1 overdue \(≥ 90 d\), 0 critical \(≥ 100 d\)\./);
     assert.match(mail, /pnpm audit passed on 2026-11-28/);
-    for (const text of [hook.body, mail, JSON.stringify(run.detail)])
+    for (const text of [hook.body, mail, JSON.stringify(report)])
       for (const personal of PERSONAL) assert.ok(!text.includes(personal), `"${personal}" left in a report`);
 
     // The same occurrence again (a retry after a replica died before recording its run): nothing sent twice.
     const again = await runOccurrence(occurrence);
     assert.equal(again.outcome, 'succeeded');
+    assert.deepEqual([again.detail?.alreadyMade, again.detail?.sent], [true, []]);
     assert.equal((await outbox(dedupeKey)).length, 2);
     await stack.app.services.notifications.dispatchOnce();
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -269,10 +276,20 @@ describe('weekly security report', { timeout: 300_000 }, () => {
     assert.equal(reports().length, 1, 'the webhook got the report once');
     assert.equal(reportMails().length, 1, 'the mailbox got the report once');
 
+    // The run history (jobs:read, viewers too) has the headline figures only, not the report.
+    const viewer = await stack.loginAs('viewer');
+    const history = (await jobRuns(stack.baseUrl, viewer, 'security-report')).find(
+      (r) => r.scheduledFor === occurrence.toISOString(),
+    );
+    assert.equal(history?.detail.failedSignIns, 12);
+    assert.equal(history?.detail.report, undefined);
+    assert.ok(!JSON.stringify(history).includes('203.0.113.0/24'));
+
     // Operators read the latest report.
     const latest = await callJson(stack.baseUrl, owner, 'GET', '/admin/security-report');
     assert.equal(latest.status, 200);
     assert.deepEqual(latest.body.channels, ['ops-hook', 'ops-mail']);
+    assert.equal(latest.body.occurrence, occurrence.toISOString());
     assert.equal(latest.body.subject, body.subject);
     assert.deepEqual(latest.body.report.failedSignIns, report.failedSignIns);
     assert.deepEqual(
@@ -285,7 +302,7 @@ describe('weekly security report', { timeout: 300_000 }, () => {
     const occurrence = new Date(Date.now() - 30 * 86_400_000);
     const result = await runOccurrence(occurrence);
     assert.equal(result.outcome, 'succeeded');
-    assert.equal((result.detail as any).report.quiet, true);
+    assert.equal(result.detail?.quiet, true);
     const rows = await outbox(`security-report:${occurrence.toISOString()}`);
     assert.equal(rows.length, 2);
     assert.match(rows[0]!.subject, /^Weekly security report \d{4}-\d\d-\d\d – \d{4}-\d\d-\d\d: a quiet week$/);

@@ -153,8 +153,8 @@ const securityStatus = gatewayCommand<SecurityStatus>({
 
 /** GET /admin/security-report: the latest weekly security report (docs/security-status.md). */
 interface SecurityReport {
-  runId: string;
-  finishedAt: string;
+  occurrence: string;
+  madeAt: string;
   channels: string[];
   subject: string;
   sections: { title: string; lines: string[] }[];
@@ -170,7 +170,7 @@ const securityReport = gatewayCommand<SecurityReport>({
   run: (client) => client.call<SecurityReport>('GET', '/admin/security-report'),
   render: (r) => [
     r.subject,
-    `made ${r.finishedAt}, sent to ${r.channels.join(', ') || 'no channel'}`,
+    `made ${r.madeAt}, sent to ${r.channels.join(', ') || 'no channel'}`,
     ...r.sections.flatMap((s) => ['', s.title, ...s.lines.map((l) => `  ${l}`)]),
   ],
 });

@@ -5,7 +5,11 @@ import { withTransaction } from '../db/pool.ts';
 import type { SecurityReport } from '../domain/security-report.ts';
 import { securityReportNotification } from '../notifications/security-report-content.ts';
 import { enqueueNotification } from '../repositories/notifications-repository.ts';
-import { readSecurityWeek, type SecurityWeekFacts } from '../repositories/security-report-repository.ts';
+import {
+  insertSecurityReport,
+  readSecurityWeek,
+  type SecurityWeekFacts,
+} from '../repositories/security-report-repository.ts';
 import { maskIp } from '../security/ip-mask.ts';
 import type { SecurityStatus } from '../services/security-status-service.ts';
 import type { JobDefinition } from './job-runner.ts';
@@ -128,10 +132,10 @@ export function buildSecurityReport(input: {
 }
 
 /**
- * `security-report` (weekly): the security report for the 7 days before the occurrence, sent to the report channels
- * through the notification outbox (the path alerts take to people; docs/incidents.md) and kept as the run's detail
- * for `GET /admin/security-report`. The outbox's dedupe key is the occurrence, so a retry of the same occurrence
- * (a replica killed after sending, before recording) sends nothing twice.
+ * `security-report` (weekly): the security report for the 7 days before the occurrence, kept in `security_reports`
+ * (for `GET /admin/security-report`) and sent to the report channels through the notification outbox (the path
+ * alerts take to people; docs/incidents.md), in one transaction. An occurrence that already has its report (a retry
+ * after a replica died before recording its run) sends nothing again; the outbox's dedupe key is the occurrence too.
  */
 export function securityReportJob(deps: {
   pool: pg.Pool;
@@ -163,8 +167,10 @@ export function securityReportJob(deps: {
         dependencyAudit: await readDependencyAudit(deps.settings.dependencyAuditFile),
       });
       const { subject, payload } = securityReportNotification(report);
-      await withTransaction(deps.pool, async (client) => {
-        for (const channel of deps.settings.channels) {
+      const channels = deps.settings.channels;
+      const made = await withTransaction(deps.pool, async (client) => {
+        if (!(await insertSecurityReport(client, { occurrence: to, channels, report }))) return false;
+        for (const channel of channels) {
           await enqueueNotification(client, {
             channel,
             event: 'security.report',
@@ -173,8 +179,21 @@ export function securityReportJob(deps: {
             dedupeKey: `security-report:${to.toISOString()}`,
           });
         }
+        return true;
       });
-      return { outcome: 'succeeded', detail: { channels: deps.settings.channels, report } };
+      // The run history (GET /admin/jobs, jobs:read) gets the headline figures; the report itself is security:read.
+      return {
+        outcome: 'succeeded',
+        detail: {
+          week: { from: report.from, to: report.to },
+          sent: made ? channels : [],
+          alreadyMade: !made,
+          quiet: report.quiet,
+          failedSignIns: report.failedSignIns.total,
+          ipBlocks: report.ipBlocks.started,
+          quarantines: report.quarantines.started,
+        },
+      };
     },
   };
 }

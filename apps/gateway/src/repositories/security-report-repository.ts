@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ALERT_SEVERITIES, type AlertSeverity } from '../domain/alert.ts';
+import type { SecurityReport } from '../domain/security-report.ts';
 import { listAuditRecords } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -110,14 +111,34 @@ export async function readSecurityWeek(db: Queryable, from: Date, to: Date): Pro
   };
 }
 
-/** The detail of the latest succeeded `security-report` run (the report it sent), or null when none has run. */
-export async function latestSecurityReport(
+/**
+ * Keep the report of `occurrence` (in the transaction that enqueues it). False when that occurrence already has one:
+ * it was made and sent before (a retry of the same occurrence), and the stored one stays as it was sent.
+ */
+export async function insertSecurityReport(
   db: Queryable,
-): Promise<{ runId: string; finishedAt: Date; detail: Record<string, unknown> } | null> {
-  const { rows } = await db.query<{ id: string; finished_at: Date; detail: Record<string, unknown> }>(
-    `SELECT id::text AS id, finished_at, detail FROM job_runs
-      WHERE job = 'security-report' AND outcome = 'succeeded' ORDER BY id DESC LIMIT 1`,
+  row: { occurrence: Date; channels: readonly string[]; report: SecurityReport },
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO security_reports (occurrence, channels, report) VALUES ($1, $2::text[], $3::jsonb)
+     ON CONFLICT (occurrence) DO NOTHING`,
+    [row.occurrence, row.channels, JSON.stringify(row.report)],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export interface StoredSecurityReport {
+  occurrence: Date;
+  madeAt: Date;
+  channels: string[];
+  report: SecurityReport;
+}
+
+/** The report of the latest occurrence, or null before the first. */
+export async function latestSecurityReport(db: Queryable): Promise<StoredSecurityReport | null> {
+  const { rows } = await db.query<{ occurrence: Date; made_at: Date; channels: string[]; report: SecurityReport }>(
+    'SELECT occurrence, made_at, channels, report FROM security_reports ORDER BY occurrence DESC LIMIT 1',
   );
   const row = rows[0];
-  return row ? { runId: row.id, finishedAt: row.finished_at, detail: row.detail } : null;
+  return row ? { occurrence: row.occurrence, madeAt: row.made_at, channels: row.channels, report: row.report } : null;
 }

@@ -6,9 +6,9 @@ import { securityReportSections, securityReportSubject } from '../notifications/
 import { latestSecurityReport } from '../repositories/security-report-repository.ts';
 
 export interface LatestSecurityReport {
-  /** The `security-report` job run that made it. */
-  runId: string;
-  finishedAt: Date;
+  /** The end of the week reported (the job's occurrence). */
+  occurrence: Date;
+  madeAt: Date;
   /** The channels it was sent to. */
   channels: string[];
   /** The headline and text the channels got. */
@@ -23,16 +23,12 @@ export class SecurityReportService {
 
   /** The latest report; `404 not_found` before the job has made one. */
   async latest(): Promise<LatestSecurityReport> {
-    const run = await latestSecurityReport(this.deps.pool);
-    const detail = run?.detail as { channels?: string[]; report?: SecurityReport } | undefined;
-    if (!run || !detail?.report) throw new Clawd402Error('not_found', 'No security report has been made yet.');
+    const stored = await latestSecurityReport(this.deps.pool);
+    if (!stored) throw new Clawd402Error('not_found', 'No security report has been made yet.');
     return {
-      runId: run.runId,
-      finishedAt: run.finishedAt,
-      channels: detail.channels ?? [],
-      subject: securityReportSubject(detail.report),
-      sections: securityReportSections(detail.report),
-      report: detail.report,
+      ...stored,
+      subject: securityReportSubject(stored.report),
+      sections: securityReportSections(stored.report),
     };
   }
 }

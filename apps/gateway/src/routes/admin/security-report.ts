@@ -13,7 +13,7 @@ const adminSecurityReport: FastifyPluginAsyncTypebox = async (app) => {
     },
     async () => {
       const latest = await securityReport.latest();
-      return { ...latest, finishedAt: latest.finishedAt.toISOString() };
+      return { ...latest, occurrence: latest.occurrence.toISOString(), madeAt: latest.madeAt.toISOString() };
     },
   );
 };
