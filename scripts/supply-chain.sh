@@ -5,7 +5,8 @@
 #      written to .artifacts/sbom.cdx.json (the build artifact; .artifacts/licenses.json beside it)
 #   3. pnpm audit --prod --audit-level high, where the advisory service answers. When it does not (it does not from
 #      these machines), this says so loudly and does not fail: only findings fail. A check that did not run is never
-#      reported as passed.
+#      reported as passed. Its date and outcome go to $ARTIFACTS/dependency-audit.json, which the gateway's weekly
+#      security report quotes when DEPENDENCY_AUDIT_FILE points at it (docs/security-status.md).
 # Exit 0 when every gate that ran passed; 1 when one found something; the summary lists each gate's outcome.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,6 +50,19 @@ case "$verdict" in
     printf '[supply-chain] WARNING: pnpm audit could NOT CHECK: the advisory service did not answer (%s, exit %s)\n' "${verdict#unreachable:}" "$audit_rc"
     summary+=("audit: NOT CHECKED (advisory service unreachable: ${verdict#unreachable:}); not a pass") ;;
 esac
+
+# The record the gateway's security report reads (DEPENDENCY_AUDIT_FILE): when the audit ran and what it came to.
+case "$verdict" in
+  answered:0:*) audit_outcome=passed ;;
+  answered:*) audit_outcome=failed ;;
+  *) audit_outcome=not_checked ;;
+esac
+mkdir -p "$ARTIFACTS"
+node -e '
+  const [file, outcome, verdict] = process.argv.slice(1);
+  const detail = verdict.startsWith("answered:") ? verdict.split(":").slice(2).join(":") : verdict.replace(/^unreachable:/, "advisory service unreachable: ");
+  require("fs").writeFileSync(file, JSON.stringify({ checkedAt: new Date().toISOString(), outcome, detail: detail.slice(0, 200) }) + "\n");
+' "$ARTIFACTS/dependency-audit.json" "$audit_outcome" "$verdict"
 
 printf '[supply-chain] summary\n'
 for line in "${summary[@]}"; do printf '  %s\n' "$line"; done

@@ -43,9 +43,11 @@ import { retentionJob } from './jobs/retention.ts';
 import { auditVerificationJob } from './jobs/audit-verification.ts';
 import { backupJob } from './jobs/backup.ts';
 import { keyAgeJob, publicKeyFingerprint } from './jobs/key-age.ts';
+import { securityReportJob } from './jobs/security-report.ts';
 import { recordKeyInUse } from './repositories/key-ages-repository.ts';
 import { JobsService } from './services/jobs-service.ts';
 import { SecurityStatusService } from './services/security-status-service.ts';
+import { SecurityReportService } from './services/security-report-service.ts';
 import { PersonalDataService } from './services/personal-data-service.ts';
 import metricsRoutes from './routes/metrics.ts';
 import errorsPlugin, { clientErrorHandler } from './plugins/app/errors.ts';
@@ -163,6 +165,8 @@ export interface Services {
   jobs: JobsService;
   /** The hardening baseline scored from live configuration and state (routes/admin/security-status.ts). */
   securityStatus: SecurityStatusService;
+  /** The latest weekly security report (routes/admin/security-report.ts). */
+  securityReport: SecurityReportService;
   /** Personal data beside the audit chain and its erasure (docs/privacy.md). */
   personalData: PersonalDataService;
 }
@@ -422,6 +426,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     log: app.log,
   });
   const alerts = new AlertsService({ pool });
+  const securityStatus = new SecurityStatusService({ pool, config, policy: () => policyStore.current(), signer });
   const haltsChanged = () => killSwitch.refresh();
   const incidentWatch = new IncidentWatch({ pool, settings: config.incidents.watch, log: app.log, haltsChanged });
   // Cluster-wide scheduled jobs (docs/jobs.md): registered by every replica, run where JOB_RUNNER=on.
@@ -441,6 +446,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
         env: process.env,
       }),
       keyAgeJob({ pool, signer, alerts, settings: config.jobs.keyAge, schedule: config.jobs.keyAgeSchedule }),
+      securityReportJob({
+        pool,
+        signer,
+        securityStatus,
+        settings: { ...config.jobs.securityReport, keyAge: config.jobs.keyAge },
+        schedule: config.jobs.securityReport.schedule,
+      }),
     ],
   });
   await jobRunner.register();
@@ -529,7 +541,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     incidentWatch,
     incidents: new IncidentsService({ pool, haltsChanged }),
     jobs: new JobsService({ pool, runner: jobRunner, wake: () => workers.get('job-runner')?.wake() }),
-    securityStatus: new SecurityStatusService({ pool, config, policy: () => policyStore.current(), signer }),
+    securityStatus,
+    securityReport: new SecurityReportService({ pool }),
     personalData: new PersonalDataService({ pool }),
   });
 

@@ -6,6 +6,7 @@ import { databaseTransport, redisTransport, TRANSPORT_REFUSALS } from './config/
 import type { Cidr } from './security/ip-allowlist.ts';
 import type { HygieneRules } from './security/intent-hygiene.ts';
 import type { AlertRouting } from './domain/alert.ts';
+import { CHANNEL_NAME } from './domain/notification.ts';
 import type { AlertWatchSettings } from './alerts/alert-watch.ts';
 import type { IncidentWatchSettings } from './incidents/incident-watch.ts';
 import type { BackupSettings } from './jobs/backup.ts';
@@ -152,6 +153,8 @@ export interface JobsConfig {
   keyAgeSchedule: string;
   /** KEY_AGE_DUE_DAYS, KEY_AGE_OVERDUE_DAYS, KEY_AGE_CRITICAL_DAYS. */
   keyAge: KeyAgeSettings;
+  /** SECURITY_REPORT_SCHEDULE, SECURITY_REPORT_CHANNELS, DEPENDENCY_AUDIT_FILE. */
+  securityReport: { schedule: string; channels: readonly string[]; dependencyAuditFile: string | null };
 }
 
 export interface MoneyConfig {
@@ -354,7 +357,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
   return config;
 }
 
-/** JOB_RUNNER, JOBS_*, RETENTION_*, AUDIT_VERIFY_SCHEDULE, BACKUP_* and KEY_AGE_* (docs/jobs.md). */
+/** JOB_RUNNER, JOBS_*, RETENTION_*, AUDIT_VERIFY_SCHEDULE, BACKUP_*, KEY_AGE_* and SECURITY_REPORT_* (docs/jobs.md). */
 function jobsConfig(read: EnvReader): JobsConfig {
   const backup = {
     location: read('BACKUP_LOCATION') || null,
@@ -375,6 +378,10 @@ function jobsConfig(read: EnvReader): JobsConfig {
   };
   if (!(keyAge.dueDays <= keyAge.overdueDays && keyAge.overdueDays <= keyAge.criticalDays))
     throw new ConfigError('KEY_AGE_DUE_DAYS', 'the key ages must rise: DUE ≤ OVERDUE ≤ CRITICAL');
+  const reportChannels = read('SECURITY_REPORT_CHANNELS');
+  const badChannel = reportChannels.find((name) => !CHANNEL_NAME.test(name));
+  if (badChannel !== undefined)
+    throw new ConfigError('SECURITY_REPORT_CHANNELS', `"${badChannel}" is not a channel name (a-z, 0-9, _ and -)`);
   return {
     runner: read('JOB_RUNNER') === 'on',
     pollIntervalMs: read('JOBS_POLL_INTERVAL_MS'),
@@ -396,6 +403,11 @@ function jobsConfig(read: EnvReader): JobsConfig {
     backup,
     keyAgeSchedule: read('KEY_AGE_SCHEDULE'),
     keyAge,
+    securityReport: {
+      schedule: read('SECURITY_REPORT_SCHEDULE'),
+      channels: reportChannels,
+      dependencyAuditFile: read('DEPENDENCY_AUDIT_FILE') || null,
+    },
   };
 }
 

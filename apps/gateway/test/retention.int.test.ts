@@ -184,7 +184,7 @@ describe('retention, audit verification and backup jobs', { timeout: 300_000 }, 
     assert.equal(listed.status, 200);
     assert.deepEqual(
       listed.body.items.map((j: { name: string }) => j.name),
-      ['audit-verify', 'backup', 'key-age', 'retention'],
+      ['audit-verify', 'backup', 'key-age', 'retention', 'security-report'],
     );
     const refused = await callJson(stack.baseUrl, viewer, 'POST', '/admin/jobs/retention/run');
     assert.equal(refused.status, 403);

@@ -151,4 +151,28 @@ const securityStatus = gatewayCommand<SecurityStatus>({
   ],
 });
 
-export const auditCommands: Command[] = [verify, securityStatus] as Command[];
+/** GET /admin/security-report: the latest weekly security report (docs/security-status.md). */
+interface SecurityReport {
+  occurrence: string;
+  madeAt: string;
+  channels: string[];
+  subject: string;
+  sections: { title: string; lines: string[] }[];
+  report: Record<string, unknown>;
+}
+
+/** The latest weekly security report, as the security-report job sent it to the report channels. */
+const securityReport = gatewayCommand<SecurityReport>({
+  path: ['security-report'],
+  summary: 'the latest weekly security report (failed sign-ins, blocks, quarantines, incidents, key ages, breakers)',
+  details:
+    'GET /admin/security-report: the report the security-report job made last and sent to SECURITY_REPORT_CHANNELS; --json prints the structured report. Before the first run: not_found.',
+  run: (client) => client.call<SecurityReport>('GET', '/admin/security-report'),
+  render: (r) => [
+    r.subject,
+    `made ${r.madeAt}, sent to ${r.channels.join(', ') || 'no channel'}`,
+    ...r.sections.flatMap((s) => ['', s.title, ...s.lines.map((l) => `  ${l}`)]),
+  ],
+});
+
+export const auditCommands: Command[] = [verify, securityStatus, securityReport] as Command[];

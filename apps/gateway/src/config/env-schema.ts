@@ -1155,6 +1155,24 @@ export const ENV = {
     description: 'A key in force this long is critically overdue: a critical `key_rotation_critical` alert.',
     ...integer(100, 1, 3650, 'days'),
   },
+  SECURITY_REPORT_SCHEDULE: {
+    section: 'Jobs, retention and backups',
+    description:
+      'When the weekly security report (failed logins, blocks, quarantines, incidents, key ages, breaker changes, score, dependency audit date) for the 7 days before the occurrence is sent to `SECURITY_REPORT_CHANNELS`.',
+    ...cronSchedule('0 8 * * 1'),
+  },
+  SECURITY_REPORT_CHANNELS: {
+    section: 'Jobs, retention and backups',
+    description:
+      'Notification channels the weekly security report goes to (through the outbox, like alerts); empty: kept for `GET /admin/security-report` only.',
+    ...list('email', 'comma-separated channel names'),
+  },
+  DEPENDENCY_AUDIT_FILE: {
+    section: 'Jobs, retention and backups',
+    description:
+      'The `dependency-audit.json` that `scripts/supply-chain.sh` writes (date and outcome of `pnpm audit`), shipped with the build; the security report quotes it. Unset: the report says the date is not recorded.',
+    ...optionalText('path'),
+  },
   BACKUP_CLI: {
     section: 'Jobs, retention and backups',
     description: 'The `clawd402` executable scheduled backups run (default: the workspace CLI, apps/cli, through tsx).',

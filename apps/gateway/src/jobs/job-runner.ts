@@ -32,6 +32,8 @@ export interface JobContext {
   signal: AbortSignal;
   attempt: number;
   trigger: 'schedule' | 'manual';
+  /** The occurrence this run serves (for a manual run, when it was asked for); the same on every retry of it. */
+  scheduledFor: Date;
 }
 
 /** A cluster-wide periodic job: run by exactly one replica per occurrence (docs/jobs.md). */
@@ -139,7 +141,13 @@ export class JobRunner {
     let result: JobResult;
     let retry = false;
     try {
-      result = await job.run({ log, signal, attempt: claimed.attempt, trigger: claimed.trigger });
+      result = await job.run({
+        log,
+        signal,
+        attempt: claimed.attempt,
+        trigger: claimed.trigger,
+        scheduledFor: claimed.scheduledFor,
+      });
     } catch (error) {
       log.error({ err: error, job: job.name, attempt: claimed.attempt }, `job ${job.name} failed`);
       result = { outcome: 'failed', error: errorSentence(error) };

@@ -2,7 +2,14 @@ import nodemailer from 'nodemailer';
 import type { SmtpTls } from './channel-settings.ts';
 import type { DeliveryContext } from './delivery-context.ts';
 import { DeliveryError } from './delivery-error.ts';
-import { approvalLinks, oneLine, payloadFacts, truncate, type NotificationMessage } from './message-content.ts';
+import {
+  approvalLinks,
+  oneLine,
+  payloadFacts,
+  payloadSections,
+  truncate,
+  type NotificationMessage,
+} from './message-content.ts';
 
 export interface EmailSettings {
   host: string;
@@ -13,14 +20,23 @@ export interface EmailSettings {
   to: string[];
 }
 
-/** A plain-text email (no HTML: nothing from a payload can become markup or a disguised link). */
+/**
+ * A plain-text email (no HTML: nothing from a payload can become markup or a disguised link): the subject, the event,
+ * the payload's sections in full (a report) or else its facts, and approval links.
+ */
 export function emailMessage(
   message: NotificationMessage,
   consoleBaseUrl: string | null,
 ): { subject: string; text: string } {
   const links = approvalLinks(consoleBaseUrl, message.payload);
   const lines = [oneLine(message.subject), '', `Event: ${oneLine(message.event)}`];
-  for (const [key, value] of payloadFacts(message.payload, 20)) lines.push(`${oneLine(key)}: ${oneLine(value)}`);
+  const sections = payloadSections(message.payload);
+  for (const section of sections) {
+    lines.push('', oneLine(section.title), ...section.lines.map((line) => `  ${oneLine(line)}`));
+  }
+  if (sections.length === 0) {
+    for (const [key, value] of payloadFacts(message.payload, 20)) lines.push(`${oneLine(key)}: ${oneLine(value)}`);
+  }
   if (links) lines.push('', `Approve: ${links.approve}`, `Reject:  ${links.reject}`);
   lines.push('', '-- ', `Clawd402 notification ${message.id}`);
   return { subject: truncate(`[Clawd402] ${oneLine(message.subject)}`, 200), text: lines.join('\n') };

@@ -31,6 +31,38 @@ export function payloadFacts(payload: Record<string, unknown>, max = 10): [strin
   return facts;
 }
 
+/** A titled block of plain text lines that every format shows in full (not cut to facts). */
+export interface MessageSection {
+  title: string;
+  lines: string[];
+}
+
+const MAX_SECTIONS = 20;
+const MAX_LINES = 60;
+
+/**
+ * `payload.sections` (the weekly security report's body): at most 20 sections of at most 60 lines, each line cut to
+ * 300 characters; [] when the payload has none or they are not sections (a payload is the caller's, not a peer's,
+ * but a format never trusts its shape).
+ */
+export function payloadSections(payload: Record<string, unknown>): MessageSection[] {
+  const raw = payload.sections;
+  if (!Array.isArray(raw)) return [];
+  const sections: MessageSection[] = [];
+  for (const section of raw.slice(0, MAX_SECTIONS)) {
+    const { title, lines } = (section ?? {}) as { title?: unknown; lines?: unknown };
+    if (typeof title !== 'string' || !Array.isArray(lines)) continue;
+    sections.push({
+      title: truncate(title, 200),
+      lines: lines
+        .slice(0, MAX_LINES)
+        .filter((l): l is string => typeof l === 'string')
+        .map((l) => truncate(l, 300)),
+    });
+  }
+  return sections;
+}
+
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,6 @@
 import { checkDestination } from './destination-policy.ts';
 import { USER_AGENT, type DeliveryContext } from './delivery-context.ts';
-import { approvalLinks, payloadFacts, truncate, type NotificationMessage } from './message-content.ts';
+import { approvalLinks, payloadFacts, payloadSections, truncate, type NotificationMessage } from './message-content.ts';
 import { postPinned, type PostResult } from './pinned-http.ts';
 
 /** Slack's three control characters; anything else in mrkdwn text is shown as typed (no `<!channel>`, no links). */
@@ -9,15 +9,26 @@ export function slackEscape(text: string): string {
 }
 
 /**
- * A Slack incoming-webhook message: `text` (the notification fallback), and blocks: the subject, the payload's facts,
- * the event, and for approvals two link buttons, Approve and Reject, to the console.
+ * A Slack incoming-webhook message: `text` (the notification fallback), and blocks: the subject, the payload's
+ * sections in full (a report) or else its facts, the event, and for approvals two link buttons, Approve and Reject,
+ * to the console.
  */
 export function slackMessage(message: NotificationMessage, consoleBaseUrl: string | null): Record<string, unknown> {
   const links = approvalLinks(consoleBaseUrl, message.payload);
-  const facts = payloadFacts(message.payload);
+  const sections = payloadSections(message.payload);
+  const facts = sections.length > 0 ? [] : payloadFacts(message.payload);
   const blocks: Record<string, unknown>[] = [
     { type: 'section', text: { type: 'mrkdwn', text: truncate(`*${slackEscape(message.subject)}*`, 3000) } },
   ];
+  for (const section of sections) {
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: truncate([`*${slackEscape(section.title)}*`, ...section.lines.map(slackEscape)].join('\n'), 3000),
+      },
+    });
+  }
   if (facts.length > 0) {
     blocks.push({
       type: 'section',

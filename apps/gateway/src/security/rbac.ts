@@ -50,7 +50,8 @@ export const PERMISSIONS = {
   'chains:read': 'See each chain and the health of its RPC endpoints and relays.',
   'jobs:read': 'List the scheduled jobs (retention, audit verification, backups) and their run history.',
   'jobs:run': 'Run a scheduled job now (on the first free replica; audited).',
-  'security:read': 'Read the security status: the hardening baseline scored with evidence and fixes.',
+  'security:read':
+    'Read the security status (the hardening baseline scored with evidence and fixes) and the weekly security report.',
   'privacy:erase': "Erase a user's personal data or an agent's memos (owners; docs/privacy.md).",
 } as const;
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorBody } from '@clawd402/protocol';
+import { AnyJson } from '../schemas.ts';
+
+/** GET /admin/security-report: the latest weekly security report (docs/security-status.md). */
+const adminSecurityReport: FastifyPluginAsyncTypebox = async (app) => {
+  const { securityReport } = app.services;
+  app.get(
+    '/admin/security-report',
+    {
+      config: { permission: 'security:read' },
+      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+    },
+    async () => {
+      const latest = await securityReport.latest();
+      return { ...latest, occurrence: latest.occurrence.toISOString(), madeAt: latest.madeAt.toISOString() };
+    },
+  );
+};
+export default adminSecurityReport;
