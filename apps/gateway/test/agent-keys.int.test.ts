@@ -6,7 +6,7 @@ import { RECIPIENTS, postIntent, startStack, type Stack } from './support/stack.
 
 const PASSWORD = 'correct horse battery staple';
 
-describe('agents and API keys', () => {
+describe('agents and API keys', { timeout: 300_000 }, () => {
   let stack: Stack;
   let owner: string;
   let other: { baseUrl: string; stop(): Promise<void> };

@@ -27,7 +27,7 @@ async function call(
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-describe('human identity: login, refresh rotation, sessions, roles', () => {
+describe('human identity: login, refresh rotation, sessions, roles', { timeout: 300_000 }, () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack();
