@@ -12,6 +12,9 @@ import { MoneyPage } from './pages/money.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
 import { AgentsPage } from './pages/agents.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { SecurityPage } from './pages/security.tsx';
+import { NotificationsPage } from './pages/notifications.tsx';
+import { UsersPage } from './pages/users.tsx';
 
 const NAV: [string, string][] = [
   ['/approvals', 'Approvals'],
@@ -22,6 +25,9 @@ const NAV: [string, string][] = [
   ['/alerts', 'Alerts'],
   ['/agents', 'Agents'],
   ['/audit', 'Audit'],
+  ['/notifications', 'Notifications'],
+  ['/users', 'Users'],
+  ['/security', 'Security'],
 ];
 
 function Page(props: { path: string; query: URLSearchParams }) {
@@ -48,6 +54,12 @@ function Page(props: { path: string; query: URLSearchParams }) {
       return <AgentsPage />;
     case '/audit':
       return <AuditPage />;
+    case '/notifications':
+      return <NotificationsPage />;
+    case '/users':
+      return <UsersPage />;
+    case '/security':
+      return <SecurityPage />;
     default:
       return (
         <main>

@@ -142,5 +142,79 @@ export interface AgentView {
     lastUsedAt: string | null;
     expiresAt: string | null;
     revokedAt: string | null;
+    replacedBy: string | null;
+    quarantinedUntil: string | null;
   }[];
+}
+export type KeyView = AgentView['keys'][number];
+/** A key as the API answers it once, at creation or rotation. */
+export interface IssuedKey {
+  apiKeyId: string;
+  agentId: string;
+  apiKey: string;
+}
+export interface SignerKey {
+  address: string;
+  state: string;
+  label: string | null;
+}
+
+export interface SecurityStatus {
+  generatedAt: string;
+  score: number;
+  total: number;
+  level: string;
+  checks: { id: string; title: string; ok: boolean; evidence: string; fix: string | null }[];
+}
+
+export interface ChannelView {
+  name: string;
+  kind: string;
+  settings: {
+    url?: string;
+    host?: string;
+    port?: number;
+    tls?: string;
+    username?: string | null;
+    from?: string;
+    to?: string[];
+    severity?: string;
+  };
+  secret: { hint: string } | null;
+  updatedAt: string;
+}
+export interface TestOutcome {
+  id: string;
+  delivered: boolean;
+  status: string;
+  attempts: number;
+  httpStatus: number | null;
+  error: { code: string; message: string } | null;
+}
+export interface OutboxItem {
+  id: string;
+  channel: string;
+  event: string;
+  status: string;
+  attempts: number;
+  lastAttemptAt: string | null;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  lastHttpStatus: number | null;
+}
+
+export interface UserView {
+  id: string;
+  username: string;
+  role: string;
+  disabled: boolean;
+  createdAt: string;
+}
+export interface SessionView {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  ip: string;
+  userAgent: string | null;
 }

@@ -33,6 +33,17 @@ export function Title(props: { children: ComponentChildren }) {
   );
 }
 
+/** A form's heading, focused when the form opens in place (an edit form below a table), so focus follows it. */
+export function FormTitle(props: { children: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <h3 tabIndex={-1} ref={ref}>
+      {props.children}
+    </h3>
+  );
+}
+
 export function ErrorBox(props: { error: unknown }) {
   if (!props.error) return null;
   const e = props.error;
@@ -114,6 +125,28 @@ export function Field(props: { label: string; id: string; hint?: string; childre
   );
 }
 
+/** A labelled select of fixed options; an empty option shows as `empty` (e.g. "any"). */
+export function Choice(props: {
+  label: string;
+  id: string;
+  value: string;
+  options: readonly string[];
+  onChange: (value: string) => void;
+  empty?: string;
+}) {
+  return (
+    <Field label={props.label} id={props.id}>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.options.map((o) => (
+          <option value={o} key={o}>
+            {o || props.empty}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 /** Term/value rows; values wrap (addresses and digests are long on a phone). */
 export function Facts(props: { rows: [string, ComponentChildren][]; label?: string }) {
   return (
@@ -172,6 +205,13 @@ const STATUS_TONE: Record<string, string> = {
   expired: 'bad',
   red: 'bad',
   engaged: 'bad',
+  quarantined: 'alert',
+  hardened: 'good',
+  needs_attention: 'alert',
+  pass: 'good',
+  fail: 'bad',
+  delivered: 'good',
+  dead: 'bad',
 };
 
 export function Badge(props: { value: string | null | undefined }) {
@@ -244,3 +284,35 @@ export function Table(props: { caption: string; head: string[]; children: Compon
 
 /** A form submit event (its default is prevented by every handler: the console sends JSON itself). */
 export type Submit = Event;
+
+/** Every write asks first, saying exactly what will happen; answers whether the user agreed. */
+export function confirmed(what: string): boolean {
+  return window.confirm(what);
+}
+
+/** A secret the API shows once (a new API key): a copy button, a warning, and a dismissal once it is stored. */
+export function ShownOnce(props: { label: string; secret: string; onDone: () => void }) {
+  const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
+  const copy = () =>
+    navigator.clipboard.writeText(props.secret).then(
+      () => setCopied('yes'),
+      () => setCopied('no'),
+    );
+  return (
+    <section class="banner warn once" role="alert" aria-label={props.label}>
+      <p>{props.label}, shown once: store it now. The gateway keeps only its hash and cannot show it again.</p>
+      <Mono testid="new-key">{props.secret}</Mono>
+      <div class="actions">
+        <button type="button" class="primary" onClick={() => void copy()}>
+          Copy key
+        </button>
+        <button type="button" onClick={props.onDone}>
+          I have stored it
+        </button>
+        <span role="status">
+          {copied === 'yes' ? 'Copied.' : copied === 'no' ? 'Copying failed: select the key and copy it.' : ''}
+        </span>
+      </div>
+    </section>
+  );
+}

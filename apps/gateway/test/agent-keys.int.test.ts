@@ -6,7 +6,7 @@ import { RECIPIENTS, postIntent, startStack, type Stack } from './support/stack.
 
 const PASSWORD = 'correct horse battery staple';
 
-describe('agents and API keys', () => {
+describe('agents and API keys', { timeout: 300_000 }, () => {
   let stack: Stack;
   let owner: string;
   let other: { baseUrl: string; stop(): Promise<void> };
@@ -104,6 +104,60 @@ describe('agents and API keys', () => {
       [`agent:${created.body.agentId}`],
     );
     assert.equal(refused.rows[0].n, 2);
+  });
+
+  test("changing a key's scopes applies to its next request, tokens issued before included; audited; a revoked key cannot be changed", async () => {
+    const created = await admin('POST', '/admin/agents', { name: 'rescoped-bot', signerAddress: stack.signerAddress });
+    const token = await stack.token(created.body.apiKey);
+    const transfer = {
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[0],
+      asset: 'native',
+      amount: '0.001',
+    } as const;
+    const narrowed = await admin('PUT', `/admin/keys/${created.body.apiKeyId}/scopes`, { chains: [8453] });
+    assert.equal(narrowed.status, 200, JSON.stringify(narrowed.body));
+    assert.deepEqual(narrowed.body.scopes, { chains: [8453], types: null });
+    const refused = await postIntent(stack.baseUrl, token, transfer);
+    assert.deepEqual([refused.status, refused.body.code], [403, 'key_scope_denied'], 'the old token is narrowed too');
+    const { rows } = await stack.pool.query<{ data: { from: unknown; to: unknown } }>(
+      "SELECT record::jsonb->'data' AS data FROM audit_log WHERE action = 'api_key.scopes_changed' AND subject = $1",
+      [`agent:${created.body.agentId}`],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.data.from, r.data.to]),
+      [
+        [
+          { chains: null, types: null },
+          { chains: [8453], types: null },
+        ],
+      ],
+    );
+    // Every part checked as at creation: an unknown type and an unknown field change nothing.
+    for (const [body, code] of [
+      [{ types: ['withdraw_everything'] }, 'invalid_request'],
+      [{ chains: [] }, 'invalid_request'],
+      [{ chains: [8453], admin: true }, 'unknown_field'],
+    ] as const) {
+      const bad = await admin('PUT', `/admin/keys/${created.body.apiKeyId}/scopes`, body);
+      assert.deepEqual([bad.status, bad.body.code], [400, code], JSON.stringify(body));
+    }
+    assert.deepEqual(
+      (await admin('GET', '/admin/agents')).body.items.find((a: { name: string }) => a.name === 'rescoped-bot').keys[0]
+        .scopes,
+      { chains: [8453], types: null },
+      'refused bodies changed nothing',
+    );
+    const widened = await admin('PUT', `/admin/keys/${created.body.apiKeyId}/scopes`, {});
+    assert.deepEqual(widened.body.scopes, { chains: null, types: null }, 'no list: any');
+    assert.notEqual((await postIntent(stack.baseUrl, token, transfer)).body.code, 'key_scope_denied');
+
+    await admin('POST', `/admin/keys/${created.body.apiKeyId}/revoke`);
+    const revoked = await admin('PUT', `/admin/keys/${created.body.apiKeyId}/scopes`, { chains: [31337] });
+    assert.deepEqual([revoked.status, revoked.body.code], [403, 'forbidden']);
+    const unknown = await admin('PUT', '/admin/keys/00000000-0000-4000-8000-000000000000/scopes', {});
+    assert.deepEqual([unknown.status, unknown.body.code], [404, 'not_found']);
   });
 
   test('revocation is immediate on every gateway process, even for an access token issued before it', async () => {

@@ -9,22 +9,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { sign } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import * as OTPAuth from 'otpauth';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { latchReleaseMessage } from '@clawd402/protocol';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
 import { CONSOLE_CSP } from '../src/routes/console.ts';
 import { RECIPIENTS, callJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 import { startReceiver, type Receiver } from './support/receivers.ts';
+import {
+  launchConsoleBrowser,
+  sidewaysOverflow,
+  signIn as signInAs,
+  sleep,
+  totpCodes,
+  type ConsoleBrowser,
+} from './support/browser.ts';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const SHOTS = join(ROOT, '.artifacts/console');
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
 const CONSOLE_BASE = 'https://console.clawd402.test';
 const WEBHOOK_SECRET = 'whsec_console_test_secret_0123456789';
@@ -47,51 +48,14 @@ policies:
     action: reject
 `;
 
-/** Install Debian's chromium when missing (root, like Postgres and Redis in scripts/ensure-services.sh). */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const run = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { stdio: 'inherit', timeout: 600_000 });
-  if (run.status !== 0 || !existsSync(CHROMIUM)) throw new Error('chromium is not installed and could not be');
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** TOTP codes are single-use per 30 s step (window ±1): hand out the next unused step, waiting when none is left. */
-function totpCodes(secret: string) {
-  const totp = new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(secret),
-    digits: 6,
-    period: 30,
-    algorithm: 'SHA1',
-  });
-  let last = 0;
-  return async (): Promise<string> => {
-    for (let i = 0; i < 70; i++) {
-      const now = Math.floor(Date.now() / 30_000);
-      const step = Math.max(last + 1, now - 1);
-      if (step <= now + 1) {
-        last = step;
-        return totp.generate({ timestamp: step * 30_000 });
-      }
-      await sleep(1000);
-    }
-    throw new Error('no TOTP step free within 70 s');
-  };
-}
-
 describe('operator console in a browser', { timeout: 600_000 }, () => {
   let stack: Stack;
   let receiver: Receiver;
-  let browser: Browser;
+  let browser: ConsoleBrowser;
   let agentToken: string;
   let nextOwnerCode: () => Promise<string>;
-  const requests: string[] = [];
-  const cspViolations: string[] = [];
-  const contexts: BrowserContext[] = [];
 
   before(async () => {
-    ensureChromium();
-    mkdirSync(SHOTS, { recursive: true });
     receiver = await startReceiver();
     stack = await startStack({
       policy: POLICY,
@@ -120,46 +84,17 @@ describe('operator console in a browser', { timeout: 600_000 }, () => {
       secret: WEBHOOK_SECRET,
     });
     assert.equal(channel.status, 201, JSON.stringify(channel.body));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchConsoleBrowser();
   });
   after(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
     await stack?.stop();
     await receiver?.close();
   });
 
-  /** A fresh browser profile at `width`, every request and CSP complaint recorded. */
-  async function open(width: number): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width, height: width < 500 ? 844 : 900 } });
-    contexts.push(context);
-    context.on('request', (request) => requests.push(request.url()));
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (/content security policy/i.test(message.text())) cspViolations.push(message.text());
-    });
-    return page;
-  }
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-
-  async function signIn(page: Page, username: string, totp?: string): Promise<void> {
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    if (totp) await page.getByLabel('Authenticator code (TOTP)').fill(totp);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Console' }).waitFor();
-  }
+  const open = (width: number) => browser.open(width);
+  const shot = (page: Page, name: string) => browser.shot(page, name);
+  const signIn = (page: Page, username: string, totp?: string) => signInAs(page, username, PASSWORD, totp);
 
   /** The approval link the webhook receiver got for `intentId`'s approval (bounded wait). */
   async function approvalLink(approvalId: string): Promise<string> {
@@ -206,8 +141,7 @@ describe('operator console in a browser', { timeout: 600_000 }, () => {
     assert.equal(await page.getByTestId('votes').textContent(), '0 of 1');
     await shot(page, `approval-${tag}`);
     if (width < 500) {
-      // Evaluated in the page (a string: this file is typed for Node, not the DOM).
-      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      const overflow = await sidewaysOverflow(page);
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px at ${width} px`);
     }
     await page.getByRole('button', { name: 'Approve' }).click();
@@ -376,6 +310,7 @@ describe('operator console in a browser', { timeout: 600_000 }, () => {
 
   test('the console asks only the gateway for anything, and its CSP forbids inline script', async () => {
     const origin = new URL(stack.baseUrl).origin;
+    const { requests, cspViolations } = browser;
     assert.ok(requests.length > 20, `recorded ${requests.length} requests`);
     const elsewhere = requests.filter((url) => new URL(url).origin !== origin);
     assert.deepEqual(elsewhere, [], 'no request to another host');

@@ -27,7 +27,7 @@ async function call(
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-describe('human identity: login, refresh rotation, sessions, roles', () => {
+describe('human identity: login, refresh rotation, sessions, roles', { timeout: 300_000 }, () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack();
@@ -196,6 +196,67 @@ describe('human identity: login, refresh rotation, sessions, roles', () => {
     assert.deepEqual(
       actions.rows.map((r) => r.action),
       ['user.role_changed', 'user.created', 'user.disabled'],
+    );
+  });
+
+  test("an admin lists a user's sessions and ends one at once (audited); not an owner's, nor another user's by its id", async () => {
+    await createUser(stack.pool, { username: 'sam', passwordHash: await hashPassword(PASSWORD), role: 'operator' });
+    const a = (await login('sam')).body;
+    const b = (await login('sam')).body;
+    const admin = (await login('adam')).body.access_token;
+    const ids = Object.fromEntries(
+      (await call(stack, 'GET', '/admin/users', { token: admin })).body.items.map(
+        (u: { username: string; id: string }) => [u.username, u.id],
+      ),
+    );
+    const listed = await call(stack, 'GET', `/admin/users/${ids.sam}/sessions`, { token: admin });
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.items.length, 2);
+    assert.deepEqual(Object.keys(listed.body.items[0]).sort(), [
+      'createdAt',
+      'expiresAt',
+      'id',
+      'ip',
+      'lastSeenAt',
+      'userAgent',
+    ]);
+    const own = (await call(stack, 'GET', '/auth/sessions', { token: a.access_token })).body.items;
+    const sessionA = own.find((s: { current: boolean }) => s.current).id as string;
+
+    const ownerSession = (await login('olivia')).body;
+    const ownerSessionId = (await call(stack, 'GET', '/auth/sessions', { token: ownerSession.access_token })).body
+      .items[0].id;
+    const notOwners = await call(stack, 'DELETE', `/admin/users/${ids.olivia}/sessions/${ownerSessionId}`, {
+      token: admin,
+    });
+    assert.deepEqual([notOwners.status, notOwners.body.code], [403, 'forbidden']);
+    // Another user's session through sam's path: not found, and it goes on working.
+    const crossed = await call(stack, 'DELETE', `/admin/users/${ids.sam}/sessions/${ownerSessionId}`, { token: admin });
+    assert.deepEqual([crossed.status, crossed.body.code], [404, 'not_found']);
+    assert.equal((await call(stack, 'GET', '/auth/sessions', { token: ownerSession.access_token })).status, 200);
+    const garbage = await call(stack, 'DELETE', `/admin/users/${ids.sam}/sessions/not-a-session`, { token: admin });
+    assert.deepEqual([garbage.status, garbage.body.code], [404, 'not_found']);
+    const asOperator = (await call(stack, 'GET', `/admin/users/${ids.sam}/sessions`, { token: b.access_token })).body;
+    assert.equal(asOperator.code, 'forbidden', 'an operator may not list users');
+
+    const ended = await call(stack, 'DELETE', `/admin/users/${ids.sam}/sessions/${sessionA}`, { token: admin });
+    assert.equal(ended.status, 204);
+    assert.equal((await call(stack, 'GET', '/auth/sessions', { token: a.access_token })).status, 401, 'at once');
+    assert.equal(
+      (await call(stack, 'POST', '/auth/refresh', { body: { refresh_token: a.refresh_token } })).status,
+      401,
+      'its refresh token is spent',
+    );
+    assert.equal((await call(stack, 'GET', '/auth/sessions', { token: b.access_token })).status, 200, 'not the other');
+    const again = await call(stack, 'DELETE', `/admin/users/${ids.sam}/sessions/${sessionA}`, { token: admin });
+    assert.deepEqual([again.status, again.body.code], [404, 'not_found']);
+    const audit = await stack.pool.query(
+      `SELECT actor, record::jsonb->'data' AS data FROM audit_log WHERE action = 'user.session_ended' AND subject = $1`,
+      [`user:${ids.sam}`],
+    );
+    assert.deepEqual(
+      audit.rows.map((r) => [r.actor, r.data]),
+      [[`user:${ids.adam}`, { sessionId: sessionA }]],
     );
   });
 

@@ -1,28 +1,319 @@
+import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { Badge, ErrorBox, Mono, Notice, Table, Title, useAction, useApi, when } from '../ui.tsx';
-import type { AgentView, Items } from '../types.ts';
+import {
+  Badge,
+  ErrorBox,
+  Field,
+  FormTitle,
+  Mono,
+  Notice,
+  ShownOnce,
+  Table,
+  Title,
+  confirmed,
+  useAction,
+  useApi,
+  when,
+  type Submit,
+} from '../ui.tsx';
+import type { AgentView, IssuedKey, Items, KeyView, SignerKey } from '../types.ts';
 
-/** Agents and their API keys; rotate (the old key keeps working for the overlap) or revoke; a new key shows once. */
+const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'];
+
+/** Scopes as typed: chain ids as text (empty: any chain), intent types ticked (none: any type). */
+interface ScopesDraft {
+  chains: string;
+  types: string[];
+}
+
+/**
+ * The scopes body the API takes. Chain ids are sent as typed (a word stays a string), so the API itself refuses what
+ * is not a chain id and the console shows its code.
+ */
+function scopesBody(draft: ScopesDraft): { chains?: (number | string)[]; types?: string[] } {
+  const chains = draft.chains
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((c) => (/^\d+$/.test(c) ? Number(c) : c));
+  return { ...(chains.length ? { chains } : {}), ...(draft.types.length ? { types: draft.types } : {}) };
+}
+
+const describeScopes = (s: { chains: (number | string)[] | null; types: string[] | null }) =>
+  `chains ${s.chains?.length ? s.chains.join(', ') : 'any'}; types ${s.types?.length ? s.types.join(', ') : 'any'}`;
+
+function ScopesFields(props: { id: string; draft: ScopesDraft; onChange: (d: ScopesDraft) => void }) {
+  const { id, draft, onChange } = props;
+  const toggle = (type: string, on: boolean) =>
+    onChange({ ...draft, types: on ? [...draft.types, type] : draft.types.filter((t) => t !== type) });
+  return (
+    <>
+      <Field label="Chains" id={`${id}-chains`} hint="Chain ids separated by commas, e.g. 1, 8453. Empty: any chain.">
+        <input
+          id={`${id}-chains`}
+          inputMode="numeric"
+          aria-describedby={`${id}-chains-hint`}
+          value={draft.chains}
+          onInput={(e) => onChange({ ...draft, chains: e.currentTarget.value })}
+        />
+      </Field>
+      <fieldset class="checks">
+        <legend>Intent types (none ticked: any type)</legend>
+        {INTENT_TYPES.map((t) => (
+          <label key={t} class="check">
+            <input
+              type="checkbox"
+              checked={draft.types.includes(t)}
+              onChange={(e) => toggle(t, e.currentTarget.checked)}
+            />
+            {t.replace(/_/g, ' ')}
+          </label>
+        ))}
+      </fieldset>
+    </>
+  );
+}
+
+/** A new agent bound to a signer key the signer holds, with its first API key (shown once). */
+function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void }) {
+  const signers = useApi<Items<SignerKey>>('/admin/signer/keys');
+  const [name, setName] = useState('');
+  const [signer, setSigner] = useState('');
+  const [label, setLabel] = useState('');
+  const [days, setDays] = useState('');
+  const [scopes, setScopes] = useState<ScopesDraft>({ chains: '', types: [] });
+  const create = useAction(async () => {
+    const issued = await api<IssuedKey>('POST', '/admin/agents', {
+      name,
+      signerAddress: signer,
+      ...(label ? { label } : {}),
+      ...(days ? { expiresInDays: Number(days) } : {}),
+      scopes: scopesBody(scopes),
+    });
+    props.onIssued(issued, name);
+    setName('');
+    setLabel('');
+    setDays('');
+    setScopes({ chains: '', types: [] });
+    return issued;
+  });
+  const submit = (e: Submit) => {
+    e.preventDefault();
+    const body = scopesBody(scopes);
+    if (
+      confirmed(
+        `Create agent ${name}, signing with ${signer}, and issue its first API key (${describeScopes({
+          chains: body.chains ?? null,
+          types: body.types ?? null,
+        })})?`,
+      )
+    )
+      void create.run();
+  };
+  const active = signers.data?.items.filter((k) => k.state === 'active') ?? [];
+  return (
+    <form class="card" onSubmit={submit} aria-label="New agent">
+      <h2>New agent</h2>
+      <Field label="Agent name" id="agent-name" hint="Letters, digits, dot, dash and underscore.">
+        <input
+          id="agent-name"
+          required
+          maxLength={128}
+          pattern="[A-Za-z0-9._\-]+"
+          aria-describedby="agent-name-hint"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+      </Field>
+      <Field label="Signer key" id="agent-signer">
+        <select id="agent-signer" required value={signer} onChange={(e) => setSigner(e.currentTarget.value)}>
+          <option value="">Choose…</option>
+          {active.map((k) => (
+            <option value={k.address} key={k.address}>
+              {k.address}
+              {k.label ? ` (${k.label})` : ''}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <ErrorBox error={signers.error} />
+      <Field label="Key label" id="agent-label">
+        <input id="agent-label" maxLength={128} value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
+      </Field>
+      <Field label="Key expires in (days)" id="agent-days" hint="Empty: the key does not expire.">
+        <input
+          id="agent-days"
+          type="number"
+          min={1}
+          max={3650}
+          aria-describedby="agent-days-hint"
+          value={days}
+          onInput={(e) => setDays(e.currentTarget.value)}
+        />
+      </Field>
+      <ScopesFields id="agent-scopes" draft={scopes} onChange={setScopes} />
+      <button type="submit" class="primary" disabled={create.busy}>
+        Create agent and key
+      </button>
+      <ErrorBox error={create.error} />
+    </form>
+  );
+}
+
+/** An in-place form's last row: its submit button, Cancel (closes it), and the API's refusal. */
+function SubmitOrCancel(props: {
+  label: string;
+  tone: 'primary' | 'danger';
+  busy: boolean;
+  error: unknown;
+  onCancel: () => void;
+}) {
+  return (
+    <>
+      <div class="actions">
+        <button type="submit" class={props.tone} disabled={props.busy}>
+          {props.label}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+      <ErrorBox error={props.error} />
+    </>
+  );
+}
+
+/** Replace a key's scopes; they apply to its next request. */
+function ScopesForm(props: { agent: string; k: KeyView; onDone: () => void; onCancel: () => void }) {
+  const { k } = props;
+  const [draft, setDraft] = useState<ScopesDraft>({
+    chains: k.scopes.chains?.join(', ') ?? '',
+    types: k.scopes.types ?? [],
+  });
+  const save = useAction(async () => {
+    const r = await api('PUT', `/admin/keys/${k.id}/scopes`, scopesBody(draft));
+    props.onDone();
+    return r;
+  });
+  const submit = (e: Submit) => {
+    e.preventDefault();
+    const body = scopesBody(draft);
+    const next = describeScopes({ chains: body.chains ?? null, types: body.types ?? null });
+    if (
+      confirmed(`Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`)
+    )
+      void save.run();
+  };
+  return (
+    <form class="card" onSubmit={submit} aria-label={`Scopes of key ${k.keyId}`}>
+      <FormTitle>
+        Scopes of key <Mono>{k.keyId}</Mono>
+      </FormTitle>
+      <ScopesFields id={`scopes-${k.id}`} draft={draft} onChange={setDraft} />
+      <SubmitOrCancel
+        label="Save scopes"
+        tone="primary"
+        busy={save.busy}
+        error={save.error}
+        onCancel={props.onCancel}
+      />
+    </form>
+  );
+}
+
+/** Lift an input-hygiene quarantine early, with a reason (audited). */
+function ReleaseForm(props: { agent: string; k: KeyView; onDone: () => void; onCancel: () => void }) {
+  const { k } = props;
+  const [reason, setReason] = useState('');
+  const release = useAction(async () => {
+    const r = await api('POST', `/admin/keys/${k.id}/quarantine/release`, { reason });
+    props.onDone();
+    return r;
+  });
+  const submit = (e: Submit) => {
+    e.preventDefault();
+    if (confirmed(`Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`))
+      void release.run();
+  };
+  return (
+    <form class="card" onSubmit={submit} aria-label={`Lift the quarantine of key ${k.keyId}`}>
+      <FormTitle>
+        Lift the quarantine of key <Mono>{k.keyId}</Mono>
+      </FormTitle>
+      <p>
+        Quarantined until {when(k.quarantinedUntil)} after repeated hostile intents (docs/intent-hygiene.md). Lift it
+        only once you know why the agent sent them.
+      </p>
+      <Field label="Reason" id={`release-${k.id}`}>
+        <input
+          id={`release-${k.id}`}
+          required
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+      </Field>
+      <SubmitOrCancel
+        label="Lift quarantine"
+        tone="danger"
+        busy={release.busy}
+        error={release.error}
+        onCancel={props.onCancel}
+      />
+    </form>
+  );
+}
+
+function keyState(k: KeyView) {
+  if (k.revokedAt) return <Badge value="revoked" />;
+  if (k.quarantinedUntil)
+    return (
+      <>
+        <Badge value="quarantined" /> <span class="hint">until {when(k.quarantinedUntil)}</span>
+      </>
+    );
+  return <Badge value={k.replacedBy ? 'rotated' : 'active'} />;
+}
+
+/**
+ * Agents and their API keys: create an agent with its first key, change a key's scopes, rotate (the old key keeps
+ * working for the overlap), revoke, lift a quarantine. A new key shows once.
+ */
 export function AgentsPage() {
   const { data, error, reload } = useApi<Items<AgentView>>('/admin/agents');
+  const [issued, setIssued] = useState<{ label: string; key: string } | null>(null);
+  const [editing, setEditing] = useState<{ id: string; mode: 'scopes' | 'release' } | null>(null);
+  const [done, setDone] = useState('');
   const act = useAction(async (path: string) => {
-    const r = await api<{ apiKey?: string }>('POST', path, {});
+    const r = await api<IssuedKey | KeyView>('POST', path, {});
     reload();
     return r;
   });
-  const issued = act.result?.apiKey;
+  const rotate = async (k: KeyView) => {
+    if (!confirmed(`Rotate key ${k.keyId}? A new key is issued; the old one keeps working for one day.`)) return;
+    const r = await act.run(`/admin/keys/${k.id}/rotate`);
+    if (r && 'apiKey' in r) setIssued({ label: `New API key replacing ${k.keyId}`, key: r.apiKey });
+  };
+  const finish = (message: string) => () => {
+    setEditing(null);
+    setDone(message);
+    reload();
+  };
   return (
     <main>
       <Title>Agents and keys</Title>
+      {issued ? <ShownOnce label={issued.label} secret={issued.key} onDone={() => setIssued(null)} /> : null}
       <ErrorBox error={error ?? act.error} />
-      {issued ? (
-        <p class="banner warn" role="alert">
-          New API key, shown once: <Mono testid="new-key">{issued}</Mono>
-        </p>
-      ) : null}
+      {done ? <Notice>{done}</Notice> : null}
+      <NewAgentForm
+        onIssued={(key, name) => {
+          setIssued({ label: `API key of ${name}`, key: key.apiKey });
+          setDone(`Agent ${name} created.`);
+          reload();
+        }}
+      />
       {!data && !error ? <Notice>Loading…</Notice> : null}
       {data?.items.map((agent) => (
-        <section key={agent.id} class="card">
+        <section key={agent.id} class="card" aria-label={`Agent ${agent.name}`}>
           <h2>
             {agent.name} {agent.disabled ? <Badge value="disabled" /> : null}
           </h2>
@@ -35,28 +326,33 @@ export function AgentsPage() {
                 <td>
                   <Mono>{k.keyId}</Mono> {k.label ?? ''}
                 </td>
-                <td>
-                  chains {k.scopes.chains?.join(', ') ?? 'any'}; types {k.scopes.types?.join(', ') ?? 'any'}
-                </td>
+                <td>{describeScopes(k.scopes)}</td>
                 <td>{when(k.lastUsedAt)}</td>
                 <td>{when(k.expiresAt)}</td>
-                <td>{k.revokedAt ? <Badge value="revoked" /> : <Badge value="active" />}</td>
+                <td>{keyState(k)}</td>
                 <td class="row-actions">
                   {!k.revokedAt ? (
                     <>
-                      <button
-                        type="button"
-                        disabled={act.busy}
-                        onClick={() => void act.run(`/admin/keys/${k.id}/rotate`)}
-                      >
-                        Rotate<span class="sr-only"> key {k.keyId}</span>
+                      <button type="button" onClick={() => setEditing({ id: k.id, mode: 'scopes' })}>
+                        Edit scopes<span class="sr-only"> of key {k.keyId}</span>
                       </button>
+                      {k.quarantinedUntil ? (
+                        <button type="button" onClick={() => setEditing({ id: k.id, mode: 'release' })}>
+                          Lift quarantine<span class="sr-only"> of key {k.keyId}</span>
+                        </button>
+                      ) : null}
+                      {!k.replacedBy ? (
+                        <button type="button" disabled={act.busy} onClick={() => void rotate(k)}>
+                          Rotate<span class="sr-only"> key {k.keyId}</span>
+                        </button>
+                      ) : null}
                       <button
                         type="button"
                         class="danger"
                         disabled={act.busy}
                         onClick={() =>
-                          window.confirm(`Revoke key ${k.keyId}?`) && void act.run(`/admin/keys/${k.id}/revoke`)
+                          confirmed(`Revoke key ${k.keyId}? It stops working at once.`) &&
+                          void act.run(`/admin/keys/${k.id}/revoke`)
                         }
                       >
                         Revoke<span class="sr-only"> key {k.keyId}</span>
@@ -67,6 +363,25 @@ export function AgentsPage() {
               </tr>
             ))}
           </Table>
+          {agent.keys.map((k) =>
+            editing?.id !== k.id ? null : editing.mode === 'scopes' ? (
+              <ScopesForm
+                key={k.id}
+                agent={agent.name}
+                k={k}
+                onDone={finish(`Scopes of key ${k.keyId} saved.`)}
+                onCancel={() => setEditing(null)}
+              />
+            ) : (
+              <ReleaseForm
+                key={k.id}
+                agent={agent.name}
+                k={k}
+                onDone={finish(`Quarantine of key ${k.keyId} lifted.`)}
+                onCancel={() => setEditing(null)}
+              />
+            ),
+          )}
         </section>
       ))}
     </main>

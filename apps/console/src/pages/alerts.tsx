@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { Badge, ErrorBox, Field, Notice, Table, Title, useAction, useApi, when } from '../ui.tsx';
+import { Badge, Choice, ErrorBox, Notice, Table, Title, useAction, useApi, when } from '../ui.tsx';
 import type { AlertView, Items } from '../types.ts';
 
 /** Alerts, newest first; acknowledge or resolve each. */
@@ -18,15 +18,14 @@ export function AlertsPage() {
     <main>
       <Title>Alerts</Title>
       <div class="filters">
-        <Field label="Status" id="alert-status">
-          <select id="alert-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-            {['', 'open', 'acknowledged', 'resolved'].map((s) => (
-              <option value={s} key={s}>
-                {s || 'any'}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <Choice
+          label="Status"
+          id="alert-status"
+          value={status}
+          options={['', 'open', 'acknowledged', 'resolved']}
+          empty="any"
+          onChange={setStatus}
+        />
       </div>
       <ErrorBox error={error ?? act.error} />
       {!data && !error ? <Notice>Loading…</Notice> : null}

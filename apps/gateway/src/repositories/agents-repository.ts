@@ -156,6 +156,8 @@ export interface ApiKeyView {
   expiresAt: Date | null;
   revokedAt: Date | null;
   replacedBy: string | null;
+  /** Until when an input-hygiene quarantine holds the key (docs/intent-hygiene.md); null when it is not in one. */
+  quarantinedUntil: Date | null;
 }
 
 interface ApiKeyRow {
@@ -170,10 +172,14 @@ interface ApiKeyRow {
   expires_at: Date | null;
   revoked_at: Date | null;
   replaced_by: string | null;
+  quarantined_until: Date | null;
 }
 
-const KEY_COLUMNS =
-  'id, key_id, agent_id, label, scope_chains, scope_types, created_at, last_used_at, expires_at, revoked_at, replaced_by';
+// Selected FROM api_keys k; the quarantine is read from the key's hygiene record, when one holds it now.
+const KEY_COLUMNS = `k.id, k.key_id, k.agent_id, k.label, k.scope_chains, k.scope_types, k.created_at, k.last_used_at,
+  k.expires_at, k.revoked_at, k.replaced_by,
+  (SELECT h.quarantined_until FROM api_key_hygiene h WHERE h.api_key_id = k.id AND h.quarantined_until > now())
+    AS quarantined_until`;
 
 const toKeyView = (r: ApiKeyRow): ApiKeyView => ({
   id: r.id,
@@ -186,10 +192,11 @@ const toKeyView = (r: ApiKeyRow): ApiKeyView => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   replacedBy: r.replaced_by,
+  quarantinedUntil: r.quarantined_until,
 });
 
 export async function findApiKeyById(db: Queryable, id: string): Promise<ApiKeyView | null> {
-  const { rows } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+  const { rows } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys k WHERE k.id = $1`, [id]);
   return rows[0] ? toKeyView(rows[0]) : null;
 }
 
@@ -212,7 +219,7 @@ export async function listAgents(db: Queryable): Promise<AgentView[]> {
     disabled_at: Date | null;
     created_at: Date;
   }>('SELECT id, name, signer_address, owner_user_id, disabled_at, created_at FROM agents ORDER BY created_at, id');
-  const { rows: keys } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, id`);
+  const { rows: keys } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at, k.id`);
   return agents.map((a) => ({
     id: a.id,
     name: a.name,
@@ -251,6 +258,15 @@ export async function rotateApiKey(
     [old.id, next.apiKeyId, overlapSeconds],
   );
   return next;
+}
+
+/** Replace what a key may be used for (null: any); false when the key is revoked or unknown. */
+export async function setApiKeyScopes(db: Queryable, id: string, scopes: KeyScopes): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'UPDATE api_keys SET scope_chains = $2, scope_types = $3 WHERE id = $1 AND revoked_at IS NULL',
+    [id, scopes.chains, scopes.types],
+  );
+  return rowCount === 1;
 }
 
 export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {

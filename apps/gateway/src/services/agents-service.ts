@@ -19,6 +19,7 @@ import {
   listAgents,
   revokeApiKey,
   rotateApiKey,
+  setApiKeyScopes,
   type AgentView,
   type ApiKeyView,
   type KeyAgeRow,
@@ -123,6 +124,26 @@ export class AgentsService {
       return k;
     });
     return { apiKeyId: next.apiKeyId, agentId: old.agentId, apiKey: next.apiKey };
+  }
+
+  /**
+   * Replace what a key may be used for (null: any). It applies to the key's next request, access tokens issued
+   * before included (the scopes are read on every agent request). A revoked key cannot be changed.
+   */
+  async setScopes(actor: UserPrincipal, id: string, scopes: KeyScopes): Promise<ApiKeyView> {
+    const target = await this.key(id);
+    const changed = await withTransaction(this.deps.pool, async (client) => {
+      if (!(await setApiKeyScopes(client, target.id, scopes))) return false;
+      await appendAudit(client, {
+        actor: `user:${actor.userId}`,
+        action: 'api_key.scopes_changed',
+        subject: `agent:${target.agentId}`,
+        data: { apiKeyId: target.id, from: target.scopes, to: scopes },
+      });
+      return true;
+    });
+    if (!changed) throw new Clawd402Error('forbidden', 'This key is revoked.');
+    return (await findApiKeyById(this.deps.pool, target.id))!;
   }
 
   async revokeKey(actor: UserPrincipal, id: string): Promise<ApiKeyView> {

@@ -6,7 +6,12 @@ import type { UserPrincipal, UserRole } from '../domain/principal.ts';
 import { ARGON2_OPTIONS } from '../lib/api-keys.ts';
 import { isUuid } from '../lib/uuid.ts';
 import { appendAudit } from '../repositories/audit-repository.ts';
-import { revokeUserSessions } from '../repositories/sessions-repository.ts';
+import {
+  listActiveSessions,
+  revokeSession,
+  revokeUserSessions,
+  type SessionRecord,
+} from '../repositories/sessions-repository.ts';
 import { sealPersonal } from './personal-data-service.ts';
 import {
   createUser,
@@ -95,5 +100,35 @@ export class UsersService {
       });
     });
     return (await findUser(this.deps.pool, subject.id))!;
+  }
+
+  /** A user's active sessions, oldest first. */
+  async sessions(id: string): Promise<SessionRecord[]> {
+    return listActiveSessions(this.deps.pool, (await this.get(id)).id);
+  }
+
+  /**
+   * End one of a user's active sessions at once (its access token fails on the next request, its refresh token is
+   * spent), audited as `user.session_ended`. An owner's sessions only an owner ends, as with disabling.
+   */
+  async endSession(actor: UserPrincipal, id: string, sessionId: string): Promise<void> {
+    const subject = await this.get(id);
+    if (subject.role === 'owner' && actor.role !== 'owner')
+      throw new Clawd402Error('forbidden', "Only an owner ends an owner's session.");
+    const { pool } = this.deps;
+    const theirs = (await listActiveSessions(pool, subject.id)).some((s) => s.id === sessionId);
+    const ended =
+      theirs &&
+      (await withTransaction(pool, async (client) => {
+        if (!(await revokeSession(client, sessionId, `ended by user:${actor.userId}`))) return false;
+        await appendAudit(client, {
+          actor: `user:${actor.userId}`,
+          action: 'user.session_ended',
+          subject: `user:${subject.id}`,
+          data: { sessionId },
+        });
+        return true;
+      }));
+    if (!ended) throw new Clawd402Error('not_found', 'No such active session.');
   }
 }

@@ -38,6 +38,7 @@ const KeyView = Type.Object(
     expiresAt: Type.Union([Type.String(), Type.Null()]),
     revokedAt: Type.Union([Type.String(), Type.Null()]),
     replacedBy: Type.Union([Type.String(), Type.Null()]),
+    quarantinedUntil: Type.Union([Type.String(), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -54,10 +55,11 @@ const keyView = (k: ApiKeyView) => ({
   lastUsedAt: iso(k.lastUsedAt),
   expiresAt: iso(k.expiresAt),
   revokedAt: iso(k.revokedAt),
+  quarantinedUntil: iso(k.quarantinedUntil),
 });
 
-function scopesOf(body: { scopes?: { chains?: number[]; types?: string[] } }): KeyScopes {
-  return { chains: body.scopes?.chains ?? null, types: body.scopes?.types ?? null };
+function scopesOf(scopes: { chains?: number[]; types?: string[] } | undefined): KeyScopes {
+  return { chains: scopes?.chains ?? null, types: scopes?.types ?? null };
 }
 /** A new key as the body describes it: label, scopes, and `expiresInDays` from now (none: it never expires). */
 function newKeyOf(body: {
@@ -67,7 +69,7 @@ function newKeyOf(body: {
 }): NewKey {
   return {
     label: body.label ?? null,
-    scopes: scopesOf(body),
+    scopes: scopesOf(body.scopes),
     expiresAt: body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null,
   };
 }
@@ -169,6 +171,16 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       const next = await agents.rotateKey(me(request), request.params.id, request.body?.overlapSeconds ?? 86_400);
       return reply.status(201).send(next);
     },
+  );
+
+  // Scopes as a whole: an absent list means any (the same shape a new key takes).
+  app.put(
+    '/admin/keys/:id/scopes',
+    {
+      config: { permission: 'agents:write' },
+      schema: { params: IdParams, body: ScopesBody, response: { 200: KeyView, '4xx': ErrorBody } },
+    },
+    async (request) => keyView(await agents.setScopes(me(request), request.params.id, scopesOf(request.body))),
   );
 
   app.post(

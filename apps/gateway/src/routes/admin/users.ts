@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { ErrorBody } from '@clawd402/protocol';
 import type { UserRecord } from '../../services/users-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams } from '../schemas.ts';
+import { IdParams, NoContent } from '../schemas.ts';
 
 const HUMAN_ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer'] as const;
 const RoleSchema = Type.Union(HUMAN_ROLES.map((r) => Type.Literal(r)));
@@ -14,6 +14,18 @@ const UserView = Type.Object(
     role: Type.String(),
     disabled: Type.Boolean(),
     createdAt: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+const SessionView = Type.Object(
+  {
+    id: Type.String(),
+    createdAt: Type.String(),
+    lastSeenAt: Type.String(),
+    expiresAt: Type.String(),
+    ip: Type.String(),
+    userAgent: Type.Union([Type.String(), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -78,6 +90,42 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
       schema: { params: IdParams, response: { 200: UserView, '4xx': ErrorBody } },
     },
     async (request) => view(await users.disable(me(request), request.params.id)),
+  );
+
+  app.get(
+    '/admin/users/:id/sessions',
+    {
+      config: { permission: 'users:read' },
+      schema: {
+        params: IdParams,
+        response: { 200: Type.Object({ items: Type.Array(SessionView) }), '4xx': ErrorBody },
+      },
+    },
+    async (request) => ({
+      items: (await users.sessions(request.params.id)).map((s) => ({
+        id: s.id,
+        createdAt: s.createdAt.toISOString(),
+        lastSeenAt: s.lastSeenAt.toISOString(),
+        expiresAt: s.expiresAt.toISOString(),
+        ip: s.ip,
+        userAgent: s.userAgent,
+      })),
+    }),
+  );
+
+  app.delete(
+    '/admin/users/:id/sessions/:sessionId',
+    {
+      config: { permission: 'users:write' },
+      schema: {
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), sessionId: Type.String({ maxLength: 64 }) }),
+        response: { 204: NoContent, '4xx': ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      await users.endSession(me(request), request.params.id, request.params.sessionId);
+      return reply.status(204).send();
+    },
   );
 };
 export default adminUsers;
