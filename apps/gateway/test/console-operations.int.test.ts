@@ -304,6 +304,34 @@ describe('console operations pages in a browser', { timeout: 600_000 }, () => {
     await atPhoneWidth('/users', 'Users and sessions', 'users');
   });
 
+  test('money: an owner sets the global daily limit; a negative amount shows invalid_amount and changes nothing', async () => {
+    const globalLimits = async () =>
+      (
+        (await callJson(stack.baseUrl, owner, 'GET', '/admin/costs')).body.scopes as {
+          scope: string;
+          limits: { dailyUsd: string | null; hourlyUsd: string | null };
+        }[]
+      ).find((s) => s.scope === 'global')!.limits;
+    const before = await globalLimits();
+    await page.getByRole('link', { name: 'Money', exact: true }).click();
+    await page.getByRole('heading', { name: 'Money' }).waitFor();
+    const form = page.getByRole('form', { name: 'Set limits' });
+    await form.getByLabel('Limit scope').fill('global');
+    await form.getByLabel('Daily limit (USD)').fill('-5');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await form.getByRole('alert').getByText('invalid_amount').waitFor();
+    assert.deepEqual(await globalLimits(), before, 'a refused limit changes nothing');
+    await form.getByLabel('Daily limit (USD)').fill('1234.5');
+    await form.getByRole('button', { name: 'Save limits' }).click();
+    await form.getByText('Limits of global saved.').waitFor();
+    assert.match(lastConfirmation(), /limits of global: daily limit 1234\.5 USD, hourly limit unchanged\?/);
+    const after = await globalLimits();
+    assert.equal(Number(after.dailyUsd), 1234.5);
+    assert.equal(after.hourlyUsd, before.hourlyUsd, 'the hourly limit is left as it was');
+    await browser.shot(page, 'money-limits');
+    await atPhoneWidth('/money', 'Money', 'money');
+  });
+
   test('the new pages ask only the gateway and break no CSP rule', () => {
     const origin = new URL(stack.baseUrl).origin;
     assert.deepEqual(

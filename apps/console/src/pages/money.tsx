@@ -8,6 +8,7 @@ import {
   Notice,
   Table,
   Title,
+  confirmed,
   useAction,
   useApi,
   usd,
@@ -15,6 +16,76 @@ import {
   type Submit,
 } from '../ui.tsx';
 import type { CostsView } from '../types.ts';
+
+/** `none` removes a limit (null), empty leaves it as it is (omitted), anything else is sent for the API to check. */
+function limitField(value: string): string | null | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  return v.toLowerCase() === 'none' ? null : v;
+}
+
+/** Set a scope's daily and hourly USD limits (owners and admins, `costs:limits`). */
+function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
+  const [scope, setScope] = useState('global');
+  const [daily, setDaily] = useState('');
+  const [hourly, setHourly] = useState('');
+  const save = useAction(async () => {
+    const body = { scope, dailyLimitUsd: limitField(daily), hourlyLimitUsd: limitField(hourly) };
+    const r = await api('PUT', '/admin/costs/limits', body);
+    props.onSaved();
+    return r;
+  });
+  const say = (v: string, what: string) => {
+    const f = limitField(v);
+    return f === undefined ? `${what} unchanged` : f === null ? `no ${what}` : `${what} ${f} USD`;
+  };
+  const submit = (e: Submit) => {
+    e.preventDefault();
+    if (confirmed(`Set the limits of ${scope}: ${say(daily, 'daily limit')}, ${say(hourly, 'hourly limit')}?`))
+      void save.run();
+  };
+  return (
+    <form class="card" onSubmit={submit} aria-label="Set limits">
+      <h2>Set limits</h2>
+      <Field label="Limit scope" id="limit-scope" hint="global, agent:<id> or key:<id>.">
+        <input
+          id="limit-scope"
+          required
+          list="limit-scopes"
+          aria-describedby="limit-scope-hint"
+          value={scope}
+          onInput={(e) => setScope(e.currentTarget.value)}
+        />
+        <datalist id="limit-scopes">
+          {props.scopes.map((s) => (
+            <option value={s} key={s} />
+          ))}
+        </datalist>
+      </Field>
+      {(
+        [
+          ['limit-daily', 'Daily limit (USD)', daily, setDaily],
+          ['limit-hourly', 'Hourly limit (USD)', hourly, setHourly],
+        ] as const
+      ).map(([id, label, value, set]) => (
+        <Field label={label} id={id} key={id} hint="Empty: unchanged. none: no limit.">
+          <input
+            id={id}
+            inputMode="decimal"
+            aria-describedby={`${id}-hint`}
+            value={value}
+            onInput={(e) => set(e.currentTarget.value)}
+          />
+        </Field>
+      ))}
+      <button type="submit" class="primary" disabled={save.busy}>
+        Save limits
+      </button>
+      <ErrorBox error={save.error} />
+      {save.result ? <Notice>Limits of {scope} saved.</Notice> : null}
+    </form>
+  );
+}
 
 /** Spend by scope against limits, with each breaker's colour; owners reset a breaker with a reason. */
 export function MoneyPage() {
@@ -28,7 +99,7 @@ export function MoneyPage() {
   });
   const submit = (e: Submit) => {
     e.preventDefault();
-    void reset.run();
+    if (confirmed(`Reset the breaker of ${scope}?`)) void reset.run();
   };
   return (
     <main>
@@ -77,6 +148,7 @@ export function MoneyPage() {
               </tr>
             ))}
           </Table>
+          <LimitsForm scopes={data.scopes.map((s) => s.scope)} onSaved={reload} />
           <form class="card" onSubmit={submit} aria-label="Reset a breaker">
             <h2>Reset a breaker (owners)</h2>
             <Field label="Scope" id="reset-scope">
