@@ -119,6 +119,8 @@ export interface Services {
   verifiedContracts: VerifiedContracts;
   /** Human approvals: votes, quorum, escalation and expiry. */
   approvals: ApprovalService;
+  /** Commits x402 payments seen on chain and releases expired ones (the worker sweeps it; tests drive `sweep()`). */
+  x402Settlement: X402Settlement;
   /** The background jobs (workers/gateway-workers.ts), started when the app is ready and stopped when it closes. */
   workers: WorkerSet;
   /** Aborted when the app starts closing: long-polls answer at once with the current state (graceful shutdown). */
@@ -444,6 +446,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ],
   });
   await jobRunner.register();
+  const x402Settlement = new X402Settlement({ pool, chains, log: app.log });
   const workers = gatewayWorkers(
     {
       log: app.log,
@@ -452,7 +455,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       tracker,
       approvals,
       deadlines,
-      x402: new X402Settlement({ pool, chains, log: app.log }),
+      x402: x402Settlement,
       notifications,
       halts: killSwitch,
       alertRouter,
@@ -498,6 +501,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     verifiedContracts,
     notifications,
     approvals,
+    x402Settlement,
     workers,
     closing: closing.signal,
     auth: new AuthService({ pool, tokens }),
