@@ -14,18 +14,9 @@ import {
   X402_PRICE,
   X402_STACK_ENV,
   startX402Resource,
+  x402Policy,
   type X402Resource,
 } from './support/x402-resource.ts';
-
-const POLICY = `
-policies:
-  - name: paid_api_cents
-    conditions: { transaction_type: x402_payment, x402_host: "127.0.0.1", max_value_usd: "0.05" }
-    action: auto_approve
-  - name: deny_rest
-    conditions: {}
-    action: reject
-`;
 
 describe('x402 authorisations at their expiry', { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -62,7 +53,7 @@ describe('x402 authorisations at their expiry', { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    stack = await startStack({ policy: POLICY, env: { ...X402_STACK_ENV }, tracker: false });
+    stack = await startStack({ policy: x402Policy(), env: { ...X402_STACK_ENV }, tracker: false });
     resource = await startX402Resource(stack, [
       { path: '/data', description: 'one datum, an authorisation valid 300 s' },
       { path: '/quick', maxTimeoutSeconds: 60, description: 'one datum, an authorisation valid 60 s' },

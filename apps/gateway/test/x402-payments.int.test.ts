@@ -13,24 +13,12 @@ import {
   X402_STACK_ENV,
   X402_TOKEN as TOKEN,
   startX402Resource,
+  x402Policy,
   type X402Resource,
 } from './support/x402-resource.ts';
 
-/** Payments to 127.0.0.1 of at most 0.05 USD; TEST_POLICY's transfers; a final deny (lint-clean, so it can be re-activated). */
-const policy = (maxPaymentUsd: string) => `
-policies:
-  - name: paid_api_cents
-    conditions:
-      transaction_type: x402_payment
-      x402_host: "127.0.0.1"
-      x402_payee: [listed, pinned, new]
-      max_value_usd: "${maxPaymentUsd}"
-    action: auto_approve
-${TEST_POLICY.replace('policies:\n', '')}
-  - name: deny_rest
-    conditions: {}
-    action: reject
-`;
+/** x402 payments to 127.0.0.1 of at most `maxPaymentUsd`, and TEST_POLICY's transfers. */
+const policy = (maxPaymentUsd: string) => x402Policy(maxPaymentUsd, TEST_POLICY.replace('policies:\n', ''));
 
 describe('x402 payments through the gateway', { timeout: 600_000 }, () => {
   let stack: Stack;

@@ -36,6 +36,27 @@ export const X402_STACK_ENV: Readonly<Record<string, string>> = Object.freeze({
   X402_MAX_VALIDITY_SECONDS: '600',
 });
 
+/**
+ * A policy paying x402 resources on 127.0.0.1 up to `maxPaymentUsd` a request, then `otherRules` (YAML list items),
+ * then a final deny, so it is lint-clean and can be activated again through the admin API.
+ */
+export function x402Policy(maxPaymentUsd = '0.05', otherRules = ''): string {
+  return `
+policies:
+  - name: paid_api_cents
+    conditions:
+      transaction_type: x402_payment
+      x402_host: "127.0.0.1"
+      x402_payee: [listed, pinned, new]
+      max_value_usd: "${maxPaymentUsd}"
+    action: auto_approve
+${otherRules}
+  - name: deny_rest
+    conditions: {}
+    action: reject
+`;
+}
+
 /** One paid route of the resource server: `GET <path>` answers `{ datum: 42, path }` once paid. */
 export interface X402Route {
   path: string;
