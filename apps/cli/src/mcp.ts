@@ -7,6 +7,9 @@
  * `CLAWD402_API_KEY_FILE`, never from the command line (argv is visible to every user of the machine); the
  * @clawd402/sdk client exchanges it for short-lived bearer tokens and renews them. Stdout carries the protocol only;
  * diagnostics go to stderr. Exit status: 0 on end of input, 2 usage, 1 any other failure.
+ *
+ * One tool is the bridge's own: `fetch_paid` (mcp-fetch-paid.ts) fetches the agent's URL here, beside the agent, and
+ * pays a 402 through the gateway, which never requests an agent's URL itself (docs/mcp.md).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -14,10 +17,11 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Clawd402Client } from '@clawd402/sdk';
+import { FETCH_PAID_TOOL, fetchPaid } from './mcp-fetch-paid.ts';
 import { MCP_USAGE, McpUsageError, readMcpSettings } from './mcp-settings.ts';
 
 async function main(): Promise<void> {
-  const { gateway, apiKey } = readMcpSettings(process.argv.slice(2), process.env);
+  const { gateway, apiKey, chainIds } = readMcpSettings(process.argv.slice(2), process.env);
   const sdk = new Clawd402Client({ apiUrl: gateway, apiKey });
   const endpoint = new URL('mcp', gateway.endsWith('/') ? gateway : `${gateway}/`);
   const authorised: typeof fetch = async (url, init) => {
@@ -39,10 +43,16 @@ async function main(): Promise<void> {
       upstream = null;
       throw error;
     }));
-  server.setRequestHandler(ListToolsRequestSchema, async (request) =>
-    (await gatewayClient()).listTools(request.params),
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    const listed = await (await gatewayClient()).listTools(request.params);
+    // The gateway's tools, then the bridge's own on the last page.
+    return listed.nextCursor ? listed : { ...listed, tools: [...listed.tools, FETCH_PAID_TOOL] };
+  });
+  server.setRequestHandler(CallToolRequestSchema, async (request) =>
+    request.params.name === FETCH_PAID_TOOL.name
+      ? fetchPaid(sdk, chainIds, request.params.arguments)
+      : (await gatewayClient()).callTool(request.params),
   );
-  server.setRequestHandler(CallToolRequestSchema, async (request) => (await gatewayClient()).callTool(request.params));
 
   const stdio = new StdioServerTransport();
   stdio.onclose = () => {

@@ -14,6 +14,7 @@ describe('clawd402-mcp settings', () => {
     assert.deepEqual(readMcpSettings(['--gateway', 'http://127.0.0.1:8080'], { CLAWD402_API_KEY: KEY }), {
       gateway: 'http://127.0.0.1:8080',
       apiKey: KEY,
+      chainIds: [],
     });
     const dir = mkdtempSync(join(tmpdir(), 'clawd402-mcp-'));
     try {
@@ -22,9 +23,19 @@ describe('clawd402-mcp settings', () => {
         CLAWD402_GATEWAY_URL: 'https://gw.example.org',
         CLAWD402_API_KEY_FILE: join(dir, 'key'),
       });
-      assert.deepEqual(settings, { gateway: 'https://gw.example.org', apiKey: KEY });
+      assert.deepEqual(settings, { gateway: 'https://gw.example.org', apiKey: KEY, chainIds: [] });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('fetch_paid chains from --chain (repeatable) or CLAWD402_CHAIN_IDS; anything but a chain id is a usage error', () => {
+    const env = { CLAWD402_API_KEY: KEY, CLAWD402_CHAIN_IDS: '1, 10' };
+    const gw = ['--gateway', 'http://127.0.0.1:8080'];
+    assert.deepEqual(readMcpSettings([...gw, '--chain', '8453', '--chain=84532'], env).chainIds, [8453, 84532]);
+    assert.deepEqual(readMcpSettings(gw, env).chainIds, [1, 10]);
+    for (const bad of ['0', '-1', 'base', '1e3', '99999999999999999']) {
+      assert.throws(() => readMcpSettings([...gw, '--chain', bad], env), McpUsageError, bad);
     }
   });
 

@@ -121,6 +121,8 @@ export interface Services {
   verifiedContracts: VerifiedContracts;
   /** Human approvals: votes, quorum, escalation and expiry. */
   approvals: ApprovalService;
+  /** Commits x402 payments seen on chain and releases expired ones (the worker sweeps it; tests drive `sweep()`). */
+  x402Settlement: X402Settlement;
   /** The background jobs (workers/gateway-workers.ts), started when the app is ready and stopped when it closes. */
   workers: WorkerSet;
   /** Aborted when the app starts closing: long-polls answer at once with the current state (graceful shutdown). */
@@ -456,6 +458,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ],
   });
   await jobRunner.register();
+  const x402Settlement = new X402Settlement({ pool, chains, log: app.log });
   const workers = gatewayWorkers(
     {
       log: app.log,
@@ -464,7 +467,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       tracker,
       approvals,
       deadlines,
-      x402: new X402Settlement({ pool, chains, log: app.log }),
+      x402: x402Settlement,
       notifications,
       halts: killSwitch,
       alertRouter,
@@ -510,6 +513,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     verifiedContracts,
     notifications,
     approvals,
+    x402Settlement,
     workers,
     closing: closing.signal,
     auth: new AuthService({ pool, tokens }),

@@ -56,8 +56,16 @@ describe('MCP server', { timeout: 300_000 }, () => {
   const originOf = async (id: string): Promise<unknown> =>
     (await stack.pool.query('SELECT origin FROM intents WHERE id = $1', [id])).rows[0].origin;
 
-  /** The same checks for either transport: `connect` answers a connected SDK client named `clientName`. */
-  function suite(transportName: string, connect: () => Promise<Client>, clientName: string): void {
+  /**
+   * The same checks for either transport: `connect` answers a connected SDK client named `clientName`, which lists
+   * `tools` (the stdio bridge adds its own fetch_paid; the gateway never fetches an agent's URL, docs/mcp.md).
+   */
+  function suite(
+    transportName: string,
+    connect: () => Promise<Client>,
+    clientName: string,
+    tools: readonly string[],
+  ): void {
     describe(`over ${transportName}`, () => {
       let client: Client;
       before(async () => {
@@ -68,16 +76,16 @@ describe('MCP server', { timeout: 300_000 }, () => {
         (await client.callTool({ name, arguments: args })) as ToolAnswer;
 
       test('lists every tool, each with a description and a JSON schema', async () => {
-        const { tools } = await client.listTools();
+        const { tools: listed } = await client.listTools();
         assert.deepEqual(
-          tools.map((t) => t.name),
-          TOOLS,
+          listed.map((t) => t.name),
+          tools,
         );
-        for (const tool of tools) {
+        for (const tool of listed) {
           assert.ok(tool.description && tool.description.length > 20, tool.name);
           assert.equal(tool.inputSchema.type, 'object');
         }
-        const transfer = tools.find((t) => t.name === 'transfer')!;
+        const transfer = listed.find((t) => t.name === 'transfer')!;
         assert.deepEqual(transfer.inputSchema.required, ['chainId', 'to', 'asset', 'amount']);
       });
 
@@ -165,6 +173,7 @@ describe('MCP server', { timeout: 300_000 }, () => {
       return client;
     },
     'http-test-client',
+    TOOLS,
   );
 
   suite(
@@ -183,6 +192,7 @@ describe('MCP server', { timeout: 300_000 }, () => {
       return client;
     },
     'stdio-test-client',
+    [...TOOLS, 'fetch_paid'],
   );
 
   test('REST and JSON-RPC intents carry their own origin', async () => {

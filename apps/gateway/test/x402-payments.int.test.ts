@@ -1,56 +1,32 @@
-// x402 payments end to end with the REAL reference packages from npm, unmodified: a resource server built with
-// @x402/hono (x402ResourceServer + the `exact` EVM server scheme) and a local facilitator built from @x402/core's
-// x402Facilitator and @x402/evm's `exact` facilitator scheme, both pointed at anvil and an EIP-3009 token compiled with
-// solc (packages/testkit/contracts/Eip3009Token.sol). The agent pays with the SDK's `client.fetch` through the gateway.
+// x402 payments end to end with the REAL reference packages from npm, unmodified (support/x402-resource.ts): a
+// resource server built with @x402/hono and a local facilitator built from @x402/core and @x402/evm, both on anvil with
+// an EIP-3009 token compiled with solc. The agent pays with the SDK's `client.fetch` through the gateway.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
-import { x402Facilitator } from '@x402/core/facilitator';
-import { x402ResourceServer, paymentMiddleware } from '@x402/hono';
-import { toFacilitatorEvmSigner } from '@x402/evm';
-import { ExactEvmScheme as ExactEvmFacilitatorScheme } from '@x402/evm/exact/facilitator';
-import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server';
-import { createWalletClient, defineChain, erc20Abi, getContractAddress, http, publicActions, type Address } from 'viem';
-import { nonceManager, privateKeyToAccount } from 'viem/accounts';
 import { Clawd402Client, Clawd402ClientError, readSettlement } from '@clawd402/sdk';
-import { ANVIL_ACCOUNTS, deployEip3009Token } from '@clawd402/testkit';
-import { upsertAsset } from '../src/repositories/assets-repository.ts';
 import { RECIPIENTS, TEST_POLICY, callJson, startStack, type Stack } from './support/stack.ts';
+import {
+  X402_NETWORK as NETWORK,
+  X402_OTHER_PAYEE as OTHER_PAYEE,
+  X402_PAYEE as PAYEE,
+  X402_PRICE as PRICE,
+  X402_STACK_ENV,
+  X402_TOKEN as TOKEN,
+  startX402Resource,
+  x402Policy,
+  type X402Resource,
+} from './support/x402-resource.ts';
 
-/** Anvil's dev account 9 deploys the token: its first contract's address is known before the gateway starts. */
-const DEPLOYER = ANVIL_ACCOUNTS[9];
-const TOKEN = getContractAddress({ from: DEPLOYER.address, nonce: 0n });
-/** Anvil's dev account 8 runs the facilitator (it pays the gas of settlement). */
-const FACILITATOR = ANVIL_ACCOUNTS[8];
-/** Who the resource is paid to (dev account 6), and another payee a hostile 402 names (dev account 7). */
-const PAYEE = RECIPIENTS[5]!;
-const OTHER_PAYEE = RECIPIENTS[6]!;
-const NETWORK = 'eip155:31337' as const;
-/** 0.01 USDC (6 decimals) at the static price of 1 USD. */
-const PRICE = '10000';
-
-const POLICY = `
-policies:
-  - name: paid_api_cents
-    conditions:
-      transaction_type: x402_payment
-      x402_host: "127.0.0.1"
-      x402_payee: [listed, pinned, new]
-      max_value_usd: "0.05"
-    action: auto_approve
-${TEST_POLICY.replace('policies:\n', '')}`;
+/** x402 payments to 127.0.0.1 of at most `maxPaymentUsd`, and TEST_POLICY's transfers. */
+const policy = (maxPaymentUsd: string) => x402Policy(maxPaymentUsd, TEST_POLICY.replace('policies:\n', ''));
 
 describe('x402 payments through the gateway', { timeout: 600_000 }, () => {
   let stack: Stack;
   let owner: string;
-  let server: ServerType;
+  let resource: X402Resource;
   let resourceUrl: string;
-  let served = 0;
   const client = (apiKey: string) => new Clawd402Client({ apiUrl: stack.baseUrl, apiKey, network: 'anvil' });
-  const balanceOf = (who: Address) =>
-    stack.chain.readContract({ address: TOKEN, abi: erc20Abi, functionName: 'balanceOf', args: [who] });
+  const balanceOf = (who: `0x${string}`) => resource.balanceOf(who);
   const setDailyLimit = async (agentId: string, dailyLimitUsd: string) => {
     const set = await callJson(stack.baseUrl, owner, 'PUT', '/admin/costs/limits', {
       scope: `agent:${agentId}`,
@@ -67,112 +43,24 @@ describe('x402 payments through the gateway', { timeout: 600_000 }, () => {
         signature: string | null;
         channel: string | null;
       }>(
-        `SELECT status, spend_state, signature, origin->>'channel' AS channel FROM intents WHERE agent_id = $1 AND type = 'x402_payment'`,
+        `SELECT status, spend_state, signature, origin->>'channel' AS channel FROM intents
+          WHERE agent_id = $1 AND type = 'x402_payment' ORDER BY created_at`,
         [agentId],
       )
     ).rows;
 
   before(async () => {
-    stack = await startStack({
-      policy: POLICY,
-      env: { X402_ASSETS: `31337=${TOKEN}`, X402_MAX_PAYMENT_USD: '1', X402_MAX_VALIDITY_SECONDS: '600' },
-    });
+    stack = await startStack({ policy: policy('0.05'), env: { ...X402_STACK_ENV } });
     owner = await stack.loginAs('owner');
-    const deployed = await deployEip3009Token({
-      rpcUrl: stack.anvil.rpcUrl,
-      deployerKey: DEPLOYER.privateKey,
-      name: 'USD Coin',
-      symbol: 'USDC',
-      version: '2',
-      supply: 1_000_000n * 10n ** 6n,
-    });
-    assert.equal(deployed, TOKEN);
-    await upsertAsset(
-      stack.pool,
-      {
-        chainId: 31337,
-        asset: TOKEN,
-        symbol: 'USDC',
-        decimals: 6,
-        priceSource: { kind: 'static', usd: '1', maxAgeSeconds: null },
-      },
-      'system:test',
-    );
-    const chain = defineChain({
-      id: 31337,
-      name: 'anvil',
-      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [stack.anvil.rpcUrl] } },
-    });
-    const deployer = createWalletClient({
-      account: privateKeyToAccount(DEPLOYER.privateKey),
-      chain,
-      transport: http(),
-    });
-    const funded = await deployer.writeContract({
-      address: TOKEN,
-      abi: erc20Abi,
-      functionName: 'transfer',
-      args: [stack.signerAddress, 100n * 10n ** 6n],
-    });
-    await stack.chain.waitForTransactionReceipt({ hash: funded });
-
-    // The local facilitator: the reference x402Facilitator with the reference `exact` EVM scheme, settling on anvil.
-    const facilitatorWallet = createWalletClient({
-      account: privateKeyToAccount(FACILITATOR.privateKey, { nonceManager }),
-      chain,
-      transport: http(),
-      pollingInterval: 100,
-    }).extend(publicActions);
-    const evmSigner = toFacilitatorEvmSigner(
-      Object.assign(facilitatorWallet, { address: FACILITATOR.address }) as unknown as Parameters<
-        typeof toFacilitatorEvmSigner
-      >[0],
-      { confirmationTimeoutMs: 60_000 },
-    );
-    const facilitator = new x402Facilitator().register(NETWORK, new ExactEvmFacilitatorScheme(evmSigner));
-    const facilitatorClient = {
-      verify: (payload: never, requirements: never) => facilitator.verify(payload, requirements),
-      settle: (payload: never, requirements: never) => facilitator.settle(payload, requirements),
-      getSupported: async () => facilitator.getSupported(),
-    };
-
-    // The resource server: @x402/hono's paymentMiddleware with the reference server scheme.
-    const resourceServer = new x402ResourceServer(facilitatorClient as never).register(
-      NETWORK,
-      new ExactEvmServerScheme(),
-    );
-    const option = (payTo: Address, amount: string) => ({
-      scheme: 'exact',
-      network: NETWORK,
-      payTo,
-      price: { amount, asset: TOKEN, extra: { name: 'USD Coin', version: '2' } },
-      maxTimeoutSeconds: 300,
-    });
-    const app = new Hono();
-    app.use(
-      paymentMiddleware(
-        {
-          'GET /data': { accepts: option(PAYEE, PRICE), description: 'one datum' },
-          'GET /premium': { accepts: option(PAYEE, '60000'), description: 'above the 0.05 USD rule' },
-          'GET /moved': { accepts: option(OTHER_PAYEE, PRICE), description: 'the payee changed' },
-          'GET /slow': { accepts: { ...option(PAYEE, PRICE), maxTimeoutSeconds: 86_400 }, description: 'a day' },
-        },
-        resourceServer as never,
-      ),
-    );
-    for (const path of ['/data', '/premium', '/moved', '/slow']) {
-      app.get(path, (c) => {
-        served += 1;
-        return c.json({ datum: 42, path });
-      });
-    }
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    resourceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    resource = await startX402Resource(stack, [
+      { path: '/data', description: 'one datum' },
+      { path: '/moved', payTo: OTHER_PAYEE, description: 'the payee changed' },
+      { path: '/slow', maxTimeoutSeconds: 86_400, description: 'a day' },
+    ]);
+    resourceUrl = resource.url;
   });
   after(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await resource?.stop();
     await stack?.stop();
   });
 
@@ -214,16 +102,13 @@ describe('x402 payments through the gateway', { timeout: 600_000 }, () => {
   test('the same payment id and requirements answer the same authorisation (never paid twice)', async () => {
     const { apiKey } = await stack.newAgent('x402-retry');
     const agent = client(apiKey);
-    const required = await fetch(`${resourceUrl}/data`);
-    const decoded = JSON.parse(Buffer.from(required.headers.get('payment-required')!, 'base64').toString()) as {
-      accepts: Record<string, unknown>[];
-    };
+    const requirements = await resource.requirementsOf('/data');
     const ask = () =>
       agent.payX402({
         chainId: 31337,
         resource: `${resourceUrl}/data`,
         x402Version: 2,
-        requirements: decoded.accepts[0] as never,
+        requirements: requirements as never,
         idempotencyKey: 'x402-same-request',
       });
     const [first, second] = await Promise.all([ask(), ask()]);
@@ -232,25 +117,54 @@ describe('x402 payments through the gateway', { timeout: 600_000 }, () => {
     assert.equal(first.signing?.signature, second.signing?.signature);
   });
 
-  test('a price above the rule (0.06 > 0.05 USD) is refused by policy: nothing signed, not served, nothing reserved', async () => {
+  test('the operator lowers the cap with a new policy version: the next paid fetch is refused, nothing signed, nothing reserved', async () => {
     const { agentId, apiKey } = await stack.newAgent('x402-capped');
-    const servedBefore = served;
-    await assert.rejects(client(apiKey).fetch(`${resourceUrl}/premium`), (error: Clawd402ClientError) => {
-      assert.equal(error.code, 'policy_denied');
-      return true;
+    await setDailyLimit(agentId, '5');
+    const agent = client(apiKey);
+    const paid = await agent.fetch(`${resourceUrl}/data`);
+    assert.equal(paid.status, 200, await paid.clone().text());
+    const spentUsd = async () =>
+      (await agent.budget()).find((b) => b.scope === 'agent' && b.window === '24h')?.spentUsd;
+    assert.equal(await spentUsd(), '0.01');
+
+    // 0.01 USD a request is above the new cap of 0.005, through the admin policy API (docs/policy-lifecycle.md).
+    const uploaded = await fetch(`${stack.baseUrl}/admin/policies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/yaml' },
+      body: policy('0.005'),
     });
-    assert.equal(served, servedBefore);
-    const rows = await x402Intents(agentId);
-    assert.deepEqual(
-      rows.map((r) => [r.status, r.spend_state, r.signature]),
-      [['rejected', null, null]],
-    );
+    const version = (await uploaded.json()) as { version: number; hash: string; lint: { errors: unknown[] } };
+    assert.equal(uploaded.status, 201, JSON.stringify(version));
+    const activated = await callJson(stack.baseUrl, owner, 'POST', `/admin/policies/${version.version}/activate`);
+    assert.equal(activated.status, 200, JSON.stringify(activated.body));
+    try {
+      const servedBefore = resource.served();
+      const balanceBefore = await balanceOf(PAYEE);
+      const error = (await agent.fetch(`${resourceUrl}/data`).catch((e: unknown) => e)) as Clawd402ClientError;
+      assert.ok(error instanceof Clawd402ClientError, String(error));
+      assert.equal(error.code, 'policy_denied');
+      assert.equal(error.intent?.decision?.policySetHash, version.hash); // decided by the new version
+      assert.equal(error.intent?.decision?.policy, 'deny_rest');
+      assert.equal(resource.served(), servedBefore); // the resource was not served
+      assert.equal(await balanceOf(PAYEE), balanceBefore);
+      // One authorisation in all (the first payment's): the refused one was recorded, never signed nor reserved.
+      const rows = await x402Intents(agentId);
+      assert.deepEqual(rows.map((r) => [r.status, r.signature === null, r.spend_state]).slice(1), [
+        ['rejected', true, null],
+      ]);
+      assert.notEqual(rows[0]!.signature, null);
+      assert.equal(await spentUsd(), '0.01'); // the budget is unchanged
+    } finally {
+      // Roll back to the boot version (docs/policy-lifecycle.md) for the tests that follow.
+      const back = await callJson(stack.baseUrl, owner, 'POST', '/admin/policies/1/activate');
+      assert.equal(back.status, 200, JSON.stringify(back.body));
+    }
   });
 
   test('hostile 402s are refused with their own codes before anything is recorded or signed', async () => {
     const { agentId, apiKey } = await stack.newAgent('x402-hostile');
     const agent = client(apiKey);
-    const servedBefore = served;
+    const servedBefore = resource.served();
     const refusal = async (path: string) => {
       const error = (await agent.fetch(`${resourceUrl}${path}`).catch((e: unknown) => e)) as Clawd402ClientError;
       assert.ok(error instanceof Clawd402ClientError, String(error));
@@ -286,7 +200,7 @@ describe('x402 payments through the gateway', { timeout: 600_000 }, () => {
       'x402_requirements_too_large',
     );
     assert.equal(await codeOf({ ...good, amount: '2000000' }), 'x402_amount_above_cap');
-    assert.equal(served, servedBefore);
+    assert.equal(resource.served(), servedBefore);
     assert.deepEqual(await x402Intents(agentId), []);
   });
 

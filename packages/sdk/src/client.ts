@@ -286,6 +286,7 @@ function parseUrl(text: string): URL {
   }
 }
 
-function isLoopback(host: string): boolean {
+/** True for a URL hostname that names this machine: `localhost`, `127.0.0.0/8` or `[::1]` (as `URL` writes them). */
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }

@@ -25,6 +25,8 @@ export const SDK_ERRORS = {
   http_error: 'The gateway answered with an error the SDK does not know.',
   x402_no_acceptable_requirement:
     'The 402 answer offers no `exact` payment on a chain this client pays on; nothing was paid.',
+  x402_amount_above_max:
+    'The cheapest payment the 402 answer accepts is above the maxAmount given for this call; nothing was paid.',
 } as const;
 export type SdkErrorCode = keyof typeof SDK_ERRORS;
 

@@ -2,7 +2,7 @@
  * @clawd402/sdk — what an agent installs to use a Clawd402 gateway. No key material ever enters it: the gateway's
  * signer signs, under the operator's policy. The viem account adapter is `@clawd402/sdk/viem`.
  */
-export { Clawd402Client, NETWORKS, isFinal } from './client.ts';
+export { Clawd402Client, NETWORKS, isFinal, isLoopback } from './client.ts';
 export type { Clawd402ClientOptions, ExecuteInput, ExecuteResult, WaitOptions } from './client.ts';
 export { Clawd402ClientError, SDK_ERRORS, isClientError } from './errors.ts';
 export type { ClientErrorCode, SdkErrorCode } from './errors.ts';

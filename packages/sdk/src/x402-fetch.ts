@@ -58,6 +58,12 @@ export interface PayingFetchOptions {
    * gateway's Idempotency-Key), so a retried request never pays twice. Default: a fresh id per call.
    */
   paymentId?: string;
+  /**
+   * The most one call may pay, in base units of the token as the 402 states amounts (USDC has 6 decimals: `10000n` is
+   * 0.01 USDC). A 402 whose cheapest acceptable requirement asks more is refused with `x402_amount_above_max` before
+   * the gateway is asked. The operator's policy and budgets apply either way.
+   */
+  maxAmount?: bigint | string;
 }
 
 function decodeBase64Json(value: string, what: string): unknown {
@@ -122,26 +128,31 @@ function chainOf(network: unknown): number | undefined {
   return caip ? Number(caip[1]) : V1_NETWORKS[network];
 }
 
-/** The cheapest `exact` requirement on a chain the gateway may pay on; null when none fits. */
+/** The cheapest `exact` requirement on a chain the gateway may pay on, with its amount; null when none fits. */
 export function selectRequirement(
   required: X402PaymentRequired,
   chainIds: readonly number[],
-): { requirement: X402Requirement; chainId: number } | null {
+): { requirement: X402Requirement; chainId: number; amount: bigint } | null {
   const amountOf = (r: X402Requirement): bigint => {
     const raw = required.x402Version === 1 ? r.maxAmountRequired : r.amount;
     return typeof raw === 'string' && /^[0-9]{1,78}$/.test(raw) ? BigInt(raw) : -1n;
   };
   const fits = required.accepts
-    .map((requirement) => ({ requirement, chainId: chainOf(requirement.network) }))
+    .map((requirement) => ({ requirement, chainId: chainOf(requirement.network), amount: amountOf(requirement) }))
     .filter(
-      (c): c is { requirement: X402Requirement; chainId: number } =>
-        c.requirement.scheme === 'exact' &&
-        c.chainId !== undefined &&
-        chainIds.includes(c.chainId) &&
-        amountOf(c.requirement) > 0n,
+      (c): c is { requirement: X402Requirement; chainId: number; amount: bigint } =>
+        c.requirement.scheme === 'exact' && c.chainId !== undefined && chainIds.includes(c.chainId) && c.amount > 0n,
     )
-    .sort((a, b) => (amountOf(a.requirement) < amountOf(b.requirement) ? -1 : 1));
+    .sort((a, b) => (a.amount < b.amount ? -1 : 1));
   return fits[0] ?? null;
+}
+
+function maxAmountOf(value: bigint | string | undefined): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'bigint' ? value >= 0n : /^[0-9]{1,78}$/.test(value)) return BigInt(value);
+  throw new Clawd402ClientError('invalid_option', {
+    message: 'maxAmount must be a non-negative integer of base units.',
+  });
 }
 
 /**
@@ -149,7 +160,8 @@ export function selectRequirement(
  * requirements (v2 `PAYMENT-REQUIRED`, or a v1 body), picks the cheapest `exact` one on a chain the gateway may pay
  * on, asks the gateway for the payment (an `x402_payment` intent, decided by the operator's policy and budgets), and
  * sends the request once more with the payment header (`PAYMENT-SIGNATURE`, v1 `X-PAYMENT`). At most one payment
- * per call: a second 402 is answered as it is. {@link readSettlement} decodes what the server reports.
+ * per call: a second 402 is answered as it is; never more than `options.maxAmount`. {@link readSettlement} decodes
+ * what the server reports.
  */
 export async function payingFetch(
   payer: X402Payer,
@@ -158,6 +170,7 @@ export async function payingFetch(
   init: RequestInit | undefined,
   options: PayingFetchOptions = {},
 ): Promise<Response> {
+  const maxAmount = maxAmountOf(options.maxAmount);
   const request = new Request(input, init);
   const first = await fetchImpl(request.clone());
   if (first.status !== 402) return first;
@@ -167,6 +180,15 @@ export async function payingFetch(
   if (!chosen) {
     throw new Clawd402ClientError('x402_no_acceptable_requirement', {
       details: { accepts: required.accepts.map((a) => ({ scheme: a.scheme, network: a.network })) },
+    });
+  }
+  if (maxAmount !== undefined && chosen.amount > maxAmount) {
+    throw new Clawd402ClientError('x402_amount_above_max', {
+      details: {
+        amount: chosen.amount.toString(),
+        maxAmount: maxAmount.toString(),
+        network: chosen.requirement.network,
+      },
     });
   }
   const paymentId = options.paymentId ?? randomUUID();

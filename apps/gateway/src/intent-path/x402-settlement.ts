@@ -23,15 +23,16 @@ const BATCH = 100;
  * A reservation is released only once the latest block is this far past `validBefore`: a block replaced by a
  * reorganisation may carry an earlier timestamp and the transfer with it; released spend never counts again.
  */
-const EXPIRY_MARGIN_SECONDS = 300n;
+export const EXPIRY_MARGIN_SECONDS = 300n;
 
 /**
  * Settling x402 payments (docs/x402.md) — the tracking step of a signed EIP-3009 authorisation, which the gateway
  * never broadcasts itself (the resource's facilitator does). Its reservation stays `reserved` from the decision until:
  *   - the token's `authorizationState(from, nonce)` is true: the transfer happened (or was cancelled by the signer's
  *     own key, which only this gateway holds) → the intent is `confirmed` and its spend `committed`;
- *   - the chain's latest block is at or past `validBefore` and the nonce is still unused: the authorisation can never
- *     be used → the intent is `expired` and its reservation released.
+ *   - the chain's latest block is at least {@link EXPIRY_MARGIN_SECONDS} past `validBefore` and the nonce is still
+ *     unused: the authorisation can never be used → the intent is `expired` and its reservation released (audited as
+ *     `intent.x402_expired`).
  * Reads fail safe: an unanswered read leaves the payment reserved (money fails closed) until the next pass.
  */
 export class X402Settlement {
