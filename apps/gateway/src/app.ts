@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
@@ -18,6 +19,8 @@ import { NonceReconciler } from './chain/reconciler.ts';
 import { ReceiptTracker } from './intent-path/12-track.ts';
 import { NotificationDispatcher } from './notifications/dispatcher.ts';
 import { createPool, pingDatabase } from './db/pool.ts';
+import { loggerOptions } from './logging/logger-options.ts';
+import { logEvent } from '@clawd402/protocol';
 import { listAgentSignerAddresses } from './repositories/agents-repository.ts';
 import { migrate } from './db/migrate.ts';
 import { VerifiedContracts } from './chain/verified-contracts.ts';
@@ -180,7 +183,10 @@ declare module 'fastify' {
 }
 
 export interface BuildOptions {
-  /** Fastify logger options; defaults to pino at config.logLevel with secrets redacted. */
+  /**
+   * Fastify logger options laid over the gateway's (logging/logger-options.ts: ISO timestamps, secrets redacted,
+   * addresses masked per LOG_IP_MODE), e.g. a test's `{ level, stream }`; `false` turns logging off.
+   */
   logger?: FastifyServerOptions['logger'];
   /** Start the receipt tracker, the approvals sweep and the deadline sweeper (default true); tests drive them instead. */
   tracker?: boolean;
@@ -232,13 +238,18 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
           },
         }
       : {}),
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'body.apiKey', '*.apiKey', '*.password'],
-        censor: '[redacted]',
-      },
-    },
+    // ISO timestamps, secrets redacted, client addresses masked per LOG_IP_MODE (docs/logging.md); a test's own
+    // options (a stream, a level) are laid over these, never instead of them.
+    logger:
+      options.logger === false
+        ? false
+        : loggerOptions(
+            config.logLevel,
+            config.logIpMode,
+            typeof options.logger === 'object' ? (options.logger as Record<string, unknown>) : {},
+          ),
+    // Unique across replicas, so a request id in the signer's log (docs/logging.md) names one request.
+    genReqId: () => randomUUID(),
     bodyLimit: 16 * 1024,
     requestTimeout: timeouts.requestMs,
     // Node's default 16 KiB header limit would answer an oversized token with a bare 431; at 32 KiB the request
@@ -276,9 +287,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       enableOfflineQueue: false,
       lazyConnect: false,
     });
-    redis.on('error', (error: Error) =>
-      app.log.error({ err: { message: error.message } }, 'redis error; rate limits fail open'),
-    );
+    redis.on('error', (error: Error) => logEvent(app.log, 'system.redis_error', { err: { message: error.message } }));
   }
 
   // Prometheus metrics (metrics.ts): built first so that the services below can report into them.
@@ -366,7 +375,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   };
   // Decoding, simulation and swaps before the decision (docs/simulation.md, docs/swaps.md).
   const swaps = new SwapPlanner({ chains, prices, settings: config.swaps });
-  if (!config.simulation.enabled) app.log.warn('SIMULATION=off: transactions are signed without being simulated first');
+  if (!config.simulation.enabled) logEvent(app.log, 'system.simulation_off', {});
   // A memo holding the private key of one of these addresses is a leak (intent hygiene). Agents' signer addresses
   // from Postgres (a failed read refuses the intent), and the signer's keys when the signer answers.
   const knownAddresses = new KnownAddresses(async () => [
@@ -494,8 +503,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   });
   const closing = new AbortController();
   setMaxListeners(0, closing.signal); // one listener per waiting long-poll, however many
-  if (rotation.rotated)
-    app.log.warn({ sessionsEnded: rotation.ended }, 'access-token signing key changed: every session ended');
+  if (rotation.rotated) logEvent(app.log, 'auth.sessions_ended', { sessionsEnded: rotation.ended });
   app.decorate('services', {
     config,
     pool,

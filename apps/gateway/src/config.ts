@@ -60,6 +60,8 @@ export interface GatewayConfig {
   host: string;
   port: number;
   logLevel: string;
+  /** LOG_IP_MODE: client addresses in log lines, masked (the default) or full (logging/logger-options.ts). */
+  logIpMode: 'masked' | 'full';
   databaseUrl: string;
   databasePoolMax: number;
   migrateOnStart: boolean;
@@ -252,6 +254,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
     host: read('HOST'),
     port: read('PORT'),
     logLevel: read('LOG_LEVEL'),
+    logIpMode: read('LOG_IP_MODE'),
     databaseUrl,
     databasePoolMax: read('DATABASE_POOL_MAX'),
     migrateOnStart: read('MIGRATE_ON_START'),

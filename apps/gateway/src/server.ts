@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { buildApp } from './app.ts';
-import { armFaultPoint } from '@clawd402/protocol';
+import { pino } from 'pino';
+import { armFaultPoint, logEvent } from '@clawd402/protocol';
 import { loadConfig, ConfigError, type GatewayConfig } from './config.ts';
 
 /**
@@ -89,6 +90,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
   } catch (error) {
     if (error instanceof ConfigError) {
+      // One JSON line for log shippers (docs/logging.md), then the sentence for a person at a terminal.
+      const log = pino({ timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+      logEvent(log, 'system.startup_refused', { reason: error.message });
       console.error(`clawd402: configuration error: ${error.message}`);
       process.exit(78);
     }

@@ -321,9 +321,9 @@ describe('a gateway process never logs what it refused', () => {
 
     await gateway.stop(); // flush: everything the process wrote is captured
     const output = gateway.output();
-    assert.match(output, /intent hygiene: refused/, 'the refusals were logged (so the capture works)');
-    assert.match(output, /"category":"secret"/);
-    assert.match(output, /"category":"canary"/);
+    assert.match(output, /"event":"intent.hygiene_refused"/, 'the refusals were logged (so the capture works)');
+    assert.match(output, /"hygieneCategory":"secret"/);
+    assert.match(output, /"hygieneCategory":"canary"/);
     for (const leaked of [keyHex, CANARY, 'jo@example.com'])
       assert.ok(!output.toLowerCase().includes(leaked), `the log holds ${leaked}`);
 

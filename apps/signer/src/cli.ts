@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { SIGNER_FAULT_POINTS, armFaultPoint, latchReleaseMessage, parseFaultPoint } from '@clawd402/protocol';
+import { SIGNER_FAULT_POINTS, armFaultPoint, latchReleaseMessage, logEvent, parseFaultPoint } from '@clawd402/protocol';
 import { parseArgs } from 'node:util';
 import type { Address } from 'viem';
 import { checkIsolation, enforceIsolation } from './isolation.ts';
@@ -387,12 +387,17 @@ async function serve(args: string[]): Promise<void> {
       allowCoreDumps: values['allow-core-dumps'] === true,
     }),
     production,
-    (message) => logger.warn(message),
+    (problem) => logEvent(logger, 'signer.insecure_setup', { problem }),
   );
   if (!policyFile)
-    logger.warn('no --policy given: no per-key chain, value or operation limits apply (development only)');
+    logEvent(logger, 'signer.insecure_setup', {
+      problem: 'no --policy given: no per-key chain, value or operation limits apply (development only)',
+    });
   if (chains === undefined && !policyFile)
-    logger.warn({ chains: DEFAULT_CHAINS }, 'no --chains given; signing only for the dev chain');
+    logEvent(logger, 'signer.insecure_setup', {
+      problem: 'no --chains given; signing only for the dev chain',
+      chains: DEFAULT_CHAINS,
+    });
   const signer = await startSigner({
     socketPath,
     keystoreFiles: keystores,
@@ -422,13 +427,10 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
     signer.reload().catch((error: unknown) => {
-      logger.error(
-        {
-          errorName: error instanceof Error ? error.name : typeof error,
-          reason: error instanceof SignerConfigError ? error.message : undefined,
-        },
-        'reload failed; keeping the previous configuration',
-      );
+      logEvent(logger, 'signer.reload_failed', {
+        errorName: error instanceof Error ? error.name : typeof error,
+        reason: error instanceof SignerConfigError ? error.message : undefined,
+      });
     });
   });
 
@@ -467,6 +469,7 @@ function fatal(error: unknown): never {
     process.exit(2);
   }
   if (error instanceof SignerConfigError) {
+    logEvent(createStderrLogger(), 'signer.startup_refused', { reason: error.message });
     process.stderr.write(`clawd402-signer: ${error.message}\n`);
     process.exit(1);
   }

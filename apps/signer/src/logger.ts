@@ -3,10 +3,18 @@ import { pino, type Logger } from 'pino';
 /** Field names that are redacted wherever they appear, as a second line of defence: no code logs them. */
 export const REDACT_PATHS = ['privateKey', '*.privateKey', 'password', '*.password', 'ticket', '*.ticket'];
 
-/** The signer's logger: JSON lines on stderr (stdout carries only the machine-readable ready line). */
+/**
+ * The signer's logger: JSON lines on stderr with ISO 8601 timestamps (stdout carries only the machine-readable ready
+ * line). Security-relevant lines are catalogued events (`logEvent`, docs/logging.md).
+ */
 export function createStderrLogger(level = 'info'): Logger {
   return pino(
-    { name: 'clawd402-signer', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    {
+      name: 'clawd402-signer',
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
     pino.destination({ dest: 2, sync: true }),
   );
 }

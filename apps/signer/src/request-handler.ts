@@ -1,7 +1,9 @@
 import { randomUUID, verify as verifySignature, type KeyObject } from 'node:crypto';
 import {
   SIGNER_ERRORS,
+  isRequestId,
   latchReleaseMessage,
+  logEvent,
   SIGNER_METHODS,
   SignerError,
   deepFreeze,
@@ -39,7 +41,7 @@ import type { Reservation, SignerJournal } from './signer-journal.ts';
 import type { TicketVerifier } from './ticket-verifier.ts';
 
 const MAX_ID_CHARS = 128;
-const ENVELOPE_NAMES = new Set(['v', 'id', 'method', 'params']);
+const ENVELOPE_NAMES = new Set(['v', 'id', 'method', 'params', 'requestId']);
 const MESSAGE_HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 
 /** What the signer knows about a key beyond its secret: metadata from the key directory. */
@@ -151,7 +153,7 @@ export function createRequestHandler(
     return { key, result, jti: claims.jti, iid: claims.iid, cid: claims.cid, nonceMode };
   }
 
-  async function signTransaction(params: unknown): Promise<SignTransactionResult> {
+  async function signTransaction(params: unknown, log: Logger): Promise<SignTransactionResult> {
     const { ticket, tx } = parseSignTransactionParams(params);
     const digest = transactionDigest(tx);
     const amount = tx.value! + tx.gas! * tx.maxFeePerGas!;
@@ -175,14 +177,20 @@ export function createRequestHandler(
     );
     faultPoint('signer.after_sign'); // crash tests only (docs/recovery.md)
     const hash = keccak256(raw);
-    deps.logger.info(
-      { jti, iid, cid, from: key.address, hash, nonce: tx.nonce, nonceMode, op: 'transaction' },
-      'signed',
-    );
+    logEvent(log, 'signer.signed', {
+      jti,
+      iid,
+      cid,
+      from: key.address,
+      hash,
+      nonce: tx.nonce,
+      nonceMode,
+      op: 'transaction',
+    });
     return { raw, hash, from: key.address };
   }
 
-  async function signTypedData(params: unknown): Promise<SignatureResult> {
+  async function signTypedData(params: unknown, log: Logger): Promise<SignatureResult> {
     const { ticket, typedData, digest, chainId } = parseSignTypedDataParams(params);
     const {
       key,
@@ -193,11 +201,11 @@ export function createRequestHandler(
     } = await authorizeAndSign(ticket, { operation: 'typed_data', chainId, digest, facts: { amount: 0n } }, (k) =>
       k.signTypedData(typedData, digest),
     );
-    deps.logger.info({ jti, iid, cid, from: key.address, digest, op: 'typed_data' }, 'signed');
+    logEvent(log, 'signer.signed', { jti, iid, cid, from: key.address, digest, op: 'typed_data' });
     return { signature, digest, from: key.address };
   }
 
-  async function signMessage(params: unknown): Promise<SignatureResult> {
+  async function signMessage(params: unknown, log: Logger): Promise<SignatureResult> {
     const { ticket, message } = parseSignMessageParams(params);
     const digest = messageDigest(message);
     const {
@@ -211,7 +219,7 @@ export function createRequestHandler(
       { operation: 'personal_sign', chainId: null, digest, facts: { amount: 0n } },
       (k) => k.signMessage(message, digest),
     );
-    deps.logger.info({ jti, iid, cid, from: key.address, digest, op: 'personal_sign' }, 'signed');
+    logEvent(log, 'signer.signed', { jti, iid, cid, from: key.address, digest, op: 'personal_sign' });
     return { signature, digest, from: key.address };
   }
 
@@ -250,7 +258,7 @@ export function createRequestHandler(
       : { latched: false, latchId: null, since: null };
   }
 
-  async function latch(params: unknown): Promise<LatchState> {
+  async function latch(params: unknown, log: Logger): Promise<LatchState> {
     if (
       !isPlainObject(params) ||
       Object.keys(params).join(',') !== 'reason' ||
@@ -261,11 +269,11 @@ export function createRequestHandler(
     const already = deps.journal.latch !== null;
     const set = deps.journal.setLatch(randomUUID(), params.reason);
     await deps.journal.durable();
-    if (!already) deps.logger.warn({ latchId: set.id }, 'kill switch: latched; only cancellations are signed');
+    if (!already) logEvent(log, 'signer.latched', { latchId: set.id });
     return latchState();
   }
 
-  async function releaseLatch(params: unknown): Promise<LatchState> {
+  async function releaseLatch(params: unknown, log: Logger): Promise<LatchState> {
     if (
       !isPlainObject(params) ||
       Object.keys(params).sort().join(',') !== 'authorization,latchId' ||
@@ -284,35 +292,35 @@ export function createRequestHandler(
     if (!authorized) throw new SignerError('latch_release_unauthorized');
     deps.journal.clearLatch(current.id);
     await deps.journal.durable();
-    deps.logger.warn({ latchId: current.id }, 'kill switch: latch released');
+    logEvent(log, 'signer.latch_released', { latchId: current.id });
     return latchState();
   }
 
-  async function run(method: SignerMethod, params: unknown): Promise<unknown> {
+  async function run(method: SignerMethod, params: unknown, log: Logger): Promise<unknown> {
     switch (method) {
       case 'latch':
-        return latch(params);
+        return latch(params, log);
       case 'latch_status':
         assertNoParams(params);
         return latchState();
       case 'release_latch':
-        return releaseLatch(params);
+        return releaseLatch(params, log);
       case 'status':
         assertNoParams(params);
         return status;
       case 'list_keys':
         return listKeys(params);
       case 'sign_transaction':
-        return signTransaction(params);
+        return signTransaction(params, log);
       case 'sign_typed_data':
-        return signTypedData(params);
+        return signTypedData(params, log);
       case 'sign_message':
-        return signMessage(params);
+        return signMessage(params, log);
       case 'sign_checkpoint': {
         if (!deps.checkpoints) throw new SignerError('checkpoints_unavailable');
         const request = parseSignCheckpointParams(params);
         const result = await deps.checkpoints.sign(request);
-        deps.logger.info({ count: request.count, head: request.head }, 'audit checkpoint');
+        log.info({ count: request.count, head: request.head }, 'audit checkpoint');
         return result;
       }
       case 'get_checkpoint':
@@ -322,20 +330,21 @@ export function createRequestHandler(
     }
   }
 
-  async function dispatch(id: string, method: SignerMethod, params: unknown): Promise<HandledFrame> {
+  async function dispatch(id: string, method: SignerMethod, params: unknown, log: Logger): Promise<HandledFrame> {
     try {
-      const result = await run(method, params);
+      const result = await run(method, params, log);
       return { response: { v: 1, id, result }, close: false };
     } catch (error) {
       if (error instanceof SignerError) {
-        deps.logger.info({ id, method, code: error.code }, 'refused');
+        logEvent(log, 'signer.refused', { id, method, code: error.code });
         return { response: errorResponse(id, error.code), close: false };
       }
       // Unexpected: answer with the fixed sentence, log only the error's class (messages may quote inputs).
-      deps.logger.error(
-        { id, method, errorName: error instanceof Error ? error.name : typeof error },
-        'internal error',
-      );
+      logEvent(log, 'signer.internal_error', {
+        id,
+        method,
+        errorName: error instanceof Error ? error.name : typeof error,
+      });
       return { response: errorResponse(id, 'signer_internal'), close: false };
     }
   }
@@ -349,18 +358,21 @@ export function createRequestHandler(
       id.length === 0 ||
       id.length > MAX_ID_CHARS ||
       typeof method !== 'string' ||
-      Object.keys(frame).some((name) => !ENVELOPE_NAMES.has(name))
+      Object.keys(frame).some((name) => !ENVELOPE_NAMES.has(name)) ||
+      (frame.requestId !== undefined && !isRequestId(frame.requestId))
     ) {
       return {
         response: errorResponse(typeof id === 'string' && id.length <= MAX_ID_CHARS ? id : null, 'malformed_frame'),
         close: true,
       };
     }
+    // The gateway's request id, on every line this request logs (docs/logging.md).
+    const log = frame.requestId === undefined ? deps.logger : deps.logger.child({ requestId: frame.requestId });
     if (!(SIGNER_METHODS as readonly string[]).includes(method)) {
-      deps.logger.info({ id, code: 'unknown_method' }, 'refused');
+      logEvent(log, 'signer.refused', { id, code: 'unknown_method' });
       return { response: errorResponse(id, 'unknown_method'), close: false };
     }
-    return dispatch(id, method as SignerMethod, params);
+    return dispatch(id, method as SignerMethod, params, log);
   };
 }
 

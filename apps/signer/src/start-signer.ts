@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
-import { FrameDecoder, FrameError, encodeFrame } from '@clawd402/protocol';
+import { FrameDecoder, FrameError, encodeFrame, logEvent } from '@clawd402/protocol';
 import type { Hex } from 'viem';
 import type { Logger } from 'pino';
 import { AuditCheckpoints } from './audit-checkpoints.ts';
@@ -162,15 +162,12 @@ export async function startSigner(options: StartSignerOptions): Promise<RunningS
     await checkpoints?.close();
     throw error;
   }
-  logger.info(
-    {
-      socket: socketPath,
-      keys: keys.map((k) => ({ address: k.address, backend: k.backend })),
-      chains,
-      policy: policy !== null,
-    },
-    'listening',
-  );
+  logEvent(logger, 'signer.started', {
+    socket: socketPath,
+    keys: keys.map((k) => ({ address: k.address, backend: k.backend })),
+    chains,
+    policy: policy !== null,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -281,7 +278,7 @@ function serveConnection(
       frames = decoder.push(chunk);
     } catch (error) {
       const code = error instanceof FrameError ? error.code : 'malformed_frame';
-      logger.info({ code }, 'refused frame; closing connection');
+      logEvent(logger, 'signer.frame_refused', { code });
       refuseAndClose(errorResponse(null, code));
       return;
     }
@@ -310,12 +307,18 @@ async function loadSigningKeys(
     if (options.passwordFile === undefined)
       throw new SignerConfigError('keystores and key directories need a password file');
     if (isGroupOrWorldAccessible(options.passwordFile)) {
-      logger.warn({ file: options.passwordFile }, 'the password file is readable by group or others; chmod 600 it');
+      logEvent(logger, 'signer.insecure_setup', {
+        problem: 'the password file is readable by group or others; chmod 600 it',
+        file: options.passwordFile,
+      });
     }
     const password = readPasswordFile(options.passwordFile);
     for (const file of files) {
       if (isGroupOrWorldAccessible(file))
-        logger.warn({ file }, 'the keystore is readable by group or others; chmod 600 it');
+        logEvent(logger, 'signer.insecure_setup', {
+          problem: 'the keystore is readable by group or others; chmod 600 it',
+          file,
+        });
       keys.push(await loadKeystoreFile(file, password));
     }
     if (options.keyDir !== undefined) {

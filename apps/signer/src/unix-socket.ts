@@ -2,6 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { logEvent } from '@clawd402/protocol';
 import { SignerConfigError } from './keystore.ts';
 
 /**
@@ -21,7 +22,10 @@ export async function prepareSocketPath(path: string, logger: Logger): Promise<v
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
   } else if ((statSync(dir).mode & 0o022) !== 0) {
-    logger.warn({ dir }, 'the socket directory is writable by group or others; prefer a private 0700 directory');
+    logEvent(logger, 'signer.insecure_setup', {
+      problem: 'the socket directory is writable by group or others; prefer a private 0700 directory',
+      dir,
+    });
   }
 
   let isSocket: boolean;

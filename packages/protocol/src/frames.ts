@@ -100,7 +100,20 @@ export function latchReleaseMessage(latchId: string): Buffer {
   return Buffer.from(`clawd402-signer-latch-release:v1:${latchId}`, 'utf8');
 }
 
-export type SignerRequest =
+/**
+ * A request may carry the gateway's request id in `requestId`, so the signer's log lines for it name the HTTP request
+ * that caused them (docs/logging.md). It is 1–64 printable ASCII characters, no spaces; the signer refuses a frame
+ * with any other `requestId` as `malformed_frame`, and the client leaves out one that would be refused.
+ */
+export const MAX_REQUEST_ID_CHARS = 64;
+const REQUEST_ID = /^[\x21-\x7e]{1,64}$/;
+
+/** Whether `value` may travel as a frame's `requestId`. */
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && REQUEST_ID.test(value);
+}
+
+export type SignerRequest = (
   | { v: 1; id: string; method: 'sign_transaction'; params: SignTransactionParams }
   | { v: 1; id: string; method: 'sign_typed_data'; params: SignTypedDataParams }
   | { v: 1; id: string; method: 'sign_message'; params: SignMessageParams }
@@ -110,7 +123,8 @@ export type SignerRequest =
   | { v: 1; id: string; method: 'get_checkpoint'; params?: Record<string, never> }
   | { v: 1; id: string; method: 'latch'; params: LatchParams }
   | { v: 1; id: string; method: 'latch_status'; params?: Record<string, never> }
-  | { v: 1; id: string; method: 'release_latch'; params: ReleaseLatchParams };
+  | { v: 1; id: string; method: 'release_latch'; params: ReleaseLatchParams }
+) & { requestId?: string };
 
 export type SignerMethod = SignerRequest['method'];
 export const SIGNER_METHODS: readonly SignerMethod[] = [

@@ -9,3 +9,4 @@ export * from './freeze.ts';
 export * from './uuid.ts';
 export * from './decoded-view.ts';
 export * from './fault-points.ts';
+export * from './log-events.ts';

@@ -32,6 +32,15 @@ export interface SignerClientOptions {
   observe?: (method: string, seconds: number, outcome: string) => void;
 }
 
+/** Per-request options of the signing methods. */
+export interface RequestOptions {
+  /**
+   * The gateway's request id, carried to the signer's log lines for this request (docs/logging.md). Left out of the
+   * frame when it is not 1–64 printable ASCII characters, so a strange id never costs a signature.
+   */
+  requestId?: string;
+}
+
 const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -81,8 +90,12 @@ export class SignerClient {
    * Ask the signer to sign one EIP-1559 transaction under a ticket. Resolves to the signed raw transaction, its hash
    * and the signing address. The hash is checked against the raw bytes before it is returned.
    */
-  async signTransaction(params: SignTransactionParams): Promise<SignTransactionResult> {
-    const result = await this.#request('sign_transaction', { ticket: params.ticket, transaction: params.transaction });
+  async signTransaction(params: SignTransactionParams, options: RequestOptions = {}): Promise<SignTransactionResult> {
+    const result = await this.#request(
+      'sign_transaction',
+      { ticket: params.ticket, transaction: params.transaction },
+      options.requestId,
+    );
     return parseSignResult(result);
   }
 
@@ -91,8 +104,12 @@ export class SignerClient {
    * `typedDataDigest(typedData)`. Resolves to the 65-byte signature (v = 27/28), the digest and the signing address;
    * a result whose digest is not the typed data's is refused.
    */
-  async signTypedData(params: SignTypedDataParams): Promise<SignatureResult> {
-    const result = await this.#request('sign_typed_data', { ticket: params.ticket, typedData: params.typedData });
+  async signTypedData(params: SignTypedDataParams, options: RequestOptions = {}): Promise<SignatureResult> {
+    const result = await this.#request(
+      'sign_typed_data',
+      { ticket: params.ticket, typedData: params.typedData },
+      options.requestId,
+    );
     return parseSignatureResult(result, typedDataDigest(params.typedData), 'sign_typed_data');
   }
 
@@ -100,8 +117,12 @@ export class SignerClient {
    * Ask the signer to sign a message EIP-191 style (`personal_sign`) under a `personal_sign` ticket whose digest is
    * `messageDigest(message)`. `message` is the message bytes as 0x-hex.
    */
-  async signMessage(params: SignMessageParams): Promise<SignatureResult> {
-    const result = await this.#request('sign_message', { ticket: params.ticket, message: params.message });
+  async signMessage(params: SignMessageParams, options: RequestOptions = {}): Promise<SignatureResult> {
+    const result = await this.#request(
+      'sign_message',
+      { ticket: params.ticket, message: params.message },
+      options.requestId,
+    );
     return parseSignatureResult(result, messageDigest(params.message), 'sign_message');
   }
 
@@ -154,7 +175,7 @@ export class SignerClient {
     await Promise.all(this.#connections.map((c) => c.close()));
   }
 
-  #request(method: string, params: unknown): Promise<unknown> {
+  #request(method: string, params: unknown, requestId?: string): Promise<unknown> {
     // Least-loaded connection, ties broken round-robin.
     const start = this.#next++ % this.#connections.length;
     let chosen = this.#connections[start]!;
@@ -163,10 +184,10 @@ export class SignerClient {
       if (candidate.inFlight < chosen.inFlight) chosen = candidate;
     }
     const observe = this.#observe;
-    if (!observe) return chosen.request(method, params, this.timeoutMs);
+    if (!observe) return chosen.request(method, params, this.timeoutMs, requestId);
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
-    return chosen.request(method, params, this.timeoutMs).then(
+    return chosen.request(method, params, this.timeoutMs, requestId).then(
       (result) => {
         observe(method, seconds(), 'ok');
         return result;

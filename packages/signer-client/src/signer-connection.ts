@@ -5,6 +5,7 @@ import {
   SIGNER_ERRORS,
   SignerError,
   encodeFrame,
+  isRequestId,
   isSignerErrorCode,
   type SignerErrorCode,
 } from '@clawd402/protocol';
@@ -48,11 +49,12 @@ export class SignerConnection {
     return this.#pending.size;
   }
 
-  request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+  /** `requestId` goes into the frame only when the signer would accept it (`isRequestId`); otherwise it is left out. */
+  request(method: string, params: unknown, timeoutMs: number, requestId?: string): Promise<unknown> {
     if (this.#closed) return Promise.reject(unavailable('client_closed', 'The signer client is closed.'));
     const id = `${this.prefix}${(this.#nextId++).toString(36)}`;
     // Encode first: a request too large for the protocol is the caller's error and never touches the socket.
-    const frame = encodeFrame({ v: 1, id, method, params });
+    const frame = encodeFrame({ v: 1, id, method, params, ...(isRequestId(requestId) ? { requestId } : {}) });
     const socket = this.#ensureSocket();
     return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { logEvent } from '@clawd402/protocol';
 import { withTransaction } from '../db/pool.ts';
 import type { AlertRouting } from '../domain/alert.ts';
 import type { Logger } from '../domain/logger.ts';
@@ -42,10 +43,13 @@ export class AlertRouter {
         }
         const channels = routing.routes[alert.severity];
         await routeAlert(client, alert, channels);
-        log.warn(
-          { alertId: alert.id, kind: alert.kind, severity: alert.severity, subject: alert.subject, channels },
-          'alert raised',
-        );
+        logEvent(log, 'system.alert_opened', {
+          alertId: alert.id,
+          kind: alert.kind,
+          severity: alert.severity,
+          subject: alert.subject,
+          channels,
+        });
       }
       return claimed.length;
     });

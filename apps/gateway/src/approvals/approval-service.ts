@@ -47,16 +47,19 @@ export class ApprovalService {
   constructor(
     private readonly deps: {
       pool: pg.Pool;
-      pipeline: { resumeApproved(intentId: string): Promise<IntentRecord | null> };
+      pipeline: { resumeApproved(intentId: string, requestId?: string): Promise<IntentRecord | null> };
     },
   ) {}
 
-  /** One user's vote. `digest` is what the approver saw; it must be the approval's and the intent's current one. */
+  /**
+   * One user's vote. `digest` is what the approver saw; it must be the approval's and the intent's current one.
+   * `requestId` (the HTTP request's) goes to the signer's log when this vote completes the approval.
+   */
   async vote(
     user: UserPrincipal,
     id: string,
     vote: 'approve' | 'reject',
-    options: { digest?: string; reason?: string },
+    options: { digest?: string; reason?: string; requestId?: string },
   ): Promise<{ approval: ApprovalRecord; intent: IntentRecord | null }> {
     const { pool } = this.deps;
     const outcome = await withTransaction(pool, async (client) => {
@@ -114,7 +117,7 @@ export class ApprovalService {
     });
     let intent: IntentRecord | null = null;
     const approval = (await findApproval(pool, id))!;
-    if (outcome === 'approved') intent = await this.deps.pipeline.resumeApproved(approval.intentId);
+    if (outcome === 'approved') intent = await this.deps.pipeline.resumeApproved(approval.intentId, options.requestId);
     return { approval, intent: intent ?? (await findIntent(pool, approval.intentId)) };
   }
 

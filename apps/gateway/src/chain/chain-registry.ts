@@ -1,5 +1,5 @@
 import { erc20Abi, type Address, type Hex, type PublicClient, type Transaction } from 'viem';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, type EventLogger } from '@clawd402/protocol';
 import type { ChainConfig } from '../config.ts';
 import { RpcPool, type EndpointHealth, type RpcObserver } from './rpc-pool.ts';
 
@@ -27,7 +27,7 @@ export type SubmitRoute = 'public' | 'private';
 export interface ChainRegistryOptions {
   /** Micro-USD: intents worth at least this go to the chain's private relay, when it has one. */
   privateRelayMinValueUsd?: bigint;
-  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  log?: EventLogger;
   /** Told of every RPC request (the gateway's metrics). */
   observe?: RpcObserver;
 }

@@ -1,10 +1,5 @@
 import { createPublicClient, fallback, http, type PublicClient, type Transport } from 'viem';
-
-/** What the pool logs with: a pino-like logger (fastify's). */
-interface Logger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+import { logEvent, type EventLogger as Logger } from '@clawd402/protocol';
 
 /** The health of one endpoint, by label (`rpc #1`, `relay #2`): never its URL. */
 export interface EndpointHealth {
@@ -137,12 +132,10 @@ export class RpcPool {
     endpoint.healthy = error === null;
     if (error !== null) endpoint.lastError = error;
     if (wasHealthy && !endpoint.healthy) {
-      this.log?.warn(
-        { chainId: this.chainId, endpoint: endpoint.label, reason: error },
-        'RPC endpoint down; failing over',
-      );
+      if (this.log)
+        logEvent(this.log, 'chain.rpc_failover', { chainId: this.chainId, endpoint: endpoint.label, reason: error });
     } else if (!wasHealthy && endpoint.healthy) {
-      this.log?.info({ chainId: this.chainId, endpoint: endpoint.label }, 'RPC endpoint back');
+      if (this.log) logEvent(this.log, 'chain.rpc_recovered', { chainId: this.chainId, endpoint: endpoint.label });
     }
   }
 

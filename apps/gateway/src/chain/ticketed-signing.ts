@@ -18,7 +18,8 @@ export interface SignDeps {
 
 /**
  * Ticket, sign, and check that the signer returned exactly the ticketed transaction from `from`. `nonceMode` tells the
- * signer's nonce guard what the transaction is (default: the issuer's, `new` unless it was made `withNonceMode`).
+ * signer's nonce guard what the transaction is (default: the issuer's, `new` unless it was made `withNonceMode`);
+ * `requestId`, the HTTP request that led here, goes to the signer's log line (docs/logging.md).
  */
 export async function signTicketed(
   deps: SignDeps,
@@ -27,7 +28,7 @@ export async function signTicketed(
   from: Address,
   wire: WireTransaction,
   digest: Hex,
-  nonceMode?: NonceMode,
+  { nonceMode, requestId }: { nonceMode?: NonceMode; requestId?: string } = {},
 ): Promise<SignTransactionResult> {
   const ticket = await deps.tickets.issue({
     intentId,
@@ -37,7 +38,7 @@ export async function signTicketed(
     ...(nonceMode ? { nonceMode } : {}),
   });
   faultPoint('sign.after_ticket'); // crash tests only (docs/recovery.md)
-  const signed = await deps.signer.signTransaction({ ticket, transaction: wire });
+  const signed = await deps.signer.signTransaction({ ticket, transaction: wire }, { requestId });
   assertSignedAsAsked(signed, from, digest);
   return signed;
 }

@@ -230,6 +230,12 @@ export const ENV = {
     default: '`info` (`warn` when `NODE_ENV=test`)',
     parse: (raw, _name, { nodeEnv }) => raw ?? (nodeEnv === 'test' ? 'warn' : 'info'),
   },
+  LOG_IP_MODE: {
+    section: 'Server and HTTP',
+    description:
+      "Client addresses in log lines (docs/logging.md): `masked` keeps an IPv4 address's /24 (`203.0.113.x`) and an IPv6 address's /48; `full` logs them whole. What the database keeps is unaffected (docs/privacy.md).",
+    ...oneOf(['masked', 'full'] as const, 'masked', (raw) => `must be masked or full, got "${raw}"`),
+  },
   TLS_CERT_FILE: {
     section: 'Server and HTTP',
     description:

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { logEvent } from '@clawd402/protocol';
 import { withTransaction } from '../db/pool.ts';
 import type { PauseScope } from '../domain/halts.ts';
 import {
@@ -181,7 +182,7 @@ export class IncidentWatch {
       await this.respond(client, opened, detection, responses);
       return opened;
     });
-    if (incident) log.warn({ incidentId: incident.id, rule: detection.rule, responses }, 'incident opened');
+    if (incident) logEvent(log, 'system.incident_opened', { incidentId: incident.id, rule: detection.rule, responses });
     return incident;
   }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../domain/logger.ts';
-import { Clawd402Error, type ApiErrorCode, type IntentBody } from '@clawd402/protocol';
+import { Clawd402Error, logEvent, type ApiErrorCode, type IntentBody } from '@clawd402/protocol';
 import type { AgentContext } from '../domain/agent.ts';
 import { recordHygieneHit, type HygieneHitOutcome } from '../repositories/key-quarantine-repository.ts';
 import { scanIntentForKnownKeys, type HygieneCategory, type HygieneRules } from '../security/intent-hygiene.ts';
@@ -48,24 +48,28 @@ export async function screenIntent(
     });
   } catch (error) {
     deps.log.error(
-      { err: error, agentId: principal.agentId, apiKeyId: principal.apiKeyId, category: finding.category },
+      { err: error, agentId: principal.agentId, apiKeyId: principal.apiKeyId, hygieneCategory: finding.category },
       'could not count an intent hygiene hit',
     );
   }
   const action = outcome?.disabled ? 'key revoked' : outcome?.quarantineStarted ? 'key quarantined' : 'refused';
-  deps.log.warn(
-    {
+  logEvent(deps.log, 'intent.hygiene_refused', {
+    agentId: principal.agentId,
+    apiKeyId: principal.apiKeyId,
+    hygieneCategory: finding.category,
+    rule: finding.rule,
+    field: finding.field,
+    hitsLastHour: outcome?.hitsLastHour,
+    hitsLastDay: outcome?.hitsLastDay,
+    action,
+  });
+  if (outcome?.disabled || outcome?.quarantineStarted)
+    logEvent(deps.log, 'auth.api_key_quarantined', {
       agentId: principal.agentId,
       apiKeyId: principal.apiKeyId,
-      category: finding.category,
-      rule: finding.rule,
-      field: finding.field,
-      hitsLastHour: outcome?.hitsLastHour,
-      hitsLastDay: outcome?.hitsLastDay,
-      quarantinedUntil: outcome?.quarantinedUntil,
-    },
-    `intent hygiene: ${action}`,
-  );
+      quarantinedUntil: outcome.quarantinedUntil,
+      revoked: outcome.disabled,
+    });
   throw new Clawd402Error(HYGIENE_ERROR_CODES[finding.category], undefined, {
     details: {
       field: finding.field,

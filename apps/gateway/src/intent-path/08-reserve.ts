@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Address } from 'viem';
 import type { Decision } from '@clawd402/protocol';
-import { faultPoint } from '@clawd402/protocol';
+import { faultPoint, logEvent } from '@clawd402/protocol';
 import type { PolicySet } from '@clawd402/policy';
 import { withTransaction } from '../db/pool.ts';
 import type { IntentRecord } from '../domain/intent.ts';
@@ -284,8 +284,8 @@ export class DecisionLanes {
         spendUsd: formatUsd(spentUsd),
         thresholdUsd: threshold === null ? null : formatUsd(threshold),
       });
+      logEvent(this.deps.log, 'money.breaker_level_changed', { scope, from: row.level, to: level });
       if (levelRank(level) <= levelRank(row.level)) continue;
-      this.deps.log.warn({ scope, from: row.level, to: level }, 'circuit breaker level rose');
       for (const channel of money.alertChannels) {
         await enqueueNotification(client, {
           channel,

@@ -3,6 +3,7 @@ import {
   Clawd402Error,
   SignerError,
   faultPoint,
+  logEvent,
   fromWireTransaction,
   toWireTransaction,
   transactionDigest,
@@ -36,6 +37,8 @@ export interface SignRequest {
   call: { to: Address; value: bigint; data: Hex };
   gas: bigint;
   fees: FeeQuote;
+  /** The HTTP request that led here, for the signer's log (docs/logging.md); none for background work. */
+  requestId?: string;
 }
 
 interface Prepared {
@@ -197,6 +200,8 @@ export class SigningLanes {
       await closeSpend(pool, id).catch((error: unknown) =>
         log.error({ err: error, intentId: id }, 'could not release the reservation'),
       );
+    for (const row of stored)
+      logEvent(log, 'intent.signed', { intentId: row.id, chainId, nonce: row.nonce, txHash: row.txHash });
     const byId = new Map(stored.map((r) => [r.id, r]));
     const liveIndex = new Map(live.map((job, i) => [job.intent.id, i]));
     return batch.map((job): BatchAnswer<IntentRecord> => {
@@ -222,7 +227,9 @@ export class SigningLanes {
    */
   private async signAt(client: Queryable, chainId: number, from: Address, p: Prepared): Promise<SignTransactionResult> {
     try {
-      return await signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest);
+      return await signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest, {
+        requestId: p.request.requestId,
+      });
     } catch (error) {
       if (!(error instanceof SignerError && error.code === 'nonce_already_signed')) throw error;
       if ((await attemptsAtNonce(client, chainId, from, p.nonce)).length > 0) throw error;
@@ -231,7 +238,10 @@ export class SigningLanes {
         'the signer held an unstored signature at this nonce; replacing it',
       );
       p.replacedUnstored = true;
-      return signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest, 'replace');
+      return signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest, {
+        nonceMode: 'replace',
+        requestId: p.request.requestId,
+      });
     }
   }
 }
@@ -246,6 +256,7 @@ export async function signSignature(
   deps: SignDeps,
   intent: IntentRecord,
   prepared: Pick<PreparedSignature, 'payload' | 'digest'>,
+  requestId?: string,
 ): Promise<IntentRecord> {
   const { pool, tickets, signer, log } = deps;
   const from = getAddress(intent.from!);
@@ -265,8 +276,8 @@ export async function signSignature(
   });
   const result =
     payload.kind === 'typed_data'
-      ? await signer.signTypedData({ ticket, typedData: payload.typedData })
-      : await signer.signMessage({ ticket, message: payload.bytes });
+      ? await signer.signTypedData({ ticket, typedData: payload.typedData }, { requestId })
+      : await signer.signMessage({ ticket, message: payload.bytes }, { requestId });
   await assertSignatureAsAsked(result, from, digest);
   const signed = await transitionIntent(pool, intent.id, ['approved'], 'signed', {
     fields: { signature: result.signature.toLowerCase() },

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { faultPoint } from '@clawd402/protocol';
+import { faultPoint, logEvent } from '@clawd402/protocol';
 import type { Hex } from 'viem';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import type { IntentRecord } from '../domain/intent.ts';
@@ -26,10 +26,7 @@ export async function submitSigned(deps: SubmitDeps, intent: IntentRecord): Prom
   try {
     await deps.chains.broadcast(intent.chainId, intent.rawTx as Hex, route);
   } catch (error) {
-    deps.log.warn(
-      { err: error, intentId: intent.id, chainId: intent.chainId, route },
-      'broadcast failed; the tracker will retry',
-    );
+    logEvent(deps.log, 'chain.broadcast_failed', { err: error, intentId: intent.id, chainId: intent.chainId, route });
     return intent;
   }
   faultPoint('submit.after_broadcast'); // crash tests only (docs/recovery.md)
@@ -46,6 +43,13 @@ export async function submitSigned(deps: SubmitDeps, intent: IntentRecord): Prom
     return undefined;
   });
   if (updated === undefined) return intent;
+  if (updated)
+    logEvent(deps.log, 'intent.submitted', {
+      intentId: intent.id,
+      chainId: intent.chainId,
+      txHash: intent.txHash,
+      route,
+    });
   // Lost the compare-and-set: a tracker (perhaps in another process) already settled it from the receipt.
   return updated ?? (await findIntent(deps.pool, intent.id).catch(() => null)) ?? intent;
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { logEvent } from '@clawd402/protocol';
 import type { Hex, TransactionReceipt } from 'viem';
 import { ALERT_KINDS } from '../domain/alert.ts';
 import type { Logger } from '../domain/logger.ts';
@@ -189,7 +190,7 @@ export class ReceiptTracker {
    */
   private async undoSettled(chainId: number, fromBlock: bigint): Promise<void> {
     const settled = await findSettledSince(this.deps.pool, chainId, fromBlock, BATCH);
-    this.deps.log.warn({ chainId, fromBlock: fromBlock.toString(), settled: settled.length }, 'chain reorganised');
+    logEvent(this.deps.log, 'chain.reorg', { chainId, fromBlock: fromBlock.toString(), settled: settled.length });
     for (const intent of settled) {
       const receipt = await this.deps.chains
         .client(chainId)

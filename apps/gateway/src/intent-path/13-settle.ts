@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { faultPoint } from '@clawd402/protocol';
+import { faultPoint, logEvent } from '@clawd402/protocol';
 import type { TransactionReceipt } from 'viem';
 import type { IntentRecord } from '../domain/intent.ts';
 import type { Logger } from '../domain/logger.ts';
@@ -100,6 +100,13 @@ async function settleMined(
       },
     },
   });
+  if (moved)
+    logEvent(deps.log, 'intent.settled', {
+      intentId: intent.id,
+      chainId: intent.chainId,
+      txHash: receipt.transactionHash,
+      status: ending.status,
+    });
   // True the reservation up to what the transaction really cost (the sweep retries if this fails).
   if (moved) await trueUp(deps, intent.id);
 }

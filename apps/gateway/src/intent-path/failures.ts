@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { Clawd402Error, SignerError, type ApiErrorCode } from '@clawd402/protocol';
+import { Clawd402Error, SignerError, logEvent, type ApiErrorCode } from '@clawd402/protocol';
 import { isDatabaseUnavailable } from '../db/pool.ts';
 import type { IntentRecord } from '../domain/intent.ts';
 import type { Logger } from '../domain/logger.ts';
@@ -26,10 +26,12 @@ export async function failIntent(
 ): Promise<IntentRecord> {
   const code = failureCode(error);
   const text = error instanceof Clawd402Error ? error.message : new Clawd402Error(code).message;
-  deps.log[code === 'internal_error' ? 'error' : 'warn'](
-    { err: error, intentId: intent.id, code },
-    'intent not signed',
-  );
+  logEvent(deps.log, 'intent.failed', { err: error, intentId: intent.id, code });
+  if (code === 'signer_unavailable')
+    logEvent(deps.log, 'signer.unavailable', {
+      intentId: intent.id,
+      reason: (error as { details?: { reason?: unknown } }).details?.reason,
+    });
   try {
     const failed = await transitionIntent(deps.pool, intent.id, ['approved'], 'failed', {
       fields: { error_code: code, error_message: text },
@@ -48,7 +50,7 @@ export async function failIntent(
     }
     if (failed) {
       await closeSpend(deps.pool, intent.id).catch((cause: unknown) => {
-        deps.log.error({ err: cause, intentId: intent.id }, 'could not release the reservation; the tracker will');
+        logEvent(deps.log, 'money.release_failed', { err: cause, intentId: intent.id });
       });
     }
     return failed ?? intent;

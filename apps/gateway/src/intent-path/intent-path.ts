@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { getAddress, type Address } from 'viem';
 import {
   isSignatureIntentBody,
+  logEvent,
   type IntentBody,
   type IntentOrigin,
   type SignatureIntentBody,
@@ -76,6 +77,22 @@ export interface IntentPathObserver {
 
 const since = (started: number): number => (performance.now() - started) / 1000;
 
+/** The decision's log lines (docs/logging.md): per intent at debug; a spend limit or a wait for a human at info. */
+function logDecided(log: Logger, intent: IntentRecord): void {
+  const codes = intent.decision?.reasons.map((r) => r.code) ?? [];
+  const who = { intentId: intent.id, agentId: intent.agentId };
+  logEvent(log, 'intent.decided', {
+    ...who,
+    type: intent.type,
+    chainId: intent.chainId,
+    status: intent.status,
+    policy: intent.decision?.policy,
+    codes,
+  });
+  if (codes.includes('spend.limit_exceeded')) logEvent(log, 'money.spend_limit_exceeded', who);
+  if (intent.status === 'pending_approval') logEvent(log, 'intent.approval_requested', who);
+}
+
 export interface PathResult {
   intent: IntentRecord;
   /** False when an Idempotency-Key retry returned an existing intent. */
@@ -107,15 +124,17 @@ export class IntentPath {
   /**
    * Run one intent through the path; resolves with the intent as it stands when the path is done with it. `origin`
    * says which surface it came through (REST, JSON-RPC, MCP, x402): stored with the intent, read by the policy.
+   * `requestId` (the HTTP request's id) travels to the signer's log line for the signature (docs/logging.md).
    */
   submit(
     agent: AgentContext,
     body: IntentBody,
     idempotencyKey: string | null,
     origin: IntentOrigin,
+    requestId?: string,
   ): Promise<PathResult> {
     const started = performance.now();
-    const work = this.process({ ...agent, origin }, body, idempotencyKey, started);
+    const work = this.process({ ...agent, origin }, body, idempotencyKey, started, requestId);
     const { observe } = this.deps;
     if (observe) {
       void work.then(
@@ -131,8 +150,8 @@ export class IntentPath {
    * this intent (its digest), value and price it afresh, re-check budgets under lock and reserve, then sign and
    * submit like any approved intent. Safe to call twice or from two processes: every step is compare-and-set.
    */
-  resumeApproved(intentId: string): Promise<IntentRecord | null> {
-    return this.track(this.resume(intentId));
+  resumeApproved(intentId: string, requestId?: string): Promise<IntentRecord | null> {
+    return this.track(this.resume(intentId, requestId));
   }
 
   /** Resolves when every intent being processed has finished (graceful shutdown waits for this). */
@@ -145,6 +164,7 @@ export class IntentPath {
     body: IntentBody,
     idempotencyKey: string | null,
     started: number,
+    requestId: string | undefined,
   ): Promise<PathResult> {
     const { deps } = this;
     authorize(principal, body);
@@ -154,7 +174,7 @@ export class IntentPath {
     const retried = await findRetried(deps.pool, principal.agentId, idempotencyKey, requestHash);
     if (retried) return { intent: retried, created: false };
     if (isSignatureIntentBody(body))
-      return this.processSignature(principal, body, requestHash, idempotencyKey, started);
+      return this.processSignature(principal, body, requestHash, idempotencyKey, started, requestId);
 
     const from = getAddress(principal.signerAddress);
     const intent = await normalizeIntent(body, deps.chains, { from, swaps: deps.swaps });
@@ -200,9 +220,10 @@ export class IntentPath {
     if (decided === null)
       return { intent: await winnerOfRace(deps.pool, principal.agentId, idempotencyKey, requestHash), created: false };
     deps.observe?.decided(decided, since(started));
+    logDecided(deps.log, decided);
     if (decided.status !== 'approved') return { intent: decided, created: true };
 
-    const signed = await this.sign(decided, intent.call, simulated.cost);
+    const signed = await this.sign(decided, intent.call, simulated.cost, requestId);
     if (signed.status !== 'signed') return { intent: signed, created: true };
     return { intent: await submitSigned(deps, signed), created: true };
   }
@@ -214,6 +235,7 @@ export class IntentPath {
     requestHash: string,
     idempotencyKey: string | null,
     started: number,
+    requestId: string | undefined,
   ): Promise<PathResult> {
     const { deps } = this;
     const prepared = await prepareSignature(deps, principal, body);
@@ -224,15 +246,16 @@ export class IntentPath {
     if (decided === null)
       return { intent: await winnerOfRace(deps.pool, principal.agentId, idempotencyKey, requestHash), created: false };
     deps.observe?.decided(decided, since(started));
+    logDecided(deps.log, decided);
     if (decided.status !== 'approved') return { intent: decided, created: true };
     try {
-      return { intent: await signSignature(deps, decided, prepared), created: true };
+      return { intent: await signSignature(deps, decided, prepared, requestId), created: true };
     } catch (error) {
       return { intent: await failIntent(deps, decided, error), created: true };
     }
   }
 
-  private async resume(intentId: string): Promise<IntentRecord | null> {
+  private async resume(intentId: string, requestId: string | undefined): Promise<IntentRecord | null> {
     const { deps } = this;
     const checked = await checkApproved(deps.pool, intentId);
     if (!checked.go) return checked.intent;
@@ -244,7 +267,7 @@ export class IntentPath {
     ]);
     const reserved = await this.decisions.reserveApproved(intent, value, cost);
     if (reserved.status !== 'approved') return reserved;
-    const signed = await this.sign(reserved, call, cost);
+    const signed = await this.sign(reserved, call, cost, requestId);
     if (signed.status !== 'signed') return signed;
     return submitSigned(deps, signed);
   }
@@ -254,9 +277,14 @@ export class IntentPath {
    * record atomically. Any failure leaves nothing signed that can leave, the intent failed with the step's code, and
    * its reservation released.
    */
-  private async sign(intent: IntentRecord, call: SignRequest['call'], cost: Cost): Promise<IntentRecord> {
+  private async sign(
+    intent: IntentRecord,
+    call: SignRequest['call'],
+    cost: Cost,
+    requestId: string | undefined,
+  ): Promise<IntentRecord> {
     try {
-      return await this.signing.sign({ intent, call, gas: cost.gas, fees: cost.fees });
+      return await this.signing.sign({ intent, call, gas: cost.gas, fees: cost.fees, requestId });
     } catch (error) {
       return failIntent(this.deps, intent, error);
     }

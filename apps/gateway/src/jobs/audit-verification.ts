@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { logEvent } from '@clawd402/protocol';
 import type { AlertInput } from '../repositories/alerts-repository.ts';
 import { verifyAudit, type CheckpointNotary } from '../services/audit-checkpoints.ts';
 import type { JobDefinition } from './job-runner.ts';
@@ -17,7 +18,7 @@ export function auditVerificationJob(deps: {
   return {
     name: 'audit-verify',
     schedule: deps.schedule,
-    async run() {
+    async run({ log }) {
       const result = await verifyAudit({ pool: deps.pool, signer: deps.signer });
       const detail = {
         rows: result.rows,
@@ -28,6 +29,11 @@ export function auditVerificationJob(deps: {
       };
       if (result.ok) return { outcome: 'succeeded', detail };
       const first = result.findings[0]!;
+      logEvent(log, 'system.audit_verification_failed', {
+        seq: first.seq,
+        kind: first.kind,
+        findings: result.findings.length,
+      });
       await deps.alerts.raise({
         kind: 'audit_verification_failed',
         severity: 'critical',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import { logEvent } from '@clawd402/protocol';
 import type { Logger } from '../domain/logger.ts';
 import {
   claimDueJob,
@@ -149,7 +150,7 @@ export class JobRunner {
         scheduledFor: claimed.scheduledFor,
       });
     } catch (error) {
-      log.error({ err: error, job: job.name, attempt: claimed.attempt }, `job ${job.name} failed`);
+      logEvent(log, 'system.job_failed', { err: error, job: job.name, attempt: claimed.attempt });
       result = { outcome: 'failed', error: errorSentence(error) };
       retry = claimed.trigger === 'schedule' && claimed.attempt < (job.maxAttempts ?? 3);
     } finally {
@@ -165,7 +166,7 @@ export class JobRunner {
       error: result.error ?? null,
       next,
     });
-    if (!recorded) log.warn({ job: job.name, runId: claimed.runId }, `job ${job.name}: lease lost before it finished`);
+    if (!recorded) logEvent(log, 'system.job_lease_lost', { job: job.name, runId: claimed.runId });
     this.deps.onRun?.(job.name, recorded ? result.outcome : 'lost', (performance.now() - started) / 1000);
   }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { lintPolicySet, loadPolicySet, PolicyLoadError, type PolicyFormat, type PolicySet } from '@clawd402/policy';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import { ConfigError } from '../config.ts';
 import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../domain/logger.ts';
@@ -259,7 +259,7 @@ export class PolicyStore {
       const version = await activePolicyVersionNumber(pool);
       if (version === null) {
         if (this.loaded.loaded || this.loaded.version !== 0) {
-          log.error('policy: the database has no active policy version; denying every intent until one is activated');
+          logEvent(log, 'system.policy_unavailable', { version: null });
           this.set = DENY_ALL;
           this.loaded = { version: 0, hash: DENY_ALL.hash, loaded: false };
         }
@@ -271,14 +271,12 @@ export class PolicyStore {
       try {
         this.set = compilePolicy(row.content, row.format);
         this.loaded = { version, hash: this.set.hash, loaded: true };
-        log.info({ version, hash: this.set.hash }, `policy: now deciding with version ${version}`);
+        logEvent(log, 'system.policy_applied', { version, hash: this.set.hash });
       } catch (error) {
         this.set = DENY_ALL;
         this.loaded = { version, hash: row.hash, loaded: false };
-        log.error(
-          { version, err: { message: (error as Error).message } },
-          `policy: version ${version} was activated but does not load in this build; denying every intent until a loadable version is activated`,
-        );
+        // Activated but it does not load in this build: every intent is denied until a loadable version is activated.
+        logEvent(log, 'system.policy_unavailable', { version, err: { message: (error as Error).message } });
       }
     } catch (error) {
       log.warn(

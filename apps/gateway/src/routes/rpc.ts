@@ -45,7 +45,7 @@ const rpc: FastifyPluginAsyncTypebox = async (app) => {
     response: { 200: RpcAnswer, 400: Type.Union([RpcResponse, ErrorBody]), '4xx': ErrorBody, '5xx': ErrorBody },
   };
   app.post('/rpc', { config: { permission: 'intents:create' }, bodyLimit: RPC_BODY_LIMIT, schema }, async (request) =>
-    jsonRpc.handle(request.agent!, jsonRpc.chainFor(undefined), request.body),
+    jsonRpc.handle(request.agent!, jsonRpc.chainFor(undefined), request.body, request.id),
   );
   app.post(
     '/rpc/:chainId',
@@ -54,7 +54,8 @@ const rpc: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: RPC_BODY_LIMIT,
       schema: { ...schema, params: Type.Object({ chainId: Type.String({ maxLength: 20 }) }) },
     },
-    async (request) => jsonRpc.handle(request.agent!, jsonRpc.chainFor(request.params.chainId), request.body),
+    async (request) =>
+      jsonRpc.handle(request.agent!, jsonRpc.chainFor(request.params.chainId), request.body, request.id),
   );
 };
 export default rpc;

@@ -44,7 +44,7 @@ export class ApprovalQueueService {
     actor: UserPrincipal,
     id: string,
     vote: 'approve' | 'reject',
-    options: { digest?: string; reason?: string },
+    options: { digest?: string; reason?: string; requestId?: string },
   ): Promise<QueuedApproval> {
     await this.load(id);
     return this.deps.approvals.vote(actor, id, vote, options);

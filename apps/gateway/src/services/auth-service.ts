@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import type { Address } from 'viem';
 import type { KeyScopes } from '../domain/agent.ts';
 import type { Logger } from '../domain/logger.ts';
@@ -35,26 +35,23 @@ export class AuthService {
     // A network an incident blocked (block_network) exchanges no key; checked before the key, so it costs no argon2.
     // (A single address blocked after failed logins still may: that block is about passwords.)
     if (await activeIpBlock(pool, [network])) {
-      log.warn({ ip, network }, 'api key exchange refused: network blocked');
+      logEvent(log, 'auth.network_blocked', { ip, network });
       throw new Clawd402Error('ip_blocked');
     }
     const parsed = parseApiKey(apiKey);
     const record = parsed ? await findApiKey(pool, parsed.keyId) : null;
     const valid = await verifySecret(record?.secretHash ?? null, parsed?.secret ?? 'x');
     if (!record || !valid || !record.usable) {
-      log.info(
-        {
-          reason: !parsed
-            ? 'malformed'
-            : !record
-              ? 'unknown key id'
-              : !valid
-                ? 'wrong secret'
-                : 'revoked, expired or agent disabled',
-          ip,
-        },
-        'api key refused',
-      );
+      logEvent(log, 'auth.api_key_refused', {
+        reason: !parsed
+          ? 'malformed'
+          : !record
+            ? 'unknown key id'
+            : !valid
+              ? 'wrong secret'
+              : 'revoked, expired or agent disabled',
+        ip,
+      });
       throw new Clawd402Error('invalid_api_key');
     }
     await touchApiKey(pool, record.id);

@@ -109,6 +109,8 @@ interface Call {
   chainId: number;
   signer: Address;
   params: readonly unknown[];
+  /** The HTTP request's id, for the signer's log (docs/logging.md). */
+  requestId: string | undefined;
 }
 
 export interface JsonRpcDeps {
@@ -159,9 +161,17 @@ export class JsonRpcService {
     return chainId;
   }
 
-  /** Answer a JSON-RPC body: one request, or a batch of at most {@link MAX_RPC_BATCH}. */
-  async handle(agent: AgentContext, chainId: number, body: unknown): Promise<JsonRpcResponse | JsonRpcResponse[]> {
-    if (!Array.isArray(body)) return this.answer(agent, chainId, body);
+  /**
+   * Answer a JSON-RPC body: one request, or a batch of at most {@link MAX_RPC_BATCH}. `requestId` (the HTTP request's)
+   * goes to the signer's log for what this body signs.
+   */
+  async handle(
+    agent: AgentContext,
+    chainId: number,
+    body: unknown,
+    requestId?: string,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+    if (!Array.isArray(body)) return this.answer(agent, chainId, body, requestId);
     if (body.length === 0) return errorResponse(null, rpcFailure('rpc_invalid_request', 'The batch is empty.').error);
     if (body.length > MAX_RPC_BATCH) {
       return errorResponse(
@@ -174,16 +184,21 @@ export class JsonRpcService {
     }
     const answers: JsonRpcResponse[] = [];
     // In order, one after another: two transactions of one batch take consecutive nonces in the order sent.
-    for (const element of body) answers.push(await this.answer(agent, chainId, element));
+    for (const element of body) answers.push(await this.answer(agent, chainId, element, requestId));
     return answers;
   }
 
-  private async answer(agent: AgentContext, chainId: number, request: unknown): Promise<JsonRpcResponse> {
+  private async answer(
+    agent: AgentContext,
+    chainId: number,
+    request: unknown,
+    requestId: string | undefined,
+  ): Promise<JsonRpcResponse> {
     const id = idOf(request);
     try {
       const { method, params } = parseRequest(request);
       const signer = getAddress(agent.signerAddress);
-      const result = await this.dispatch(method, { agent, chainId, signer, params });
+      const result = await this.dispatch(method, { agent, chainId, signer, params, requestId });
       return { jsonrpc: '2.0', id, result };
     } catch (error) {
       if (!(error instanceof RpcFailure) && !(error instanceof Clawd402Error && error.statusCode < 500))
@@ -249,13 +264,13 @@ export class JsonRpcService {
         );
       }
     }
-    const { intent } = await this.deps.pipeline.submit(call.agent, body, null, RPC_ORIGIN);
+    const { intent } = await this.deps.pipeline.submit(call.agent, body, null, RPC_ORIGIN, call.requestId);
     return transactionHashOf(intent);
   }
 
   private async signature(call: Call, body: IntentBody): Promise<Hex> {
     this.validate(body);
-    const { intent } = await this.deps.pipeline.submit(call.agent, body, null, RPC_ORIGIN);
+    const { intent } = await this.deps.pipeline.submit(call.agent, body, null, RPC_ORIGIN, call.requestId);
     const signature = intent.status === 'signed' ? intent.signing?.signature : null;
     if (signature) return signature as Hex;
     throw intentFailure(intent) ?? new Clawd402Error('internal_error');

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { Clawd402Error, SignerError, type LatchState } from '@clawd402/protocol';
+import { Clawd402Error, SignerError, logEvent, type LatchState } from '@clawd402/protocol';
 import type { SignerClient } from '@clawd402/signer-client';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import type { Submission } from '../chain/submission.ts';
@@ -103,7 +103,7 @@ export class KillSwitchService implements HaltView {
       this.latchedFor = engagement;
     } catch (error) {
       // Signing is already refused here (and re-checked in the signing transaction); the next refresh tries again.
-      this.deps.log.error({ err: error }, 'kill switch engaged but the signer could not be latched; retrying');
+      logEvent(this.deps.log, 'signer.latch_failed', { err: error });
     }
   }
 
@@ -152,7 +152,7 @@ export class KillSwitchService implements HaltView {
       signer = await this.latchSigner(input.reason);
       this.latchedFor = killSwitch.engagedAt?.toISOString() ?? 'engaged';
     } catch (error) {
-      this.deps.log.error({ err: error }, 'kill switch: the signer could not be latched; every process retries');
+      logEvent(this.deps.log, 'signer.latch_failed', { err: error });
     }
     const cancellations = await this.cancelInFlight(actor);
     await appendAudit(this.deps.pool, {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import argon2 from 'argon2';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../domain/logger.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
@@ -73,7 +73,7 @@ export class SessionsService {
     const { pool, tokens, secrets, settings } = this.deps;
     const { username, password, totp, ip } = input;
     if (await activeIpBlock(pool, [ip, clientNetwork(ip)])) {
-      log.warn({ ip }, 'login refused: ip blocked');
+      logEvent(log, 'auth.login_refused_blocked', { ip });
       throw new Clawd402Error('ip_blocked');
     }
     const found = await findUserByUsername(pool, username);
@@ -82,7 +82,9 @@ export class SessionsService {
     if (!found || !valid || found.disabled) {
       const reason = !found ? 'unknown user' : !valid ? 'wrong password' : 'user disabled';
       const blocked = await withTransaction(pool, (c) => recordLoginFailure(c, { ip, reason, subject: username }));
-      log.info({ ip, reason, username, blocked }, 'login failed');
+      // The user's id when there is one, never the name typed: it may be a password typed in the wrong field.
+      logEvent(log, 'auth.login_failed', { ip, reason, userId: found?.id, blocked });
+      if (blocked) logEvent(log, 'auth.ip_blocked', { ip, reason });
       throw new Clawd402Error(blocked ? 'ip_blocked' : 'invalid_credentials');
     }
     // Second factor, when enrolled: a missing code is asked for; a wrong or replayed one counts as a failed login.
@@ -94,7 +96,8 @@ export class SessionsService {
         const blocked = await withTransaction(pool, (c) =>
           recordLoginFailure(c, { ip, reason: 'wrong totp', subject: username }),
         );
-        log.info({ ip, reason: 'wrong totp', username, blocked }, 'login failed');
+        logEvent(log, 'auth.totp_failed', { ip, userId: found.id, blocked });
+        if (blocked) logEvent(log, 'auth.ip_blocked', { ip, reason: 'wrong totp' });
         throw new Clawd402Error(blocked ? 'ip_blocked' : 'invalid_credentials');
       }
     }
@@ -115,6 +118,7 @@ export class SessionsService {
       return result;
     });
     const access = await tokens.issueUserToken(found.id, found.role, opened.session.id);
+    logEvent(log, 'auth.login_succeeded', { ip, userId: found.id, sessionId: opened.session.id });
     return { sessionId: opened.session.id, access, refreshToken: opened.refreshToken };
   }
 
@@ -145,8 +149,10 @@ export class SessionsService {
       }
       return result;
     });
+    if (outcome.kind === 'reused')
+      logEvent(log, 'auth.refresh_token_reused', { ip, userId: outcome.userId, sessionId: outcome.sessionId });
     if (outcome.kind !== 'rotated') {
-      log.warn({ ip, outcome: outcome.kind }, 'refresh refused');
+      if (outcome.kind !== 'reused') logEvent(log, 'auth.refresh_refused', { ip, outcome: outcome.kind });
       throw new Clawd402Error('invalid_refresh_token');
     }
     const account = await findUser(pool, outcome.userId);

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import type { AgentContext } from '../../domain/agent.ts';
 import { ACCESS_COOKIE, requireCsrf } from './cookies.ts';
 import { roleHasPermission, type RouteAccess } from '../../security/rbac.ts';
@@ -66,19 +66,23 @@ export default fp(
       if (principal.kind === 'agent') {
         const { context, quarantinedUntil } = await app.services.auth.agentKey(principal.apiKeyId, principal.agentId);
         if (!context) {
-          request.log.info(
-            { agentId: principal.agentId, apiKeyId: principal.apiKeyId, ip: request.ip },
-            'agent token refused: key revoked or expired, or agent disabled',
-          );
+          logEvent(request.log, 'auth.token_refused', {
+            agentId: principal.agentId,
+            apiKeyId: principal.apiKeyId,
+            ip: request.ip,
+            reason: 'key revoked or expired, or agent disabled',
+          });
           throw new Clawd402Error('unauthenticated');
         }
         // Repeated hostile intents quarantine a key for an hour (docs/intent-hygiene.md); it says until when.
         if (quarantinedUntil) {
           const until = quarantinedUntil.toISOString();
-          request.log.info(
-            { agentId: principal.agentId, apiKeyId: principal.apiKeyId, until },
-            'agent token refused: key quarantined',
-          );
+          logEvent(request.log, 'auth.token_refused', {
+            agentId: principal.agentId,
+            apiKeyId: principal.apiKeyId,
+            reason: 'key quarantined',
+            until,
+          });
           reply.header('retry-after', String(Math.max(1, Math.ceil((quarantinedUntil.getTime() - Date.now()) / 1000))));
           throw new Clawd402Error(
             'api_key_quarantined',
@@ -95,10 +99,12 @@ export default fp(
       } else {
         const session = await app.services.auth.touchSession(principal.sessionId, principal.userId);
         if (!session) {
-          request.log.info(
-            { userId: principal.userId, sessionId: principal.sessionId, ip: request.ip },
-            'user token refused: session ended',
-          );
+          logEvent(request.log, 'auth.token_refused', {
+            userId: principal.userId,
+            sessionId: principal.sessionId,
+            ip: request.ip,
+            reason: 'session ended',
+          });
           throw new Clawd402Error('unauthenticated', 'The session has ended; log in again.');
         }
         // In production an owner must have a second factor: until then, only their own session routes (TOTP enrolment).
@@ -112,15 +118,12 @@ export default fp(
         }
       }
       if (!roleHasPermission(principal.role, permission)) {
-        request.log.warn(
-          {
-            principal: principal.kind === 'agent' ? `agent:${principal.agentId}` : `user:${principal.userId}`,
-            role: principal.role,
-            permission,
-            route: request.routeOptions.url,
-          },
-          'authorization refused',
-        );
+        logEvent(request.log, 'auth.forbidden', {
+          principal: principal.kind === 'agent' ? `agent:${principal.agentId}` : `user:${principal.userId}`,
+          role: principal.role,
+          permission,
+          route: request.routeOptions.url,
+        });
         throw new Clawd402Error('forbidden');
       }
       request.principal = principal;

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Tokens from '@fastify/csrf';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 
 /**
  * The console's session cookies. Browsers get the tokens only as httpOnly, Secure, SameSite=Strict cookies that
@@ -42,7 +42,7 @@ export function requireCsrf(request: FastifyRequest, sessionId: string): void {
   const secret = request.cookies?.[CSRF_COOKIE];
   const token = request.headers[CSRF_HEADER];
   if (!secret || typeof token !== 'string' || !csrf.verify(secret, token, sessionId)) {
-    request.log.warn({ ip: request.ip, route: request.routeOptions.url }, 'csrf token missing or invalid');
+    logEvent(request.log, 'auth.csrf_refused', { ip: request.ip, route: request.routeOptions.url });
     throw new Clawd402Error('csrf_token_invalid');
   }
 }

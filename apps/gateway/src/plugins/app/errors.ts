@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { API_ERRORS, Clawd402Error, type ApiErrorCode, type ErrorBody } from '@clawd402/protocol';
+import { API_ERRORS, Clawd402Error, logEvent, type ApiErrorCode, type ErrorBody } from '@clawd402/protocol';
 import { isDatabaseUnavailable } from '../../lib/database-errors.ts';
 
 declare module 'fastify' {
@@ -103,12 +103,12 @@ export default fp(
     app.setErrorHandler(async (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const apiError = toApiError(error);
       const status = API_ERRORS[apiError.code].status;
+      const reason = apiError.cause instanceof Error ? apiError.cause.message : undefined;
       if (status >= 500) request.log.error({ err: error, code: apiError.code }, 'request failed');
-      else
-        request.log.info(
-          { code: apiError.code, reason: apiError.cause instanceof Error ? apiError.cause.message : undefined },
-          'request refused',
-        );
+      // An intent refused before it was stored (the intent routes set auditRefusal until the path stores one).
+      else if (request.auditRefusal)
+        logEvent(request.log, 'intent.refused', { code: apiError.code, agentId: request.agent?.agentId, reason });
+      else request.log.info({ code: apiError.code, reason }, 'request refused');
       if (status < 500 && request.auditRefusal) {
         await request.auditRefusal(apiError.code).catch((auditError: unknown) => {
           request.log.error({ err: auditError }, 'could not audit a refused request');

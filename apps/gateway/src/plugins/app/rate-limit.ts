@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Clawd402Error, type ApiErrorCode } from '@clawd402/protocol';
+import { Clawd402Error, logEvent, type ApiErrorCode } from '@clawd402/protocol';
 import { clientKey } from '../../security/client-address.ts';
 import {
   MemoryBackend,
@@ -298,7 +298,6 @@ export default fp(
     const eventFields = (request: FastifyRequest, scope: Scope) => {
       const principal = request.principal;
       return {
-        event: 'rate_limit',
         scope,
         ip: request.ip,
         route: request.rateLimitState?.route?.pattern ?? request.routeOptions.url ?? '(unmatched)',
@@ -334,10 +333,13 @@ export default fp(
       if (hit?.escalated) {
         app.metrics.rateLimitBlocks.inc({ tier: hit.escalated });
         const until = new Date(hit.block!.until).toISOString();
-        request.log.warn(
-          { ...eventFields(request, scope), subject, tier: hit.escalated, until, hits: hit.longHits },
-          'client blocked after repeated rate-limit hits',
-        );
+        logEvent(request.log, 'auth.client_blocked', {
+          ...eventFields(request, scope),
+          subject,
+          tier: hit.escalated,
+          until,
+          hits: hit.longHits,
+        });
         if (hit.escalated === 'long') {
           await alerts
             .raise({
@@ -383,7 +385,7 @@ export default fp(
         hits: hit?.longHits,
         retryAfter: retryAfterSeconds,
       };
-      request.log.info(fields, 'rate limit refused a request');
+      logEvent(request.log, 'auth.rate_limited', fields);
       throw new Clawd402Error(code, undefined, { details: { scope, retryAfter: retryAfterSeconds } });
     };
 

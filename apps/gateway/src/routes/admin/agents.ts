@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, parseAddress } from '@clawd402/protocol';
+import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
 import { AnyJson, IdParams, NoContent } from '../schemas.ts';
@@ -135,7 +135,13 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { body } = request;
       const signerAddress = parseAddress('signerAddress', body.signerAddress);
-      const created = await agents.create(me(request), { name: body.name, signerAddress, ...newKeyOf(body) });
+      const user = me(request);
+      const created = await agents.create(user, { name: body.name, signerAddress, ...newKeyOf(body) });
+      logEvent(request.log, 'admin.api_key_created', {
+        userId: user.userId,
+        agentId: created.agentId,
+        apiKeyId: created.apiKeyId,
+      });
       return reply.status(201).send({ apiKeyId: created.apiKeyId, agentId: created.agentId, apiKey: created.apiKey });
     },
   );
@@ -147,7 +153,13 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       schema: { params: IdParams, body: NewKeyBody, response: { 201: IssuedKey, '4xx': ErrorBody } },
     },
     async (request, reply) => {
-      const issued = await agents.issueKey(me(request), request.params.id, newKeyOf(request.body));
+      const user = me(request);
+      const issued = await agents.issueKey(user, request.params.id, newKeyOf(request.body));
+      logEvent(request.log, 'admin.api_key_created', {
+        userId: user.userId,
+        agentId: issued.agentId,
+        apiKeyId: issued.apiKeyId,
+      });
       return reply.status(201).send(issued);
     },
   );
@@ -168,7 +180,15 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const next = await agents.rotateKey(me(request), request.params.id, request.body?.overlapSeconds ?? 86_400);
+      const user = me(request);
+      const overlapSeconds = request.body?.overlapSeconds ?? 86_400;
+      const next = await agents.rotateKey(user, request.params.id, overlapSeconds);
+      logEvent(request.log, 'admin.api_key_rotated', {
+        userId: user.userId,
+        apiKeyId: request.params.id,
+        newApiKeyId: next.apiKeyId,
+        overlapSeconds,
+      });
       return reply.status(201).send(next);
     },
   );
@@ -189,7 +209,12 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'agents:write' },
       schema: { params: IdParams, response: { 200: KeyView, '4xx': ErrorBody } },
     },
-    async (request) => keyView(await agents.revokeKey(me(request), request.params.id)),
+    async (request) => {
+      const user = me(request);
+      const revoked = await agents.revokeKey(user, request.params.id);
+      logEvent(request.log, 'admin.api_key_revoked', { userId: user.userId, apiKeyId: request.params.id });
+      return keyView(revoked);
+    },
   );
 
   app.post(
@@ -204,7 +229,9 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       // Lift an input-hygiene quarantine early (docs/intent-hygiene.md); the key's next hits count from zero.
-      const released = await agents.releaseQuarantine(me(request), request.params.id, request.body.reason);
+      const user = me(request);
+      const released = await agents.releaseQuarantine(user, request.params.id, request.body.reason);
+      logEvent(request.log, 'admin.quarantine_lifted', { userId: user.userId, apiKeyId: released.apiKeyId });
       return { apiKeyId: released.apiKeyId, released: true };
     },
   );

@@ -1,11 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
+import { ErrorBody, logEvent, type EventLogger } from '@clawd402/protocol';
 import type { QueuedApproval } from '../../services/approval-queue-service.ts';
 import { AnyJson, IdParams, PageLimit, SHA256_PATTERN } from '../schemas.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { me } from '../acting-user.ts';
 import { decodedView } from './approval-decoded.ts';
+
+/** A vote that closed its approval is logged (docs/logging.md); one that only counted is in the audit chain. */
+function logClosed(log: EventLogger, voted: QueuedApproval, userId: string): QueuedApproval {
+  const { approval } = voted;
+  const fields = { intentId: approval.intentId, approvalId: approval.id, userId };
+  if (approval.status === 'approved') logEvent(log, 'intent.approved', fields);
+  if (approval.status === 'rejected') logEvent(log, 'intent.rejected', fields); // the reason is in the audit chain
+  return voted;
+}
 
 function view({ approval, intent }: QueuedApproval) {
   return {
@@ -89,7 +98,12 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      return view(await approvalQueue.vote(me(request), request.params.id, 'approve', { digest: request.body.digest }));
+      const user = me(request);
+      const voted = await approvalQueue.vote(user, request.params.id, 'approve', {
+        digest: request.body.digest,
+        requestId: request.id,
+      });
+      return view(logClosed(request.log, voted, user.userId));
     },
   );
 
@@ -111,12 +125,12 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { body } = request;
-      return view(
-        await approvalQueue.vote(me(request), request.params.id, 'reject', {
-          reason: body.reason,
-          ...(body.digest ? { digest: body.digest } : {}),
-        }),
-      );
+      const user = me(request);
+      const voted = await approvalQueue.vote(user, request.params.id, 'reject', {
+        reason: body.reason,
+        ...(body.digest ? { digest: body.digest } : {}),
+      });
+      return view(logClosed(request.log, voted, user.userId));
     },
   );
 };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { Clawd402Error } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import { isAllowedAdminIp } from '../../security/ip-allowlist.ts';
 import adminAgents from './agents.ts';
 import adminNotifications from './notifications.ts';
@@ -29,7 +29,7 @@ const admin: FastifyPluginAsync = async (app) => {
   const { config } = app.services;
   app.addHook('onRequest', async (request) => {
     if (!isAllowedAdminIp(request.ip, config.adminAllowedIps)) {
-      request.log.warn({ ip: request.ip, route: request.routeOptions.url }, 'admin request from a non-allowed address');
+      logEvent(request.log, 'auth.admin_address_refused', { ip: request.ip, route: request.routeOptions.url });
       throw new Clawd402Error('forbidden', 'Admin routes are not reachable from this address.');
     }
   });

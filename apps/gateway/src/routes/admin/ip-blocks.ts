@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
+import { ErrorBody, logEvent } from '@clawd402/protocol';
 import type { IpBlock } from '../../services/ip-blocks-service.ts';
 import { me } from '../acting-user.ts';
 import { PageLimit } from '../schemas.ts';
@@ -48,7 +48,12 @@ const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: IpBlockView, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
-    async (request) => view(await ipBlocks.lift(request.params.id, `user:${me(request).userId}`)),
+    async (request) => {
+      const { userId } = me(request);
+      const lifted = await ipBlocks.lift(request.params.id, `user:${userId}`);
+      logEvent(request.log, 'auth.ip_unblocked', { ip: request.params.id, userId });
+      return view(lifted);
+    },
   );
 };
 export default adminIpBlocks;

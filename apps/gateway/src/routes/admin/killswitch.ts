@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
+import { Clawd402Error, ErrorBody, logEvent } from '@clawd402/protocol';
 import type { PauseScope } from '../../domain/halts.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import type { KillSwitchRecord } from '../../services/killswitch-service.ts';
@@ -85,7 +85,12 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
       schema: { body: EngageBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
     },
     async (request) => {
-      const result = await killSwitch.engage(me(request), request.body);
+      const user = me(request);
+      const result = await killSwitch.engage(user, request.body);
+      logEvent(request.log, 'admin.killswitch_engaged', {
+        userId: user.userId,
+        signerLatched: result.signer?.latched ?? false,
+      });
       return {
         killSwitch: killSwitchView(result.killSwitch),
         signer: result.signer,
@@ -101,7 +106,9 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
       schema: { body: ReleaseBody, response: { 200: AnyJson, 202: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
     },
     async (request, reply) => {
-      const result = await killSwitch.release(me(request), request.body);
+      const user = me(request);
+      const result = await killSwitch.release(user, request.body);
+      logEvent(request.log, 'admin.killswitch_released', { userId: user.userId, released: result.released });
       return reply.status(result.released ? 200 : 202).send({
         released: result.released,
         votes: result.votes,
@@ -122,8 +129,13 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
         config: { permission: 'pauses:write' },
         schema: { params, body: PauseBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
       },
-      async (request) =>
-        killSwitch.pause(me(request), scopeOf(request.params as Record<string, string>), request.body.reason),
+      async (request) => {
+        const user = me(request);
+        const scope = scopeOf(request.params as Record<string, string>);
+        const paused = await killSwitch.pause(user, scope, request.body.reason);
+        logEvent(request.log, 'admin.paused', { userId: user.userId, scope });
+        return paused;
+      },
     );
     app.post(
       `${path}/resume`,
@@ -131,7 +143,13 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
         config: { permission: 'pauses:write' },
         schema: { params, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
       },
-      async (request) => killSwitch.resume(me(request), scopeOf(request.params as Record<string, string>)),
+      async (request) => {
+        const user = me(request);
+        const scope = scopeOf(request.params as Record<string, string>);
+        const resumed = await killSwitch.resume(user, scope);
+        logEvent(request.log, 'admin.resumed', { userId: user.userId, scope });
+        return resumed;
+      },
     );
   };
   pauseRoutes('/admin/agents/:id', IdParams, (p) => uuidScope('agent', p.id!));

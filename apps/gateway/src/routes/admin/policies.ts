@@ -6,6 +6,7 @@ import {
   ContractCallIntentBody,
   Decision,
   ErrorBody,
+  logEvent,
   TransferIntentBody,
   type TransactionIntentBody,
 } from '@clawd402/protocol';
@@ -259,7 +260,13 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const activated = await policies.activate(me(request), Number(request.params.version));
+      const user = me(request);
+      const activated = await policies.activate(user, Number(request.params.version));
+      logEvent(request.log, 'admin.policy_activated', {
+        userId: user.userId,
+        version: activated.version,
+        hash: activated.hash,
+      });
       return { ...activated, activatedAt: iso(activated.activatedAt) };
     },
   );

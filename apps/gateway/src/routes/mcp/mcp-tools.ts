@@ -59,6 +59,8 @@ export interface McpToolResult {
 export interface McpCaller {
   agent: AgentContext;
   client: string | null;
+  /** The HTTP request's id, for the signer's log (docs/logging.md). */
+  requestId?: string;
 }
 
 /** An intent body schema without its `type` (the tool names it), as MCP's `inputSchema`. */
@@ -196,7 +198,13 @@ export class McpTools {
     if (type) {
       // The arguments passed the tool's schema, which is the intent body's without `type`.
       const body = Object.assign({}, args, { type }) as IntentBody;
-      const { intent } = await this.deps.pipeline.submit(agent, body, null, mcpOrigin(tool, caller.client));
+      const { intent } = await this.deps.pipeline.submit(
+        agent,
+        body,
+        null,
+        mcpOrigin(tool, caller.client),
+        caller.requestId,
+      );
       return intentResult(intent);
     }
     switch (tool) {

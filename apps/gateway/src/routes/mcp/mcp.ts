@@ -58,6 +58,7 @@ const mcp: FastifyPluginAsyncTypebox = async (app) => {
       const caller: McpCaller = {
         agent,
         client: initializing !== undefined ? initializing : clientFromSession(request.headers['mcp-session-id']),
+        requestId: request.id,
       };
 
       const server = new Server({ name: 'clawd402', version: '0.1.0' }, { capabilities: { tools: {} } });

@@ -110,7 +110,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
       }
       const agent = request.agent!;
       const body = request.body;
-      const result = await pipeline.submit(agent, body, key ?? null, restOrigin(body.type));
+      const result = await pipeline.submit(agent, body, key ?? null, restOrigin(body.type), request.id);
       request.auditRefusal = undefined; // from here on the intent's own audit trail speaks for it
       return sendIntent(reply, result.intent, result.created);
     },
