@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { Address } from 'viem';
@@ -17,12 +18,18 @@ export interface SignerProcess {
 /** The TypeScript loader, resolved from here so the child can run with any working directory. */
 export const TSX_LOADER = import.meta.resolve('tsx');
 
-function spawnSignerCli(args: string[], cwd: string, env?: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX_LOADER, SIGNER_CLI, ...args], {
-    cwd,
-    ...(env ? { env: { ...process.env, ...env } } : {}),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** The signer's log (stderr) goes to the parent's stderr, or appended to `logFile`. */
+function spawnSignerCli(args: string[], cwd: string, env?: Record<string, string>, logFile?: string): ChildProcess {
+  const log = logFile ? openSync(logFile, 'a', 0o600) : 'inherit';
+  try {
+    return spawn(process.execPath, ['--import', TSX_LOADER, SIGNER_CLI, ...args], {
+      cwd,
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+      stdio: ['ignore', 'pipe', log],
+    });
+  } finally {
+    if (typeof log === 'number') closeSync(log); // the child holds its own copy
+  }
 }
 
 /** `clawd402-signer keystore new`: the key is generated inside the signer process; only its address comes back. */
@@ -71,6 +78,8 @@ export async function startSignerProcess(options: {
   cwd: string;
   /** Added to the inherited environment (the crash tests' SIGNER_FAULT_POINT). */
   env?: Record<string, string>;
+  /** Append the signer's log lines to this file instead of the parent's stderr (tests that read them). */
+  logFile?: string;
 }): Promise<SignerProcess> {
   const args = [
     'serve',
@@ -90,7 +99,7 @@ export async function startSignerProcess(options: {
     ...(options.releaseKeyFile ? ['--release-key', options.releaseKeyFile] : []),
     ...(options.logLevel ? ['--log-level', options.logLevel] : []),
   ];
-  const child = spawnSignerCli(args, options.cwd, options.env);
+  const child = spawnSignerCli(args, options.cwd, options.env, options.logFile);
   const lines = createInterface({ input: child.stdout! });
   const addresses = await new Promise<Address[]>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`signer exited with code ${code} before it was ready`)));

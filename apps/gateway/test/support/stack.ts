@@ -63,6 +63,8 @@ export interface Stack {
   signerAddress: Address;
   /** The HD keys asked for with `signerHdKeys`, each funded with 1,000 ETH (empty unless asked for). */
   signerHdAddresses: Address[];
+  /** The signer's log file with `signerLog` (null: it logs to stderr). */
+  signerLogPath: string | null;
   chain: PublicClient;
   app: FastifyInstance;
   baseUrl: string;
@@ -99,6 +101,8 @@ export interface StackOptions {
   databaseAdminUrl?: string;
   /** Also serve this many keys of one HD wallet (a key directory beside the keystore), each funded (the bench's fleet). */
   signerHdKeys?: number;
+  /** The signer logs at info to `Stack.signerLogPath` (a file) instead of warn to stderr. */
+  signerLog?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -168,7 +172,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       journal: join(dir, 'journal.log'),
       checkpointDir: join(dir, 'signer-checkpoints'),
       releaseKeyFile: files.releasePublic,
-      logLevel: 'warn',
+      logLevel: options.signerLog ? 'info' : 'warn',
+      ...(options.signerLog ? { logFile: join(dir, 'signer.log') } : {}),
       cwd: dir,
     };
     let signer = await startSignerProcess(signerOptions);
@@ -308,6 +313,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       signerAddress,
       signerHdAddresses,
+      signerLogPath: options.signerLog ? join(dir, 'signer.log') : null,
       chain,
       app,
       baseUrl,
