@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { loggerOptions, maskIp } from '../src/logging/logger-options.ts';
+import { loggerOptions, maskIpForLog as maskIp } from '../src/logging/logger-options.ts';
 
 function capture(mode: 'masked' | 'full'): { log: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

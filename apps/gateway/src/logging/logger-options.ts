@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { parseClientAddress } from '../security/ip-mask.ts';
 import { pino, type LoggerOptions } from 'pino';
 
 /** LOG_IP_MODE: `masked` (the default) keeps an IPv4 address's /24 and an IPv6 address's /48 in log lines. */
@@ -21,30 +22,25 @@ export const REDACT_PATHS = [
  * its /48 (`2001:db8:1:2::9` → `2001:db8:1:x:x:x:x:x`), an IPv4-mapped IPv6 address counts as IPv4. A CIDR range is
  * masked by its address. Anything that does not parse as an address is replaced whole, since it cannot be masked.
  *
- * @example maskIp('::ffff:198.51.100.23') === '198.51.100.x'
+ * @example maskIpForLog('::ffff:198.51.100.23') === '198.51.100.x'
  */
-export function maskIp(value: string): string {
-  const text = value.split('/')[0]!.replace(/%.*$/, '');
-  let address: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    address = ipaddr.process(text);
-  } catch {
-    return '(masked)';
-  }
+export function maskIpForLog(value: string): string {
+  const address = parseClientAddress(value);
+  if (!address) return '(masked)';
   if (address instanceof ipaddr.IPv4) return `${address.octets.slice(0, 3).join('.')}.x`;
   const parts = address.parts.slice(0, 3).map((p) => p.toString(16));
   return `${parts.join(':')}:x:x:x:x:x`;
 }
 
 function maskField(value: unknown): unknown {
-  return typeof value === 'string' ? maskIp(value) : value;
+  return typeof value === 'string' ? maskIpForLog(value) : value;
 }
 
 const SUBJECT_IP = /\bip:([0-9A-Fa-f.:]+(?:\/[0-9]{1,3})?)/g;
 
 /** `ip:<address>` inside a subject (`ip:203.0.113.7`, `client:ip:2001:db8:1:2::/64`), masked. */
 function maskSubject(value: unknown): unknown {
-  return typeof value === 'string' ? value.replace(SUBJECT_IP, (_all, ip: string) => `ip:${maskIp(ip)}`) : value;
+  return typeof value === 'string' ? value.replace(SUBJECT_IP, (_all, ip: string) => `ip:${maskIpForLog(ip)}`) : value;
 }
 
 interface LoggedRequest {
@@ -63,7 +59,7 @@ function maskedRequest(req: LoggedRequest): Record<string, unknown> {
     url: req.url,
     version: req.headers?.['accept-version'],
     host: req.host,
-    remoteAddress: maskIp(req.ip),
+    remoteAddress: maskIpForLog(req.ip),
     remotePort: req.socket?.remotePort,
   };
 }

@@ -1,5 +1,14 @@
 import ipaddr from 'ipaddr.js';
 
+/**
+ * A client address in any spelling ipaddr.js reads (a CIDR suffix or an IPv6 zone is ignored), an IPv4-mapped IPv6
+ * address as IPv4; null when it is not an address. The one parser behind every masking (reports and log lines).
+ */
+export function parseClientAddress(value: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const text = value.split('/')[0]!.replace(/%.*$/, '');
+  return ipaddr.isValid(text) ? ipaddr.process(text) : null;
+}
+
 /** Prefix lengths an address is cut to: an IPv4 /24, an IPv6 /48 (a site). */
 export const MASK_V4 = 24;
 export const MASK_V6 = 48;
@@ -11,10 +20,8 @@ export const MASK_V6 = 48;
  * odd IPv4 spellings, so no spelling slips through unmasked.
  */
 export function maskIp(address: string): string {
-  if (!ipaddr.isValid(address)) return 'unknown';
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  const parsed = parseClientAddress(address);
+  if (!parsed) return 'unknown';
   const bits = parsed.kind() === 'ipv4' ? MASK_V4 : MASK_V6;
   const cidr = `${parsed.toString()}/${bits}`;
   const base =
