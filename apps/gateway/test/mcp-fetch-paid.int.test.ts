@@ -153,7 +153,7 @@ describe('MCP fetch_paid through the stdio bridge', { timeout: 300_000 }, () => 
     const hitsBefore = bystanderHits;
     for (const url of [
       `http://${host}:${bystanderPort}/data`,
-      `http://user:secret@127.0.0.1:${bystanderPort}/data`,
+      `http://user:pass@127.0.0.1:${bystanderPort}/data`,
       `ftp://${host}:${bystanderPort}/data`,
       'not a url',
     ]) {
