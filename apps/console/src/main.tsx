@@ -10,6 +10,7 @@ import { IntentPage, IntentsPage } from './pages/intents.tsx';
 import { PoliciesPage } from './pages/policies.tsx';
 import { MoneyPage } from './pages/money.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
+import { IncidentPage, IncidentsPage } from './pages/incidents.tsx';
 import { AgentsPage } from './pages/agents.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { SecurityPage } from './pages/security.tsx';
@@ -22,6 +23,7 @@ const NAV: [string, string][] = [
   ['/killswitch', 'Kill switch'],
   ['/policies', 'Policies'],
   ['/money', 'Money'],
+  ['/incidents', 'Incidents'],
   ['/alerts', 'Alerts'],
   ['/agents', 'Agents'],
   ['/audit', 'Audit'],
@@ -36,6 +38,8 @@ function Page(props: { path: string; query: URLSearchParams }) {
   if (m) return <ApprovalPage id={m.id!} focusDecision={query.get('decision')} />;
   m = match('/intents/:id', path);
   if (m) return <IntentPage id={m.id!} />;
+  m = match('/incidents/:id', path);
+  if (m) return <IncidentPage id={m.id!} />;
   switch (path) {
     case '/':
     case '/approvals':
@@ -48,6 +52,8 @@ function Page(props: { path: string; query: URLSearchParams }) {
       return <PoliciesPage />;
     case '/money':
       return <MoneyPage />;
+    case '/incidents':
+      return <IncidentsPage />;
     case '/alerts':
       return <AlertsPage />;
     case '/agents':

@@ -218,3 +218,23 @@ export interface SessionView {
   ip: string;
   userAgent: string | null;
 }
+
+export interface IncidentView {
+  id: string;
+  rule: string;
+  severity: string;
+  subject: string;
+  summary: string;
+  status: string;
+  openedAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export interface IncidentDetail {
+  incident: IncidentView;
+  timeline: { id: string; at: string; kind: string; actor: string; summary: string }[];
+  responsesInForce: { response: string; target: string }[];
+}

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dialog, Page } from 'playwright-core';
 import { createUser } from '../src/repositories/users-repository.ts';
+import { openIncident } from '../src/repositories/incidents-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
 import { RECIPIENTS, callJson, postIntent, startStack, type Stack } from './support/stack.ts';
 import { startReceiver, type Receiver } from './support/receivers.ts';
@@ -72,7 +73,7 @@ describe('console operations pages in a browser', { timeout: 600_000 }, () => {
     await phone.goto(`${stack.baseUrl}/console${path}`);
     await signIn(phone, 'olivia', PASSWORD);
     await phone.getByRole('heading', { name: heading, exact: true }).waitFor();
-    await phone.getByRole('main').locator('table, ul, form').first().waitFor();
+    await phone.getByRole('main').locator('table, ul, ol, form').first().waitFor();
     await browser.shot(phone, `${name}-phone`);
     const overflow = await sidewaysOverflow(phone);
     assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow} px at 390 px`);
@@ -330,6 +331,53 @@ describe('console operations pages in a browser', { timeout: 600_000 }, () => {
     assert.equal(after.hourlyUsd, before.hourlyUsd, 'the hourly limit is left as it was');
     await browser.shot(page, 'money-limits');
     await atPhoneWidth('/money', 'Money', 'money');
+  });
+
+  test('incidents: the list opens one; acknowledge, a note and resolve each land on its timeline', async () => {
+    const agent = await stack.newAgent();
+    const incident = await openIncident(
+      stack.pool,
+      {
+        rule: 'error_rate',
+        subject: `agent:${agent.agentId}`,
+        agentId: agent.agentId,
+        apiKeyId: null,
+        summary: 'console drill: error rate',
+        detail: { failures: 12 },
+      },
+      'medium',
+      0,
+    );
+    assert.ok(incident);
+    const detail = async () =>
+      (await callJson(stack.baseUrl, owner, 'GET', `/admin/incidents/${incident.id}`)).body as {
+        incident: { status: string; acknowledgedBy: string | null };
+        timeline: { kind: string; summary: string }[];
+      };
+
+    await page.getByRole('link', { name: 'Incidents', exact: true }).click();
+    await page.getByRole('heading', { name: 'Incidents' }).waitFor();
+    await page.getByRole('link', { name: 'console drill: error rate' }).click();
+    await page.getByRole('heading', { name: 'Incident: console drill: error rate' }).waitFor();
+
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByRole('button', { name: 'Acknowledge' }).waitFor({ state: 'detached' });
+    assert.equal((await detail()).incident.status, 'acknowledged');
+
+    await page.getByLabel('Note').fill('paged the agent owner');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    const timeline = page.getByRole('list', { name: 'Timeline' });
+    await timeline.getByText('paged the agent owner').waitFor();
+    await browser.shot(page, 'incident-timeline');
+
+    await page.getByRole('button', { name: 'Resolve' }).click();
+    await page.getByRole('button', { name: 'Resolve' }).waitFor({ state: 'detached' });
+    assert.match(lastConfirmation(), /^Resolve this incident/);
+    const resolved = await detail();
+    assert.equal(resolved.incident.status, 'resolved');
+    const kinds = resolved.timeline.map((e) => e.kind);
+    assert.ok(kinds.includes('acknowledged') && kinds.includes('note') && kinds.includes('resolved'), kinds.join());
+    await atPhoneWidth(`/incidents/${incident.id}`, 'Incident: console drill: error rate', 'incident');
   });
 
   test('the new pages ask only the gateway and break no CSP rule', () => {

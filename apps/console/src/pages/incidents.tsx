@@ -1,0 +1,159 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import {
+  Badge,
+  Choice,
+  ErrorBox,
+  Facts,
+  Field,
+  Link,
+  Notice,
+  Table,
+  Title,
+  confirmed,
+  useAction,
+  useApi,
+  when,
+} from '../ui.tsx';
+import type { IncidentDetail, IncidentView, Items } from '../types.ts';
+
+/** Incidents, newest first; each opens its timeline. */
+export function IncidentsPage() {
+  const [status, setStatus] = useState('');
+  const { data, error } = useApi<Items<IncidentView>>(`/admin/incidents?limit=100${status ? `&status=${status}` : ''}`);
+  return (
+    <main>
+      <Title>Incidents</Title>
+      <div class="filters">
+        <Choice
+          label="Status"
+          id="incident-status"
+          value={status}
+          options={['', 'open', 'acknowledged', 'resolved']}
+          empty="any"
+          onChange={setStatus}
+        />
+      </div>
+      <ErrorBox error={error} />
+      {!data && !error ? <Notice>Loading…</Notice> : null}
+      {data ? (
+        <Table caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} empty={!data.items.length}>
+          {data.items.map((i) => (
+            <tr key={i.id}>
+              <td>{when(i.openedAt)}</td>
+              <td>
+                <Badge value={i.severity} />
+              </td>
+              <td>
+                <Link to={`/incidents/${i.id}`}>{i.summary}</Link>
+              </td>
+              <td>
+                <Badge value={i.status} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      ) : null}
+    </main>
+  );
+}
+
+/** One incident: what opened it, its timeline, the responses still in force; acknowledge, add a note, resolve. */
+export function IncidentPage(props: { id: string }) {
+  const { data, error, reload } = useApi<IncidentDetail>(`/admin/incidents/${encodeURIComponent(props.id)}`);
+  const [note, setNote] = useState('');
+  const [revert, setRevert] = useState(true);
+  const act = useAction(async (to: 'ack' | 'notes' | 'resolve') => {
+    const body =
+      to === 'resolve' ? { ...(note ? { note } : {}), revert } : to === 'notes' ? { note } : note ? { note } : {};
+    const r = await api<IncidentDetail>('POST', `/admin/incidents/${encodeURIComponent(props.id)}/${to}`, body);
+    setNote('');
+    reload();
+    return r;
+  });
+  if (!data)
+    return (
+      <main>
+        <Title>Incident</Title>
+        <ErrorBox error={error} />
+        {!error ? <Notice>Loading…</Notice> : null}
+      </main>
+    );
+  const { incident, timeline, responsesInForce } = data;
+  const open = incident.status !== 'resolved';
+  const resolve = () => {
+    const undo = revert && responsesInForce.length ? ' and undo its automatic responses' : '';
+    if (confirmed(`Resolve this incident${undo}?`)) void act.run('resolve');
+  };
+  return (
+    <main>
+      <Title>Incident: {incident.summary}</Title>
+      <Facts
+        label="Incident"
+        rows={[
+          ['Status', <Badge value={incident.status} />],
+          ['Severity', <Badge value={incident.severity} />],
+          ['Rule', incident.rule],
+          ['Subject', incident.subject],
+          ['Opened', when(incident.openedAt)],
+          [
+            'Acknowledged',
+            incident.acknowledgedAt ? `${when(incident.acknowledgedAt)} by ${incident.acknowledgedBy}` : null,
+          ],
+          ['Resolved', incident.resolvedAt ? `${when(incident.resolvedAt)} by ${incident.resolvedBy}` : null],
+        ]}
+      />
+      <h2>Responses in force</h2>
+      {responsesInForce.length ? (
+        <ul aria-label="Responses in force">
+          {responsesInForce.map((r) => (
+            <li key={`${r.response}:${r.target}`}>
+              {r.response.replace(/_/g, ' ')}: {r.target}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="hint">None: nothing this incident set is still in force.</p>
+      )}
+      <h2>Timeline</h2>
+      <ol class="timeline" aria-label="Timeline">
+        {timeline.map((e) => (
+          <li key={e.id} data-kind={e.kind}>
+            <span class="hint">{when(e.at)}</span> <Badge value={e.kind} /> {e.summary}{' '}
+            <span class="hint">({e.actor})</span>
+          </li>
+        ))}
+      </ol>
+      <ErrorBox error={act.error} />
+      {open ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act.run('notes');
+          }}
+        >
+          <Field label="Note" id="incident-note" hint="Added to the timeline, and kept with an acknowledge or resolve.">
+            <textarea id="incident-note" maxLength={500} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+          </Field>
+          <div class="actions">
+            <button type="submit" disabled={act.busy || !note}>
+              Add note
+            </button>
+            {incident.status === 'open' ? (
+              <button type="button" disabled={act.busy} onClick={() => void act.run('ack')}>
+                Acknowledge
+              </button>
+            ) : null}
+            <label class="check">
+              <input type="checkbox" checked={revert} onChange={(e) => setRevert(e.currentTarget.checked)} />
+              Undo its automatic responses on resolve
+            </label>
+            <button type="button" disabled={act.busy} onClick={resolve}>
+              Resolve
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </main>
+  );
+}
