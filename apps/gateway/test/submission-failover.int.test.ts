@@ -67,7 +67,7 @@ describe('RPC endpoints fail over, and their URLs stay secret', () => {
         ['rpc #2', true],
       ],
     );
-    assert.match(logs.text(), /RPC endpoint down; failing over/);
+    assert.match(logs.text(), /"event":"chain.rpc_failover"/);
     for (const secret of [PASSWORD, API_KEY])
       assert.ok(!logs.text().includes(secret), 'no secret of the primary URL in the logs');
     assert.ok(!JSON.stringify(health).includes(PASSWORD));
