@@ -213,8 +213,13 @@ describe('spend limits hold under concurrency, across processes', () => {
         stack.chain.getTransactionCount({ address: stack.signerAddress }),
         stack.chain.getTransactionCount({ address: stack.signerAddress, blockTag: 'pending' }),
       ]);
-      if (latest === pending) break;
-      assert.ok(i < 600, `the signer address's queue did not drain: ${latest} mined, ${pending} pending`);
+      // Both views: the chain's (nothing pending) and the gateway's (nothing signed or submitted still to broadcast or
+      // settle). The chain alone looked drained while the gateway still held signed transactions to broadcast.
+      const { rows } = await stack.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM intents WHERE status IN ('signed', 'submitted')",
+      );
+      if (latest === pending && rows[0]!.n === 0) break;
+      assert.ok(i < 1200, `the queue did not drain: ${latest} mined, ${pending} pending, ${rows[0]!.n} in flight`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
 
