@@ -140,13 +140,54 @@ export function checkFetchUrl(raw: string): URL {
   );
 }
 
+/** A tool answer of the gateway's MCP endpoint, as the MCP SDK's client answers it. */
+export interface GatewayToolAnswer {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+}
+
+/**
+ * The payer `fetch_paid` uses: the gateway's MCP tool `pay_x402`, over the bridge's own connection to `POST /mcp`, so
+ * the payment's origin is `mcp`, tool `pay_x402`, with the MCP client's name. While a retried payment's first request
+ * is still being signed (`approved`), it waits with `wait_intent`. A refusal becomes the SDK's error with the
+ * gateway's code, message, details and intent (so `reasons` come with a policy denial).
+ */
+export function payThroughGatewayTool(
+  callTool: (name: string, args: Record<string, unknown>) => Promise<GatewayToolAnswer>,
+): Pick<Clawd402Client, 'payX402'> {
+  return {
+    async payX402({ idempotencyKey, ...body }) {
+      let answer = await callTool('pay_x402', { ...body, idempotencyKey });
+      for (
+        let waits = 0;
+        !answer.isError && answer.structuredContent?.['status'] === 'approved' && waits < 2;
+        waits++
+      ) {
+        answer = await callTool('wait_intent', { id: answer.structuredContent['intentId'], timeoutSeconds: 30 });
+      }
+      const out = answer.structuredContent ?? {};
+      const intent = out['intent'] as IntentView | undefined;
+      if (answer.isError || !intent) {
+        throw new Clawd402ClientError(typeof out['code'] === 'string' ? out['code'] : 'fetch_failed', {
+          ...(typeof out['message'] === 'string' ? { message: out['message'] } : {}),
+          ...(out['details'] ? { details: out['details'] as Record<string, unknown> } : {}),
+          ...(intent ? { intent } : {}),
+        });
+      }
+      return intent;
+    },
+  };
+}
+
 /**
  * `fetch_paid`: the bridge fetches the URL itself, beside the agent, and pays a 402 through the gateway with the
- * SDK's paying fetch (`payingFetch`: an `x402_payment` intent under the operator's policy and budgets). The gateway
- * never requests the URL. Never throws: a refusal is a result with `isError` and a stable code.
+ * SDK's paying fetch (`payingFetch`). The payer is the gateway's MCP tool `pay_x402` (mcp.ts), so the payment is an
+ * `x402_payment` intent under the operator's policy and budgets whose origin is `mcp`, tool `pay_x402`, and the
+ * client's name. The gateway never requests the URL. Never throws: a refusal is a result with `isError` and a stable
+ * code.
  */
 export async function fetchPaid(
-  sdk: Pick<Clawd402Client, 'payX402'>,
+  gateway: Pick<Clawd402Client, 'payX402'>,
   chainIds: readonly number[],
   args: unknown,
 ): Promise<FetchPaidResult> {
@@ -175,7 +216,7 @@ export async function fetchPaid(
     };
     const payer = {
       chainId: undefined,
-      payX402: async (asked: Parameters<Clawd402Client['payX402']>[0]) => (payment = await sdk.payX402(asked)),
+      payX402: async (asked: Parameters<Clawd402Client['payX402']>[0]) => (payment = await gateway.payX402(asked)),
     };
     const response = await payingFetch(payer, resourceFetch, request, undefined, {
       chainIds,

@@ -9,7 +9,7 @@
  * diagnostics go to stderr. Exit status: 0 on end of input, 2 usage, 1 any other failure.
  *
  * One tool is the bridge's own: `fetch_paid` (mcp-fetch-paid.ts) fetches the agent's URL here, beside the agent, and
- * pays a 402 through the gateway, which never requests an agent's URL itself (docs/mcp.md).
+ * pays a 402 through the gateway's `pay_x402` tool; the gateway never requests an agent's URL itself (docs/mcp.md).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -17,7 +17,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Clawd402Client } from '@clawd402/sdk';
-import { FETCH_PAID_TOOL, fetchPaid } from './mcp-fetch-paid.ts';
+import { FETCH_PAID_TOOL, fetchPaid, payThroughGatewayTool, type GatewayToolAnswer } from './mcp-fetch-paid.ts';
 import { MCP_USAGE, McpUsageError, readMcpSettings } from './mcp-settings.ts';
 
 async function main(): Promise<void> {
@@ -48,9 +48,13 @@ async function main(): Promise<void> {
     // The gateway's tools, then the bridge's own on the last page.
     return listed.nextCursor ? listed : { ...listed, tools: [...listed.tools, FETCH_PAID_TOOL] };
   });
+  // fetch_paid pays through the gateway's pay_x402 tool on the same connection: the payment's origin is mcp.
+  const payer = payThroughGatewayTool(
+    async (name, args) => (await (await gatewayClient()).callTool({ name, arguments: args })) as GatewayToolAnswer,
+  );
   server.setRequestHandler(CallToolRequestSchema, async (request) =>
     request.params.name === FETCH_PAID_TOOL.name
-      ? fetchPaid(sdk, chainIds, request.params.arguments)
+      ? fetchPaid(payer, chainIds, request.params.arguments)
       : (await gatewayClient()).callTool(request.params),
   );
 

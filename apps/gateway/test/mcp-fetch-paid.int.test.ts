@@ -111,11 +111,14 @@ describe('MCP fetch_paid through the stdio bridge', { timeout: 300_000 }, () => 
     assert.equal(out.payment.asset, X402_TOKEN);
     assert.equal(out.payment.settlement.success, true);
     assert.equal((await resource.balanceOf(X402_PAYEE)) - before, BigInt(X402_PRICE));
-    const intent = await stack.pool.query<{ id: string; channel: string }>(
-      `SELECT id, origin->>'channel' AS channel FROM intents WHERE agent_id = $1 AND type = 'x402_payment'`,
+    // Paid through the gateway's pay_x402 tool on the bridge's MCP connection: origin mcp, named after the client.
+    const intent = await stack.pool.query<{ id: string; origin: unknown }>(
+      `SELECT id, origin FROM intents WHERE agent_id = $1 AND type = 'x402_payment'`,
       [agentId],
     );
-    assert.deepEqual(intent.rows, [{ id: out.payment.intentId, channel: 'x402' }]);
+    assert.deepEqual(intent.rows, [
+      { id: out.payment.intentId, origin: { channel: 'mcp', tool: 'pay_x402', client: 'fetch-paid-test-client' } },
+    ]);
     assert.equal(await signedPayments(), 1);
   });
 

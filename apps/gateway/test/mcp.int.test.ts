@@ -25,6 +25,7 @@ const TOOLS = [
   'swap',
   'contract_call',
   'sign_typed_data',
+  'pay_x402',
   'get_intent',
   'wait_intent',
   'list_intents',
@@ -155,6 +156,15 @@ describe('MCP server', { timeout: 300_000 }, () => {
           type: 'contract_call',
         });
         assert.equal(extra.structuredContent.code, 'unknown_field');
+        // pay_x402's idempotencyKey follows the Idempotency-Key header's rule (1–255 visible ASCII characters).
+        const spaced = await call('pay_x402', {
+          chainId: 31337,
+          resource: 'http://127.0.0.1:1/data',
+          requirements: {},
+          idempotencyKey: 'two words',
+        });
+        assert.equal(spaced.structuredContent.code, 'invalid_request');
+        assert.equal(spaced.structuredContent.details.field, 'idempotencyKey');
         await assert.rejects(call('drain_wallet'), /No tool named drain_wallet/);
       });
     });

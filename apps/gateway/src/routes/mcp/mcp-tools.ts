@@ -10,6 +10,7 @@ import {
   SwapIntentBody,
   TransferIntentBody,
   TypedDataIntentBody,
+  X402PaymentIntentBody,
   isApiErrorCode,
   type ApiErrorCode,
   type IntentBody,
@@ -26,7 +27,7 @@ import type { IntentWatcher } from '../../services/intent-watcher.ts';
 import type { IntentRecord, IntentsService } from '../../services/intents-service.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { isSettled } from '../v1/intent-waiting.ts';
-import { decodeCursor, encodeCursor } from '../v1/intents.ts';
+import { IDEMPOTENCY_KEY, decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { toApiError } from '../../plugins/app/errors.ts';
 
 /** What the tools use: the intent path, intent reads, budgets and the status watcher (all built in app.ts). */
@@ -77,6 +78,20 @@ const SCHEMAS = {
   swap: argumentsOf(SwapIntentBody),
   contract_call: argumentsOf(ContractCallIntentBody),
   sign_typed_data: argumentsOf(TypedDataIntentBody),
+  pay_x402: Type.Object(
+    {
+      ...argumentsOf(X402PaymentIntentBody).properties,
+      idempotencyKey: Type.Optional(
+        Type.String({
+          pattern: IDEMPOTENCY_KEY.source,
+          description:
+            'Names this payment: the same key and the same requirement answer the same authorisation, so a retry ' +
+            'never pays twice (as the Idempotency-Key header of POST /v1/intents).',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   get_intent: Type.Object({ id: IntentId }, { additionalProperties: false }),
   wait_intent: Type.Object(
     {
@@ -115,6 +130,11 @@ const DESCRIPTIONS: Record<McpToolName, string> = {
   sign_typed_data:
     "Sign EIP-712 typed data ({domain, types, primaryType, message}) with the agent's key, if the policy allows. " +
     'Answers the signature once signed. Nothing is broadcast.',
+  pay_x402:
+    'Pay one x402 requirement: a resource you requested answered 402 Payment Required, and you pass the URL and the ' +
+    "one requirement you picked from it (docs/x402.md). The operator's policy and budgets decide; once signed, the " +
+    'answer carries the EIP-3009 authorisation and its signature for the payment header. The gateway never requests ' +
+    'the resource itself.',
   get_intent: 'Read one of your intents by id: status, decision, transaction hash, error.',
   wait_intent:
     'Wait (up to timeoutSeconds, default 30, at most 60) until an intent is settled — confirmed, failed, rejected, ' +
@@ -137,6 +157,7 @@ const SUBMITTING: Partial<Record<McpToolName, IntentBody['type']>> = {
   swap: 'swap',
   contract_call: 'contract_call',
   sign_typed_data: 'typed_data',
+  pay_x402: 'x402_payment',
 };
 
 /**
@@ -196,12 +217,13 @@ export class McpTools {
     const { agent } = caller;
     const type = SUBMITTING[tool];
     if (type) {
-      // The arguments passed the tool's schema, which is the intent body's without `type`.
-      const body = Object.assign({}, args, { type }) as IntentBody;
+      // The arguments passed the tool's schema, which is the intent body's without `type` (pay_x402: and its key).
+      const { idempotencyKey, ...rest } = args;
+      const body = Object.assign({}, rest, { type }) as IntentBody;
       const { intent } = await this.deps.pipeline.submit(
         agent,
         body,
-        null,
+        typeof idempotencyKey === 'string' ? idempotencyKey : null,
         mcpOrigin(tool, caller.client),
         caller.requestId,
       );

@@ -24,7 +24,8 @@ import { restOrigin } from '../../domain/origin.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import { IdParams, PageLimit } from '../schemas.ts';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** An Idempotency-Key (header of POST /v1/intents, `idempotencyKey` of MCP's pay_x402): 1–255 visible ASCII. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 // Discriminated on `type`, so a bad field is reported against the right variant (ajv `discriminator`).
 // Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be `anyOf`) and types the body.
