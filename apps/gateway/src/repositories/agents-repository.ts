@@ -27,33 +27,40 @@ export async function findApiKey(pool: pg.Pool, keyId: string): Promise<ApiKeyRe
 }
 
 /**
- * The signer address an agent acts with, if its API key is still usable (not revoked, not expired) and the agent
- * is enabled; null otherwise. Checked on every agent request so revocation takes effect at once on every process.
+ * What every agent request checks, in one round trip: the signer address and scopes the agent acts with, if its API
+ * key is still usable (not revoked, not expired) and the agent is enabled (`context` null otherwise), and until when
+ * the key is quarantined, if it is (docs/intent-hygiene.md). Read on every agent request, never cached, so
+ * revocation and quarantine take effect at once on every process.
  */
-export async function findAgentKeyContext(
+export async function findAgentKeyAccess(
   db: Pick<pg.Pool, 'query'>,
   apiKeyId: string,
   agentId: string,
-): Promise<{ signerAddress: Address; scopes: KeyScopes } | null> {
+): Promise<{ context: { signerAddress: Address; scopes: KeyScopes } | null; quarantinedUntil: Date | null }> {
   const { rows } = await db.query<{
     signer_address: Address;
     scope_chains: string[] | null;
     scope_types: string[] | null;
+    quarantined_until: Date | null;
   }>(
     prepared(
-      `SELECT a.signer_address, k.scope_chains, k.scope_types FROM api_keys k JOIN agents a ON a.id = k.agent_id
+      `SELECT a.signer_address, k.scope_chains, k.scope_types, h.quarantined_until
+         FROM api_keys k JOIN agents a ON a.id = k.agent_id
+         LEFT JOIN api_key_hygiene h ON h.api_key_id = k.id AND h.quarantined_until > now()
         WHERE k.id = $1 AND k.agent_id = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
           AND a.disabled_at IS NULL`,
       [apiKeyId, agentId],
     ),
   );
   const row = rows[0];
-  return row
-    ? {
-        signerAddress: row.signer_address,
-        scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types },
-      }
-    : null;
+  if (!row) return { context: null, quarantinedUntil: null };
+  return {
+    context: {
+      signerAddress: row.signer_address,
+      scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types },
+    },
+    quarantinedUntil: row.quarantined_until,
+  };
 }
 
 export async function touchApiKey(pool: pg.Pool, id: string): Promise<void> {

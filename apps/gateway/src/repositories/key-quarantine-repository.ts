@@ -174,16 +174,6 @@ export async function recordHygieneHit(pool: pg.Pool, hit: HygieneHit): Promise<
   });
 }
 
-/** When the key's quarantine ends, or null when it is not in one. Checked on every agent request. */
-export async function activeQuarantine(db: Queryable, apiKeyId: string): Promise<Date | null> {
-  const { rows } = await db.query<{ quarantined_until: Date }>(
-    prepared('SELECT quarantined_until FROM api_key_hygiene WHERE api_key_id = $1 AND quarantined_until > now()', [
-      apiKeyId,
-    ]),
-  );
-  return rows[0]?.quarantined_until ?? null;
-}
-
 /** The key's hit record, for operators and tests; null when it never had a hit. */
 export async function findKeyHygiene(
   db: Queryable,

@@ -4,9 +4,8 @@ import type { Address } from 'viem';
 import type { KeyScopes } from '../domain/agent.ts';
 import type { Logger } from '../domain/logger.ts';
 import { parseApiKey, verifySecret } from '../lib/api-keys.ts';
-import { findAgentKeyContext, findApiKey, touchApiKey } from '../repositories/agents-repository.ts';
+import { findAgentKeyAccess, findApiKey, touchApiKey } from '../repositories/agents-repository.ts';
 import { activeIpBlock } from '../repositories/auth-failures-repository.ts';
-import { activeQuarantine } from '../repositories/key-quarantine-repository.ts';
 import { recordKeySighting } from '../repositories/incidents-repository.ts';
 import { touchSession } from '../repositories/sessions-repository.ts';
 import { clientNetwork } from '../security/client-address.ts';
@@ -67,11 +66,7 @@ export class AuthService {
     apiKeyId: string,
     agentId: string,
   ): Promise<{ context: { signerAddress: Address; scopes: KeyScopes } | null; quarantinedUntil: Date | null }> {
-    const [context, quarantinedUntil] = await Promise.all([
-      findAgentKeyContext(this.deps.pool, apiKeyId, agentId),
-      activeQuarantine(this.deps.pool, apiKeyId),
-    ]);
-    return { context, quarantinedUntil };
+    return findAgentKeyAccess(this.deps.pool, apiKeyId, agentId);
   }
 
   /** Slide a user session's idle window; null when the session has ended. */
