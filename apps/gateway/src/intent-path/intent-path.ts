@@ -31,7 +31,7 @@ import type { MoneySettings } from './07-decide.ts';
 import { DecisionLanes } from './08-reserve.ts';
 import { checkApproved } from './09-approve.ts';
 import { SigningLanes, signSignature, type SignRequest } from './10-sign.ts';
-import { submitSigned } from './11-submit.ts';
+import { SubmissionLog, submitSigned, type SubmitDeps } from './11-submit.ts';
 import { failIntent } from './failures.ts';
 import { findRetried, requestHashOf, winnerOfRace } from './idempotency.ts';
 import { simulationWaived, transactionFacts } from './policy-facts.ts';
@@ -114,11 +114,19 @@ export interface PathResult {
 export class IntentPath {
   private readonly decisions: DecisionLanes;
   private readonly signing: SigningLanes;
+  /** Stage 11's deps: broadcasts recorded in batches. */
+  private readonly submitting: SubmitDeps;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: IntentPathDeps) {
     this.decisions = new DecisionLanes(deps);
     this.signing = new SigningLanes(deps);
+    this.submitting = {
+      pool: deps.pool,
+      chains: deps.chains,
+      log: deps.log,
+      submissions: new SubmissionLog(deps.pool),
+    };
   }
 
   /**
@@ -225,7 +233,7 @@ export class IntentPath {
 
     const signed = await this.sign(decided, intent.call, simulated.cost, requestId);
     if (signed.status !== 'signed') return { intent: signed, created: true };
-    return { intent: await submitSigned(deps, signed), created: true };
+    return { intent: await submitSigned(this.submitting, signed), created: true };
   }
 
   /** Typed data, messages, EIP-7702 authorisations: the same decision lane and audit, a signature instead of a transaction. */
@@ -269,7 +277,7 @@ export class IntentPath {
     if (reserved.status !== 'approved') return reserved;
     const signed = await this.sign(reserved, call, cost, requestId);
     if (signed.status !== 'signed') return signed;
-    return submitSigned(deps, signed);
+    return submitSigned(this.submitting, signed);
   }
 
   /**

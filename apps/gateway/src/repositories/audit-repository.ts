@@ -22,7 +22,7 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 
 const GENESIS = '0'.repeat(64);
 
-function canonicalRecord(at: string, entry: AuditEntry): string {
+export function canonicalRecord(at: string, entry: AuditEntry): string {
   return canonicalJson({ at, actor: entry.actor, action: entry.action, subject: entry.subject, data: entry.data });
 }
 

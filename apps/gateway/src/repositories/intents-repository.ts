@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Decision, IntentOrigin, IntentStatus, SimulationView, SwapView } from '@clawd402/protocol';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
-import { auditAppendCall, type AuditEntry } from './audit-repository.ts';
+import { auditAppendCall, canonicalRecord, type AuditEntry } from './audit-repository.ts';
 import type { IntentRecord, IntentType, SigningRequestRecord } from '../domain/intent.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -513,6 +513,56 @@ export async function markSignedBatch(
     ),
   );
   return rows.map(toRecord);
+}
+
+/** One broadcast to record: the intent and what its `intent.submitted` audit record says. */
+export interface SubmittedRow {
+  id: string;
+  chainId: number;
+  txHash: string | null;
+  route: 'public' | 'private';
+}
+
+/**
+ * Move a batch of broadcast intents from `signed` to `submitted`, with their history events and one `intent.submitted`
+ * audit record each, in one statement (one audit-chain turn for the batch). Returns the rows that moved; an intent no
+ * longer `signed` (a tracker settled it from its receipt first) is left alone and missing here.
+ */
+export async function markSubmittedBatch(db: Queryable, batch: readonly SubmittedRow[]): Promise<IntentRecord[]> {
+  const at = new Date().toISOString();
+  const records = batch.map((b) =>
+    canonicalRecord(at, {
+      actor: 'system:gateway',
+      action: 'intent.submitted',
+      subject: `intent:${b.id}`,
+      data: { chainId: b.chainId, txHash: b.txHash, route: b.route },
+    }),
+  );
+  try {
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS v(id, record, ord)
+       ), moved AS (
+         UPDATE intents i SET status = 'submitted', updated_at = now() FROM v WHERE i.id = v.id AND i.status = 'signed'
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}, v.record, v.ord
+       ), events AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, 'signed', 'submitted', '{}'::jsonb FROM moved
+       ), audited AS (
+         SELECT audit_append($3::timestamptz, 'system:gateway', 'intent.submitted', 'intent:' || m.id, m.record)
+           FROM (SELECT * FROM moved ORDER BY ord) m
+       )
+       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
+        [batch.map((b) => b.id), records, at],
+      ),
+    );
+    return rows.map(toRecord);
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
 }
 
 /**
