@@ -16,7 +16,6 @@ import { signTicketed, type SignDeps } from '../chain/ticketed-signing.ts';
 import { withTransaction } from '../db/pool.ts';
 import { haltError, scopesOf } from '../domain/halts.ts';
 import type { IntentRecord } from '../domain/intent.ts';
-import { appendAuditBatch } from '../repositories/audit-repository.ts';
 import { readHalts } from '../repositories/halts-repository.ts';
 import {
   attemptsAtNonce,
@@ -25,7 +24,7 @@ import {
   markSignedBatch,
   transitionIntent,
 } from '../repositories/intents-repository.ts';
-import { consumeNonces, lockNextNonce } from '../repositories/nonces-repository.ts';
+import { lockNextNonce } from '../repositories/nonces-repository.ts';
 import { adjustSpend, closeSpend } from '../repositories/spend-repository.ts';
 import { BatchLanes, type BatchAnswer } from './batch-lane.ts';
 
@@ -170,10 +169,9 @@ export class SigningLanes {
           route: chains.routeFor(chainId, p.request.intent.valueUsdMicros),
         };
       });
-      const rows = await markSignedBatch(client, signedRows);
-      if (rows.length !== kept.length) throw new Error('an intent left approved while it was being signed');
-      await appendAuditBatch(
+      const rows = await markSignedBatch(
         client,
+        signedRows,
         signedRows.map((r, i) => ({
           actor: 'system:gateway' as const,
           action: 'intent.signed',
@@ -191,8 +189,9 @@ export class SigningLanes {
             ...(kept[i]!.replacedUnstored ? { replacedUnstoredSignature: true } : {}),
           },
         })),
+        { chainId, address: from, next: kept[kept.length - 1]!.nonce + 1 },
       );
-      await consumeNonces(client, chainId, from, kept[kept.length - 1]!.nonce);
+      if (rows.length !== kept.length) throw new Error('an intent left approved while it was being signed');
       return rows;
     });
     // Expired before signing: nothing left to spend (the tracker's sweep retries if this fails).

@@ -465,53 +465,79 @@ export interface SignedTransactionRow {
 }
 
 /**
- * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events and
- * their `original` rows in intent_transactions, in one statement. Returns the rows that moved (an intent no longer
- * `approved` is left alone and missing here).
+ * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events, their
+ * `original` rows in intent_transactions and their audit records (`audit`, one per row, in order), and hand out the
+ * address's nonces up to `nonces.next`, in one statement inside the signing transaction. Returns the rows that moved
+ * (an intent no longer `approved` is left alone and missing here, and gets no audit record): the caller rolls the
+ * transaction back unless every row moved.
  */
 export async function markSignedBatch(
   client: Queryable,
   batch: readonly SignedTransactionRow[],
+  audit: readonly AuditEntry[],
+  nonces: { chainId: number; address: string; next: number },
 ): Promise<IntentRecord[]> {
-  const { rows } = await client.query<IntentRow>(
-    prepared(
-      `WITH v AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
-                            $8::numeric[], $9::text[])
-         AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, route)
-     ), moved AS (
-       UPDATE intents i SET status = 'signed', from_address = v.from_address, nonce = v.nonce, tx_hash = v.tx_hash,
-              raw_tx = v.raw_tx, gas_limit = v.gas_limit, max_fee_per_gas = v.max_fee_per_gas, updated_at = now(),
-              submit_route = v.route,
-              spend_state = CASE WHEN i.spend_state = 'reserved' THEN 'committed' ELSE i.spend_state END
-         FROM v WHERE i.id = v.id AND i.status = 'approved'
-       RETURNING ${COLUMNS.split(',')
-         .map((c) => `i.${c.trim()}`)
-         .join(', ')}
-     ), events AS (
-       INSERT INTO intent_events (intent_id, from_status, to_status, detail)
-       SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash, 'route', submit_route) FROM moved
-     ), attempts AS (
-       INSERT INTO intent_transactions (tx_hash, intent_id, chain_id, from_address, nonce, kind, route, max_fee_per_gas,
-                                        max_priority_fee_per_gas, raw_tx, actor)
-       SELECT m.tx_hash, m.id, m.chain_id, m.from_address, m.nonce, 'original', m.submit_route, v.max_fee_per_gas,
-              v.max_priority_fee_per_gas, m.raw_tx, 'system:gateway'
-         FROM moved m JOIN v ON v.id = m.id
-     )
-     SELECT * FROM moved`,
-      [
-        batch.map((b) => b.id),
-        batch.map((b) => b.from),
-        batch.map((b) => b.nonce),
-        batch.map((b) => b.txHash),
-        batch.map((b) => b.raw),
-        batch.map((b) => b.gasLimit.toString()),
-        batch.map((b) => b.maxFeePerGas.toString()),
-        batch.map((b) => b.maxPriorityFeePerGas.toString()),
-        batch.map((b) => b.route),
-      ],
-    ),
-  );
+  const at = new Date().toISOString();
+  let rows: IntentRow[];
+  try {
+    ({ rows } = await client.query<IntentRow>(
+      prepared(
+        `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
+                              $8::numeric[], $9::text[])
+           WITH ORDINALITY
+           AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, route, ord)
+       ), moved AS (
+         UPDATE intents i SET status = 'signed', from_address = v.from_address, nonce = v.nonce, tx_hash = v.tx_hash,
+                raw_tx = v.raw_tx, gas_limit = v.gas_limit, max_fee_per_gas = v.max_fee_per_gas, updated_at = now(),
+                submit_route = v.route,
+                spend_state = CASE WHEN i.spend_state = 'reserved' THEN 'committed' ELSE i.spend_state END
+           FROM v WHERE i.id = v.id AND i.status = 'approved'
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}
+       ), events AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash, 'route', submit_route) FROM moved
+       ), attempts AS (
+         INSERT INTO intent_transactions (tx_hash, intent_id, chain_id, from_address, nonce, kind, route, max_fee_per_gas,
+                                          max_priority_fee_per_gas, raw_tx, actor)
+         SELECT m.tx_hash, m.id, m.chain_id, m.from_address, m.nonce, 'original', m.submit_route, v.max_fee_per_gas,
+                v.max_priority_fee_per_gas, m.raw_tx, 'system:gateway'
+           FROM moved m JOIN v ON v.id = m.id
+       ), audited AS (
+         SELECT audit_append($10::timestamptz, a.actor, a.action, a.subject, a.record)
+           FROM unnest($11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS a(actor, action, subject, record, ord)
+           JOIN v ON v.ord = a.ord JOIN moved m ON m.id = v.id
+          ORDER BY a.ord
+       ), consumed AS (
+         UPDATE nonces SET next_nonce = $17, updated_at = now() WHERE chain_id = $15 AND address = $16
+       )
+       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) c`,
+        [
+          batch.map((b) => b.id),
+          batch.map((b) => b.from),
+          batch.map((b) => b.nonce),
+          batch.map((b) => b.txHash),
+          batch.map((b) => b.raw),
+          batch.map((b) => b.gasLimit.toString()),
+          batch.map((b) => b.maxFeePerGas.toString()),
+          batch.map((b) => b.maxPriorityFeePerGas.toString()),
+          batch.map((b) => b.route),
+          at,
+          audit.map((e) => e.actor),
+          audit.map((e) => e.action),
+          audit.map((e) => e.subject),
+          audit.map((e) => canonicalRecord(at, e)),
+          nonces.chainId,
+          nonces.address,
+          nonces.next,
+        ],
+      ),
+    ));
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
   return rows.map(toRecord);
 }
 

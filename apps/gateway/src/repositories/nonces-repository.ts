@@ -6,8 +6,8 @@ import { appendAudit, type Actor } from './audit-repository.ts';
  * Lock the nonce row of (chain, address) for the caller's transaction and return the next nonce: the larger of what
  * Postgres has handed out and `chainPending`, the chain's pending count read just before (so a key also used outside
  * the gateway never collides). The row stays locked until the transaction ends; the caller stores the signed
- * transactions and calls `consumeNonces` in the same transaction. A rollback (signer down, audit failed) leaves the
- * nonces unused: no duplicates and no gaps, across processes and restarts.
+ * transactions and advances the row past them in the same transaction (markSignedBatch). A rollback (signer down,
+ * audit failed) leaves the nonces unused: no duplicates and no gaps, across processes and restarts.
  */
 export async function lockNextNonce(
   client: pg.PoolClient,
@@ -33,22 +33,6 @@ export async function lockNextNonce(
     if (rows[0]) return Math.max(Number(rows[0].next_nonce), chainPending);
   }
   throw new Error(`nonce row for ${chainId}/${address} could not be locked`);
-}
-
-/** Record that nonces up to and including `lastUsed` are taken. */
-export async function consumeNonces(
-  client: pg.PoolClient,
-  chainId: number,
-  address: string,
-  lastUsed: number,
-): Promise<void> {
-  await client.query(
-    prepared('UPDATE nonces SET next_nonce = $3, updated_at = now() WHERE chain_id = $1 AND address = $2', [
-      chainId,
-      address,
-      lastUsed + 1,
-    ]),
-  );
 }
 
 /** Every address with a nonce row on a chain, and the next nonce Postgres will hand out (the reconciler's worklist). */
