@@ -10,3 +10,4 @@ export * from './uuid.ts';
 export * from './decoded-view.ts';
 export * from './fault-points.ts';
 export * from './log-events.ts';
+export * from './x402-networks.ts';

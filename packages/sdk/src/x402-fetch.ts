@@ -1,21 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { IntentView } from '@clawd402/protocol';
+import { x402NetworkChainId, type IntentView } from '@clawd402/protocol';
 import { Clawd402ClientError } from './errors.ts';
 
 /** The largest x402 header the SDK decodes (base64 of the requirements or the settlement). */
 const MAX_X402_HEADER_CHARS = 64 * 1024;
-
-/** x402 v1 network names of EVM chains (v2 writes CAIP-2 `eip155:<chainId>`). */
-const V1_NETWORKS: Readonly<Record<string, number>> = {
-  base: 8453,
-  'base-sepolia': 84532,
-  ethereum: 1,
-  sepolia: 11155111,
-  polygon: 137,
-  'polygon-amoy': 80002,
-  avalanche: 43114,
-  'avalanche-fuji': 43113,
-};
 
 /** One payment requirement of a 402, as the resource server sent it (echoed back unchanged as `accepted`). */
 export type X402Requirement = Record<string, unknown> & { scheme: string; network: string };
@@ -122,12 +110,6 @@ export function readSettlement(response: Response): X402Settlement | null {
   return decodeBase64Json(header, 'PAYMENT-RESPONSE') as X402Settlement;
 }
 
-function chainOf(network: unknown): number | undefined {
-  if (typeof network !== 'string') return undefined;
-  const caip = /^eip155:([1-9][0-9]{0,15})$/.exec(network);
-  return caip ? Number(caip[1]) : V1_NETWORKS[network];
-}
-
 /** The cheapest `exact` requirement on a chain the gateway may pay on, with its amount; null when none fits. */
 export function selectRequirement(
   required: X402PaymentRequired,
@@ -138,7 +120,11 @@ export function selectRequirement(
     return typeof raw === 'string' && /^[0-9]{1,78}$/.test(raw) ? BigInt(raw) : -1n;
   };
   const fits = required.accepts
-    .map((requirement) => ({ requirement, chainId: chainOf(requirement.network), amount: amountOf(requirement) }))
+    .map((requirement) => ({
+      requirement,
+      chainId: x402NetworkChainId(requirement.network),
+      amount: amountOf(requirement),
+    }))
     .filter(
       (c): c is { requirement: X402Requirement; chainId: number; amount: bigint } =>
         c.requirement.scheme === 'exact' && c.chainId !== undefined && chainIds.includes(c.chainId) && c.amount > 0n,

@@ -6,6 +6,7 @@ import {
   Clawd402Error,
   MAX_X402_REQUIREMENTS_CHARS,
   MAX_X402_RESOURCE_CHARS,
+  x402NetworkChainId,
   type WireTypedData,
   type X402PaymentIntentBody,
 } from '@clawd402/protocol';
@@ -26,18 +27,6 @@ export interface X402Settings {
 
 /** How far back `validAfter` is set, so that a clock a little ahead of the chain's does not make it not-yet-valid. */
 const VALID_AFTER_SKEW_SECONDS = 60;
-
-/** x402 v1 network names of EVM chains (v2 writes CAIP-2 `eip155:<chainId>`). */
-const V1_NETWORKS: Readonly<Record<string, number>> = {
-  base: 8453,
-  'base-sepolia': 84532,
-  ethereum: 1,
-  sepolia: 11155111,
-  polygon: 137,
-  'polygon-amoy': 80002,
-  avalanche: 43114,
-  'avalanche-fuji': 43113,
-};
 
 /** A payment requirement after strict validation: what is paid, to whom, for what, and how it is pinned. */
 export interface X402Payment {
@@ -103,8 +92,7 @@ export async function planX402Payment(
   if (typeof network !== 'string' || network.length > 64) {
     throw malformed('requirements.network', 'requirements.network must be a network name.');
   }
-  const caip = /^eip155:([1-9][0-9]{0,15})$/.exec(network);
-  const networkChain = caip ? Number(caip[1]) : V1_NETWORKS[network];
+  const networkChain = x402NetworkChainId(network);
   if (networkChain !== body.chainId) {
     throw new Clawd402Error('x402_network_mismatch', undefined, {
       details: { network, chainId: body.chainId },
