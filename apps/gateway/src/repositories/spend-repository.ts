@@ -209,6 +209,21 @@ export async function reserveSpend(client: Queryable, intentIds: readonly string
 }
 
 /**
+ * The bucket side of a spend change, as CTEs after a `moved` CTE that returns one row per intent changed with
+ * `agent_id`, `api_key_id`, `spend_minute`, `delta` (micro-USD) and `count_delta`: the agent's, the key's and the
+ * agent's global shard's buckets of the intent's minute move by the same amounts. Ends with an `adjusted` CTE.
+ */
+const ADJUST_BUCKETS_SQL = `parts AS (
+         SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta, count_delta FROM moved
+         UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta, count_delta FROM moved WHERE api_key_id IS NOT NULL
+         UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta, count_delta FROM moved
+       ), adjusted AS (
+         UPDATE spend_buckets b SET usd_micros = b.usd_micros + p.delta, count = b.count + p.count_delta
+           FROM parts p WHERE b.scope = p.scope AND b.minute = p.spend_minute AND b.shard = p.shard
+         RETURNING 1
+       )`;
+
+/**
  * Move an intent's recorded spend to `newUsd` (micro-USD) and state `to`, adjusting its buckets by the difference —
  * one statement, guarded by the states it may move from, so it applies once even when a tracker in another process
  * races it. `release` (died before broadcast) sets the spend to 0 and removes its count.
@@ -235,16 +250,9 @@ export async function adjustSpend(
        ), moved AS (
          UPDATE intents i SET spend_state = $3, spend_usd_micros = COALESCE($4::bigint, i.spend_usd_micros)
            FROM old WHERE i.id = old.id
-         RETURNING i.id, old.agent_id, old.api_key_id, old.spend_minute, i.spend_usd_micros - old.spend_usd_micros AS delta
-       ), parts AS (
-         SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta FROM moved
-         UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta FROM moved WHERE api_key_id IS NOT NULL
-         UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta FROM moved
-       ), adjusted AS (
-         UPDATE spend_buckets b SET usd_micros = b.usd_micros + p.delta, count = b.count + $5::int
-           FROM parts p WHERE b.scope = p.scope AND b.minute = p.spend_minute AND b.shard = p.shard
-         RETURNING 1
-       )
+         RETURNING i.id, old.agent_id, old.api_key_id, old.spend_minute, i.spend_usd_micros - old.spend_usd_micros AS delta,
+                   $5::int AS count_delta
+       ), ${ADJUST_BUCKETS_SQL}
        SELECT id FROM moved, (SELECT count(*) FROM adjusted) a`,
         [intentId, from, change.to, newUsd, countDelta],
       ),
@@ -415,29 +423,42 @@ export async function spendByAsset(
  * has not ended. Returns what happened.
  */
 export async function closeSpend(db: Queryable, intentId: string): Promise<'settled' | 'released' | null> {
-  const { rows } = await db.query<{
-    status: string;
-    spend_state: string | null;
-    gas_used: string | null;
-    effective_gas_price: string | null;
-    value_usd_micros: string | null;
-    native_micros: string | null;
-  }>(
-    `SELECT status, spend_state, gas_used, effective_gas_price, value_usd_micros,
-            valuation->'native'->>'usdPerUnitMicros' AS native_micros
-       FROM intents WHERE id = $1`,
-    [intentId],
-  );
-  const row = rows[0];
-  if (!row || (row.spend_state !== 'reserved' && row.spend_state !== 'committed')) return null;
-  if (!['confirmed', 'failed', 'rejected', 'cancelled', 'expired', 'dropped'].includes(row.status)) return null;
-  if (row.gas_used !== null && row.effective_gas_price !== null && row.native_micros !== null) {
-    const wei = BigInt(row.gas_used) * BigInt(row.effective_gas_price);
-    const fee = wei === 0n ? 0n : (wei * BigInt(row.native_micros) - 1n) / 10n ** 18n + 1n;
-    const value = row.status === 'confirmed' ? BigInt(row.value_usd_micros ?? '0') : 0n;
-    return (await adjustSpend(db, intentId, { to: 'settled', usd: value + fee })) ? 'settled' : null;
+  // One statement: read the intent's receipt figures and valuation under its row lock, work out the true cost in
+  // numeric (exact), and move the spend and its buckets. `settled_usd` is null when there is nothing to true up from:
+  // then the spend is released. The fee rounds up: div(wei × micro-USD per native unit − 1, 10^18) + 1.
+  try {
+    const { rows } = await db.query<{ to_state: 'settled' | 'released' }>(
+      prepared(
+        `WITH cur AS (
+         SELECT id, agent_id, api_key_id, spend_minute, spend_usd_micros,
+                CASE WHEN gas_used IS NOT NULL AND effective_gas_price IS NOT NULL
+                          AND valuation->'native'->>'usdPerUnitMicros' IS NOT NULL
+                     THEN (CASE WHEN status = 'confirmed' THEN COALESCE(value_usd_micros, 0) ELSE 0 END)
+                          + (CASE WHEN gas_used * effective_gas_price = 0 THEN 0
+                                  ELSE div(gas_used * effective_gas_price
+                                           * (valuation->'native'->>'usdPerUnitMicros')::numeric - 1,
+                                           1000000000000000000) + 1 END)
+                END AS settled_usd
+           FROM intents
+          WHERE id = $1 AND spend_state IN ('reserved', 'committed')
+            AND status IN ('confirmed', 'failed', 'rejected', 'cancelled', 'expired', 'dropped')
+          FOR UPDATE
+       ), moved AS (
+         UPDATE intents i
+            SET spend_state = CASE WHEN c.settled_usd IS NULL THEN 'released' ELSE 'settled' END,
+                spend_usd_micros = COALESCE(c.settled_usd, 0)::bigint
+           FROM cur c WHERE i.id = c.id
+         RETURNING i.id, c.agent_id, c.api_key_id, c.spend_minute, i.spend_usd_micros - c.spend_usd_micros AS delta,
+                   (CASE WHEN c.settled_usd IS NULL THEN -1 ELSE 0 END)::int AS count_delta, i.spend_state AS to_state
+       ), ${ADJUST_BUCKETS_SQL}
+       SELECT to_state FROM moved, (SELECT count(*) FROM adjusted) a`,
+        [intentId],
+      ),
+    );
+    return rows[0]?.to_state ?? null;
+  } catch (cause) {
+    throw classifyWriteError(cause);
   }
-  return (await adjustSpend(db, intentId, { to: 'released' })) ? 'released' : null;
 }
 
 /** The database's current minute: the bucket a reservation made now counts in. */
