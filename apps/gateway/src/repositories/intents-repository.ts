@@ -11,10 +11,6 @@ const COLUMNS = `id, agent_id, api_key_id, request_hash, status, type, chain_id,
   decimals, data, memo, decision, nonce, tx_hash, raw_tx, error_code, error_message, created_at, updated_at,
   simulation, swap, value_usd_micros, deadline, submit_route, replacements, cancel_reason,
   signing_request, signing_digest, signature, origin`;
-/** COLUMNS qualified by the `intents i` alias, for the RETURNING of an UPDATE … FROM (built once). */
-const MOVED_COLUMNS = COLUMNS.split(',')
-  .map((c) => `i.${c.trim()}`)
-  .join(', ');
 
 interface IntentRow {
   id: string;
@@ -438,7 +434,9 @@ export async function transitionIntent(
        ), moved AS (
          UPDATE intents i SET ${sets.join(', ')} FROM previous p
           WHERE i.id = p.id AND p.status = ANY($2::text[])
-         RETURNING ${MOVED_COLUMNS}, p.status AS previous_status
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}, p.status AS previous_status
        ), event AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, previous_status, $3, $4::jsonb FROM moved
@@ -495,7 +493,9 @@ export async function markSignedBatch(
                 submit_route = v.route,
                 spend_state = CASE WHEN i.spend_state = 'reserved' THEN 'committed' ELSE i.spend_state END
            FROM v WHERE i.id = v.id AND i.status = 'approved'
-         RETURNING ${MOVED_COLUMNS}
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}
        ), events AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash, 'route', submit_route) FROM moved
@@ -571,7 +571,9 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
          SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS v(id, record, ord)
        ), moved AS (
          UPDATE intents i SET status = 'submitted', updated_at = now() FROM v WHERE i.id = v.id AND i.status = 'signed'
-         RETURNING ${MOVED_COLUMNS}, v.record, v.ord
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}, v.record, v.ord
        ), events AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, 'signed', 'submitted', '{}'::jsonb FROM moved
