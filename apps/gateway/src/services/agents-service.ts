@@ -25,6 +25,7 @@ import {
   type KeyAgeRow,
 } from '../repositories/agents-repository.ts';
 import { appendAudit } from '../repositories/audit-repository.ts';
+import { auditedChange } from './audited-change.ts';
 import { releaseQuarantine } from '../repositories/key-quarantine-repository.ts';
 
 export type { AgentView, ApiKeyView, KeyAgeRow } from '../repositories/agents-repository.ts';
@@ -95,16 +96,16 @@ export class AgentsService {
     const { pool } = this.deps;
     if (!isUuid(agentId) || !(await enabledAgentExists(pool, agentId)))
       throw new Clawd402Error('not_found', 'No such agent.');
-    const issued = await withTransaction(pool, async (client) => {
-      const k = await issueApiKey(client, agentId, key);
-      await appendAudit(client, {
+    const issued = await auditedChange(
+      pool,
+      (client) => issueApiKey(client, agentId, key),
+      (k) => ({
         actor: `user:${actor.userId}`,
         action: 'api_key.issued',
         subject: `agent:${agentId}`,
         data: { apiKeyId: k.apiKeyId, scopes: key.scopes },
-      });
-      return k;
-    });
+      }),
+    );
     return { apiKeyId: issued.apiKeyId, agentId, apiKey: issued.apiKey };
   }
 
@@ -113,16 +114,16 @@ export class AgentsService {
     const old = await this.key(id);
     if (old.revokedAt || old.replacedBy)
       throw new Clawd402Error('forbidden', 'This key is revoked or already rotated.');
-    const next = await withTransaction(this.deps.pool, async (client) => {
-      const k = await rotateApiKey(client, old, overlapSeconds);
-      await appendAudit(client, {
+    const next = await auditedChange(
+      this.deps.pool,
+      (client) => rotateApiKey(client, old, overlapSeconds),
+      (k) => ({
         actor: `user:${actor.userId}`,
         action: 'api_key.rotated',
         subject: `agent:${old.agentId}`,
         data: { from: old.id, to: k.apiKeyId, overlapSeconds },
-      });
-      return k;
-    });
+      }),
+    );
     return { apiKeyId: next.apiKeyId, agentId: old.agentId, apiKey: next.apiKey };
   }
 
@@ -132,31 +133,34 @@ export class AgentsService {
    */
   async setScopes(actor: UserPrincipal, id: string, scopes: KeyScopes): Promise<ApiKeyView> {
     const target = await this.key(id);
-    const changed = await withTransaction(this.deps.pool, async (client) => {
-      if (!(await setApiKeyScopes(client, target.id, scopes))) return false;
-      await appendAudit(client, {
+    const changed = await auditedChange(
+      this.deps.pool,
+      (client) => setApiKeyScopes(client, target.id, scopes),
+      () => ({
         actor: `user:${actor.userId}`,
         action: 'api_key.scopes_changed',
         subject: `agent:${target.agentId}`,
         data: { apiKeyId: target.id, from: target.scopes, to: scopes },
-      });
-      return true;
-    });
+      }),
+    );
     if (!changed) throw new Clawd402Error('forbidden', 'This key is revoked.');
     return (await findApiKeyById(this.deps.pool, target.id))!;
   }
 
   async revokeKey(actor: UserPrincipal, id: string): Promise<ApiKeyView> {
     const target = await this.key(id);
-    await withTransaction(this.deps.pool, async (client) => {
-      await revokeApiKey(client, target.id);
-      await appendAudit(client, {
+    await auditedChange(
+      this.deps.pool,
+      async (client) => {
+        await revokeApiKey(client, target.id); // audited even when the key was already revoked
+      },
+      () => ({
         actor: `user:${actor.userId}`,
         action: 'api_key.revoked',
         subject: `agent:${target.agentId}`,
         data: { apiKeyId: target.id },
-      });
-    });
+      }),
+    );
     return (await findApiKeyById(this.deps.pool, target.id))!;
   }
 
@@ -172,17 +176,11 @@ export class AgentsService {
 
   async disable(actor: UserPrincipal, agentId: string): Promise<void> {
     const done = isUuid(agentId)
-      ? await withTransaction(this.deps.pool, async (client) => {
-          const ok = await disableAgent(client, agentId, `disabled by user:${actor.userId}`);
-          if (ok)
-            await appendAudit(client, {
-              actor: `user:${actor.userId}`,
-              action: 'agent.disabled',
-              subject: `agent:${agentId}`,
-              data: {},
-            });
-          return ok;
-        })
+      ? await auditedChange(
+          this.deps.pool,
+          (client) => disableAgent(client, agentId, `disabled by user:${actor.userId}`),
+          () => ({ actor: `user:${actor.userId}`, action: 'agent.disabled', subject: `agent:${agentId}`, data: {} }),
+        )
       : false;
     if (!done) throw new Clawd402Error('not_found', 'No such enabled agent.');
   }
@@ -204,19 +202,17 @@ export class AgentsService {
         details: { signerAddress },
       });
     const moved = isUuid(agentId)
-      ? await withTransaction(this.deps.pool, async (client) => {
-          const previous = await assignAgentSigner(client, agentId, signerAddress);
-          if (previous) {
-            await appendAudit(client, {
-              actor: `user:${actor.userId}`,
-              action: 'agent.key_assigned',
-              subject: `agent:${agentId}`,
-              data: { from: previous.from, to: signerAddress },
-            });
-          }
-          return previous !== null;
-        })
-      : false;
+      ? await auditedChange(
+          this.deps.pool,
+          (client) => assignAgentSigner(client, agentId, signerAddress),
+          (previous) => ({
+            actor: `user:${actor.userId}`,
+            action: 'agent.key_assigned',
+            subject: `agent:${agentId}`,
+            data: { from: previous.from, to: signerAddress },
+          }),
+        )
+      : null;
     if (!moved) throw new Clawd402Error('not_found', 'No such agent.');
   }
 

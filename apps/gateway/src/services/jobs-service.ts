@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import { Clawd402Error } from '@clawd402/protocol';
-import { withTransaction } from '../db/pool.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
 import type { JobListing, JobRunner } from '../jobs/job-runner.ts';
-import { appendAudit } from '../repositories/audit-repository.ts';
 import { requestJobRun } from '../repositories/jobs-repository.ts';
+import { auditedChange } from './audited-change.ts';
 
 /** Scheduled jobs for operators (routes/admin/jobs.ts): the jobs with their run history, and "run now". */
 export class JobsService {
@@ -20,17 +19,11 @@ export class JobsService {
    * shows in the history with trigger `manual`; the schedule is left as it was. Unknown name: `not_found`.
    */
   async requestRun(actor: UserPrincipal, name: string): Promise<{ job: string; requestedAt: Date }> {
-    const requestedAt = await withTransaction(this.deps.pool, async (client) => {
-      const at = await requestJobRun(client, name, `user:${actor.userId}`);
-      if (at === null) return null;
-      await appendAudit(client, {
-        actor: `user:${actor.userId}`,
-        action: 'job.run_requested',
-        subject: `job:${name}`,
-        data: {},
-      });
-      return at;
-    });
+    const requestedAt = await auditedChange(
+      this.deps.pool,
+      (client) => requestJobRun(client, name, `user:${actor.userId}`),
+      () => ({ actor: `user:${actor.userId}`, action: 'job.run_requested', subject: `job:${name}`, data: {} }),
+    );
     if (requestedAt === null) throw new Clawd402Error('not_found', 'No such job.');
     this.deps.wake();
     return { job: name, requestedAt };

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { Clawd402Error } from '@clawd402/protocol';
-import { withTransaction } from '../db/pool.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
 import { secretContext, secretHint, splitChannelInput, type ChannelInput } from '../notifications/channel-settings.ts';
 import { checkDestination, type DestinationRules } from '../notifications/destination-policy.ts';
@@ -17,6 +16,7 @@ import {
   type NotificationState,
 } from '../repositories/notifications-repository.ts';
 import type { SecretBox } from '../security/secret-box.ts';
+import { auditedChange } from './audited-change.ts';
 
 export type { ChannelRecord, NotificationState } from '../repositories/notifications-repository.ts';
 
@@ -64,37 +64,36 @@ export class NotificationChannelsService {
     if (url !== null) await checkDestination(url, rules);
     if (secret !== null && !secrets) throw new Clawd402Error('secrets_unavailable');
     const secretSealed = secret === null ? null : secrets!.seal(secret, secretContext(name, input.kind));
-    return withTransaction(pool, async (client) => {
-      const result = await upsertChannel(client, {
-        name,
-        settings,
-        secretSealed,
-        secretHint: secret === null ? null : secretHint(input.kind, secret),
-      });
-      const { kind, ...shown } = settings;
-      await appendAudit(client, {
+    const { kind, ...shown } = settings;
+    return auditedChange(
+      pool,
+      (client) =>
+        upsertChannel(client, {
+          name,
+          settings,
+          secretSealed,
+          secretHint: secret === null ? null : secretHint(input.kind, secret),
+        }),
+      (result) => ({
         actor: `user:${actor.userId}`,
         action: result.created ? 'notification_channel.created' : 'notification_channel.updated',
         subject: `notification_channel:${name}`,
         data: { kind, settings: shown, secretSet: secret !== null },
-      });
-      return result;
-    });
+      }),
+    );
   }
 
   async delete(actor: UserPrincipal, name: string): Promise<void> {
-    const deleted = await withTransaction(this.deps.pool, async (client) => {
-      const removed = await deleteChannel(client, name);
-      if (removed) {
-        await appendAudit(client, {
-          actor: `user:${actor.userId}`,
-          action: 'notification_channel.deleted',
-          subject: `notification_channel:${name}`,
-          data: { kind: removed.kind },
-        });
-      }
-      return removed;
-    });
+    const deleted = await auditedChange(
+      this.deps.pool,
+      (client) => deleteChannel(client, name),
+      (removed) => ({
+        actor: `user:${actor.userId}`,
+        action: 'notification_channel.deleted',
+        subject: `notification_channel:${name}`,
+        data: { kind: removed.kind },
+      }),
+    );
     if (!deleted) throw new Clawd402Error('not_found', 'No such notification channel.');
   }
 
@@ -129,18 +128,16 @@ export class NotificationChannelsService {
 
   /** Send a dead letter again (compare-and-set on `dead`), audited; `not_found` when no dead letter has that id. */
   async retry(actor: UserPrincipal, id: string): Promise<NotificationState> {
-    const retried = await withTransaction(this.deps.pool, async (client) => {
-      const moved = await retryDeadNotification(client, id);
-      if (moved) {
-        await appendAudit(client, {
-          actor: `user:${actor.userId}`,
-          action: 'notifications.retried',
-          subject: `notification:${id}`,
-          data: { channel: moved.channel, event: moved.event },
-        });
-      }
-      return moved;
-    });
+    const retried = await auditedChange(
+      this.deps.pool,
+      (client) => retryDeadNotification(client, id),
+      (moved) => ({
+        actor: `user:${actor.userId}`,
+        action: 'notifications.retried',
+        subject: `notification:${id}`,
+        data: { channel: moved.channel, event: moved.event },
+      }),
+    );
     if (!retried) throw new Clawd402Error('not_found', 'No dead-lettered notification with that id.');
     return retried;
   }

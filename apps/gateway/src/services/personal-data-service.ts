@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Clawd402Error } from '@clawd402/protocol';
-import { withTransaction } from '../db/pool.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
 import { isUuid } from '../lib/uuid.ts';
-import { appendAudit } from '../repositories/audit-repository.ts';
 import {
   agentExists,
   clearAgentMemos,
@@ -16,6 +14,7 @@ import {
 } from '../repositories/personal-data-repository.ts';
 import { findUser } from '../repositories/users-repository.ts';
 import { SecretBox } from '../security/secret-box.ts';
+import { auditedChange } from './audited-change.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -69,32 +68,34 @@ export class PersonalDataService {
     if (user.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody erases themselves.');
     if (user.role === 'owner' && actor.role !== 'owner')
       throw new Clawd402Error('forbidden', "Only an owner erases an owner's personal data.");
-    return withTransaction(this.deps.pool, async (client) => {
-      const destroyed = await destroySubject(client, `user:${user.id}`);
-      const changed = await pseudonymiseUser(client, user.id);
-      const counts = { sealedValues: destroyed.values, ...changed };
-      await appendAudit(client, {
+    return auditedChange(
+      this.deps.pool,
+      async (client) => {
+        const destroyed = await destroySubject(client, `user:${user.id}`);
+        const changed = await pseudonymiseUser(client, user.id);
+        return { sealedValues: destroyed.values, ...changed };
+      },
+      (counts) => ({
         actor: `user:${actor.userId}`,
         action: 'user.personal_data_erased',
         subject: `user:${user.id}`,
         data: counts,
-      });
-      return counts;
-    });
+      }),
+    );
   }
 
   /** Clear the memo text of every intent of an agent (memos may hold anything an agent was told). Audited. */
   async eraseAgentMemos(actor: UserPrincipal, id: string): Promise<{ memos: number }> {
     if (!isUuid(id) || !(await agentExists(this.deps.pool, id))) throw new Clawd402Error('not_found', 'No such agent.');
-    return withTransaction(this.deps.pool, async (client) => {
-      const memos = await clearAgentMemos(client, id);
-      await appendAudit(client, {
+    return auditedChange(
+      this.deps.pool,
+      async (client) => ({ memos: await clearAgentMemos(client, id) }),
+      (erased) => ({
         actor: `user:${actor.userId}`,
         action: 'agent.memos_erased',
         subject: `agent:${id}`,
-        data: { memos },
-      });
-      return { memos };
-    });
+        data: erased,
+      }),
+    );
   }
 }

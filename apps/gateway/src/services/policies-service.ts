@@ -4,13 +4,13 @@ import { evaluate, type PolicyFormat, type PolicySet } from '@clawd402/policy';
 import { Clawd402Error, type TransactionIntentBody } from '@clawd402/protocol';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import type { VerifiedContracts } from '../chain/verified-contracts.ts';
-import { withTransaction } from '../db/pool.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
 import type { PriceBook } from '../money/price-book.ts';
 import { normalizeIntent } from '../intent-path/03-normalize.ts';
 import { dryRunFacts } from '../intent-path/policy-facts.ts';
 import { compilePolicy, type LoadedPolicy, type PolicyStore } from '../policy/policy-store.ts';
 import { replayDecisions, type ReplayResult } from '../policy/replay.ts';
+import { auditedChange } from './audited-change.ts';
 import { appendAudit } from '../repositories/audit-repository.ts';
 import {
   activatePolicyVersion,
@@ -73,15 +73,10 @@ export class PoliciesService {
   ): Promise<{ version: number; hash: string; lint: PolicyLint }> {
     const set = compilePolicy(content, format);
     const lint = await this.deps.store.lint(set);
-    const created = await withTransaction(this.deps.pool, async (client) => {
-      const version = await insertPolicyVersion(client, {
-        content,
-        format,
-        hash: set.hash,
-        author: actor.userId,
-        lint,
-      });
-      await appendAudit(client, {
+    const created = await auditedChange(
+      this.deps.pool,
+      (client) => insertPolicyVersion(client, { content, format, hash: set.hash, author: actor.userId, lint }),
+      (version) => ({
         actor: `user:${actor.userId}`,
         action: 'policy.created',
         subject: `policy:${version.version}`,
@@ -92,9 +87,8 @@ export class PoliciesService {
           lintErrors: lint.errors.length,
           lintWarnings: lint.warnings.length,
         },
-      });
-      return version;
-    });
+      }),
+    );
     return { version: created.version, hash: created.hash, lint };
   }
 
@@ -164,16 +158,16 @@ export class PoliciesService {
         changed: false,
       };
     }
-    const activated = await withTransaction(pool, async (client) => {
-      const result = await activatePolicyVersion(client, version, actor.userId);
-      await appendAudit(client, {
+    const activated = await auditedChange(
+      pool,
+      (client) => activatePolicyVersion(client, version, actor.userId),
+      (result) => ({
         actor: `user:${actor.userId}`,
         action: 'policy.activated',
         subject: `policy:${version}`,
         data: { version, hash: found.hash, previousVersion: result.previous },
-      });
-      return result;
-    });
+      }),
+    );
     await store.refresh();
     return {
       version,

@@ -28,6 +28,7 @@ import {
   setPendingTotp,
 } from '../repositories/users-repository.ts';
 import type { SecretBox } from '../security/secret-box.ts';
+import { auditedChange } from './audited-change.ts';
 import { sealPersonal } from './personal-data-service.ts';
 import type { TokenService } from '../security/tokens.ts';
 import { acceptTotp, newTotpSecret } from '../security/totp.ts';
@@ -177,15 +178,11 @@ export class SessionsService {
       throw new Clawd402Error('not_found', 'No TOTP enrolment is pending; start with POST /auth/totp/enroll.');
     const step = acceptTotp(secrets.open(state.sealedPending, user.userId), code, null);
     if (step === null) throw new Clawd402Error('invalid_totp_code');
-    await withTransaction(this.deps.pool, async (client) => {
-      await activateTotp(client, user.userId, step);
-      await appendAudit(client, {
-        actor: `user:${user.userId}`,
-        action: 'auth.totp_enabled',
-        subject: `user:${user.userId}`,
-        data: {},
-      });
-    });
+    await auditedChange(
+      this.deps.pool,
+      (client) => activateTotp(client, user.userId, step),
+      () => ({ actor: `user:${user.userId}`, action: 'auth.totp_enabled', subject: `user:${user.userId}`, data: {} }),
+    );
   }
 
   async logout(user: UserPrincipal): Promise<void> {
@@ -215,16 +212,19 @@ export class SessionsService {
       throw new Clawd402Error('invalid_credentials');
     assertStrongPassword(next);
     const hash = await argon2.hash(next, ARGON2_OPTIONS);
-    await withTransaction(pool, async (client) => {
-      await setPasswordHash(client, user.userId, hash);
-      const ended = await revokeUserSessions(client, user.userId, 'password_changed');
-      await appendAudit(client, {
+    await auditedChange(
+      pool,
+      async (client) => {
+        await setPasswordHash(client, user.userId, hash);
+        return revokeUserSessions(client, user.userId, 'password_changed');
+      },
+      (ended) => ({
         actor: `user:${user.userId}`,
         action: 'auth.password_changed',
         subject: `user:${user.userId}`,
         data: { sessionsEnded: ended },
-      });
-    });
+      }),
+    );
   }
 
   /**

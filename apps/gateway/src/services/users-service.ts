@@ -1,17 +1,16 @@
 import type pg from 'pg';
 import argon2 from 'argon2';
 import { Clawd402Error } from '@clawd402/protocol';
-import { withTransaction } from '../db/pool.ts';
 import type { UserPrincipal, UserRole } from '../domain/principal.ts';
 import { ARGON2_OPTIONS } from '../lib/api-keys.ts';
 import { isUuid } from '../lib/uuid.ts';
-import { appendAudit } from '../repositories/audit-repository.ts';
 import {
   listActiveSessions,
   revokeSession,
   revokeUserSessions,
   type SessionRecord,
 } from '../repositories/sessions-repository.ts';
+import { auditedChange } from './audited-change.ts';
 import { sealPersonal } from './personal-data-service.ts';
 import {
   createUser,
@@ -53,34 +52,39 @@ export class UsersService {
       throw new Clawd402Error('forbidden', 'Only an owner creates owners.');
     assertStrongPassword(input.password);
     const hash = await argon2.hash(input.password, ARGON2_OPTIONS);
-    const id = await withTransaction(this.deps.pool, async (client) => {
-      if (await usernameExists(client, input.username)) throw new Clawd402Error('username_taken');
-      const created = await createUser(client, { username: input.username, passwordHash: hash, role: input.role });
-      await appendAudit(client, {
+    const id = await auditedChange(
+      this.deps.pool,
+      async (client) => {
+        if (await usernameExists(client, input.username)) throw new Clawd402Error('username_taken');
+        return createUser(client, { username: input.username, passwordHash: hash, role: input.role });
+      },
+      async (created, client) => ({
         actor: `user:${actor.userId}`,
         action: 'user.created',
         subject: `user:${created}`,
         data: { username: await sealPersonal(client, `user:${created}`, 'username', input.username), role: input.role },
-      });
-      return created;
-    });
+      }),
+    );
     return (await findUser(this.deps.pool, id))!;
   }
 
   async changeRole(actor: UserPrincipal, id: string, role: UserRole): Promise<UserRecord> {
     const subject = await this.get(id);
     if (subject.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody changes their own role.');
-    await withTransaction(this.deps.pool, async (client) => {
-      await setUserRole(client, subject.id, role);
-      // A new role must not ride on tokens issued for the old one.
-      await revokeUserSessions(client, subject.id, 'role_changed');
-      await appendAudit(client, {
+    await auditedChange(
+      this.deps.pool,
+      async (client) => {
+        await setUserRole(client, subject.id, role);
+        // A new role must not ride on tokens issued for the old one.
+        await revokeUserSessions(client, subject.id, 'role_changed');
+      },
+      () => ({
         actor: `user:${actor.userId}`,
         action: 'user.role_changed',
         subject: `user:${subject.id}`,
         data: { from: subject.role, to: role },
-      });
-    });
+      }),
+    );
     return (await findUser(this.deps.pool, subject.id))!;
   }
 
@@ -89,16 +93,14 @@ export class UsersService {
     if (subject.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody disables themselves.');
     if (subject.role === 'owner' && actor.role !== 'owner')
       throw new Clawd402Error('forbidden', 'Only an owner disables an owner.');
-    await withTransaction(this.deps.pool, async (client) => {
-      await disableUser(client, subject.id, `disabled by user:${actor.userId}`);
-      await revokeUserSessions(client, subject.id, 'user_disabled');
-      await appendAudit(client, {
-        actor: `user:${actor.userId}`,
-        action: 'user.disabled',
-        subject: `user:${subject.id}`,
-        data: {},
-      });
-    });
+    await auditedChange(
+      this.deps.pool,
+      async (client) => {
+        await disableUser(client, subject.id, `disabled by user:${actor.userId}`);
+        await revokeUserSessions(client, subject.id, 'user_disabled');
+      },
+      () => ({ actor: `user:${actor.userId}`, action: 'user.disabled', subject: `user:${subject.id}`, data: {} }),
+    );
     return (await findUser(this.deps.pool, subject.id))!;
   }
 
@@ -119,16 +121,16 @@ export class UsersService {
     const theirs = (await listActiveSessions(pool, subject.id)).some((s) => s.id === sessionId);
     const ended =
       theirs &&
-      (await withTransaction(pool, async (client) => {
-        if (!(await revokeSession(client, sessionId, `ended by user:${actor.userId}`))) return false;
-        await appendAudit(client, {
+      (await auditedChange(
+        pool,
+        (client) => revokeSession(client, sessionId, `ended by user:${actor.userId}`),
+        () => ({
           actor: `user:${actor.userId}`,
           action: 'user.session_ended',
           subject: `user:${subject.id}`,
           data: { sessionId },
-        });
-        return true;
-      }));
+        }),
+      ));
     if (!ended) throw new Clawd402Error('not_found', 'No such active session.');
   }
 }
