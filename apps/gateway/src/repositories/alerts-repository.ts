@@ -9,6 +9,7 @@ import {
 } from '../domain/alert.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 import { enqueueNotification } from './notifications-repository.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -166,23 +167,17 @@ export interface AlertFilter {
 
 /** Alerts, newest first (repeats folded into their first are not listed; see `occurrences`). */
 export async function listAlerts(db: Queryable, filter: AlertFilter): Promise<AlertRecord[]> {
-  const params: unknown[] = [];
-  const where = ['duplicate_of IS NULL'];
-  const add = (sql: string, value: unknown): void => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.status) add('status = ?', filter.status);
-  if (filter.severity) add('severity = ?', filter.severity);
-  if (filter.kind) add('kind = ?', filter.kind);
-  if (filter.subject) add('subject = ?', filter.subject);
-  if (filter.since) add('at >= ?', filter.since);
-  if (filter.until) add('at < ?', filter.until);
-  if (filter.before) add('id < ?::bigint', filter.before);
-  params.push(filter.limit);
+  const c = new SqlConditions('duplicate_of IS NULL');
+  if (filter.status) c.add('status = ?', filter.status);
+  if (filter.severity) c.add('severity = ?', filter.severity);
+  if (filter.kind) c.add('kind = ?', filter.kind);
+  if (filter.subject) c.add('subject = ?', filter.subject);
+  if (filter.since) c.add('at >= ?', filter.since);
+  if (filter.until) c.add('at < ?', filter.until);
+  if (filter.before) c.add('id < ?::bigint', filter.before);
   const { rows } = await db.query<AlertRecord>(
-    `SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${COLUMNS} FROM alerts ${c.where()} ORDER BY id DESC LIMIT ${c.param(filter.limit)}`,
+    c.params,
   );
   return rows;
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { classifyWriteError } from '../db/errors.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -125,13 +126,12 @@ export async function listApprovals(
   db: Queryable,
   options: { status?: ApprovalStatus; limit: number },
 ): Promise<ApprovalRecord[]> {
-  const params: unknown[] = [options.limit];
-  let where = '';
-  if (options.status) {
-    params.push(options.status);
-    where = 'WHERE a.status = $2';
-  }
-  const { rows } = await db.query<ApprovalRow>(`${SELECT} ${where} ORDER BY a.created_at DESC LIMIT $1`, params);
+  const c = new SqlConditions();
+  if (options.status) c.add('a.status = ?', options.status);
+  const { rows } = await db.query<ApprovalRow>(
+    `${SELECT} ${c.where()} ORDER BY a.created_at DESC LIMIT ${c.param(options.limit)}`,
+    c.params,
+  );
   return rows.map(toRecord);
 }
 

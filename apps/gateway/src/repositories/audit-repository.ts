@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 import type { AuditFinding, AuditFindingKind } from '../domain/audit-findings.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
 
@@ -263,24 +264,18 @@ export interface AuditFilter {
 
 /** Audit records, newest first, filtered. `data` is the hashed record's, as stored. */
 export async function listAuditRecords(db: Queryable, filter: AuditFilter): Promise<AuditRecordView[]> {
-  const params: unknown[] = [];
-  const where: string[] = ['true'];
-  const add = (sql: string, value: unknown): void => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.subject) add('subject = ?', filter.subject);
-  if (filter.subjectPrefix) add(`subject LIKE ? ESCAPE '\\'`, `${filter.subjectPrefix.replace(/[\\%_]/g, '\\$&')}%`);
-  if (filter.action) add('action = ?', filter.action);
-  if (filter.actor) add('actor = ?', filter.actor);
-  if (filter.since) add('at >= ?', filter.since);
-  if (filter.until) add('at < ?', filter.until);
-  if (filter.beforeSeq !== undefined) add('seq < ?', filter.beforeSeq);
-  params.push(filter.limit);
+  const c = new SqlConditions();
+  if (filter.subject) c.add('subject = ?', filter.subject);
+  if (filter.subjectPrefix) c.add(`subject LIKE ? ESCAPE '\\'`, `${filter.subjectPrefix.replace(/[\\%_]/g, '\\$&')}%`);
+  if (filter.action) c.add('action = ?', filter.action);
+  if (filter.actor) c.add('actor = ?', filter.actor);
+  if (filter.since) c.add('at >= ?', filter.since);
+  if (filter.until) c.add('at < ?', filter.until);
+  if (filter.beforeSeq !== undefined) c.add('seq < ?', filter.beforeSeq);
   const { rows } = await db.query<AuditRow>(
-    `SELECT seq, at, actor, action, subject, record, prev_hash, hash FROM audit_log WHERE ${where.join(' AND ')}
-      ORDER BY seq DESC LIMIT $${params.length}`,
-    params,
+    `SELECT seq, at, actor, action, subject, record, prev_hash, hash FROM audit_log ${c.where()}
+      ORDER BY seq DESC LIMIT ${c.param(filter.limit)}`,
+    c.params,
   );
   return rows.map((r) => {
     let data: unknown = null;

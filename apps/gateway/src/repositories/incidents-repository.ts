@@ -10,6 +10,7 @@ import type {
   ResponseInForce,
 } from '../domain/incident.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -262,20 +263,14 @@ export interface IncidentFilter {
 
 /** Incidents, newest first. */
 export async function listIncidents(db: Queryable, filter: IncidentFilter): Promise<IncidentRecord[]> {
-  const params: unknown[] = [];
-  const where = ['true'];
-  const add = (sql: string, value: unknown): void => {
-    params.push(value);
-    where.push(sql.replace('?', `$${params.length}`));
-  };
-  if (filter.status) add('status = ?', filter.status);
-  if (filter.rule) add('rule = ?', filter.rule);
-  if (filter.subject) add('subject = ?', filter.subject);
-  if (filter.before) add('id < ?::bigint', filter.before);
-  params.push(filter.limit);
+  const c = new SqlConditions();
+  if (filter.status) c.add('status = ?', filter.status);
+  if (filter.rule) c.add('rule = ?', filter.rule);
+  if (filter.subject) c.add('subject = ?', filter.subject);
+  if (filter.before) c.add('id < ?::bigint', filter.before);
   const { rows } = await db.query<IncidentRecord>(
-    `SELECT ${COLUMNS} FROM incidents WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${COLUMNS} FROM incidents ${c.where()} ORDER BY id DESC LIMIT ${c.param(filter.limit)}`,
+    c.params,
   );
   return rows.map((r) => ({ ...r, id: String(r.id) }));
 }

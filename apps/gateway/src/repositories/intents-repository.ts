@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Decision, IntentOrigin, IntentStatus, SimulationView, SwapView } from '@clawd402/protocol';
 import { classifyWriteError } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 import { auditAppendCall, canonicalRecord, type AuditEntry } from './audit-repository.ts';
 import type { IntentRecord, IntentType, SigningRequestRecord } from '../domain/intent.ts';
 
@@ -919,30 +920,21 @@ export async function listIntents(
   db: Queryable,
   filter: IntentFilter,
 ): Promise<{ items: IntentRecord[]; next: ListCursor | null }> {
-  const params: unknown[] = [];
-  const where: string[] = ['true'];
-  const add = (sql: string, value: unknown): void => {
-    params.push(value);
-    where.push(sql.replaceAll('?', `$${params.length}`));
-  };
-  if (filter.agentId) add('agent_id = ?::uuid', filter.agentId);
-  if (filter.status) add('status = ?', filter.status);
-  if (filter.chainId !== undefined) add('chain_id = ?', filter.chainId);
-  if (filter.since) add('created_at >= ?', filter.since);
-  if (filter.until) add('created_at < ?', filter.until);
-  if (filter.minAmount !== undefined) add('amount >= ?::numeric', filter.minAmount.toString());
-  if (filter.maxAmount !== undefined) add('amount <= ?::numeric', filter.maxAmount.toString());
-  if (filter.minUsdMicros !== undefined) add('value_usd_micros >= ?::bigint', filter.minUsdMicros.toString());
-  if (filter.maxUsdMicros !== undefined) add('value_usd_micros <= ?::bigint', filter.maxUsdMicros.toString());
-  if (filter.after) {
-    params.push(filter.after.createdAt, filter.after.id);
-    where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
-  params.push(filter.limit + 1);
+  const c = new SqlConditions();
+  if (filter.agentId) c.add('agent_id = ?::uuid', filter.agentId);
+  if (filter.status) c.add('status = ?', filter.status);
+  if (filter.chainId !== undefined) c.add('chain_id = ?', filter.chainId);
+  if (filter.since) c.add('created_at >= ?', filter.since);
+  if (filter.until) c.add('created_at < ?', filter.until);
+  if (filter.minAmount !== undefined) c.add('amount >= ?::numeric', filter.minAmount.toString());
+  if (filter.maxAmount !== undefined) c.add('amount <= ?::numeric', filter.maxAmount.toString());
+  if (filter.minUsdMicros !== undefined) c.add('value_usd_micros >= ?::bigint', filter.minUsdMicros.toString());
+  if (filter.maxUsdMicros !== undefined) c.add('value_usd_micros <= ?::bigint', filter.maxUsdMicros.toString());
+  if (filter.after) c.add('(created_at, id) < (?::timestamptz, ?::uuid)', filter.after.createdAt, filter.after.id);
   const { rows } = await db.query<IntentRow>(
-    `SELECT ${COLUMNS} FROM intents WHERE ${where.join(' AND ')}
-      ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${COLUMNS} FROM intents ${c.where()}
+      ORDER BY created_at DESC, id DESC LIMIT ${c.param(filter.limit + 1)}`,
+    c.params,
   );
   const items = rows.slice(0, filter.limit).map(toRecord);
   const last = items[items.length - 1];

@@ -5,6 +5,7 @@ import {
   type ChannelSettings,
   type NotificationMessage,
 } from '../domain/notification.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -359,19 +360,12 @@ export async function listOutbox(
   db: Queryable,
   filter: { status?: NotificationState['status']; channel?: string; limit: number },
 ): Promise<NotificationState[]> {
-  const params: unknown[] = [filter.limit];
-  const where: string[] = [];
-  if (filter.status) {
-    params.push(filter.status);
-    where.push(`status = $${params.length}`);
-  }
-  if (filter.channel) {
-    params.push(filter.channel);
-    where.push(`channel = $${params.length}`);
-  }
+  const c = new SqlConditions();
+  if (filter.status) c.add('status = ?', filter.status);
+  if (filter.channel) c.add('channel = ?', filter.channel);
   const { rows } = await db.query<StateRow>(
-    `SELECT ${STATE_COLUMNS} FROM notification_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`,
-    params,
+    `SELECT ${STATE_COLUMNS} FROM notification_outbox ${c.where()} ORDER BY id DESC LIMIT ${c.param(filter.limit)}`,
+    c.params,
   );
   return rows.map(toState);
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Decision, IntentOrigin } from '@clawd402/protocol';
 import { classifyWriteError } from '../db/errors.ts';
+import { SqlConditions } from '../db/sql-conditions.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -117,21 +118,12 @@ export async function listPolicyVersions(
   db: Queryable,
   options: { hash?: string; before?: number; limit: number },
 ): Promise<PolicyVersionSummary[]> {
-  const params: unknown[] = [];
-  const where: string[] = [];
-  if (options.hash !== undefined) {
-    params.push(options.hash);
-    where.push(`hash = $${params.length}`);
-  }
-  if (options.before !== undefined) {
-    params.push(options.before);
-    where.push(`version < $${params.length}`);
-  }
-  params.push(options.limit);
+  const c = new SqlConditions();
+  if (options.hash !== undefined) c.add('hash = ?', options.hash);
+  if (options.before !== undefined) c.add('version < ?', options.before);
   const { rows } = await db.query<VersionRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM policy_versions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY version DESC LIMIT $${params.length}`,
-    params,
+    `SELECT ${SUMMARY_COLUMNS} FROM policy_versions ${c.where()} ORDER BY version DESC LIMIT ${c.param(options.limit)}`,
+    c.params,
   );
   return rows.map(toSummary);
 }
