@@ -7,6 +7,7 @@ import {
   type AlertSeverity,
   type AlertStatus,
 } from '../domain/alert.ts';
+import { ackResolveParams, ackResolveUpdate, type AckResolveTarget } from './ack-resolve.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 import { enqueueNotification } from './notifications-repository.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
@@ -196,20 +197,13 @@ export async function findAlert(db: Queryable, id: string): Promise<AlertRecord 
 export async function setAlertStatus(
   client: Queryable,
   id: string,
-  to: 'acknowledged' | 'resolved',
+  to: AckResolveTarget,
   actor: Actor,
   note: string | null,
 ): Promise<AlertRecord | null> {
-  const from = to === 'acknowledged' ? ['open'] : ['open', 'acknowledged'];
   const { rows } = await client.query<AlertRecord>(
-    `UPDATE alerts SET status = $2,
-            acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
-            acknowledged_by = CASE WHEN $2 = 'acknowledged' THEN $4 ELSE acknowledged_by END,
-            resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END,
-            resolved_by = CASE WHEN $2 = 'resolved' THEN $4 ELSE resolved_by END
-      WHERE id = $1 AND duplicate_of IS NULL AND status = ANY($3::text[])
-      RETURNING ${COLUMNS}`,
-    [id, to, from, actor],
+    ackResolveUpdate('alerts', COLUMNS, 'duplicate_of IS NULL'),
+    ackResolveParams(id, to, actor),
   );
   if (!rows[0]) return null;
   await appendAudit(client, {

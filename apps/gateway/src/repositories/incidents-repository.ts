@@ -9,6 +9,7 @@ import type {
   IncidentStatus,
   ResponseInForce,
 } from '../domain/incident.ts';
+import { ackResolveParams, ackResolveUpdate, type AckResolveTarget } from './ack-resolve.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 
@@ -296,20 +297,13 @@ export async function listIncidentEvents(db: Queryable, incidentId: string): Pro
 export async function setIncidentStatus(
   client: Queryable,
   id: string,
-  to: 'acknowledged' | 'resolved',
+  to: AckResolveTarget,
   actor: Actor,
   note: string | null,
 ): Promise<IncidentRecord | null> {
-  const from = to === 'acknowledged' ? ['open'] : ['open', 'acknowledged'];
   const { rows } = await client.query<IncidentRecord>(
-    `UPDATE incidents SET status = $2,
-            acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
-            acknowledged_by = CASE WHEN $2 = 'acknowledged' THEN $4 ELSE acknowledged_by END,
-            resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END,
-            resolved_by = CASE WHEN $2 = 'resolved' THEN $4 ELSE resolved_by END
-      WHERE id = $1 AND status = ANY($3::text[])
-      RETURNING ${COLUMNS}`,
-    [id, to, from, actor],
+    ackResolveUpdate('incidents', COLUMNS),
+    ackResolveParams(id, to, actor),
   );
   const incident = rows[0];
   if (!incident) return null;
