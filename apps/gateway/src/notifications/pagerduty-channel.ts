@@ -1,8 +1,7 @@
 import { PAGERDUTY_SEVERITIES, type PagerDutySeverity } from './channel-settings.ts';
-import { checkDestination } from './destination-policy.ts';
-import { USER_AGENT, type DeliveryContext } from './delivery-context.ts';
+import { postJsonToChannel, type DeliveryContext } from './delivery-context.ts';
 import { approvalLinks, truncate, type NotificationMessage } from './message-content.ts';
-import { postPinned, type PostResult } from './pinned-http.ts';
+import type { PostResult } from './pinned-http.ts';
 
 /**
  * A PagerDuty Events API v2 trigger. `dedup_key` is the notification's dedupe key (or `clawd402-<id>`), so retries
@@ -42,11 +41,5 @@ export async function sendPagerDuty(
   message: NotificationMessage,
   ctx: DeliveryContext,
 ): Promise<PostResult> {
-  const destination = await checkDestination(url, ctx.rules);
-  return postPinned(
-    destination,
-    JSON.stringify(pagerDutyEvent(message, routingKey, severity, ctx.consoleBaseUrl)),
-    { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-    ctx.timeoutMs,
-  );
+  return postJsonToChannel(url, JSON.stringify(pagerDutyEvent(message, routingKey, severity, ctx.consoleBaseUrl)), ctx);
 }

@@ -1,7 +1,6 @@
-import { checkDestination } from './destination-policy.ts';
-import { USER_AGENT, type DeliveryContext } from './delivery-context.ts';
+import { postJsonToChannel, type DeliveryContext } from './delivery-context.ts';
 import { approvalLinks, payloadFacts, payloadSections, truncate, type NotificationMessage } from './message-content.ts';
-import { postPinned, type PostResult } from './pinned-http.ts';
+import type { PostResult } from './pinned-http.ts';
 
 /** Slack's three control characters; anything else in mrkdwn text is shown as typed (no `<!channel>`, no links). */
 export function slackEscape(text: string): string {
@@ -72,11 +71,5 @@ export async function sendSlack(
   message: NotificationMessage,
   ctx: DeliveryContext,
 ): Promise<PostResult> {
-  const destination = await checkDestination(webhookUrl, ctx.rules);
-  return postPinned(
-    destination,
-    JSON.stringify(slackMessage(message, ctx.consoleBaseUrl)),
-    { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-    ctx.timeoutMs,
-  );
+  return postJsonToChannel(webhookUrl, JSON.stringify(slackMessage(message, ctx.consoleBaseUrl)), ctx);
 }

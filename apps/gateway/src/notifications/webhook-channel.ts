@@ -1,8 +1,6 @@
-import { checkDestination } from './destination-policy.ts';
-import type { DeliveryContext } from './delivery-context.ts';
-import { USER_AGENT } from './delivery-context.ts';
+import { postJsonToChannel, type DeliveryContext } from './delivery-context.ts';
 import { approvalLinks, type NotificationMessage } from './message-content.ts';
-import { postPinned, type PostResult } from './pinned-http.ts';
+import type { PostResult } from './pinned-http.ts';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature.ts';
 
 /**
@@ -28,19 +26,11 @@ export async function sendWebhook(
   message: NotificationMessage,
   ctx: DeliveryContext,
 ): Promise<PostResult> {
-  const destination = await checkDestination(url, ctx.rules);
   const body = webhookBody(message, ctx.consoleBaseUrl);
   const timestamp = Math.floor(ctx.now.getTime() / 1000);
-  return postPinned(
-    destination,
-    body,
-    {
-      'content-type': 'application/json',
-      'user-agent': USER_AGENT,
-      [SIGNATURE_HEADER]: signWebhook(secret, body, timestamp),
-      'x-clawd402-event': message.event,
-      'x-clawd402-delivery': message.id,
-    },
-    ctx.timeoutMs,
-  );
+  return postJsonToChannel(url, body, ctx, {
+    [SIGNATURE_HEADER]: signWebhook(secret, body, timestamp),
+    'x-clawd402-event': message.event,
+    'x-clawd402-delivery': message.id,
+  });
 }
