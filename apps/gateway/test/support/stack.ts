@@ -39,6 +39,8 @@ import {
 } from '../../src/dev/signer-process.ts';
 
 const GATEWAY_SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
+/** The gateway as the image runs it: compiled JavaScript (`pnpm build`), workspace packages from their dist/. */
+const GATEWAY_SERVER_COMPILED = new URL('../../dist/server.js', import.meta.url).pathname;
 
 /** Anvil's public, well-known dev accounts 1–9 (never real funds): the recipients test policies allow. */
 export const RECIPIENTS = ANVIL_ACCOUNTS.slice(1).map((a) => a.address as Address);
@@ -80,6 +82,8 @@ export interface Stack {
     extraEnv?: Record<string, string>,
     /** Node options before the script (`--cpu-prof`…, which NODE_OPTIONS refuses). */
     nodeArgs?: readonly string[],
+    /** `compiled`: run `dist/server.js` as the image does (run `pnpm build` first) instead of the sources through tsx. */
+    runtime?: 'tsx' | 'compiled',
   ): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
   /** Create a user with `role` (username `<role>-<n>`) and return an access token for it. */
   loginAs(role: 'owner' | 'admin' | 'operator' | 'approver' | 'viewer'): Promise<string>;
@@ -269,8 +273,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const spawnGateway = async (
       extraEnv: Record<string, string> = {},
       nodeArgs: readonly string[] = [],
+      runtime: 'tsx' | 'compiled' = 'tsx',
     ): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
-      const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, GATEWAY_SERVER], {
+      const entry =
+        runtime === 'compiled'
+          ? ['--conditions=clawd402-dist', GATEWAY_SERVER_COMPILED]
+          : ['--import', TSX_LOADER, GATEWAY_SERVER];
+      const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...entry], {
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
