@@ -1,8 +1,10 @@
 /** Helpers for the submission tests: a stoppable TCP proxy (an RPC endpoint that can go down) and anvil controls. */
 import { createServer, connect, type Socket } from 'node:net';
+import { after, before } from 'node:test';
 import { Writable } from 'node:stream';
 import { anvilRpc } from '@clawd402/testkit';
 import { startStack, type Stack } from './stack.ts';
+import type { StackWithToken } from './suite.ts';
 
 export interface TcpProxy {
   port: number;
@@ -82,6 +84,19 @@ export function captureLogs(): { stream: Writable; text(): string } {
     },
   });
   return { stream, text: () => lines.join('') };
+}
+
+/**
+ * One startManualStack for the enclosing describe block: started before its tests, stopped after them. Call it
+ * directly inside `describe`; read `ctx.stack` and `ctx.token` inside the tests.
+ */
+export function manualStackWithToken(options: { policy?: string } = {}): StackWithToken {
+  const ctx = {} as StackWithToken;
+  before(async () => {
+    Object.assign(ctx, await startManualStack(options));
+  });
+  after(async () => ctx.stack?.stop());
+  return ctx;
 }
 
 /**
