@@ -13,12 +13,8 @@ export function run(script: string, args: string[], env: NodeJS.ProcessEnv = {})
   return runScript(script, args, REPO_ROOT, env);
 }
 
-/** Run `clawd402 …args --json` to the end: exit status and the parsed JSON document it printed. */
-export async function clawd402(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ status: number | null; json: any; stderr: string }> {
-  const r = run(CLI, [...args, '--json'], env);
+/** Wait for a CLI run to end: its exit status, the JSON document it printed (else `{ unparsed }`) and its output. */
+async function finished(r: Run): Promise<{ status: number | null; json: any; stdout: string; stderr: string }> {
   const status = await r.exit;
   let json: unknown;
   try {
@@ -26,7 +22,15 @@ export async function clawd402(
   } catch {
     json = { unparsed: r.stdout() };
   }
-  return { status, json, stderr: r.stderr() };
+  return { status, json, stdout: r.stdout(), stderr: r.stderr() };
+}
+
+/** Run `clawd402 …args --json` to the end: exit status and the parsed JSON document it printed. */
+export async function clawd402(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ status: number | null; json: any; stderr: string }> {
+  return finished(run(CLI, [...args, '--json'], env));
 }
 
 /** Start `clawd402-signer serve …` and wait for its ready line; stop() sends SIGTERM and waits. */
@@ -63,25 +67,7 @@ export async function clawd402Input(
   input = '',
   { json: asJson = true } = {},
 ): Promise<{ status: number | null; json: any; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args, ...(asJson ? ['--json'] : [])], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  child.stdin.on('error', () => {}); // a command that does not read stdin may exit before the write lands
-  child.stdin.end(input);
-  const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  let json: unknown;
-  try {
-    json = JSON.parse(out);
-  } catch {
-    json = { unparsed: out };
-  }
-  return { status, json, stdout: out, stderr: err };
+  return finished(runScript(CLI, [...args, ...(asJson ? ['--json'] : [])], REPO_ROOT, env, { input }));
 }
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

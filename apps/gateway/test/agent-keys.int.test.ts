@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
-import { RECIPIENTS, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, callJson, postIntent, startStack, type Stack } from './support/stack.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -10,18 +10,7 @@ describe('agents and API keys', { timeout: 300_000 }, () => {
   let stack: Stack;
   let owner: string;
   let other: { baseUrl: string; stop(): Promise<void> };
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${stack.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${owner}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const admin = (method: string, path: string, body?: unknown) => callJson(stack.baseUrl, owner, method, path, body);
   const tokenStatus = async (baseUrl: string, apiKey: string) =>
     (
       await fetch(`${baseUrl}/auth/token`, {

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { ChainRegistry } from '../src/chain/chain-registry.ts';
 import { AlertWatch } from '../src/alerts/index.ts';
 import { startReceiver, startSmtpReceiver, type Receiver } from './support/receivers.ts';
+import { SMTP_LOGIN, localSmtpChannel, putChannel } from './support/notification-channels.ts';
 import { rpc } from './support/submission.ts';
 import {
   RECIPIENTS,
@@ -31,7 +32,6 @@ const POLICY = TEST_POLICY.replace(
     notification: { channels: [ops], timeout: 600 }
 `,
 );
-const SMTP = { username: 'mailer', password: 'smtp-test-only-password-Kq7w' };
 
 describe('alerts and the operator read side', { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -116,7 +116,7 @@ describe('alerts and the operator read side', { timeout: 300_000 }, () => {
   const watch = () => stack.app.services.alertWatch.tick();
 
   before(async () => {
-    [http, smtp] = await Promise.all([startReceiver(), startSmtpReceiver(SMTP)]);
+    [http, smtp] = await Promise.all([startReceiver(), startSmtpReceiver(SMTP_LOGIN)]);
     stack = await startStack({
       policy: POLICY,
       env: {
@@ -130,25 +130,14 @@ describe('alerts and the operator read side', { timeout: 300_000 }, () => {
     });
     agentToken = await stack.token();
     for (const role of ['owner', 'operator', 'viewer', 'approver'] as const) tokens[role] = await stack.loginAs(role);
-    const put = async (name: string, body: unknown) => {
-      const res = await callJson(stack.baseUrl, tokens.owner, 'PUT', `/admin/notifications/channels/${name}`, body);
-      assert.equal(res.status, 201, JSON.stringify(res.body));
-    };
+    const put = (name: string, body: unknown) => putChannel(stack.baseUrl, tokens.owner, name, body);
     await put('pagerduty', {
       kind: 'pagerduty',
       routingKey: 'R0UT1NGKEYTESTONLY00000000000Zx4',
       url: `${http.url}/pd`,
     });
     await put('slack', { kind: 'slack', url: `${http.url}/slack` });
-    await put('email', {
-      kind: 'email',
-      host: '127.0.0.1',
-      port: smtp.port,
-      tls: 'none',
-      ...SMTP,
-      from: 'clawd402@example.com',
-      to: ['oncall@example.com'],
-    });
+    await put('email', localSmtpChannel(smtp.port, ['oncall@example.com']));
   });
 
   after(async () => {

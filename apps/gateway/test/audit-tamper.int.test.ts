@@ -10,7 +10,7 @@ import { SignerClient, generateTicketKeyPair } from '@clawd402/signer-client';
 import { startSigner, type RunningSigner } from '@clawd402/signer';
 import { generatePrivateKey } from 'viem/accounts';
 import type pg from 'pg';
-import { createPool } from '../src/db/pool.ts';
+import { createPool, withTransaction } from '../src/db/pool.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { TSX_LOADER } from '../src/dev/signer-process.ts';
 import { auditExitCode } from '../src/domain/audit-findings.ts';
@@ -89,21 +89,13 @@ describe('audit log tampering is detected and named', { timeout: 180_000 }, () =
     ).rows;
   }
   async function asOwner(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
-    const c = await pool.connect();
-    try {
-      await c.query('BEGIN');
+    await withTransaction(pool, async (c) => {
       await c.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
       await c.query('ALTER TABLE audit_checkpoints DISABLE TRIGGER USER');
       await fn(c);
       await c.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
       await c.query('ALTER TABLE audit_checkpoints ENABLE TRIGGER USER');
-      await c.query('COMMIT');
-    } catch (error) {
-      await c.query('ROLLBACK');
-      throw error;
-    } finally {
-      c.release();
-    }
+    });
   }
   const verify = () => verifyAudit({ pool, signer: client });
   // Asynchronous on purpose: the signer answering the CLI runs in this process.

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { RECIPIENTS, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { nativeTransfer, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 import { TSX_LOADER } from '../src/dev/signer-process.ts';
 import { verifyAuditChain } from '../src/repositories/audit-repository.ts';
 
@@ -21,22 +21,10 @@ describe('hash-chained audit log', () => {
   before(async () => {
     stack = await startStack();
     const token = await stack.token();
-    const res = await postIntent(stack.baseUrl, token, {
-      type: 'transfer',
-      chainId: 31337,
-      to: RECIPIENTS[0]!,
-      asset: 'native',
-      amount: '0.5',
-    });
+    const res = await postIntent(stack.baseUrl, token, nativeTransfer('0.5'));
     intentId = res.body.id;
     await waitForStatus(stack.baseUrl, token, intentId, ['confirmed']);
-    await postIntent(stack.baseUrl, token, {
-      type: 'transfer',
-      chainId: 31337,
-      to: RECIPIENTS[0]!,
-      asset: 'native',
-      amount: '1000',
-    });
+    await postIntent(stack.baseUrl, token, nativeTransfer('1000'));
   });
   after(async () => stack?.stop());
 

@@ -63,6 +63,18 @@ describe('JWT attacks: every hostile token is 401 unauthenticated and nothing is
     return { ...real, iat: t, exp: t + 300, jti: randomUUID(), ...extra };
   };
   const payload = (extra: Record<string, unknown> = {}): string => JSON.stringify(claims(extra));
+  /** The claims JSON of a user token whose role says owner: a made-up user and session, the real token's iss and aud. */
+  const ownerUserClaims = (): string =>
+    JSON.stringify({
+      sub: `user:${randomUUID()}`,
+      role: 'owner',
+      sid: randomUUID(),
+      iss: real.iss,
+      aud: real.aud,
+      iat: now(),
+      exp: now() + 300,
+      jti: randomUUID(),
+    });
   /** A token the gateway's own key signed, with whatever header and claims the test gives. */
   const gatewaySigned = (headerJson: string, payloadJson: string): string =>
     signRaw(headerJson, payloadJson, gatewayKey);
@@ -266,30 +278,12 @@ describe('JWT attacks: every hostile token is 401 unauthenticated and nothing is
     });
 
     test("a user token whose role claim says owner, signed by another key under the gateway's kid", async () => {
-      const owner = JSON.stringify({
-        sub: `user:${randomUUID()}`,
-        role: 'owner',
-        sid: randomUUID(),
-        iss: real.iss,
-        aud: real.aud,
-        iat: now(),
-        exp: now() + 300,
-        jti: randomUUID(),
-      });
+      const owner = ownerUserClaims();
       await assertRefused(signRaw(header(), owner, attackerKeys.privateKey), /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/);
     });
 
     test('a user token whose role claim says owner, signed by another key under its own kid', async () => {
-      const owner = JSON.stringify({
-        sub: `user:${randomUUID()}`,
-        role: 'owner',
-        sid: randomUUID(),
-        iss: real.iss,
-        aud: real.aud,
-        iat: now(),
-        exp: now() + 300,
-        jti: randomUUID(),
-      });
+      const owner = ownerUserClaims();
       await assertRefused(signRaw(header({ kid: 'attacker-1' }), owner, attackerKeys.privateKey), /unknown kid/);
     });
 

@@ -9,7 +9,15 @@ import { parseEther } from 'viem';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { RECIPIENTS, TEST_POLICY, callJson, postIntent, startStack, type Stack } from './support/stack.ts';
+import {
+  RECIPIENTS,
+  TEST_POLICY,
+  callJson,
+  nativeTransfer,
+  postIntent,
+  startStack,
+  type Stack,
+} from './support/stack.ts';
 
 // ETH is 2,000 USD in the test stack: 0.01 ETH = 20 USD goes ahead, 0.1 ETH = 200 USD through MCP needs a human.
 const POLICY = `
@@ -207,13 +215,7 @@ describe('MCP server', { timeout: 300_000 }, () => {
 
   test('REST and JSON-RPC intents carry their own origin', async () => {
     const token = await stack.token();
-    const rest = await postIntent(stack.baseUrl, token, {
-      type: 'transfer',
-      chainId: 31337,
-      to: RECIPIENTS[4]!,
-      asset: 'native',
-      amount: '0.1',
-    });
+    const rest = await postIntent(stack.baseUrl, token, nativeTransfer('0.1', RECIPIENTS[4]));
     // 200 USD through REST: the MCP rule does not apply, the small-transfer rule approves it.
     assert.equal(rest.body.decision.policy, 'small_transfers_to_dev_accounts');
     assert.deepEqual(rest.body.origin, { channel: 'rest', tool: null, client: null });

@@ -115,17 +115,20 @@ describe('quick start: embedded default', () => {
     assert.equal(tokenRes.status, 200);
     const { access_token: token } = (await tokenRes.json()) as { access_token: string };
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-    const ok = await fetch(`${c.baseUrl}/v1/intents`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        type: 'transfer',
-        chainId: 31337,
-        to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-        asset: 'native',
-        amount: '0.01',
-      }),
-    });
+    /** POST /v1/intents: a native transfer of `amount` ETH to anvil's dev account 1, as the README's example sends. */
+    const sendTransfer = (amount: string) =>
+      fetch(`${c.baseUrl}/v1/intents`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          type: 'transfer',
+          chainId: 31337,
+          to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+          asset: 'native',
+          amount,
+        }),
+      });
+    const ok = await sendTransfer('0.01');
     assert.equal(ok.status, 201);
     const intent = (await ok.json()) as { id: string; status: string };
     let status = intent.status;
@@ -136,17 +139,7 @@ describe('quick start: embedded default', () => {
     }
     assert.equal(status, 'confirmed');
     // The dev policy: more than 1 ETH is rejected, nothing signed.
-    const big = await fetch(`${c.baseUrl}/v1/intents`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        type: 'transfer',
-        chainId: 31337,
-        to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-        asset: 'native',
-        amount: '1.5',
-      }),
-    });
+    const big = await sendTransfer('1.5');
     assert.equal(big.status, 403);
     assert.equal(((await big.json()) as { code: string }).code, 'policy_denied');
 

@@ -7,17 +7,14 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Address } from 'viem';
 import { ANVIL_ACCOUNTS, createTestDatabase, testRedisUrl, type TestDatabase } from '@clawd402/testkit';
-import { generateTicketKeyPair } from '@clawd402/signer-client';
 import { buildApp } from '../src/app.ts';
 import { loadConfig, type GatewayConfig } from '../src/config.ts';
 import { createPool } from '../src/db/pool.ts';
@@ -25,6 +22,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createAgentWithKey } from '../src/repositories/agents-repository.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
+import { configFixture, type ConfigFixture } from './support/config-env.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const START = Date.UTC(2030, 0, 1); // the injected clock's epoch; only rate limits read it
@@ -60,7 +58,7 @@ async function redisAnswers(port: number): Promise<boolean> {
 }
 
 describe('rate limits', () => {
-  let dir: string;
+  let fixture: ConfigFixture;
   let db: TestDatabase;
   let pool: pg.Pool;
   let base: GatewayConfig;
@@ -69,30 +67,17 @@ describe('rate limits', () => {
   let otherAgentKey: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'clawd402-rl-'));
+    fixture = configFixture('clawd402-rl-');
     db = await createTestDatabase();
     pool = createPool(db.url, 4);
     await migrate(pool);
-    const file = (name: string, text: string): string => {
-      const path = join(dir, name);
-      writeFileSync(path, text, { mode: 0o600 });
-      return path;
-    };
     base = loadConfig({
-      NODE_ENV: 'test',
+      ...fixture.test,
       LOG_LEVEL: 'warn',
       DATABASE_URL: db.url,
       REDIS_URL: testRedisUrl(),
       CHAIN_RPC_URLS: '31337=http://127.0.0.1:9',
-      SIGNER_SOCKET: join(dir, 'no-signer.sock'),
-      TICKET_PRIVATE_KEY_FILE: file('ticket.pem', generateTicketKeyPair().privateKeyPem),
-      JWT_PRIVATE_KEY_FILE: file(
-        'jwt.pem',
-        generateKeyPairSync('rsa', { modulusLength: 2048 })
-          .privateKey.export({ type: 'pkcs8', format: 'pem' })
-          .toString(),
-      ),
-      POLICY_FILE: file('policy.yaml', 'policies:\n  - name: deny\n    conditions: {}\n    action: reject\n'),
+      SIGNER_SOCKET: join(fixture.dir, 'no-signer.sock'),
     });
     // Anvil's well-known dev account 0 (public test key, never real funds) as the agents' signer address.
     const signerAddress = ANVIL_ACCOUNTS[0].address as Address;
@@ -112,7 +97,7 @@ describe('rate limits', () => {
     for (const app of apps) await app.close().catch(() => {});
     await pool?.end();
     await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
+    fixture?.remove();
   });
 
   /** A fresh app with its own Redis prefix, limits out of the way unless overridden, a clock and captured logs. */
@@ -164,6 +149,17 @@ describe('rate limits', () => {
     });
     assert.equal(res.statusCode, 200, res.body);
     return res.json().access_token as string;
+  }
+
+  /** POST /v1/intents with an empty body from `remoteAddress`: a write (refused 400 when admitted), unlike reads of intents, which have their own buckets. */
+  function postEmptyIntent(app: FastifyInstance, bearer: string, remoteAddress: string) {
+    return app.inject({
+      method: 'POST',
+      url: '/v1/intents',
+      remoteAddress,
+      headers: { authorization: `Bearer ${bearer}` },
+      payload: {},
+    });
   }
 
   async function userToken(app: FastifyInstance, username: string): Promise<string> {
@@ -335,15 +331,7 @@ describe('rate limits', () => {
   test('per principal: a token bucket per API key, whatever the address; unauthenticated requests count by address only', async () => {
     const { app, clock } = await harness({ rateLimitPrincipalBurst: 3, rateLimitPrincipalPerMin: 60 });
     const token = await agentToken(app);
-    // A write (an empty intent, refused 400 when admitted): reads of intents have their own buckets.
-    const list = (n: number, bearer = token) =>
-      app.inject({
-        method: 'POST',
-        url: '/v1/intents',
-        remoteAddress: `192.0.2.${n}`,
-        headers: { authorization: `Bearer ${bearer}` },
-        payload: {},
-      });
+    const list = (n: number, bearer = token) => postEmptyIntent(app, bearer, `192.0.2.${n}`);
     const remaining = [];
     for (let i = 1; i <= 3; i += 1) {
       const res = await list(i);
@@ -492,15 +480,7 @@ describe('rate limits', () => {
   test('progressive: a blocked API key stays blocked from any address; other keys are not', async () => {
     const { app, clock } = await harness({ rateLimitPrincipalBurst: 2, rateLimitPrincipalPerMin: 1 });
     const token = await agentToken(app);
-    // A write (an empty intent, refused 400 when admitted): reads of intents have their own buckets.
-    const send = (n: number, bearer = token) =>
-      app.inject({
-        method: 'POST',
-        url: '/v1/intents',
-        remoteAddress: `198.18.0.${n}`,
-        headers: { authorization: `Bearer ${bearer}` },
-        payload: {},
-      });
+    const send = (n: number, bearer = token) => postEmptyIntent(app, bearer, `198.18.0.${n}`);
     assert.equal((await send(1)).statusCode, 400);
     assert.equal((await send(2)).statusCode, 400);
     assert.equal((await send(3)).json().code, 'rate_limited', 'told');
@@ -552,14 +532,7 @@ describe('rate limits', () => {
     assert.equal((await jwks(app, '2001:db8:9::ffff')).statusCode, 200, 'the block expires');
 
     const token = await agentToken(app);
-    const send = (n: number) =>
-      app.inject({
-        method: 'POST',
-        url: '/v1/intents',
-        remoteAddress: `198.19.0.${n}`,
-        headers: { authorization: `Bearer ${token}` },
-        payload: {},
-      });
+    const send = (n: number) => postEmptyIntent(app, token, `198.19.0.${n}`);
     assert.equal((await send(1)).statusCode, 400);
     assert.equal((await send(2)).statusCode, 400);
     assert.deepEqual([(await send(3)).json().details?.scope], ['principal']);

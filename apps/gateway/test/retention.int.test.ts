@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { verifyAudit } from '../src/services/audit-checkpoints.ts';
 import { callJson, startStack, type Stack } from './support/stack.ts';
-import { runJobNow } from './support/jobs.ts';
+import { runJobNow, runNowOnlyJobsEnv } from './support/jobs.ts';
 
 const DAY = 24 * 3600 * 1000;
 const ago = (ms: number): Date => new Date(Date.now() - ms);
@@ -15,12 +15,7 @@ describe('retention, audit verification and backup jobs', { timeout: 300_000 }, 
   before(async () => {
     // Schedules far away: only "run now" runs them here. The in-process gateway runs the jobs.
     stack = await startStack({
-      env: {
-        JOBS_POLL_INTERVAL_MS: '200',
-        RETENTION_SCHEDULE: '0 0 1 1 *',
-        AUDIT_VERIFY_SCHEDULE: '0 0 1 1 *',
-        BACKUP_SCHEDULE: '0 0 1 1 *',
-      },
+      env: runNowOnlyJobsEnv('RETENTION_SCHEDULE', 'AUDIT_VERIFY_SCHEDULE', 'BACKUP_SCHEDULE'),
     });
     owner = await stack.loginAs('owner');
   });

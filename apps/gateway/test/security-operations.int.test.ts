@@ -7,9 +7,7 @@ import { SecurityStatusService, type SecurityStatus } from '../src/services/secu
 import { randomBytes } from 'node:crypto';
 import { verifyAudit } from '../src/services/audit-checkpoints.ts';
 import { callJson, nativeTransfer, postIntent, startStack, type Stack } from './support/stack.ts';
-import { runJobNow } from './support/jobs.ts';
-
-const FAR = '0 0 1 1 *';
+import { runJobNow, runNowOnlyJobsEnv } from './support/jobs.ts';
 
 describe('key-age reminders, the security status and erasure of personal data', { timeout: 300_000 }, () => {
   let stack: Stack;
@@ -18,13 +16,7 @@ describe('key-age reminders, the security status and erasure of personal data', 
   before(async () => {
     // Schedules far away: only "run now" runs the jobs here.
     stack = await startStack({
-      env: {
-        JOBS_POLL_INTERVAL_MS: '200',
-        RETENTION_SCHEDULE: FAR,
-        AUDIT_VERIFY_SCHEDULE: FAR,
-        BACKUP_SCHEDULE: FAR,
-        KEY_AGE_SCHEDULE: FAR,
-      },
+      env: runNowOnlyJobsEnv('RETENTION_SCHEDULE', 'AUDIT_VERIFY_SCHEDULE', 'BACKUP_SCHEDULE', 'KEY_AGE_SCHEDULE'),
     });
     owner = await stack.loginAs('owner');
   });

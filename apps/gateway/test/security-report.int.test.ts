@@ -9,12 +9,11 @@ import { securityReportJob } from '../src/jobs/security-report.ts';
 import { recordLoginFailure } from '../src/repositories/auth-failures-repository.ts';
 import { recordHygieneHit } from '../src/repositories/key-quarantine-repository.ts';
 import { setBreakerLevel } from '../src/repositories/spend-repository.ts';
-import { jobRuns } from './support/jobs.ts';
+import { jobRuns, runNowOnlyJobsEnv } from './support/jobs.ts';
+import { SMTP_LOGIN, localSmtpChannel, putChannel } from './support/notification-channels.ts';
 import { decodeQp, startReceiver, startSmtpReceiver, type Receiver } from './support/receivers.ts';
 import { callJson, startStack, type Stack } from './support/stack.ts';
 
-const FAR = '0 0 1 1 *';
-const SMTP = { username: 'mailer', password: 'smtp-test-only-password-Kq7w' };
 const WEBHOOK_SECRET = 'whsec-test-only-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 /** What must never leave in a report: the raw source addresses and the user names tried. */
 const PERSONAL = ['203.0.113.7', '2001:db8:1:2::5', 'mallory-tried', 'eve-tried', 'old-name-tried'];
@@ -75,7 +74,7 @@ describe('weekly security report', { timeout: 300_000 }, () => {
     ).rows;
 
   before(async () => {
-    [http, smtp] = await Promise.all([startReceiver(), startSmtpReceiver(SMTP)]);
+    [http, smtp] = await Promise.all([startReceiver(), startSmtpReceiver(SMTP_LOGIN)]);
     auditDir = mkdtempSync(join(tmpdir(), 'dependency-audit-'));
     writeFileSync(
       join(auditDir, 'dependency-audit.json'),
@@ -84,31 +83,21 @@ describe('weekly security report', { timeout: 300_000 }, () => {
     stack = await startStack({
       env: {
         NOTIFY_ALLOW_PRIVATE_ADDRESSES: 'true',
-        JOBS_POLL_INTERVAL_MS: '200',
-        RETENTION_SCHEDULE: FAR,
-        AUDIT_VERIFY_SCHEDULE: FAR,
-        BACKUP_SCHEDULE: FAR,
-        KEY_AGE_SCHEDULE: FAR,
-        SECURITY_REPORT_SCHEDULE: FAR,
+        ...runNowOnlyJobsEnv(
+          'RETENTION_SCHEDULE',
+          'AUDIT_VERIFY_SCHEDULE',
+          'BACKUP_SCHEDULE',
+          'KEY_AGE_SCHEDULE',
+          'SECURITY_REPORT_SCHEDULE',
+        ),
         SECURITY_REPORT_CHANNELS: 'ops-hook,ops-mail',
         DEPENDENCY_AUDIT_FILE: join(auditDir, 'dependency-audit.json'),
       },
     });
     owner = await stack.loginAs('owner');
-    const put = async (name: string, body: unknown) => {
-      const res = await callJson(stack.baseUrl, owner, 'PUT', `/admin/notifications/channels/${name}`, body);
-      assert.equal(res.status, 201, JSON.stringify(res.body));
-    };
+    const put = (name: string, body: unknown) => putChannel(stack.baseUrl, owner, name, body);
     await put('ops-hook', { kind: 'webhook', url: `${http.url}/hooks/ops`, secret: WEBHOOK_SECRET });
-    await put('ops-mail', {
-      kind: 'email',
-      host: '127.0.0.1',
-      port: smtp.port,
-      tls: 'none',
-      ...SMTP,
-      from: 'clawd402@example.com',
-      to: ['security@example.com'],
-    });
+    await put('ops-mail', localSmtpChannel(smtp.port, ['security@example.com']));
   });
 
   after(async () => {

@@ -52,12 +52,9 @@ describe('the seed policy decides as written on the gateway (ETH at 2,000 USD)',
   test('a call to an unverified contract is rejected by block_unverified_contracts; a verified one is not', async () => {
     const target = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
     const data = encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [WHITELISTED] });
-    const res = await postIntent(ctx.stack.baseUrl, ctx.token, {
-      type: 'contract_call',
-      chainId: 31337,
-      to: target,
-      data,
-    });
+    // The same call, sent before and after the contract is verified.
+    const call = { type: 'contract_call', chainId: 31337, to: target, data };
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, call);
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.intent.decision.policy, 'block_unverified_contracts');
 
@@ -66,12 +63,7 @@ describe('the seed policy decides as written on the gateway (ETH at 2,000 USD)',
       label: 'test target',
     });
     assert.equal(verified.status, 204);
-    const again = await postIntent(ctx.stack.baseUrl, ctx.token, {
-      type: 'contract_call',
-      chainId: 31337,
-      to: target,
-      data,
-    });
+    const again = await postIntent(ctx.stack.baseUrl, ctx.token, call);
     // Verified, it passes block_unverified_contracts; worth 0 USD, it is under approve_large_operations' 100 USD
     // minimum, so the final default_deny decides.
     assert.equal(again.status, 403, JSON.stringify(again.body));

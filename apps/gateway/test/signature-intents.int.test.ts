@@ -1,12 +1,12 @@
 // Typed data (EIP-712) and personal_sign messages as intents: the same policy decides them, the signer signs them
 // under a ticket, the signature is stored with its audit record and verifies against the signer's address.
 // Real anvil, Postgres, Redis and signer process (support/stack.ts); no mocks.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keccak256, maxUint256, toHex, verifyMessage, verifyTypedData, type Address } from 'viem';
-import { SignerClient } from '@clawd402/signer-client';
 import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from '@clawd402/testkit';
-import { RECIPIENTS, getJson, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, getJson, postIntent } from './support/stack.ts';
+import { stackWithSigner } from './support/suite.ts';
 
 /** Anvil's dev account 4: the spender the policy trusts for permits (a public, well-known dev address). */
 const ROUTER = RECIPIENTS[3]!;
@@ -44,25 +44,11 @@ function permit(owner: Address, spender: Address, value: bigint, chainId = 31337
 }
 
 describe('signature intents', () => {
-  let stack: Stack;
-  let token: string;
-  let signer: SignerClient;
-  const usage = async () =>
-    (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === stack.signerAddress.toLowerCase())!.usage;
-
-  before(async () => {
-    stack = await startStack({ policy: POLICY });
-    token = await stack.token();
-    signer = new SignerClient({ socketPath: stack.env.SIGNER_SOCKET! });
-  });
-  after(async () => {
-    await signer?.close();
-    await stack?.stop();
-  });
+  const ctx = stackWithSigner({ policy: POLICY });
 
   test('an EIP-2612 permit is signed, stored with its audit record, and verifies against the signer address', async () => {
-    const typedData = permit(stack.signerAddress, ROUTER, 1_000_000n);
-    const res = await postIntent(stack.baseUrl, token, {
+    const typedData = permit(ctx.stack.signerAddress, ROUTER, 1_000_000n);
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, {
       type: 'typed_data',
       chainId: 31337,
       typedData,
@@ -80,21 +66,27 @@ describe('signature intents', () => {
     assert.match(signature, /^0x[0-9a-f]{130}$/);
     assert.equal(
       await verifyTypedData({
-        address: stack.signerAddress,
+        address: ctx.stack.signerAddress,
         domain: { ...typedData.domain, chainId: 31337 },
         types: PERMIT_TYPES,
         primaryType: 'Permit',
-        message: { owner: stack.signerAddress, spender: ROUTER, value: 1_000_000n, nonce: 0n, deadline: 4102444800n },
+        message: {
+          owner: ctx.stack.signerAddress,
+          spender: ROUTER,
+          value: 1_000_000n,
+          nonce: 0n,
+          deadline: 4102444800n,
+        },
         signature,
       }),
       true,
     );
 
     // The stored intent answers the same, and its audit trail records the decision and the signature (digest, key).
-    const read = await getJson(`${stack.baseUrl}/v1/intents/${res.body.id}`, token);
+    const read = await getJson(`${ctx.stack.baseUrl}/v1/intents/${res.body.id}`, ctx.token);
     assert.equal(read.body.status, 'signed');
     assert.equal(read.body.signing.signature, signature);
-    const { rows } = await stack.pool.query<{ action: string; record: string }>(
+    const { rows } = await ctx.stack.pool.query<{ action: string; record: string }>(
       'SELECT action, record FROM audit_log WHERE subject = $1 ORDER BY seq',
       [`intent:${res.body.id}`],
     );
@@ -105,15 +97,15 @@ describe('signature intents', () => {
     assert.ok(rows[1]!.record.includes(res.body.signing.digest));
 
     // `signed` is final for a signature: the receipt tracker and its sweeps leave it alone.
-    await stack.app.services.tracker.poll();
-    await stack.app.services.tracker.reconcile();
-    assert.equal((await getJson(`${stack.baseUrl}/v1/intents/${res.body.id}`, token)).body.status, 'signed');
+    await ctx.stack.app.services.tracker.poll();
+    await ctx.stack.app.services.tracker.reconcile();
+    assert.equal((await getJson(`${ctx.stack.baseUrl}/v1/intents/${res.body.id}`, ctx.token)).body.status, 'signed');
   });
 
   test('a domain chainId sent as a hex or decimal string is signed as its number (as eth_signTypedData_v4 sends it)', async () => {
     for (const chainId of ['0x7a69', '31337']) {
-      const typedData = permit(stack.signerAddress, ROUTER, 5n);
-      const res = await postIntent(stack.baseUrl, token, {
+      const typedData = permit(ctx.stack.signerAddress, ROUTER, 5n);
+      const res = await postIntent(ctx.stack.baseUrl, ctx.token, {
         type: 'typed_data',
         chainId: 31337,
         typedData: { ...typedData, domain: { ...typedData.domain, chainId } },
@@ -121,11 +113,11 @@ describe('signature intents', () => {
       assert.equal(res.status, 201, JSON.stringify(res.body));
       assert.equal(res.body.signing.request.domain.chainId, 31337);
       const ok = await verifyTypedData({
-        address: stack.signerAddress,
+        address: ctx.stack.signerAddress,
         domain: { ...typedData.domain, chainId: 31337 },
         types: PERMIT_TYPES,
         primaryType: 'Permit',
-        message: { owner: stack.signerAddress, spender: ROUTER, value: 5n, nonce: 0n, deadline: 4102444800n },
+        message: { owner: ctx.stack.signerAddress, spender: ROUTER, value: 5n, nonce: 0n, deadline: 4102444800n },
         signature: res.body.signing.signature,
       });
       assert.equal(ok, true, chainId);
@@ -133,25 +125,25 @@ describe('signature intents', () => {
   });
 
   test('an unlimited permit is caught by the unlimited_approval rule and nothing is signed', async () => {
-    const before = await usage();
-    const res = await postIntent(stack.baseUrl, token, {
+    const before = await ctx.usage();
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, {
       type: 'typed_data',
       chainId: 31337,
-      typedData: permit(stack.signerAddress, ROUTER, maxUint256),
+      typedData: permit(ctx.stack.signerAddress, ROUTER, maxUint256),
     });
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'policy_denied');
     assert.equal(res.body.intent.status, 'rejected');
     assert.equal(res.body.intent.decision.policy, 'no_unlimited_approvals');
     assert.equal(res.body.intent.signing.signature, null);
-    assert.deepEqual(await usage(), before);
+    assert.deepEqual(await ctx.usage(), before);
   });
 
   test('a permit to a spender no rule names falls to the default deny', async () => {
-    const res = await postIntent(stack.baseUrl, token, {
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, {
       type: 'typed_data',
       chainId: 31337,
-      typedData: permit(stack.signerAddress, STRANGER, 5n),
+      typedData: permit(ctx.stack.signerAddress, STRANGER, 5n),
     });
     assert.equal(res.status, 403);
     assert.equal(res.body.intent.decision.reasons[0].code, 'policy.default_deny');
@@ -159,35 +151,43 @@ describe('signature intents', () => {
 
   test('a personal_sign text message is signed and verifies; so are raw bytes that are not a hash', async () => {
     const text = 'Sign in to example.org\nNonce: 7';
-    const res = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: text });
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'message', chainId: 31337, message: text });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.status, 'signed');
     assert.deepEqual(res.body.signing.request, { text });
     assert.equal(
-      await verifyMessage({ address: stack.signerAddress, message: text, signature: res.body.signing.signature }),
+      await verifyMessage({ address: ctx.stack.signerAddress, message: text, signature: res.body.signing.signature }),
       true,
     );
 
     const raw = toHex(new Uint8Array(40).map((_, i) => i)); // 40 bytes of binary: not a 32-byte hash
-    const bytes = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: { raw } });
+    const bytes = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'message', chainId: 31337, message: { raw } });
     assert.equal(bytes.status, 201, JSON.stringify(bytes.body));
     assert.equal(
-      await verifyMessage({ address: stack.signerAddress, message: { raw }, signature: bytes.body.signing.signature }),
+      await verifyMessage({
+        address: ctx.stack.signerAddress,
+        message: { raw },
+        signature: bytes.body.signing.signature,
+      }),
       true,
     );
   });
 
   test('text that looks like a hash is signed as its characters, never as the 32 bytes it spells', async () => {
     const hashText = keccak256(toHex('a text an agent was told to sign'));
-    const res = await postIntent(stack.baseUrl, token, { type: 'message', chainId: 31337, message: hashText });
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'message', chainId: 31337, message: hashText });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(
-      await verifyMessage({ address: stack.signerAddress, message: hashText, signature: res.body.signing.signature }),
+      await verifyMessage({
+        address: ctx.stack.signerAddress,
+        message: hashText,
+        signature: res.body.signing.signature,
+      }),
       true,
     );
     assert.equal(
       await verifyMessage({
-        address: stack.signerAddress,
+        address: ctx.stack.signerAddress,
         message: { raw: hashText },
         signature: res.body.signing.signature,
       }),
@@ -197,15 +197,15 @@ describe('signature intents', () => {
 
   test('an Idempotency-Key retry answers the stored signature and signs nothing again', async () => {
     const body = { type: 'message', chainId: 31337, message: 'idempotent hello' };
-    const first = await postIntent(stack.baseUrl, token, body, { 'idempotency-key': 'sig-once' });
+    const first = await postIntent(ctx.stack.baseUrl, ctx.token, body, { 'idempotency-key': 'sig-once' });
     assert.equal(first.status, 201);
-    const before = await usage();
-    const again = await postIntent(stack.baseUrl, token, body, { 'idempotency-key': 'sig-once' });
+    const before = await ctx.usage();
+    const again = await postIntent(ctx.stack.baseUrl, ctx.token, body, { 'idempotency-key': 'sig-once' });
     assert.equal(again.status, 200);
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.equal(again.body.id, first.body.id);
     assert.equal(again.body.signing.signature, first.body.signing.signature);
-    assert.deepEqual(await usage(), before);
+    assert.deepEqual(await ctx.usage(), before);
   });
 
   test('a rule asking a human for a signature rejects it instead (a signature intent cannot wait for an approval)', async () => {
@@ -218,18 +218,18 @@ describe('signature intents', () => {
         ],
       },
       primaryType: 'Order',
-      message: { maker: stack.signerAddress, amount: '10' },
+      message: { maker: ctx.stack.signerAddress, amount: '10' },
     };
-    const before = await usage();
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData });
+    const before = await ctx.usage();
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'typed_data', chainId: 31337, typedData });
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.intent.status, 'rejected');
     assert.equal(res.body.intent.decision.policy, 'orders_need_a_human');
     assert.equal(res.body.intent.decision.reasons[0].code, 'signature.human_approval_unsupported');
     assert.equal(res.body.intent.decision.approval, undefined);
-    const { rows } = await stack.pool.query('SELECT id FROM approvals WHERE intent_id = $1', [res.body.intent.id]);
+    const { rows } = await ctx.stack.pool.query('SELECT id FROM approvals WHERE intent_id = $1', [res.body.intent.id]);
     assert.equal(rows.length, 0);
-    assert.deepEqual(await usage(), before);
+    assert.deepEqual(await ctx.usage(), before);
   });
 
   test('what an unrecognised payload grants is unknown: an unlimited_approval rule rejects it, failing closed', async () => {
@@ -244,16 +244,16 @@ describe('signature intents', () => {
       primaryType: 'Ballot',
       message: { proposalId: '1', support: 1 },
     };
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData });
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'typed_data', chainId: 31337, typedData });
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.intent.decision.policy, 'no_unlimited_approvals');
     assert.equal(res.body.intent.decision.reasons[0].code, 'policy.condition_unknown_fact');
   });
 
   test('malformed typed data is refused before anything is recorded', async () => {
-    const bad = permit(stack.signerAddress, ROUTER, 1n) as { message: Record<string, unknown> };
+    const bad = permit(ctx.stack.signerAddress, ROUTER, 1n) as { message: Record<string, unknown> };
     bad.message = { ...bad.message, extra: '1' }; // a field the type does not declare
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData: bad });
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'typed_data', chainId: 31337, typedData: bad });
     assert.equal(res.status, 422);
     assert.equal(res.body.code, 'typed_data_malformed');
     assert.equal(res.body.intent, undefined);
@@ -265,7 +265,7 @@ describe('signature intents', () => {
       types: TRANSFER_WITH_AUTHORIZATION_TYPES,
       primaryType: 'TransferWithAuthorization',
       message: {
-        from: stack.signerAddress,
+        from: ctx.stack.signerAddress,
         to: ROUTER,
         value: '1000000',
         validAfter: '0',
@@ -273,11 +273,11 @@ describe('signature intents', () => {
         nonce: keccak256(toHex('x402')),
       },
     };
-    const before = await usage();
-    const res = await postIntent(stack.baseUrl, token, { type: 'typed_data', chainId: 31337, typedData });
+    const before = await ctx.usage();
+    const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'typed_data', chainId: 31337, typedData });
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.intent.decision.policy, 'payment_authorisations');
     assert.ok(res.body.intent.decision.reasons.some((r: { code: string }) => r.code === 'price.unavailable'));
-    assert.deepEqual(await usage(), before);
+    assert.deepEqual(await ctx.usage(), before);
   });
 });

@@ -2,14 +2,11 @@
 // a frame whose requestId is too long or holds control characters is refused as malformed_frame, nothing signed.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { encodeFrame, SIGNER_ERRORS } from '@clawd402/protocol';
-import { SignerClient } from '@clawd402/signer-client';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { startSigner, type RunningSigner } from '../src/index.ts';
-import { CHAIN_ID, gatewayKeys, RawConnection, tempDir, ticketFor, wireTx } from './support.ts';
+import { CHAIN_ID, gatewayKeys, RawConnection, signerWithClient, tempDir, ticketFor, wireTx } from './support.ts';
 
 describe('request id in the signer log', { timeout: 60_000 }, () => {
   const tmp = tempDir();
@@ -17,35 +14,23 @@ describe('request id in the signer log', { timeout: 60_000 }, () => {
   const key = generatePrivateKey();
   const address = privateKeyToAccount(key).address;
   const lines: Record<string, unknown>[] = [];
-  let signer: RunningSigner;
-  let client: SignerClient;
-
-  before(async () => {
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        callback();
-      },
-    });
-    signer = await startSigner({
-      socketPath: join(tmp.dir, 'signer.sock'),
-      privateKeys: [key],
-      gatewayPublicKeys: [gw.publicKey],
-      chains: [CHAIN_ID],
-      logger: pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, stream),
-    });
-    client = new SignerClient({ socketPath: signer.socketPath });
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      callback();
+    },
   });
-  after(async () => {
-    await client.close();
-    await signer.close();
-    tmp.cleanup();
+  const ctx = signerWithClient(tmp, {
+    privateKeys: [key],
+    gatewayPublicKeys: [gw.publicKey],
+    chains: [CHAIN_ID],
+    logger: pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, stream),
   });
 
   test('a sign with a request id logs signer.signed carrying it', async () => {
     const tx = wireTx();
     const requestId = '3f1c2a9e-6d0b-4c1e-9a57-2b8d4e6f7a10';
-    const signed = await client.signTransaction(
+    const signed = await ctx.client.signTransaction(
       { ticket: await ticketFor(gw, tx, address), transaction: tx },
       { requestId },
     );
@@ -58,8 +43,8 @@ describe('request id in the signer log', { timeout: 60_000 }, () => {
   test('a refusal carries the request id too', async () => {
     const tx = wireTx();
     const ticket = await ticketFor(gw, tx, address);
-    await client.signTransaction({ ticket, transaction: tx }, { requestId: 'req-first' });
-    await assert.rejects(client.signTransaction({ ticket, transaction: tx }, { requestId: 'req-again' }), {
+    await ctx.client.signTransaction({ ticket, transaction: tx }, { requestId: 'req-first' });
+    await assert.rejects(ctx.client.signTransaction({ ticket, transaction: tx }, { requestId: 'req-again' }), {
       code: 'ticket_reused',
     });
     const line = lines.find((l) => l.event === 'signer.refused' && l.requestId === 'req-again');
@@ -76,7 +61,7 @@ describe('request id in the signer log', { timeout: 60_000 }, () => {
   ] as const) {
     test(`a frame whose requestId is ${label} is refused as malformed_frame and nothing is signed`, async () => {
       const tx = wireTx();
-      const conn = await RawConnection.open(signer.socketPath);
+      const conn = await RawConnection.open(ctx.signer.socketPath);
       const params = { ticket: await ticketFor(gw, tx, address), transaction: tx };
       conn.writeRaw(encodeFrame({ v: 1, id: 'h', method: 'sign_transaction', params, requestId }));
       await conn.closed;
@@ -84,14 +69,14 @@ describe('request id in the signer log', { timeout: 60_000 }, () => {
         { v: 1, id: 'h', error: { code: 'malformed_frame', message: SIGNER_ERRORS.malformed_frame } },
       ]);
       // The ticket was never spent: the same request without the hostile id signs.
-      const signed = await client.signTransaction(params);
+      const signed = await ctx.client.signTransaction(params);
       assert.match(signed.hash, /^0x[0-9a-f]{64}$/);
     });
   }
 
   test('the client leaves out a request id the signer would refuse, so it still signs', async () => {
     const tx = wireTx();
-    const signed = await client.signTransaction(
+    const signed = await ctx.client.signTransaction(
       { ticket: await ticketFor(gw, tx, address), transaction: tx },
       { requestId: 'x'.repeat(200) },
     );

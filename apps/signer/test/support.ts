@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompactSign } from 'jose';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import {
   FrameDecoder,
   SignerError,
@@ -21,7 +22,7 @@ import {
 import { generateTicketKeyPair, SignerClient, TicketIssuer } from '@clawd402/signer-client';
 import { permitTypedData as testkitPermitTypedData } from '@clawd402/testkit';
 import type { Hex } from 'viem';
-import { startSigner, type StartSignerOptions } from '../src/index.ts';
+import { startSigner, type RunningSigner, type StartSignerOptions } from '../src/index.ts';
 
 export const CHAIN_ID = 31337;
 
@@ -245,6 +246,33 @@ export function refusedWith(code: string): (error: unknown) => true {
 /** Assert a promise rejects with SignerError(code). */
 export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, refusedWith(code));
+}
+
+/** What a describe block's tests read with `signerWithClient`: the running signer and a client on its socket. */
+export interface SignerWithClient {
+  signer: RunningSigner;
+  client: SignerClient;
+}
+
+/**
+ * For the enclosing describe block: a signer started with `options` (its socket `signer.sock` in `tmp.dir`) and a
+ * client on that socket before its tests; client and signer closed and `tmp` removed after them.
+ */
+export function signerWithClient(
+  tmp: { dir: string; cleanup: () => void },
+  options: Omit<StartSignerOptions, 'socketPath'>,
+): SignerWithClient {
+  const ctx = {} as SignerWithClient;
+  before(async () => {
+    ctx.signer = await startSigner({ socketPath: join(tmp.dir, 'signer.sock'), ...options });
+    ctx.client = new SignerClient({ socketPath: ctx.signer.socketPath });
+  });
+  after(async () => {
+    await ctx.client.close();
+    await ctx.signer.close();
+    tmp.cleanup();
+  });
+  return ctx;
 }
 
 /** Start a signer with `options`, run `fn` with a client on its socket, then close both. */

@@ -1,12 +1,20 @@
 // Security regressions: each hostile ticket gets exactly its catalogue code, and nothing is signed.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { SignerError, TICKET_TYPE, type SignerErrorCode, type WireTransaction } from '@clawd402/protocol';
-import { SignerClient, TicketIssuer } from '@clawd402/signer-client';
+import { TicketIssuer } from '@clawd402/signer-client';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { startSigner, type RunningSigner } from '../src/index.ts';
-import { CHAIN_ID, claimsFor, digestOf, gatewayKeys, mintTicket, tempDir, ticketFor, wireTx } from './support.ts';
+import {
+  CHAIN_ID,
+  claimsFor,
+  digestOf,
+  gatewayKeys,
+  mintTicket,
+  signerWithClient,
+  tempDir,
+  ticketFor,
+  wireTx,
+} from './support.ts';
 
 async function assertRefused(promise: Promise<unknown>, code: SignerErrorCode): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -24,25 +32,13 @@ describe('ticket checks over the socket', () => {
   const key = generatePrivateKey();
   const address = privateKeyToAccount(key).address;
   const otherAddress = privateKeyToAccount(generatePrivateKey()).address;
-  let signer: RunningSigner;
-  let client: SignerClient;
-  const sign = (ticket: string, transaction: WireTransaction) => client.signTransaction({ ticket, transaction });
-
-  before(async () => {
-    signer = await startSigner({
-      socketPath: join(tmp.dir, 'signer.sock'),
-      privateKeys: [key],
-      // Two trusted keys, as during a rotation.
-      gatewayPublicKeys: [gw.publicKeyPem + rotated.publicKeyPem],
-      chains: [CHAIN_ID, 1],
-    });
-    client = new SignerClient({ socketPath: signer.socketPath });
+  const ctx = signerWithClient(tmp, {
+    privateKeys: [key],
+    // Two trusted keys, as during a rotation.
+    gatewayPublicKeys: [gw.publicKeyPem + rotated.publicKeyPem],
+    chains: [CHAIN_ID, 1],
   });
-  after(async () => {
-    await client.close();
-    await signer.close();
-    tmp.cleanup();
-  });
+  const sign = (ticket: string, transaction: WireTransaction) => ctx.client.signTransaction({ ticket, transaction });
 
   test('a reused ticket is refused with ticket_reused', async () => {
     const tx = wireTx();

@@ -1,6 +1,6 @@
-import { getAddress, maxUint256, type Address, type Hex } from 'viem';
+import { maxUint256, type Address, type Hex } from 'viem';
 import { loadOrCompileArtifact } from './artifacts.ts';
-import { confirm, devClients } from './dev-clients.ts';
+import { deployAndConfirm, devClients } from './dev-clients.ts';
 
 /** Parameters of {@link deployEip3009Token}. */
 export interface DeployEip3009TokenParameters {
@@ -30,14 +30,11 @@ export interface DeployEip3009TokenParameters {
 export async function deployEip3009Token(params: DeployEip3009TokenParameters): Promise<Address> {
   if (params.supply < 0n || params.supply > maxUint256)
     throw new RangeError('deployEip3009Token: supply must fit in uint256');
-  const { abi, bytecode } = await loadOrCompileArtifact('Eip3009Token');
-  const { publicClient, wallet } = await devClients(params.rpcUrl, params.deployerKey);
-  const hash = await wallet.deployContract({
-    abi,
-    bytecode,
-    args: [params.name, params.symbol, params.version, params.supply],
-  });
-  const receipt = await confirm(publicClient, hash, 'deploy Eip3009Token', params.receiptTimeoutMs);
-  if (!receipt.contractAddress) throw new Error(`deployEip3009Token: transaction ${hash} created no contract`);
-  return getAddress(receipt.contractAddress);
+  return deployAndConfirm(
+    await devClients(params.rpcUrl, params.deployerKey),
+    await loadOrCompileArtifact('Eip3009Token'),
+    [params.name, params.symbol, params.version, params.supply],
+    'deploy Eip3009Token',
+    params.receiptTimeoutMs,
+  );
 }

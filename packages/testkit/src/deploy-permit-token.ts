@@ -1,6 +1,6 @@
-import { getAddress, maxUint256, type Address, type Hex } from 'viem';
+import { maxUint256, type Address, type Hex } from 'viem';
 import { loadOrCompileArtifact } from './artifacts.ts';
-import { confirm, devClients } from './dev-clients.ts';
+import { deployAndConfirm, devClients } from './dev-clients.ts';
 
 /** Parameters of {@link deployPermitToken}. */
 export interface DeployPermitTokenParameters {
@@ -20,10 +20,11 @@ export interface DeployPermitTokenParameters {
 export async function deployPermitToken(params: DeployPermitTokenParameters): Promise<Address> {
   if (params.supply < 0n || params.supply > maxUint256)
     throw new RangeError('deployPermitToken: supply must fit in uint256');
-  const { abi, bytecode } = await loadOrCompileArtifact('PermitToken');
-  const { publicClient, wallet } = await devClients(params.rpcUrl, params.deployerKey);
-  const hash = await wallet.deployContract({ abi, bytecode, args: [params.name, params.symbol, params.supply] });
-  const receipt = await confirm(publicClient, hash, 'deploy PermitToken', params.receiptTimeoutMs);
-  if (!receipt.contractAddress) throw new Error(`deployPermitToken: transaction ${hash} created no contract`);
-  return getAddress(receipt.contractAddress);
+  return deployAndConfirm(
+    await devClients(params.rpcUrl, params.deployerKey),
+    await loadOrCompileArtifact('PermitToken'),
+    [params.name, params.symbol, params.supply],
+    'deploy PermitToken',
+    params.receiptTimeoutMs,
+  );
 }

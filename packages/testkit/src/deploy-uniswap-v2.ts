@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { getAddress, getContractAddress, type Abi, type Address, type Hex } from 'viem';
+import { getContractAddress, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { confirm, devClients } from './dev-clients.ts';
+import { confirm, deployAndConfirm, devClients } from './dev-clients.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -61,15 +61,10 @@ export function predictUniswapV2Addresses(deployer: Address, nonce: number): Uni
  * ```
  */
 export async function deployUniswapV2(params: DeployUniswapV2Parameters): Promise<UniswapV2Deployment> {
-  const { publicClient, wallet } = await devClients(params.rpcUrl, params.deployerKey);
+  const clients = await devClients(params.rpcUrl, params.deployerKey);
   const deployer = privateKeyToAccount(params.deployerKey).address;
-  const deploy = async (name: UniswapV2ContractName, args: readonly unknown[]): Promise<Address> => {
-    const { abi, bytecode } = uniswapV2Artifact(name);
-    const hash = await wallet.deployContract({ abi, bytecode, args });
-    const receipt = await confirm(publicClient, hash, `deploy ${name}`, params.receiptTimeoutMs);
-    if (!receipt.contractAddress) throw new Error(`deploy ${name}: transaction ${hash} created no contract`);
-    return getAddress(receipt.contractAddress);
-  };
+  const deploy = (name: UniswapV2ContractName, args: readonly unknown[]): Promise<Address> =>
+    deployAndConfirm(clients, uniswapV2Artifact(name), args, `deploy ${name}`, params.receiptTimeoutMs);
   const weth = await deploy('WETH9', []);
   const factory = await deploy('UniswapV2Factory', [deployer]);
   const router = await deploy('UniswapV2Router02', [factory, weth]);

@@ -1,4 +1,14 @@
-import { type Hex, type PublicClient, createPublicClient, createWalletClient, defineChain, http } from 'viem';
+import {
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  getAddress,
+  http,
+} from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 /**
@@ -23,4 +33,21 @@ export async function confirm(publicClient: PublicClient, hash: Hex, what: strin
   const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: timeoutMs });
   if (receipt.status !== 'success') throw new Error(`${what}: transaction ${hash} reverted`);
   return receipt;
+}
+
+/**
+ * Deploys `artifact` with constructor `args` from the clients' wallet, waits for the receipt (`confirm`, naming
+ * `what`) and answers the new contract's checksummed address; throws, naming `what`, when no contract was created.
+ */
+export async function deployAndConfirm(
+  { publicClient, wallet }: Awaited<ReturnType<typeof devClients>>,
+  artifact: { abi: Abi; bytecode: Hex },
+  args: readonly unknown[],
+  what: string,
+  timeoutMs?: number,
+): Promise<Address> {
+  const hash = await wallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args });
+  const receipt = await confirm(publicClient, hash, what, timeoutMs);
+  if (!receipt.contractAddress) throw new Error(`${what}: transaction ${hash} created no contract`);
+  return getAddress(receipt.contractAddress);
 }

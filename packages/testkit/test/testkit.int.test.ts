@@ -11,6 +11,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import {
   ANVIL_ACCOUNTS,
   anvilBinaryPath,
+  anvilRpc,
   createTestDatabase,
   deployPriceFeed,
   deployTestToken,
@@ -42,18 +43,6 @@ function processIsDead(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-/** One raw JSON-RPC call (for methods viem has no type for). */
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -93,7 +82,7 @@ describe('anvil', () => {
       assert.equal(first.chainId, 4242);
       const client = createPublicClient({ transport: http(first.rpcUrl) });
       assert.equal(await client.getChainId(), 4242);
-      assert.equal(await rpc(first.rpcUrl, 'anvil_getAutomine'), false);
+      assert.equal(await anvilRpc(first.rpcUrl, 'anvil_getAutomine'), false);
       // The port is free again after stop(), so a second anvil can be started on it explicitly.
       const port = first.port;
       await first.stop();
@@ -158,7 +147,7 @@ describe('anvil', () => {
     }
     const anvil = await startAnvil();
     try {
-      const accounts = (await rpc(anvil.rpcUrl, 'eth_accounts')) as string[];
+      const accounts = await anvilRpc<string[]>(anvil.rpcUrl, 'eth_accounts');
       assert.deepEqual(
         accounts.map((a) => a.toLowerCase()),
         ANVIL_ACCOUNTS.map((a) => a.address.toLowerCase()),

@@ -6,11 +6,11 @@
  * Every one answers 413 payload_too_large (a path with no route too: the limit applies before not-found) and
  * the gateway keeps serving. A body exactly at the limit is read.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_POLICY_TEXT_LENGTH } from '@clawd402/policy';
 import { RPC_BODY_LIMIT } from '../../src/services/json-rpc-service.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { stackWithToken } from '../support/suite.ts';
 import { assertStillServing, head, rawExchange } from '../support/raw-http.ts';
 
 const LIMIT = 16 * 1024;
@@ -20,15 +20,11 @@ const DRY_RUN_LIMIT = 2 * MAX_POLICY_TEXT_LENGTH + 64 * 1024;
 const jsonOf = (bytes: number): string => `{"pad":"${'x'.repeat(bytes - 10)}"}`;
 
 describe('413 payload_too_large on every route class', { timeout: 240_000 }, () => {
-  let stack: Stack;
-  let agent: string;
+  const ctx = stackWithToken();
   let admin: string;
   before(async () => {
-    stack = await startStack();
-    agent = await stack.token();
-    admin = await stack.loginAs('admin');
+    admin = await ctx.stack.loginAs('admin');
   });
-  after(async () => stack?.stop());
 
   const ROUTES: {
     label: string;
@@ -82,7 +78,7 @@ describe('413 payload_too_large on every route class', { timeout: 240_000 }, () 
   const headersFor = (as: 'none' | 'agent' | 'admin', contentType = 'application/json'): Record<string, string> => ({
     'content-type': contentType,
     ...(as === 'agent'
-      ? { authorization: `Bearer ${agent}` }
+      ? { authorization: `Bearer ${ctx.token}` }
       : as === 'admin'
         ? { authorization: `Bearer ${admin}` }
         : {}),
@@ -91,14 +87,14 @@ describe('413 payload_too_large on every route class', { timeout: 240_000 }, () 
   for (const route of ROUTES) {
     test(`${route.label}: a declared Content-Length over the limit → 413 payload_too_large`, async () => {
       const limit = route.limit ?? LIMIT;
-      const res = await fetch(`${stack.baseUrl}${route.path}`, {
+      const res = await fetch(`${ctx.stack.baseUrl}${route.path}`, {
         method: route.method,
         headers: headersFor(route.as, route.contentType),
         body: jsonOf(limit + 1),
       });
       const body = (await res.json()) as { code: string };
       assert.deepEqual([res.status, body.code], [413, 'payload_too_large']);
-      await assertStillServing(stack.baseUrl, agent);
+      await assertStillServing(ctx.stack.baseUrl, ctx.token);
     });
   }
 
@@ -110,44 +106,44 @@ describe('413 payload_too_large on every route class', { timeout: 240_000 }, () 
         .map((c) => `${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`)
         .join('');
       const ex = await rawExchange(
-        stack.baseUrl,
+        ctx.stack.baseUrl,
         `${head(route.method, route.path, { ...headersFor(route.as), 'transfer-encoding': 'chunked', connection: 'close' })}\r\n${chunks}0\r\n\r\n`,
       );
       assert.equal(ex.responses[0]?.status, 413, ex.raw.slice(0, 400));
       assert.equal(ex.responses[0]?.json?.code, 'payload_too_large');
-      await assertStillServing(stack.baseUrl, agent);
+      await assertStillServing(ctx.stack.baseUrl, ctx.token);
     });
   }
 
   test('a lying Content-Length (1 GB declared, a few bytes sent) → 413 at once, the body is not waited for', async () => {
     const ex = await rawExchange(
-      stack.baseUrl,
+      ctx.stack.baseUrl,
       `${head('POST', '/auth/token', { 'content-type': 'application/json', 'content-length': 1_000_000_000 })}\r\n{"apiKey":`,
     );
     assert.equal(ex.responses[0]?.status, 413, ex.raw.slice(0, 400));
     assert.equal(ex.responses[0]?.json?.code, 'payload_too_large');
-    await assertStillServing(stack.baseUrl, agent);
+    await assertStillServing(ctx.stack.baseUrl, ctx.token);
   });
 
   test('no route: POST /v1/nowhere with 64 KiB → 413 payload_too_large (the limit applies before not-found); 1 KiB → 404 route_not_found', async () => {
-    const res = await fetch(`${stack.baseUrl}/v1/nowhere`, {
+    const res = await fetch(`${ctx.stack.baseUrl}/v1/nowhere`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: jsonOf(64 * 1024),
     });
     const body = (await res.json()) as { code: string };
     assert.deepEqual([res.status, body.code], [413, 'payload_too_large']);
-    const small = await fetch(`${stack.baseUrl}/v1/nowhere`, {
+    const small = await fetch(`${ctx.stack.baseUrl}/v1/nowhere`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: jsonOf(1024),
     });
     assert.deepEqual([small.status, ((await small.json()) as { code: string }).code], [404, 'route_not_found']);
-    await assertStillServing(stack.baseUrl, agent);
+    await assertStillServing(ctx.stack.baseUrl, ctx.token);
   });
 
   test("a body of exactly 16 KiB is read (the refusal is the schema's, not the size's)", async () => {
-    const res = await fetch(`${stack.baseUrl}/auth/token`, {
+    const res = await fetch(`${ctx.stack.baseUrl}/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: jsonOf(LIMIT),

@@ -1,5 +1,16 @@
 import { callJson, type Stack } from './stack.ts';
 
+/** Once a year (1 January, midnight): a job on this schedule runs in a test only when the test runs it now. */
+export const FAR_SCHEDULE = '0 0 1 1 *';
+
+/**
+ * Gateway environment for jobs that run only when a test runs them now: the in-process runner polls every 200 ms and
+ * each schedule variable named (`RETENTION_SCHEDULE`, …) is FAR_SCHEDULE.
+ */
+export function runNowOnlyJobsEnv(...scheduleVariables: string[]): Record<string, string> {
+  return { JOBS_POLL_INTERVAL_MS: '200', ...Object.fromEntries(scheduleVariables.map((v) => [v, FAR_SCHEDULE])) };
+}
+
 /** One run of GET /admin/jobs (as the route answers it). */
 export interface JobRunView {
   id: string;

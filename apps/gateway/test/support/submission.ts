@@ -1,7 +1,10 @@
 /** Helpers for the submission tests: a stoppable TCP proxy (an RPC endpoint that can go down) and anvil controls. */
 import { createServer, connect, type Socket } from 'node:net';
+import { after, before } from 'node:test';
 import { Writable } from 'node:stream';
+import { anvilRpc } from '@clawd402/testkit';
 import { startStack, type Stack } from './stack.ts';
+import type { StackWithToken } from './suite.ts';
 
 export interface TcpProxy {
   port: number;
@@ -38,16 +41,7 @@ export async function startTcpProxy(target: string, listenPort = 0): Promise<Tcp
 }
 
 /** One JSON-RPC call to an anvil (test controls: evm_setAutomine, evm_mine, anvil_dropTransaction, …). */
-export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
+export const rpc = anvilRpc;
 
 /** The transactions of `address` waiting in an anvil's pool (pending or queued behind a gap), by nonce. */
 export async function poolOf(
@@ -90,6 +84,19 @@ export function captureLogs(): { stream: Writable; text(): string } {
     },
   });
   return { stream, text: () => lines.join('') };
+}
+
+/**
+ * One startManualStack for the enclosing describe block: started before its tests, stopped after them. Call it
+ * directly inside `describe`; read `ctx.stack` and `ctx.token` inside the tests.
+ */
+export function manualStackWithToken(options: { policy?: string } = {}): StackWithToken {
+  const ctx = {} as StackWithToken;
+  before(async () => {
+    Object.assign(ctx, await startManualStack(options));
+  });
+  after(async () => ctx.stack?.stop());
+  return ctx;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { after, before } from 'node:test';
+import type { Address } from 'viem';
+import { SignerClient, type KeyListing } from '@clawd402/signer-client';
 import { postIntent, startStack, type Stack, type StackOptions } from './stack.ts';
 
 /** What a describe block's tests read once its `before` hook has run: the stack and an agent token for it. */
@@ -18,6 +20,36 @@ export function stackWithToken(options: StackOptions = {}): StackWithToken {
     ctx.token = await ctx.stack.token();
   });
   after(async () => ctx.stack?.stop());
+  return ctx;
+}
+
+/** The signer's own usage counters for the key of `address` (what it has signed, per operation). */
+export async function signerKeyUsage(signer: SignerClient, address: Address): Promise<KeyListing['usage']> {
+  return (await signer.listKeys()).keys.find((k) => k.address.toLowerCase() === address.toLowerCase())!.usage;
+}
+
+/** What a describe block's tests read with `stackWithSigner`: `StackWithToken`'s, and a client of the stack's signer. */
+export interface StackWithSigner extends StackWithToken {
+  signer: SignerClient;
+  /** The signer's usage counters for the stack's key (signerKeyUsage). */
+  usage(): Promise<KeyListing['usage']>;
+}
+
+/**
+ * `stackWithToken`, plus a client of the stack's signer on its socket (closed before the stack stops), for tests that
+ * read what the signer itself has signed.
+ */
+export function stackWithSigner(options: StackOptions = {}): StackWithSigner {
+  const ctx = { usage: () => signerKeyUsage(ctx.signer, ctx.stack.signerAddress) } as StackWithSigner;
+  before(async () => {
+    ctx.stack = await startStack(options);
+    ctx.token = await ctx.stack.token();
+    ctx.signer = new SignerClient({ socketPath: ctx.stack.env.SIGNER_SOCKET! });
+  });
+  after(async () => {
+    await ctx.signer?.close();
+    await ctx.stack?.stop();
+  });
   return ctx;
 }
 
