@@ -22,10 +22,16 @@ export function Link(props: { to: string; children: ComponentChildren; class?: s
   );
 }
 
+/** A ref for an element that takes focus once, when it first shows (a page's or an in-place form's heading). */
+function useFocusOnOpen<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
+}
+
 /** A page's title: focused when the page opens so that keyboard and screen-reader users start at the top. */
 export function Title(props: { children: ComponentChildren }) {
-  const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus(), []);
+  const ref = useFocusOnOpen<HTMLHeadingElement>();
   return (
     <h1 tabIndex={-1} ref={ref}>
       {props.children}
@@ -35,8 +41,7 @@ export function Title(props: { children: ComponentChildren }) {
 
 /** A form's heading, focused when the form opens in place (an edit form below a table), so focus follows it. */
 export function FormTitle(props: { children: ComponentChildren }) {
-  const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus(), []);
+  const ref = useFocusOnOpen<HTMLHeadingElement>();
   return (
     <h3 tabIndex={-1} ref={ref}>
       {props.children}
