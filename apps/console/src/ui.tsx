@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, PartialInputHTMLAttributes } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.ts';
 import { BASE, navigate } from './router.ts';
@@ -127,6 +127,37 @@ export function Field(props: { label: string; id: string; hint?: string; childre
         </small>
       ) : null}
     </div>
+  );
+}
+
+/** What a text field passes on to its input as it is. */
+export type InputAttributes = Pick<
+  PartialInputHTMLAttributes<HTMLInputElement>,
+  'name' | 'required' | 'maxLength' | 'min' | 'max' | 'pattern' | 'inputMode' | 'autocomplete'
+> &
+  ({ type?: 'text' } | { type: 'password' } | { type: 'number' } | { type: 'email' } | { type: 'url' });
+
+/** A labelled one-line input bound to a string; a hint is shown below it and described to screen readers. */
+export function TextField(
+  props: InputAttributes & {
+    label: string;
+    id: string;
+    hint?: string;
+    value: string;
+    onValue: (value: string) => void;
+  },
+) {
+  const { label, id, hint, value, onValue, ...attributes } = props;
+  return (
+    <Field label={label} id={id} hint={hint}>
+      <input
+        id={id}
+        {...(hint ? { 'aria-describedby': `${id}-hint` } : {})}
+        {...attributes}
+        value={value}
+        onInput={(e) => onValue(e.currentTarget.value)}
+      />
+    </Field>
   );
 }
 

@@ -9,6 +9,7 @@ import {
   Notice,
   ShownOnce,
   Table,
+  TextField,
   Title,
   confirmed,
   useAction,
@@ -47,15 +48,14 @@ function ScopesFields(props: { id: string; draft: ScopesDraft; onChange: (d: Sco
     onChange({ ...draft, types: on ? [...draft.types, type] : draft.types.filter((t) => t !== type) });
   return (
     <>
-      <Field label="Chains" id={`${id}-chains`} hint="Chain ids separated by commas, e.g. 1, 8453. Empty: any chain.">
-        <input
-          id={`${id}-chains`}
-          inputMode="numeric"
-          aria-describedby={`${id}-chains-hint`}
-          value={draft.chains}
-          onInput={(e) => onChange({ ...draft, chains: e.currentTarget.value })}
-        />
-      </Field>
+      <TextField
+        label="Chains"
+        id={`${id}-chains`}
+        hint="Chain ids separated by commas, e.g. 1, 8453. Empty: any chain."
+        inputMode="numeric"
+        value={draft.chains}
+        onValue={(chains) => onChange({ ...draft, chains })}
+      />
       <fieldset class="checks">
         <legend>Intent types (none ticked: any type)</legend>
         {INTENT_TYPES.map((t) => (
@@ -113,17 +113,16 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
   return (
     <form class="card" onSubmit={submit} aria-label="New agent">
       <h2>New agent</h2>
-      <Field label="Agent name" id="agent-name" hint="Letters, digits, dot, dash and underscore.">
-        <input
-          id="agent-name"
-          required
-          maxLength={128}
-          pattern="[A-Za-z0-9._\-]+"
-          aria-describedby="agent-name-hint"
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField
+        label="Agent name"
+        id="agent-name"
+        hint="Letters, digits, dot, dash and underscore."
+        required
+        maxLength={128}
+        pattern="[A-Za-z0-9._\-]+"
+        value={name}
+        onValue={setName}
+      />
       <Field label="Signer key" id="agent-signer">
         <select id="agent-signer" required value={signer} onChange={(e) => setSigner(e.currentTarget.value)}>
           <option value="">Choose…</option>
@@ -136,20 +135,17 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
         </select>
       </Field>
       <ErrorBox error={signers.error} />
-      <Field label="Key label" id="agent-label">
-        <input id="agent-label" maxLength={128} value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
-      </Field>
-      <Field label="Key expires in (days)" id="agent-days" hint="Empty: the key does not expire.">
-        <input
-          id="agent-days"
-          type="number"
-          min={1}
-          max={3650}
-          aria-describedby="agent-days-hint"
-          value={days}
-          onInput={(e) => setDays(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField label="Key label" id="agent-label" maxLength={128} value={label} onValue={setLabel} />
+      <TextField
+        label="Key expires in (days)"
+        id="agent-days"
+        hint="Empty: the key does not expire."
+        type="number"
+        min={1}
+        max={3650}
+        value={days}
+        onValue={setDays}
+      />
       <ScopesFields id="agent-scopes" draft={scopes} onChange={setScopes} />
       <button type="submit" class="primary" disabled={create.busy}>
         Create agent and key
@@ -243,15 +239,7 @@ function ReleaseForm(props: { agent: string; k: KeyView; onDone: () => void; onC
         Quarantined until {when(k.quarantinedUntil)} after repeated hostile intents (docs/intent-hygiene.md). Lift it
         only once you know why the agent sent them.
       </p>
-      <Field label="Reason" id={`release-${k.id}`}>
-        <input
-          id={`release-${k.id}`}
-          required
-          maxLength={500}
-          value={reason}
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField label="Reason" id={`release-${k.id}`} required maxLength={500} value={reason} onValue={setReason} />
       <SubmitOrCancel
         label="Lift quarantine"
         tone="danger"

@@ -7,6 +7,7 @@ import {
   Mono,
   Notice,
   Table,
+  TextField,
   Title,
   confirmed,
   useAction,
@@ -68,15 +69,15 @@ function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
           ['limit-hourly', 'Hourly limit (USD)', hourly, setHourly],
         ] as const
       ).map(([id, label, value, set]) => (
-        <Field label={label} id={id} key={id} hint="Empty: unchanged. none: no limit.">
-          <input
-            id={id}
-            inputMode="decimal"
-            aria-describedby={`${id}-hint`}
-            value={value}
-            onInput={(e) => set(e.currentTarget.value)}
-          />
-        </Field>
+        <TextField
+          label={label}
+          id={id}
+          key={id}
+          hint="Empty: unchanged. none: no limit."
+          inputMode="decimal"
+          value={value}
+          onValue={set}
+        />
       ))}
       <button type="submit" class="primary" disabled={save.busy}>
         Save limits
@@ -161,15 +162,7 @@ export function MoneyPage() {
                 ))}
               </select>
             </Field>
-            <Field label="Reason" id="reset-reason">
-              <input
-                id="reset-reason"
-                required
-                maxLength={500}
-                value={reason}
-                onInput={(e) => setReason(e.currentTarget.value)}
-              />
-            </Field>
+            <TextField label="Reason" id="reset-reason" required maxLength={500} value={reason} onValue={setReason} />
             <button type="submit" disabled={reset.busy}>
               Reset breaker
             </button>

@@ -4,15 +4,16 @@ import {
   Badge,
   Choice,
   ErrorBox,
-  Field,
   Mono,
   Notice,
   Table,
+  TextField,
   Title,
   confirmed,
   useAction,
   useApi,
   when,
+  type InputAttributes,
   type Submit,
 } from '../ui.tsx';
 import type { ChannelView, Items, OutboxItem, TestOutcome } from '../types.ts';
@@ -99,8 +100,6 @@ function draftOf(c: ChannelView): Draft {
 
 function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void }) {
   const [d, setD] = useState<Draft>(props.initial);
-  const set = (field: keyof Draft) => (e: { currentTarget: HTMLInputElement }) =>
-    setD({ ...d, [field]: e.currentTarget.value });
   const save = useAction(async () => {
     const r = await api('PUT', `/admin/notifications/channels/${encodeURIComponent(d.name)}`, body(d));
     props.onSaved(d.name);
@@ -113,16 +112,15 @@ function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void })
     )
       void save.run();
   };
-  const input = (field: keyof Draft, label: string, extra: Record<string, unknown> = {}, hint?: string) => (
-    <Field label={label} id={`ch-${field}`} hint={hint}>
-      <input
-        id={`ch-${field}`}
-        value={d[field]}
-        onInput={set(field)}
-        {...(hint ? { 'aria-describedby': `ch-${field}-hint` } : {})}
-        {...extra}
-      />
-    </Field>
+  const input = (field: keyof Draft, label: string, attributes: InputAttributes = {}, hint?: string) => (
+    <TextField
+      label={label}
+      id={`ch-${field}`}
+      hint={hint}
+      value={d[field]}
+      onValue={(value) => setD({ ...d, [field]: value })}
+      {...attributes}
+    />
   );
   return (
     <form class="card" onSubmit={submit} aria-label="Configure a channel">

@@ -4,11 +4,11 @@ import {
   Badge,
   Choice,
   ErrorBox,
-  Field,
   FormTitle,
   Mono,
   Notice,
   Table,
+  TextField,
   Title,
   confirmed,
   useAction,
@@ -120,27 +120,25 @@ function NewUserForm(props: { onCreated: (message: string) => void }) {
   return (
     <form class="card" onSubmit={submit} aria-label="New user">
       <h2>New user</h2>
-      <Field label="Username" id="user-name">
-        <input
-          id="user-name"
-          required
-          maxLength={128}
-          autocomplete="off"
-          value={username}
-          onInput={(e) => setUsername(e.currentTarget.value)}
-        />
-      </Field>
-      <Field label="Initial password" id="user-password" hint="Share it privately; they can change it once signed in.">
-        <input
-          id="user-password"
-          type="password"
-          required
-          autocomplete="new-password"
-          aria-describedby="user-password-hint"
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField
+        label="Username"
+        id="user-name"
+        required
+        maxLength={128}
+        autocomplete="off"
+        value={username}
+        onValue={setUsername}
+      />
+      <TextField
+        label="Initial password"
+        id="user-password"
+        hint="Share it privately; they can change it once signed in."
+        type="password"
+        required
+        autocomplete="new-password"
+        value={password}
+        onValue={setPassword}
+      />
       <Choice label="Role" id="user-role" value={role} options={ROLES} onChange={setRole} />
       <button type="submit" class="primary" disabled={create.busy}>
         Create user
