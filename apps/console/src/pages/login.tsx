@@ -1,31 +1,24 @@
 import { useState } from 'preact/hooks';
 import { login } from '../api.ts';
-import { ErrorBox, TextField, Title, type Submit } from '../ui.tsx';
+import { ErrorBox, TextField, Title, useAction, type Submit } from '../ui.tsx';
 
 /** Password and TOTP code; the session lives in httpOnly cookies afterwards (docs/console.md). */
 export function LoginPage(props: { onDone: () => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [totp, setTotp] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Submit) => {
+  const signIn = useAction(async () => {
+    await login(username, password, totp.trim());
+    props.onDone();
+  });
+  const submit = (event: Submit) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await login(username, password, totp.trim());
-      props.onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    void signIn.run();
   };
   return (
     <main class="login">
       <Title>Sign in to the Clawd402 console</Title>
-      <form onSubmit={(e) => void submit(e)} class="card">
+      <form onSubmit={submit} class="card">
         <TextField
           label="Username"
           id="username"
@@ -57,9 +50,9 @@ export function LoginPage(props: { onDone: () => void }) {
           value={totp}
           onValue={setTotp}
         />
-        <ErrorBox error={error} />
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+        <ErrorBox error={signIn.error} />
+        <button type="submit" class="primary" disabled={signIn.busy}>
+          {signIn.busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
     </main>
