@@ -2,6 +2,7 @@ import type { ComponentChildren, PartialInputHTMLAttributes } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.ts';
 import { BASE, navigate } from './router.ts';
+import type { Items } from './types.ts';
 
 /** An in-console link: a real <a href> (open in a new tab works), navigated in place on a plain click. */
 export function Link(props: { to: string; children: ComponentChildren; class?: string; current?: boolean }) {
@@ -93,6 +94,13 @@ export function useApi<T>(path: string | null) {
   return { ...state, reload };
 }
 
+/** A list read `limit` at a time and narrowed by a status (empty: any); answers the load, the status and its setter. */
+export function useStatusList<T>(path: string, limit: number, initialStatus = '') {
+  const [status, setStatus] = useState(initialStatus);
+  const list = useApi<Items<T>>(`${path}?limit=${limit}${status ? `&status=${status}` : ''}`);
+  return { ...list, status, setStatus };
+}
+
 /** Run a write; answers [run, busy, error, result]. */
 export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
   const [busy, setBusy] = useState(false);
@@ -180,6 +188,27 @@ export function Choice(props: {
         ))}
       </select>
     </Field>
+  );
+}
+
+/** The status filter above a list from useStatusList: its statuses to choose from, the empty one shown as "any". */
+export function StatusFilter(props: {
+  label: string;
+  id: string;
+  options: readonly string[];
+  list: { status: string; setStatus: (status: string) => void };
+}) {
+  return (
+    <div class="filters">
+      <Choice
+        label={props.label}
+        id={props.id}
+        value={props.list.status}
+        options={props.options}
+        empty="any"
+        onChange={props.list.setStatus}
+      />
+    </div>
   );
 }
 

@@ -1,14 +1,11 @@
-import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { Badge, Choice, ErrorBox, Notice, Table, Title, useAction, useApi, when } from '../ui.tsx';
-import type { AlertView, Items } from '../types.ts';
+import { Badge, ErrorBox, Notice, StatusFilter, Table, Title, useAction, useStatusList, when } from '../ui.tsx';
+import type { AlertView } from '../types.ts';
 
 /** Alerts, newest first; acknowledge or resolve each. */
 export function AlertsPage() {
-  const [status, setStatus] = useState('');
-  const { data, error, reload } = useApi<Items<AlertView>>(
-    `/admin/alerts?limit=100${status ? `&status=${status}` : ''}`,
-  );
+  const alerts = useStatusList<AlertView>('/admin/alerts', 100);
+  const { data, error, reload } = alerts;
   const act = useAction(async (id: string, to: 'ack' | 'resolve') => {
     const r = await api('POST', `/admin/alerts/${id}/${to}`, {});
     reload();
@@ -17,16 +14,7 @@ export function AlertsPage() {
   return (
     <main>
       <Title>Alerts</Title>
-      <div class="filters">
-        <Choice
-          label="Status"
-          id="alert-status"
-          value={status}
-          options={['', 'open', 'acknowledged', 'resolved']}
-          empty="any"
-          onChange={setStatus}
-        />
-      </div>
+      <StatusFilter label="Status" id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
       <ErrorBox error={error ?? act.error} />
       {!data && !error ? <Notice>Loading…</Notice> : null}
       {data ? (

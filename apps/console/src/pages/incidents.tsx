@@ -2,38 +2,35 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
   Badge,
-  Choice,
   ErrorBox,
   Facts,
   Field,
   Link,
   Notice,
+  StatusFilter,
   Table,
   Title,
   confirmed,
   useAction,
   useApi,
+  useStatusList,
   when,
 } from '../ui.tsx';
-import type { IncidentDetail, IncidentView, Items } from '../types.ts';
+import type { IncidentDetail, IncidentView } from '../types.ts';
 
 /** Incidents, newest first; each opens its timeline. */
 export function IncidentsPage() {
-  const [status, setStatus] = useState('');
-  const { data, error } = useApi<Items<IncidentView>>(`/admin/incidents?limit=100${status ? `&status=${status}` : ''}`);
+  const incidents = useStatusList<IncidentView>('/admin/incidents', 100);
+  const { data, error } = incidents;
   return (
     <main>
       <Title>Incidents</Title>
-      <div class="filters">
-        <Choice
-          label="Status"
-          id="incident-status"
-          value={status}
-          options={['', 'open', 'acknowledged', 'resolved']}
-          empty="any"
-          onChange={setStatus}
-        />
-      </div>
+      <StatusFilter
+        label="Status"
+        id="incident-status"
+        options={['', 'open', 'acknowledged', 'resolved']}
+        list={incidents}
+      />
       <ErrorBox error={error} />
       {!data && !error ? <Notice>Loading…</Notice> : null}
       {data ? (

@@ -6,12 +6,14 @@ import {
   ErrorBox,
   Mono,
   Notice,
+  StatusFilter,
   Table,
   TextField,
   Title,
   confirmed,
   useAction,
   useApi,
+  useStatusList,
   when,
   type InputAttributes,
   type Submit,
@@ -198,8 +200,7 @@ function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void })
 /** Channels by name with a test-send each, the form that configures one, and the outbox with retry for dead letters. */
 export function NotificationsPage() {
   const channels = useApi<Items<ChannelView>>('/admin/notifications/channels');
-  const [status, setStatus] = useState('dead');
-  const outbox = useApi<Items<OutboxItem>>(`/admin/notifications/outbox?limit=50${status ? `&status=${status}` : ''}`);
+  const outbox = useStatusList<OutboxItem>('/admin/notifications/outbox', 50, 'dead');
   const [draft, setDraft] = useState<{ d: Draft; n: number }>({ d: EMPTY, n: 0 });
   const [done, setDone] = useState('');
   const test = useAction(async (name: string) => {
@@ -289,16 +290,12 @@ export function NotificationsPage() {
         }}
       />
       <h2>Outbox</h2>
-      <div class="filters">
-        <Choice
-          label="Delivery status"
-          id="outbox-status"
-          value={status}
-          options={['dead', 'pending', 'delivered', '']}
-          empty="any"
-          onChange={setStatus}
-        />
-      </div>
+      <StatusFilter
+        label="Delivery status"
+        id="outbox-status"
+        options={['dead', 'pending', 'delivered', '']}
+        list={outbox}
+      />
       <ErrorBox error={outbox.error} />
       {outbox.data ? (
         <Table
