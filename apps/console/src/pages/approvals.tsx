@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import {
   Reasons,
   Badge,
+  Choice,
   ErrorBox,
   Facts,
   Field,
@@ -29,15 +30,7 @@ export function ApprovalsPage() {
     <main>
       <Title>Approvals</Title>
       <div class="filters">
-        <Field label="Status" id="approval-status">
-          <select id="approval-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-            {STATUSES.map((s) => (
-              <option value={s} key={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <Choice label="Status" id="approval-status" value={status} options={STATUSES} onChange={setStatus} />
       </div>
       <ErrorBox error={error} />
       {loading && !data ? <Notice>Loading…</Notice> : null}

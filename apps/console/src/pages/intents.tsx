@@ -2,13 +2,14 @@ import { useState } from 'preact/hooks';
 import {
   Reasons,
   Badge,
+  Choice,
   ErrorBox,
   Facts,
-  Field,
   Link,
   Mono,
   Notice,
   Table,
+  TextField,
   Title,
   useApi,
   usd,
@@ -43,30 +44,28 @@ export function IntentsPage() {
     for (const [k, v] of Object.entries(form)) if (v.trim()) q.set(k, v.trim());
     setQuery(q.toString());
   };
-  const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) =>
-    setForm({ ...form, [key]: e.currentTarget.value });
+  const set = (key: keyof typeof form) => (value: string) => setForm({ ...form, [key]: value });
   return (
     <main>
       <Title>Intents</Title>
       <form class="filters" onSubmit={apply} aria-label="Filter intents">
-        <Field label="Status" id="f-status">
-          <select id="f-status" value={form.status} onChange={set('status')}>
-            {STATUSES.map((s) => (
-              <option value={s} key={s}>
-                {s || 'any'}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Agent id" id="f-agent">
-          <input id="f-agent" value={form.agent} onInput={set('agent')} />
-        </Field>
-        <Field label="Chain id" id="f-chain">
-          <input id="f-chain" inputMode="numeric" value={form.chain} onInput={set('chain')} />
-        </Field>
-        <Field label="At least (USD)" id="f-minusd">
-          <input id="f-minusd" inputMode="decimal" value={form.minUsd} onInput={set('minUsd')} />
-        </Field>
+        <Choice
+          label="Status"
+          id="f-status"
+          value={form.status}
+          options={STATUSES}
+          empty="any"
+          onChange={set('status')}
+        />
+        <TextField label="Agent id" id="f-agent" value={form.agent} onValue={set('agent')} />
+        <TextField label="Chain id" id="f-chain" inputMode="numeric" value={form.chain} onValue={set('chain')} />
+        <TextField
+          label="At least (USD)"
+          id="f-minusd"
+          inputMode="decimal"
+          value={form.minUsd}
+          onValue={set('minUsd')}
+        />
         <button type="submit">Apply filters</button>
       </form>
       <ErrorBox error={error} />
