@@ -123,6 +123,23 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   return { run, busy, error, result, setResult };
 }
 
+/** A form's submit button, disabled while its write runs (or while the form is not ready), with the write's refusal. */
+export function FormSubmit(props: {
+  label: ComponentChildren;
+  action: { busy: boolean; error: unknown };
+  tone?: 'primary' | 'danger';
+  ready?: boolean;
+}) {
+  return (
+    <>
+      <button type="submit" class={props.tone} disabled={props.action.busy || props.ready === false}>
+        {props.label}
+      </button>
+      <ErrorBox error={props.action.error} />
+    </>
+  );
+}
+
 /** A labelled field. */
 export function Field(props: { label: string; id: string; hint?: string; children: ComponentChildren }) {
   return (

@@ -4,6 +4,7 @@ import {
   Badge,
   ErrorBox,
   Field,
+  FormSubmit,
   FormTitle,
   Mono,
   Notice,
@@ -147,10 +148,7 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
         onValue={setDays}
       />
       <ScopesFields id="agent-scopes" draft={scopes} onChange={setScopes} />
-      <button type="submit" class="primary" disabled={create.busy}>
-        Create agent and key
-      </button>
-      <ErrorBox error={create.error} />
+      <FormSubmit label="Create agent and key" tone="primary" action={create} />
     </form>
   );
 }

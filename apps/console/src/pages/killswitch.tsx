@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import {
   ErrorBox,
   Facts,
+  FormSubmit,
   Mono,
   Notice,
   Table,
@@ -114,10 +115,12 @@ export function KillSwitchPage() {
             onValue={setSignerRelease}
           />
         ) : null}
-        <button type="submit" class="danger" disabled={act.busy || confirm !== phrase}>
-          {engaged ? 'Release the kill switch' : 'Engage the kill switch'}
-        </button>
-        <ErrorBox error={act.error} />
+        <FormSubmit
+          label={engaged ? 'Release the kill switch' : 'Engage the kill switch'}
+          tone="danger"
+          action={act}
+          ready={confirm === phrase}
+        />
         {act.result ? <Notice>Done.</Notice> : null}
       </form>
       <Table caption="Pauses" head={['Scope', 'Since', 'By', 'Reason', '']} empty={!data.pauses.length}>

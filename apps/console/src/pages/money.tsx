@@ -4,6 +4,7 @@ import {
   Badge,
   ErrorBox,
   Field,
+  FormSubmit,
   Mono,
   Notice,
   Table,
@@ -79,10 +80,7 @@ function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
           onValue={set}
         />
       ))}
-      <button type="submit" class="primary" disabled={save.busy}>
-        Save limits
-      </button>
-      <ErrorBox error={save.error} />
+      <FormSubmit label="Save limits" tone="primary" action={save} />
       {save.result ? <Notice>Limits of {scope} saved.</Notice> : null}
     </form>
   );
@@ -163,10 +161,7 @@ export function MoneyPage() {
               </select>
             </Field>
             <TextField label="Reason" id="reset-reason" required maxLength={500} value={reason} onValue={setReason} />
-            <button type="submit" disabled={reset.busy}>
-              Reset breaker
-            </button>
-            <ErrorBox error={reset.error} />
+            <FormSubmit label="Reset breaker" action={reset} />
             {reset.result ? <Notice>Reset.</Notice> : null}
           </form>
         </>

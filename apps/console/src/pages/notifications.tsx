@@ -4,6 +4,7 @@ import {
   Badge,
   Choice,
   ErrorBox,
+  FormSubmit,
   Mono,
   Notice,
   StatusFilter,
@@ -189,10 +190,7 @@ function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void })
           />
         </>
       ) : null}
-      <button type="submit" class="primary" disabled={save.busy}>
-        Save channel
-      </button>
-      <ErrorBox error={save.error} />
+      <FormSubmit label="Save channel" tone="primary" action={save} />
     </form>
   );
 }

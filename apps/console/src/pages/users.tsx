@@ -4,6 +4,7 @@ import {
   Badge,
   Choice,
   ErrorBox,
+  FormSubmit,
   FormTitle,
   Mono,
   Notice,
@@ -140,10 +141,7 @@ function NewUserForm(props: { onCreated: (message: string) => void }) {
         onValue={setPassword}
       />
       <Choice label="Role" id="user-role" value={role} options={ROLES} onChange={setRole} />
-      <button type="submit" class="primary" disabled={create.busy}>
-        Create user
-      </button>
-      <ErrorBox error={create.error} />
+      <FormSubmit label="Create user" tone="primary" action={create} />
     </form>
   );
 }
