@@ -70,6 +70,22 @@ export function Notice(props: { children: ComponentChildren }) {
   );
 }
 
+/** "Loading…" while a load has answered neither its data nor an error. */
+export function Loading(props: { data: unknown; error: unknown }) {
+  return props.data || props.error ? null : <Notice>Loading…</Notice>;
+}
+
+/** A page whose data has not come: its title, then the load's error or "Loading…". */
+export function PageLoading(props: { title: string; error: unknown }) {
+  return (
+    <main>
+      <Title>{props.title}</Title>
+      <ErrorBox error={props.error} />
+      <Loading data={null} error={props.error} />
+    </main>
+  );
+}
+
 /** Load `path` (re-loaded when it changes, or on `reload()`); answers the data, the error and whether it is loading. */
 export function useApi<T>(path: string | null) {
   const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({

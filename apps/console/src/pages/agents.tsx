@@ -6,6 +6,7 @@ import {
   Field,
   FormSubmit,
   FormTitle,
+  Loading,
   Mono,
   Notice,
   ShownOnce,
@@ -297,7 +298,7 @@ export function AgentsPage() {
           reload();
         }}
       />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data?.items.map((agent) => (
         <section key={agent.id} class="card" aria-label={`Agent ${agent.name}`}>
           <h2>

@@ -1,5 +1,5 @@
 import { api } from '../api.ts';
-import { Badge, ErrorBox, Notice, StatusFilter, Table, Title, useAction, useStatusList, when } from '../ui.tsx';
+import { Badge, ErrorBox, Loading, StatusFilter, Table, Title, useAction, useStatusList, when } from '../ui.tsx';
 import type { AlertView } from '../types.ts';
 
 /** Alerts, newest first; acknowledge or resolve each. */
@@ -16,7 +16,7 @@ export function AlertsPage() {
       <Title>Alerts</Title>
       <StatusFilter label="Status" id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
       <ErrorBox error={error ?? act.error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? (
         <Table caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} empty={!data.items.length}>
           {data.items.map((a) => (

@@ -6,7 +6,8 @@ import {
   Facts,
   Field,
   Link,
-  Notice,
+  Loading,
+  PageLoading,
   StatusFilter,
   Table,
   Title,
@@ -32,7 +33,7 @@ export function IncidentsPage() {
         list={incidents}
       />
       <ErrorBox error={error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? (
         <Table caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} empty={!data.items.length}>
           {data.items.map((i) => (
@@ -68,14 +69,7 @@ export function IncidentPage(props: { id: string }) {
     reload();
     return r;
   });
-  if (!data)
-    return (
-      <main>
-        <Title>Incident</Title>
-        <ErrorBox error={error} />
-        {!error ? <Notice>Loading…</Notice> : null}
-      </main>
-    );
+  if (!data) return <PageLoading title="Incident" error={error} />;
   const { incident, timeline, responsesInForce } = data;
   const open = incident.status !== 'resolved';
   const resolve = () => {

@@ -8,6 +8,7 @@ import {
   Link,
   Mono,
   Notice,
+  PageLoading,
   Table,
   TextField,
   Title,
@@ -99,14 +100,7 @@ export function IntentsPage() {
 /** One intent: decision and reasons, money, transactions, and its audit trail with the chain segment verified. */
 export function IntentPage(props: { id: string }) {
   const { data, error } = useApi<IntentDetail>(`/admin/intents/${encodeURIComponent(props.id)}`);
-  if (!data)
-    return (
-      <main>
-        <Title>Intent</Title>
-        <ErrorBox error={error} />
-        {!error ? <Notice>Loading…</Notice> : null}
-      </main>
-    );
+  if (!data) return <PageLoading title="Intent" error={error} />;
   const i = data.intent;
   const money = i.decision?.money;
   return (

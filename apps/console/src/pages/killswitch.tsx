@@ -6,6 +6,7 @@ import {
   FormSubmit,
   Mono,
   Notice,
+  PageLoading,
   Table,
   TextField,
   Title,
@@ -44,14 +45,7 @@ export function KillSwitchPage() {
     reload();
     return scope;
   });
-  if (!data)
-    return (
-      <main>
-        <Title>Kill switch</Title>
-        <ErrorBox error={error} />
-        {!error ? <Notice>Loading…</Notice> : null}
-      </main>
-    );
+  if (!data) return <PageLoading title="Kill switch" error={error} />;
   const k = data.killSwitch;
   const engaged = k.engaged;
   const submit = (event: Submit) => {

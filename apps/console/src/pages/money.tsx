@@ -5,6 +5,7 @@ import {
   ErrorBox,
   Field,
   FormSubmit,
+  Loading,
   Mono,
   Notice,
   Table,
@@ -104,7 +105,7 @@ export function MoneyPage() {
     <main>
       <Title>Money</Title>
       <ErrorBox error={error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? (
         <>
           <p>

@@ -5,6 +5,7 @@ import {
   Choice,
   ErrorBox,
   FormSubmit,
+  Loading,
   Mono,
   Notice,
   StatusFilter,
@@ -231,7 +232,7 @@ export function NotificationsPage() {
           ) : null}
         </p>
       ) : null}
-      {!channels.data && !channels.error ? <Notice>Loading…</Notice> : null}
+      <Loading data={channels.data} error={channels.error} />
       {channels.data ? (
         <Table
           caption="Channels"

@@ -6,6 +6,7 @@ import {
   ErrorBox,
   FormSubmit,
   FormTitle,
+  Loading,
   Mono,
   Notice,
   Table,
@@ -161,7 +162,7 @@ export function UsersPage() {
       <Title>Users and sessions</Title>
       <ErrorBox error={error} />
       {done ? <Notice>{done}</Notice> : null}
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? (
         <Table caption="Users" head={['Username', 'Role', 'State', 'Since', '']} empty={!data.items.length}>
           {data.items.map((u) => (
