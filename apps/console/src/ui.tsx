@@ -139,12 +139,16 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   return { run, busy, error, result, setResult };
 }
 
-/** A form's submit button, disabled while its write runs (or while the form is not ready), with the write's refusal. */
+/**
+ * A form's submit button, disabled while its write runs (or while the form is not ready), with the write's refusal
+ * below it and, where given, what to say once it went through.
+ */
 export function FormSubmit(props: {
   label: ComponentChildren;
-  action: { busy: boolean; error: unknown };
+  action: { busy: boolean; error: unknown; result: unknown };
   tone?: 'primary' | 'danger';
   ready?: boolean;
+  done?: ComponentChildren;
 }) {
   return (
     <>
@@ -152,6 +156,7 @@ export function FormSubmit(props: {
         {props.label}
       </button>
       <ErrorBox error={props.action.error} />
+      {props.done && props.action.result ? <Notice>{props.done}</Notice> : null}
     </>
   );
 }

@@ -5,7 +5,6 @@ import {
   Facts,
   FormSubmit,
   Mono,
-  Notice,
   PageLoading,
   Table,
   TextField,
@@ -114,8 +113,8 @@ export function KillSwitchPage() {
           tone="danger"
           action={act}
           ready={confirm === phrase}
+          done="Done."
         />
-        {act.result ? <Notice>Done.</Notice> : null}
       </form>
       <Table caption="Pauses" head={['Scope', 'Since', 'By', 'Reason', '']} empty={!data.pauses.length}>
         {data.pauses.map((p) => (

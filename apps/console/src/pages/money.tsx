@@ -7,7 +7,6 @@ import {
   FormSubmit,
   Loading,
   Mono,
-  Notice,
   Table,
   TextField,
   Title,
@@ -81,8 +80,7 @@ function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
           onValue={set}
         />
       ))}
-      <FormSubmit label="Save limits" tone="primary" action={save} />
-      {save.result ? <Notice>Limits of {scope} saved.</Notice> : null}
+      <FormSubmit label="Save limits" tone="primary" action={save} done={<>Limits of {scope} saved.</>} />
     </form>
   );
 }
@@ -162,8 +160,7 @@ export function MoneyPage() {
               </select>
             </Field>
             <TextField label="Reason" id="reset-reason" required maxLength={500} value={reason} onValue={setReason} />
-            <FormSubmit label="Reset breaker" action={reset} />
-            {reset.result ? <Notice>Reset.</Notice> : null}
+            <FormSubmit label="Reset breaker" action={reset} done="Reset." />
           </form>
         </>
       ) : null}
