@@ -385,6 +385,22 @@ export function Table(props: { caption: string; head: string[]; children: Compon
   );
 }
 
+/** A list the page loads, as a table: its children draw one row per item; nothing at all until the list has come. */
+export function ListTable<T>(props: {
+  caption: string;
+  head: string[];
+  items: readonly T[] | null | undefined;
+  children: (item: T) => ComponentChildren;
+}) {
+  const { items } = props;
+  if (!items) return null;
+  return (
+    <Table caption={props.caption} head={props.head} empty={!items.length}>
+      {items.map((item) => props.children(item))}
+    </Table>
+  );
+}
+
 /** A form submit event (its default is prevented by every handler: the console sends JSON itself). */
 export type Submit = Event;
 

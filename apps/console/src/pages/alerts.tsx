@@ -1,5 +1,5 @@
 import { api } from '../api.ts';
-import { Badge, ErrorBox, Loading, StatusFilter, Table, Title, useAction, useStatusList, when } from '../ui.tsx';
+import { Badge, ErrorBox, ListTable, Loading, StatusFilter, Title, useAction, useStatusList, when } from '../ui.tsx';
 import type { AlertView } from '../types.ts';
 
 /** Alerts, newest first; acknowledge or resolve each. */
@@ -17,37 +17,35 @@ export function AlertsPage() {
       <StatusFilter label="Status" id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
       <ErrorBox error={error ?? act.error} />
       <Loading data={data} error={error} />
-      {data ? (
-        <Table caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} empty={!data.items.length}>
-          {data.items.map((a) => (
-            <tr key={a.id}>
-              <td>{when(a.lastAt)}</td>
-              <td>
-                <Badge value={a.severity} />
-              </td>
-              <td>
-                {a.summary}
-                {a.occurrences > 1 ? ` (×${a.occurrences})` : ''}
-              </td>
-              <td>
-                <Badge value={a.status} />
-              </td>
-              <td class="row-actions">
-                {a.status === 'open' ? (
-                  <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'ack')}>
-                    Acknowledge<span class="sr-only"> {a.summary}</span>
-                  </button>
-                ) : null}
-                {a.status !== 'resolved' ? (
-                  <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'resolve')}>
-                    Resolve<span class="sr-only"> {a.summary}</span>
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} items={data?.items}>
+        {(a) => (
+          <tr key={a.id}>
+            <td>{when(a.lastAt)}</td>
+            <td>
+              <Badge value={a.severity} />
+            </td>
+            <td>
+              {a.summary}
+              {a.occurrences > 1 ? ` (×${a.occurrences})` : ''}
+            </td>
+            <td>
+              <Badge value={a.status} />
+            </td>
+            <td class="row-actions">
+              {a.status === 'open' ? (
+                <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'ack')}>
+                  Acknowledge<span class="sr-only"> {a.summary}</span>
+                </button>
+              ) : null}
+              {a.status !== 'resolved' ? (
+                <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'resolve')}>
+                  Resolve<span class="sr-only"> {a.summary}</span>
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

@@ -6,10 +6,10 @@ import {
   Facts,
   Field,
   Link,
+  ListTable,
   Loading,
   PageLoading,
   StatusFilter,
-  Table,
   Title,
   confirmed,
   useAction,
@@ -34,24 +34,22 @@ export function IncidentsPage() {
       />
       <ErrorBox error={error} />
       <Loading data={data} error={error} />
-      {data ? (
-        <Table caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} empty={!data.items.length}>
-          {data.items.map((i) => (
-            <tr key={i.id}>
-              <td>{when(i.openedAt)}</td>
-              <td>
-                <Badge value={i.severity} />
-              </td>
-              <td>
-                <Link to={`/incidents/${i.id}`}>{i.summary}</Link>
-              </td>
-              <td>
-                <Badge value={i.status} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} items={data?.items}>
+        {(i) => (
+          <tr key={i.id}>
+            <td>{when(i.openedAt)}</td>
+            <td>
+              <Badge value={i.severity} />
+            </td>
+            <td>
+              <Link to={`/incidents/${i.id}`}>{i.summary}</Link>
+            </td>
+            <td>
+              <Badge value={i.status} />
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

@@ -6,6 +6,7 @@ import {
   ErrorBox,
   Facts,
   Link,
+  ListTable,
   Mono,
   Notice,
   PageLoading,
@@ -71,28 +72,26 @@ export function IntentsPage() {
       </form>
       <ErrorBox error={error} />
       {loading && !data ? <Notice>Loading…</Notice> : null}
-      {data ? (
-        <Table caption="Intents" head={['Created', 'Type', 'To', 'Amount', 'USD', 'Status']} empty={!data.items.length}>
-          {data.items.map(({ intent: i, valueUsd }) => (
-            <tr key={i.id}>
-              <td>
-                <Link to={`/intents/${i.id}`}>{when(i.createdAt)}</Link>
-              </td>
-              <td>{i.type}</td>
-              <td>
-                <Mono>{short(i.to)}</Mono>
-              </td>
-              <td>
-                {i.amount} {assetName(i.asset)}
-              </td>
-              <td>{usd(valueUsd)}</td>
-              <td>
-                <Badge value={i.status} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable caption="Intents" head={['Created', 'Type', 'To', 'Amount', 'USD', 'Status']} items={data?.items}>
+        {({ intent: i, valueUsd }) => (
+          <tr key={i.id}>
+            <td>
+              <Link to={`/intents/${i.id}`}>{when(i.createdAt)}</Link>
+            </td>
+            <td>{i.type}</td>
+            <td>
+              <Mono>{short(i.to)}</Mono>
+            </td>
+            <td>
+              {i.amount} {assetName(i.asset)}
+            </td>
+            <td>{usd(valueUsd)}</td>
+            <td>
+              <Badge value={i.status} />
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

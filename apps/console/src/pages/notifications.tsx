@@ -5,11 +5,11 @@ import {
   Choice,
   ErrorBox,
   FormSubmit,
+  ListTable,
   Loading,
   Mono,
   Notice,
   StatusFilter,
-  Table,
   TextField,
   Title,
   confirmed,
@@ -233,52 +233,50 @@ export function NotificationsPage() {
         </p>
       ) : null}
       <Loading data={channels.data} error={channels.error} />
-      {channels.data ? (
-        <Table
-          caption="Channels"
-          head={['Name', 'Kind', 'Settings', 'Secret', 'Updated', 'Actions']}
-          empty={!channels.data.items.length}
-        >
-          {channels.data.items.map((c) => (
-            <tr key={c.name}>
-              <td>
-                <Mono>{c.name}</Mono>
-              </td>
-              <td>{c.kind}</td>
-              <td>{summary(c)}</td>
-              <td>{c.secret ? <Mono>{c.secret.hint}</Mono> : 'none'}</td>
-              <td>{when(c.updatedAt)}</td>
-              <td class="row-actions">
-                <button
-                  type="button"
-                  disabled={test.busy}
-                  onClick={() => confirmed(`Send a test message to ${c.name} now?`) && void test.run(c.name)}
-                >
-                  Send test<span class="sr-only"> to {c.name}</span>
-                </button>
-                <button type="button" onClick={() => setDraft((p) => ({ d: draftOf(c), n: p.n + 1 }))}>
-                  Edit<span class="sr-only"> {c.name}</span>
-                </button>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={act.busy}
-                  onClick={() =>
-                    confirmed(`Delete channel ${c.name}? Messages still pending for it will fail.`) &&
-                    void act.run(
-                      'DELETE',
-                      `/admin/notifications/channels/${encodeURIComponent(c.name)}`,
-                      `Channel ${c.name} deleted.`,
-                    )
-                  }
-                >
-                  Delete<span class="sr-only"> {c.name}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable
+        caption="Channels"
+        head={['Name', 'Kind', 'Settings', 'Secret', 'Updated', 'Actions']}
+        items={channels.data?.items}
+      >
+        {(c) => (
+          <tr key={c.name}>
+            <td>
+              <Mono>{c.name}</Mono>
+            </td>
+            <td>{c.kind}</td>
+            <td>{summary(c)}</td>
+            <td>{c.secret ? <Mono>{c.secret.hint}</Mono> : 'none'}</td>
+            <td>{when(c.updatedAt)}</td>
+            <td class="row-actions">
+              <button
+                type="button"
+                disabled={test.busy}
+                onClick={() => confirmed(`Send a test message to ${c.name} now?`) && void test.run(c.name)}
+              >
+                Send test<span class="sr-only"> to {c.name}</span>
+              </button>
+              <button type="button" onClick={() => setDraft((p) => ({ d: draftOf(c), n: p.n + 1 }))}>
+                Edit<span class="sr-only"> {c.name}</span>
+              </button>
+              <button
+                type="button"
+                class="danger"
+                disabled={act.busy}
+                onClick={() =>
+                  confirmed(`Delete channel ${c.name}? Messages still pending for it will fail.`) &&
+                  void act.run(
+                    'DELETE',
+                    `/admin/notifications/channels/${encodeURIComponent(c.name)}`,
+                    `Channel ${c.name} deleted.`,
+                  )
+                }
+              >
+                Delete<span class="sr-only"> {c.name}</span>
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       <ChannelForm
         key={draft.n}
         initial={draft.d}
@@ -296,50 +294,48 @@ export function NotificationsPage() {
         list={outbox}
       />
       <ErrorBox error={outbox.error} />
-      {outbox.data ? (
-        <Table
-          caption="Notifications"
-          head={['Id', 'Channel', 'Event', 'Status', 'Attempts', 'Last attempt', 'Last error', 'Actions']}
-          empty={!outbox.data.items.length}
-        >
-          {outbox.data.items.map((n) => (
-            <tr key={n.id}>
-              <td>{n.id}</td>
-              <td>
-                <Mono>{n.channel}</Mono>
-              </td>
-              <td>{n.event}</td>
-              <td>
-                <Badge value={n.status} />
-              </td>
-              <td>{n.attempts}</td>
-              <td>{when(n.lastAttemptAt)}</td>
-              <td>
-                {n.lastErrorCode ? <code>{n.lastErrorCode}</code> : null} {n.lastError ?? ''}
-                {n.lastHttpStatus !== null ? ` (HTTP ${n.lastHttpStatus})` : ''}
-              </td>
-              <td>
-                {n.status === 'dead' ? (
-                  <button
-                    type="button"
-                    disabled={act.busy}
-                    onClick={() =>
-                      confirmed(`Send notification ${n.id} to ${n.channel} again?`) &&
-                      void act.run(
-                        'POST',
-                        `/admin/notifications/outbox/${n.id}/retry`,
-                        `Notification ${n.id} queued again.`,
-                      )
-                    }
-                  >
-                    Retry<span class="sr-only"> notification {n.id}</span>
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable
+        caption="Notifications"
+        head={['Id', 'Channel', 'Event', 'Status', 'Attempts', 'Last attempt', 'Last error', 'Actions']}
+        items={outbox.data?.items}
+      >
+        {(n) => (
+          <tr key={n.id}>
+            <td>{n.id}</td>
+            <td>
+              <Mono>{n.channel}</Mono>
+            </td>
+            <td>{n.event}</td>
+            <td>
+              <Badge value={n.status} />
+            </td>
+            <td>{n.attempts}</td>
+            <td>{when(n.lastAttemptAt)}</td>
+            <td>
+              {n.lastErrorCode ? <code>{n.lastErrorCode}</code> : null} {n.lastError ?? ''}
+              {n.lastHttpStatus !== null ? ` (HTTP ${n.lastHttpStatus})` : ''}
+            </td>
+            <td>
+              {n.status === 'dead' ? (
+                <button
+                  type="button"
+                  disabled={act.busy}
+                  onClick={() =>
+                    confirmed(`Send notification ${n.id} to ${n.channel} again?`) &&
+                    void act.run(
+                      'POST',
+                      `/admin/notifications/outbox/${n.id}/retry`,
+                      `Notification ${n.id} queued again.`,
+                    )
+                  }
+                >
+                  Retry<span class="sr-only"> notification {n.id}</span>
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

@@ -6,10 +6,10 @@ import {
   ErrorBox,
   FormSubmit,
   FormTitle,
+  ListTable,
   Loading,
   Mono,
   Notice,
-  Table,
   TextField,
   Title,
   confirmed,
@@ -50,43 +50,41 @@ function UserPanel(props: { user: UserView; onChanged: (message: string) => void
           </button>
         </form>
       ) : null}
-      {sessions.data ? (
-        <Table
-          caption={`Active sessions of ${user.username}`}
-          head={['Started', 'Last seen', 'Ends', 'Address', 'Browser', '']}
-          empty={!sessions.data.items.length}
-        >
-          {sessions.data.items.map((s) => (
-            <tr key={s.id}>
-              <td>{when(s.createdAt)}</td>
-              <td>{when(s.lastSeenAt)}</td>
-              <td>{when(s.expiresAt)}</td>
-              <td>
-                <Mono>{s.ip}</Mono>
-              </td>
-              <td>{s.userAgent ?? '—'}</td>
-              <td>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={act.busy}
-                  onClick={() =>
-                    confirmed(`End the session of ${user.username} started ${when(s.createdAt)} from ${s.ip}?`) &&
-                    void act.run(
-                      'DELETE',
-                      `/admin/users/${user.id}/sessions/${s.id}`,
-                      undefined,
-                      `Session of ${user.username} ended.`,
-                    )
-                  }
-                >
-                  End session<span class="sr-only"> started {when(s.createdAt)}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable
+        caption={`Active sessions of ${user.username}`}
+        head={['Started', 'Last seen', 'Ends', 'Address', 'Browser', '']}
+        items={sessions.data?.items}
+      >
+        {(s) => (
+          <tr key={s.id}>
+            <td>{when(s.createdAt)}</td>
+            <td>{when(s.lastSeenAt)}</td>
+            <td>{when(s.expiresAt)}</td>
+            <td>
+              <Mono>{s.ip}</Mono>
+            </td>
+            <td>{s.userAgent ?? '—'}</td>
+            <td>
+              <button
+                type="button"
+                class="danger"
+                disabled={act.busy}
+                onClick={() =>
+                  confirmed(`End the session of ${user.username} started ${when(s.createdAt)} from ${s.ip}?`) &&
+                  void act.run(
+                    'DELETE',
+                    `/admin/users/${user.id}/sessions/${s.id}`,
+                    undefined,
+                    `Session of ${user.username} ended.`,
+                  )
+                }
+              >
+                End session<span class="sr-only"> started {when(s.createdAt)}</span>
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {!user.disabled ? (
         <button
           type="button"
@@ -163,29 +161,23 @@ export function UsersPage() {
       <ErrorBox error={error} />
       {done ? <Notice>{done}</Notice> : null}
       <Loading data={data} error={error} />
-      {data ? (
-        <Table caption="Users" head={['Username', 'Role', 'State', 'Since', '']} empty={!data.items.length}>
-          {data.items.map((u) => (
-            <tr key={u.id}>
-              <td>{u.username}</td>
-              <td>{u.role}</td>
-              <td>
-                <Badge value={u.disabled ? 'disabled' : 'active'} />
-              </td>
-              <td>{when(u.createdAt)}</td>
-              <td>
-                <button
-                  type="button"
-                  aria-expanded={open === u.id}
-                  onClick={() => setOpen(open === u.id ? null : u.id)}
-                >
-                  Sessions and role<span class="sr-only"> of {u.username}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable caption="Users" head={['Username', 'Role', 'State', 'Since', '']} items={data?.items}>
+        {(u) => (
+          <tr key={u.id}>
+            <td>{u.username}</td>
+            <td>{u.role}</td>
+            <td>
+              <Badge value={u.disabled ? 'disabled' : 'active'} />
+            </td>
+            <td>{when(u.createdAt)}</td>
+            <td>
+              <button type="button" aria-expanded={open === u.id} onClick={() => setOpen(open === u.id ? null : u.id)}>
+                Sessions and role<span class="sr-only"> of {u.username}</span>
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {selected ? <UserPanel key={selected.id + selected.role} user={selected} onChanged={changed} /> : null}
       <NewUserForm onCreated={changed} />
     </main>
