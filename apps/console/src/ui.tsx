@@ -23,31 +23,26 @@ export function Link(props: { to: string; children: ComponentChildren; class?: s
   );
 }
 
-/** A ref for an element that takes focus once, when it first shows (a page's or an in-place form's heading). */
-function useFocusOnOpen<T extends HTMLElement>() {
-  const ref = useRef<T>(null);
+/** A heading that takes focus when it first shows, so that keyboard and screen-reader users start at it. */
+function FocusedHeading(props: { tag: 'h1' | 'h3'; children: ComponentChildren }) {
+  const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => ref.current?.focus(), []);
-  return ref;
+  const Tag = props.tag;
+  return (
+    <Tag tabIndex={-1} ref={ref}>
+      {props.children}
+    </Tag>
+  );
 }
 
 /** A page's title: focused when the page opens so that keyboard and screen-reader users start at the top. */
 export function Title(props: { children: ComponentChildren }) {
-  const ref = useFocusOnOpen<HTMLHeadingElement>();
-  return (
-    <h1 tabIndex={-1} ref={ref}>
-      {props.children}
-    </h1>
-  );
+  return <FocusedHeading tag="h1">{props.children}</FocusedHeading>;
 }
 
 /** A form's heading, focused when the form opens in place (an edit form below a table), so focus follows it. */
 export function FormTitle(props: { children: ComponentChildren }) {
-  const ref = useFocusOnOpen<HTMLHeadingElement>();
-  return (
-    <h3 tabIndex={-1} ref={ref}>
-      {props.children}
-    </h3>
-  );
+  return <FocusedHeading tag="h3">{props.children}</FocusedHeading>;
 }
 
 export function ErrorBox(props: { error: unknown }) {
