@@ -404,6 +404,14 @@ export function confirmed(what: string): boolean {
   return window.confirm(what);
 }
 
+/** A form's submit handler: asks `question()` first and runs `run` only if the user agrees. */
+export function submitIfConfirmed(question: () => string, run: () => unknown): (event: Submit) => void {
+  return (event) => {
+    event.preventDefault();
+    if (confirmed(question())) void run();
+  };
+}
+
 /** A secret the API shows once (a new API key): a copy button, a warning, and a dismissal once it is stored. */
 export function ShownOnce(props: { label: string; secret: string; onDone: () => void }) {
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);

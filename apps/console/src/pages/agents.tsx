@@ -14,10 +14,10 @@ import {
   TextField,
   Title,
   confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { AgentView, IssuedKey, Items, KeyView, SignerKey } from '../types.ts';
 
@@ -98,19 +98,13 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
     setScopes({ chains: '', types: [] });
     return issued;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
+  const submit = submitIfConfirmed(() => {
     const body = scopesBody(scopes);
-    if (
-      confirmed(
-        `Create agent ${name}, signing with ${signer}, and issue its first API key (${describeScopes({
-          chains: body.chains ?? null,
-          types: body.types ?? null,
-        })})?`,
-      )
-    )
-      void create.run();
-  };
+    return `Create agent ${name}, signing with ${signer}, and issue its first API key (${describeScopes({
+      chains: body.chains ?? null,
+      types: body.types ?? null,
+    })})?`;
+  }, create.run);
   const active = signers.data?.items.filter((k) => k.state === 'active') ?? [];
   return (
     <form class="card" onSubmit={submit} aria-label="New agent">
@@ -189,15 +183,11 @@ function ScopesForm(props: { agent: string; k: KeyView; onDone: () => void; onCa
     props.onDone();
     return r;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
+  const submit = submitIfConfirmed(() => {
     const body = scopesBody(draft);
     const next = describeScopes({ chains: body.chains ?? null, types: body.types ?? null });
-    if (
-      confirmed(`Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`)
-    )
-      void save.run();
-  };
+    return `Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`;
+  }, save.run);
   return (
     <form class="card" onSubmit={submit} aria-label={`Scopes of key ${k.keyId}`}>
       <FormTitle>
@@ -224,11 +214,10 @@ function ReleaseForm(props: { agent: string; k: KeyView; onDone: () => void; onC
     props.onDone();
     return r;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`))
-      void release.run();
-  };
+  const submit = submitIfConfirmed(
+    () => `Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`,
+    release.run,
+  );
   return (
     <form class="card" onSubmit={submit} aria-label={`Lift the quarantine of key ${k.keyId}`}>
       <FormTitle>

@@ -10,12 +10,11 @@ import {
   Table,
   TextField,
   Title,
-  confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   usd,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { CostsView } from '../types.ts';
 
@@ -41,11 +40,10 @@ function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
     const f = limitField(v);
     return f === undefined ? `${what} unchanged` : f === null ? `no ${what}` : `${what} ${f} USD`;
   };
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Set the limits of ${scope}: ${say(daily, 'daily limit')}, ${say(hourly, 'hourly limit')}?`))
-      void save.run();
-  };
+  const submit = submitIfConfirmed(
+    () => `Set the limits of ${scope}: ${say(daily, 'daily limit')}, ${say(hourly, 'hourly limit')}?`,
+    save.run,
+  );
   return (
     <form class="card" onSubmit={submit} aria-label="Set limits">
       <h2>Set limits</h2>
@@ -95,10 +93,7 @@ export function MoneyPage() {
     reload();
     return r;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Reset the breaker of ${scope}?`)) void reset.run();
-  };
+  const submit = submitIfConfirmed(() => `Reset the breaker of ${scope}?`, reset.run);
   return (
     <main>
       <Title>Money</Title>

@@ -13,12 +13,12 @@ import {
   TextField,
   Title,
   confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   useStatusList,
   when,
   type InputAttributes,
-  type Submit,
 } from '../ui.tsx';
 import type { ChannelView, Items, OutboxItem, TestOutcome } from '../types.ts';
 
@@ -109,13 +109,10 @@ function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void })
     props.onSaved(d.name);
     return r;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (
-      confirmed(`Save the ${d.kind} channel ${d.name}? An existing channel of that name is replaced, secret included.`)
-    )
-      void save.run();
-  };
+  const submit = submitIfConfirmed(
+    () => `Save the ${d.kind} channel ${d.name}? An existing channel of that name is replaced, secret included.`,
+    save.run,
+  );
   const input = (field: keyof Draft, label: string, attributes: InputAttributes = {}, hint?: string) => (
     <TextField
       label={label}

@@ -13,10 +13,10 @@ import {
   TextField,
   Title,
   confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { Items, SessionView, UserView } from '../types.ts';
 
@@ -33,11 +33,10 @@ function UserPanel(props: { user: UserView; onChanged: (message: string) => void
     props.onChanged(message);
     return message;
   });
-  const changeRole = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Make ${user.username} ${role}? Their sessions end; they sign in again with the new role.`))
-      void act.run('POST', `/admin/users/${user.id}/role`, { role }, `${user.username} is now ${role}.`);
-  };
+  const changeRole = submitIfConfirmed(
+    () => `Make ${user.username} ${role}? Their sessions end; they sign in again with the new role.`,
+    () => act.run('POST', `/admin/users/${user.id}/role`, { role }, `${user.username} is now ${role}.`),
+  );
   return (
     <section class="card" aria-label={`User ${user.username}`}>
       <FormTitle>User {user.username}</FormTitle>
@@ -113,10 +112,7 @@ function NewUserForm(props: { onCreated: (message: string) => void }) {
     setPassword('');
     return username;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Create ${role} ${username}?`)) void create.run();
-  };
+  const submit = submitIfConfirmed(() => `Create ${role} ${username}?`, create.run);
   return (
     <form class="card" onSubmit={submit} aria-label="New user">
       <h2>New user</h2>
