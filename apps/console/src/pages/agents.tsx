@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
@@ -18,6 +19,7 @@ import {
   useAction,
   useApi,
   when,
+  type Submit,
 } from '../ui.tsx';
 import type { AgentView, IssuedKey, Items, KeyView, SignerKey } from '../types.ts';
 
@@ -148,26 +150,33 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
   );
 }
 
-/** An in-place form's last row: its submit button, Cancel (closes it), and the API's refusal. */
-function SubmitOrCancel(props: {
-  label: string;
+/** An in-place form about one key, opened below its table: its focused title, its fields, submit, Cancel, the refusal. */
+function KeyForm(props: {
+  title: string;
+  k: KeyView;
+  onSubmit: (event: Submit) => void;
+  submit: string;
   tone: 'primary' | 'danger';
-  busy: boolean;
-  error: unknown;
+  action: { busy: boolean; error: unknown };
   onCancel: () => void;
+  children: ComponentChildren;
 }) {
   return (
-    <>
+    <form class="card" onSubmit={props.onSubmit} aria-label={`${props.title} ${props.k.keyId}`}>
+      <FormTitle>
+        {props.title} <Mono>{props.k.keyId}</Mono>
+      </FormTitle>
+      {props.children}
       <div class="actions">
-        <button type="submit" class={props.tone} disabled={props.busy}>
-          {props.label}
+        <button type="submit" class={props.tone} disabled={props.action.busy}>
+          {props.submit}
         </button>
         <button type="button" onClick={props.onCancel}>
           Cancel
         </button>
       </div>
-      <ErrorBox error={props.error} />
-    </>
+      <ErrorBox error={props.action.error} />
+    </form>
   );
 }
 
@@ -189,19 +198,17 @@ function ScopesForm(props: { agent: string; k: KeyView; onDone: () => void; onCa
     return `Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`;
   }, save.run);
   return (
-    <form class="card" onSubmit={submit} aria-label={`Scopes of key ${k.keyId}`}>
-      <FormTitle>
-        Scopes of key <Mono>{k.keyId}</Mono>
-      </FormTitle>
+    <KeyForm
+      title="Scopes of key"
+      k={k}
+      onSubmit={submit}
+      submit="Save scopes"
+      tone="primary"
+      action={save}
+      onCancel={props.onCancel}
+    >
       <ScopesFields id={`scopes-${k.id}`} draft={draft} onChange={setDraft} />
-      <SubmitOrCancel
-        label="Save scopes"
-        tone="primary"
-        busy={save.busy}
-        error={save.error}
-        onCancel={props.onCancel}
-      />
-    </form>
+    </KeyForm>
   );
 }
 
@@ -219,23 +226,21 @@ function ReleaseForm(props: { agent: string; k: KeyView; onDone: () => void; onC
     release.run,
   );
   return (
-    <form class="card" onSubmit={submit} aria-label={`Lift the quarantine of key ${k.keyId}`}>
-      <FormTitle>
-        Lift the quarantine of key <Mono>{k.keyId}</Mono>
-      </FormTitle>
+    <KeyForm
+      title="Lift the quarantine of key"
+      k={k}
+      onSubmit={submit}
+      submit="Lift quarantine"
+      tone="danger"
+      action={release}
+      onCancel={props.onCancel}
+    >
       <p>
         Quarantined until {when(k.quarantinedUntil)} after repeated hostile intents (docs/intent-hygiene.md). Lift it
         only once you know why the agent sent them.
       </p>
       <TextField label="Reason" id={`release-${k.id}`} required maxLength={500} value={reason} onValue={setReason} />
-      <SubmitOrCancel
-        label="Lift quarantine"
-        tone="danger"
-        busy={release.busy}
-        error={release.error}
-        onCancel={props.onCancel}
-      />
-    </form>
+    </KeyForm>
   );
 }
 
