@@ -224,9 +224,9 @@ export function Choice(props: {
   );
 }
 
-/** The status filter above a list from useStatusList: its statuses to choose from, the empty one shown as "any". */
+/** The status filter above a list from useStatusList (labelled Status unless said): its statuses, the empty one "any". */
 export function StatusFilter(props: {
-  label: string;
+  label?: string;
   id: string;
   options: readonly string[];
   list: { status: string; setStatus: (status: string) => void };
@@ -234,7 +234,7 @@ export function StatusFilter(props: {
   return (
     <div class="filters">
       <Choice
-        label={props.label}
+        label={props.label ?? 'Status'}
         id={props.id}
         value={props.list.status}
         options={props.options}

@@ -14,7 +14,7 @@ export function AlertsPage() {
   return (
     <main>
       <Title>Alerts</Title>
-      <StatusFilter label="Status" id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
+      <StatusFilter id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
       <ErrorBox error={error ?? act.error} />
       <Loading data={data} error={error} />
       <ListTable caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} items={data?.items}>

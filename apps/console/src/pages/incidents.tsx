@@ -26,12 +26,7 @@ export function IncidentsPage() {
   return (
     <main>
       <Title>Incidents</Title>
-      <StatusFilter
-        label="Status"
-        id="incident-status"
-        options={['', 'open', 'acknowledged', 'resolved']}
-        list={incidents}
-      />
+      <StatusFilter id="incident-status" options={['', 'open', 'acknowledged', 'resolved']} list={incidents} />
       <ErrorBox error={error} />
       <Loading data={data} error={error} />
       <ListTable caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} items={data?.items}>
