@@ -19,7 +19,6 @@ import {
   useAction,
   useApi,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { AgentView, IssuedKey, Items, KeyView, SignerKey } from '../types.ts';
 
@@ -150,62 +149,74 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
   );
 }
 
-/** An in-place form about one key, opened below its table: its focused title, its fields, submit, Cancel, the refusal. */
-function KeyForm(props: {
-  title: string;
+/** What an in-place key form is given: the agent and key it is about, and what to do once it is done or cancelled. */
+interface KeyFormProps {
+  agent: string;
   k: KeyView;
-  onSubmit: (event: Submit) => void;
-  submit: string;
-  tone: 'primary' | 'danger';
-  action: { busy: boolean; error: unknown };
+  onDone: () => void;
   onCancel: () => void;
-  children: ComponentChildren;
-}) {
+}
+
+/**
+ * An in-place form about one key, opened below its table: its focused title and fields, then submit (asks `question`,
+ * runs `write`, closes), Cancel, and the API's refusal.
+ */
+function KeyForm(
+  props: KeyFormProps & {
+    title: string;
+    submit: string;
+    tone: 'primary' | 'danger';
+    question: () => string;
+    write: () => Promise<unknown>;
+    children: ComponentChildren;
+  },
+) {
+  const { k } = props;
+  const action = useAction(async () => {
+    const r = await props.write();
+    props.onDone();
+    return r;
+  });
+  const submit = submitIfConfirmed(props.question, action.run);
   return (
-    <form class="card" onSubmit={props.onSubmit} aria-label={`${props.title} ${props.k.keyId}`}>
+    <form class="card" onSubmit={submit} aria-label={`${props.title} ${k.keyId}`}>
       <FormTitle>
-        {props.title} <Mono>{props.k.keyId}</Mono>
+        {props.title} <Mono>{k.keyId}</Mono>
       </FormTitle>
       {props.children}
       <div class="actions">
-        <button type="submit" class={props.tone} disabled={props.action.busy}>
+        <button type="submit" class={props.tone} disabled={action.busy}>
           {props.submit}
         </button>
         <button type="button" onClick={props.onCancel}>
           Cancel
         </button>
       </div>
-      <ErrorBox error={props.action.error} />
+      <ErrorBox error={action.error} />
     </form>
   );
 }
 
 /** Replace a key's scopes; they apply to its next request. */
-function ScopesForm(props: { agent: string; k: KeyView; onDone: () => void; onCancel: () => void }) {
+function ScopesForm(props: KeyFormProps) {
   const { k } = props;
   const [draft, setDraft] = useState<ScopesDraft>({
     chains: k.scopes.chains?.join(', ') ?? '',
     types: k.scopes.types ?? [],
   });
-  const save = useAction(async () => {
-    const r = await api('PUT', `/admin/keys/${k.id}/scopes`, scopesBody(draft));
-    props.onDone();
-    return r;
-  });
-  const submit = submitIfConfirmed(() => {
+  const question = () => {
     const body = scopesBody(draft);
     const next = describeScopes({ chains: body.chains ?? null, types: body.types ?? null });
     return `Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`;
-  }, save.run);
+  };
   return (
     <KeyForm
+      {...props}
       title="Scopes of key"
-      k={k}
-      onSubmit={submit}
       submit="Save scopes"
       tone="primary"
-      action={save}
-      onCancel={props.onCancel}
+      question={question}
+      write={() => api('PUT', `/admin/keys/${k.id}/scopes`, scopesBody(draft))}
     >
       <ScopesFields id={`scopes-${k.id}`} draft={draft} onChange={setDraft} />
     </KeyForm>
@@ -213,27 +224,19 @@ function ScopesForm(props: { agent: string; k: KeyView; onDone: () => void; onCa
 }
 
 /** Lift an input-hygiene quarantine early, with a reason (audited). */
-function ReleaseForm(props: { agent: string; k: KeyView; onDone: () => void; onCancel: () => void }) {
+function ReleaseForm(props: KeyFormProps) {
   const { k } = props;
   const [reason, setReason] = useState('');
-  const release = useAction(async () => {
-    const r = await api('POST', `/admin/keys/${k.id}/quarantine/release`, { reason });
-    props.onDone();
-    return r;
-  });
-  const submit = submitIfConfirmed(
-    () => `Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`,
-    release.run,
-  );
   return (
     <KeyForm
+      {...props}
       title="Lift the quarantine of key"
-      k={k}
-      onSubmit={submit}
       submit="Lift quarantine"
       tone="danger"
-      action={release}
-      onCancel={props.onCancel}
+      question={() =>
+        `Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`
+      }
+      write={() => api('POST', `/admin/keys/${k.id}/quarantine/release`, { reason })}
     >
       <p>
         Quarantined until {when(k.quarantinedUntil)} after repeated hostile intents (docs/intent-hygiene.md). Lift it
