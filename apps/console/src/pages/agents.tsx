@@ -347,25 +347,14 @@ export function AgentsPage() {
               </tr>
             ))}
           </Table>
-          {agent.keys.map((k) =>
-            editing?.id !== k.id ? null : editing.mode === 'scopes' ? (
-              <ScopesForm
-                key={k.id}
-                agent={agent.name}
-                k={k}
-                onDone={finish(`Scopes of key ${k.keyId} saved.`)}
-                onCancel={() => setEditing(null)}
-              />
-            ) : (
-              <ReleaseForm
-                key={k.id}
-                agent={agent.name}
-                k={k}
-                onDone={finish(`Quarantine of key ${k.keyId} lifted.`)}
-                onCancel={() => setEditing(null)}
-              />
-            ),
-          )}
+          {agent.keys.map((k) => {
+            if (editing?.id !== k.id) return null;
+            const [Form, done] =
+              editing.mode === 'scopes'
+                ? [ScopesForm, `Scopes of key ${k.keyId} saved.`]
+                : [ReleaseForm, `Quarantine of key ${k.keyId} lifted.`];
+            return <Form key={k.id} agent={agent.name} k={k} onDone={finish(done)} onCancel={() => setEditing(null)} />;
+          })}
         </section>
       ))}
     </main>
