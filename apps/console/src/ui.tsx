@@ -1,7 +1,8 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, PartialInputHTMLAttributes } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.ts';
 import { BASE, navigate } from './router.ts';
+import type { Items } from './types.ts';
 
 /** An in-console link: a real <a href> (open in a new tab works), navigated in place on a plain click. */
 export function Link(props: { to: string; children: ComponentChildren; class?: string; current?: boolean }) {
@@ -22,26 +23,26 @@ export function Link(props: { to: string; children: ComponentChildren; class?: s
   );
 }
 
-/** A page's title: focused when the page opens so that keyboard and screen-reader users start at the top. */
-export function Title(props: { children: ComponentChildren }) {
+/** A heading that takes focus when it first shows, so that keyboard and screen-reader users start at it. */
+function FocusedHeading(props: { tag: 'h1' | 'h3'; children: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => ref.current?.focus(), []);
+  const Tag = props.tag;
   return (
-    <h1 tabIndex={-1} ref={ref}>
+    <Tag tabIndex={-1} ref={ref}>
       {props.children}
-    </h1>
+    </Tag>
   );
+}
+
+/** A page's title: focused when the page opens so that keyboard and screen-reader users start at the top. */
+export function Title(props: { children: ComponentChildren }) {
+  return <FocusedHeading tag="h1">{props.children}</FocusedHeading>;
 }
 
 /** A form's heading, focused when the form opens in place (an edit form below a table), so focus follows it. */
 export function FormTitle(props: { children: ComponentChildren }) {
-  const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus(), []);
-  return (
-    <h3 tabIndex={-1} ref={ref}>
-      {props.children}
-    </h3>
-  );
+  return <FocusedHeading tag="h3">{props.children}</FocusedHeading>;
 }
 
 export function ErrorBox(props: { error: unknown }) {
@@ -61,6 +62,22 @@ export function Notice(props: { children: ComponentChildren }) {
     <p class="notice" role="status">
       {props.children}
     </p>
+  );
+}
+
+/** "Loading…" while a load has answered neither its data nor an error. */
+export function Loading(props: { data: unknown; error: unknown }) {
+  return props.data || props.error ? null : <Notice>Loading…</Notice>;
+}
+
+/** A page whose data has not come: its title, then the load's error or "Loading…". */
+export function PageLoading(props: { title: string; error: unknown }) {
+  return (
+    <main>
+      <Title>{props.title}</Title>
+      <ErrorBox error={props.error} />
+      <Loading data={null} error={props.error} />
+    </main>
   );
 }
 
@@ -88,6 +105,13 @@ export function useApi<T>(path: string | null) {
   return { ...state, reload };
 }
 
+/** A list read `limit` at a time and narrowed by a status (empty: any); answers the load, the status and its setter. */
+export function useStatusList<T>(path: string, limit: number, initialStatus = '') {
+  const [status, setStatus] = useState(initialStatus);
+  const list = useApi<Items<T>>(`${path}?limit=${limit}${status ? `&status=${status}` : ''}`);
+  return { ...list, status, setStatus };
+}
+
 /** Run a write; answers [run, busy, error, result]. */
 export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>) {
   const [busy, setBusy] = useState(false);
@@ -110,6 +134,28 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   return { run, busy, error, result, setResult };
 }
 
+/**
+ * A form's submit button, disabled while its write runs (or while the form is not ready), with the write's refusal
+ * below it and, where given, what to say once it went through.
+ */
+export function FormSubmit(props: {
+  label: ComponentChildren;
+  action: { busy: boolean; error: unknown; result: unknown };
+  tone?: 'primary' | 'danger';
+  ready?: boolean;
+  done?: ComponentChildren;
+}) {
+  return (
+    <>
+      <button type="submit" class={props.tone} disabled={props.action.busy || props.ready === false}>
+        {props.label}
+      </button>
+      <ErrorBox error={props.action.error} />
+      {props.done && props.action.result ? <Notice>{props.done}</Notice> : null}
+    </>
+  );
+}
+
 /** A labelled field. */
 export function Field(props: { label: string; id: string; hint?: string; children: ComponentChildren }) {
   return (
@@ -122,6 +168,37 @@ export function Field(props: { label: string; id: string; hint?: string; childre
         </small>
       ) : null}
     </div>
+  );
+}
+
+/** What a text field passes on to its input as it is. */
+export type InputAttributes = Pick<
+  PartialInputHTMLAttributes<HTMLInputElement>,
+  'name' | 'required' | 'maxLength' | 'min' | 'max' | 'pattern' | 'inputMode' | 'autocomplete'
+> &
+  ({ type?: 'text' } | { type: 'password' } | { type: 'number' } | { type: 'email' } | { type: 'url' });
+
+/** A labelled one-line input bound to a string; a hint is shown below it and described to screen readers. */
+export function TextField(
+  props: InputAttributes & {
+    label: string;
+    id: string;
+    hint?: string;
+    value: string;
+    onValue: (value: string) => void;
+  },
+) {
+  const { label, id, hint, value, onValue, ...attributes } = props;
+  return (
+    <Field label={label} id={id} hint={hint}>
+      <input
+        id={id}
+        {...(hint ? { 'aria-describedby': `${id}-hint` } : {})}
+        {...attributes}
+        value={value}
+        onInput={(e) => onValue(e.currentTarget.value)}
+      />
+    </Field>
   );
 }
 
@@ -144,6 +221,27 @@ export function Choice(props: {
         ))}
       </select>
     </Field>
+  );
+}
+
+/** The status filter above a list from useStatusList (labelled Status unless said): its statuses, the empty one "any". */
+export function StatusFilter(props: {
+  label?: string;
+  id: string;
+  options: readonly string[];
+  list: { status: string; setStatus: (status: string) => void };
+}) {
+  return (
+    <div class="filters">
+      <Choice
+        label={props.label ?? 'Status'}
+        id={props.id}
+        value={props.list.status}
+        options={props.options}
+        empty="any"
+        onChange={props.list.setStatus}
+      />
+    </div>
   );
 }
 
@@ -282,12 +380,36 @@ export function Table(props: { caption: string; head: string[]; children: Compon
   );
 }
 
+/** A list the page loads, as a table: its children draw one row per item; nothing at all until the list has come. */
+export function ListTable<T>(props: {
+  caption: string;
+  head: string[];
+  items: readonly T[] | null | undefined;
+  children: (item: T) => ComponentChildren;
+}) {
+  const { items } = props;
+  if (!items) return null;
+  return (
+    <Table caption={props.caption} head={props.head} empty={!items.length}>
+      {items.map((item) => props.children(item))}
+    </Table>
+  );
+}
+
 /** A form submit event (its default is prevented by every handler: the console sends JSON itself). */
 export type Submit = Event;
 
 /** Every write asks first, saying exactly what will happen; answers whether the user agreed. */
 export function confirmed(what: string): boolean {
   return window.confirm(what);
+}
+
+/** A form's submit handler: asks `question()` first and runs `run` only if the user agrees. */
+export function submitIfConfirmed(question: () => string, run: () => unknown): (event: Submit) => void {
+  return (event) => {
+    event.preventDefault();
+    if (confirmed(question())) void run();
+  };
 }
 
 /** A secret the API shows once (a new API key): a copy button, a warning, and a dismissal once it is stored. */

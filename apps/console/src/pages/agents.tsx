@@ -1,20 +1,24 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
   Badge,
   ErrorBox,
   Field,
+  FormSubmit,
   FormTitle,
+  Loading,
   Mono,
   Notice,
   ShownOnce,
   Table,
+  TextField,
   Title,
   confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { AgentView, IssuedKey, Items, KeyView, SignerKey } from '../types.ts';
 
@@ -47,15 +51,14 @@ function ScopesFields(props: { id: string; draft: ScopesDraft; onChange: (d: Sco
     onChange({ ...draft, types: on ? [...draft.types, type] : draft.types.filter((t) => t !== type) });
   return (
     <>
-      <Field label="Chains" id={`${id}-chains`} hint="Chain ids separated by commas, e.g. 1, 8453. Empty: any chain.">
-        <input
-          id={`${id}-chains`}
-          inputMode="numeric"
-          aria-describedby={`${id}-chains-hint`}
-          value={draft.chains}
-          onInput={(e) => onChange({ ...draft, chains: e.currentTarget.value })}
-        />
-      </Field>
+      <TextField
+        label="Chains"
+        id={`${id}-chains`}
+        hint="Chain ids separated by commas, e.g. 1, 8453. Empty: any chain."
+        inputMode="numeric"
+        value={draft.chains}
+        onValue={(chains) => onChange({ ...draft, chains })}
+      />
       <fieldset class="checks">
         <legend>Intent types (none ticked: any type)</legend>
         {INTENT_TYPES.map((t) => (
@@ -96,34 +99,27 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
     setScopes({ chains: '', types: [] });
     return issued;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
+  const submit = submitIfConfirmed(() => {
     const body = scopesBody(scopes);
-    if (
-      confirmed(
-        `Create agent ${name}, signing with ${signer}, and issue its first API key (${describeScopes({
-          chains: body.chains ?? null,
-          types: body.types ?? null,
-        })})?`,
-      )
-    )
-      void create.run();
-  };
+    return `Create agent ${name}, signing with ${signer}, and issue its first API key (${describeScopes({
+      chains: body.chains ?? null,
+      types: body.types ?? null,
+    })})?`;
+  }, create.run);
   const active = signers.data?.items.filter((k) => k.state === 'active') ?? [];
   return (
     <form class="card" onSubmit={submit} aria-label="New agent">
       <h2>New agent</h2>
-      <Field label="Agent name" id="agent-name" hint="Letters, digits, dot, dash and underscore.">
-        <input
-          id="agent-name"
-          required
-          maxLength={128}
-          pattern="[A-Za-z0-9._\-]+"
-          aria-describedby="agent-name-hint"
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField
+        label="Agent name"
+        id="agent-name"
+        hint="Letters, digits, dot, dash and underscore."
+        required
+        maxLength={128}
+        pattern="[A-Za-z0-9._\-]+"
+        value={name}
+        onValue={setName}
+      />
       <Field label="Signer key" id="agent-signer">
         <select id="agent-signer" required value={signer} onChange={(e) => setSigner(e.currentTarget.value)}>
           <option value="">Choose…</option>
@@ -136,130 +132,118 @@ function NewAgentForm(props: { onIssued: (key: IssuedKey, name: string) => void 
         </select>
       </Field>
       <ErrorBox error={signers.error} />
-      <Field label="Key label" id="agent-label">
-        <input id="agent-label" maxLength={128} value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
-      </Field>
-      <Field label="Key expires in (days)" id="agent-days" hint="Empty: the key does not expire.">
-        <input
-          id="agent-days"
-          type="number"
-          min={1}
-          max={3650}
-          aria-describedby="agent-days-hint"
-          value={days}
-          onInput={(e) => setDays(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField label="Key label" id="agent-label" maxLength={128} value={label} onValue={setLabel} />
+      <TextField
+        label="Key expires in (days)"
+        id="agent-days"
+        hint="Empty: the key does not expire."
+        type="number"
+        min={1}
+        max={3650}
+        value={days}
+        onValue={setDays}
+      />
       <ScopesFields id="agent-scopes" draft={scopes} onChange={setScopes} />
-      <button type="submit" class="primary" disabled={create.busy}>
-        Create agent and key
-      </button>
-      <ErrorBox error={create.error} />
+      <FormSubmit label="Create agent and key" tone="primary" action={create} />
     </form>
   );
 }
 
-/** An in-place form's last row: its submit button, Cancel (closes it), and the API's refusal. */
-function SubmitOrCancel(props: {
-  label: string;
-  tone: 'primary' | 'danger';
-  busy: boolean;
-  error: unknown;
+/** What an in-place key form is given: the agent and key it is about, and what to do once it is done or cancelled. */
+interface KeyFormProps {
+  agent: string;
+  k: KeyView;
+  onDone: () => void;
   onCancel: () => void;
-}) {
+}
+
+/**
+ * An in-place form about one key, opened below its table: its focused title and fields, then submit (asks `question`,
+ * runs `write`, closes), Cancel, and the API's refusal.
+ */
+function KeyForm(
+  props: KeyFormProps & {
+    title: string;
+    submit: string;
+    tone: 'primary' | 'danger';
+    question: () => string;
+    write: () => Promise<unknown>;
+    children: ComponentChildren;
+  },
+) {
+  const { k } = props;
+  const action = useAction(async () => {
+    const r = await props.write();
+    props.onDone();
+    return r;
+  });
+  const submit = submitIfConfirmed(props.question, action.run);
   return (
-    <>
+    <form class="card" onSubmit={submit} aria-label={`${props.title} ${k.keyId}`}>
+      <FormTitle>
+        {props.title} <Mono>{k.keyId}</Mono>
+      </FormTitle>
+      {props.children}
       <div class="actions">
-        <button type="submit" class={props.tone} disabled={props.busy}>
-          {props.label}
+        <button type="submit" class={props.tone} disabled={action.busy}>
+          {props.submit}
         </button>
         <button type="button" onClick={props.onCancel}>
           Cancel
         </button>
       </div>
-      <ErrorBox error={props.error} />
-    </>
+      <ErrorBox error={action.error} />
+    </form>
   );
 }
 
 /** Replace a key's scopes; they apply to its next request. */
-function ScopesForm(props: { agent: string; k: KeyView; onDone: () => void; onCancel: () => void }) {
+function ScopesForm(props: KeyFormProps) {
   const { k } = props;
   const [draft, setDraft] = useState<ScopesDraft>({
     chains: k.scopes.chains?.join(', ') ?? '',
     types: k.scopes.types ?? [],
   });
-  const save = useAction(async () => {
-    const r = await api('PUT', `/admin/keys/${k.id}/scopes`, scopesBody(draft));
-    props.onDone();
-    return r;
-  });
-  const submit = (e: Submit) => {
-    e.preventDefault();
+  const question = () => {
     const body = scopesBody(draft);
     const next = describeScopes({ chains: body.chains ?? null, types: body.types ?? null });
-    if (
-      confirmed(`Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`)
-    )
-      void save.run();
+    return `Change the scopes of key ${k.keyId} of ${props.agent} to: ${next}? This applies to its next request.`;
   };
   return (
-    <form class="card" onSubmit={submit} aria-label={`Scopes of key ${k.keyId}`}>
-      <FormTitle>
-        Scopes of key <Mono>{k.keyId}</Mono>
-      </FormTitle>
+    <KeyForm
+      {...props}
+      title="Scopes of key"
+      submit="Save scopes"
+      tone="primary"
+      question={question}
+      write={() => api('PUT', `/admin/keys/${k.id}/scopes`, scopesBody(draft))}
+    >
       <ScopesFields id={`scopes-${k.id}`} draft={draft} onChange={setDraft} />
-      <SubmitOrCancel
-        label="Save scopes"
-        tone="primary"
-        busy={save.busy}
-        error={save.error}
-        onCancel={props.onCancel}
-      />
-    </form>
+    </KeyForm>
   );
 }
 
 /** Lift an input-hygiene quarantine early, with a reason (audited). */
-function ReleaseForm(props: { agent: string; k: KeyView; onDone: () => void; onCancel: () => void }) {
+function ReleaseForm(props: KeyFormProps) {
   const { k } = props;
   const [reason, setReason] = useState('');
-  const release = useAction(async () => {
-    const r = await api('POST', `/admin/keys/${k.id}/quarantine/release`, { reason });
-    props.onDone();
-    return r;
-  });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`))
-      void release.run();
-  };
   return (
-    <form class="card" onSubmit={submit} aria-label={`Lift the quarantine of key ${k.keyId}`}>
-      <FormTitle>
-        Lift the quarantine of key <Mono>{k.keyId}</Mono>
-      </FormTitle>
+    <KeyForm
+      {...props}
+      title="Lift the quarantine of key"
+      submit="Lift quarantine"
+      tone="danger"
+      question={() =>
+        `Lift the quarantine of key ${k.keyId} of ${props.agent} now? Its hit count starts again from zero.`
+      }
+      write={() => api('POST', `/admin/keys/${k.id}/quarantine/release`, { reason })}
+    >
       <p>
         Quarantined until {when(k.quarantinedUntil)} after repeated hostile intents (docs/intent-hygiene.md). Lift it
         only once you know why the agent sent them.
       </p>
-      <Field label="Reason" id={`release-${k.id}`}>
-        <input
-          id={`release-${k.id}`}
-          required
-          maxLength={500}
-          value={reason}
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-      </Field>
-      <SubmitOrCancel
-        label="Lift quarantine"
-        tone="danger"
-        busy={release.busy}
-        error={release.error}
-        onCancel={props.onCancel}
-      />
-    </form>
+      <TextField label="Reason" id={`release-${k.id}`} required maxLength={500} value={reason} onValue={setReason} />
+    </KeyForm>
   );
 }
 
@@ -311,7 +295,7 @@ export function AgentsPage() {
           reload();
         }}
       />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data?.items.map((agent) => (
         <section key={agent.id} class="card" aria-label={`Agent ${agent.name}`}>
           <h2>
@@ -363,25 +347,14 @@ export function AgentsPage() {
               </tr>
             ))}
           </Table>
-          {agent.keys.map((k) =>
-            editing?.id !== k.id ? null : editing.mode === 'scopes' ? (
-              <ScopesForm
-                key={k.id}
-                agent={agent.name}
-                k={k}
-                onDone={finish(`Scopes of key ${k.keyId} saved.`)}
-                onCancel={() => setEditing(null)}
-              />
-            ) : (
-              <ReleaseForm
-                key={k.id}
-                agent={agent.name}
-                k={k}
-                onDone={finish(`Quarantine of key ${k.keyId} lifted.`)}
-                onCancel={() => setEditing(null)}
-              />
-            ),
-          )}
+          {agent.keys.map((k) => {
+            if (editing?.id !== k.id) return null;
+            const [Form, done] =
+              editing.mode === 'scopes'
+                ? [ScopesForm, `Scopes of key ${k.keyId} saved.`]
+                : [ReleaseForm, `Quarantine of key ${k.keyId} lifted.`];
+            return <Form key={k.id} agent={agent.name} k={k} onDone={finish(done)} onCancel={() => setEditing(null)} />;
+          })}
         </section>
       ))}
     </main>

@@ -1,14 +1,11 @@
-import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { Badge, Choice, ErrorBox, Notice, Table, Title, useAction, useApi, when } from '../ui.tsx';
-import type { AlertView, Items } from '../types.ts';
+import { Badge, ErrorBox, ListTable, Loading, StatusFilter, Title, useAction, useStatusList, when } from '../ui.tsx';
+import type { AlertView } from '../types.ts';
 
 /** Alerts, newest first; acknowledge or resolve each. */
 export function AlertsPage() {
-  const [status, setStatus] = useState('');
-  const { data, error, reload } = useApi<Items<AlertView>>(
-    `/admin/alerts?limit=100${status ? `&status=${status}` : ''}`,
-  );
+  const alerts = useStatusList<AlertView>('/admin/alerts', 100);
+  const { data, error, reload } = alerts;
   const act = useAction(async (id: string, to: 'ack' | 'resolve') => {
     const r = await api('POST', `/admin/alerts/${id}/${to}`, {});
     reload();
@@ -17,49 +14,38 @@ export function AlertsPage() {
   return (
     <main>
       <Title>Alerts</Title>
-      <div class="filters">
-        <Choice
-          label="Status"
-          id="alert-status"
-          value={status}
-          options={['', 'open', 'acknowledged', 'resolved']}
-          empty="any"
-          onChange={setStatus}
-        />
-      </div>
+      <StatusFilter id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
       <ErrorBox error={error ?? act.error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
-      {data ? (
-        <Table caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} empty={!data.items.length}>
-          {data.items.map((a) => (
-            <tr key={a.id}>
-              <td>{when(a.lastAt)}</td>
-              <td>
-                <Badge value={a.severity} />
-              </td>
-              <td>
-                {a.summary}
-                {a.occurrences > 1 ? ` (×${a.occurrences})` : ''}
-              </td>
-              <td>
-                <Badge value={a.status} />
-              </td>
-              <td class="row-actions">
-                {a.status === 'open' ? (
-                  <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'ack')}>
-                    Acknowledge<span class="sr-only"> {a.summary}</span>
-                  </button>
-                ) : null}
-                {a.status !== 'resolved' ? (
-                  <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'resolve')}>
-                    Resolve<span class="sr-only"> {a.summary}</span>
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <Loading data={data} error={error} />
+      <ListTable caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} items={data?.items}>
+        {(a) => (
+          <tr key={a.id}>
+            <td>{when(a.lastAt)}</td>
+            <td>
+              <Badge value={a.severity} />
+            </td>
+            <td>
+              {a.summary}
+              {a.occurrences > 1 ? ` (×${a.occurrences})` : ''}
+            </td>
+            <td>
+              <Badge value={a.status} />
+            </td>
+            <td class="row-actions">
+              {a.status === 'open' ? (
+                <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'ack')}>
+                  Acknowledge<span class="sr-only"> {a.summary}</span>
+                </button>
+              ) : null}
+              {a.status !== 'resolved' ? (
+                <button type="button" disabled={act.busy} onClick={() => void act.run(a.id, 'resolve')}>
+                  Resolve<span class="sr-only"> {a.summary}</span>
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

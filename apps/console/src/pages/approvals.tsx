@@ -3,10 +3,12 @@ import { api } from '../api.ts';
 import {
   Reasons,
   Badge,
+  Choice,
   ErrorBox,
   Facts,
   Field,
   Link,
+  ListTable,
   Mono,
   Notice,
   Table,
@@ -29,44 +31,34 @@ export function ApprovalsPage() {
     <main>
       <Title>Approvals</Title>
       <div class="filters">
-        <Field label="Status" id="approval-status">
-          <select id="approval-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-            {STATUSES.map((s) => (
-              <option value={s} key={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <Choice label="Status" id="approval-status" value={status} options={STATUSES} onChange={setStatus} />
       </div>
       <ErrorBox error={error} />
       {loading && !data ? <Notice>Loading…</Notice> : null}
-      {data ? (
-        <Table
-          caption={`${status} approvals`}
-          head={['Intent', 'Amount', 'USD', 'Rule', 'Votes', 'Expires']}
-          empty={data.items.length === 0}
-        >
-          {data.items.map((a) => (
-            <tr key={a.id}>
-              <td>
-                <Link to={`/approvals/${a.id}`}>
-                  {a.intent?.type ?? 'intent'} to <Mono>{short(a.intent?.to)}</Mono>
-                </Link>
-              </td>
-              <td>
-                {a.intent?.amount} {assetName(a.intent?.asset)}
-              </td>
-              <td>{usd(a.valueUsd)}</td>
-              <td>{a.intent?.decision?.policy ?? '—'}</td>
-              <td>
-                {a.approvedBy.length} / {a.required}
-              </td>
-              <td>{a.status === 'pending' ? <TimeLeft until={a.expiresAt} /> : <Badge value={a.status} />}</td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable
+        caption={`${status} approvals`}
+        head={['Intent', 'Amount', 'USD', 'Rule', 'Votes', 'Expires']}
+        items={data?.items}
+      >
+        {(a) => (
+          <tr key={a.id}>
+            <td>
+              <Link to={`/approvals/${a.id}`}>
+                {a.intent?.type ?? 'intent'} to <Mono>{short(a.intent?.to)}</Mono>
+              </Link>
+            </td>
+            <td>
+              {a.intent?.amount} {assetName(a.intent?.asset)}
+            </td>
+            <td>{usd(a.valueUsd)}</td>
+            <td>{a.intent?.decision?.policy ?? '—'}</td>
+            <td>
+              {a.approvedBy.length} / {a.required}
+            </td>
+            <td>{a.status === 'pending' ? <TimeLeft until={a.expiresAt} /> : <Badge value={a.status} />}</td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { Field, ErrorBox, Notice, Title, useApi, type Submit } from '../ui.tsx';
+import { Field, ErrorBox, Loading, Title, useApi, type Submit } from '../ui.tsx';
 import { AuditTrail } from './intents.tsx';
 import type { AuditPage as AuditPageView } from '../types.ts';
 
@@ -22,7 +22,7 @@ export function AuditPage() {
         <button type="submit">Apply</button>
       </form>
       <ErrorBox error={error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? <AuditTrail items={data.items} segment={data.segment} caption="Audit records" /> : null}
     </main>
   );

@@ -2,58 +2,49 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
   Badge,
-  Choice,
   ErrorBox,
   Facts,
   Field,
   Link,
-  Notice,
-  Table,
+  ListTable,
+  Loading,
+  PageLoading,
+  StatusFilter,
   Title,
   confirmed,
   useAction,
   useApi,
+  useStatusList,
   when,
 } from '../ui.tsx';
-import type { IncidentDetail, IncidentView, Items } from '../types.ts';
+import type { IncidentDetail, IncidentView } from '../types.ts';
 
 /** Incidents, newest first; each opens its timeline. */
 export function IncidentsPage() {
-  const [status, setStatus] = useState('');
-  const { data, error } = useApi<Items<IncidentView>>(`/admin/incidents?limit=100${status ? `&status=${status}` : ''}`);
+  const incidents = useStatusList<IncidentView>('/admin/incidents', 100);
+  const { data, error } = incidents;
   return (
     <main>
       <Title>Incidents</Title>
-      <div class="filters">
-        <Choice
-          label="Status"
-          id="incident-status"
-          value={status}
-          options={['', 'open', 'acknowledged', 'resolved']}
-          empty="any"
-          onChange={setStatus}
-        />
-      </div>
+      <StatusFilter id="incident-status" options={['', 'open', 'acknowledged', 'resolved']} list={incidents} />
       <ErrorBox error={error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
-      {data ? (
-        <Table caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} empty={!data.items.length}>
-          {data.items.map((i) => (
-            <tr key={i.id}>
-              <td>{when(i.openedAt)}</td>
-              <td>
-                <Badge value={i.severity} />
-              </td>
-              <td>
-                <Link to={`/incidents/${i.id}`}>{i.summary}</Link>
-              </td>
-              <td>
-                <Badge value={i.status} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <Loading data={data} error={error} />
+      <ListTable caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} items={data?.items}>
+        {(i) => (
+          <tr key={i.id}>
+            <td>{when(i.openedAt)}</td>
+            <td>
+              <Badge value={i.severity} />
+            </td>
+            <td>
+              <Link to={`/incidents/${i.id}`}>{i.summary}</Link>
+            </td>
+            <td>
+              <Badge value={i.status} />
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }
@@ -71,14 +62,7 @@ export function IncidentPage(props: { id: string }) {
     reload();
     return r;
   });
-  if (!data)
-    return (
-      <main>
-        <Title>Incident</Title>
-        <ErrorBox error={error} />
-        {!error ? <Notice>Loading…</Notice> : null}
-      </main>
-    );
+  if (!data) return <PageLoading title="Incident" error={error} />;
   const { incident, timeline, responsesInForce } = data;
   const open = incident.status !== 'resolved';
   const resolve = () => {

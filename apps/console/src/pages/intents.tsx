@@ -2,13 +2,16 @@ import { useState } from 'preact/hooks';
 import {
   Reasons,
   Badge,
+  Choice,
   ErrorBox,
   Facts,
-  Field,
   Link,
+  ListTable,
   Mono,
   Notice,
+  PageLoading,
   Table,
+  TextField,
   Title,
   useApi,
   usd,
@@ -43,56 +46,52 @@ export function IntentsPage() {
     for (const [k, v] of Object.entries(form)) if (v.trim()) q.set(k, v.trim());
     setQuery(q.toString());
   };
-  const set = (key: keyof typeof form) => (e: { currentTarget: { value: string } }) =>
-    setForm({ ...form, [key]: e.currentTarget.value });
+  const set = (key: keyof typeof form) => (value: string) => setForm({ ...form, [key]: value });
   return (
     <main>
       <Title>Intents</Title>
       <form class="filters" onSubmit={apply} aria-label="Filter intents">
-        <Field label="Status" id="f-status">
-          <select id="f-status" value={form.status} onChange={set('status')}>
-            {STATUSES.map((s) => (
-              <option value={s} key={s}>
-                {s || 'any'}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="Agent id" id="f-agent">
-          <input id="f-agent" value={form.agent} onInput={set('agent')} />
-        </Field>
-        <Field label="Chain id" id="f-chain">
-          <input id="f-chain" inputMode="numeric" value={form.chain} onInput={set('chain')} />
-        </Field>
-        <Field label="At least (USD)" id="f-minusd">
-          <input id="f-minusd" inputMode="decimal" value={form.minUsd} onInput={set('minUsd')} />
-        </Field>
+        <Choice
+          label="Status"
+          id="f-status"
+          value={form.status}
+          options={STATUSES}
+          empty="any"
+          onChange={set('status')}
+        />
+        <TextField label="Agent id" id="f-agent" value={form.agent} onValue={set('agent')} />
+        <TextField label="Chain id" id="f-chain" inputMode="numeric" value={form.chain} onValue={set('chain')} />
+        <TextField
+          label="At least (USD)"
+          id="f-minusd"
+          inputMode="decimal"
+          value={form.minUsd}
+          onValue={set('minUsd')}
+        />
         <button type="submit">Apply filters</button>
       </form>
       <ErrorBox error={error} />
       {loading && !data ? <Notice>Loading…</Notice> : null}
-      {data ? (
-        <Table caption="Intents" head={['Created', 'Type', 'To', 'Amount', 'USD', 'Status']} empty={!data.items.length}>
-          {data.items.map(({ intent: i, valueUsd }) => (
-            <tr key={i.id}>
-              <td>
-                <Link to={`/intents/${i.id}`}>{when(i.createdAt)}</Link>
-              </td>
-              <td>{i.type}</td>
-              <td>
-                <Mono>{short(i.to)}</Mono>
-              </td>
-              <td>
-                {i.amount} {assetName(i.asset)}
-              </td>
-              <td>{usd(valueUsd)}</td>
-              <td>
-                <Badge value={i.status} />
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable caption="Intents" head={['Created', 'Type', 'To', 'Amount', 'USD', 'Status']} items={data?.items}>
+        {({ intent: i, valueUsd }) => (
+          <tr key={i.id}>
+            <td>
+              <Link to={`/intents/${i.id}`}>{when(i.createdAt)}</Link>
+            </td>
+            <td>{i.type}</td>
+            <td>
+              <Mono>{short(i.to)}</Mono>
+            </td>
+            <td>
+              {i.amount} {assetName(i.asset)}
+            </td>
+            <td>{usd(valueUsd)}</td>
+            <td>
+              <Badge value={i.status} />
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }
@@ -100,14 +99,7 @@ export function IntentsPage() {
 /** One intent: decision and reasons, money, transactions, and its audit trail with the chain segment verified. */
 export function IntentPage(props: { id: string }) {
   const { data, error } = useApi<IntentDetail>(`/admin/intents/${encodeURIComponent(props.id)}`);
-  if (!data)
-    return (
-      <main>
-        <Title>Intent</Title>
-        <ErrorBox error={error} />
-        {!error ? <Notice>Loading…</Notice> : null}
-      </main>
-    );
+  if (!data) return <PageLoading title="Intent" error={error} />;
   const i = data.intent;
   const money = i.decision?.money;
   return (

@@ -1,6 +1,19 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { ErrorBox, Facts, Field, Mono, Notice, Table, Title, useAction, useApi, when, type Submit } from '../ui.tsx';
+import {
+  ErrorBox,
+  Facts,
+  FormSubmit,
+  Mono,
+  PageLoading,
+  Table,
+  TextField,
+  Title,
+  useAction,
+  useApi,
+  when,
+  type Submit,
+} from '../ui.tsx';
 import type { KillSwitchStatus } from '../types.ts';
 
 const ENGAGE = 'ENGAGE KILL SWITCH';
@@ -31,14 +44,7 @@ export function KillSwitchPage() {
     reload();
     return scope;
   });
-  if (!data)
-    return (
-      <main>
-        <Title>Kill switch</Title>
-        <ErrorBox error={error} />
-        {!error ? <Notice>Loading…</Notice> : null}
-      </main>
-    );
+  if (!data) return <PageLoading title="Kill switch" error={error} />;
   const k = data.killSwitch;
   const engaged = k.engaged;
   const submit = (event: Submit) => {
@@ -72,56 +78,43 @@ export function KillSwitchPage() {
       <form class="card" onSubmit={submit} aria-label={engaged ? 'Release the kill switch' : 'Engage the kill switch'}>
         <h2>{engaged ? 'Release' : 'Engage'}</h2>
         {!engaged ? (
-          <Field label="Reason" id="ks-reason">
-            <input
-              id="ks-reason"
-              required
-              maxLength={500}
-              value={reason}
-              onInput={(e) => setReason(e.currentTarget.value)}
-            />
-          </Field>
+          <TextField label="Reason" id="ks-reason" required maxLength={500} value={reason} onValue={setReason} />
         ) : null}
-        <Field label={`Type ${phrase} to confirm`} id="ks-confirm">
-          <input
-            id="ks-confirm"
-            required
-            autocomplete="off"
-            value={confirm}
-            onInput={(e) => setConfirm(e.currentTarget.value)}
-          />
-        </Field>
-        <Field label="Authenticator code (TOTP)" id="ks-totp">
-          <input
-            id="ks-totp"
-            required
-            inputMode="numeric"
-            autocomplete="one-time-code"
-            maxLength={6}
-            value={totp}
-            onInput={(e) => setTotp(e.currentTarget.value)}
-          />
-        </Field>
+        <TextField
+          label={`Type ${phrase} to confirm`}
+          id="ks-confirm"
+          required
+          autocomplete="off"
+          value={confirm}
+          onValue={setConfirm}
+        />
+        <TextField
+          label="Authenticator code (TOTP)"
+          id="ks-totp"
+          required
+          inputMode="numeric"
+          autocomplete="one-time-code"
+          maxLength={6}
+          value={totp}
+          onValue={setTotp}
+        />
         {engaged ? (
-          <Field
+          <TextField
             label="Signer release authorisation"
             id="ks-release"
             hint="The owners' Ed25519 signature over the latch id above (base64url), made offline; see docs/killswitch.md."
-          >
-            <input
-              id="ks-release"
-              autocomplete="off"
-              aria-describedby="ks-release-hint"
-              value={signerRelease}
-              onInput={(e) => setSignerRelease(e.currentTarget.value)}
-            />
-          </Field>
+            autocomplete="off"
+            value={signerRelease}
+            onValue={setSignerRelease}
+          />
         ) : null}
-        <button type="submit" class="danger" disabled={act.busy || confirm !== phrase}>
-          {engaged ? 'Release the kill switch' : 'Engage the kill switch'}
-        </button>
-        <ErrorBox error={act.error} />
-        {act.result ? <Notice>Done.</Notice> : null}
+        <FormSubmit
+          label={engaged ? 'Release the kill switch' : 'Engage the kill switch'}
+          tone="danger"
+          action={act}
+          ready={confirm === phrase}
+          done="Done."
+        />
       </form>
       <Table caption="Pauses" head={['Scope', 'Since', 'By', 'Reason', '']} empty={!data.pauses.length}>
         {data.pauses.map((p) => (

@@ -4,16 +4,17 @@ import {
   Badge,
   ErrorBox,
   Field,
+  FormSubmit,
+  Loading,
   Mono,
-  Notice,
   Table,
+  TextField,
   Title,
-  confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   usd,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { CostsView } from '../types.ts';
 
@@ -39,11 +40,10 @@ function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
     const f = limitField(v);
     return f === undefined ? `${what} unchanged` : f === null ? `no ${what}` : `${what} ${f} USD`;
   };
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Set the limits of ${scope}: ${say(daily, 'daily limit')}, ${say(hourly, 'hourly limit')}?`))
-      void save.run();
-  };
+  const submit = submitIfConfirmed(
+    () => `Set the limits of ${scope}: ${say(daily, 'daily limit')}, ${say(hourly, 'hourly limit')}?`,
+    save.run,
+  );
   return (
     <form class="card" onSubmit={submit} aria-label="Set limits">
       <h2>Set limits</h2>
@@ -68,21 +68,17 @@ function LimitsForm(props: { scopes: string[]; onSaved: () => void }) {
           ['limit-hourly', 'Hourly limit (USD)', hourly, setHourly],
         ] as const
       ).map(([id, label, value, set]) => (
-        <Field label={label} id={id} key={id} hint="Empty: unchanged. none: no limit.">
-          <input
-            id={id}
-            inputMode="decimal"
-            aria-describedby={`${id}-hint`}
-            value={value}
-            onInput={(e) => set(e.currentTarget.value)}
-          />
-        </Field>
+        <TextField
+          label={label}
+          id={id}
+          key={id}
+          hint="Empty: unchanged. none: no limit."
+          inputMode="decimal"
+          value={value}
+          onValue={set}
+        />
       ))}
-      <button type="submit" class="primary" disabled={save.busy}>
-        Save limits
-      </button>
-      <ErrorBox error={save.error} />
-      {save.result ? <Notice>Limits of {scope} saved.</Notice> : null}
+      <FormSubmit label="Save limits" tone="primary" action={save} done={<>Limits of {scope} saved.</>} />
     </form>
   );
 }
@@ -97,15 +93,12 @@ export function MoneyPage() {
     reload();
     return r;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Reset the breaker of ${scope}?`)) void reset.run();
-  };
+  const submit = submitIfConfirmed(() => `Reset the breaker of ${scope}?`, reset.run);
   return (
     <main>
       <Title>Money</Title>
       <ErrorBox error={error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? (
         <>
           <p>
@@ -161,20 +154,8 @@ export function MoneyPage() {
                 ))}
               </select>
             </Field>
-            <Field label="Reason" id="reset-reason">
-              <input
-                id="reset-reason"
-                required
-                maxLength={500}
-                value={reason}
-                onInput={(e) => setReason(e.currentTarget.value)}
-              />
-            </Field>
-            <button type="submit" disabled={reset.busy}>
-              Reset breaker
-            </button>
-            <ErrorBox error={reset.error} />
-            {reset.result ? <Notice>Reset.</Notice> : null}
+            <TextField label="Reason" id="reset-reason" required maxLength={500} value={reason} onValue={setReason} />
+            <FormSubmit label="Reset breaker" action={reset} done="Reset." />
           </form>
         </>
       ) : null}

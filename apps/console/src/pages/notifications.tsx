@@ -4,16 +4,21 @@ import {
   Badge,
   Choice,
   ErrorBox,
-  Field,
+  FormSubmit,
+  ListTable,
+  Loading,
   Mono,
   Notice,
-  Table,
+  StatusFilter,
+  TextField,
   Title,
   confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
+  useStatusList,
   when,
-  type Submit,
+  type InputAttributes,
 } from '../ui.tsx';
 import type { ChannelView, Items, OutboxItem, TestOutcome } from '../types.ts';
 
@@ -99,30 +104,24 @@ function draftOf(c: ChannelView): Draft {
 
 function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void }) {
   const [d, setD] = useState<Draft>(props.initial);
-  const set = (field: keyof Draft) => (e: { currentTarget: HTMLInputElement }) =>
-    setD({ ...d, [field]: e.currentTarget.value });
   const save = useAction(async () => {
     const r = await api('PUT', `/admin/notifications/channels/${encodeURIComponent(d.name)}`, body(d));
     props.onSaved(d.name);
     return r;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (
-      confirmed(`Save the ${d.kind} channel ${d.name}? An existing channel of that name is replaced, secret included.`)
-    )
-      void save.run();
-  };
-  const input = (field: keyof Draft, label: string, extra: Record<string, unknown> = {}, hint?: string) => (
-    <Field label={label} id={`ch-${field}`} hint={hint}>
-      <input
-        id={`ch-${field}`}
-        value={d[field]}
-        onInput={set(field)}
-        {...(hint ? { 'aria-describedby': `ch-${field}-hint` } : {})}
-        {...extra}
-      />
-    </Field>
+  const submit = submitIfConfirmed(
+    () => `Save the ${d.kind} channel ${d.name}? An existing channel of that name is replaced, secret included.`,
+    save.run,
+  );
+  const input = (field: keyof Draft, label: string, attributes: InputAttributes = {}, hint?: string) => (
+    <TextField
+      label={label}
+      id={`ch-${field}`}
+      hint={hint}
+      value={d[field]}
+      onValue={(value) => setD({ ...d, [field]: value })}
+      {...attributes}
+    />
   );
   return (
     <form class="card" onSubmit={submit} aria-label="Configure a channel">
@@ -189,10 +188,7 @@ function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void })
           />
         </>
       ) : null}
-      <button type="submit" class="primary" disabled={save.busy}>
-        Save channel
-      </button>
-      <ErrorBox error={save.error} />
+      <FormSubmit label="Save channel" tone="primary" action={save} />
     </form>
   );
 }
@@ -200,8 +196,7 @@ function ChannelForm(props: { initial: Draft; onSaved: (name: string) => void })
 /** Channels by name with a test-send each, the form that configures one, and the outbox with retry for dead letters. */
 export function NotificationsPage() {
   const channels = useApi<Items<ChannelView>>('/admin/notifications/channels');
-  const [status, setStatus] = useState('dead');
-  const outbox = useApi<Items<OutboxItem>>(`/admin/notifications/outbox?limit=50${status ? `&status=${status}` : ''}`);
+  const outbox = useStatusList<OutboxItem>('/admin/notifications/outbox', 50, 'dead');
   const [draft, setDraft] = useState<{ d: Draft; n: number }>({ d: EMPTY, n: 0 });
   const [done, setDone] = useState('');
   const test = useAction(async (name: string) => {
@@ -234,53 +229,51 @@ export function NotificationsPage() {
           ) : null}
         </p>
       ) : null}
-      {!channels.data && !channels.error ? <Notice>Loading…</Notice> : null}
-      {channels.data ? (
-        <Table
-          caption="Channels"
-          head={['Name', 'Kind', 'Settings', 'Secret', 'Updated', 'Actions']}
-          empty={!channels.data.items.length}
-        >
-          {channels.data.items.map((c) => (
-            <tr key={c.name}>
-              <td>
-                <Mono>{c.name}</Mono>
-              </td>
-              <td>{c.kind}</td>
-              <td>{summary(c)}</td>
-              <td>{c.secret ? <Mono>{c.secret.hint}</Mono> : 'none'}</td>
-              <td>{when(c.updatedAt)}</td>
-              <td class="row-actions">
-                <button
-                  type="button"
-                  disabled={test.busy}
-                  onClick={() => confirmed(`Send a test message to ${c.name} now?`) && void test.run(c.name)}
-                >
-                  Send test<span class="sr-only"> to {c.name}</span>
-                </button>
-                <button type="button" onClick={() => setDraft((p) => ({ d: draftOf(c), n: p.n + 1 }))}>
-                  Edit<span class="sr-only"> {c.name}</span>
-                </button>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={act.busy}
-                  onClick={() =>
-                    confirmed(`Delete channel ${c.name}? Messages still pending for it will fail.`) &&
-                    void act.run(
-                      'DELETE',
-                      `/admin/notifications/channels/${encodeURIComponent(c.name)}`,
-                      `Channel ${c.name} deleted.`,
-                    )
-                  }
-                >
-                  Delete<span class="sr-only"> {c.name}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <Loading data={channels.data} error={channels.error} />
+      <ListTable
+        caption="Channels"
+        head={['Name', 'Kind', 'Settings', 'Secret', 'Updated', 'Actions']}
+        items={channels.data?.items}
+      >
+        {(c) => (
+          <tr key={c.name}>
+            <td>
+              <Mono>{c.name}</Mono>
+            </td>
+            <td>{c.kind}</td>
+            <td>{summary(c)}</td>
+            <td>{c.secret ? <Mono>{c.secret.hint}</Mono> : 'none'}</td>
+            <td>{when(c.updatedAt)}</td>
+            <td class="row-actions">
+              <button
+                type="button"
+                disabled={test.busy}
+                onClick={() => confirmed(`Send a test message to ${c.name} now?`) && void test.run(c.name)}
+              >
+                Send test<span class="sr-only"> to {c.name}</span>
+              </button>
+              <button type="button" onClick={() => setDraft((p) => ({ d: draftOf(c), n: p.n + 1 }))}>
+                Edit<span class="sr-only"> {c.name}</span>
+              </button>
+              <button
+                type="button"
+                class="danger"
+                disabled={act.busy}
+                onClick={() =>
+                  confirmed(`Delete channel ${c.name}? Messages still pending for it will fail.`) &&
+                  void act.run(
+                    'DELETE',
+                    `/admin/notifications/channels/${encodeURIComponent(c.name)}`,
+                    `Channel ${c.name} deleted.`,
+                  )
+                }
+              >
+                Delete<span class="sr-only"> {c.name}</span>
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       <ChannelForm
         key={draft.n}
         initial={draft.d}
@@ -291,61 +284,55 @@ export function NotificationsPage() {
         }}
       />
       <h2>Outbox</h2>
-      <div class="filters">
-        <Choice
-          label="Delivery status"
-          id="outbox-status"
-          value={status}
-          options={['dead', 'pending', 'delivered', '']}
-          empty="any"
-          onChange={setStatus}
-        />
-      </div>
+      <StatusFilter
+        label="Delivery status"
+        id="outbox-status"
+        options={['dead', 'pending', 'delivered', '']}
+        list={outbox}
+      />
       <ErrorBox error={outbox.error} />
-      {outbox.data ? (
-        <Table
-          caption="Notifications"
-          head={['Id', 'Channel', 'Event', 'Status', 'Attempts', 'Last attempt', 'Last error', 'Actions']}
-          empty={!outbox.data.items.length}
-        >
-          {outbox.data.items.map((n) => (
-            <tr key={n.id}>
-              <td>{n.id}</td>
-              <td>
-                <Mono>{n.channel}</Mono>
-              </td>
-              <td>{n.event}</td>
-              <td>
-                <Badge value={n.status} />
-              </td>
-              <td>{n.attempts}</td>
-              <td>{when(n.lastAttemptAt)}</td>
-              <td>
-                {n.lastErrorCode ? <code>{n.lastErrorCode}</code> : null} {n.lastError ?? ''}
-                {n.lastHttpStatus !== null ? ` (HTTP ${n.lastHttpStatus})` : ''}
-              </td>
-              <td>
-                {n.status === 'dead' ? (
-                  <button
-                    type="button"
-                    disabled={act.busy}
-                    onClick={() =>
-                      confirmed(`Send notification ${n.id} to ${n.channel} again?`) &&
-                      void act.run(
-                        'POST',
-                        `/admin/notifications/outbox/${n.id}/retry`,
-                        `Notification ${n.id} queued again.`,
-                      )
-                    }
-                  >
-                    Retry<span class="sr-only"> notification {n.id}</span>
-                  </button>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable
+        caption="Notifications"
+        head={['Id', 'Channel', 'Event', 'Status', 'Attempts', 'Last attempt', 'Last error', 'Actions']}
+        items={outbox.data?.items}
+      >
+        {(n) => (
+          <tr key={n.id}>
+            <td>{n.id}</td>
+            <td>
+              <Mono>{n.channel}</Mono>
+            </td>
+            <td>{n.event}</td>
+            <td>
+              <Badge value={n.status} />
+            </td>
+            <td>{n.attempts}</td>
+            <td>{when(n.lastAttemptAt)}</td>
+            <td>
+              {n.lastErrorCode ? <code>{n.lastErrorCode}</code> : null} {n.lastError ?? ''}
+              {n.lastHttpStatus !== null ? ` (HTTP ${n.lastHttpStatus})` : ''}
+            </td>
+            <td>
+              {n.status === 'dead' ? (
+                <button
+                  type="button"
+                  disabled={act.busy}
+                  onClick={() =>
+                    confirmed(`Send notification ${n.id} to ${n.channel} again?`) &&
+                    void act.run(
+                      'POST',
+                      `/admin/notifications/outbox/${n.id}/retry`,
+                      `Notification ${n.id} queued again.`,
+                    )
+                  }
+                >
+                  Retry<span class="sr-only"> notification {n.id}</span>
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        )}
+      </ListTable>
     </main>
   );
 }

@@ -1,4 +1,4 @@
-import { Badge, ErrorBox, Notice, Title, useApi, when } from '../ui.tsx';
+import { Badge, ErrorBox, Loading, Title, useApi, when } from '../ui.tsx';
 import type { SecurityStatus } from '../types.ts';
 
 /** The hardening baseline scored item by item, failing items first, each with its evidence and what to fix. */
@@ -9,7 +9,7 @@ export function SecurityPage() {
     <main>
       <Title>Security status</Title>
       <ErrorBox error={error} />
-      {!data && !error ? <Notice>Loading…</Notice> : null}
+      <Loading data={data} error={error} />
       {data ? (
         <>
           <p class={data.level === 'hardened' ? 'banner good' : 'banner warn'} data-testid="security-score">

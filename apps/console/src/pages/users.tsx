@@ -4,17 +4,19 @@ import {
   Badge,
   Choice,
   ErrorBox,
-  Field,
+  FormSubmit,
   FormTitle,
+  ListTable,
+  Loading,
   Mono,
   Notice,
-  Table,
+  TextField,
   Title,
   confirmed,
+  submitIfConfirmed,
   useAction,
   useApi,
   when,
-  type Submit,
 } from '../ui.tsx';
 import type { Items, SessionView, UserView } from '../types.ts';
 
@@ -31,11 +33,10 @@ function UserPanel(props: { user: UserView; onChanged: (message: string) => void
     props.onChanged(message);
     return message;
   });
-  const changeRole = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Make ${user.username} ${role}? Their sessions end; they sign in again with the new role.`))
-      void act.run('POST', `/admin/users/${user.id}/role`, { role }, `${user.username} is now ${role}.`);
-  };
+  const changeRole = submitIfConfirmed(
+    () => `Make ${user.username} ${role}? Their sessions end; they sign in again with the new role.`,
+    () => act.run('POST', `/admin/users/${user.id}/role`, { role }, `${user.username} is now ${role}.`),
+  );
   return (
     <section class="card" aria-label={`User ${user.username}`}>
       <FormTitle>User {user.username}</FormTitle>
@@ -48,43 +49,41 @@ function UserPanel(props: { user: UserView; onChanged: (message: string) => void
           </button>
         </form>
       ) : null}
-      {sessions.data ? (
-        <Table
-          caption={`Active sessions of ${user.username}`}
-          head={['Started', 'Last seen', 'Ends', 'Address', 'Browser', '']}
-          empty={!sessions.data.items.length}
-        >
-          {sessions.data.items.map((s) => (
-            <tr key={s.id}>
-              <td>{when(s.createdAt)}</td>
-              <td>{when(s.lastSeenAt)}</td>
-              <td>{when(s.expiresAt)}</td>
-              <td>
-                <Mono>{s.ip}</Mono>
-              </td>
-              <td>{s.userAgent ?? '—'}</td>
-              <td>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={act.busy}
-                  onClick={() =>
-                    confirmed(`End the session of ${user.username} started ${when(s.createdAt)} from ${s.ip}?`) &&
-                    void act.run(
-                      'DELETE',
-                      `/admin/users/${user.id}/sessions/${s.id}`,
-                      undefined,
-                      `Session of ${user.username} ended.`,
-                    )
-                  }
-                >
-                  End session<span class="sr-only"> started {when(s.createdAt)}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <ListTable
+        caption={`Active sessions of ${user.username}`}
+        head={['Started', 'Last seen', 'Ends', 'Address', 'Browser', '']}
+        items={sessions.data?.items}
+      >
+        {(s) => (
+          <tr key={s.id}>
+            <td>{when(s.createdAt)}</td>
+            <td>{when(s.lastSeenAt)}</td>
+            <td>{when(s.expiresAt)}</td>
+            <td>
+              <Mono>{s.ip}</Mono>
+            </td>
+            <td>{s.userAgent ?? '—'}</td>
+            <td>
+              <button
+                type="button"
+                class="danger"
+                disabled={act.busy}
+                onClick={() =>
+                  confirmed(`End the session of ${user.username} started ${when(s.createdAt)} from ${s.ip}?`) &&
+                  void act.run(
+                    'DELETE',
+                    `/admin/users/${user.id}/sessions/${s.id}`,
+                    undefined,
+                    `Session of ${user.username} ended.`,
+                  )
+                }
+              >
+                End session<span class="sr-only"> started {when(s.createdAt)}</span>
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {!user.disabled ? (
         <button
           type="button"
@@ -113,39 +112,31 @@ function NewUserForm(props: { onCreated: (message: string) => void }) {
     setPassword('');
     return username;
   });
-  const submit = (e: Submit) => {
-    e.preventDefault();
-    if (confirmed(`Create ${role} ${username}?`)) void create.run();
-  };
+  const submit = submitIfConfirmed(() => `Create ${role} ${username}?`, create.run);
   return (
     <form class="card" onSubmit={submit} aria-label="New user">
       <h2>New user</h2>
-      <Field label="Username" id="user-name">
-        <input
-          id="user-name"
-          required
-          maxLength={128}
-          autocomplete="off"
-          value={username}
-          onInput={(e) => setUsername(e.currentTarget.value)}
-        />
-      </Field>
-      <Field label="Initial password" id="user-password" hint="Share it privately; they can change it once signed in.">
-        <input
-          id="user-password"
-          type="password"
-          required
-          autocomplete="new-password"
-          aria-describedby="user-password-hint"
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-      </Field>
+      <TextField
+        label="Username"
+        id="user-name"
+        required
+        maxLength={128}
+        autocomplete="off"
+        value={username}
+        onValue={setUsername}
+      />
+      <TextField
+        label="Initial password"
+        id="user-password"
+        hint="Share it privately; they can change it once signed in."
+        type="password"
+        required
+        autocomplete="new-password"
+        value={password}
+        onValue={setPassword}
+      />
       <Choice label="Role" id="user-role" value={role} options={ROLES} onChange={setRole} />
-      <button type="submit" class="primary" disabled={create.busy}>
-        Create user
-      </button>
-      <ErrorBox error={create.error} />
+      <FormSubmit label="Create user" tone="primary" action={create} />
     </form>
   );
 }
@@ -165,30 +156,24 @@ export function UsersPage() {
       <Title>Users and sessions</Title>
       <ErrorBox error={error} />
       {done ? <Notice>{done}</Notice> : null}
-      {!data && !error ? <Notice>Loading…</Notice> : null}
-      {data ? (
-        <Table caption="Users" head={['Username', 'Role', 'State', 'Since', '']} empty={!data.items.length}>
-          {data.items.map((u) => (
-            <tr key={u.id}>
-              <td>{u.username}</td>
-              <td>{u.role}</td>
-              <td>
-                <Badge value={u.disabled ? 'disabled' : 'active'} />
-              </td>
-              <td>{when(u.createdAt)}</td>
-              <td>
-                <button
-                  type="button"
-                  aria-expanded={open === u.id}
-                  onClick={() => setOpen(open === u.id ? null : u.id)}
-                >
-                  Sessions and role<span class="sr-only"> of {u.username}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </Table>
-      ) : null}
+      <Loading data={data} error={error} />
+      <ListTable caption="Users" head={['Username', 'Role', 'State', 'Since', '']} items={data?.items}>
+        {(u) => (
+          <tr key={u.id}>
+            <td>{u.username}</td>
+            <td>{u.role}</td>
+            <td>
+              <Badge value={u.disabled ? 'disabled' : 'active'} />
+            </td>
+            <td>{when(u.createdAt)}</td>
+            <td>
+              <button type="button" aria-expanded={open === u.id} onClick={() => setOpen(open === u.id ? null : u.id)}>
+                Sessions and role<span class="sr-only"> of {u.username}</span>
+              </button>
+            </td>
+          </tr>
+        )}
+      </ListTable>
       {selected ? <UserPanel key={selected.id + selected.role} user={selected} onChanged={changed} /> : null}
       <NewUserForm onCreated={changed} />
     </main>
