@@ -13,13 +13,8 @@ import {
   PERMIT2_TRANSFER_FROM,
   PERMIT2_TRANSFER_FROM_BATCH,
 } from '../abi/permit2.abi.ts';
+import { permit2AllowanceEffect, type Permit2Details } from '../grant-effects.ts';
 
-interface PermitDetails {
-  token: Address;
-  amount: bigint;
-  expiration: number;
-  nonce: number;
-}
 interface TokenPermissions {
   token: Address;
   amount: bigint;
@@ -27,20 +22,6 @@ interface TokenPermissions {
 interface TransferDetails {
   to: Address;
   requestedAmount: bigint;
-}
-
-function allowancePermit(owner: Address, spender: Address, sigDeadline: bigint, d: PermitDetails): EffectDraft {
-  return {
-    kind: 'permit',
-    asset: d.token,
-    from: owner,
-    spender,
-    amount: d.amount,
-    unlimited: isUnlimitedAmount(d.amount, 160),
-    expiration: BigInt(d.expiration),
-    deadline: sigDeadline,
-    standard: 'erc20',
-  };
 }
 
 // SignatureTransfer: the caller (the permit's spender) moves `requestedAmount` of the permitted token from `owner`
@@ -126,8 +107,8 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
     kind: 'permit2_permit',
     item: PERMIT2_PERMIT_SINGLE,
     effects: (args) => {
-      const [owner, p] = args as [Address, { details: PermitDetails; spender: Address; sigDeadline: bigint }];
-      return [allowancePermit(owner, p.spender, p.sigDeadline, p.details)];
+      const [owner, p] = args as [Address, { details: Permit2Details; spender: Address; sigDeadline: bigint }];
+      return [permit2AllowanceEffect(owner, p.spender, p.sigDeadline, p.details)];
     },
   }),
   defineHandler({
@@ -136,9 +117,9 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
     effects: (args) => {
       const [owner, p] = args as [
         Address,
-        { details: readonly PermitDetails[]; spender: Address; sigDeadline: bigint },
+        { details: readonly Permit2Details[]; spender: Address; sigDeadline: bigint },
       ];
-      return p.details.map((d) => allowancePermit(owner, p.spender, p.sigDeadline, d));
+      return p.details.map((d) => permit2AllowanceEffect(owner, p.spender, p.sigDeadline, d));
     },
   }),
   defineHandler({

@@ -1,6 +1,13 @@
-import { maxUint256, type Address, type Hex } from 'viem';
-import { defineHandler, MalformedCallError, type CallHandler } from '../call-handler.ts';
-import { isUnlimitedAmount } from '../effect.ts';
+import type { Address, Hex } from 'viem';
+import {
+  defineHandler,
+  MalformedCallError,
+  type CallContext,
+  type CallHandler,
+  type EffectDraft,
+} from '../call-handler.ts';
+import { isUnlimitedAmount, type TokenStandard } from '../effect.ts';
+import { daiPermitEffect, eip2612PermitEffect, eip3009TransferEffect } from '../grant-effects.ts';
 import {
   DAI_PERMIT,
   EIP2612_PERMIT,
@@ -31,6 +38,19 @@ const erc721SafeTransfer = (item: typeof ERC721_SAFE_TRANSFER_FROM) =>
     },
   });
 
+/** The caller lets `spender` move `amount` of the called token (approve, increaseAllowance). */
+function callerApproval(ctx: CallContext, spender: Address, amount: bigint, standard: TokenStandard): EffectDraft {
+  return {
+    kind: 'approval',
+    asset: ctx.target,
+    from: ctx.sender,
+    spender,
+    amount,
+    unlimited: isUnlimitedAmount(amount),
+    standard,
+  };
+}
+
 // EIP-3009: the token moves `value` from `from` (who signed) to `to`; receiveWithAuthorization also requires the
 // caller to be `to`. validBefore is the deadline.
 const erc3009 = (item: typeof EIP3009_TRANSFER_WITH_AUTHORIZATION) =>
@@ -39,17 +59,7 @@ const erc3009 = (item: typeof EIP3009_TRANSFER_WITH_AUTHORIZATION) =>
     item,
     effects: (args, ctx) => {
       const [from, to, value, , validBefore] = args as [Address, Address, bigint, bigint, bigint, Hex];
-      return [
-        {
-          kind: 'transfer',
-          asset: ctx.target,
-          from,
-          recipient: to,
-          amount: value,
-          deadline: validBefore,
-          standard: 'erc20',
-        },
-      ];
+      return [eip3009TransferEffect(ctx.target, from, to, value, validBefore)];
     },
   });
 
@@ -86,17 +96,7 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: TOKEN_APPROVE,
     effects: (args, ctx) => {
       const [spender, amount] = args as [Address, bigint];
-      return [
-        {
-          kind: 'approval',
-          asset: ctx.target,
-          from: ctx.sender,
-          spender,
-          amount,
-          unlimited: isUnlimitedAmount(amount),
-          standard: 'erc20_or_erc721',
-        },
-      ];
+      return [callerApproval(ctx, spender, amount, 'erc20_or_erc721')];
     },
   }),
   defineHandler({
@@ -104,17 +104,7 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: ERC20_INCREASE_ALLOWANCE,
     effects: (args, ctx) => {
       const [spender, added] = args as [Address, bigint];
-      return [
-        {
-          kind: 'approval',
-          asset: ctx.target,
-          from: ctx.sender,
-          spender,
-          amount: added,
-          unlimited: isUnlimitedAmount(added),
-          standard: 'erc20',
-        },
-      ];
+      return [callerApproval(ctx, spender, added, 'erc20')];
     },
   }),
   erc721SafeTransfer(ERC721_SAFE_TRANSFER_FROM),
@@ -179,18 +169,7 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: EIP2612_PERMIT,
     effects: (args, ctx) => {
       const [owner, spender, value, deadline] = args as [Address, Address, bigint, bigint];
-      return [
-        {
-          kind: 'permit',
-          asset: ctx.target,
-          from: owner,
-          spender,
-          amount: value,
-          unlimited: isUnlimitedAmount(value),
-          deadline,
-          standard: 'erc20',
-        },
-      ];
+      return [eip2612PermitEffect(ctx.target, owner, spender, value, deadline)];
     },
   }),
   defineHandler({
@@ -198,19 +177,7 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: DAI_PERMIT,
     effects: (args, ctx) => {
       const [holder, spender, , expiry, allowed] = args as [Address, Address, bigint, bigint, boolean];
-      // DAI: allowed sets the allowance to 2^256 - 1, not allowed sets it to 0; expiry 0 never expires.
-      return [
-        {
-          kind: 'permit',
-          asset: ctx.target,
-          from: holder,
-          spender,
-          amount: allowed ? maxUint256 : 0n,
-          unlimited: allowed,
-          deadline: expiry,
-          standard: 'erc20',
-        },
-      ];
+      return [daiPermitEffect(ctx.target, holder, spender, allowed, expiry)];
     },
   }),
   erc3009(EIP3009_TRANSFER_WITH_AUTHORIZATION),
