@@ -48,25 +48,18 @@ function signatureTransfers(
   }));
 }
 
-const single = (
-  kind: 'permit2_permit_transfer_from' | 'permit2_permit_witness_transfer_from',
-  item: typeof PERMIT2_PERMIT_TRANSFER_FROM,
-) =>
-  defineHandler({
-    kind,
-    item,
-    effects: (args, ctx) => {
-      const [permit, details, owner] = args as [
-        { permitted: TokenPermissions; deadline: bigint },
-        TransferDetails,
-        Address,
-      ];
-      return signatureTransfers(owner, ctx.sender, permit.deadline, [permit.permitted], [details]);
-    },
-  });
+/** One item as a list of one; a list as it is (the batch functions take lists where the single ones take one). */
+function asList<T>(value: T | readonly T[]): readonly T[] {
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
 
-const batch = (
-  kind: 'permit2_permit_batch_transfer_from' | 'permit2_permit_batch_witness_transfer_from',
+/** A SignatureTransfer function, single or batch, plain or with a witness (which adds nothing to the effects). */
+const signatureTransfer = (
+  kind:
+    | 'permit2_permit_transfer_from'
+    | 'permit2_permit_witness_transfer_from'
+    | 'permit2_permit_batch_transfer_from'
+    | 'permit2_permit_batch_witness_transfer_from',
   item: typeof PERMIT2_PERMIT_TRANSFER_FROM,
 ) =>
   defineHandler({
@@ -74,11 +67,11 @@ const batch = (
     item,
     effects: (args, ctx) => {
       const [permit, details, owner] = args as [
-        { permitted: readonly TokenPermissions[]; deadline: bigint },
-        readonly TransferDetails[],
+        { permitted: TokenPermissions | readonly TokenPermissions[]; deadline: bigint },
+        TransferDetails | readonly TransferDetails[],
         Address,
       ];
-      return signatureTransfers(owner, ctx.sender, permit.deadline, permit.permitted, details);
+      return signatureTransfers(owner, ctx.sender, permit.deadline, asList(permit.permitted), asList(details));
     },
   });
 
@@ -148,8 +141,8 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
   }),
   // lockdown only revokes approvals; it is a known, harmless call and gets the plain contract_call effect.
   defineHandler({ kind: 'permit2_lockdown', item: PERMIT2_LOCKDOWN, effects: () => [] }),
-  single('permit2_permit_transfer_from', PERMIT2_PERMIT_TRANSFER_FROM),
-  batch('permit2_permit_batch_transfer_from', PERMIT2_PERMIT_BATCH_TRANSFER_FROM),
-  single('permit2_permit_witness_transfer_from', PERMIT2_PERMIT_WITNESS_TRANSFER_FROM),
-  batch('permit2_permit_batch_witness_transfer_from', PERMIT2_PERMIT_BATCH_WITNESS_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_transfer_from', PERMIT2_PERMIT_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_batch_transfer_from', PERMIT2_PERMIT_BATCH_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_witness_transfer_from', PERMIT2_PERMIT_WITNESS_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_batch_witness_transfer_from', PERMIT2_PERMIT_BATCH_WITNESS_TRANSFER_FROM),
 ];
