@@ -192,9 +192,7 @@ function readDomain(value: unknown): TypedDataDomainView {
         throw new TypedDataError(`${at} is larger than any chain id this gateway accepts.`, at);
       out.chainId = Number(id);
     } else if (name === 'verifyingContract') {
-      const address = readAddress(v);
-      if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
-      out.verifyingContract = address;
+      out.verifyingContract = readAddressAt(v, at);
     } else {
       if (typeof v !== 'string' || !HEX_BYTES.test(v) || v.length !== 66)
         throw new TypedDataError(`${at} must be 32 bytes of hex.`, at);
@@ -229,9 +227,7 @@ function readStruct(
   depth: number,
   budget: { values: number },
 ): Record<string, unknown> {
-  if (depth >= MAX_TYPED_DATA_DEPTH)
-    throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
-  count(budget, at);
+  enterNested(depth, budget, at);
   if (!isPlainObject(value)) throw new TypedDataError(`${at} must be an object of type ${type}.`, at);
   const fields = types[type]!;
   for (const key of Object.keys(value)) {
@@ -251,6 +247,13 @@ function readStruct(
   return out;
 }
 
+/** A struct or array one level deeper: refused past MAX_TYPED_DATA_DEPTH, and counted as one value. */
+function enterNested(depth: number, budget: { values: number }, at: string): void {
+  if (depth >= MAX_TYPED_DATA_DEPTH)
+    throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
+  count(budget, at);
+}
+
 function count(budget: { values: number }, at: string): void {
   budget.values += 1;
   if (budget.values > MAX_TYPED_DATA_VALUES)
@@ -267,9 +270,7 @@ function readValue(
 ): unknown {
   const array = ARRAY_SUFFIX.exec(type);
   if (array !== null) {
-    if (depth >= MAX_TYPED_DATA_DEPTH)
-      throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
-    count(budget, at);
+    enterNested(depth, budget, at);
     if (!Array.isArray(value)) throw new TypedDataError(`${at} must be an array (${type}).`, at);
     if (array[2] !== undefined && value.length !== Number(array[2])) {
       throw new TypedDataError(`${at} must hold exactly ${array[2]} items.`, at);
@@ -281,9 +282,7 @@ function readValue(
   if (Object.hasOwn(types, type)) return readStruct(types, type, value, at, depth, budget);
   count(budget, at);
   if (type === 'address') {
-    const address = readAddress(value);
-    if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
-    return address;
+    return readAddressAt(value, at);
   }
   if (type === 'bool') {
     if (typeof value !== 'boolean') throw new TypedDataError(`${at} must be true or false.`, at);
@@ -308,6 +307,13 @@ function readValue(
   }
   const integer = INTEGER_TYPE.exec(type)!;
   return readInteger(value, Number(integer[2]), integer[1] === 'int', at);
+}
+
+/** The address at `at`, checksummed; refused when it is not one or fails its EIP-55 checksum. */
+function readAddressAt(value: unknown, at: string): Address {
+  const address = readAddress(value);
+  if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
+  return address;
 }
 
 /**
