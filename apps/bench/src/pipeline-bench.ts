@@ -57,6 +57,46 @@ export const RATE_LIMITS_ON: Record<string, string> = {
 /** Spend limits for "on": far above a run's spend (about 0.09 USD per intent at the dev price of 2,000 USD/ETH). */
 const SPEND_LIMITS_ON = { agentDailyUsd: '1000000', agentHourlyUsd: '100000', globalDailyUsd: '10000000' };
 
+/** The intent every pipeline run posts: a tiny native transfer to the first recipient. */
+const TRANSFER_BODY = JSON.stringify({
+  type: 'transfer',
+  chainId: 31337,
+  to: RECIPIENTS[0],
+  asset: 'native',
+  amount: '0.000001',
+});
+
+/** A round-robin over `tokens`: each call returns the next one. */
+function roundRobin(tokens: readonly string[]): () => string {
+  let next = 0;
+  return () => tokens[next++ % tokens.length]!;
+}
+
+/** Autocannon options that POST the transfer intent to `/v1/intents`, every request with the token `nextToken` gives. */
+function intentLoad(
+  baseUrl: string,
+  connections: number,
+  duration: number,
+  nextToken: () => string,
+): autocannon.Options {
+  return {
+    url: `${baseUrl}/v1/intents`,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        body: TRANSFER_BODY,
+        // Every request takes the next agent's token, so many agents spread evenly over the connections.
+        setupRequest: (req) => ({
+          ...req,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${nextToken()}` },
+        }),
+      },
+    ],
+  };
+}
+
 /** One autocannon run; every response's latency (ms) is added to `latencies`. */
 function cannon(options: autocannon.Options, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -168,33 +208,9 @@ async function pair(
   group: { label: string; tag: string; tokens: readonly string[]; agentIds: readonly string[] },
   options: PipelineOptions,
 ): Promise<PipelineRow[]> {
-  const body = JSON.stringify({
-    type: 'transfer',
-    chainId: 31337,
-    to: RECIPIENTS[0],
-    asset: 'native',
-    amount: '0.000001',
-  });
-  let next = 0;
-  const cannonOptions = (baseUrl: string, duration: number): autocannon.Options => ({
-    url: `${baseUrl}/v1/intents`,
-    connections: options.connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        body,
-        // Every request takes the next agent's token, so 64 agents spread evenly over the connections.
-        setupRequest: (req) => ({
-          ...req,
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${group.tokens[next++ % group.tokens.length]}`,
-          },
-        }),
-      },
-    ],
-  });
+  const nextToken = roundRobin(group.tokens);
+  const cannonOptions = (baseUrl: string, duration: number): autocannon.Options =>
+    intentLoad(baseUrl, options.connections, duration, nextToken);
   const modes = [
     { on: false, name: `pipeline: ${group.label}, limits off`, rateLimits: RATE_LIMITS_OFF },
     { on: true, name: `pipeline: ${group.label}, spend + rate limits on`, rateLimits: RATE_LIMITS_ON },
@@ -344,13 +360,6 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     }
     throw new Error(`gateway never loaded policy version ${version}`);
   };
-  const body = JSON.stringify({
-    type: 'transfer',
-    chainId: 31337,
-    to: RECIPIENTS[0],
-    asset: 'native',
-    amount: '0.000001',
-  });
   const run = (duration: number, latencies?: number[]) =>
     cannon(
       {
@@ -358,7 +367,11 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
         connections: options.connections,
         duration,
         requests: [
-          { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+          {
+            method: 'POST',
+            body: TRANSFER_BODY,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          },
         ],
       },
       latencies,
@@ -496,13 +509,6 @@ export async function fleetScenarios(
       agents: spread,
     },
   ].filter((g) => g.agents.length > 0 && (!options.only || options.only.includes(g.scenario)));
-  const body = JSON.stringify({
-    type: 'transfer',
-    chainId: 31337,
-    to: RECIPIENTS[0],
-    asset: 'native',
-    amount: '0.000001',
-  });
   const rows: FleetRow[] = [];
   for (const group of groups) {
     const tokens: string[] = [];
@@ -525,29 +531,9 @@ export async function fleetScenarios(
       process.env.BENCH_GATEWAY_NODE_ARGS?.replaceAll('{scenario}', group.scenario).split(' ').filter(Boolean) ?? [],
     );
     try {
-      let next = 0;
+      const nextToken = roundRobin(tokens);
       const run = (duration: number, latencies?: number[]) =>
-        cannon(
-          {
-            url: `${gateway.baseUrl}/v1/intents`,
-            connections: options.connections,
-            duration,
-            requests: [
-              {
-                method: 'POST',
-                body,
-                setupRequest: (req) => ({
-                  ...req,
-                  headers: {
-                    'content-type': 'application/json',
-                    authorization: `Bearer ${tokens[next++ % tokens.length]}`,
-                  },
-                }),
-              },
-            ],
-          },
-          latencies,
-        );
+        cannon(intentLoad(gateway.baseUrl, options.connections, duration, nextToken), latencies);
       if (options.warmupSeconds > 0) await run(options.warmupSeconds);
       const latencies: number[] = [];
       const before = await counts(stack);
