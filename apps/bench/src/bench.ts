@@ -34,7 +34,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { keccak256, toHex } from 'viem';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
-import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
+import { ticketedBenchTransfer } from './bench-transfer.ts';
 import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
 import { decisionBench, printDecisionRows } from './decision-bench.ts';
 import {
@@ -117,21 +117,9 @@ async function signerFloor(socketPath: string, ticketKeyPem: string, signer: `0x
   const total = 3_000;
   // Pre-mint tickets so only the signer's work (frame, ticket check, journal, secp256k1 signature) is timed.
   const jobs = await Promise.all(
-    Array.from({ length: total }, async (_, i) => {
-      const wire = toWireTransaction({
-        chainId: 31337,
-        nonce: 1_000_000 + i,
-        to: RECIPIENTS[0]!,
-        value: 1n,
-        data: '0x',
-        gas: 21_000n,
-        maxFeePerGas: 2_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
-      });
-      const digest = transactionDigest(fromWireTransaction(wire));
-      const ticket = await issuer.issue({ intentId: keccak256(toHex(i)), chainId: 31337, signerKeyId: signer, digest });
-      return { ticket, transaction: wire };
-    }),
+    Array.from({ length: total }, (_, i) =>
+      ticketedBenchTransfer(issuer, signer, keccak256(toHex(i)), 1_000_000 + i, RECIPIENTS[0]!),
+    ),
   );
   const latencies: number[] = [];
   let next = 0;
