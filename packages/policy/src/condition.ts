@@ -85,3 +85,12 @@ export class ConditionValueError extends Error {
 export function defineCondition<S extends TSchema>(definition: ConditionDefinition<S>): ConditionDefinition {
   return Object.freeze(definition);
 }
+
+/** The compile of a `true or false` condition: holds when the fact `read` returns equals the value; unknown if no boolean. */
+export function equalsBooleanFact(read: (facts: AvailableFacts) => unknown): (value: boolean) => ConditionTest {
+  return (value) => (facts) => {
+    const fact = read(facts);
+    if (typeof fact !== 'boolean') return 'unknown';
+    return fact === value;
+  };
+}
