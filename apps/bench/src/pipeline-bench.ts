@@ -97,6 +97,11 @@ function intentLoad(
   };
 }
 
+/** The `p` quantile of sorted latencies (the sample at floor(n × p)), or null when there are none. */
+function quantile(sorted: readonly number[], p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
 /** One autocannon run; every response's latency (ms) is added to `latencies`. */
 function cannon(options: autocannon.Options, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -265,15 +270,11 @@ async function pair(
     const rows = modes.map((m, i): PipelineRow => {
       const t = tallies[i]!;
       t.latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null =>
-        t.latencies.length === 0
-          ? null
-          : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!;
       return {
         name: m.name,
         perSecond: t.latencies.length / t.seconds,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: quantile(t.latencies, 0.5),
+        p99: quantile(t.latencies, 0.99),
         errors: t.errors,
         note: [
           `${t.signed} intents signed, ${t.rejected} rejected, ${t.limited} rate-limited (429)`,
@@ -398,15 +399,11 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     const rows = sets.map((set, i): PipelineRow => {
       const t = tallies[i]!;
       t.latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null =>
-        t.latencies.length === 0
-          ? null
-          : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!;
       return {
         name: `pipeline: 1 agent, ${set.label}`,
         perSecond: t.latencies.length / t.seconds,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: quantile(t.latencies, 0.5),
+        p99: quantile(t.latencies, 0.99),
         errors: t.errors,
         note: `${t.signed} intents signed; ${((t.cpu * 1000) / Math.max(1, t.signed)).toFixed(2)} ms gateway CPU per signed intent`,
       };
@@ -561,14 +558,12 @@ export async function fleetScenarios(
       const perIntent = (seconds: number): number | null =>
         signed === 0 ? null : Math.round(((seconds * 1000) / signed) * 100) / 100;
       latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null =>
-        latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
       const row: FleetRow = {
         scenario: group.scenario,
         name: group.name,
         perSecond: latencies.length / r.duration,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: quantile(latencies, 0.5),
+        p99: quantile(latencies, 0.99),
         errors: r.non2xx + r.errors,
         signed,
         gatewayCpuMsPerIntent: perIntent(cpu1.gateway - cpu0.gateway),
