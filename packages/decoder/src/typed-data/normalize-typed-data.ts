@@ -110,8 +110,7 @@ export function normalizeTypedData(input: unknown): NormalizedTypedData {
   if (typeof primaryType !== 'string' || !Object.hasOwn(types, primaryType)) {
     throw new TypedDataError('primaryType must name a struct declared in types (not EIP712Domain).', 'primaryType');
   }
-  const budget = { values: 0 };
-  const message = readStruct(types, primaryType, own(payload, 'message'), 'message', 0, budget);
+  const message = readStruct({ types, budget: { values: 0 } }, primaryType, own(payload, 'message'), 'message', 0);
   return { domain, types, primaryType, message };
 }
 
@@ -219,17 +218,22 @@ function checkDomainType(types: Record<string, unknown>, domain: TypedDataDomain
   }
 }
 
+/** What every step of reading one message shares: the declared struct types and the count of values read so far. */
+interface MessageReading {
+  readonly types: Record<string, readonly TypedDataField[]>;
+  readonly budget: { values: number };
+}
+
 function readStruct(
-  types: Record<string, readonly TypedDataField[]>,
+  reading: MessageReading,
   type: string,
   value: unknown,
   at: string,
   depth: number,
-  budget: { values: number },
 ): Record<string, unknown> {
-  enterNested(depth, budget, at);
+  enterNested(depth, reading.budget, at);
   if (!isPlainObject(value)) throw new TypedDataError(`${at} must be an object of type ${type}.`, at);
-  const fields = types[type]!;
+  const fields = reading.types[type]!;
   for (const key of Object.keys(value)) {
     if (!fields.some((f) => f.name === key)) {
       throw new TypedDataError(
@@ -242,7 +246,7 @@ function readStruct(
   for (const field of fields) {
     if (!Object.hasOwn(value, field.name))
       throw new TypedDataError(`${at}.${field.name} is missing.`, `${at}.${field.name}`);
-    out[field.name] = readValue(types, field.type, value[field.name], `${at}.${field.name}`, depth + 1, budget);
+    out[field.name] = readValue(reading, field.type, value[field.name], `${at}.${field.name}`, depth + 1);
   }
   return out;
 }
@@ -260,27 +264,20 @@ function count(budget: { values: number }, at: string): void {
     throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
 }
 
-function readValue(
-  types: Record<string, readonly TypedDataField[]>,
-  type: string,
-  value: unknown,
-  at: string,
-  depth: number,
-  budget: { values: number },
-): unknown {
+function readValue(reading: MessageReading, type: string, value: unknown, at: string, depth: number): unknown {
   const array = ARRAY_SUFFIX.exec(type);
   if (array !== null) {
-    enterNested(depth, budget, at);
+    enterNested(depth, reading.budget, at);
     if (!Array.isArray(value)) throw new TypedDataError(`${at} must be an array (${type}).`, at);
     if (array[2] !== undefined && value.length !== Number(array[2])) {
       throw new TypedDataError(`${at} must hold exactly ${array[2]} items.`, at);
     }
     if (value.length > MAX_TYPED_DATA_VALUES)
       throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
-    return value.map((item: unknown, i) => readValue(types, array[1]!, item, `${at}[${i}]`, depth + 1, budget));
+    return value.map((item: unknown, i) => readValue(reading, array[1]!, item, `${at}[${i}]`, depth + 1));
   }
-  if (Object.hasOwn(types, type)) return readStruct(types, type, value, at, depth, budget);
-  count(budget, at);
+  if (Object.hasOwn(reading.types, type)) return readStruct(reading, type, value, at, depth);
+  count(reading.budget, at);
   if (type === 'address') {
     return readAddressAt(value, at);
   }
