@@ -1,11 +1,5 @@
 import type { Address, Hex } from 'viem';
-import {
-  defineHandler,
-  MalformedCallError,
-  type CallContext,
-  type CallHandler,
-  type EffectDraft,
-} from '../call-handler.ts';
+import { defineHandler, MalformedCallError, type CallHandler } from '../call-handler.ts';
 import { isUnlimitedAmount, type TokenStandard } from '../effect.ts';
 import { daiPermitEffect, eip2612PermitEffect, eip3009TransferEffect } from '../grant-effects.ts';
 import {
@@ -38,18 +32,30 @@ const erc721SafeTransfer = (item: typeof ERC721_SAFE_TRANSFER_FROM) =>
     },
   });
 
-/** The caller lets `spender` move `amount` of the called token (approve, increaseAllowance). */
-function callerApproval(ctx: CallContext, spender: Address, amount: bigint, standard: TokenStandard): EffectDraft {
-  return {
-    kind: 'approval',
-    asset: ctx.target,
-    from: ctx.sender,
-    spender,
-    amount,
-    unlimited: isUnlimitedAmount(amount),
-    standard,
-  };
-}
+/** approve / increaseAllowance: the caller lets `spender` move `amount` (the added amount) of the called token. */
+const callerApproval = (
+  kind: 'token_approve' | 'erc20_increase_allowance',
+  item: typeof TOKEN_APPROVE,
+  standard: TokenStandard,
+) =>
+  defineHandler({
+    kind,
+    item,
+    effects: (args, ctx) => {
+      const [spender, amount] = args as [Address, bigint];
+      return [
+        {
+          kind: 'approval',
+          asset: ctx.target,
+          from: ctx.sender,
+          spender,
+          amount,
+          unlimited: isUnlimitedAmount(amount),
+          standard,
+        },
+      ];
+    },
+  });
 
 // EIP-3009: the token moves `value` from `from` (who signed) to `to`; receiveWithAuthorization also requires the
 // caller to be `to`. validBefore is the deadline.
@@ -91,22 +97,8 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
       ];
     },
   }),
-  defineHandler({
-    kind: 'token_approve',
-    item: TOKEN_APPROVE,
-    effects: (args, ctx) => {
-      const [spender, amount] = args as [Address, bigint];
-      return [callerApproval(ctx, spender, amount, 'erc20_or_erc721')];
-    },
-  }),
-  defineHandler({
-    kind: 'erc20_increase_allowance',
-    item: ERC20_INCREASE_ALLOWANCE,
-    effects: (args, ctx) => {
-      const [spender, added] = args as [Address, bigint];
-      return [callerApproval(ctx, spender, added, 'erc20')];
-    },
-  }),
+  callerApproval('token_approve', TOKEN_APPROVE, 'erc20_or_erc721'),
+  callerApproval('erc20_increase_allowance', ERC20_INCREASE_ALLOWANCE, 'erc20'),
   erc721SafeTransfer(ERC721_SAFE_TRANSFER_FROM),
   erc721SafeTransfer(ERC721_SAFE_TRANSFER_FROM_WITH_DATA),
   defineHandler({
