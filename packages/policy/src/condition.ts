@@ -94,3 +94,10 @@ export function equalsBooleanFact(read: (facts: AvailableFacts) => unknown): (va
     return fact === value;
   };
 }
+
+/** The items of a value written as one item or a list, each with its issue path ('' alone, `[i]` in a list). */
+export function oneOrListItems<T>(value: T | readonly T[]): { item: T; path: string }[] {
+  return Array.isArray(value)
+    ? (value as readonly T[]).map((item, index) => ({ item, path: `[${index}]` }))
+    : [{ item: value as T, path: '' }];
+}
