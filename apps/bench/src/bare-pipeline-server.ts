@@ -16,7 +16,7 @@ import { SignJWT, generateKeyPair, jwtVerify } from 'jose';
 import { keccak256, toHex } from 'viem';
 import { createPool, appendAudit } from '@clawd402/gateway';
 import { simulateRequest } from './simulate-request.ts';
-import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
+import { ticketedBenchTransfer } from './bench-transfer.ts';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 
 const env = (name: string): string => {
@@ -73,19 +73,8 @@ app.post('/bare', async (request, reply) => {
   } finally {
     client.release();
   }
-  const wire = toWireTransaction({
-    chainId: 31337,
-    nonce: nonce++,
-    to: body.to,
-    value: 1n,
-    data: '0x',
-    gas: 21_000n,
-    maxFeePerGas: 2_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
-  });
-  const digest = transactionDigest(fromWireTransaction(wire));
-  const ticket = await tickets.issue({ intentId: keccak256(toHex(id)), chainId: 31337, signerKeyId: from, digest });
-  const signed = await signer.signTransaction({ ticket, transaction: wire });
+  const job = await ticketedBenchTransfer(tickets, from, keccak256(toHex(id)), nonce++, body.to);
+  const signed = await signer.signTransaction(job);
   return reply.code(201).send({ id, hash: signed.hash });
 });
 

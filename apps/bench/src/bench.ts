@@ -34,7 +34,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { keccak256, toHex } from 'viem';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
-import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
+import { ticketedBenchTransfer } from './bench-transfer.ts';
 import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
 import { decisionBench, printDecisionRows } from './decision-bench.ts';
 import {
@@ -117,21 +117,9 @@ async function signerFloor(socketPath: string, ticketKeyPem: string, signer: `0x
   const total = 3_000;
   // Pre-mint tickets so only the signer's work (frame, ticket check, journal, secp256k1 signature) is timed.
   const jobs = await Promise.all(
-    Array.from({ length: total }, async (_, i) => {
-      const wire = toWireTransaction({
-        chainId: 31337,
-        nonce: 1_000_000 + i,
-        to: RECIPIENTS[0]!,
-        value: 1n,
-        data: '0x',
-        gas: 21_000n,
-        maxFeePerGas: 2_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
-      });
-      const digest = transactionDigest(fromWireTransaction(wire));
-      const ticket = await issuer.issue({ intentId: keccak256(toHex(i)), chainId: 31337, signerKeyId: signer, digest });
-      return { ticket, transaction: wire };
-    }),
+    Array.from({ length: total }, (_, i) =>
+      ticketedBenchTransfer(issuer, signer, keccak256(toHex(i)), 1_000_000 + i, RECIPIENTS[0]!),
+    ),
   );
   const latencies: number[] = [];
   let next = 0;
@@ -236,6 +224,19 @@ async function main(): Promise<void> {
     rows.push(await echoFloor());
     const spreadKeys = stack.signerHdAddresses.slice(0, SPREAD_KEYS);
     const bareKey = stack.signerHdAddresses[SPREAD_KEYS]!;
+    // The signer's raw rate, with the stack's socket, ticket key and signing address.
+    const stackSignerFloor = () =>
+      signerFloor(
+        stack.env.SIGNER_SOCKET!,
+        readFileSync(stack.env.TICKET_PRIVATE_KEY_FILE!, 'utf8'),
+        stack.signerAddress,
+      );
+    const pipelineOptions = {
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      warmupSeconds: WARMUP_SECONDS,
+      rounds: ROUNDS,
+    };
     process.stderr.write('bench: floors\n');
     const simulate = await simulateFloor(stack, bareKey, { seconds: Math.max(3, SECONDS / 2), inFlight: CONNECTIONS });
     const bare = await bareFloor(stack, bareKey, {
@@ -254,48 +255,18 @@ async function main(): Promise<void> {
     });
     rows.push(simulate, bare, ...fleet);
     if (QUICK) {
-      rows.splice(
-        1,
-        0,
-        await signerFloor(
-          stack.env.SIGNER_SOCKET!,
-          readFileSync(stack.env.TICKET_PRIVATE_KEY_FILE!, 'utf8'),
-          stack.signerAddress,
-        ),
-      );
+      rows.splice(1, 0, await stackSignerFloor());
       printRows(rows);
       writeResults(rows, fleet);
       return;
     }
     // Money safety off and on, 1 agent and 64 agents (src/pipeline-bench.ts).
-    rows.push(
-      ...(await pipelineScenarios(stack, {
-        seconds: SECONDS,
-        connections: CONNECTIONS,
-        warmupSeconds: WARMUP_SECONDS,
-        rounds: ROUNDS,
-      })),
-    );
+    rows.push(...(await pipelineScenarios(stack, pipelineOptions)));
     // The issue's seed policy active beside the dev set: what evaluating the policy costs the pipeline ("on ÷ off" = seed ÷ dev).
-    rows.push(
-      ...(await policyScenarios(stack, {
-        seconds: SECONDS,
-        connections: CONNECTIONS,
-        warmupSeconds: WARMUP_SECONDS,
-        rounds: ROUNDS,
-      })),
-    );
+    rows.push(...(await policyScenarios(stack, pipelineOptions)));
     // Last, though listed second: it signs nonces 1,000,000+ with the stack's key, and the signer's nonce guard then
     // refuses new transactions more than 1024 below those (nonce_below_window), so the pipeline must have run first.
-    rows.splice(
-      1,
-      0,
-      await signerFloor(
-        stack.env.SIGNER_SOCKET!,
-        readFileSync(stack.env.TICKET_PRIVATE_KEY_FILE!, 'utf8'),
-        stack.signerAddress,
-      ),
-    );
+    rows.splice(1, 0, await stackSignerFloor());
 
     printRows(rows);
     writeResults(rows, fleet);

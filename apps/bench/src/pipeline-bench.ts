@@ -57,6 +57,51 @@ export const RATE_LIMITS_ON: Record<string, string> = {
 /** Spend limits for "on": far above a run's spend (about 0.09 USD per intent at the dev price of 2,000 USD/ETH). */
 const SPEND_LIMITS_ON = { agentDailyUsd: '1000000', agentHourlyUsd: '100000', globalDailyUsd: '10000000' };
 
+/** The intent every pipeline run posts: a tiny native transfer to the first recipient. */
+const TRANSFER_BODY = JSON.stringify({
+  type: 'transfer',
+  chainId: 31337,
+  to: RECIPIENTS[0],
+  asset: 'native',
+  amount: '0.000001',
+});
+
+/** A round-robin over `tokens`: each call returns the next one. */
+function roundRobin(tokens: readonly string[]): () => string {
+  let next = 0;
+  return () => tokens[next++ % tokens.length]!;
+}
+
+/** Autocannon options that POST the transfer intent to `/v1/intents`, every request with the token `nextToken` gives. */
+function intentLoad(
+  baseUrl: string,
+  connections: number,
+  duration: number,
+  nextToken: () => string,
+): autocannon.Options {
+  return {
+    url: `${baseUrl}/v1/intents`,
+    connections,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        body: TRANSFER_BODY,
+        // Every request takes the next agent's token, so many agents spread evenly over the connections.
+        setupRequest: (req) => ({
+          ...req,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${nextToken()}` },
+        }),
+      },
+    ],
+  };
+}
+
+/** The `p` quantile of sorted latencies (the sample at floor(n × p)), or null when there are none. */
+function quantile(sorted: readonly number[], p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
 /** One autocannon run; every response's latency (ms) is added to `latencies`. */
 function cannon(options: autocannon.Options, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -168,33 +213,9 @@ async function pair(
   group: { label: string; tag: string; tokens: readonly string[]; agentIds: readonly string[] },
   options: PipelineOptions,
 ): Promise<PipelineRow[]> {
-  const body = JSON.stringify({
-    type: 'transfer',
-    chainId: 31337,
-    to: RECIPIENTS[0],
-    asset: 'native',
-    amount: '0.000001',
-  });
-  let next = 0;
-  const cannonOptions = (baseUrl: string, duration: number): autocannon.Options => ({
-    url: `${baseUrl}/v1/intents`,
-    connections: options.connections,
-    duration,
-    requests: [
-      {
-        method: 'POST',
-        body,
-        // Every request takes the next agent's token, so 64 agents spread evenly over the connections.
-        setupRequest: (req) => ({
-          ...req,
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${group.tokens[next++ % group.tokens.length]}`,
-          },
-        }),
-      },
-    ],
-  });
+  const nextToken = roundRobin(group.tokens);
+  const cannonOptions = (baseUrl: string, duration: number): autocannon.Options =>
+    intentLoad(baseUrl, options.connections, duration, nextToken);
   const modes = [
     { on: false, name: `pipeline: ${group.label}, limits off`, rateLimits: RATE_LIMITS_OFF },
     { on: true, name: `pipeline: ${group.label}, spend + rate limits on`, rateLimits: RATE_LIMITS_ON },
@@ -249,15 +270,11 @@ async function pair(
     const rows = modes.map((m, i): PipelineRow => {
       const t = tallies[i]!;
       t.latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null =>
-        t.latencies.length === 0
-          ? null
-          : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!;
       return {
         name: m.name,
         perSecond: t.latencies.length / t.seconds,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: quantile(t.latencies, 0.5),
+        p99: quantile(t.latencies, 0.99),
         errors: t.errors,
         note: [
           `${t.signed} intents signed, ${t.rejected} rejected, ${t.limited} rate-limited (429)`,
@@ -344,13 +361,6 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     }
     throw new Error(`gateway never loaded policy version ${version}`);
   };
-  const body = JSON.stringify({
-    type: 'transfer',
-    chainId: 31337,
-    to: RECIPIENTS[0],
-    asset: 'native',
-    amount: '0.000001',
-  });
   const run = (duration: number, latencies?: number[]) =>
     cannon(
       {
@@ -358,7 +368,11 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
         connections: options.connections,
         duration,
         requests: [
-          { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+          {
+            method: 'POST',
+            body: TRANSFER_BODY,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          },
         ],
       },
       latencies,
@@ -385,15 +399,11 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     const rows = sets.map((set, i): PipelineRow => {
       const t = tallies[i]!;
       t.latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null =>
-        t.latencies.length === 0
-          ? null
-          : t.latencies[Math.min(t.latencies.length - 1, Math.floor(t.latencies.length * p))]!;
       return {
         name: `pipeline: 1 agent, ${set.label}`,
         perSecond: t.latencies.length / t.seconds,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: quantile(t.latencies, 0.5),
+        p99: quantile(t.latencies, 0.99),
         errors: t.errors,
         note: `${t.signed} intents signed; ${((t.cpu * 1000) / Math.max(1, t.signed)).toFixed(2)} ms gateway CPU per signed intent`,
       };
@@ -496,13 +506,6 @@ export async function fleetScenarios(
       agents: spread,
     },
   ].filter((g) => g.agents.length > 0 && (!options.only || options.only.includes(g.scenario)));
-  const body = JSON.stringify({
-    type: 'transfer',
-    chainId: 31337,
-    to: RECIPIENTS[0],
-    asset: 'native',
-    amount: '0.000001',
-  });
   const rows: FleetRow[] = [];
   for (const group of groups) {
     const tokens: string[] = [];
@@ -525,29 +528,9 @@ export async function fleetScenarios(
       process.env.BENCH_GATEWAY_NODE_ARGS?.replaceAll('{scenario}', group.scenario).split(' ').filter(Boolean) ?? [],
     );
     try {
-      let next = 0;
+      const nextToken = roundRobin(tokens);
       const run = (duration: number, latencies?: number[]) =>
-        cannon(
-          {
-            url: `${gateway.baseUrl}/v1/intents`,
-            connections: options.connections,
-            duration,
-            requests: [
-              {
-                method: 'POST',
-                body,
-                setupRequest: (req) => ({
-                  ...req,
-                  headers: {
-                    'content-type': 'application/json',
-                    authorization: `Bearer ${tokens[next++ % tokens.length]}`,
-                  },
-                }),
-              },
-            ],
-          },
-          latencies,
-        );
+        cannon(intentLoad(gateway.baseUrl, options.connections, duration, nextToken), latencies);
       if (options.warmupSeconds > 0) await run(options.warmupSeconds);
       const latencies: number[] = [];
       const before = await counts(stack);
@@ -575,14 +558,12 @@ export async function fleetScenarios(
       const perIntent = (seconds: number): number | null =>
         signed === 0 ? null : Math.round(((seconds * 1000) / signed) * 100) / 100;
       latencies.sort((x, y) => x - y);
-      const pct = (p: number): number | null =>
-        latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!;
       const row: FleetRow = {
         scenario: group.scenario,
         name: group.name,
         perSecond: latencies.length / r.duration,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: quantile(latencies, 0.5),
+        p99: quantile(latencies, 0.99),
         errors: r.non2xx + r.errors,
         signed,
         gatewayCpuMsPerIntent: perIntent(cpu1.gateway - cpu0.gateway),

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { fromWireTransaction, toWireTransaction, transactionDigest, type WireTransaction } from '@clawd402/protocol';
+import { fromWireTransaction } from '@clawd402/protocol';
+import { benchTransfer, ticketedBenchTransfer } from './bench-transfer.ts';
 import { SignerClient, TicketIssuer, generateTicketKeyPair, loadTicketPrivateKey } from '@clawd402/signer-client';
 
 const TSX = import.meta.resolve('tsx');
@@ -24,19 +25,6 @@ export interface SignerBenchRow {
   note: string;
 }
 
-function tx(nonce: number): WireTransaction {
-  return toWireTransaction({
-    chainId: 31337,
-    nonce,
-    to: RECIPIENT,
-    value: 1n,
-    data: '0x',
-    gas: 21_000n,
-    maxFeePerGas: 2_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
-  });
-}
-
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -44,7 +32,7 @@ function cpuSeconds(pid: number): number {
 
 async function viemRate(count: number): Promise<SignerBenchRow> {
   const account = privateKeyToAccount(generatePrivateKey());
-  const txs = Array.from({ length: count }, (_, i) => fromWireTransaction(tx(i)));
+  const txs = Array.from({ length: count }, (_, i) => fromWireTransaction(benchTransfer(i, RECIPIENT)));
   for (let i = 0; i < 200; i++) await account.signTransaction(txs[i]!); // warm up
   const cpu = process.cpuUsage();
   const t0 = performance.now();
@@ -92,18 +80,9 @@ async function signerRate(
     const client = new SignerClient({ socketPath: join(dir, 'run/s.sock'), connections, timeoutMs: 60_000 });
     const warm = 200;
     const jobs = await Promise.all(
-      Array.from({ length: count + warm }, async (_, i) => {
-        const wire = tx(i);
-        return {
-          ticket: await issuer.issue({
-            intentId: `b-${i}`,
-            chainId: 31337,
-            signerKeyId: ready.address,
-            digest: transactionDigest(fromWireTransaction(wire)),
-          }),
-          transaction: wire,
-        };
-      }),
+      Array.from({ length: count + warm }, (_, i) =>
+        ticketedBenchTransfer(issuer, ready.address, `b-${i}`, i, RECIPIENT),
+      ),
     );
     for (const job of jobs.slice(0, warm)) await client.signTransaction(job);
     let next = warm;

@@ -105,12 +105,19 @@ const COMMON = {
   'scrypt-n': { type: 'string' },
 } as const;
 
+/** The --label and --agent a new key gets, where given. */
+function labelAndAgent(values: { label?: string; agent?: string }): { label?: string; agent?: string } {
+  return {
+    ...(values.label === undefined ? {} : { label: values.label }),
+    ...(values.agent === undefined ? {} : { agent: values.agent }),
+  };
+}
+
 function newKeyOptions(values: { 'password-file'?: string; label?: string; agent?: string; 'scrypt-n'?: string }) {
   const n = scryptN(values['scrypt-n']);
   return {
     password: readPasswordFile(required(values, 'password-file')),
-    ...(values.label === undefined ? {} : { label: values.label }),
-    ...(values.agent === undefined ? {} : { agent: values.agent }),
+    ...labelAndAgent(values),
     ...(n === undefined ? {} : { scryptN: n }),
   };
 }
@@ -129,6 +136,23 @@ async function ledgerConfirmedAddress(
   const device = new LedgerDevice({ timeoutMs: timeout === undefined ? DEFAULT_DEVICE_TIMEOUT_MS : Number(timeout) });
   process.stderr.write(`clawd402-signer: confirm the address for ${path} on the Ledger's screen\n`);
   return ledgerAddress(device, path, { display: true, ...(chainId === undefined ? {} : { chainId: Number(chainId) }) });
+}
+
+/** The options that name a Ledger account: its path, the chain to show, how long to wait for the device. */
+const LEDGER_ACCOUNT = {
+  path: { type: 'string' },
+  'chain-id': { type: 'string' },
+  'device-timeout-ms': { type: 'string' },
+} as const;
+
+/** The Ledger account --path names, its address confirmed on the device's screen. */
+async function confirmedLedgerAccount(values: {
+  path?: string;
+  'chain-id'?: string;
+  'device-timeout-ms'?: string;
+}): Promise<{ path: string; address: Address }> {
+  const path = required(values, 'path');
+  return { path, address: await ledgerConfirmedAddress(path, values['chain-id'], values['device-timeout-ms']) };
 }
 
 const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
@@ -193,22 +217,14 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
       strict: true,
       options: {
         'key-dir': { type: 'string' },
-        path: { type: 'string' },
-        'chain-id': { type: 'string' },
+        ...LEDGER_ACCOUNT,
         label: { type: 'string' },
         agent: { type: 'string' },
-        'device-timeout-ms': { type: 'string' },
       },
     });
     const dir = required(values, 'key-dir');
-    const path = required(values, 'path');
-    const address = await ledgerConfirmedAddress(path, values['chain-id'], values['device-timeout-ms']);
-    const record = await addLedgerKey(dir, {
-      address,
-      path,
-      ...(values.label === undefined ? {} : { label: values.label }),
-      ...(values.agent === undefined ? {} : { agent: values.agent }),
-    });
+    const ledger = await confirmedLedgerAccount(values);
+    const record = await addLedgerKey(dir, { ...ledger, ...labelAndAgent(values) });
     print(describe(record));
   },
 
@@ -269,19 +285,14 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
       options: {
         ...COMMON,
         key: { type: 'string' },
-        path: { type: 'string' },
-        'chain-id': { type: 'string' },
-        'device-timeout-ms': { type: 'string' },
+        ...LEDGER_ACCOUNT,
       },
     });
     const dir = required(values, 'key-dir');
     const key = required(values, 'key');
     const old = readKeyDirectory(dir).keys.find((k) => k.id.toLowerCase() === key.toLowerCase());
     let ledger: { address: Address; path: string } | undefined;
-    if (old?.backend === 'ledger') {
-      const path = required(values, 'path');
-      ledger = { path, address: await ledgerConfirmedAddress(path, values['chain-id'], values['device-timeout-ms']) };
-    }
+    if (old?.backend === 'ledger') ledger = await confirmedLedgerAccount(values);
     const result = await rotateKey(dir, { ...newKeyOptions(values), key, ...(ledger ? { ledger } : {}) });
     print({ old: describe(result.old), new: describe(result.new) });
   },

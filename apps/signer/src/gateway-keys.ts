@@ -1,6 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { SignerConfigError } from './keystore.ts';
+import { readConfigText, SignerConfigError } from './keystore.ts';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
@@ -33,11 +32,5 @@ export function parseGatewayPublicKeys(pemText: string, source = 'gateway key'):
 
 /** Read and parse a gateway key file. */
 export function loadGatewayPublicKeys(path: string): KeyObject[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new SignerConfigError(`gateway key file ${path} cannot be read`, { cause });
-  }
-  return parseGatewayPublicKeys(text, `gateway key file ${path}`);
+  return parseGatewayPublicKeys(readConfigText(path, `gateway key file ${path}`), `gateway key file ${path}`);
 }

@@ -12,17 +12,21 @@ export class SignerConfigError extends Error {
   }
 }
 
+/** The UTF-8 text of a file the signer is configured with; refused as "`what` cannot be read" when it cannot be. */
+export function readConfigText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new SignerConfigError(`${what} cannot be read`, { cause });
+  }
+}
+
 /**
  * Read a password file: its contents with one trailing newline (LF or CRLF) removed. A missing, unreadable or empty
  * file is refused, so an unset password can never silently encrypt or decrypt with "".
  */
 export function readPasswordFile(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new SignerConfigError(`password file ${path} cannot be read`, { cause });
-  }
+  const text = readConfigText(path, `password file ${path}`);
   const password = text.replace(/\r?\n$/, '');
   if (password.length === 0) throw new SignerConfigError(`password file ${path} is empty`);
   return password;
@@ -80,12 +84,7 @@ export async function createKeystoreFile(options: CreateKeystoreOptions): Promis
 
 /** Decrypt a keystore file into a signing key. A wrong password or a corrupt file is refused without detail. */
 export async function loadKeystoreFile(path: string, password: string): Promise<SigningKey> {
-  let json: string;
-  try {
-    json = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new SignerConfigError(`keystore ${path} cannot be read`, { cause });
-  }
+  const json = readConfigText(path, `keystore ${path}`);
   let privateKey: string;
   try {
     ({ privateKey } = await decryptKeystoreJson(json, password));

@@ -190,37 +190,35 @@ export function createRequestHandler(
     return { raw, hash, from: key.address };
   }
 
-  async function signTypedData(params: unknown, log: Logger): Promise<SignatureResult> {
-    const { ticket, typedData, digest, chainId } = parseSignTypedDataParams(params);
+  /** Authorize and sign a request that moves no value by itself (typed data, a message): amount 0, logged by digest. */
+  async function signDigestOnly(
+    ticket: string,
+    operation: 'typed_data' | 'personal_sign',
+    chainId: number | null,
+    digest: Hex,
+    log: Logger,
+    sign: (key: SignerKey) => Promise<Hex>,
+  ): Promise<SignatureResult> {
     const {
       key,
       result: signature,
       jti,
       iid,
       cid,
-    } = await authorizeAndSign(ticket, { operation: 'typed_data', chainId, digest, facts: { amount: 0n } }, (k) =>
-      k.signTypedData(typedData, digest),
-    );
-    logEvent(log, 'signer.signed', { jti, iid, cid, from: key.address, digest, op: 'typed_data' });
+    } = await authorizeAndSign(ticket, { operation, chainId, digest, facts: { amount: 0n } }, sign);
+    logEvent(log, 'signer.signed', { jti, iid, cid, from: key.address, digest, op: operation });
     return { signature, digest, from: key.address };
+  }
+
+  async function signTypedData(params: unknown, log: Logger): Promise<SignatureResult> {
+    const { ticket, typedData, digest, chainId } = parseSignTypedDataParams(params);
+    return signDigestOnly(ticket, 'typed_data', chainId, digest, log, (k) => k.signTypedData(typedData, digest));
   }
 
   async function signMessage(params: unknown, log: Logger): Promise<SignatureResult> {
     const { ticket, message } = parseSignMessageParams(params);
     const digest = messageDigest(message);
-    const {
-      key,
-      result: signature,
-      jti,
-      iid,
-      cid,
-    } = await authorizeAndSign(
-      ticket,
-      { operation: 'personal_sign', chainId: null, digest, facts: { amount: 0n } },
-      (k) => k.signMessage(message, digest),
-    );
-    logEvent(log, 'signer.signed', { jti, iid, cid, from: key.address, digest, op: 'personal_sign' });
-    return { signature, digest, from: key.address };
+    return signDigestOnly(ticket, 'personal_sign', null, digest, log, (k) => k.signMessage(message, digest));
   }
 
   function listKeys(params: unknown): ListKeysResult {

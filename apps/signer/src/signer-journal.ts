@@ -4,14 +4,13 @@ import {
   fdatasync,
   fsyncSync,
   openSync,
-  readFileSync,
   renameSync,
   rmSync,
   write,
   writeFileSync,
 } from 'node:fs';
 import { SignerError, SIGN_OPERATIONS, type NonceMode, type SignOperation } from '@clawd402/protocol';
-import { SignerConfigError } from './keystore.ts';
+import { readConfigText, SignerConfigError } from './keystore.ts';
 import { NonceGuard, nonceFields, parseNonceClaim, type NonceClaim } from './nonce-guard.ts';
 
 /**
@@ -317,12 +316,7 @@ export class SignerJournal {
 
   #load(path: string, onTornLine?: () => void): void {
     if (!existsSync(path)) return;
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (cause) {
-      throw new SignerConfigError(`signer journal ${path} cannot be read`, { cause });
-    }
+    const text = readConfigText(path, `signer journal ${path}`);
     const lines = text.split('\n');
     lines.forEach((line, index) => {
       if (line === '') return;

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { FrameDecoder, FrameError, encodeFrame, logEvent } from '@clawd402/protocol';
@@ -10,7 +9,13 @@ import { loadGatewayPublicKeys, parseGatewayPublicKeys } from './gateway-keys.ts
 import { loadKeyDirectory, readKeyDirectory, type KeyRecord } from './keys/key-directory.ts';
 import { LedgerDevice, type LedgerTransportFactory } from './keys/ledger-key.ts';
 import type { SignerKey, SignerKeyInfo } from './keys/signer-key.ts';
-import { isGroupOrWorldAccessible, loadKeystoreFile, readPasswordFile, SignerConfigError } from './keystore.ts';
+import {
+  isGroupOrWorldAccessible,
+  loadKeystoreFile,
+  readConfigText,
+  readPasswordFile,
+  SignerConfigError,
+} from './keystore.ts';
 import { createSilentLogger } from './logger.ts';
 import { loadSignerPolicy, type SignerPolicy } from './policy/signer-policy.ts';
 import { createRequestHandler, errorResponse, type HandledFrame, type KeyMetadata } from './request-handler.ts';
@@ -350,13 +355,7 @@ function loadGatewayKeys(options: StartSignerOptions): KeyObject[] {
 
 function loadReleaseKeys(options: StartSignerOptions): KeyObject[] {
   if (options.releaseKeyFile === undefined) return [];
-  const text = (() => {
-    try {
-      return readFileSync(options.releaseKeyFile, 'utf8');
-    } catch (cause) {
-      throw new SignerConfigError(`release key file ${options.releaseKeyFile} cannot be read`, { cause });
-    }
-  })();
+  const text = readConfigText(options.releaseKeyFile, `release key file ${options.releaseKeyFile}`);
   return parseGatewayPublicKeys(text, `release key file ${options.releaseKeyFile}`);
 }
 

@@ -1,7 +1,7 @@
 // Security regressions: signing requests refused before any policy runs, each with its exact reason code.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { keccak256, serializeTransaction, stringToHex, type Hex } from 'viem';
+import { keccak256, serializeTransaction, stringToHex, type Hex, type TransactionSerializable } from 'viem';
 import {
   classifySigningRequest,
   isChainIdMismatch,
@@ -16,6 +16,21 @@ const INTENT = { chainId: 31337 };
 const code = (request: SigningRequest) => classifySigningRequest(request, INTENT)?.code ?? null;
 const R: Hex = `0x${'12'.repeat(32)}`;
 const S: Hex = `0x${'34'.repeat(32)}`;
+
+/** The refusal code of eth_sendRawTransaction for a transaction of nonce 0 to ALICE with 21000 gas, serialized. */
+const rawTransactionCode = (fields: Omit<TransactionSerializable, 'nonce' | 'to' | 'gas'>) =>
+  code({
+    method: 'eth_sendRawTransaction',
+    transaction: serializeTransaction({ nonce: 0, to: ALICE, gas: 21000n, ...fields } as TransactionSerializable),
+  });
+
+/** A one-field `Approve(address spender)` typed-data payload for BOB under `domain`. */
+const approveTypedData = <Domain extends object>(domain: Domain) => ({
+  domain,
+  types: { Approve: [{ name: 'spender', type: 'address' }] },
+  primaryType: 'Approve',
+  message: { spender: BOB },
+});
 
 describe('chain.raw_hash_signing', () => {
   const hash = keccak256('0x1234');
@@ -82,17 +97,16 @@ describe('chain.eip7702_authorization', () => {
   });
 
   it('a serialized type-4 transaction is refused', () => {
-    const serialized = serializeTransaction({
-      type: 'eip7702',
-      chainId: 31337,
-      nonce: 0,
-      to: ALICE,
-      maxFeePerGas: 1n,
-      maxPriorityFeePerGas: 1n,
-      gas: 21000n,
-      authorizationList: [authorization(0)],
-    });
-    assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), 'chain.eip7702_authorization');
+    assert.equal(
+      rawTransactionCode({
+        type: 'eip7702',
+        chainId: 31337,
+        maxFeePerGas: 1n,
+        maxPriorityFeePerGas: 1n,
+        authorizationList: [authorization(0)],
+      }),
+      'chain.eip7702_authorization',
+    );
   });
 });
 
@@ -113,15 +127,7 @@ describe('chain.legacy_transaction', () => {
   });
 
   it('a serialized pre-EIP-155 legacy transaction is refused', () => {
-    const serialized = serializeTransaction({
-      type: 'legacy',
-      nonce: 0,
-      to: ALICE,
-      gasPrice: 1n,
-      gas: 21000n,
-      value: 1n,
-    });
-    assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), 'chain.legacy_transaction');
+    assert.equal(rawTransactionCode({ type: 'legacy', gasPrice: 1n, value: 1n }), 'chain.legacy_transaction');
   });
 
   it('an EIP-155 legacy transaction for the intent chain is not refused by this check', () => {
@@ -129,15 +135,7 @@ describe('chain.legacy_transaction', () => {
       code({ method: 'eth_sendTransaction', transaction: { type: '0x0', chainId: '0x7a69', gasPrice: '0x1' } }),
       null,
     );
-    const serialized = serializeTransaction({
-      type: 'legacy',
-      chainId: 31337,
-      nonce: 0,
-      to: ALICE,
-      gasPrice: 1n,
-      gas: 21000n,
-    });
-    assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), null);
+    assert.equal(rawTransactionCode({ type: 'legacy', chainId: 31337, gasPrice: 1n }), null);
   });
 });
 
@@ -163,25 +161,14 @@ describe('chain.chain_id_mismatch', () => {
   });
 
   it('a serialized EIP-1559 transaction for chain 1 is refused', () => {
-    const serialized = serializeTransaction({
-      type: 'eip1559',
-      chainId: 1,
-      nonce: 0,
-      to: ALICE,
-      maxFeePerGas: 1n,
-      maxPriorityFeePerGas: 1n,
-      gas: 21000n,
-    });
-    assert.equal(code({ method: 'eth_sendRawTransaction', transaction: serialized }), 'chain.chain_id_mismatch');
+    assert.equal(
+      rawTransactionCode({ type: 'eip1559', chainId: 1, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }),
+      'chain.chain_id_mismatch',
+    );
   });
 
   it('typed data whose domain is for another chain is refused', () => {
-    const typedData = {
-      domain: { name: 'X', chainId: 1, verifyingContract: USDC },
-      types: { Approve: [{ name: 'spender', type: 'address' }] },
-      primaryType: 'Approve',
-      message: { spender: BOB },
-    };
+    const typedData = approveTypedData({ name: 'X', chainId: 1, verifyingContract: USDC });
     assert.equal(code({ method: 'eth_signTypedData_v4', typedData }), 'chain.chain_id_mismatch');
     assert.equal(
       code({
@@ -193,12 +180,7 @@ describe('chain.chain_id_mismatch', () => {
   });
 
   it('typed data whose domain has no chainId (valid on every chain) is refused', () => {
-    const typedData = {
-      domain: { name: 'X', verifyingContract: USDC },
-      types: { Approve: [{ name: 'spender', type: 'address' }] },
-      primaryType: 'Approve',
-      message: { spender: BOB },
-    };
+    const typedData = approveTypedData({ name: 'X', verifyingContract: USDC });
     assert.equal(code({ method: 'eth_signTypedData_v4', typedData }), 'chain.typed_data_without_chain_id');
     assert.equal(
       code({ method: 'eth_signTypedData_v4', typedData: JSON.stringify({ ...typedData, domain: { name: 'X' } }) }),

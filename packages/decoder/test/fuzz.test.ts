@@ -21,6 +21,7 @@ import {
   SAFE,
   USDC,
   wrappersAbi,
+  eip712Fields,
 } from './fixtures.ts';
 
 function wellFormed(r: DecodeCallResult): void {
@@ -138,17 +139,8 @@ describe('fuzz: decodeTypedData and classifySigningRequest never throw', () => {
     const base = () => ({
       domain: { name: 'Permit2', chainId: 1, verifyingContract: USDC },
       types: {
-        PermitBatch: [
-          { name: 'details', type: 'PermitDetails[]' },
-          { name: 'spender', type: 'address' },
-          { name: 'sigDeadline', type: 'uint256' },
-        ],
-        PermitDetails: [
-          { name: 'token', type: 'address' },
-          { name: 'amount', type: 'uint160' },
-          { name: 'expiration', type: 'uint48' },
-          { name: 'nonce', type: 'uint48' },
-        ],
+        PermitBatch: eip712Fields('PermitDetails[] details,address spender,uint256 sigDeadline'),
+        PermitDetails: eip712Fields('address token,uint160 amount,uint48 expiration,uint48 nonce'),
       },
       primaryType: 'PermitBatch',
       message: { details: [{ token: USDC, amount: '5', expiration: 1, nonce: 0 }], spender: DEAD, sigDeadline: '9' },

@@ -9,7 +9,7 @@ import {
   type DecodedCall,
   type DecodedTypedData,
 } from '../src/index.ts';
-import { ALICE, BOB, DAI, DEAD, MAX_UINT160, MAX_UINT256, PERMIT2, SIGNER, USDC } from './fixtures.ts';
+import { ALICE, BOB, DAI, DEAD, MAX_UINT160, MAX_UINT256, PERMIT2, SIGNER, USDC, eip712Fields } from './fixtures.ts';
 
 const SIG: Hex = `0x${'22'.repeat(65)}`;
 
@@ -254,16 +254,8 @@ describe('Permit2 calldata: SignatureTransfer', () => {
 
 // Typed data as Uniswap's permit2-sdk builds it.
 const permit2Domain = { name: 'Permit2', chainId: 1, verifyingContract: PERMIT2 } as const;
-const permitDetailsType = [
-  { name: 'token', type: 'address' },
-  { name: 'amount', type: 'uint160' },
-  { name: 'expiration', type: 'uint48' },
-  { name: 'nonce', type: 'uint48' },
-];
-const tokenPermissionsType = [
-  { name: 'token', type: 'address' },
-  { name: 'amount', type: 'uint256' },
-];
+const permitDetailsType = eip712Fields('address token,uint160 amount,uint48 expiration,uint48 nonce');
+const tokenPermissionsType = eip712Fields('address token,uint256 amount');
 
 function typed(payload: Parameters<typeof hashTypedData>[0]): DecodedTypedData {
   const r = decodeTypedData(payload);
@@ -278,11 +270,7 @@ describe('Permit2 typed data', () => {
     const r = typed({
       domain: permit2Domain,
       types: {
-        PermitSingle: [
-          { name: 'details', type: 'PermitDetails' },
-          { name: 'spender', type: 'address' },
-          { name: 'sigDeadline', type: 'uint256' },
-        ],
+        PermitSingle: eip712Fields('PermitDetails details,address spender,uint256 sigDeadline'),
         PermitDetails: permitDetailsType,
       },
       primaryType: 'PermitSingle',
@@ -314,11 +302,7 @@ describe('Permit2 typed data', () => {
     const r = typed({
       domain: permit2Domain,
       types: {
-        PermitBatch: [
-          { name: 'details', type: 'PermitDetails[]' },
-          { name: 'spender', type: 'address' },
-          { name: 'sigDeadline', type: 'uint256' },
-        ],
+        PermitBatch: eip712Fields('PermitDetails[] details,address spender,uint256 sigDeadline'),
         PermitDetails: permitDetailsType,
       },
       primaryType: 'PermitBatch',
@@ -345,12 +329,7 @@ describe('Permit2 typed data', () => {
     const single = typed({
       domain: permit2Domain,
       types: {
-        PermitTransferFrom: [
-          { name: 'permitted', type: 'TokenPermissions' },
-          { name: 'spender', type: 'address' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
+        PermitTransferFrom: eip712Fields('TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline'),
         TokenPermissions: tokenPermissionsType,
       },
       primaryType: 'PermitTransferFrom',
@@ -365,12 +344,9 @@ describe('Permit2 typed data', () => {
     const batch = typed({
       domain: permit2Domain,
       types: {
-        PermitBatchTransferFrom: [
-          { name: 'permitted', type: 'TokenPermissions[]' },
-          { name: 'spender', type: 'address' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
+        PermitBatchTransferFrom: eip712Fields(
+          'TokenPermissions[] permitted,address spender,uint256 nonce,uint256 deadline',
+        ),
         TokenPermissions: tokenPermissionsType,
       },
       primaryType: 'PermitBatchTransferFrom',
@@ -392,18 +368,11 @@ describe('Permit2 typed data', () => {
     const r = typed({
       domain: permit2Domain,
       types: {
-        PermitWitnessTransferFrom: [
-          { name: 'permitted', type: 'TokenPermissions' },
-          { name: 'spender', type: 'address' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-          { name: 'witness', type: 'Order' },
-        ],
+        PermitWitnessTransferFrom: eip712Fields(
+          'TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline,Order witness',
+        ),
         TokenPermissions: tokenPermissionsType,
-        Order: [
-          { name: 'maker', type: 'address' },
-          { name: 'minOut', type: 'uint256' },
-        ],
+        Order: eip712Fields('address maker,uint256 minOut'),
       },
       primaryType: 'PermitWitnessTransferFrom',
       message: {

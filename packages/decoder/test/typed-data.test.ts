@@ -4,7 +4,7 @@ import { hashTypedData, recoverTypedDataAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from '@clawd402/testkit';
 import { decodeTypedData, MAX_TYPED_DATA_DEPTH, MAX_TYPED_DATA_VALUES, type DecodedTypedData } from '../src/index.ts';
-import { ALICE, BOB, DAI, DEAD, MAX_UINT256, SIGNER, USDC } from './fixtures.ts';
+import { ALICE, BOB, DAI, DEAD, MAX_UINT256, SIGNER, USDC, eip712Fields } from './fixtures.ts';
 
 // Anvil's account 0: a PUBLIC, well-known development key. Never holds real funds.
 const ANVIL_DEV_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -64,13 +64,7 @@ describe('decodeTypedData: recognised payloads', () => {
     const r = ok({
       domain: { name: 'Dai Stablecoin', version: '1', chainId: 1, verifyingContract: DAI },
       types: {
-        Permit: [
-          { name: 'holder', type: 'address' },
-          { name: 'spender', type: 'address' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'expiry', type: 'uint256' },
-          { name: 'allowed', type: 'bool' },
-        ],
+        Permit: eip712Fields('address holder,address spender,uint256 nonce,uint256 expiry,bool allowed'),
       },
       primaryType: 'Permit',
       message: { holder: SIGNER, spender: BOB, nonce: 0, expiry: 0, allowed: true },
@@ -117,10 +111,7 @@ describe('decodeTypedData: recognised payloads', () => {
     const payload = {
       domain: { name: 'Mail', version: '1', chainId: 1 },
       types: {
-        Mail: [
-          { name: 'to', type: 'address' },
-          { name: 'contents', type: 'string' },
-        ],
+        Mail: eip712Fields('address to,string contents'),
       },
       primaryType: 'Mail',
       message: { to: ALICE, contents: 'hi' },
@@ -140,12 +131,7 @@ describe('decodeTypedData: recognised payloads', () => {
     const json = JSON.stringify({
       ...eip2612('5'),
       types: {
-        EIP712Domain: [
-          { name: 'name', type: 'string' },
-          { name: 'version', type: 'string' },
-          { name: 'chainId', type: 'uint256' },
-          { name: 'verifyingContract', type: 'address' },
-        ],
+        EIP712Domain: eip712Fields('string name,string version,uint256 chainId,address verifyingContract'),
         ...PERMIT_TYPES,
       },
     });
@@ -186,11 +172,7 @@ describe('decodeTypedData: malformed payloads are refused', () => {
       {
         ...eip2612(1n),
         types: {
-          EIP712Domain: [
-            { name: 'name', type: 'string' },
-            { name: 'version', type: 'string' },
-            { name: 'chainId', type: 'uint256' },
-          ],
+          EIP712Domain: eip712Fields('string name,string version,uint256 chainId'),
           ...PERMIT_TYPES,
         },
       },
@@ -202,12 +184,7 @@ describe('decodeTypedData: malformed payloads are refused', () => {
     malformed({
       ...eip2612(1n),
       types: {
-        EIP712Domain: [
-          { name: 'version', type: 'string' },
-          { name: 'name', type: 'string' },
-          { name: 'chainId', type: 'uint256' },
-          { name: 'verifyingContract', type: 'address' },
-        ],
+        EIP712Domain: eip712Fields('string version,string name,uint256 chainId,address verifyingContract'),
         ...PERMIT_TYPES,
       },
     });
@@ -239,34 +216,14 @@ describe('decodeTypedData: malformed payloads are refused', () => {
     bad({ value: -1 }, 'message.value');
     bad({ value: 1e21 }, 'message.value');
     bad({ value: '1.5' }, 'message.value');
-    malformed(
-      {
-        domain: {},
-        types: {
-          A: [
-            { name: 'b', type: 'bool' },
-            { name: 'h', type: 'bytes32' },
-          ],
-        },
-        primaryType: 'A',
-        message: { b: 'true', h: `0x${'00'.repeat(32)}` },
-      },
-      'message.b',
-    );
-    malformed(
-      {
-        domain: {},
-        types: {
-          A: [
-            { name: 'b', type: 'bool' },
-            { name: 'h', type: 'bytes32' },
-          ],
-        },
-        primaryType: 'A',
-        message: { b: true, h: '0x00' },
-      },
-      'message.h',
-    );
+    const boolAndBytes32 = (message: { b: unknown; h: string }) => ({
+      domain: {},
+      types: { A: eip712Fields('bool b,bytes32 h') },
+      primaryType: 'A',
+      message,
+    });
+    malformed(boolAndBytes32({ b: 'true', h: `0x${'00'.repeat(32)}` }), 'message.b');
+    malformed(boolAndBytes32({ b: true, h: '0x00' }), 'message.h');
   });
 
   it('undeclared field types, bare int/uint, and structs named like atomic types', () => {
@@ -285,10 +242,7 @@ describe('decodeTypedData: malformed payloads are refused', () => {
     malformed({
       domain: {},
       types: {
-        A: [
-          { name: 'x', type: 'uint8' },
-          { name: 'x', type: 'uint8' },
-        ],
+        A: eip712Fields('uint8 x,uint8 x'),
       },
       primaryType: 'A',
       message: { x: 1 },

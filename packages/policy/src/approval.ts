@@ -137,32 +137,25 @@ function checked<S extends TSchema>(
   if (Value.Check(schema, value)) return value;
   const start = issues.length;
   const seen = new Set<string>();
+  /** One issue per path: a path two errors name is reported by the first. */
+  const report = (at: string, message: string): void => {
+    if (!seen.has(at)) issues.push({ path: at, message });
+    seen.add(at);
+  };
   for (const error of Value.Errors(schema, value)) {
     if (error.keyword === 'boolean') continue; // "schema is false" repeats an additionalProperties error
-    if (error.keyword === 'additionalProperties') {
-      const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
-      for (const key of extra) {
-        const keyPath = joinPath(appendPointer(path, error.instancePath), key);
-        if (!seen.has(keyPath)) issues.push({ path: keyPath, message: 'is not a known key' });
-        seen.add(keyPath);
-      }
-      continue;
-    }
-    if (error.keyword === 'required') {
-      const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];
-      for (const key of missing) {
-        const keyPath = joinPath(appendPointer(path, error.instancePath), key);
-        if (!seen.has(keyPath)) issues.push({ path: keyPath, message: 'is required' });
-        seen.add(keyPath);
-      }
+    if (error.keyword === 'additionalProperties' || error.keyword === 'required') {
+      const params = error.params as { additionalProperties?: string[]; requiredProperties?: string[] };
+      const [keys, message] =
+        error.keyword === 'required'
+          ? [params.requiredProperties ?? [], 'is required']
+          : [params.additionalProperties ?? [], 'is not a known key'];
+      for (const key of keys) report(joinPath(appendPointer(path, error.instancePath), key), message);
       continue;
     }
     // A bad role (or role list item) is reported once, at `role`, whichever union branch complained.
     const pointer = error.instancePath.startsWith('/role') ? '/role' : error.instancePath;
-    const at = appendPointer(path, pointer);
-    if (seen.has(at)) continue;
-    seen.add(at);
-    issues.push({ path: at, message: describe(pointer, error.keyword, error.message) });
+    report(appendPointer(path, pointer), describe(pointer, error.keyword, error.message));
   }
   if (issues.length === start) issues.push({ path, message: 'is not valid' });
   return undefined;

@@ -85,3 +85,19 @@ export class ConditionValueError extends Error {
 export function defineCondition<S extends TSchema>(definition: ConditionDefinition<S>): ConditionDefinition {
   return Object.freeze(definition);
 }
+
+/** The compile of a `true or false` condition: holds when the fact `read` returns equals the value; unknown if no boolean. */
+export function equalsBooleanFact(read: (facts: AvailableFacts) => unknown): (value: boolean) => ConditionTest {
+  return (value) => (facts) => {
+    const fact = read(facts);
+    if (typeof fact !== 'boolean') return 'unknown';
+    return fact === value;
+  };
+}
+
+/** The items of a value written as one item or a list, each with its issue path ('' alone, `[i]` in a list). */
+export function oneOrListItems<T>(value: T | readonly T[]): { item: T; path: string }[] {
+  return Array.isArray(value)
+    ? (value as readonly T[]).map((item, index) => ({ item, path: `[${index}]` }))
+    : [{ item: value as T, path: '' }];
+}

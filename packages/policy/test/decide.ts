@@ -1,6 +1,7 @@
+import assert from 'node:assert/strict';
 import { evaluate, loadPolicySet, type AvailableFacts } from '../src/index.ts';
 import type { Decision } from '@clawd402/protocol';
-import { oneRule } from './fixtures.ts';
+import { ALICE, BOB, CAROL, oneRule } from './fixtures.ts';
 
 /**
  * The decision of a two-rule set: rule `r` with `conditions` and `action`, then `fallback` (match-all auto_approve
@@ -22,4 +23,12 @@ export function outcome(conditions: string, facts: AvailableFacts, action = 'aut
   if (decision.policy === 'fallback') return 'fails';
   const code = decision.reasons[0]!.code;
   return code === 'policy.rule_matched' ? 'holds' : code;
+}
+
+/** An address-list condition listing ALICE and lowercase BOB holds for ALICE, BOB and lowercase ALICE, not CAROL. */
+export function assertListedAddressesHold(conditions: string, factsFor: (address: string) => AvailableFacts): void {
+  assert.equal(outcome(conditions, factsFor(ALICE)), 'holds');
+  assert.equal(outcome(conditions, factsFor(BOB)), 'holds');
+  assert.equal(outcome(conditions, factsFor(ALICE.toLowerCase())), 'holds');
+  assert.equal(outcome(conditions, factsFor(CAROL)), 'fails');
 }

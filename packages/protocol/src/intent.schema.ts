@@ -162,16 +162,8 @@ export const SignatureIntentBody = Type.Union([
   AuthorizationIntentBody,
   X402PaymentIntentBody,
 ]);
-/** Every body `POST /v1/intents` accepts. */
-export const IntentBody = Type.Union([
-  TransferIntentBody,
-  ContractCallIntentBody,
-  SwapIntentBody,
-  TypedDataIntentBody,
-  MessageIntentBody,
-  AuthorizationIntentBody,
-  X402PaymentIntentBody,
-]);
+/** Every body `POST /v1/intents` accepts: the transaction intents, then the signature intents. */
+export const IntentBody = Type.Union([...TransactionIntentBody.anyOf, ...SignatureIntentBody.anyOf]);
 export type TransferIntentBody = Static<typeof TransferIntentBody>;
 export type ContractCallIntentBody = Static<typeof ContractCallIntentBody>;
 export type SwapIntentBody = Static<typeof SwapIntentBody>;

@@ -105,12 +105,13 @@ export class SignerClient {
    * a result whose digest is not the typed data's is refused.
    */
   async signTypedData(params: SignTypedDataParams, options: RequestOptions = {}): Promise<SignatureResult> {
-    const result = await this.#request(
+    const { ticket, typedData } = params;
+    return this.#signDigest(
       'sign_typed_data',
-      { ticket: params.ticket, typedData: params.typedData },
+      { ticket, typedData },
+      () => typedDataDigest(typedData),
       options.requestId,
     );
-    return parseSignatureResult(result, typedDataDigest(params.typedData), 'sign_typed_data');
   }
 
   /**
@@ -118,12 +119,8 @@ export class SignerClient {
    * `messageDigest(message)`. `message` is the message bytes as 0x-hex.
    */
   async signMessage(params: SignMessageParams, options: RequestOptions = {}): Promise<SignatureResult> {
-    const result = await this.#request(
-      'sign_message',
-      { ticket: params.ticket, message: params.message },
-      options.requestId,
-    );
-    return parseSignatureResult(result, messageDigest(params.message), 'sign_message');
+    const { ticket, message } = params;
+    return this.#signDigest('sign_message', { ticket, message }, () => messageDigest(message), options.requestId);
   }
 
   /** Every key the signer holds, with metadata and usage counters (addresses only, never key material). */
@@ -173,6 +170,17 @@ export class SignerClient {
   /** Close every connection; requests still in flight reject with `signer_unavailable`. */
   async close(): Promise<void> {
     await Promise.all(this.#connections.map((c) => c.close()));
+  }
+
+  /** A signature request whose answer must carry the digest `expectedDigest()` computes once the signer answered. */
+  async #signDigest(
+    method: 'sign_typed_data' | 'sign_message',
+    params: unknown,
+    expectedDigest: () => Hex,
+    requestId: string | undefined,
+  ): Promise<SignatureResult> {
+    const result = await this.#request(method, params, requestId);
+    return parseSignatureResult(result, expectedDigest(), method);
   }
 
   #request(method: string, params: unknown, requestId?: string): Promise<unknown> {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { decryptKeystoreJson, encryptKeystoreJson, Mnemonic } from 'ethers';
 import { HDKey } from 'viem/accounts';
 import { bytesToHex, hexToBytes, type Address } from 'viem';
-import { SignerConfigError } from '../keystore.ts';
+import { readConfigText, SignerConfigError } from '../keystore.ts';
 import { SigningKey } from '../signing-key.ts';
 
 /** BIP-44 for Ethereum, one address index per agent. Configurable per environment with `--hd-path-template`. */
@@ -69,12 +68,7 @@ export async function encryptHdWallet(options: {
  * only the derived keys (private fields of SigningKey) stay in memory.
  */
 export async function deriveHdKeys(file: string, password: string, paths: readonly string[]): Promise<SigningKey[]> {
-  let json: string;
-  try {
-    json = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new SignerConfigError(`HD wallet ${file} cannot be read`, { cause });
-  }
+  const json = readConfigText(file, `HD wallet ${file}`);
   let entropy: string | undefined;
   try {
     entropy = (await decryptKeystoreJson(json, password)).mnemonic?.entropy;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { decryptKeystoreJson, encryptKeystoreJson } from 'ethers';
 import { generatePrivateKey } from 'viem/accounts';
 import { getAddress, type Address, type Hex } from 'viem';
-import { loadKeystoreFile, SignerConfigError } from '../keystore.ts';
+import { loadKeystoreFile, readConfigText, SignerConfigError } from '../keystore.ts';
 import { SigningKey } from '../signing-key.ts';
 import { DEFAULT_HD_PATH_TEMPLATE, deriveHdKeys, encryptHdWallet, hdPath, validatePathTemplate } from './hd-wallet.ts';
 import { LedgerKey, type LedgerDevice } from './ledger-key.ts';
@@ -292,11 +292,7 @@ export type ImportSource =
   | { mnemonicFile: string; hdWallet: string; pathTemplate?: string };
 
 function readSecretText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (cause) {
-    throw new SignerConfigError(`${what} file ${path} cannot be read`, { cause });
-  }
+  return readConfigText(path, `${what} file ${path}`).trim();
 }
 
 /**

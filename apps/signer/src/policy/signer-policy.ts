@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { SIGN_OPERATIONS, SignerError, type SignOperation } from '@clawd402/protocol';
 import { parse as parseYaml } from 'yaml';
 import { parseEther } from 'viem';
-import { SignerConfigError } from '../keystore.ts';
+import { readConfigText, SignerConfigError } from '../keystore.ts';
 
 /**
  * The signer's own limits, independent of the gateway's policy: what a compromised gateway can still make it sign.
@@ -64,13 +63,7 @@ export function parseSignerPolicy(text: string, source = 'signer policy'): Signe
 }
 
 export function loadSignerPolicy(path: string): SignerPolicy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new SignerConfigError(`signer policy ${path} cannot be read`, { cause });
-  }
-  return parseSignerPolicy(text, `signer policy ${path}`);
+  return parseSignerPolicy(readConfigText(path, `signer policy ${path}`), `signer policy ${path}`);
 }
 
 function parseEntry(entry: unknown, where: string): KeyPolicy {

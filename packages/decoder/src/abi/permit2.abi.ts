@@ -1,4 +1,4 @@
-import { parseAbi } from 'viem';
+import { parseAbi, type AbiParameter } from 'viem';
 import { pickFunction } from '../call-handler.ts';
 
 /** Uniswap's Permit2, deployed with CREATE2 at the same address on every chain it is on. */
@@ -34,32 +34,37 @@ export const PERMIT2_TRANSFER_FROM = pickFunction(permit2Abi, 'transferFrom', 4)
 export const PERMIT2_TRANSFER_FROM_BATCH = pickFunction(permit2Abi, 'transferFrom', 1);
 export const PERMIT2_LOCKDOWN = pickFunction(permit2Abi, 'lockdown', 1);
 
-function byComponent(name: string, inputs: number, componentName: string) {
+/** The Permit2 function `name` with `inputs` inputs that `matches` accepts; `label` names it if the ABI has none. */
+function permit2Function(
+  name: string,
+  inputs: number,
+  label: string,
+  matches: (parameters: readonly AbiParameter[]) => boolean,
+) {
   const item = permit2Abi.find(
-    (x) =>
-      x.type === 'function' &&
-      x.name === name &&
-      x.inputs.length === inputs &&
-      x.inputs[1]?.type.startsWith('tuple') === true &&
-      x.inputs.some((i) => i.name === componentName),
+    (x) => x.type === 'function' && x.name === name && x.inputs.length === inputs && matches(x.inputs),
   );
-  if (item?.type !== 'function') throw new Error(`Permit2 ABI has no ${name}(${componentName})`);
+  if (item?.type !== 'function') throw new Error(`Permit2 ABI has no ${label}`);
   return item;
+}
+
+/** The overload whose second input is a struct and one of whose inputs is named `componentName`. */
+function byComponent(name: string, inputs: number, componentName: string) {
+  return permit2Function(
+    name,
+    inputs,
+    `${name}(${componentName})`,
+    (parameters) =>
+      parameters[1]?.type.startsWith('tuple') === true && parameters.some((i) => i.name === componentName),
+  );
 }
 
 export const PERMIT2_PERMIT_SINGLE = byComponent('permit', 3, 'permitSingle');
 export const PERMIT2_PERMIT_BATCH = byComponent('permit', 3, 'permitBatch');
 
+/** The overload whose transfer details (second input) are one struct, or a list of them when `batch`. */
 function byTransferDetails(name: string, inputs: number, batch: boolean) {
-  const item = permit2Abi.find(
-    (x) =>
-      x.type === 'function' &&
-      x.name === name &&
-      x.inputs.length === inputs &&
-      x.inputs[1]?.type === (batch ? 'tuple[]' : 'tuple'),
-  );
-  if (item?.type !== 'function') throw new Error(`Permit2 ABI has no ${name}`);
-  return item;
+  return permit2Function(name, inputs, name, (parameters) => parameters[1]?.type === (batch ? 'tuple[]' : 'tuple'));
 }
 
 export const PERMIT2_PERMIT_TRANSFER_FROM = byTransferDetails('permitTransferFrom', 4, false);

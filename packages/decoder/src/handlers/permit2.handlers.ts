@@ -13,13 +13,8 @@ import {
   PERMIT2_TRANSFER_FROM,
   PERMIT2_TRANSFER_FROM_BATCH,
 } from '../abi/permit2.abi.ts';
+import { permit2AllowanceEffect, type Permit2Details } from '../grant-effects.ts';
 
-interface PermitDetails {
-  token: Address;
-  amount: bigint;
-  expiration: number;
-  nonce: number;
-}
 interface TokenPermissions {
   token: Address;
   amount: bigint;
@@ -27,20 +22,6 @@ interface TokenPermissions {
 interface TransferDetails {
   to: Address;
   requestedAmount: bigint;
-}
-
-function allowancePermit(owner: Address, spender: Address, sigDeadline: bigint, d: PermitDetails): EffectDraft {
-  return {
-    kind: 'permit',
-    asset: d.token,
-    from: owner,
-    spender,
-    amount: d.amount,
-    unlimited: isUnlimitedAmount(d.amount, 160),
-    expiration: BigInt(d.expiration),
-    deadline: sigDeadline,
-    standard: 'erc20',
-  };
 }
 
 // SignatureTransfer: the caller (the permit's spender) moves `requestedAmount` of the permitted token from `owner`
@@ -67,25 +48,18 @@ function signatureTransfers(
   }));
 }
 
-const single = (
-  kind: 'permit2_permit_transfer_from' | 'permit2_permit_witness_transfer_from',
-  item: typeof PERMIT2_PERMIT_TRANSFER_FROM,
-) =>
-  defineHandler({
-    kind,
-    item,
-    effects: (args, ctx) => {
-      const [permit, details, owner] = args as [
-        { permitted: TokenPermissions; deadline: bigint },
-        TransferDetails,
-        Address,
-      ];
-      return signatureTransfers(owner, ctx.sender, permit.deadline, [permit.permitted], [details]);
-    },
-  });
+/** One item as a list of one; a list as it is (the batch functions take lists where the single ones take one). */
+function asList<T>(value: T | readonly T[]): readonly T[] {
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T];
+}
 
-const batch = (
-  kind: 'permit2_permit_batch_transfer_from' | 'permit2_permit_batch_witness_transfer_from',
+/** A SignatureTransfer function, single or batch, plain or with a witness (which adds nothing to the effects). */
+const signatureTransfer = (
+  kind:
+    | 'permit2_permit_transfer_from'
+    | 'permit2_permit_witness_transfer_from'
+    | 'permit2_permit_batch_transfer_from'
+    | 'permit2_permit_batch_witness_transfer_from',
   item: typeof PERMIT2_PERMIT_TRANSFER_FROM,
 ) =>
   defineHandler({
@@ -93,11 +67,11 @@ const batch = (
     item,
     effects: (args, ctx) => {
       const [permit, details, owner] = args as [
-        { permitted: readonly TokenPermissions[]; deadline: bigint },
-        readonly TransferDetails[],
+        { permitted: TokenPermissions | readonly TokenPermissions[]; deadline: bigint },
+        TransferDetails | readonly TransferDetails[],
         Address,
       ];
-      return signatureTransfers(owner, ctx.sender, permit.deadline, permit.permitted, details);
+      return signatureTransfers(owner, ctx.sender, permit.deadline, asList(permit.permitted), asList(details));
     },
   });
 
@@ -126,8 +100,8 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
     kind: 'permit2_permit',
     item: PERMIT2_PERMIT_SINGLE,
     effects: (args) => {
-      const [owner, p] = args as [Address, { details: PermitDetails; spender: Address; sigDeadline: bigint }];
-      return [allowancePermit(owner, p.spender, p.sigDeadline, p.details)];
+      const [owner, p] = args as [Address, { details: Permit2Details; spender: Address; sigDeadline: bigint }];
+      return [permit2AllowanceEffect(owner, p.spender, p.sigDeadline, p.details)];
     },
   }),
   defineHandler({
@@ -136,9 +110,9 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
     effects: (args) => {
       const [owner, p] = args as [
         Address,
-        { details: readonly PermitDetails[]; spender: Address; sigDeadline: bigint },
+        { details: readonly Permit2Details[]; spender: Address; sigDeadline: bigint },
       ];
-      return p.details.map((d) => allowancePermit(owner, p.spender, p.sigDeadline, d));
+      return p.details.map((d) => permit2AllowanceEffect(owner, p.spender, p.sigDeadline, d));
     },
   }),
   defineHandler({
@@ -167,8 +141,8 @@ export const PERMIT2_HANDLERS: readonly CallHandler[] = [
   }),
   // lockdown only revokes approvals; it is a known, harmless call and gets the plain contract_call effect.
   defineHandler({ kind: 'permit2_lockdown', item: PERMIT2_LOCKDOWN, effects: () => [] }),
-  single('permit2_permit_transfer_from', PERMIT2_PERMIT_TRANSFER_FROM),
-  batch('permit2_permit_batch_transfer_from', PERMIT2_PERMIT_BATCH_TRANSFER_FROM),
-  single('permit2_permit_witness_transfer_from', PERMIT2_PERMIT_WITNESS_TRANSFER_FROM),
-  batch('permit2_permit_batch_witness_transfer_from', PERMIT2_PERMIT_BATCH_WITNESS_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_transfer_from', PERMIT2_PERMIT_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_batch_transfer_from', PERMIT2_PERMIT_BATCH_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_witness_transfer_from', PERMIT2_PERMIT_WITNESS_TRANSFER_FROM),
+  signatureTransfer('permit2_permit_batch_witness_transfer_from', PERMIT2_PERMIT_BATCH_WITNESS_TRANSFER_FROM),
 ];

@@ -1,6 +1,7 @@
-import { maxUint256, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { defineHandler, MalformedCallError, type CallHandler } from '../call-handler.ts';
-import { isUnlimitedAmount } from '../effect.ts';
+import { isUnlimitedAmount, type TokenStandard } from '../effect.ts';
+import { daiPermitEffect, eip2612PermitEffect, eip3009TransferEffect } from '../grant-effects.ts';
 import {
   DAI_PERMIT,
   EIP2612_PERMIT,
@@ -31,6 +32,31 @@ const erc721SafeTransfer = (item: typeof ERC721_SAFE_TRANSFER_FROM) =>
     },
   });
 
+/** approve / increaseAllowance: the caller lets `spender` move `amount` (the added amount) of the called token. */
+const callerApproval = (
+  kind: 'token_approve' | 'erc20_increase_allowance',
+  item: typeof TOKEN_APPROVE,
+  standard: TokenStandard,
+) =>
+  defineHandler({
+    kind,
+    item,
+    effects: (args, ctx) => {
+      const [spender, amount] = args as [Address, bigint];
+      return [
+        {
+          kind: 'approval',
+          asset: ctx.target,
+          from: ctx.sender,
+          spender,
+          amount,
+          unlimited: isUnlimitedAmount(amount),
+          standard,
+        },
+      ];
+    },
+  });
+
 // EIP-3009: the token moves `value` from `from` (who signed) to `to`; receiveWithAuthorization also requires the
 // caller to be `to`. validBefore is the deadline.
 const erc3009 = (item: typeof EIP3009_TRANSFER_WITH_AUTHORIZATION) =>
@@ -39,17 +65,7 @@ const erc3009 = (item: typeof EIP3009_TRANSFER_WITH_AUTHORIZATION) =>
     item,
     effects: (args, ctx) => {
       const [from, to, value, , validBefore] = args as [Address, Address, bigint, bigint, bigint, Hex];
-      return [
-        {
-          kind: 'transfer',
-          asset: ctx.target,
-          from,
-          recipient: to,
-          amount: value,
-          deadline: validBefore,
-          standard: 'erc20',
-        },
-      ];
+      return [eip3009TransferEffect(ctx.target, from, to, value, validBefore)];
     },
   });
 
@@ -81,42 +97,8 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
       ];
     },
   }),
-  defineHandler({
-    kind: 'token_approve',
-    item: TOKEN_APPROVE,
-    effects: (args, ctx) => {
-      const [spender, amount] = args as [Address, bigint];
-      return [
-        {
-          kind: 'approval',
-          asset: ctx.target,
-          from: ctx.sender,
-          spender,
-          amount,
-          unlimited: isUnlimitedAmount(amount),
-          standard: 'erc20_or_erc721',
-        },
-      ];
-    },
-  }),
-  defineHandler({
-    kind: 'erc20_increase_allowance',
-    item: ERC20_INCREASE_ALLOWANCE,
-    effects: (args, ctx) => {
-      const [spender, added] = args as [Address, bigint];
-      return [
-        {
-          kind: 'approval',
-          asset: ctx.target,
-          from: ctx.sender,
-          spender,
-          amount: added,
-          unlimited: isUnlimitedAmount(added),
-          standard: 'erc20',
-        },
-      ];
-    },
-  }),
+  callerApproval('token_approve', TOKEN_APPROVE, 'erc20_or_erc721'),
+  callerApproval('erc20_increase_allowance', ERC20_INCREASE_ALLOWANCE, 'erc20'),
   erc721SafeTransfer(ERC721_SAFE_TRANSFER_FROM),
   erc721SafeTransfer(ERC721_SAFE_TRANSFER_FROM_WITH_DATA),
   defineHandler({
@@ -179,18 +161,7 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: EIP2612_PERMIT,
     effects: (args, ctx) => {
       const [owner, spender, value, deadline] = args as [Address, Address, bigint, bigint];
-      return [
-        {
-          kind: 'permit',
-          asset: ctx.target,
-          from: owner,
-          spender,
-          amount: value,
-          unlimited: isUnlimitedAmount(value),
-          deadline,
-          standard: 'erc20',
-        },
-      ];
+      return [eip2612PermitEffect(ctx.target, owner, spender, value, deadline)];
     },
   }),
   defineHandler({
@@ -198,19 +169,7 @@ export const TOKEN_HANDLERS: readonly CallHandler[] = [
     item: DAI_PERMIT,
     effects: (args, ctx) => {
       const [holder, spender, , expiry, allowed] = args as [Address, Address, bigint, bigint, boolean];
-      // DAI: allowed sets the allowance to 2^256 - 1, not allowed sets it to 0; expiry 0 never expires.
-      return [
-        {
-          kind: 'permit',
-          asset: ctx.target,
-          from: holder,
-          spender,
-          amount: allowed ? maxUint256 : 0n,
-          unlimited: allowed,
-          deadline: expiry,
-          standard: 'erc20',
-        },
-      ];
+      return [daiPermitEffect(ctx.target, holder, spender, allowed, expiry)];
     },
   }),
   erc3009(EIP3009_TRANSFER_WITH_AUTHORIZATION),

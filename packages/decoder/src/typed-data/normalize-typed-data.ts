@@ -110,8 +110,7 @@ export function normalizeTypedData(input: unknown): NormalizedTypedData {
   if (typeof primaryType !== 'string' || !Object.hasOwn(types, primaryType)) {
     throw new TypedDataError('primaryType must name a struct declared in types (not EIP712Domain).', 'primaryType');
   }
-  const budget = { values: 0 };
-  const message = readStruct(types, primaryType, own(payload, 'message'), 'message', 0, budget);
+  const message = readStruct({ types, budget: { values: 0 } }, primaryType, own(payload, 'message'), 'message', 0);
   return { domain, types, primaryType, message };
 }
 
@@ -192,9 +191,7 @@ function readDomain(value: unknown): TypedDataDomainView {
         throw new TypedDataError(`${at} is larger than any chain id this gateway accepts.`, at);
       out.chainId = Number(id);
     } else if (name === 'verifyingContract') {
-      const address = readAddress(v);
-      if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
-      out.verifyingContract = address;
+      out.verifyingContract = readAddressAt(v, at);
     } else {
       if (typeof v !== 'string' || !HEX_BYTES.test(v) || v.length !== 66)
         throw new TypedDataError(`${at} must be 32 bytes of hex.`, at);
@@ -221,19 +218,22 @@ function checkDomainType(types: Record<string, unknown>, domain: TypedDataDomain
   }
 }
 
+/** What every step of reading one message shares: the declared struct types and the count of values read so far. */
+interface MessageReading {
+  readonly types: Record<string, readonly TypedDataField[]>;
+  readonly budget: { values: number };
+}
+
 function readStruct(
-  types: Record<string, readonly TypedDataField[]>,
+  reading: MessageReading,
   type: string,
   value: unknown,
   at: string,
   depth: number,
-  budget: { values: number },
 ): Record<string, unknown> {
-  if (depth >= MAX_TYPED_DATA_DEPTH)
-    throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
-  count(budget, at);
+  enterNested(depth, reading.budget, at);
   if (!isPlainObject(value)) throw new TypedDataError(`${at} must be an object of type ${type}.`, at);
-  const fields = types[type]!;
+  const fields = reading.types[type]!;
   for (const key of Object.keys(value)) {
     if (!fields.some((f) => f.name === key)) {
       throw new TypedDataError(
@@ -246,9 +246,16 @@ function readStruct(
   for (const field of fields) {
     if (!Object.hasOwn(value, field.name))
       throw new TypedDataError(`${at}.${field.name} is missing.`, `${at}.${field.name}`);
-    out[field.name] = readValue(types, field.type, value[field.name], `${at}.${field.name}`, depth + 1, budget);
+    out[field.name] = readValue(reading, field.type, value[field.name], `${at}.${field.name}`, depth + 1);
   }
   return out;
+}
+
+/** A struct or array one level deeper: refused past MAX_TYPED_DATA_DEPTH, and counted as one value. */
+function enterNested(depth: number, budget: { values: number }, at: string): void {
+  if (depth >= MAX_TYPED_DATA_DEPTH)
+    throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
+  count(budget, at);
 }
 
 function count(budget: { values: number }, at: string): void {
@@ -257,33 +264,22 @@ function count(budget: { values: number }, at: string): void {
     throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
 }
 
-function readValue(
-  types: Record<string, readonly TypedDataField[]>,
-  type: string,
-  value: unknown,
-  at: string,
-  depth: number,
-  budget: { values: number },
-): unknown {
+function readValue(reading: MessageReading, type: string, value: unknown, at: string, depth: number): unknown {
   const array = ARRAY_SUFFIX.exec(type);
   if (array !== null) {
-    if (depth >= MAX_TYPED_DATA_DEPTH)
-      throw new TypedDataError(`The message nests deeper than ${MAX_TYPED_DATA_DEPTH} levels.`, at);
-    count(budget, at);
+    enterNested(depth, reading.budget, at);
     if (!Array.isArray(value)) throw new TypedDataError(`${at} must be an array (${type}).`, at);
     if (array[2] !== undefined && value.length !== Number(array[2])) {
       throw new TypedDataError(`${at} must hold exactly ${array[2]} items.`, at);
     }
     if (value.length > MAX_TYPED_DATA_VALUES)
       throw new TypedDataError(`The message holds more than ${MAX_TYPED_DATA_VALUES} values.`, at);
-    return value.map((item: unknown, i) => readValue(types, array[1]!, item, `${at}[${i}]`, depth + 1, budget));
+    return value.map((item: unknown, i) => readValue(reading, array[1]!, item, `${at}[${i}]`, depth + 1));
   }
-  if (Object.hasOwn(types, type)) return readStruct(types, type, value, at, depth, budget);
-  count(budget, at);
+  if (Object.hasOwn(reading.types, type)) return readStruct(reading, type, value, at, depth);
+  count(reading.budget, at);
   if (type === 'address') {
-    const address = readAddress(value);
-    if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
-    return address;
+    return readAddressAt(value, at);
   }
   if (type === 'bool') {
     if (typeof value !== 'boolean') throw new TypedDataError(`${at} must be true or false.`, at);
@@ -308,6 +304,13 @@ function readValue(
   }
   const integer = INTEGER_TYPE.exec(type)!;
   return readInteger(value, Number(integer[2]), integer[1] === 'int', at);
+}
+
+/** The address at `at`, checksummed; refused when it is not one or fails its EIP-55 checksum. */
+function readAddressAt(value: unknown, at: string): Address {
+  const address = readAddress(value);
+  if (address === null) throw new TypedDataError(`${at} is not an address (or fails its EIP-55 checksum).`, at);
+  return address;
 }
 
 /**

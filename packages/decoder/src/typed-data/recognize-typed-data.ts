@@ -1,6 +1,13 @@
-import { maxUint256, type Address } from 'viem';
+import type { Address } from 'viem';
 import type { EffectDraft } from '../call-handler.ts';
 import { isUnlimitedAmount } from '../effect.ts';
+import {
+  daiPermitEffect,
+  eip2612PermitEffect,
+  eip3009TransferEffect,
+  permit2AllowanceEffect,
+  type Permit2Details,
+} from '../grant-effects.ts';
 import type { NormalizedTypedData, TypedDataField } from './normalize-typed-data.ts';
 
 /** The EIP-712 payloads the decoder recognises; anything else is `unknown` (no effects: treat it as unknown). */
@@ -37,12 +44,6 @@ function shape(fields: readonly TypedDataField[] | undefined): string | undefine
   return fields?.map((f) => `${f.type} ${f.name}`).join(',');
 }
 
-interface PermitDetails {
-  token: Address;
-  amount: bigint;
-  expiration: bigint;
-  nonce: bigint;
-}
 interface TokenPermissions {
   token: Address;
   amount: bigint;
@@ -62,40 +63,24 @@ export function recognizeTypedData(data: NormalizedTypedData): { kind: TypedData
   if (contract === undefined || primaryShape === undefined) return { kind: 'unknown', effects: [] };
 
   if (primary === 'Permit' && primaryShape === EIP2612_PERMIT) {
-    const value = m.value as bigint;
-    return {
-      kind: 'erc20_permit',
-      effects: [
-        {
-          kind: 'permit',
-          asset: contract,
-          from: m.owner as Address,
-          spender: m.spender as Address,
-          amount: value,
-          unlimited: isUnlimitedAmount(value),
-          deadline: m.deadline as bigint,
-          standard: 'erc20',
-        },
-      ],
-    };
+    const effect = eip2612PermitEffect(
+      contract,
+      m.owner as Address,
+      m.spender as Address,
+      m.value as bigint,
+      m.deadline as bigint,
+    );
+    return { kind: 'erc20_permit', effects: [effect] };
   }
   if (primary === 'Permit' && primaryShape === DAI_PERMIT) {
-    const allowed = m.allowed as boolean;
-    return {
-      kind: 'dai_permit',
-      effects: [
-        {
-          kind: 'permit',
-          asset: contract,
-          from: m.holder as Address,
-          spender: m.spender as Address,
-          amount: allowed ? maxUint256 : 0n,
-          unlimited: allowed,
-          deadline: m.expiry as bigint,
-          standard: 'erc20',
-        },
-      ],
-    };
+    const effect = daiPermitEffect(
+      contract,
+      m.holder as Address,
+      m.spender as Address,
+      m.allowed as boolean,
+      m.expiry as bigint,
+    );
+    return { kind: 'dai_permit', effects: [effect] };
   }
   if (primary === 'Permit' && primaryShape === ERC721_PERMIT) {
     return {
@@ -114,21 +99,13 @@ export function recognizeTypedData(data: NormalizedTypedData): { kind: TypedData
   }
 
   const permitDetails = shape(types.PermitDetails) === PERMIT_DETAILS;
-  const allowance = (d: PermitDetails): EffectDraft => ({
-    kind: 'permit',
-    asset: d.token,
-    spender: m.spender as Address,
-    amount: d.amount,
-    unlimited: isUnlimitedAmount(d.amount, 160),
-    expiration: d.expiration,
-    deadline: m.sigDeadline as bigint,
-    standard: 'erc20',
-  });
+  const allowance = (d: Permit2Details): EffectDraft =>
+    permit2AllowanceEffect(undefined, m.spender as Address, m.sigDeadline as bigint, d);
   if (primary === 'PermitSingle' && primaryShape === PERMIT_SINGLE && permitDetails) {
-    return { kind: 'permit2_permit', effects: [allowance(m.details as PermitDetails)] };
+    return { kind: 'permit2_permit', effects: [allowance(m.details as Permit2Details)] };
   }
   if (primary === 'PermitBatch' && primaryShape === PERMIT_BATCH && permitDetails) {
-    return { kind: 'permit2_permit_batch', effects: (m.details as PermitDetails[]).map(allowance) };
+    return { kind: 'permit2_permit_batch', effects: (m.details as Permit2Details[]).map(allowance) };
   }
 
   // SignatureTransfer: the spender may pull up to `amount` of each token, once, to a recipient it chooses.
@@ -170,20 +147,14 @@ export function recognizeTypedData(data: NormalizedTypedData): { kind: TypedData
     (primary === 'TransferWithAuthorization' || primary === 'ReceiveWithAuthorization') &&
     primaryShape === EIP3009_AUTHORIZATION
   ) {
-    return {
-      kind: 'erc3009_transfer',
-      effects: [
-        {
-          kind: 'transfer',
-          asset: contract,
-          from: m.from as Address,
-          recipient: m.to as Address,
-          amount: m.value as bigint,
-          deadline: m.validBefore as bigint,
-          standard: 'erc20',
-        },
-      ],
-    };
+    const effect = eip3009TransferEffect(
+      contract,
+      m.from as Address,
+      m.to as Address,
+      m.value as bigint,
+      m.validBefore as bigint,
+    );
+    return { kind: 'erc3009_transfer', effects: [effect] };
   }
   return { kind: 'unknown', effects: [] };
 }

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { ConditionValueError, defineCondition, type ConditionValueIssue } from '../condition.ts';
+import { ConditionValueError, defineCondition, oneOrListItems, type ConditionValueIssue } from '../condition.ts';
 import { addressFact, MAX_ADDRESS_LIST_ITEMS, parsePolicyAddress } from './address-list.ts';
 
 const AssetName = Type.String({ minLength: 1, maxLength: 64 });
@@ -12,18 +12,16 @@ export const assetCondition = defineCondition({
   facts: ['asset'],
   schema: Type.Union([AssetName, Type.Array(AssetName, { minItems: 1, maxItems: MAX_ADDRESS_LIST_ITEMS })]),
   compile(value) {
-    const single = typeof value === 'string';
-    const items = single ? [value] : value;
     const issues: ConditionValueIssue[] = [];
     const assets = new Set<string>();
-    items.forEach((item, index) => {
+    for (const { item, path } of oneOrListItems(value)) {
       if (item === 'native') {
         assets.add('native');
-        return;
+        continue;
       }
-      const address = parsePolicyAddress(item, single ? '' : `[${index}]`, issues);
+      const address = parsePolicyAddress(item, path, issues);
       if (address !== undefined) assets.add(address.toLowerCase());
-    });
+    }
     if (issues.length > 0) {
       throw new ConditionValueError(
         issues.map((i) => ({ path: i.path, message: `${i.message} (and is not 'native')` })),

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { defineCondition } from '../condition.ts';
+import { defineCondition, equalsBooleanFact } from '../condition.ts';
 
 /**
  * `contract_verified`: whether the recipient / target contract is in the gateway's verified-contract registry
@@ -12,11 +12,5 @@ export const contractVerifiedCondition = defineCondition({
   expects: 'true or false',
   facts: ['contractVerified'],
   schema: Type.Boolean(),
-  compile(value) {
-    return (facts) => {
-      const verified = facts.contractVerified;
-      if (typeof verified !== 'boolean') return 'unknown';
-      return verified === value;
-    };
-  },
+  compile: equalsBooleanFact((facts) => facts.contractVerified),
 });

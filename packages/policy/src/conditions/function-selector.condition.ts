@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { parseAbiItem, toFunctionSelector, type AbiFunction } from 'viem';
-import { ConditionValueError, defineCondition, type ConditionValueIssue } from '../condition.ts';
+import { ConditionValueError, defineCondition, oneOrListItems, type ConditionValueIssue } from '../condition.ts';
 
 const SELECTOR = /^0x[0-9a-fA-F]{8}$/;
 const SIGNATURE = /^(function\s+)?[A-Za-z_$][A-Za-z0-9_$]*\(/;
@@ -32,22 +32,20 @@ export const functionSelectorCondition = defineCondition({
   facts: ['selector'],
   schema: Type.Union([Item, Type.Array(Item, { minItems: 1, maxItems: 1000 })]),
   compile(value) {
-    const single = typeof value === 'string';
-    const items = single ? [value] : value;
     const issues: ConditionValueIssue[] = [];
     const selectors = new Set<string>();
-    items.forEach((item, index) => {
+    for (const { item, path } of oneOrListItems(value)) {
       const selector = SELECTOR.test(item) ? item.toLowerCase() : selectorOfSignature(item.trim());
       if (selector === undefined) {
         issues.push({
-          path: single ? '' : `[${index}]`,
+          path,
           message:
             'is neither a 4-byte selector (0x + 8 hex digits) nor a function signature with valid Solidity types',
         });
       } else {
         selectors.add(selector);
       }
-    });
+    }
     if (issues.length > 0) throw new ConditionValueError(issues);
     return (facts) => {
       const selector = facts.selector;

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { defineCondition } from '../condition.ts';
+import { defineCondition, equalsBooleanFact } from '../condition.ts';
 
 /** `unlimited_approval`: whether the approval or permit is unlimited equals the given boolean. */
 export const unlimitedApprovalCondition = defineCondition({
@@ -8,11 +8,5 @@ export const unlimitedApprovalCondition = defineCondition({
   expects: 'true or false',
   facts: ['unlimitedApproval'],
   schema: Type.Boolean(),
-  compile(value) {
-    return (facts) => {
-      const unlimited = facts.unlimitedApproval;
-      if (typeof unlimited !== 'boolean') return 'unknown';
-      return unlimited === value;
-    };
-  },
+  compile: equalsBooleanFact((facts) => facts.unlimitedApproval),
 });
