@@ -25,7 +25,9 @@
  * Machines here are noisy: read the ratios, not the absolute numbers. Nothing is asserted.
  * Options: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP_SECONDS (default 2, per pipeline
  * scenario), BENCH_ROUNDS (default 2: interleaved off/on slices), BENCH_DECISION_SECONDS (default 4),
- * BENCH_DECISION_IN_FLIGHT (default 64), BENCH_AUTH_SAMPLES (default 200 per kind), BENCH_JSON_ROUNDS (default 5).
+ * BENCH_DECISION_IN_FLIGHT (default 64), BENCH_AUTH_SAMPLES (default 200 per kind), BENCH_JSON_ROUNDS (default 5),
+ * BENCH_RUNTIME=compiled (hot and spread gateways from `pnpm build`'s dist/, as the image runs; default the sources
+ * through tsx).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,7 @@ import { ticketedBenchTransfer } from './bench-transfer.ts';
 import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
 import { decisionBench, printDecisionRows } from './decision-bench.ts';
 import {
+  GATEWAY_RUNTIME,
   fleetScenarios,
   pipelineScenarios,
   policyScenarios,
@@ -205,7 +208,13 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
   const results = {
     at: new Date().toISOString(),
     machine: { cores: cpus().length, loadAverage: loadavg().map((l) => Math.round(l * 100) / 100) },
-    options: { seconds: SECONDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, quick: QUICK },
+    options: {
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      warmupSeconds: WARMUP_SECONDS,
+      quick: QUICK,
+      gatewayRuntime: GATEWAY_RUNTIME,
+    },
     floors,
     scenarios,
     otherRows: others,

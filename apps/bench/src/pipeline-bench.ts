@@ -13,7 +13,7 @@
  * round robin. All agents are bound to the one signer address, and signing lanes serialise per address: the signer
  * lane, not the limits, bounds the 64-agent rows.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { RECIPIENTS, callJson, type Stack } from '@clawd402/gateway/testing';
 
@@ -29,6 +29,12 @@ export interface PipelineRow {
 }
 
 const AGENTS = 64;
+/**
+ * BENCH_RUNTIME=compiled: the hot and spread gateways run compiled JavaScript (`pnpm build` first), as the image does,
+ * instead of the TypeScript sources through tsx (the default, and the figures before it existed).
+ */
+export const GATEWAY_RUNTIME: 'tsx' | 'compiled' = process.env.BENCH_RUNTIME === 'compiled' ? 'compiled' : 'tsx';
+const COMPILED_GATEWAY = new URL('../../gateway/dist/server.js', import.meta.url);
 
 /** Off: what the integration stack uses, nothing binds. */
 export const RATE_LIMITS_OFF: Record<string, string> = {
@@ -489,6 +495,8 @@ export async function fleetScenarios(
   stack: Stack,
   options: PipelineOptions & { only?: readonly string[]; spreadKeys: readonly `0x${string}`[] },
 ): Promise<FleetRow[]> {
+  if (GATEWAY_RUNTIME === 'compiled' && !existsSync(COMPILED_GATEWAY))
+    throw new Error(`BENCH_RUNTIME=compiled needs ${COMPILED_GATEWAY.pathname}: run \`pnpm build\` first`);
   const owner = await stack.loginAs('owner');
   const hot = await stack.newAgent('bench-hot');
   const spread: { agentId: string; apiKey: string }[] = [];
@@ -526,6 +534,7 @@ export async function fleetScenarios(
       },
       // e.g. BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof-{scenario}': a CPU profile per gateway.
       process.env.BENCH_GATEWAY_NODE_ARGS?.replaceAll('{scenario}', group.scenario).split(' ').filter(Boolean) ?? [],
+      GATEWAY_RUNTIME,
     );
     try {
       const nextToken = roundRobin(tokens);
