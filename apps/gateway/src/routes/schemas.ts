@@ -1,4 +1,12 @@
 import Type, { type TSchema } from 'typebox';
+import { ErrorBody } from '@clawd402/protocol';
+
+/** A route's replies: its success schemas by status code, then ErrorBody for every 4xx and every 5xx answer. */
+export const withErrors = <S extends Record<number, TSchema>>(success: S) => ({
+  ...success,
+  '4xx': ErrorBody,
+  '5xx': ErrorBody,
+});
 
 /** `:id` in a path: any text up to 64 characters (a non-UUID then answers `not_found`, like a missing id). */
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });

@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
-import { AnyJson, IdParams, NoContent } from '../schemas.ts';
+import { AnyJson, IdParams, NoContent, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'] as const;
@@ -129,7 +129,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: IssuedKey, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 201: IssuedKey }),
       },
     },
     async (request, reply) => {
@@ -224,7 +224,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -253,7 +253,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'agents:read' },
       schema: {
-        response: {
+        response: withErrors({
           200: Type.Object({
             items: Type.Array(
               Type.Object({
@@ -268,9 +268,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
               }),
             ),
           }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async () => {
@@ -298,7 +296,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ signerAddress: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 204: NoContent }),
       },
     },
     async (request, reply) => {

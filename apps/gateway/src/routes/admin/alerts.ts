@@ -1,10 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
 import type { AlertRecord } from '../../services/alerts-service.ts';
 import { me } from '../acting-user.ts';
-import { BeforeId, IdParams, KeysetPage, NoteBody, Nullable, PageLimit, iso, keysetPage } from '../schemas.ts';
+import {
+  BeforeId,
+  IdParams,
+  KeysetPage,
+  NoteBody,
+  Nullable,
+  PageLimit,
+  iso,
+  keysetPage,
+  withErrors,
+} from '../schemas.ts';
 import { parseTime } from './audit.ts';
 import { DateTimeQuery } from './audit-view.ts';
 
@@ -70,11 +79,7 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
-          200: KeysetPage(AlertView),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({ 200: KeysetPage(AlertView) }),
       },
     },
     async (request) => {
@@ -102,7 +107,7 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
       `/admin/alerts/:id/${path}`,
       {
         config: { permission: 'alerts:manage' },
-        schema: { params: IdParams, body: NoteBody, response: { 200: AlertView, '4xx': ErrorBody, '5xx': ErrorBody } },
+        schema: { params: IdParams, body: NoteBody, response: withErrors({ 200: AlertView }) },
       },
       async (request) => {
         const alert = await alerts.setStatus(

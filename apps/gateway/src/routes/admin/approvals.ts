@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, logEvent, type EventLogger } from '@clawd402/protocol';
+import { logEvent, type EventLogger } from '@clawd402/protocol';
 import type { QueuedApproval } from '../../services/approval-queue-service.ts';
-import { AnyJson, IdParams, PageLimit, SHA256_PATTERN } from '../schemas.ts';
+import { AnyJson, IdParams, PageLimit, SHA256_PATTERN, withErrors } from '../schemas.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { me } from '../acting-user.ts';
 import { decodedView } from './approval-decoded.ts';
@@ -63,7 +63,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -80,7 +80,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/approvals/:id',
     {
       config: { permission: 'approvals:read' },
-      schema: { params: IdParams, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
       return view(await approvalQueue.get(request.params.id));
@@ -94,7 +94,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ digest: Type.String({ pattern: SHA256_PATTERN }) }, { additionalProperties: false }),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -120,7 +120,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
-import { PageLimit } from '../schemas.ts';
+import { Clawd402Error } from '@clawd402/protocol';
+import { PageLimit, withErrors } from '../schemas.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
 
 const AuditPage = Type.Object(
@@ -38,7 +38,7 @@ const adminAudit: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AuditPage, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AuditPage }),
       },
     },
     async (request) => {

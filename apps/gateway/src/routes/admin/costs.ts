@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
+import { Clawd402Error } from '@clawd402/protocol';
 import { formatUsd, parseUsd } from '../../domain/usd.ts';
 import { BREAKER_COLOURS } from '../../money/breakers.ts';
 import type { ScopeLimitsUpdate } from '../../services/costs-service.ts';
-import { AnyJson } from '../schemas.ts';
+import { AnyJson, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 import { UUID_PATTERN } from '../../lib/uuid.ts';
 
@@ -53,7 +53,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/costs',
     {
       config: { permission: 'costs:read' },
-      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
       const { scopes, byAsset } = await costs.overview();
@@ -104,7 +104,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/costs/limits',
     {
       config: { permission: 'costs:limits' },
-      schema: { body: LimitsBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { body: LimitsBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
       const { body } = request;
@@ -152,7 +152,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
           { scope: ScopeName, reason: Type.String({ minLength: 1, maxLength: 500 }) },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {

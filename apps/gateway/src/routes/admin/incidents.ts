@@ -1,10 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
 import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
 import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
 import { me } from '../acting-user.ts';
-import { BeforeId, IdParams, KeysetPage, NoteBody, Nullable, PageLimit, iso, keysetPage } from '../schemas.ts';
+import {
+  BeforeId,
+  IdParams,
+  KeysetPage,
+  NoteBody,
+  Nullable,
+  PageLimit,
+  iso,
+  keysetPage,
+  withErrors,
+} from '../schemas.ts';
 
 const IncidentView = Type.Object(
   {
@@ -66,7 +75,7 @@ function detailView(d: IncidentDetail) {
   };
 }
 
-const Responses = { 200: DetailView, '4xx': ErrorBody, '5xx': ErrorBody };
+const Responses = withErrors({ 200: DetailView });
 
 /**
  * /admin/incidents: list incidents, read one with its timeline, acknowledge, add a note, resolve (optionally lifting
@@ -90,11 +99,7 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
-          200: KeysetPage(IncidentView),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({ 200: KeysetPage(IncidentView) }),
       },
     },
     async (request) => {

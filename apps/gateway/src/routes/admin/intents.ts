@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, INTENT_STATUSES, IntentView } from '@clawd402/protocol';
+import { INTENT_STATUSES, IntentView } from '@clawd402/protocol';
 import { formatUsd, parseUsd } from '../../domain/usd.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import type { IntentRecord } from '../../services/intents-service.ts';
@@ -8,7 +8,7 @@ import { toIntentView } from '../v1/intent-view.ts';
 import { assertNoBody } from '../v1/intent-actions.ts';
 import { decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, PageLimit } from '../schemas.ts';
+import { IdParams, PageLimit, withErrors } from '../schemas.ts';
 import { parseTime } from './audit.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
 
@@ -99,14 +99,12 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
+        response: withErrors({
           200: Type.Object(
             { items: Type.Array(OperatorIntent), nextCursor: Type.Union([Type.String(), Type.Null()]) },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -136,7 +134,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'intents:inspect' },
       schema: {
         params: IdParams,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               agentId: Type.String(),
@@ -149,9 +147,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -175,7 +171,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'intents:manage' },
       schema: {
         params: IdParams,
-        response: { 200: ActionResult, 202: ActionResult, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: ActionResult, 202: ActionResult }),
       },
     },
     async (request, reply) => {
@@ -190,7 +186,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/intents/:id/speed-up',
     {
       config: { permission: 'intents:manage' },
-      schema: { params: IdParams, response: { 202: ActionResult, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: IdParams, response: withErrors({ 202: ActionResult }) },
     },
     async (request, reply) => {
       assertNoBody(request);

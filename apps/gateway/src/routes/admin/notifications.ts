@@ -4,7 +4,7 @@ import { ErrorBody } from '@clawd402/protocol';
 import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain/notification.ts';
 import type { ChannelInput } from '../../notifications/channel-settings.ts';
 import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
-import { AnyJson, NoContent, PageLimit } from '../schemas.ts';
+import { AnyJson, NoContent, PageLimit, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -123,7 +123,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: NameParams,
         body: ChannelBody,
-        response: { 200: ChannelView, 201: ChannelView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: ChannelView, 201: ChannelView }),
       },
     },
     async (request, reply) => {
@@ -148,7 +148,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/notifications/channels/:name/test',
     {
       config: { permission: 'notifications:write' },
-      schema: { params: NameParams, response: { 200: Outcome, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: NameParams, response: withErrors({ 200: Outcome }) },
     },
     async (request) => {
       const outcome = await channels.test(me(request), request.params.name);
@@ -187,7 +187,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -207,7 +207,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'notifications:write' },
       schema: {
         params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => stateView(await channels.retry(me(request), request.params.id)),

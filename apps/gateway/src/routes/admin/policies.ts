@@ -5,7 +5,6 @@ import {
   Clawd402Error,
   ContractCallIntentBody,
   Decision,
-  ErrorBody,
   logEvent,
   TransferIntentBody,
   type TransactionIntentBody,
@@ -14,7 +13,7 @@ import { UUID_PATTERN } from '../../lib/uuid.ts';
 import { MAX_REPLAY_INTENTS } from '../../policy/replay.ts';
 import type { DecisionChange, PolicyLint, PolicyVersionSummary } from '../../services/policies-service.ts';
 import { me } from '../acting-user.ts';
-import { PageLimit, SHA256_PATTERN } from '../schemas.ts';
+import { PageLimit, SHA256_PATTERN, withErrors } from '../schemas.ts';
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml'];
 const VERSION = '^[1-9][0-9]{0,8}$';
@@ -141,14 +140,12 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
         bodyLimit: UPLOAD_BODY_LIMIT,
         schema: {
           body: Type.String({ minLength: 1, maxLength: MAX_POLICY_TEXT_LENGTH }),
-          response: {
+          response: withErrors({
             201: Type.Object(
               { version: Type.Integer(), hash: Type.String(), lint: Lint },
               { additionalProperties: false },
             ),
-            '4xx': ErrorBody,
-            '5xx': ErrorBody,
-          },
+          }),
         },
       },
       async (request, reply) => {
@@ -172,7 +169,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               active: Type.Union([ActiveView, Type.Null()]),
@@ -185,9 +182,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -211,7 +206,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'policies:read' },
       schema: {
         params: VersionParams,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               version: Type.Integer(),
@@ -225,9 +220,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -242,7 +235,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'policies:activate' },
       schema: {
         params: VersionParams,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               version: Type.Integer(),
@@ -254,9 +247,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -281,11 +272,9 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
           { policy: Type.String({ minLength: 1, maxLength: MAX_POLICY_TEXT_LENGTH }), format: Type.Optional(Format) },
           { additionalProperties: false },
         ),
-        response: {
+        response: withErrors({
           200: Type.Object({ hash: Type.String(), lint: Lint }, { additionalProperties: false }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -301,7 +290,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: DRY_RUN_BODY_LIMIT,
       schema: {
         body: DryRunBody,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               hash: Type.String(),
@@ -339,9 +328,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {

@@ -4,7 +4,7 @@ import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
 import { REFRESH_COOKIE, clearSessionCookies, requireCsrf, setSessionCookies } from '../../plugins/app/cookies.ts';
 import type { IssuedSession } from '../../services/sessions-service.ts';
 import { me as user } from '../acting-user.ts';
-import { IdParams, NoContent } from '../schemas.ts';
+import { IdParams, NoContent, withErrors } from '../schemas.ts';
 
 const TokenPair = Type.Object(
   {
@@ -77,7 +77,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: SessionReply, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: SessionReply }),
       },
     },
     async (request, reply) => {
@@ -112,7 +112,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
             { additionalProperties: false },
           ),
         ),
-        response: { 200: SessionReply, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: SessionReply }),
       },
     },
     async (request, reply) => {
@@ -130,11 +130,9 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'session:self' },
       schema: {
-        response: {
+        response: withErrors({
           200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }, { additionalProperties: false }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -149,7 +147,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'session:self' },
       schema: {
         body: Type.Object({ code: Type.String({ maxLength: 16 }) }, { additionalProperties: false }),
-        response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 204: NoContent }),
       },
     },
     async (request, reply) => {

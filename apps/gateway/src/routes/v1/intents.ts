@@ -5,7 +5,6 @@ import {
   API_ERRORS,
   Clawd402Error,
   ContractCallIntentBody,
-  ErrorBody,
   INTENT_STATUSES,
   IntentView,
   SwapIntentBody,
@@ -22,7 +21,7 @@ import { toIntentView } from './intent-view.ts';
 import { IdsQuery, isSettled, parseIds, waitSignal } from './intent-waiting.ts';
 import { restOrigin } from '../../domain/origin.ts';
 import { isUuid } from '../../lib/uuid.ts';
-import { IdParams, PageLimit } from '../schemas.ts';
+import { IdParams, PageLimit, withErrors } from '../schemas.ts';
 
 /** An Idempotency-Key (header of POST /v1/intents, `idempotencyKey` of MCP's pay_x402): 1–255 visible ASCII. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -96,7 +95,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         body: IntentRequest,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
-        response: { 200: IntentView, 201: IntentView, 202: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentView, 201: IntentView, 202: IntentView }),
       },
       // Refused intents leave one trace: an audit record naming the agent and the code. Nothing else is written.
       onRequest: async (request) => {
@@ -128,7 +127,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
           { wait: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-5][0-9]|60)$' })) },
           { additionalProperties: false },
         ),
-        response: { 200: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentView }),
       },
     },
     async (request) => {
@@ -171,7 +170,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: IntentList, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentList }),
       },
     },
     async (request) => {
