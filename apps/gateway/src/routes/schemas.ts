@@ -11,9 +11,6 @@ export const withErrors = <S extends Record<number, TSchema>>(success: S) => ({
 /** `:id` in a path: any text up to 64 characters (a non-UUID then answers `not_found`, like a missing id). */
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-/** `?limit=` on a list: 1 to 100 (query strings are text; the handler turns it into a number). */
-export const PageLimit = Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' });
-
 /** A digest or policy-set hash as the API shows it: `sha256:` and 64 lowercase hex digits. */
 export const SHA256_PATTERN = '^sha256:[0-9a-f]{64}$';
 
@@ -38,20 +35,3 @@ export const NoteBody = Type.Union([
 
 /** A time as the API shows it (ISO 8601), or null. */
 export const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
-
-/** `?before=` on a keyset-paged list: the id of the last item of the previous page (a positive bigint as text). */
-export const BeforeId = Type.String({ pattern: '^[1-9][0-9]{0,17}$' });
-
-/** A keyset page's reply: `items` and `nextBefore` (the id to pass as `?before=` for the next page, or null). */
-export const KeysetPage = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextBefore: Nullable(Type.String()) }, { additionalProperties: false });
-
-/** Shapes a keyset page: a full page (`limit` items) may have more after it, so it names its last id. */
-export function keysetPage<R extends { id: string }, V>(
-  rows: readonly R[],
-  limit: number,
-  view: (row: R) => V,
-): { items: V[]; nextBefore: string | null } {
-  const last = rows[rows.length - 1];
-  return { items: rows.map(view), nextBefore: rows.length === limit && last ? last.id : null };
-}

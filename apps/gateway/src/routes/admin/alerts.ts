@@ -3,18 +3,9 @@ import Type from 'typebox';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
 import type { AlertRecord } from '../../services/alerts-service.ts';
 import { me } from '../acting-user.ts';
-import {
-  BeforeId,
-  IdParams,
-  KeysetPage,
-  NoteBody,
-  Nullable,
-  PageLimit,
-  iso,
-  keysetPage,
-  withErrors,
-} from '../schemas.ts';
-import { parseTime } from './audit.ts';
+import { IdParams, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
+import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
+import { timeWindow } from './audit.ts';
 import { DateTimeQuery } from './audit-view.ts';
 
 const AlertView = Type.Object(
@@ -74,8 +65,7 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             since: Type.Optional(DateTimeQuery),
             until: Type.Optional(DateTimeQuery),
-            before: Type.Optional(BeforeId),
-            limit: Type.Optional(PageLimit),
+            ...KeysetQuery,
           },
           { additionalProperties: false },
         ),
@@ -84,15 +74,10 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const limit = q.limit ? Number(q.limit) : 50;
+      const limit = limitOr(q.limit, 50);
       const items = await alerts.list({
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.severity ? { severity: q.severity } : {}),
-        ...(q.kind ? { kind: q.kind } : {}),
-        ...(q.subject ? { subject: q.subject } : {}),
-        ...(q.since ? { since: parseTime(q.since) } : {}),
-        ...(q.until ? { until: parseTime(q.until) } : {}),
-        ...(q.before ? { before: q.before } : {}),
+        ...givenFilters(q, ['status', 'severity', 'kind', 'subject', 'before']),
+        ...timeWindow(q),
         limit,
       });
       return keysetPage(items, limit, alertView);

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { logEvent, type EventLogger } from '@clawd402/protocol';
 import type { QueuedApproval } from '../../services/approval-queue-service.ts';
-import { AnyJson, IdParams, PageLimit, SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { AnyJson, IdParams, SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { me } from '../acting-user.ts';
 import { decodedView } from './approval-decoded.ts';
@@ -69,8 +70,8 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { query } = request;
       const approvals = await approvalQueue.list({
-        ...(query.status ? { status: query.status } : {}),
-        limit: query.limit ? Number(query.limit) : 50,
+        ...givenFilters(query, ['status']),
+        limit: limitOr(query.limit, 50),
       });
       return { items: approvals.map(view) };
     },

@@ -3,17 +3,8 @@ import Type from 'typebox';
 import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
 import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
 import { me } from '../acting-user.ts';
-import {
-  BeforeId,
-  IdParams,
-  KeysetPage,
-  NoteBody,
-  Nullable,
-  PageLimit,
-  iso,
-  keysetPage,
-  withErrors,
-} from '../schemas.ts';
+import { IdParams, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
+import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
 
 const IncidentView = Type.Object(
   {
@@ -94,8 +85,7 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
             status: Type.Optional(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)))),
             rule: Type.Optional(Type.Union(INCIDENT_RULE_NAMES.map((s) => Type.Literal(s)))),
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            before: Type.Optional(BeforeId),
-            limit: Type.Optional(PageLimit),
+            ...KeysetQuery,
           },
           { additionalProperties: false },
         ),
@@ -104,12 +94,9 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query;
-      const limit = q.limit ? Number(q.limit) : 50;
+      const limit = limitOr(q.limit, 50);
       const items = await incidents.list({
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.rule ? { rule: q.rule } : {}),
-        ...(q.subject ? { subject: q.subject } : {}),
-        ...(q.before ? { before: q.before } : {}),
+        ...givenFilters(q, ['status', 'rule', 'subject', 'before']),
         limit,
       });
       return keysetPage(items, limit, incidentView);

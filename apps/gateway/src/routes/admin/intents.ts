@@ -8,8 +8,9 @@ import { toIntentView } from '../v1/intent-view.ts';
 import { assertNoBody } from '../v1/intent-actions.ts';
 import { decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, PageLimit, withErrors } from '../schemas.ts';
-import { parseTime } from './audit.ts';
+import { IdParams, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
+import { timeWindow } from './audit.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
 
 const TransactionView = Type.Object(
@@ -113,15 +114,14 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
       if (q.agent !== undefined && !isUuid(q.agent)) return { items: [], nextCursor: null };
       const page = await intents.list({
         ...(q.agent ? { agentId: q.agent } : {}),
-        ...(q.status ? { status: q.status } : {}),
+        ...givenFilters(q, ['status']),
         ...(q.chain ? { chainId: Number(q.chain) } : {}),
-        ...(q.since ? { since: parseTime(q.since) } : {}),
-        ...(q.until ? { until: parseTime(q.until) } : {}),
+        ...timeWindow(q),
         ...(q.minAmount ? { minAmount: BigInt(q.minAmount) } : {}),
         ...(q.maxAmount ? { maxAmount: BigInt(q.maxAmount) } : {}),
         ...(q.minUsd ? { minUsdMicros: parseUsd(q.minUsd)! } : {}),
         ...(q.maxUsd ? { maxUsdMicros: parseUsd(q.maxUsd)! } : {}),
-        limit: q.limit ? Number(q.limit) : 20,
+        limit: limitOr(q.limit, 20),
         ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
       });
       return { items: page.items.map(operatorIntent), nextCursor: page.next ? encodeCursor(page.next) : null };

@@ -3,7 +3,8 @@ import Type from 'typebox';
 import { logEvent } from '@clawd402/protocol';
 import type { IpBlock } from '../../services/ip-blocks-service.ts';
 import { me } from '../acting-user.ts';
-import { PageLimit, withErrors } from '../schemas.ts';
+import { withErrors } from '../schemas.ts';
+import { PageLimit, limitOr } from '../list-query.ts';
 
 const IpBlockView = Type.Object(
   { ip: Type.String(), blockedAt: Type.String(), until: Type.String(), reason: Type.String() },
@@ -31,7 +32,7 @@ const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      items: (await ipBlocks.list(request.query.limit ? Number(request.query.limit) : 100)).map(view),
+      items: (await ipBlocks.list(limitOr(request.query.limit, 100))).map(view),
     }),
   );
 

@@ -4,7 +4,8 @@ import { ErrorBody } from '@clawd402/protocol';
 import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain/notification.ts';
 import type { ChannelInput } from '../../notifications/channel-settings.ts';
 import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
-import { AnyJson, NoContent, PageLimit, withErrors } from '../schemas.ts';
+import { AnyJson, NoContent, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
@@ -193,9 +194,8 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const q = request.query;
       const items = await channels.outbox({
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.channel ? { channel: q.channel } : {}),
-        limit: q.limit ? Number(q.limit) : 50,
+        ...givenFilters(q, ['status', 'channel']),
+        limit: limitOr(q.limit, 50),
       });
       return { items: items.map(stateView) };
     },

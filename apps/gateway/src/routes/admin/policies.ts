@@ -13,7 +13,8 @@ import { UUID_PATTERN } from '../../lib/uuid.ts';
 import { MAX_REPLAY_INTENTS } from '../../policy/replay.ts';
 import type { DecisionChange, PolicyLint, PolicyVersionSummary } from '../../services/policies-service.ts';
 import { me } from '../acting-user.ts';
-import { PageLimit, SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml'];
 const VERSION = '^[1-9][0-9]{0,8}$';
@@ -188,9 +189,9 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { query } = request;
       const { active, loaded, items } = await policies.list({
-        ...(query.hash ? { hash: query.hash } : {}),
+        ...givenFilters(query, ['hash']),
         ...(query.before ? { before: Number(query.before) } : {}),
-        limit: query.limit ? Number(query.limit) : 50,
+        limit: limitOr(query.limit, 50),
       });
       return {
         active: active ? { ...active, activatedAt: iso(active.activatedAt) } : null,

@@ -21,7 +21,8 @@ import { toIntentView } from './intent-view.ts';
 import { IdsQuery, isSettled, parseIds, waitSignal } from './intent-waiting.ts';
 import { restOrigin } from '../../domain/origin.ts';
 import { isUuid } from '../../lib/uuid.ts';
-import { IdParams, PageLimit, withErrors } from '../schemas.ts';
+import { IdParams, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 
 /** An Idempotency-Key (header of POST /v1/intents, `idempotencyKey` of MCP's pay_x402): 1–255 visible ASCII. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -182,8 +183,8 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
         });
       }
       const page = await reads.listForAgent(request.agent!.agentId, {
-        ...(query.status ? { status: query.status } : {}),
-        limit: query.limit ? Number(query.limit) : 20,
+        ...givenFilters(query, ['status']),
+        limit: limitOr(query.limit, 20),
         ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
       });
       return { items: page.items.map(toIntentView), nextCursor: page.next ? encodeCursor(page.next) : null };
