@@ -24,6 +24,13 @@ export const AnyJson = Type.Unknown();
 /** A reply without a body (204): typed `undefined`, so `reply.status(204).send()` type-checks. Never serialized. */
 export const NoContent = Type.Unsafe<undefined>({ description: 'No content' });
 
+/**
+ * A string that is one of `values`: a union of their literals, built from the list. TypeBox types a union built from an
+ * array as `never`; spell the literals out (`Type.Union([Type.Literal(…), …])`) where the handler's types must follow.
+ */
+export const Literals = <const T extends string>(values: readonly T[]) =>
+  Type.Union(values.map((v) => Type.Literal(v)));
+
 /** A string or null in a response. */
 export const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 

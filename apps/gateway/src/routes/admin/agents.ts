@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
-import { AnyJson, IdParams, NoContent, withErrors } from '../schemas.ts';
+import { AnyJson, IdParams, Literals, NoContent, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'] as const;
@@ -11,7 +11,7 @@ const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'messag
 const ScopesBody = Type.Object(
   {
     chains: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 64 })),
-    types: Type.Optional(Type.Array(Type.Union(INTENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1 })),
+    types: Type.Optional(Type.Array(Literals(INTENT_TYPES), { minItems: 1 })),
   },
   { additionalProperties: false },
 );

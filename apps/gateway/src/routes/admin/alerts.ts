@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
 import type { AlertRecord } from '../../services/alerts-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
+import { IdParams, Literals, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
 import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
 import { timeWindow } from './audit.ts';
 import { DateTimeQuery } from './audit-view.ts';
@@ -59,8 +59,8 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(ALERT_STATUSES.map((s) => Type.Literal(s)))),
-            severity: Type.Optional(Type.Union(ALERT_SEVERITIES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Literals(ALERT_STATUSES)),
+            severity: Type.Optional(Literals(ALERT_SEVERITIES)),
             kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             since: Type.Optional(DateTimeQuery),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { logEvent, type EventLogger } from '@clawd402/protocol';
 import type { QueuedApproval } from '../../services/approval-queue-service.ts';
-import { AnyJson, IdParams, SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { AnyJson, IdParams, Literals, SHA256_PATTERN, withErrors } from '../schemas.ts';
 import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { me } from '../acting-user.ts';
@@ -57,9 +57,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(
-              Type.Union(['pending', 'approved', 'rejected', 'expired'].map((s) => Type.Literal(s))),
-            ),
+            status: Type.Optional(Literals(['pending', 'approved', 'rejected', 'expired'])),
             limit: Type.Optional(PageLimit),
           },
           { additionalProperties: false },

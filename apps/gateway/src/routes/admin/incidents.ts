@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
 import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
+import { IdParams, Literals, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
 import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
 
 const IncidentView = Type.Object(
@@ -82,8 +82,8 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)))),
-            rule: Type.Optional(Type.Union(INCIDENT_RULE_NAMES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Literals(INCIDENT_STATUSES)),
+            rule: Type.Optional(Literals(INCIDENT_RULE_NAMES)),
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             ...KeysetQuery,
           },

@@ -8,7 +8,7 @@ import { toIntentView } from '../v1/intent-view.ts';
 import { assertNoBody } from '../v1/intent-actions.ts';
 import { decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, withErrors } from '../schemas.ts';
+import { IdParams, Literals, withErrors } from '../schemas.ts';
 import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { timeWindow } from './audit.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
@@ -87,7 +87,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object(
           {
             agent: Type.Optional(Type.String({ maxLength: 64 })),
-            status: Type.Optional(Type.Union(INTENT_STATUSES.map((st) => Type.Literal(st)))),
+            status: Type.Optional(Literals(INTENT_STATUSES)),
             chain: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
             since: Type.Optional(DateTimeQuery),
             until: Type.Optional(DateTimeQuery),

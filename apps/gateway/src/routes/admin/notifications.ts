@@ -4,11 +4,10 @@ import { ErrorBody } from '@clawd402/protocol';
 import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain/notification.ts';
 import type { ChannelInput } from '../../notifications/channel-settings.ts';
 import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
-import { AnyJson, NoContent, withErrors } from '../schemas.ts';
+import { AnyJson, Literals, NoContent, withErrors } from '../schemas.ts';
 import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
-const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const Email = Type.String({ maxLength: 254, pattern: '^[^\\s@<>",;]+@[^\\s@<>",;]+$' });
 
@@ -23,7 +22,7 @@ const EmailBody = Type.Object(
     kind: Type.Literal('email'),
     host: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }),
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    tls: literals(SMTP_TLS_MODES),
+    tls: Literals(SMTP_TLS_MODES),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     from: Email,
@@ -36,7 +35,7 @@ const PagerDutyBody = Type.Object(
     kind: Type.Literal('pagerduty'),
     routingKey: Type.String({ pattern: '^[\\x21-\\x7e]{16,128}$' }),
     url: Type.Optional(Url),
-    severity: Type.Optional(literals(PAGERDUTY_SEVERITIES)),
+    severity: Type.Optional(Literals(PAGERDUTY_SEVERITIES)),
   },
   { additionalProperties: false },
 );

@@ -3,10 +3,10 @@ import Type from 'typebox';
 import { ErrorBody } from '@clawd402/protocol';
 import type { UserRecord } from '../../services/users-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, NoContent } from '../schemas.ts';
+import { IdParams, Literals, NoContent } from '../schemas.ts';
 
 const HUMAN_ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer'] as const;
-const RoleSchema = Type.Union(HUMAN_ROLES.map((r) => Type.Literal(r)));
+const RoleSchema = Literals(HUMAN_ROLES);
 const UserView = Type.Object(
   {
     id: Type.String(),

@@ -21,7 +21,7 @@ import { toIntentView } from './intent-view.ts';
 import { IdsQuery, isSettled, parseIds, waitSignal } from './intent-waiting.ts';
 import { restOrigin } from '../../domain/origin.ts';
 import { isUuid } from '../../lib/uuid.ts';
-import { IdParams, withErrors } from '../schemas.ts';
+import { IdParams, Literals, withErrors } from '../schemas.ts';
 import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 
 /** An Idempotency-Key (header of POST /v1/intents, `idempotencyKey` of MCP's pay_x402): 1–255 visible ASCII. */
@@ -161,7 +161,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Literals(INTENT_STATUSES)),
             limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
             // ids=a,b,c (up to 100): exactly those intents (docs/waiting.md); with wait=<seconds> (1–60), a long-poll
