@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { ErrorBody } from '@clawd402/protocol';
 import type { UserRecord } from '../../services/users-service.ts';
 import { me } from '../acting-user.ts';
+import { SessionFields, sessionView } from '../session-view.ts';
 import { IdParams, Literals, NoContent } from '../schemas.ts';
 
 const HUMAN_ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer'] as const;
@@ -18,17 +19,7 @@ const UserView = Type.Object(
   { additionalProperties: false },
 );
 
-const SessionView = Type.Object(
-  {
-    id: Type.String(),
-    createdAt: Type.String(),
-    lastSeenAt: Type.String(),
-    expiresAt: Type.String(),
-    ip: Type.String(),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
-);
+const SessionView = Type.Object(SessionFields, { additionalProperties: false });
 
 const view = (u: UserRecord) => ({
   id: u.id,
@@ -102,14 +93,7 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      items: (await users.sessions(request.params.id)).map((s) => ({
-        id: s.id,
-        createdAt: s.createdAt.toISOString(),
-        lastSeenAt: s.lastSeenAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-        ip: s.ip,
-        userAgent: s.userAgent,
-      })),
+      items: (await users.sessions(request.params.id)).map(sessionView),
     }),
   );
 

@@ -4,6 +4,7 @@ import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
 import { REFRESH_COOKIE, clearSessionCookies, requireCsrf, setSessionCookies } from '../../plugins/app/cookies.ts';
 import type { IssuedSession } from '../../services/sessions-service.ts';
 import { me as user } from '../acting-user.ts';
+import { SessionFields, sessionView } from '../session-view.ts';
 import { IdParams, NoContent, withErrors } from '../schemas.ts';
 
 const TokenPair = Type.Object(
@@ -21,18 +22,7 @@ const CookieSession = Type.Object(
   { additionalProperties: false },
 );
 const SessionReply = Type.Union([TokenPair, CookieSession]);
-const SessionView = Type.Object(
-  {
-    id: Type.String(),
-    createdAt: Type.String(),
-    lastSeenAt: Type.String(),
-    expiresAt: Type.String(),
-    ip: Type.String(),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
-    current: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
+const SessionView = Type.Object({ ...SessionFields, current: Type.Boolean() }, { additionalProperties: false });
 const Password = Type.String({ minLength: 1, maxLength: 256 });
 
 /**
@@ -176,15 +166,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       const me = user(request);
       const items = await service.list(me.userId);
       return {
-        items: items.map((s) => ({
-          id: s.id,
-          createdAt: s.createdAt.toISOString(),
-          lastSeenAt: s.lastSeenAt.toISOString(),
-          expiresAt: s.expiresAt.toISOString(),
-          ip: s.ip,
-          userAgent: s.userAgent,
-          current: s.id === me.sessionId,
-        })),
+        items: items.map((s) => ({ ...sessionView(s), current: s.id === me.sessionId })),
       };
     },
   );
