@@ -1,7 +1,7 @@
 import Type, { type TSchema } from 'typebox';
 import { Nullable } from './schemas.ts';
 
-// List routes: their query (page size, keyset position, the filters given) and the keyset page they answer.
+// List routes: their query (page size, keyset position, the filters given) and their replies (whole list, keyset page).
 
 /** `?limit=` on a list: 1 to 100 (query strings are text; the handler turns it into a number). */
 export const PageLimit = Type.String({ pattern: '^(?:[1-9][0-9]?|100)$' });
@@ -21,6 +21,9 @@ export function givenFilters<Q extends object, K extends keyof Q>(query: Q, name
   for (const name of names) if (query[name]) given[name] = query[name];
   return given;
 }
+
+/** A whole list's reply (no paging): `{ items }`. */
+export const ItemList = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
 /** A keyset page's reply: `items` and `nextBefore` (the id to pass as `?before=` for the next page, or null). */
 export const KeysetPage = <T extends TSchema>(item: T) =>

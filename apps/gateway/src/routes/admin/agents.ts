@@ -4,6 +4,7 @@ import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
 import { AnyJson, IdParams, Literals, NoContent, withErrors } from '../schemas.ts';
+import { ItemList } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
 const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'] as const;
@@ -88,19 +89,17 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'agents:read' },
       schema: {
         response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                name: Type.String(),
-                signerAddress: Type.String(),
-                ownerUserId: Type.Union([Type.String(), Type.Null()]),
-                disabled: Type.Boolean(),
-                createdAt: Type.String(),
-                keys: Type.Array(KeyView),
-              }),
-            ),
-          }),
+          200: ItemList(
+            Type.Object({
+              id: Type.String(),
+              name: Type.String(),
+              signerAddress: Type.String(),
+              ownerUserId: Type.Union([Type.String(), Type.Null()]),
+              disabled: Type.Boolean(),
+              createdAt: Type.String(),
+              keys: Type.Array(KeyView),
+            }),
+          ),
           '4xx': ErrorBody,
         },
       },
@@ -254,20 +253,18 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'agents:read' },
       schema: {
         response: withErrors({
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                address: Type.String(),
-                backend: Type.String(),
-                state: Type.String(),
-                label: Type.Union([Type.String(), Type.Null()]),
-                rotatedTo: Type.Union([Type.String(), Type.Null()]),
-                usage: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String(), Type.Null()])),
-                spentLastDay: Type.String(),
-                agents: Type.Array(Type.String()),
-              }),
-            ),
-          }),
+          200: ItemList(
+            Type.Object({
+              address: Type.String(),
+              backend: Type.String(),
+              state: Type.String(),
+              label: Type.Union([Type.String(), Type.Null()]),
+              rotatedTo: Type.Union([Type.String(), Type.Null()]),
+              usage: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String(), Type.Null()])),
+              spentLastDay: Type.String(),
+              agents: Type.Array(Type.String()),
+            }),
+          ),
         }),
       },
     },
@@ -312,18 +309,16 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'agents:read' },
       schema: {
         response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                keyId: Type.String(),
-                agentId: Type.String(),
-                agentName: Type.String(),
-                ageDays: Type.Integer(),
-                status: Type.String(),
-              }),
-            ),
-          }),
+          200: ItemList(
+            Type.Object({
+              id: Type.String(),
+              keyId: Type.String(),
+              agentId: Type.String(),
+              agentName: Type.String(),
+              ageDays: Type.Integer(),
+              status: Type.String(),
+            }),
+          ),
           '4xx': ErrorBody,
         },
       },

@@ -5,7 +5,7 @@ import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain
 import type { ChannelInput } from '../../notifications/channel-settings.ts';
 import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
 import { AnyJson, Literals, NoContent, withErrors } from '../schemas.ts';
-import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
+import { ItemList, PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
@@ -111,7 +111,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/notifications/channels',
     {
       config: { permission: 'notifications:read' },
-      schema: { response: { 200: Type.Object({ items: Type.Array(ChannelView) }), '4xx': ErrorBody } },
+      schema: { response: { 200: ItemList(ChannelView), '4xx': ErrorBody } },
     },
     async () => ({ items: (await channels.list()).map(view) }),
   );

@@ -5,6 +5,7 @@ import type { UserRecord } from '../../services/users-service.ts';
 import { me } from '../acting-user.ts';
 import { SessionFields, sessionView } from '../session-view.ts';
 import { IdParams, Literals, NoContent } from '../schemas.ts';
+import { ItemList } from '../list-query.ts';
 
 const HUMAN_ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer'] as const;
 const RoleSchema = Literals(HUMAN_ROLES);
@@ -37,7 +38,7 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/users',
     {
       config: { permission: 'users:read' },
-      schema: { response: { 200: Type.Object({ items: Type.Array(UserView) }), '4xx': ErrorBody } },
+      schema: { response: { 200: ItemList(UserView), '4xx': ErrorBody } },
     },
     async () => ({ items: (await users.list()).map(view) }),
   );
@@ -89,7 +90,7 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'users:read' },
       schema: {
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(SessionView) }), '4xx': ErrorBody },
+        response: { 200: ItemList(SessionView), '4xx': ErrorBody },
       },
     },
     async (request) => ({

@@ -6,6 +6,7 @@ import type { IssuedSession } from '../../services/sessions-service.ts';
 import { me as user } from '../acting-user.ts';
 import { SessionFields, sessionView } from '../session-view.ts';
 import { IdParams, NoContent, withErrors } from '../schemas.ts';
+import { ItemList } from '../list-query.ts';
 
 const TokenPair = Type.Object(
   {
@@ -160,7 +161,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     '/auth/sessions',
     {
       config: { permission: 'session:self' },
-      schema: { response: { 200: Type.Object({ items: Type.Array(SessionView) }), '4xx': ErrorBody } },
+      schema: { response: { 200: ItemList(SessionView), '4xx': ErrorBody } },
     },
     async (request) => {
       const me = user(request);
