@@ -1,21 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import {
-  API_ERRORS,
-  Clawd402Error,
-  ContractCallIntentBody,
-  INTENT_STATUSES,
-  IntentView,
-  SwapIntentBody,
-  TypedDataIntentBody,
-  MessageIntentBody,
-  AuthorizationIntentBody,
-  X402PaymentIntentBody,
-  TransferIntentBody,
-  isApiErrorCode,
-  type IntentBody,
-} from '@clawd402/protocol';
+import { API_ERRORS, Clawd402Error, INTENT_STATUSES, IntentView, IntentBody, isApiErrorCode } from '@clawd402/protocol';
 import type { IntentRecord, ListCursor } from '../../services/intents-service.ts';
 import { toIntentView } from './intent-view.ts';
 import { IdsQuery, isSettled, parseIds, waitSignal } from './intent-waiting.ts';
@@ -27,21 +13,13 @@ import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 /** An Idempotency-Key (header of POST /v1/intents, `idempotencyKey` of MCP's pay_x402): 1–255 visible ASCII. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-// Discriminated on `type`, so a bad field is reported against the right variant (ajv `discriminator`).
-// Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be `anyOf`) and types the body.
+// Every body the protocol accepts (its IntentBody), discriminated on `type`, so a bad field is reported against the
+// right variant (ajv `discriminator`). Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be `anyOf`) and types the body.
 const IntentRequest = Type.Unsafe<IntentBody>({
   type: 'object',
   discriminator: { propertyName: 'type' },
   required: ['type'],
-  oneOf: [
-    TransferIntentBody,
-    ContractCallIntentBody,
-    SwapIntentBody,
-    TypedDataIntentBody,
-    MessageIntentBody,
-    AuthorizationIntentBody,
-    X402PaymentIntentBody,
-  ],
+  oneOf: IntentBody.anyOf,
 });
 
 const IntentList = Type.Object(
