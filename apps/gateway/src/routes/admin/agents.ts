@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
-import { AnyJson, IdParams, Literals, NoContent, withErrors } from '../schemas.ts';
+import { AnyJson, IdParams, Literals, NoContent, iso, withErrors } from '../schemas.ts';
 import { ItemList } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
@@ -49,7 +49,6 @@ const IssuedKey = Type.Object(
   { additionalProperties: false },
 );
 
-const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 const keyView = (k: ApiKeyView) => ({
   ...k,
   createdAt: k.createdAt.toISOString(),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { AnyJson, withErrors } from '../schemas.ts';
+import { AnyJson, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const JobParams = Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }) });
@@ -8,7 +8,6 @@ const ListQuery = Type.Object(
   { runs: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) },
   { additionalProperties: false },
 );
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /**
  * /admin/jobs: the scheduled jobs (docs/jobs.md) — schedule, next occurrence, who holds the lease, and the latest runs
