@@ -121,9 +121,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
           {
             name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
             signerAddress: Type.String({ maxLength: 64 }),
-            label: Type.Optional(Type.String({ maxLength: 128 })),
-            scopes: Type.Optional(ScopesBody),
-            expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+            ...NewKeyBody.properties, // and its first key
           },
           { additionalProperties: false },
         ),
