@@ -29,14 +29,18 @@ const ActiveView = Type.Object(
   { version: Type.Integer(), hash: Type.String(), activatedBy: Type.String(), activatedAt: Type.String() },
   { additionalProperties: false },
 );
+/** What every view of a stored policy version starts with: its number, hash, format, author, time and whether active. */
+const VersionFields = {
+  version: Type.Integer(),
+  hash: Type.String(),
+  format: Format,
+  author: Type.String(),
+  createdAt: Type.String(),
+  active: Type.Boolean(),
+};
 const SummaryView = Type.Object(
   {
-    version: Type.Integer(),
-    hash: Type.String(),
-    format: Format,
-    author: Type.String(),
-    createdAt: Type.String(),
-    active: Type.Boolean(),
+    ...VersionFields,
     lint: Type.Object({ errors: Type.Integer(), warnings: Type.Integer() }, { additionalProperties: false }),
   },
   { additionalProperties: false },
@@ -208,19 +212,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: VersionParams,
         response: withErrors({
-          200: Type.Object(
-            {
-              version: Type.Integer(),
-              hash: Type.String(),
-              format: Format,
-              author: Type.String(),
-              createdAt: Type.String(),
-              active: Type.Boolean(),
-              content: Type.String(),
-              lint: Lint,
-            },
-            { additionalProperties: false },
-          ),
+          200: Type.Object({ ...VersionFields, content: Type.String(), lint: Lint }, { additionalProperties: false }),
         }),
       },
     },
