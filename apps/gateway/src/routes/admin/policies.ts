@@ -29,7 +29,7 @@ const ActiveView = Type.Object(
   { version: Type.Integer(), hash: Type.String(), activatedBy: Type.String(), activatedAt: Type.String() },
   { additionalProperties: false },
 );
-/** What every view of a stored policy version starts with: its number, hash, format, author, time and whether active. */
+/** What every view of a stored policy version starts with: number, hash, format, author, time, whether active. */
 const VersionFields = {
   version: Type.Integer(),
   hash: Type.String(),

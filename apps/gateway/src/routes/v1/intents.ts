@@ -14,7 +14,8 @@ import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 // Every body the protocol accepts (its IntentBody), discriminated on `type`, so a bad field is reported against the
-// right variant (ajv `discriminator`). Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be `anyOf`) and types the body.
+// right variant (ajv `discriminator`). Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be
+// `anyOf`) and types the body.
 const IntentRequest = Type.Unsafe<IntentBody>({
   type: 'object',
   discriminator: { propertyName: 'type' },
