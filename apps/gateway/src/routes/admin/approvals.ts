@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { logEvent, type EventLogger } from '@clawd402/protocol';
 import type { QueuedApproval } from '../../services/approval-queue-service.ts';
-import { AnyJson, IdParams, Literals, SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { AnyJson, IdParams, Literals, SHA256_PATTERN, iso, withErrors } from '../schemas.ts';
 import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { me } from '../acting-user.ts';
@@ -29,8 +29,8 @@ function view({ approval, intent }: QueuedApproval) {
     channels: approval.channels,
     escalation: approval.escalation,
     expiresAt: approval.expiresAt.toISOString(),
-    escalatedAt: approval.escalatedAt?.toISOString() ?? null,
-    decidedAt: approval.decidedAt?.toISOString() ?? null,
+    escalatedAt: iso(approval.escalatedAt),
+    decidedAt: iso(approval.decidedAt),
     decidedBy: approval.decidedBy,
     reason: approval.reason,
     createdAt: approval.createdAt.toISOString(),

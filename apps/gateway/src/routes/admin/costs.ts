@@ -4,7 +4,7 @@ import { Clawd402Error } from '@clawd402/protocol';
 import { formatUsd, parseUsd } from '../../domain/usd.ts';
 import { BREAKER_COLOURS } from '../../money/breakers.ts';
 import type { ScopeLimitsUpdate } from '../../services/costs-service.ts';
-import { AnyJson, withErrors } from '../schemas.ts';
+import { AnyJson, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 import { UUID_PATTERN } from '../../lib/uuid.ts';
 
@@ -75,7 +75,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
             dayCount: spend.dayCount,
             hourUsd: formatUsd(spend.hourUsd),
             hourCount: spend.hourCount,
-            dayFreesAt: spend.dayFreesAt?.toISOString() ?? null,
+            dayFreesAt: iso(spend.dayFreesAt),
           },
           limits: {
             dailyUsd: scope.limitDay === null ? null : formatUsd(scope.limitDay),
@@ -84,8 +84,8 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
           breaker: {
             level,
             state: BREAKER_COLOURS[level],
-            latchedAt: scope.latchedAt?.toISOString() ?? null,
-            resetAt: scope.resetAt?.toISOString() ?? null,
+            latchedAt: iso(scope.latchedAt),
+            resetAt: iso(scope.resetAt),
             spendUsd: formatUsd(spend.breakerUsd),
             thresholds: {
               warningUsd: formatUsd(thresholds.warning),
@@ -160,7 +160,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
       const row = await costs.resetBreaker(me(request), body.scope, body.reason);
       return {
         scope: row.scope,
-        breaker: { level: row.level, state: BREAKER_COLOURS[row.level], resetAt: row.resetAt?.toISOString() ?? null },
+        breaker: { level: row.level, state: BREAKER_COLOURS[row.level], resetAt: iso(row.resetAt) },
       };
     },
   );

@@ -4,7 +4,7 @@ import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import type { PauseScope } from '../../domain/halts.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import type { KillSwitchRecord } from '../../services/killswitch-service.ts';
-import { AnyJson, IdParams, withErrors } from '../schemas.ts';
+import { AnyJson, IdParams, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const Totp = Type.Optional(Type.String({ maxLength: 16 }));
@@ -34,11 +34,11 @@ const ChainParams = Type.Object({ chainId: Type.String({ pattern: '^[1-9][0-9]{0
 function killSwitchView(k: KillSwitchRecord) {
   return {
     engaged: k.engaged,
-    engagedAt: k.engagedAt?.toISOString() ?? null,
+    engagedAt: iso(k.engagedAt),
     engagedBy: k.engagedBy,
     reason: k.reason,
     releaseVotes: k.releaseVotes,
-    releasedAt: k.releasedAt?.toISOString() ?? null,
+    releasedAt: iso(k.releasedAt),
     releasedBy: k.releasedBy,
   };
 }

@@ -4,7 +4,7 @@ import { ErrorBody } from '@clawd402/protocol';
 import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain/notification.ts';
 import type { ChannelInput } from '../../notifications/channel-settings.ts';
 import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
-import { AnyJson, Literals, NoContent, withErrors } from '../schemas.ts';
+import { AnyJson, Literals, NoContent, iso, withErrors } from '../schemas.ts';
 import { ItemList, PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
@@ -167,8 +167,8 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   const stateView = (n: NotificationState) => ({
     ...n,
     nextAttemptAt: n.nextAttemptAt.toISOString(),
-    lastAttemptAt: n.lastAttemptAt?.toISOString() ?? null,
-    deliveredAt: n.deliveredAt?.toISOString() ?? null,
+    lastAttemptAt: iso(n.lastAttemptAt),
+    deliveredAt: iso(n.deliveredAt),
   });
 
   // The outbox for operators: what is pending, delivered or dead-lettered, and a retry for dead letters.
