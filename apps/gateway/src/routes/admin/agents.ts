@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
+import { ErrorBody, logEvent, parseAddress, type EventLogger } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
 import { AnyJson, IdParams, Literals, NoContent, iso, withErrors } from '../schemas.ts';
@@ -74,6 +74,11 @@ function newKeyOf(body: {
   };
 }
 
+/** Logs an API key handed out (a new agent's first key, or another one): by whom, for which agent, which key. */
+function logKeyCreated(log: EventLogger, userId: string, key: { agentId: string; apiKeyId: string }): void {
+  logEvent(log, 'admin.api_key_created', { userId, agentId: key.agentId, apiKeyId: key.apiKeyId });
+}
+
 /**
  * /admin/agents and /admin/keys: agents are principals owned by an operator, bound to a signer key; their API keys
  * carry scopes and an expiry, are shown once, rotate with an overlap window and are revoked at once on every process
@@ -133,11 +138,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       const signerAddress = parseAddress('signerAddress', body.signerAddress);
       const user = me(request);
       const created = await agents.create(user, { name: body.name, signerAddress, ...newKeyOf(body) });
-      logEvent(request.log, 'admin.api_key_created', {
-        userId: user.userId,
-        agentId: created.agentId,
-        apiKeyId: created.apiKeyId,
-      });
+      logKeyCreated(request.log, user.userId, created);
       return reply.status(201).send({ apiKeyId: created.apiKeyId, agentId: created.agentId, apiKey: created.apiKey });
     },
   );
@@ -151,11 +152,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const user = me(request);
       const issued = await agents.issueKey(user, request.params.id, newKeyOf(request.body));
-      logEvent(request.log, 'admin.api_key_created', {
-        userId: user.userId,
-        agentId: issued.agentId,
-        apiKeyId: issued.apiKeyId,
-      });
+      logKeyCreated(request.log, user.userId, issued);
       return reply.status(201).send(issued);
     },
   );
