@@ -42,3 +42,17 @@ export const NoteBody = Type.Union([
 
 /** A time as the API shows it (ISO 8601), or null. */
 export const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
+
+/** Who acknowledged and who resolved an alert or incident, and when (null until then). */
+export const HandlingFields = {
+  acknowledgedAt: Nullable(Type.String()),
+  acknowledgedBy: Nullable(Type.String()),
+  resolvedAt: Nullable(Type.String()),
+  resolvedBy: Nullable(Type.String()),
+};
+
+/** An alert's or incident's acknowledgement and resolution times as the API shows them. */
+export const handlingTimes = (r: { acknowledgedAt: Date | null; resolvedAt: Date | null }) => ({
+  acknowledgedAt: iso(r.acknowledgedAt),
+  resolvedAt: iso(r.resolvedAt),
+});

@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
 import type { AlertRecord } from '../../services/alerts-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, Literals, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
+import { HandlingFields, IdParams, Literals, NoteBody, Nullable, handlingTimes, iso, withErrors } from '../schemas.ts';
 import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
 import { timeWindow } from './audit.ts';
 import { DateTimeQuery } from './audit-view.ts';
@@ -25,10 +25,7 @@ const AlertView = Type.Object(
     channels: Type.Array(Type.String()),
     routedAt: Nullable(Type.String()),
     digestedAt: Nullable(Type.String()),
-    acknowledgedAt: Nullable(Type.String()),
-    acknowledgedBy: Nullable(Type.String()),
-    resolvedAt: Nullable(Type.String()),
-    resolvedBy: Nullable(Type.String()),
+    ...HandlingFields,
   },
   { additionalProperties: false },
 );
@@ -40,8 +37,7 @@ function alertView(a: AlertRecord) {
     lastAt: a.lastAt.toISOString(),
     routedAt: iso(a.routedAt),
     digestedAt: iso(a.digestedAt),
-    acknowledgedAt: iso(a.acknowledgedAt),
-    resolvedAt: iso(a.resolvedAt),
+    ...handlingTimes(a),
   };
 }
 

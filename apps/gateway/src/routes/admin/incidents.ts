@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
 import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, Literals, NoteBody, Nullable, iso, withErrors } from '../schemas.ts';
+import { HandlingFields, IdParams, Literals, NoteBody, Nullable, handlingTimes, withErrors } from '../schemas.ts';
 import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
 
 const IncidentView = Type.Object(
@@ -16,10 +16,7 @@ const IncidentView = Type.Object(
     detail: Type.Record(Type.String(), Type.Unknown()),
     status: Type.String(),
     openedAt: Type.String(),
-    acknowledgedAt: Nullable(Type.String()),
-    acknowledgedBy: Nullable(Type.String()),
-    resolvedAt: Nullable(Type.String()),
-    resolvedBy: Nullable(Type.String()),
+    ...HandlingFields,
   },
   { additionalProperties: false },
 );
@@ -53,8 +50,7 @@ function incidentView(i: IncidentRecord) {
   return {
     ...i,
     openedAt: i.openedAt.toISOString(),
-    acknowledgedAt: iso(i.acknowledgedAt),
-    resolvedAt: iso(i.resolvedAt),
+    ...handlingTimes(i),
   };
 }
 
