@@ -11,6 +11,9 @@ export const withErrors = <S extends Record<number, TSchema>>(success: S) => ({
 /** `:id` in a path: any text up to 64 characters (a non-UUID then answers `not_found`, like a missing id). */
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
+/** A chain id in a path or a query string: a positive integer of up to 16 digits, as text. */
+export const ChainIdText = Type.String({ pattern: '^[1-9][0-9]{0,15}$' });
+
 /** A digest or policy-set hash as the API shows it: `sha256:` and 64 lowercase hex digits. */
 export const SHA256_PATTERN = '^sha256:[0-9a-f]{64}$';
 

@@ -8,7 +8,7 @@ import { toIntentView } from '../v1/intent-view.ts';
 import { assertNoBody } from '../v1/intent-actions.ts';
 import { decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, Literals, withErrors } from '../schemas.ts';
+import { ChainIdText, IdParams, Literals, withErrors } from '../schemas.ts';
 import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { timeWindow } from './audit.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
@@ -88,7 +88,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
           {
             agent: Type.Optional(Type.String({ maxLength: 64 })),
             status: Type.Optional(Literals(INTENT_STATUSES)),
-            chain: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+            chain: Type.Optional(ChainIdText),
             since: Type.Optional(DateTimeQuery),
             until: Type.Optional(DateTimeQuery),
             minAmount: Type.Optional(BaseUnits),

@@ -4,7 +4,7 @@ import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import type { PauseScope } from '../../domain/halts.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import type { KillSwitchRecord } from '../../services/killswitch-service.ts';
-import { AnyJson, IdParams, iso, withErrors } from '../schemas.ts';
+import { AnyJson, ChainIdText, IdParams, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const Totp = Type.Optional(Type.String({ maxLength: 16 }));
@@ -29,7 +29,7 @@ const PauseBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 500 }) },
   { additionalProperties: false },
 );
-const ChainParams = Type.Object({ chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+const ChainParams = Type.Object({ chainId: ChainIdText });
 
 function killSwitchView(k: KillSwitchRecord) {
   return {

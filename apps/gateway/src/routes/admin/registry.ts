@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { AnyJson, NoContent, withErrors } from '../schemas.ts';
+import { AnyJson, ChainIdText, NoContent, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const AssetParams = Type.Object({
-  chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  chainId: ChainIdText,
   asset: Type.String({ maxLength: 64 }),
 });
 const ContractParams = Type.Object({
-  chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  chainId: ChainIdText,
   address: Type.String({ maxLength: 64 }),
 });
 
