@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { ErrorBody } from '@clawd402/protocol';
 import { toApiError } from '../plugins/app/errors.ts';
 import { RPC_BODY_LIMIT } from '../services/json-rpc-service.ts';
+import { withErrors } from './schemas.ts';
 
 const RpcError = Type.Object(
   { code: Type.Integer(), message: Type.String(), data: Type.Optional(Type.Unknown()) },
@@ -42,7 +43,7 @@ const rpc: FastifyPluginAsyncTypebox = async (app) => {
 
   const schema = {
     body: Type.Unknown(),
-    response: { 200: RpcAnswer, 400: Type.Union([RpcResponse, ErrorBody]), '4xx': ErrorBody, '5xx': ErrorBody },
+    response: withErrors({ 200: RpcAnswer, 400: Type.Union([RpcResponse, ErrorBody]) }),
   };
   app.post('/rpc', { config: { permission: 'intents:create' }, bodyLimit: RPC_BODY_LIMIT, schema }, async (request) =>
     jsonRpc.handle(request.agent!, jsonRpc.chainFor(undefined), request.body, request.id),

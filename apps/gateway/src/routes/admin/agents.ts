@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, logEvent, parseAddress } from '@clawd402/protocol';
+import { ErrorBody, logEvent, parseAddress, type EventLogger } from '@clawd402/protocol';
 import type { KeyScopes } from '../../domain/agent.ts';
 import type { ApiKeyView, NewKey } from '../../services/agents-service.ts';
-import { AnyJson, IdParams, NoContent } from '../schemas.ts';
+import { AnyJson, IdParams, Literals, NoContent, iso, withErrors } from '../schemas.ts';
+import { ItemList } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
 const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'message', 'authorization'] as const;
@@ -11,7 +12,7 @@ const INTENT_TYPES = ['transfer', 'contract_call', 'swap', 'typed_data', 'messag
 const ScopesBody = Type.Object(
   {
     chains: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 64 })),
-    types: Type.Optional(Type.Array(Type.Union(INTENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1 })),
+    types: Type.Optional(Type.Array(Literals(INTENT_TYPES), { minItems: 1 })),
   },
   { additionalProperties: false },
 );
@@ -48,7 +49,6 @@ const IssuedKey = Type.Object(
   { additionalProperties: false },
 );
 
-const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 const keyView = (k: ApiKeyView) => ({
   ...k,
   createdAt: k.createdAt.toISOString(),
@@ -74,6 +74,11 @@ function newKeyOf(body: {
   };
 }
 
+/** Logs an API key handed out (a new agent's first key, or another one): by whom, for which agent, which key. */
+function logKeyCreated(log: EventLogger, userId: string, key: { agentId: string; apiKeyId: string }): void {
+  logEvent(log, 'admin.api_key_created', { userId, agentId: key.agentId, apiKeyId: key.apiKeyId });
+}
+
 /**
  * /admin/agents and /admin/keys: agents are principals owned by an operator, bound to a signer key; their API keys
  * carry scopes and an expiry, are shown once, rotate with an overlap window and are revoked at once on every process
@@ -88,19 +93,17 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'agents:read' },
       schema: {
         response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                name: Type.String(),
-                signerAddress: Type.String(),
-                ownerUserId: Type.Union([Type.String(), Type.Null()]),
-                disabled: Type.Boolean(),
-                createdAt: Type.String(),
-                keys: Type.Array(KeyView),
-              }),
-            ),
-          }),
+          200: ItemList(
+            Type.Object({
+              id: Type.String(),
+              name: Type.String(),
+              signerAddress: Type.String(),
+              ownerUserId: Type.Union([Type.String(), Type.Null()]),
+              disabled: Type.Boolean(),
+              createdAt: Type.String(),
+              keys: Type.Array(KeyView),
+            }),
+          ),
           '4xx': ErrorBody,
         },
       },
@@ -123,13 +126,11 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
           {
             name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
             signerAddress: Type.String({ maxLength: 64 }),
-            label: Type.Optional(Type.String({ maxLength: 128 })),
-            scopes: Type.Optional(ScopesBody),
-            expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+            ...NewKeyBody.properties, // and its first key
           },
           { additionalProperties: false },
         ),
-        response: { 201: IssuedKey, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 201: IssuedKey }),
       },
     },
     async (request, reply) => {
@@ -137,11 +138,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       const signerAddress = parseAddress('signerAddress', body.signerAddress);
       const user = me(request);
       const created = await agents.create(user, { name: body.name, signerAddress, ...newKeyOf(body) });
-      logEvent(request.log, 'admin.api_key_created', {
-        userId: user.userId,
-        agentId: created.agentId,
-        apiKeyId: created.apiKeyId,
-      });
+      logKeyCreated(request.log, user.userId, created);
       return reply.status(201).send({ apiKeyId: created.apiKeyId, agentId: created.agentId, apiKey: created.apiKey });
     },
   );
@@ -155,11 +152,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const user = me(request);
       const issued = await agents.issueKey(user, request.params.id, newKeyOf(request.body));
-      logEvent(request.log, 'admin.api_key_created', {
-        userId: user.userId,
-        agentId: issued.agentId,
-        apiKeyId: issued.apiKeyId,
-      });
+      logKeyCreated(request.log, user.userId, issued);
       return reply.status(201).send(issued);
     },
   );
@@ -224,7 +217,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -253,24 +246,20 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'agents:read' },
       schema: {
-        response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                address: Type.String(),
-                backend: Type.String(),
-                state: Type.String(),
-                label: Type.Union([Type.String(), Type.Null()]),
-                rotatedTo: Type.Union([Type.String(), Type.Null()]),
-                usage: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String(), Type.Null()])),
-                spentLastDay: Type.String(),
-                agents: Type.Array(Type.String()),
-              }),
-            ),
-          }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({
+          200: ItemList(
+            Type.Object({
+              address: Type.String(),
+              backend: Type.String(),
+              state: Type.String(),
+              label: Type.Union([Type.String(), Type.Null()]),
+              rotatedTo: Type.Union([Type.String(), Type.Null()]),
+              usage: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String(), Type.Null()])),
+              spentLastDay: Type.String(),
+              agents: Type.Array(Type.String()),
+            }),
+          ),
+        }),
       },
     },
     async () => {
@@ -298,7 +287,7 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ signerAddress: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 204: NoContent }),
       },
     },
     async (request, reply) => {
@@ -314,18 +303,16 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'agents:read' },
       schema: {
         response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                keyId: Type.String(),
-                agentId: Type.String(),
-                agentName: Type.String(),
-                ageDays: Type.Integer(),
-                status: Type.String(),
-              }),
-            ),
-          }),
+          200: ItemList(
+            Type.Object({
+              id: Type.String(),
+              keyId: Type.String(),
+              agentId: Type.String(),
+              agentName: Type.String(),
+              ageDays: Type.Integer(),
+              status: Type.String(),
+            }),
+          ),
           '4xx': ErrorBody,
         },
       },

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../../domain/alert.ts';
 import type { AlertRecord } from '../../services/alerts-service.ts';
 import { me } from '../acting-user.ts';
-import { BeforeId, IdParams, KeysetPage, NoteBody, Nullable, PageLimit, iso, keysetPage } from '../schemas.ts';
-import { parseTime } from './audit.ts';
+import { HandlingFields, IdParams, Literals, NoteBody, Nullable, handlingTimes, iso, withErrors } from '../schemas.ts';
+import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
+import { timeWindow } from './audit.ts';
 import { DateTimeQuery } from './audit-view.ts';
 
 const AlertView = Type.Object(
@@ -25,10 +25,7 @@ const AlertView = Type.Object(
     channels: Type.Array(Type.String()),
     routedAt: Nullable(Type.String()),
     digestedAt: Nullable(Type.String()),
-    acknowledgedAt: Nullable(Type.String()),
-    acknowledgedBy: Nullable(Type.String()),
-    resolvedAt: Nullable(Type.String()),
-    resolvedBy: Nullable(Type.String()),
+    ...HandlingFields,
   },
   { additionalProperties: false },
 );
@@ -40,8 +37,7 @@ function alertView(a: AlertRecord) {
     lastAt: a.lastAt.toISOString(),
     routedAt: iso(a.routedAt),
     digestedAt: iso(a.digestedAt),
-    acknowledgedAt: iso(a.acknowledgedAt),
-    resolvedAt: iso(a.resolvedAt),
+    ...handlingTimes(a),
   };
 }
 
@@ -59,35 +55,25 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(ALERT_STATUSES.map((s) => Type.Literal(s)))),
-            severity: Type.Optional(Type.Union(ALERT_SEVERITIES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Literals(ALERT_STATUSES)),
+            severity: Type.Optional(Literals(ALERT_SEVERITIES)),
             kind: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             since: Type.Optional(DateTimeQuery),
             until: Type.Optional(DateTimeQuery),
-            before: Type.Optional(BeforeId),
-            limit: Type.Optional(PageLimit),
+            ...KeysetQuery,
           },
           { additionalProperties: false },
         ),
-        response: {
-          200: KeysetPage(AlertView),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({ 200: KeysetPage(AlertView) }),
       },
     },
     async (request) => {
       const q = request.query;
-      const limit = q.limit ? Number(q.limit) : 50;
+      const limit = limitOr(q.limit, 50);
       const items = await alerts.list({
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.severity ? { severity: q.severity } : {}),
-        ...(q.kind ? { kind: q.kind } : {}),
-        ...(q.subject ? { subject: q.subject } : {}),
-        ...(q.since ? { since: parseTime(q.since) } : {}),
-        ...(q.until ? { until: parseTime(q.until) } : {}),
-        ...(q.before ? { before: q.before } : {}),
+        ...givenFilters(q, ['status', 'severity', 'kind', 'subject', 'before']),
+        ...timeWindow(q),
         limit,
       });
       return keysetPage(items, limit, alertView);
@@ -102,7 +88,7 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
       `/admin/alerts/:id/${path}`,
       {
         config: { permission: 'alerts:manage' },
-        schema: { params: IdParams, body: NoteBody, response: { 200: AlertView, '4xx': ErrorBody, '5xx': ErrorBody } },
+        schema: { params: IdParams, body: NoteBody, response: withErrors({ 200: AlertView }) },
       },
       async (request) => {
         const alert = await alerts.setStatus(

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, logEvent, type EventLogger } from '@clawd402/protocol';
+import { logEvent, type EventLogger } from '@clawd402/protocol';
 import type { QueuedApproval } from '../../services/approval-queue-service.ts';
-import { AnyJson, IdParams, PageLimit, SHA256_PATTERN } from '../schemas.ts';
+import { AnyJson, IdParams, Literals, SHA256_PATTERN, iso, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { toIntentView } from '../v1/intent-view.ts';
 import { me } from '../acting-user.ts';
 import { decodedView } from './approval-decoded.ts';
@@ -28,8 +29,8 @@ function view({ approval, intent }: QueuedApproval) {
     channels: approval.channels,
     escalation: approval.escalation,
     expiresAt: approval.expiresAt.toISOString(),
-    escalatedAt: approval.escalatedAt?.toISOString() ?? null,
-    decidedAt: approval.decidedAt?.toISOString() ?? null,
+    escalatedAt: iso(approval.escalatedAt),
+    decidedAt: iso(approval.decidedAt),
     decidedBy: approval.decidedBy,
     reason: approval.reason,
     createdAt: approval.createdAt.toISOString(),
@@ -56,21 +57,19 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(
-              Type.Union(['pending', 'approved', 'rejected', 'expired'].map((s) => Type.Literal(s))),
-            ),
+            status: Type.Optional(Literals(['pending', 'approved', 'rejected', 'expired'])),
             limit: Type.Optional(PageLimit),
           },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
       const { query } = request;
       const approvals = await approvalQueue.list({
-        ...(query.status ? { status: query.status } : {}),
-        limit: query.limit ? Number(query.limit) : 50,
+        ...givenFilters(query, ['status']),
+        limit: limitOr(query.limit, 50),
       });
       return { items: approvals.map(view) };
     },
@@ -80,7 +79,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/approvals/:id',
     {
       config: { permission: 'approvals:read' },
-      schema: { params: IdParams, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
       return view(await approvalQueue.get(request.params.id));
@@ -94,7 +93,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: IdParams,
         body: Type.Object({ digest: Type.String({ pattern: SHA256_PATTERN }) }, { additionalProperties: false }),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -120,7 +119,7 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {

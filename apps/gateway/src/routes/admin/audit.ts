@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
-import { PageLimit } from '../schemas.ts';
+import { Clawd402Error } from '@clawd402/protocol';
+import { withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
 
 const AuditPage = Type.Object(
@@ -38,20 +39,18 @@ const adminAudit: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AuditPage, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AuditPage }),
       },
     },
     async (request) => {
       const q = request.query;
-      const limit = q.limit ? Number(q.limit) : 50;
+      const limit = limitOr(q.limit, 50);
       const prefix = q.subject?.endsWith(':') ? q.subject : undefined;
       const page = await audit.list({
         ...(q.subject && !prefix ? { subject: q.subject } : {}),
         ...(prefix ? { subjectPrefix: prefix } : {}),
-        ...(q.action ? { action: q.action } : {}),
-        ...(q.actor ? { actor: q.actor } : {}),
-        ...(q.since ? { since: parseTime(q.since) } : {}),
-        ...(q.until ? { until: parseTime(q.until) } : {}),
+        ...givenFilters(q, ['action', 'actor']),
+        ...timeWindow(q),
         ...(q.before ? { beforeSeq: Number(q.before) } : {}),
         limit,
       });
@@ -66,8 +65,16 @@ const adminAudit: FastifyPluginAsyncTypebox = async (app) => {
 };
 export default adminAudit;
 
+/** `?since=` and `?until=` as dates, each only when the query gave it. */
+export function timeWindow(query: { since?: string; until?: string }): { since?: Date; until?: Date } {
+  return {
+    ...(query.since ? { since: parseTime(query.since) } : {}),
+    ...(query.until ? { until: parseTime(query.until) } : {}),
+  };
+}
+
 /** An ISO 8601 date-time from a query string (the schema checked its form). */
-export function parseTime(text: string): Date {
+function parseTime(text: string): Date {
   const at = new Date(text);
   if (Number.isNaN(at.getTime())) throw new Clawd402Error('invalid_request', `Not a date-time: ${text.slice(0, 40)}`);
   return at;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
+import { withErrors } from '../schemas.ts';
 
 const EndpointView = Type.Object(
   {
@@ -21,7 +21,7 @@ const adminChains: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'chains:read' },
       schema: {
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               items: Type.Array(
@@ -39,9 +39,7 @@ const adminChains: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async () => ({

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
+import { Clawd402Error } from '@clawd402/protocol';
 import { formatUsd, parseUsd } from '../../domain/usd.ts';
-import { BREAKER_COLOURS } from '../../money/breakers.ts';
-import type { ScopeLimitsUpdate } from '../../services/costs-service.ts';
-import { AnyJson } from '../schemas.ts';
+import { BREAKER_COLOURS, type BreakerThresholds } from '../../money/breakers.ts';
+import type { ScopeLimitsUpdate, ScopeRow } from '../../services/costs-service.ts';
+import { AnyJson, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 import { UUID_PATTERN } from '../../lib/uuid.ts';
 
@@ -42,6 +42,24 @@ function usdField(field: string, value: string | number | null | undefined): big
   return parsed;
 }
 
+/** Breaker thresholds (the defaults or a scope's) as USD text. */
+function thresholdsUsd(t: BreakerThresholds) {
+  return {
+    warningUsd: formatUsd(t.warning),
+    softUsd: formatUsd(t.soft),
+    hardUsd: formatUsd(t.hard),
+    emergencyUsd: formatUsd(t.emergency),
+  };
+}
+
+/** A scope's daily and hourly limits as USD text, null where it has none. */
+function limitsUsd(scope: Pick<ScopeRow, 'limitDay' | 'limitHour'>) {
+  return {
+    dailyUsd: scope.limitDay === null ? null : formatUsd(scope.limitDay),
+    hourlyUsd: scope.limitHour === null ? null : formatUsd(scope.limitHour),
+  };
+}
+
 /**
  * /admin/costs: spend by scope (agent, API key, global), asset and chain against limits and breaker state; owners set
  * limits and reset breakers. Every change is audited with the acting user.
@@ -53,18 +71,13 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/costs',
     {
       config: { permission: 'costs:read' },
-      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
       const { scopes, byAsset } = await costs.overview();
       return {
         defaults: {
-          breaker: {
-            warningUsd: formatUsd(config.money.breaker.warning),
-            softUsd: formatUsd(config.money.breaker.soft),
-            hardUsd: formatUsd(config.money.breaker.hard),
-            emergencyUsd: formatUsd(config.money.breaker.emergency),
-          },
+          breaker: thresholdsUsd(config.money.breaker),
           hardCapUsd: formatUsd(config.money.hardCapMicros),
           hardAllowlist: config.money.hardAllowlist,
         },
@@ -75,24 +88,16 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
             dayCount: spend.dayCount,
             hourUsd: formatUsd(spend.hourUsd),
             hourCount: spend.hourCount,
-            dayFreesAt: spend.dayFreesAt?.toISOString() ?? null,
+            dayFreesAt: iso(spend.dayFreesAt),
           },
-          limits: {
-            dailyUsd: scope.limitDay === null ? null : formatUsd(scope.limitDay),
-            hourlyUsd: scope.limitHour === null ? null : formatUsd(scope.limitHour),
-          },
+          limits: limitsUsd(scope),
           breaker: {
             level,
             state: BREAKER_COLOURS[level],
-            latchedAt: scope.latchedAt?.toISOString() ?? null,
-            resetAt: scope.resetAt?.toISOString() ?? null,
+            latchedAt: iso(scope.latchedAt),
+            resetAt: iso(scope.resetAt),
             spendUsd: formatUsd(spend.breakerUsd),
-            thresholds: {
-              warningUsd: formatUsd(thresholds.warning),
-              softUsd: formatUsd(thresholds.soft),
-              hardUsd: formatUsd(thresholds.hard),
-              emergencyUsd: formatUsd(thresholds.emergency),
-            },
+            thresholds: thresholdsUsd(thresholds),
           },
         })),
         byAsset: byAsset.map((a) => ({ chainId: a.chainId, asset: a.asset, dayUsd: formatUsd(a.usd), count: a.count })),
@@ -104,7 +109,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/costs/limits',
     {
       config: { permission: 'costs:limits' },
-      schema: { body: LimitsBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { body: LimitsBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
       const { body } = request;
@@ -126,20 +131,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
         }
       }
       const row = await costs.setLimits(me(request), body.scope, update);
-      const t = costs.thresholds(row);
-      return {
-        scope: row.scope,
-        limits: {
-          dailyUsd: row.limitDay === null ? null : formatUsd(row.limitDay),
-          hourlyUsd: row.limitHour === null ? null : formatUsd(row.limitHour),
-        },
-        breaker: {
-          warningUsd: formatUsd(t.warning),
-          softUsd: formatUsd(t.soft),
-          hardUsd: formatUsd(t.hard),
-          emergencyUsd: formatUsd(t.emergency),
-        },
-      };
+      return { scope: row.scope, limits: limitsUsd(row), breaker: thresholdsUsd(costs.thresholds(row)) };
     },
   );
 
@@ -152,7 +144,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
           { scope: ScopeName, reason: Type.String({ minLength: 1, maxLength: 500 }) },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
@@ -160,7 +152,7 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
       const row = await costs.resetBreaker(me(request), body.scope, body.reason);
       return {
         scope: row.scope,
-        breaker: { level: row.level, state: BREAKER_COLOURS[row.level], resetAt: row.resetAt?.toISOString() ?? null },
+        breaker: { level: row.level, state: BREAKER_COLOURS[row.level], resetAt: iso(row.resetAt) },
       };
     },
   );

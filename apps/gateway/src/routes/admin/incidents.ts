@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
 import { INCIDENT_RULE_NAMES, INCIDENT_STATUSES } from '../../domain/incident.ts';
 import type { IncidentDetail, IncidentRecord } from '../../services/incidents-service.ts';
 import { me } from '../acting-user.ts';
-import { BeforeId, IdParams, KeysetPage, NoteBody, Nullable, PageLimit, iso, keysetPage } from '../schemas.ts';
+import { HandlingFields, IdParams, Literals, NoteBody, Nullable, handlingTimes, withErrors } from '../schemas.ts';
+import { KeysetPage, KeysetQuery, givenFilters, keysetPage, limitOr } from '../list-query.ts';
 
 const IncidentView = Type.Object(
   {
@@ -16,10 +16,7 @@ const IncidentView = Type.Object(
     detail: Type.Record(Type.String(), Type.Unknown()),
     status: Type.String(),
     openedAt: Type.String(),
-    acknowledgedAt: Nullable(Type.String()),
-    acknowledgedBy: Nullable(Type.String()),
-    resolvedAt: Nullable(Type.String()),
-    resolvedBy: Nullable(Type.String()),
+    ...HandlingFields,
   },
   { additionalProperties: false },
 );
@@ -53,8 +50,7 @@ function incidentView(i: IncidentRecord) {
   return {
     ...i,
     openedAt: i.openedAt.toISOString(),
-    acknowledgedAt: iso(i.acknowledgedAt),
-    resolvedAt: iso(i.resolvedAt),
+    ...handlingTimes(i),
   };
 }
 
@@ -66,7 +62,7 @@ function detailView(d: IncidentDetail) {
   };
 }
 
-const Responses = { 200: DetailView, '4xx': ErrorBody, '5xx': ErrorBody };
+const Responses = withErrors({ 200: DetailView });
 
 /**
  * /admin/incidents: list incidents, read one with its timeline, acknowledge, add a note, resolve (optionally lifting
@@ -82,29 +78,21 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)))),
-            rule: Type.Optional(Type.Union(INCIDENT_RULE_NAMES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Literals(INCIDENT_STATUSES)),
+            rule: Type.Optional(Literals(INCIDENT_RULE_NAMES)),
             subject: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            before: Type.Optional(BeforeId),
-            limit: Type.Optional(PageLimit),
+            ...KeysetQuery,
           },
           { additionalProperties: false },
         ),
-        response: {
-          200: KeysetPage(IncidentView),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({ 200: KeysetPage(IncidentView) }),
       },
     },
     async (request) => {
       const q = request.query;
-      const limit = q.limit ? Number(q.limit) : 50;
+      const limit = limitOr(q.limit, 50);
       const items = await incidents.list({
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.rule ? { rule: q.rule } : {}),
-        ...(q.subject ? { subject: q.subject } : {}),
-        ...(q.before ? { before: q.before } : {}),
+        ...givenFilters(q, ['status', 'rule', 'subject', 'before']),
         limit,
       });
       return keysetPage(items, limit, incidentView);

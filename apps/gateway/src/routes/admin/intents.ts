@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, INTENT_STATUSES, IntentView } from '@clawd402/protocol';
+import { INTENT_STATUSES, IntentView } from '@clawd402/protocol';
 import { formatUsd, parseUsd } from '../../domain/usd.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import type { IntentRecord } from '../../services/intents-service.ts';
@@ -8,8 +8,9 @@ import { toIntentView } from '../v1/intent-view.ts';
 import { assertNoBody } from '../v1/intent-actions.ts';
 import { decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, PageLimit } from '../schemas.ts';
-import { parseTime } from './audit.ts';
+import { ChainIdText, IdParams, Literals, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
+import { timeWindow } from './audit.ts';
 import { AuditRecordSchema, DateTimeQuery, SegmentSchema, auditRecordView, segmentView } from './audit-view.ts';
 
 const TransactionView = Type.Object(
@@ -86,8 +87,8 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object(
           {
             agent: Type.Optional(Type.String({ maxLength: 64 })),
-            status: Type.Optional(Type.Union(INTENT_STATUSES.map((st) => Type.Literal(st)))),
-            chain: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+            status: Type.Optional(Literals(INTENT_STATUSES)),
+            chain: Type.Optional(ChainIdText),
             since: Type.Optional(DateTimeQuery),
             until: Type.Optional(DateTimeQuery),
             minAmount: Type.Optional(BaseUnits),
@@ -99,14 +100,12 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
+        response: withErrors({
           200: Type.Object(
             { items: Type.Array(OperatorIntent), nextCursor: Type.Union([Type.String(), Type.Null()]) },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -115,15 +114,14 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
       if (q.agent !== undefined && !isUuid(q.agent)) return { items: [], nextCursor: null };
       const page = await intents.list({
         ...(q.agent ? { agentId: q.agent } : {}),
-        ...(q.status ? { status: q.status } : {}),
+        ...givenFilters(q, ['status']),
         ...(q.chain ? { chainId: Number(q.chain) } : {}),
-        ...(q.since ? { since: parseTime(q.since) } : {}),
-        ...(q.until ? { until: parseTime(q.until) } : {}),
+        ...timeWindow(q),
         ...(q.minAmount ? { minAmount: BigInt(q.minAmount) } : {}),
         ...(q.maxAmount ? { maxAmount: BigInt(q.maxAmount) } : {}),
         ...(q.minUsd ? { minUsdMicros: parseUsd(q.minUsd)! } : {}),
         ...(q.maxUsd ? { maxUsdMicros: parseUsd(q.maxUsd)! } : {}),
-        limit: q.limit ? Number(q.limit) : 20,
+        limit: limitOr(q.limit, 20),
         ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
       });
       return { items: page.items.map(operatorIntent), nextCursor: page.next ? encodeCursor(page.next) : null };
@@ -136,7 +134,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'intents:inspect' },
       schema: {
         params: IdParams,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               agentId: Type.String(),
@@ -149,9 +147,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -175,7 +171,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'intents:manage' },
       schema: {
         params: IdParams,
-        response: { 200: ActionResult, 202: ActionResult, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: ActionResult, 202: ActionResult }),
       },
     },
     async (request, reply) => {
@@ -190,7 +186,7 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/intents/:id/speed-up',
     {
       config: { permission: 'intents:manage' },
-      schema: { params: IdParams, response: { 202: ActionResult, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: IdParams, response: withErrors({ 202: ActionResult }) },
     },
     async (request, reply) => {
       assertNoBody(request);

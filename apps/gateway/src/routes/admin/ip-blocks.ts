@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody, logEvent } from '@clawd402/protocol';
+import { logEvent } from '@clawd402/protocol';
 import type { IpBlock } from '../../services/ip-blocks-service.ts';
 import { me } from '../acting-user.ts';
-import { PageLimit } from '../schemas.ts';
+import { withErrors } from '../schemas.ts';
+import { PageLimit, limitOr } from '../list-query.ts';
 
 const IpBlockView = Type.Object(
   { ip: Type.String(), blockedAt: Type.String(), until: Type.String(), reason: Type.String() },
@@ -27,15 +28,11 @@ const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'blocks:read' },
       schema: {
         querystring: Type.Object({ limit: Type.Optional(PageLimit) }, { additionalProperties: false }),
-        response: {
-          200: Type.Object({ items: Type.Array(IpBlockView) }, { additionalProperties: false }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({ 200: Type.Object({ items: Type.Array(IpBlockView) }, { additionalProperties: false }) }),
       },
     },
     async (request) => ({
-      items: (await ipBlocks.list(request.query.limit ? Number(request.query.limit) : 100)).map(view),
+      items: (await ipBlocks.list(limitOr(request.query.limit, 100))).map(view),
     }),
   );
 
@@ -45,7 +42,7 @@ const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'blocks:lift' },
       schema: {
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f.:]+$' }) }),
-        response: { 200: IpBlockView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IpBlockView }),
       },
     },
     async (request) => {

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
-import { AnyJson } from '../schemas.ts';
+import { AnyJson, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const JobParams = Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$' }) });
@@ -9,7 +8,6 @@ const ListQuery = Type.Object(
   { runs: Type.Optional(Type.String({ pattern: '^[1-9][0-9]?$' })) },
   { additionalProperties: false },
 );
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /**
  * /admin/jobs: the scheduled jobs (docs/jobs.md) — schedule, next occurrence, who holds the lease, and the latest runs
@@ -22,7 +20,7 @@ const adminJobs: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/jobs',
     {
       config: { permission: 'jobs:read' },
-      schema: { querystring: ListQuery, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { querystring: ListQuery, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => ({
       items: (await jobs.list(Number(request.query.runs ?? 10))).map((j) => ({
@@ -54,7 +52,7 @@ const adminJobs: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/jobs/:name/run',
     {
       config: { permission: 'jobs:run' },
-      schema: { params: JobParams, response: { 202: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: JobParams, response: withErrors({ 202: AnyJson }) },
     },
     async (request, reply) => {
       const requested = await jobs.requestRun(me(request), request.params.name);

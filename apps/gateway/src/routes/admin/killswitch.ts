@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Clawd402Error, ErrorBody, logEvent } from '@clawd402/protocol';
+import { Clawd402Error, logEvent } from '@clawd402/protocol';
 import type { PauseScope } from '../../domain/halts.ts';
 import { isUuid } from '../../lib/uuid.ts';
 import type { KillSwitchRecord } from '../../services/killswitch-service.ts';
-import { AnyJson, IdParams } from '../schemas.ts';
+import { AnyJson, ChainIdText, IdParams, iso, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const Totp = Type.Optional(Type.String({ maxLength: 16 }));
@@ -29,16 +29,16 @@ const PauseBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 500 }) },
   { additionalProperties: false },
 );
-const ChainParams = Type.Object({ chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+const ChainParams = Type.Object({ chainId: ChainIdText });
 
 function killSwitchView(k: KillSwitchRecord) {
   return {
     engaged: k.engaged,
-    engagedAt: k.engagedAt?.toISOString() ?? null,
+    engagedAt: iso(k.engagedAt),
     engagedBy: k.engagedBy,
     reason: k.reason,
     releaseVotes: k.releaseVotes,
-    releasedAt: k.releasedAt?.toISOString() ?? null,
+    releasedAt: iso(k.releasedAt),
     releasedBy: k.releasedBy,
   };
 }
@@ -61,7 +61,7 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/killswitch',
     {
       config: { permission: 'killswitch:read' },
-      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
       const state = await killSwitch.status();
@@ -82,7 +82,7 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/killswitch',
     {
       config: { permission: 'killswitch:engage' },
-      schema: { body: EngageBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { body: EngageBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
       const user = me(request);
@@ -103,7 +103,7 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/killswitch/release',
     {
       config: { permission: 'killswitch:release' },
-      schema: { body: ReleaseBody, response: { 200: AnyJson, 202: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { body: ReleaseBody, response: withErrors({ 200: AnyJson, 202: AnyJson }) },
     },
     async (request, reply) => {
       const user = me(request);
@@ -127,7 +127,7 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
       `${path}/pause`,
       {
         config: { permission: 'pauses:write' },
-        schema: { params, body: PauseBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+        schema: { params, body: PauseBody, response: withErrors({ 200: AnyJson }) },
       },
       async (request) => {
         const user = me(request);
@@ -141,7 +141,7 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
       `${path}/resume`,
       {
         config: { permission: 'pauses:write' },
-        schema: { params, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+        schema: { params, response: withErrors({ 200: AnyJson }) },
       },
       async (request) => {
         const user = me(request);

@@ -4,10 +4,10 @@ import { ErrorBody } from '@clawd402/protocol';
 import { CHANNEL_NAME, PAGERDUTY_SEVERITIES, SMTP_TLS_MODES } from '../../domain/notification.ts';
 import type { ChannelInput } from '../../notifications/channel-settings.ts';
 import type { ChannelRecord, NotificationState } from '../../services/notification-channels-service.ts';
-import { AnyJson, NoContent, PageLimit } from '../schemas.ts';
+import { AnyJson, Literals, NoContent, iso, withErrors } from '../schemas.ts';
+import { ItemList, PageLimit, givenFilters, limitOr } from '../list-query.ts';
 import { me } from '../acting-user.ts';
 
-const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 const Email = Type.String({ maxLength: 254, pattern: '^[^\\s@<>",;]+@[^\\s@<>",;]+$' });
 
@@ -22,7 +22,7 @@ const EmailBody = Type.Object(
     kind: Type.Literal('email'),
     host: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' }),
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    tls: literals(SMTP_TLS_MODES),
+    tls: Literals(SMTP_TLS_MODES),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     from: Email,
@@ -35,7 +35,7 @@ const PagerDutyBody = Type.Object(
     kind: Type.Literal('pagerduty'),
     routingKey: Type.String({ pattern: '^[\\x21-\\x7e]{16,128}$' }),
     url: Type.Optional(Url),
-    severity: Type.Optional(literals(PAGERDUTY_SEVERITIES)),
+    severity: Type.Optional(Literals(PAGERDUTY_SEVERITIES)),
   },
   { additionalProperties: false },
 );
@@ -111,7 +111,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/notifications/channels',
     {
       config: { permission: 'notifications:read' },
-      schema: { response: { 200: Type.Object({ items: Type.Array(ChannelView) }), '4xx': ErrorBody } },
+      schema: { response: { 200: ItemList(ChannelView), '4xx': ErrorBody } },
     },
     async () => ({ items: (await channels.list()).map(view) }),
   );
@@ -123,7 +123,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: NameParams,
         body: ChannelBody,
-        response: { 200: ChannelView, 201: ChannelView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: ChannelView, 201: ChannelView }),
       },
     },
     async (request, reply) => {
@@ -148,7 +148,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/notifications/channels/:name/test',
     {
       config: { permission: 'notifications:write' },
-      schema: { params: NameParams, response: { 200: Outcome, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: NameParams, response: withErrors({ 200: Outcome }) },
     },
     async (request) => {
       const outcome = await channels.test(me(request), request.params.name);
@@ -167,8 +167,8 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   const stateView = (n: NotificationState) => ({
     ...n,
     nextAttemptAt: n.nextAttemptAt.toISOString(),
-    lastAttemptAt: n.lastAttemptAt?.toISOString() ?? null,
-    deliveredAt: n.deliveredAt?.toISOString() ?? null,
+    lastAttemptAt: iso(n.lastAttemptAt),
+    deliveredAt: iso(n.deliveredAt),
   });
 
   // The outbox for operators: what is pending, delivered or dead-lettered, and a retry for dead letters.
@@ -187,15 +187,14 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => {
       const q = request.query;
       const items = await channels.outbox({
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.channel ? { channel: q.channel } : {}),
-        limit: q.limit ? Number(q.limit) : 50,
+        ...givenFilters(q, ['status', 'channel']),
+        limit: limitOr(q.limit, 50),
       });
       return { items: items.map(stateView) };
     },
@@ -207,7 +206,7 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'notifications:write' },
       schema: {
         params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
-        response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: AnyJson }),
       },
     },
     async (request) => stateView(await channels.retry(me(request), request.params.id)),

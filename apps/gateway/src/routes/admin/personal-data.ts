@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBody } from '@clawd402/protocol';
-import { AnyJson, IdParams } from '../schemas.ts';
+import { AnyJson, IdParams, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 /**
@@ -14,7 +13,7 @@ const adminPersonalData: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/users/:id/personal-data',
     {
       config: { permission: 'privacy:erase' },
-      schema: { params: IdParams, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => ({ erased: await personalData.eraseUser(me(request), request.params.id) }),
   );
@@ -22,7 +21,7 @@ const adminPersonalData: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/agents/:id/personal-data',
     {
       config: { permission: 'privacy:erase' },
-      schema: { params: IdParams, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => ({ erased: await personalData.eraseAgentMemos(me(request), request.params.id) }),
   );

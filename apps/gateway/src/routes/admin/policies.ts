@@ -5,7 +5,6 @@ import {
   Clawd402Error,
   ContractCallIntentBody,
   Decision,
-  ErrorBody,
   logEvent,
   TransferIntentBody,
   type TransactionIntentBody,
@@ -14,7 +13,8 @@ import { UUID_PATTERN } from '../../lib/uuid.ts';
 import { MAX_REPLAY_INTENTS } from '../../policy/replay.ts';
 import type { DecisionChange, PolicyLint, PolicyVersionSummary } from '../../services/policies-service.ts';
 import { me } from '../acting-user.ts';
-import { PageLimit, SHA256_PATTERN } from '../schemas.ts';
+import { SHA256_PATTERN, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml'];
 const VERSION = '^[1-9][0-9]{0,8}$';
@@ -29,14 +29,18 @@ const ActiveView = Type.Object(
   { version: Type.Integer(), hash: Type.String(), activatedBy: Type.String(), activatedAt: Type.String() },
   { additionalProperties: false },
 );
+/** What every view of a stored policy version starts with: number, hash, format, author, time, whether active. */
+const VersionFields = {
+  version: Type.Integer(),
+  hash: Type.String(),
+  format: Format,
+  author: Type.String(),
+  createdAt: Type.String(),
+  active: Type.Boolean(),
+};
 const SummaryView = Type.Object(
   {
-    version: Type.Integer(),
-    hash: Type.String(),
-    format: Format,
-    author: Type.String(),
-    createdAt: Type.String(),
-    active: Type.Boolean(),
+    ...VersionFields,
     lint: Type.Object({ errors: Type.Integer(), warnings: Type.Integer() }, { additionalProperties: false }),
   },
   { additionalProperties: false },
@@ -141,14 +145,12 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
         bodyLimit: UPLOAD_BODY_LIMIT,
         schema: {
           body: Type.String({ minLength: 1, maxLength: MAX_POLICY_TEXT_LENGTH }),
-          response: {
+          response: withErrors({
             201: Type.Object(
               { version: Type.Integer(), hash: Type.String(), lint: Lint },
               { additionalProperties: false },
             ),
-            '4xx': ErrorBody,
-            '5xx': ErrorBody,
-          },
+          }),
         },
       },
       async (request, reply) => {
@@ -172,7 +174,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               active: Type.Union([ActiveView, Type.Null()]),
@@ -185,17 +187,15 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
       const { query } = request;
       const { active, loaded, items } = await policies.list({
-        ...(query.hash ? { hash: query.hash } : {}),
+        ...givenFilters(query, ['hash']),
         ...(query.before ? { before: Number(query.before) } : {}),
-        limit: query.limit ? Number(query.limit) : 50,
+        limit: limitOr(query.limit, 50),
       });
       return {
         active: active ? { ...active, activatedAt: iso(active.activatedAt) } : null,
@@ -211,23 +211,9 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'policies:read' },
       schema: {
         params: VersionParams,
-        response: {
-          200: Type.Object(
-            {
-              version: Type.Integer(),
-              hash: Type.String(),
-              format: Format,
-              author: Type.String(),
-              createdAt: Type.String(),
-              active: Type.Boolean(),
-              content: Type.String(),
-              lint: Lint,
-            },
-            { additionalProperties: false },
-          ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: withErrors({
+          200: Type.Object({ ...VersionFields, content: Type.String(), lint: Lint }, { additionalProperties: false }),
+        }),
       },
     },
     async (request) => {
@@ -242,7 +228,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'policies:activate' },
       schema: {
         params: VersionParams,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               version: Type.Integer(),
@@ -254,9 +240,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -281,11 +265,9 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
           { policy: Type.String({ minLength: 1, maxLength: MAX_POLICY_TEXT_LENGTH }), format: Type.Optional(Format) },
           { additionalProperties: false },
         ),
-        response: {
+        response: withErrors({
           200: Type.Object({ hash: Type.String(), lint: Lint }, { additionalProperties: false }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -301,7 +283,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: DRY_RUN_BODY_LIMIT,
       schema: {
         body: DryRunBody,
-        response: {
+        response: withErrors({
           200: Type.Object(
             {
               hash: Type.String(),
@@ -339,9 +321,7 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
             },
             { additionalProperties: false },
           ),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {

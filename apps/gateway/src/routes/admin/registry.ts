@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
-import { AnyJson, NoContent } from '../schemas.ts';
+import { AnyJson, ChainIdText, NoContent, withErrors } from '../schemas.ts';
 import { me } from '../acting-user.ts';
 
 const AssetParams = Type.Object({
-  chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  chainId: ChainIdText,
   asset: Type.String({ maxLength: 64 }),
 });
 const ContractParams = Type.Object({
-  chainId: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  chainId: ChainIdText,
   address: Type.String({ maxLength: 64 }),
 });
 
@@ -56,7 +55,7 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/assets/:chainId/:asset',
     {
       config: { permission: 'registry:write' },
-      schema: { params: AssetParams, body: AssetBody, response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: AssetParams, body: AssetBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
       const { params, body } = request;
@@ -75,7 +74,7 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/assets/:chainId/:asset',
     {
       config: { permission: 'registry:write' },
-      schema: { params: AssetParams, response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: AssetParams, response: withErrors({ 204: NoContent }) },
     },
     async (request, reply) => {
       await registry.deleteAsset(me(request), request.params.chainId, request.params.asset);
@@ -94,7 +93,7 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         params: ContractParams,
         body: Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
-        response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 204: NoContent }),
       },
     },
     async (request, reply) => {
@@ -107,7 +106,7 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/contracts/:chainId/:address',
     {
       config: { permission: 'registry:write' },
-      schema: { params: ContractParams, response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { params: ContractParams, response: withErrors({ 204: NoContent }) },
     },
     async (request, reply) => {
       await registry.removeContract(me(request), request.params.chainId, request.params.address);

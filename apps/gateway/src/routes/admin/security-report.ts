@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBody } from '@clawd402/protocol';
-import { AnyJson } from '../schemas.ts';
+import { AnyJson, withErrors } from '../schemas.ts';
 
 /** GET /admin/security-report: the latest weekly security report (docs/security-status.md). */
 const adminSecurityReport: FastifyPluginAsyncTypebox = async (app) => {
@@ -9,7 +8,7 @@ const adminSecurityReport: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/security-report',
     {
       config: { permission: 'security:read' },
-      schema: { response: { 200: AnyJson, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
       const latest = await securityReport.latest();

@@ -3,10 +3,12 @@ import Type from 'typebox';
 import { ErrorBody } from '@clawd402/protocol';
 import type { UserRecord } from '../../services/users-service.ts';
 import { me } from '../acting-user.ts';
-import { IdParams, NoContent } from '../schemas.ts';
+import { SessionFields, sessionView } from '../session-view.ts';
+import { IdParams, Literals, NoContent } from '../schemas.ts';
+import { ItemList } from '../list-query.ts';
 
 const HUMAN_ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer'] as const;
-const RoleSchema = Type.Union(HUMAN_ROLES.map((r) => Type.Literal(r)));
+const RoleSchema = Literals(HUMAN_ROLES);
 const UserView = Type.Object(
   {
     id: Type.String(),
@@ -18,17 +20,7 @@ const UserView = Type.Object(
   { additionalProperties: false },
 );
 
-const SessionView = Type.Object(
-  {
-    id: Type.String(),
-    createdAt: Type.String(),
-    lastSeenAt: Type.String(),
-    expiresAt: Type.String(),
-    ip: Type.String(),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
-);
+const SessionView = Type.Object(SessionFields, { additionalProperties: false });
 
 const view = (u: UserRecord) => ({
   id: u.id,
@@ -46,7 +38,7 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/users',
     {
       config: { permission: 'users:read' },
-      schema: { response: { 200: Type.Object({ items: Type.Array(UserView) }), '4xx': ErrorBody } },
+      schema: { response: { 200: ItemList(UserView), '4xx': ErrorBody } },
     },
     async () => ({ items: (await users.list()).map(view) }),
   );
@@ -98,18 +90,11 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'users:read' },
       schema: {
         params: IdParams,
-        response: { 200: Type.Object({ items: Type.Array(SessionView) }), '4xx': ErrorBody },
+        response: { 200: ItemList(SessionView), '4xx': ErrorBody },
       },
     },
     async (request) => ({
-      items: (await users.sessions(request.params.id)).map((s) => ({
-        id: s.id,
-        createdAt: s.createdAt.toISOString(),
-        lastSeenAt: s.lastSeenAt.toISOString(),
-        expiresAt: s.expiresAt.toISOString(),
-        ip: s.ip,
-        userAgent: s.userAgent,
-      })),
+      items: (await users.sessions(request.params.id)).map(sessionView),
     }),
   );
 

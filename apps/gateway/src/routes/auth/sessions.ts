@@ -4,7 +4,9 @@ import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
 import { REFRESH_COOKIE, clearSessionCookies, requireCsrf, setSessionCookies } from '../../plugins/app/cookies.ts';
 import type { IssuedSession } from '../../services/sessions-service.ts';
 import { me as user } from '../acting-user.ts';
-import { IdParams, NoContent } from '../schemas.ts';
+import { SessionFields, sessionView } from '../session-view.ts';
+import { IdParams, NoContent, withErrors } from '../schemas.ts';
+import { ItemList } from '../list-query.ts';
 
 const TokenPair = Type.Object(
   {
@@ -21,18 +23,7 @@ const CookieSession = Type.Object(
   { additionalProperties: false },
 );
 const SessionReply = Type.Union([TokenPair, CookieSession]);
-const SessionView = Type.Object(
-  {
-    id: Type.String(),
-    createdAt: Type.String(),
-    lastSeenAt: Type.String(),
-    expiresAt: Type.String(),
-    ip: Type.String(),
-    userAgent: Type.Union([Type.String(), Type.Null()]),
-    current: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
+const SessionView = Type.Object({ ...SessionFields, current: Type.Boolean() }, { additionalProperties: false });
 const Password = Type.String({ minLength: 1, maxLength: 256 });
 
 /**
@@ -77,7 +68,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: SessionReply, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: SessionReply }),
       },
     },
     async (request, reply) => {
@@ -112,7 +103,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
             { additionalProperties: false },
           ),
         ),
-        response: { 200: SessionReply, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: SessionReply }),
       },
     },
     async (request, reply) => {
@@ -130,11 +121,9 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'session:self' },
       schema: {
-        response: {
+        response: withErrors({
           200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }, { additionalProperties: false }),
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        }),
       },
     },
     async (request) => {
@@ -149,7 +138,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'session:self' },
       schema: {
         body: Type.Object({ code: Type.String({ maxLength: 16 }) }, { additionalProperties: false }),
-        response: { 204: NoContent, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 204: NoContent }),
       },
     },
     async (request, reply) => {
@@ -172,21 +161,13 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     '/auth/sessions',
     {
       config: { permission: 'session:self' },
-      schema: { response: { 200: Type.Object({ items: Type.Array(SessionView) }), '4xx': ErrorBody } },
+      schema: { response: { 200: ItemList(SessionView), '4xx': ErrorBody } },
     },
     async (request) => {
       const me = user(request);
       const items = await service.list(me.userId);
       return {
-        items: items.map((s) => ({
-          id: s.id,
-          createdAt: s.createdAt.toISOString(),
-          lastSeenAt: s.lastSeenAt.toISOString(),
-          expiresAt: s.expiresAt.toISOString(),
-          ip: s.ip,
-          userAgent: s.userAgent,
-          current: s.id === me.sessionId,
-        })),
+        items: items.map((s) => ({ ...sessionView(s), current: s.id === me.sessionId })),
       };
     },
   );

@@ -29,6 +29,7 @@ import { toIntentView } from '../v1/intent-view.ts';
 import { isSettled } from '../v1/intent-waiting.ts';
 import { IDEMPOTENCY_KEY, decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { toApiError } from '../../plugins/app/errors.ts';
+import { Literals } from '../schemas.ts';
 
 /** What the tools use: the intent path, intent reads, budgets and the status watcher (all built in app.ts). */
 export interface McpToolDeps {
@@ -104,7 +105,7 @@ const SCHEMAS = {
   ),
   list_intents: Type.Object(
     {
-      status: Type.Optional(Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s)))),
+      status: Type.Optional(Literals(INTENT_STATUSES)),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
       cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page.' })),
     },

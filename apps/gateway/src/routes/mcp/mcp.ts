@@ -3,8 +3,9 @@ import Type from 'typebox';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { Clawd402Error, ErrorBody } from '@clawd402/protocol';
+import { Clawd402Error } from '@clawd402/protocol';
 import { MCP_TOOLS, McpTools, type McpCaller } from './mcp-tools.ts';
+import { withErrors } from '../schemas.ts';
 
 /** The request headers the MCP transport reads; nothing else (the bearer token least of all) is handed to it. */
 const FORWARDED = ['accept', 'content-type', 'mcp-protocol-version'] as const;
@@ -49,7 +50,7 @@ const mcp: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'intents:create' },
       bodyLimit: MCP_BODY_LIMIT,
-      schema: { body: Type.Unknown(), response: { '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { body: Type.Unknown(), response: withErrors({}) },
     },
     async (request, reply) => {
       const agent = request.agent;
@@ -103,7 +104,7 @@ const mcp: FastifyPluginAsyncTypebox = async (app) => {
       method,
       url: '/mcp',
       config: { permission: 'intents:read' },
-      schema: { response: { '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { response: withErrors({}) },
       handler: async (_request, reply) => {
         reply.header('allow', 'POST');
         return notAllowed();

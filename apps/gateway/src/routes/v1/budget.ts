@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { BudgetView, ErrorBody } from '@clawd402/protocol';
+import { BudgetView } from '@clawd402/protocol';
+import { withErrors } from '../schemas.ts';
 
 const BudgetList = Type.Object({ budgets: Type.Array(BudgetView) }, { additionalProperties: false });
 
@@ -16,7 +17,7 @@ const budget: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/budget',
     {
       config: { permission: 'intents:read' },
-      schema: { response: { 200: BudgetList, '4xx': ErrorBody, '5xx': ErrorBody } },
+      schema: { response: withErrors({ 200: BudgetList }) },
     },
     async (request) => ({ budgets: await costs.budgetsOf(request.agent!) }),
   );

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Clawd402Error, ErrorBody, IntentView } from '@clawd402/protocol';
+import { Clawd402Error, IntentView } from '@clawd402/protocol';
 import { toIntentView } from './intent-view.ts';
-import { IdParams } from '../schemas.ts';
+import { IdParams, withErrors } from '../schemas.ts';
 
 /** These actions take no body; one that carries fields is refused rather than silently ignored. */
 export function assertNoBody(request: { body: unknown }): void {
@@ -30,7 +30,7 @@ const intentActions: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'intents:cancel' },
       schema: {
         params: IdParams,
-        response: { 200: IntentView, 202: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentView, 202: IntentView }),
       },
     },
     async (request, reply) => {

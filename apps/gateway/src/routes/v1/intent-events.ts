@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ErrorBody } from '@clawd402/protocol';
 import type { IntentRecord } from '../../services/intents-service.ts';
 import { IdsQuery, intentEvent, parseIds, waitSignal } from './intent-waiting.ts';
+import { withErrors } from '../schemas.ts';
 
 /** A heartbeat on every open stream this often, so proxies keep it open and clients can tell it is alive. */
 export const HEARTBEAT_MS = 15_000;
@@ -25,7 +25,7 @@ const intentEvents: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'intents:read' },
       schema: {
         querystring: EventsQuery,
-        response: { 200: Type.String({ description: 'text/event-stream' }), '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: Type.String({ description: 'text/event-stream' }) }),
       },
     },
     async (request, reply) => {

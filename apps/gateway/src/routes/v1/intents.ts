@@ -1,47 +1,26 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import {
-  API_ERRORS,
-  Clawd402Error,
-  ContractCallIntentBody,
-  ErrorBody,
-  INTENT_STATUSES,
-  IntentView,
-  SwapIntentBody,
-  TypedDataIntentBody,
-  MessageIntentBody,
-  AuthorizationIntentBody,
-  X402PaymentIntentBody,
-  TransferIntentBody,
-  isApiErrorCode,
-  type IntentBody,
-} from '@clawd402/protocol';
+import { API_ERRORS, Clawd402Error, INTENT_STATUSES, IntentView, IntentBody, isApiErrorCode } from '@clawd402/protocol';
 import type { IntentRecord, ListCursor } from '../../services/intents-service.ts';
 import { toIntentView } from './intent-view.ts';
 import { IdsQuery, isSettled, parseIds, waitSignal } from './intent-waiting.ts';
 import { restOrigin } from '../../domain/origin.ts';
 import { isUuid } from '../../lib/uuid.ts';
-import { IdParams, PageLimit } from '../schemas.ts';
+import { IdParams, Literals, withErrors } from '../schemas.ts';
+import { PageLimit, givenFilters, limitOr } from '../list-query.ts';
 
 /** An Idempotency-Key (header of POST /v1/intents, `idempotencyKey` of MCP's pay_x402): 1–255 visible ASCII. */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-// Discriminated on `type`, so a bad field is reported against the right variant (ajv `discriminator`).
-// Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be `anyOf`) and types the body.
+// Every body the protocol accepts (its IntentBody), discriminated on `type`, so a bad field is reported against the
+// right variant (ajv `discriminator`). Type.Unsafe keeps the JSON Schema exactly as written (a TypeBox union would be
+// `anyOf`) and types the body.
 const IntentRequest = Type.Unsafe<IntentBody>({
   type: 'object',
   discriminator: { propertyName: 'type' },
   required: ['type'],
-  oneOf: [
-    TransferIntentBody,
-    ContractCallIntentBody,
-    SwapIntentBody,
-    TypedDataIntentBody,
-    MessageIntentBody,
-    AuthorizationIntentBody,
-    X402PaymentIntentBody,
-  ],
+  oneOf: IntentBody.anyOf,
 });
 
 const IntentList = Type.Object(
@@ -96,7 +75,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         body: IntentRequest,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
-        response: { 200: IntentView, 201: IntentView, 202: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentView, 201: IntentView, 202: IntentView }),
       },
       // Refused intents leave one trace: an audit record naming the agent and the code. Nothing else is written.
       onRequest: async (request) => {
@@ -128,7 +107,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
           { wait: Type.Optional(Type.String({ pattern: '^(?:[1-9]|[1-5][0-9]|60)$' })) },
           { additionalProperties: false },
         ),
-        response: { 200: IntentView, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentView }),
       },
     },
     async (request) => {
@@ -161,7 +140,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union(INTENT_STATUSES.map((s) => Type.Literal(s)))),
+            status: Type.Optional(Literals(INTENT_STATUSES)),
             limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
             // ids=a,b,c (up to 100): exactly those intents (docs/waiting.md); with wait=<seconds> (1–60), a long-poll
@@ -171,7 +150,7 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: IntentList, '4xx': ErrorBody, '5xx': ErrorBody },
+        response: withErrors({ 200: IntentList }),
       },
     },
     async (request) => {
@@ -183,8 +162,8 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
         });
       }
       const page = await reads.listForAgent(request.agent!.agentId, {
-        ...(query.status ? { status: query.status } : {}),
-        limit: query.limit ? Number(query.limit) : 20,
+        ...givenFilters(query, ['status']),
+        limit: limitOr(query.limit, 20),
         ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
       });
       return { items: page.items.map(toIntentView), nextCursor: page.next ? encodeCursor(page.next) : null };
