@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { RECIPIENTS, callJson, type Stack } from '@clawd402/gateway/testing';
+import { RATE_LIMITS_OFF, RECIPIENTS, callJson, type Stack } from '@clawd402/gateway/testing';
 
 export interface PipelineRow {
   name: string;
@@ -35,16 +35,6 @@ const AGENTS = 64;
  */
 export const GATEWAY_RUNTIME: 'tsx' | 'compiled' = process.env.BENCH_RUNTIME === 'compiled' ? 'compiled' : 'tsx';
 const COMPILED_GATEWAY = new URL('../../gateway/dist/server.js', import.meta.url);
-
-/** Off: what the integration stack uses, nothing binds. */
-export const RATE_LIMITS_OFF: Record<string, string> = {
-  RATE_LIMIT_IP_PER_MIN: '1000000',
-  RATE_LIMIT_PRINCIPAL_PER_MIN: '1000000',
-  RATE_LIMIT_PRINCIPAL_BURST: '1000000',
-  RATE_LIMIT_INTENTS_PER_MIN: '1000000',
-  RATE_LIMIT_AUTH_PER_MIN: '1000000',
-  RATE_LIMIT_ADMIN_PER_MIN: '1000000',
-};
 
 /**
  * On: finite limits a busy deployment could run with, set just clear of this bench. One agent here sends a few

@@ -42,6 +42,20 @@ const GATEWAY_SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
 /** The gateway as the image runs it: compiled JavaScript (`pnpm build`), workspace packages from their dist/. */
 const GATEWAY_SERVER_COMPILED = new URL('../../dist/server.js', import.meta.url).pathname;
 
+/**
+ * Every rate limit out of the way, as the stack's gateways run (test files share one Redis and one address);
+ * rate-limit.int.test.ts tests the limits, and the bench compares against them.
+ */
+export const RATE_LIMITS_OFF: Readonly<Record<string, string>> = {
+  RATE_LIMIT_IP_PER_MIN: '1000000',
+  RATE_LIMIT_PRINCIPAL_PER_MIN: '1000000',
+  RATE_LIMIT_PRINCIPAL_BURST: '1000000',
+  RATE_LIMIT_INTENTS_PER_MIN: '1000000',
+  RATE_LIMIT_AUTH_PER_MIN: '1000000',
+  RATE_LIMIT_ADMIN_PER_MIN: '1000000',
+  RATE_LIMIT_INTENT_READS_PER_MIN: '1000000',
+};
+
 /** Anvil's public, well-known dev accounts 1–9 (never real funds): the recipients test policies allow. */
 export const RECIPIENTS = ANVIL_ACCOUNTS.slice(1).map((a) => a.address as Address);
 
@@ -210,14 +224,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       JWT_PRIVATE_KEY_FILE: files.jwt,
       SECRETS_KEY_FILE: files.secrets,
       POLICY_FILE: files.policy,
-      RATE_LIMIT_IP_PER_MIN: '1000000',
-      // Every limit out of the way (test files share one Redis and one address); rate-limit.int.test.ts tests them.
-      RATE_LIMIT_PRINCIPAL_PER_MIN: '1000000',
-      RATE_LIMIT_PRINCIPAL_BURST: '1000000',
-      RATE_LIMIT_INTENTS_PER_MIN: '1000000',
-      RATE_LIMIT_AUTH_PER_MIN: '1000000',
-      RATE_LIMIT_ADMIN_PER_MIN: '1000000',
-      RATE_LIMIT_INTENT_READS_PER_MIN: '1000000',
+      ...RATE_LIMITS_OFF,
       TRACKER_INTERVAL_MS: '200',
       // Breakers far away unless a test is about them (the defaults, 100–1,000 USD a day, would trip in most tests).
       CIRCUIT_BREAKER_WARNING: '100000000',
