@@ -55,6 +55,7 @@ import { PersonalDataService } from './services/personal-data-service.ts';
 import metricsRoutes from './routes/metrics.ts';
 import errorsPlugin, { clientErrorHandler } from './plugins/app/errors.ts';
 import jsonBodyPlugin from './plugins/app/json-body.ts';
+import { buildSharedSerializer } from './plugins/app/shared-serializers.ts';
 import healthRoutes from './routes/health.ts';
 import tokenRoutes from './routes/auth/token.ts';
 import sessionRoutes from './routes/auth/sessions.ts';
@@ -267,6 +268,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     // X-Forwarded-For is believed only from the proxies listed in TRUSTED_PROXIES; otherwise the peer is the client.
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     ajv: { customOptions: {} },
+    // One response serializer per schema object, shared by the routes that reply with it (shared-serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: buildSharedSerializer } },
   });
   // JSON only: Fastify's built-in text/plain parser would let a string body reach validation as a 400.
   app.removeContentTypeParser('text/plain');
