@@ -7,7 +7,6 @@ const adminSecurityReport: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/security-report',
     {
-      config: { permission: 'security:read' },
       schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {

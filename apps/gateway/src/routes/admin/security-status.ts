@@ -7,7 +7,6 @@ const adminSecurityStatus: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/security-status',
     {
-      config: { permission: 'security:read' },
       schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
