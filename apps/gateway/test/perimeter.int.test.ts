@@ -176,7 +176,7 @@ describe('HTTP perimeter', () => {
         () => other.get('/test-only/inline', { config: { permission: 'public' } }, async () => 'x'),
         /declares its own permission/,
       );
-      await assert.rejects(other.ready(), /GET \/test-only\/nowhere/);
+      await assert.rejects(async () => other.ready(), /GET \/test-only\/nowhere/);
     } finally {
       await other.close().catch(() => {});
     }
