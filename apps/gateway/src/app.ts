@@ -170,9 +170,9 @@ export interface Services {
   ipBlocks: IpBlocksService;
   /** Scheduled jobs: the listing and run-now of routes/admin/jobs.ts (docs/jobs.md). */
   jobs: JobsService;
-  /** The hardening baseline scored from live configuration and state (routes/admin/security-status.ts). */
+  /** The hardening baseline scored from live configuration and state (routes/admin/security.ts). */
   securityStatus: SecurityStatusService;
-  /** The latest weekly security report (routes/admin/security-report.ts). */
+  /** The latest weekly security report (routes/admin/security.ts). */
   securityReport: SecurityReportService;
   /** Personal data beside the audit chain and its erasure (docs/privacy.md). */
   personalData: PersonalDataService;

@@ -102,9 +102,8 @@ export const ROUTE_PERMISSIONS = {
   // admin/jobs.ts
   'GET /admin/jobs': 'jobs:read',
   'POST /admin/jobs/:name/run': 'jobs:run',
-  // admin/security-status.ts
+  // admin/security.ts
   'GET /admin/security-status': 'security:read',
-  // admin/security-report.ts
   'GET /admin/security-report': 'security:read',
   // admin/personal-data.ts
   'DELETE /admin/users/:id/personal-data': 'privacy:erase',
