@@ -68,6 +68,8 @@ import intentEventRoutes from './routes/v1/intent-events.ts';
 import budgetRoutes from './routes/v1/budget.ts';
 import wellKnownRoutes from './routes/well-known.ts';
 import consoleRoutes from './routes/console.ts';
+import { DOCS_ROUTE_PERMISSIONS, ROUTE_PERMISSIONS, type RouteKey } from './routes/route-permissions.ts';
+import type { RouteAccess } from './security/rbac.ts';
 import { TokenService } from './security/tokens.ts';
 import { AgentsService } from './services/agents-service.ts';
 import { AlertsService } from './services/alerts-service.ts';
@@ -169,9 +171,9 @@ export interface Services {
   ipBlocks: IpBlocksService;
   /** Scheduled jobs: the listing and run-now of routes/admin/jobs.ts (docs/jobs.md). */
   jobs: JobsService;
-  /** The hardening baseline scored from live configuration and state (routes/admin/security-status.ts). */
+  /** The hardening baseline scored from live configuration and state (routes/admin/security.ts). */
   securityStatus: SecurityStatusService;
-  /** The latest weekly security report (routes/admin/security-report.ts). */
+  /** The latest weekly security report (routes/admin/security.ts). */
   securityReport: SecurityReportService;
   /** Personal data beside the audit chain and its erasure (docs/privacy.md). */
   personalData: PersonalDataService;
@@ -201,6 +203,8 @@ export interface BuildOptions {
    * which would let a slow sender hold a socket up to 30 s past its limit). Tests shorten them.
    */
   timeouts?: { headersMs?: number; requestMs?: number; checkIntervalMs?: number };
+  /** Permissions of routes the caller adds itself before the app is ready (a test's own route), beside the table's. */
+  routePermissions?: Partial<Record<RouteKey, RouteAccess>>;
 }
 
 // Strict validation: no type coercion, no silently dropped fields, discriminated unions reported per variant.
@@ -220,7 +224,7 @@ function createAjv(): Ajv {
 /**
  * Build the gateway: plugins, then app services, then routes. Does not listen (server.ts does); tests use
  * `inject` or listen on port 0. Fails at build time on an invalid policy set, an unreachable database or a route
- * without a declared permission.
+ * missing from the route-permission table (routes/route-permissions.ts), and at ready on a table entry with no route.
  */
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const timeouts = { headersMs: 10_000, requestMs: 30_000, checkIntervalMs: 1_000, ...options.timeouts };
@@ -591,13 +595,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   await app.register(cookie);
 
-  // OpenAPI at /docs, outside production only. Its routes are public by declaration, so they pass the
-  // every-route-declares-access rule (and appear in the route walk) like any other.
+  // OpenAPI at /docs, outside production only. Its routes are public by their entries in the route-permission
+  // table (DOCS_ROUTE_PERMISSIONS), so they pass the every-route-has-access rule (and appear in the route walk).
   if (config.env !== 'production') {
-    app.addHook('onRoute', (route) => {
-      if (route.url === '/docs' || route.url.startsWith('/docs/'))
-        route.config = { ...(route.config as object), permission: 'public' };
-    });
     await app.register(swagger, {
       openapi: {
         info: {
@@ -615,7 +615,14 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(errorsPlugin);
   // Strict JSON bodies: duplicate member names, deep nesting and prototype keys refused with a code (json-body.ts).
   await app.register(jsonBodyPlugin);
-  await app.register(authPlugin, { tokens });
+  for (const key of Object.keys(options.routePermissions ?? {}))
+    if (Object.hasOwn(ROUTE_PERMISSIONS, key)) throw new Error(`route ${key} is in the route-permission table already`);
+  const routePermissions = {
+    ...ROUTE_PERMISSIONS,
+    ...(config.env !== 'production' ? DOCS_ROUTE_PERMISSIONS : {}),
+    ...options.routePermissions,
+  };
+  await app.register(authPlugin, { tokens, routePermissions });
   if (config.env !== 'production') await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   await app.register(healthRoutes);
   await app.register(tokenRoutes);

@@ -40,10 +40,10 @@ describe('HTTP perimeter', () => {
         allowedOrigins: ['https://console.example.com'],
         adminAllowedIps: parseCidrList('10.0.0.0/8,2001:db8::/32'),
       },
-      { logger: false, tracker: false },
+      { logger: false, tracker: false, routePermissions: { 'GET /test-only/boom': 'public' } },
     );
-    // A route that fails, to see what a 500 looks like (added before the app is ready; declares its access).
-    app.get('/test-only/boom', { config: { permission: 'public' } }, async () => {
+    // A route that fails, to see what a 500 looks like (added before the app is ready; its access is given above).
+    app.get('/test-only/boom', async () => {
       throw new Error('secret internal detail 0xdeadbeef');
     });
     await app.ready();
@@ -161,6 +161,24 @@ describe('HTTP perimeter', () => {
         ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: {} }),
       });
       assert.equal(res.statusCode, 401, `${route.method} ${route.url} answered ${res.statusCode} without a token`);
+    }
+  });
+
+  test('the route-permission table: a route missing from it or declaring its own permission stops start-up; an entry that matches no route stops ready', async () => {
+    const other = await buildApp(stack.config, {
+      logger: false,
+      tracker: false,
+      routePermissions: { 'GET /test-only/nowhere': 'public' },
+    });
+    try {
+      assert.throws(() => other.get('/test-only/unlisted', async () => 'x'), /no single permission/);
+      assert.throws(
+        () => other.get('/test-only/inline', { config: { permission: 'public' } }, async () => 'x'),
+        /declares its own permission/,
+      );
+      await assert.rejects(async () => other.ready(), /GET \/test-only\/nowhere/);
+    } finally {
+      await other.close().catch(() => {});
     }
   });
 

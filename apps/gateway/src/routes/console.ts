@@ -78,9 +78,7 @@ const consoleRoutes = (options: { dir?: string } = {}): FastifyPluginAsync =>
       if (path.startsWith('assets/')) throw new Clawd402Error('route_not_found');
       return reply.type('text/html; charset=utf-8').send(bundle.index);
     };
-    app.get('/console', { config: { permission: 'public' } }, async (_request, reply) => serve(reply, ''));
-    app.get<{ Params: { '*': string } }>('/console/*', { config: { permission: 'public' } }, async (request, reply) =>
-      serve(reply, request.params['*']),
-    );
+    app.get('/console', async (_request, reply) => serve(reply, ''));
+    app.get<{ Params: { '*': string } }>('/console/*', async (request, reply) => serve(reply, request.params['*']));
   };
 export default consoleRoutes;

@@ -6,7 +6,7 @@ const health: FastifyPluginAsync = async (app) => {
   app.get(
     '/health',
     {
-      config: { permission: 'public', rateLimit: false },
+      config: { rateLimit: false },
       schema: {
         response: {
           200: Type.Object({ status: Type.Literal('ok'), timestamp: Type.String() }, { additionalProperties: false }),

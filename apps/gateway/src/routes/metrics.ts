@@ -9,7 +9,6 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
   app.get(
     '/metrics',
     {
-      config: { permission: 'metrics:read' },
       schema: { response: { 200: { type: 'string', description: 'Prometheus text exposition format' } } },
     },
     async (_request, reply) => {

@@ -45,13 +45,12 @@ const rpc: FastifyPluginAsyncTypebox = async (app) => {
     body: Type.Unknown(),
     response: withErrors({ 200: RpcAnswer, 400: Type.Union([RpcResponse, ErrorBody]) }),
   };
-  app.post('/rpc', { config: { permission: 'intents:create' }, bodyLimit: RPC_BODY_LIMIT, schema }, async (request) =>
+  app.post('/rpc', { bodyLimit: RPC_BODY_LIMIT, schema }, async (request) =>
     jsonRpc.handle(request.agent!, jsonRpc.chainFor(undefined), request.body, request.id),
   );
   app.post(
     '/rpc/:chainId',
     {
-      config: { permission: 'intents:create' },
       bodyLimit: RPC_BODY_LIMIT,
       schema: { ...schema, params: Type.Object({ chainId: Type.String({ maxLength: 20 }) }) },
     },

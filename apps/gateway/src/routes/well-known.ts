@@ -23,7 +23,6 @@ const wellKnown: FastifyPluginAsync = async (app) => {
   app.get(
     '/.well-known/jwks.json',
     {
-      config: { permission: 'public' },
       schema: { response: { 200: Type.Object({ keys: Type.Array(Jwk) }, { additionalProperties: false }) } },
     },
     async (_request, reply) => {

@@ -2,8 +2,8 @@ import type { UserRole } from './tokens.ts';
 
 /**
  * Who may do what: the one place access is decided (documented in docs/rbac.md; a test keeps the two in step).
- * Every route declares one permission in `config.permission`, or `public`; app.ts refuses to start if a route
- * declares none, and a test walks every registered route. Object-level rules (an agent sees only its own intents,
+ * Every route requires one permission, or `public`, given in routes/route-permissions.ts; the auth plugin refuses to
+ * start if a route is missing from that table or an entry matches no route, and a test walks every registered route. Object-level rules (an agent sees only its own intents,
  * only an owner grants the owner role) are enforced in the handlers on top of this.
  */
 export const ROLES = ['owner', 'admin', 'operator', 'approver', 'viewer', 'agent'] as const;

@@ -10,7 +10,7 @@ export type { AgentContext } from '../../domain/agent.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The permission a route requires, or 'public'. Required on every route. */
+    /** The permission a route requires, or 'public': set at registration from the route-permission table. */
     permission?: RouteAccess;
   }
   interface FastifyRequest {
@@ -21,7 +21,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: authenticate the bearer token and check the route's declared permission. */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-    /** Every registered route with the access it declared (for the route-permission walk and docs). */
+    /** Every registered route with the access the table gives it (for the route-permission walk and docs). */
     routeAccess: { method: string; url: string; permission: RouteAccess }[];
   }
 }
@@ -29,25 +29,51 @@ declare module 'fastify' {
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /**
- * Authentication and authorisation. Every route must declare `config.permission`; a route without one stops the
- * app at start-up, so no route is reachable by accident. Protected route plugins add `app.authenticate` as an
- * onRequest hook, which runs before the body is parsed or validated.
+ * Authentication and authorisation. Every route's permission comes from one table, `routePermissions` (app.ts passes
+ * routes/route-permissions.ts), applied when the route is registered: a route missing from the table, or declaring a
+ * permission of its own, stops the app at start-up, and so does an entry that matches no route once the app is ready,
+ * so no route is reachable by accident and the table is exactly the routes. Protected route plugins add
+ * `app.authenticate` as an onRequest hook, which runs before the body is parsed or validated.
  *
  * Each request re-checks what a token cannot carry: an agent's API key must still be unrevoked and unexpired and
  * its agent enabled (so revocation is immediate on every process), and a human's session must still be active
  * (logout, eviction and password change end it at once; use slides its 15-minute idle window).
  */
 export default fp(
-  async (app, options: { tokens: TokenService }) => {
+  async (app, options: { tokens: TokenService; routePermissions: Readonly<Record<string, RouteAccess>> }) => {
     app.decorateRequest('principal', null);
     app.decorateRequest('agent', null);
     const routeAccess: { method: string; url: string; permission: RouteAccess }[] = [];
     app.decorate('routeAccess', routeAccess);
+    const table = options.routePermissions;
+    const matched = new Set<string>();
     app.addHook('onRoute', (route) => {
-      const permission = route.config?.permission;
-      if (!permission) throw new Error(`route ${[route.method].flat().join(',')} ${route.url} declares no permission`);
-      for (const method of [route.method].flat())
-        if (method !== 'HEAD') routeAccess.push({ method, url: route.url, permission });
+      const methods = [route.method].flat();
+      const name = `${methods.join(',')} ${route.url}`;
+      if (route.config?.permission !== undefined)
+        throw new Error(`route ${name} declares its own permission; the route-permission table holds every route's`);
+      // The HEAD route fastify adds for each GET takes the GET's entry, also the one it adds at a prefixed GET's
+      // trailing slash (`/docs/` beside `/docs`).
+      const keys = methods.map((method) =>
+        method === 'HEAD'
+          ? `GET ${route.url.length > 1 ? route.url.replace(/\/$/, '') : route.url}`
+          : `${method} ${route.url}`,
+      );
+      const permissions = new Set(keys.map((key) => (Object.hasOwn(table, key) ? table[key] : undefined)));
+      const [permission] = permissions;
+      if (permissions.size !== 1 || !permission)
+        throw new Error(`route ${name} has no single permission in the route-permission table`);
+      route.config = { permission, ...route.config };
+      for (const [i, method] of methods.entries())
+        if (method !== 'HEAD') {
+          matched.add(keys[i]!);
+          routeAccess.push({ method, url: route.url, permission });
+        }
+    });
+    app.addHook('onReady', async () => {
+      const unmatched = Object.keys(table).filter((key) => !matched.has(key));
+      if (unmatched.length > 0)
+        throw new Error(`the route-permission table names routes that do not exist: ${unmatched.join(', ')}`);
     });
     app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
       const permission = request.routeOptions.config.permission;

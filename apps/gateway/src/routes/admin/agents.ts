@@ -90,7 +90,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/agents',
     {
-      config: { permission: 'agents:read' },
       schema: {
         response: {
           200: ItemList(
@@ -120,7 +119,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/agents',
     {
-      config: { permission: 'agents:write' },
       schema: {
         body: Type.Object(
           {
@@ -146,7 +144,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/agents/:id/keys',
     {
-      config: { permission: 'agents:write' },
       schema: { params: IdParams, body: NewKeyBody, response: { 201: IssuedKey, '4xx': ErrorBody } },
     },
     async (request, reply) => {
@@ -160,7 +157,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/keys/:id/rotate',
     {
-      config: { permission: 'agents:write' },
       schema: {
         params: IdParams,
         body: Type.Optional(
@@ -190,7 +186,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/admin/keys/:id/scopes',
     {
-      config: { permission: 'agents:write' },
       schema: { params: IdParams, body: ScopesBody, response: { 200: KeyView, '4xx': ErrorBody } },
     },
     async (request) => keyView(await agents.setScopes(me(request), request.params.id, scopesOf(request.body))),
@@ -199,7 +194,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/keys/:id/revoke',
     {
-      config: { permission: 'agents:write' },
       schema: { params: IdParams, response: { 200: KeyView, '4xx': ErrorBody } },
     },
     async (request) => {
@@ -213,7 +207,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/keys/:id/quarantine/release',
     {
-      config: { permission: 'agents:write' },
       schema: {
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
@@ -232,7 +225,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/agents/:id/disable',
     {
-      config: { permission: 'agents:write' },
       schema: { params: IdParams, response: { 204: NoContent, '4xx': ErrorBody } },
     },
     async (request, reply) => {
@@ -244,7 +236,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/signer/keys',
     {
-      config: { permission: 'agents:read' },
       schema: {
         response: withErrors({
           200: ItemList(
@@ -283,7 +274,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/agents/:id/signer',
     {
-      config: { permission: 'agents:write' },
       schema: {
         params: IdParams,
         body: Type.Object({ signerAddress: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
@@ -300,7 +290,6 @@ const adminAgents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/keys/age-report',
     {
-      config: { permission: 'agents:read' },
       schema: {
         response: {
           200: ItemList(

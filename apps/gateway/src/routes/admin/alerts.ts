@@ -51,7 +51,6 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/alerts',
     {
-      config: { permission: 'alerts:read' },
       schema: {
         querystring: Type.Object(
           {
@@ -87,7 +86,6 @@ const adminAlerts: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `/admin/alerts/:id/${path}`,
       {
-        config: { permission: 'alerts:manage' },
         schema: { params: IdParams, body: NoteBody, response: withErrors({ 200: AlertView }) },
       },
       async (request) => {

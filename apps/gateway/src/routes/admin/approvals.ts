@@ -53,7 +53,6 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/approvals',
     {
-      config: { permission: 'approvals:read' },
       schema: {
         querystring: Type.Object(
           {
@@ -78,7 +77,6 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/approvals/:id',
     {
-      config: { permission: 'approvals:read' },
       schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
@@ -89,7 +87,6 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/approvals/:id/approve',
     {
-      config: { permission: 'approvals:decide' },
       schema: {
         params: IdParams,
         body: Type.Object({ digest: Type.String({ pattern: SHA256_PATTERN }) }, { additionalProperties: false }),
@@ -109,7 +106,6 @@ const adminApprovals: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/approvals/:id/reject',
     {
-      config: { permission: 'approvals:decide' },
       schema: {
         params: IdParams,
         body: Type.Object(

@@ -25,7 +25,6 @@ const adminAudit: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/audit',
     {
-      config: { permission: 'audit:read' },
       schema: {
         querystring: Type.Object(
           {

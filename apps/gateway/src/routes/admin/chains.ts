@@ -19,7 +19,6 @@ const adminChains: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/chains',
     {
-      config: { permission: 'chains:read' },
       schema: {
         response: withErrors({
           200: Type.Object(

@@ -70,7 +70,6 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/costs',
     {
-      config: { permission: 'costs:read' },
       schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
@@ -108,7 +107,6 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/admin/costs/limits',
     {
-      config: { permission: 'costs:limits' },
       schema: { body: LimitsBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
@@ -138,7 +136,6 @@ const adminCosts: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/costs/reset',
     {
-      config: { permission: 'costs:reset' },
       schema: {
         body: Type.Object(
           { scope: ScopeName, reason: Type.String({ minLength: 1, maxLength: 500 }) },

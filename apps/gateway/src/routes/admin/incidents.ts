@@ -74,7 +74,6 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/incidents',
     {
-      config: { permission: 'incidents:read' },
       schema: {
         querystring: Type.Object(
           {
@@ -99,15 +98,13 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get(
-    '/admin/incidents/:id',
-    { config: { permission: 'incidents:read' }, schema: { params: IdParams, response: Responses } },
-    async (request) => detailView(await incidents.get(request.params.id)),
+  app.get('/admin/incidents/:id', { schema: { params: IdParams, response: Responses } }, async (request) =>
+    detailView(await incidents.get(request.params.id)),
   );
 
   app.post(
     '/admin/incidents/:id/ack',
-    { config: { permission: 'incidents:manage' }, schema: { params: IdParams, body: NoteBody, response: Responses } },
+    { schema: { params: IdParams, body: NoteBody, response: Responses } },
     async (request) =>
       detailView(
         await incidents.acknowledge(request.params.id, `user:${me(request).userId}`, request.body?.note ?? null),
@@ -117,7 +114,6 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/incidents/:id/notes',
     {
-      config: { permission: 'incidents:manage' },
       schema: {
         params: IdParams,
         body: Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),
@@ -131,7 +127,6 @@ const adminIncidents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/incidents/:id/resolve',
     {
-      config: { permission: 'incidents:manage' },
       schema: {
         params: IdParams,
         body: Type.Union([

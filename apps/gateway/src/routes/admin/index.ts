@@ -15,8 +15,7 @@ import adminAudit from './audit.ts';
 import adminChains from './chains.ts';
 import adminIpBlocks from './ip-blocks.ts';
 import adminJobs from './jobs.ts';
-import adminSecurityStatus from './security-status.ts';
-import adminSecurityReport from './security-report.ts';
+import adminSecurity from './security.ts';
 import adminPersonalData from './personal-data.ts';
 import adminIncidents from './incidents.ts';
 
@@ -48,8 +47,7 @@ const admin: FastifyPluginAsync = async (app) => {
   await app.register(adminIpBlocks);
   await app.register(adminChains);
   await app.register(adminJobs);
-  await app.register(adminSecurityStatus);
-  await app.register(adminSecurityReport);
+  await app.register(adminSecurity);
   await app.register(adminPersonalData);
   await app.register(adminIncidents);
 };

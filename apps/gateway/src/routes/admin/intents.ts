@@ -82,7 +82,6 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/intents',
     {
-      config: { permission: 'intents:inspect' },
       schema: {
         querystring: Type.Object(
           {
@@ -131,7 +130,6 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/intents/:id',
     {
-      config: { permission: 'intents:inspect' },
       schema: {
         params: IdParams,
         response: withErrors({
@@ -168,7 +166,6 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/intents/:id/cancel',
     {
-      config: { permission: 'intents:manage' },
       schema: {
         params: IdParams,
         response: withErrors({ 200: ActionResult, 202: ActionResult }),
@@ -185,7 +182,6 @@ const adminIntents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/intents/:id/speed-up',
     {
-      config: { permission: 'intents:manage' },
       schema: { params: IdParams, response: withErrors({ 202: ActionResult }) },
     },
     async (request, reply) => {

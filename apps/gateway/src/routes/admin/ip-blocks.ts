@@ -25,7 +25,6 @@ const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/ip-blocks',
     {
-      config: { permission: 'blocks:read' },
       schema: {
         querystring: Type.Object({ limit: Type.Optional(PageLimit) }, { additionalProperties: false }),
         response: withErrors({ 200: Type.Object({ items: Type.Array(IpBlockView) }, { additionalProperties: false }) }),
@@ -39,7 +38,6 @@ const adminIpBlocks: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/ip-blocks/:id',
     {
-      config: { permission: 'blocks:lift' },
       schema: {
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Fa-f.:]+$' }) }),
         response: withErrors({ 200: IpBlockView }),

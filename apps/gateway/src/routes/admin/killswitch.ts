@@ -60,7 +60,6 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/killswitch',
     {
-      config: { permission: 'killswitch:read' },
       schema: { response: withErrors({ 200: AnyJson }) },
     },
     async () => {
@@ -81,7 +80,6 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/killswitch',
     {
-      config: { permission: 'killswitch:engage' },
       schema: { body: EngageBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
@@ -102,7 +100,6 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/killswitch/release',
     {
-      config: { permission: 'killswitch:release' },
       schema: { body: ReleaseBody, response: withErrors({ 200: AnyJson, 202: AnyJson }) },
     },
     async (request, reply) => {
@@ -126,7 +123,6 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `${path}/pause`,
       {
-        config: { permission: 'pauses:write' },
         schema: { params, body: PauseBody, response: withErrors({ 200: AnyJson }) },
       },
       async (request) => {
@@ -140,7 +136,6 @@ const adminKillSwitch: FastifyPluginAsyncTypebox = async (app) => {
     app.post(
       `${path}/resume`,
       {
-        config: { permission: 'pauses:write' },
         schema: { params, response: withErrors({ 200: AnyJson }) },
       },
       async (request) => {

@@ -110,7 +110,6 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/notifications/channels',
     {
-      config: { permission: 'notifications:read' },
       schema: { response: { 200: ItemList(ChannelView), '4xx': ErrorBody } },
     },
     async () => ({ items: (await channels.list()).map(view) }),
@@ -119,7 +118,6 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/admin/notifications/channels/:name',
     {
-      config: { permission: 'notifications:write' },
       schema: {
         params: NameParams,
         body: ChannelBody,
@@ -135,7 +133,6 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/notifications/channels/:name',
     {
-      config: { permission: 'notifications:write' },
       schema: { params: NameParams, response: { 204: NoContent, '4xx': ErrorBody } },
     },
     async (request, reply) => {
@@ -147,7 +144,6 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/notifications/channels/:name/test',
     {
-      config: { permission: 'notifications:write' },
       schema: { params: NameParams, response: withErrors({ 200: Outcome }) },
     },
     async (request) => {
@@ -175,7 +171,6 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/notifications/outbox',
     {
-      config: { permission: 'notifications:read' },
       schema: {
         querystring: Type.Object(
           {
@@ -203,7 +198,6 @@ const adminNotifications: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/notifications/outbox/:id/retry',
     {
-      config: { permission: 'notifications:write' },
       schema: {
         params: Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }),
         response: withErrors({ 200: AnyJson }),

@@ -12,7 +12,6 @@ const adminPersonalData: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/users/:id/personal-data',
     {
-      config: { permission: 'privacy:erase' },
       schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => ({ erased: await personalData.eraseUser(me(request), request.params.id) }),
@@ -20,7 +19,6 @@ const adminPersonalData: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/agents/:id/personal-data',
     {
-      config: { permission: 'privacy:erase' },
       schema: { params: IdParams, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => ({ erased: await personalData.eraseAgentMemos(me(request), request.params.id) }),

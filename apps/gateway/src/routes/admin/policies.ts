@@ -141,7 +141,6 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
     upload.post(
       '/admin/policies',
       {
-        config: { permission: 'policies:write' },
         bodyLimit: UPLOAD_BODY_LIMIT,
         schema: {
           body: Type.String({ minLength: 1, maxLength: MAX_POLICY_TEXT_LENGTH }),
@@ -164,7 +163,6 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/policies',
     {
-      config: { permission: 'policies:read' },
       schema: {
         querystring: Type.Object(
           {
@@ -208,7 +206,6 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/policies/:version',
     {
-      config: { permission: 'policies:read' },
       schema: {
         params: VersionParams,
         response: withErrors({
@@ -225,7 +222,6 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/policies/:version/activate',
     {
-      config: { permission: 'policies:activate' },
       schema: {
         params: VersionParams,
         response: withErrors({
@@ -258,7 +254,6 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/policies/lint',
     {
-      config: { permission: 'policies:read' },
       bodyLimit: UPLOAD_BODY_LIMIT * 2,
       schema: {
         body: Type.Object(
@@ -279,7 +274,6 @@ const adminPolicies: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/policies/dry-run',
     {
-      config: { permission: 'policies:write' },
       bodyLimit: DRY_RUN_BODY_LIMIT,
       schema: {
         body: DryRunBody,

@@ -47,14 +47,13 @@ const AssetBody = Type.Object(
 const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
   const { registry } = app.services;
 
-  app.get('/admin/assets', { config: { permission: 'registry:read' } }, async () => ({
+  app.get('/admin/assets', async () => ({
     items: (await registry.listAssets()).map((a) => ({ ...a, updatedAt: a.updatedAt.toISOString() })),
   }));
 
   app.put(
     '/admin/assets/:chainId/:asset',
     {
-      config: { permission: 'registry:write' },
       schema: { params: AssetParams, body: AssetBody, response: withErrors({ 200: AnyJson }) },
     },
     async (request) => {
@@ -73,7 +72,6 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/assets/:chainId/:asset',
     {
-      config: { permission: 'registry:write' },
       schema: { params: AssetParams, response: withErrors({ 204: NoContent }) },
     },
     async (request, reply) => {
@@ -82,14 +80,13 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/admin/contracts', { config: { permission: 'registry:read' } }, async () => ({
+  app.get('/admin/contracts', async () => ({
     items: (await registry.listContracts()).map((c) => ({ ...c, addedAt: c.addedAt.toISOString() })),
   }));
 
   app.put(
     '/admin/contracts/:chainId/:address',
     {
-      config: { permission: 'registry:write' },
       schema: {
         params: ContractParams,
         body: Type.Object({ label: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
@@ -105,7 +102,6 @@ const adminRegistry: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/contracts/:chainId/:address',
     {
-      config: { permission: 'registry:write' },
       schema: { params: ContractParams, response: withErrors({ 204: NoContent }) },
     },
     async (request, reply) => {

@@ -37,7 +37,6 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/users',
     {
-      config: { permission: 'users:read' },
       schema: { response: { 200: ItemList(UserView), '4xx': ErrorBody } },
     },
     async () => ({ items: (await users.list()).map(view) }),
@@ -46,7 +45,6 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/users',
     {
-      config: { permission: 'users:write' },
       schema: {
         body: Type.Object(
           {
@@ -65,7 +63,6 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/users/:id/role',
     {
-      config: { permission: 'users:role' },
       schema: {
         params: IdParams,
         body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
@@ -78,7 +75,6 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/admin/users/:id/disable',
     {
-      config: { permission: 'users:write' },
       schema: { params: IdParams, response: { 200: UserView, '4xx': ErrorBody } },
     },
     async (request) => view(await users.disable(me(request), request.params.id)),
@@ -87,7 +83,6 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/users/:id/sessions',
     {
-      config: { permission: 'users:read' },
       schema: {
         params: IdParams,
         response: { 200: ItemList(SessionView), '4xx': ErrorBody },
@@ -101,7 +96,6 @@ const adminUsers: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/admin/users/:id/sessions/:sessionId',
     {
-      config: { permission: 'users:write' },
       schema: {
         params: Type.Object({ id: Type.String({ maxLength: 64 }), sessionId: Type.String({ maxLength: 64 }) }),
         response: { 204: NoContent, '4xx': ErrorBody },

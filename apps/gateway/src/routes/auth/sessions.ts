@@ -57,7 +57,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/login',
     {
-      config: { permission: 'public' },
       schema: {
         body: Type.Object(
           {
@@ -90,7 +89,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/refresh',
     {
-      config: { permission: 'public' },
       // A console refresh has no body: validate it as an empty object.
       preValidation: async (request) => {
         request.body ??= {};
@@ -119,7 +117,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/totp/enroll',
     {
-      config: { permission: 'session:self' },
       schema: {
         response: withErrors({
           200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }, { additionalProperties: false }),
@@ -135,7 +132,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/totp/confirm',
     {
-      config: { permission: 'session:self' },
       schema: {
         body: Type.Object({ code: Type.String({ maxLength: 16 }) }, { additionalProperties: false }),
         response: withErrors({ 204: NoContent }),
@@ -147,20 +143,15 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.post(
-    '/auth/logout',
-    { config: { permission: 'session:self' }, schema: { response: { 204: NoContent, '4xx': ErrorBody } } },
-    async (request, reply) => {
-      await service.logout(user(request));
-      clearSessionCookies(reply);
-      return reply.status(204).send();
-    },
-  );
+  app.post('/auth/logout', { schema: { response: { 204: NoContent, '4xx': ErrorBody } } }, async (request, reply) => {
+    await service.logout(user(request));
+    clearSessionCookies(reply);
+    return reply.status(204).send();
+  });
 
   app.get(
     '/auth/sessions',
     {
-      config: { permission: 'session:self' },
       schema: { response: { 200: ItemList(SessionView), '4xx': ErrorBody } },
     },
     async (request) => {
@@ -175,7 +166,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/auth/sessions/:id',
     {
-      config: { permission: 'session:self' },
       schema: { params: IdParams, response: { 204: NoContent, '4xx': ErrorBody } },
     },
     async (request, reply) => {
@@ -186,7 +176,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/auth/sessions',
-    { config: { permission: 'session:self' }, schema: { response: { 204: NoContent, '4xx': ErrorBody } } },
+    { schema: { response: { 204: NoContent, '4xx': ErrorBody } } },
     async (request, reply) => {
       await service.endAll(user(request).userId);
       return reply.status(204).send();
@@ -196,7 +186,6 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/password',
     {
-      config: { permission: 'session:self' },
       schema: {
         body: Type.Object({ current_password: Password, new_password: Password }, { additionalProperties: false }),
         response: { 204: NoContent, '4xx': ErrorBody },

@@ -11,7 +11,6 @@ const token: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/token',
     {
-      config: { permission: 'public' },
       schema: {
         body: Type.Object({ apiKey: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
         response: {

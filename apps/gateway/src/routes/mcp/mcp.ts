@@ -48,7 +48,6 @@ const mcp: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/mcp',
     {
-      config: { permission: 'intents:create' },
       bodyLimit: MCP_BODY_LIMIT,
       schema: { body: Type.Unknown(), response: withErrors({}) },
     },
@@ -103,7 +102,6 @@ const mcp: FastifyPluginAsyncTypebox = async (app) => {
     app.route({
       method,
       url: '/mcp',
-      config: { permission: 'intents:read' },
       schema: { response: withErrors({}) },
       handler: async (_request, reply) => {
         reply.header('allow', 'POST');

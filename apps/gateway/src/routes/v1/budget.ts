@@ -16,7 +16,6 @@ const budget: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/budget',
     {
-      config: { permission: 'intents:read' },
       schema: { response: withErrors({ 200: BudgetList }) },
     },
     async (request) => ({ budgets: await costs.budgetsOf(request.agent!) }),

@@ -27,7 +27,6 @@ const intentActions: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/intents/:id/cancel',
     {
-      config: { permission: 'intents:cancel' },
       schema: {
         params: IdParams,
         response: withErrors({ 200: IntentView, 202: IntentView }),

@@ -22,7 +22,6 @@ const intentEvents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/intents/events',
     {
-      config: { permission: 'intents:read' },
       schema: {
         querystring: EventsQuery,
         response: withErrors({ 200: Type.String({ description: 'text/event-stream' }) }),

@@ -71,7 +71,6 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/intents',
     {
-      config: { permission: 'intents:create' },
       schema: {
         body: IntentRequest,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
@@ -99,7 +98,6 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/intents/:id',
     {
-      config: { permission: 'intents:read' },
       schema: {
         params: IdParams,
         // wait=<seconds> (1–60): long-poll until the intent's status changes, or the time is up (then it answers as is).
@@ -136,7 +134,6 @@ const intents: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/intents',
     {
-      config: { permission: 'intents:read' },
       schema: {
         querystring: Type.Object(
           {
