@@ -11,6 +11,11 @@ function eip712Fields(members: string): { name: string; type: string }[] {
   });
 }
 
+/** The EIP712Domain type of a domain with a name, a version, a chain id and a verifying contract (USDC's, say). */
+export const EIP712_DOMAIN_TYPES: Record<'EIP712Domain', { name: string; type: string }[]> = {
+  EIP712Domain: eip712Fields('string name,string version,uint256 chainId,address verifyingContract'),
+};
+
 export const PERMIT_TYPES: Record<'Permit', { name: string; type: string }[]> = {
   Permit: eip712Fields('address owner,address spender,uint256 value,uint256 nonce,uint256 deadline'),
 };
