@@ -14,7 +14,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { SignJWT, generateKeyPair, jwtVerify } from 'jose';
 import { keccak256, toHex } from 'viem';
-import { createPool, appendAudit } from '@clawd402/gateway';
+import { createPool, appendAudit, withTransaction } from '@clawd402/gateway';
 import { simulateRequest } from './simulate-request.ts';
 import { ticketedBenchTransfer } from './bench-transfer.ts';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
@@ -61,18 +61,10 @@ app.post('/bare', async (request, reply) => {
   const answer = (await simulated.json()) as { result?: unknown; error?: unknown };
   if (!answer.result) throw new Error('eth_simulateV1 failed');
   const id = randomUUID();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query('INSERT INTO bench_bare_floor (id, body) VALUES ($1, $2)', [id, JSON.stringify(body)]);
     await appendAudit(client, { actor: 'system:bench', action: 'bench.bare', subject: `bare:${id}`, data: body });
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   const job = await ticketedBenchTransfer(tickets, from, keccak256(toHex(id)), nonce++, body.to);
   const signed = await signer.signTransaction(job);
   return reply.code(201).send({ id, hash: signed.hash });

@@ -23,7 +23,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { createAgentWithKey, createPool, migrate } from '@clawd402/gateway';
+import { createAgentWithKey, createPool, migrate, withTransaction } from '@clawd402/gateway';
 import { DecisionLanes } from '@clawd402/gateway/reserve';
 import type { DecisionRequest, MoneySettings } from '@clawd402/gateway/decide';
 import { GLOBAL_SCOPE, agentScope, updateScopeLimits } from '@clawd402/gateway/spend-repository';
@@ -246,9 +246,7 @@ const LIMITS_NOTE: Record<Limits, string> = {
 
 /** Set (or clear) the limits, in one transaction, through the repository the admin route uses (audited). */
 async function setLimits(pool: Pool, agents: readonly Agent[], limits: Limits): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     for (const agent of agents) {
       const update =
         limits === 'off'
@@ -262,13 +260,7 @@ async function setLimits(pool: Pool, agents: readonly Agent[], limits: Limits): 
       { limitDay: limits === 'on' ? LIMITS_ON.globalDay : null },
       'system:bench',
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Intents recorded since `since` and in how many transactions (intents of one share created_at: the start time). */

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { parseJsonBody } from '@clawd402/gateway/json-body';
 import { RECIPIENTS } from '@clawd402/gateway/testing';
-import { PERMIT_TYPES } from '@clawd402/testkit';
+import { EIP712_DOMAIN_TYPES, PERMIT_TYPES } from '@clawd402/testkit';
 
 const ROUNDS = Number(process.env.BENCH_JSON_ROUNDS ?? 5);
 const SLICE_MS = Number(process.env.BENCH_JSON_MS ?? 300);
@@ -47,15 +47,7 @@ const BODIES: Record<string, string> = {
     type: 'typed_data',
     chainId: 31337,
     typedData: {
-      types: {
-        EIP712Domain: [
-          { name: 'name', type: 'string' },
-          { name: 'version', type: 'string' },
-          { name: 'chainId', type: 'uint256' },
-          { name: 'verifyingContract', type: 'address' },
-        ],
-        ...PERMIT_TYPES,
-      },
+      types: { ...EIP712_DOMAIN_TYPES, ...PERMIT_TYPES },
       primaryType: 'Permit',
       domain: { name: 'USD Coin', version: '2', chainId: 31337, verifyingContract: RECIPIENTS[2] },
       message: { owner: RECIPIENTS[3], spender: RECIPIENTS[4], value: '1000000', nonce: '0', deadline: '1893456000' },

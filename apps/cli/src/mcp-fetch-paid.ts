@@ -121,12 +121,8 @@ const validate = new Ajv({ strict: false, allErrors: false }).compile(INPUT_SCHE
 
 /** The URL `fetch_paid` may request: https, or plain http to this machine, without credentials. */
 export function checkFetchUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new FetchPaidError('fetch_url_refused', 'url is not an absolute URL.');
-  }
+  if (!URL.canParse(raw)) throw new FetchPaidError('fetch_url_refused', 'url is not an absolute URL.');
+  const url = new URL(raw);
   if (url.username !== '' || url.password !== '') {
     throw new FetchPaidError('fetch_url_refused', 'url must not carry credentials.');
   }

@@ -8,7 +8,7 @@
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SIGNER_FAULT_POINTS, armFaultPoint, latchReleaseMessage, logEvent, parseFaultPoint } from '@clawd402/protocol';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Address } from 'viem';
 import { checkIsolation, enforceIsolation } from './isolation.ts';
 import {
@@ -71,6 +71,16 @@ function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
+/** A verb's options, parsed strictly: an unknown option or a stray word is an error. */
+function verbOptions<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  return parseArgs({ args, strict: true, allowPositionals: false, options }).values;
+}
+
+/** Options that each take a value (`--name VALUE`), one per name. */
+function stringOptions<N extends string>(...names: N[]): Record<N, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<N, { type: 'string' }>;
+}
+
 function scryptN(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[1-9][0-9]*$/.test(text)) throw new UsageError('--scrypt-n must be a positive integer');
@@ -84,12 +94,7 @@ function required(values: Record<string, unknown>, name: string): string {
 }
 
 async function keystoreNew(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: { out: { type: 'string' }, 'password-file': { type: 'string' }, 'scrypt-n': { type: 'string' } },
-  });
+  const values = verbOptions(args, stringOptions('out', 'password-file', 'scrypt-n'));
   const out = required(values, 'out');
   const password = readPasswordFile(required(values, 'password-file'));
   const n = scryptN(values['scrypt-n']);
@@ -97,13 +102,7 @@ async function keystoreNew(args: string[]): Promise<void> {
   print({ address });
 }
 
-const COMMON = {
-  'key-dir': { type: 'string' },
-  'password-file': { type: 'string' },
-  label: { type: 'string' },
-  agent: { type: 'string' },
-  'scrypt-n': { type: 'string' },
-} as const;
+const COMMON = stringOptions('key-dir', 'password-file', 'label', 'agent', 'scrypt-n');
 
 /** The --label and --agent a new key gets, where given. */
 function labelAndAgent(values: { label?: string; agent?: string }): { label?: string; agent?: string } {
@@ -139,11 +138,7 @@ async function ledgerConfirmedAddress(
 }
 
 /** The options that name a Ledger account: its path, the chain to show, how long to wait for the device. */
-const LEDGER_ACCOUNT = {
-  path: { type: 'string' },
-  'chain-id': { type: 'string' },
-  'device-timeout-ms': { type: 'string' },
-} as const;
+const LEDGER_ACCOUNT = stringOptions('path', 'chain-id', 'device-timeout-ms');
 
 /** The Ledger account --path names, its address confirmed on the device's screen. */
 async function confirmedLedgerAccount(values: {
@@ -157,11 +152,7 @@ async function confirmedLedgerAccount(values: {
 
 const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   async generate(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: { ...COMMON, 'hd-wallet': { type: 'string' }, 'hd-path-template': { type: 'string' } },
-    });
+    const values = verbOptions(args, { ...COMMON, ...stringOptions('hd-wallet', 'hd-path-template') });
     const dir = required(values, 'key-dir');
     if (values['hd-path-template'] !== undefined && values['hd-wallet'] === undefined)
       throw new UsageError('--hd-path-template needs --hd-wallet');
@@ -174,18 +165,16 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async import(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        ...COMMON,
-        keystore: { type: 'string' },
-        'keystore-password-file': { type: 'string' },
-        'private-key-file': { type: 'string' },
-        'mnemonic-file': { type: 'string' },
-        'hd-wallet': { type: 'string' },
-        'hd-path-template': { type: 'string' },
-      },
+    const values = verbOptions(args, {
+      ...COMMON,
+      ...stringOptions(
+        'keystore',
+        'keystore-password-file',
+        'private-key-file',
+        'mnemonic-file',
+        'hd-wallet',
+        'hd-path-template',
+      ),
     });
     const dir = required(values, 'key-dir');
     const chosen = [values.keystore, values['private-key-file'], values['mnemonic-file']].filter(
@@ -212,16 +201,7 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async 'add-ledger'(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        'key-dir': { type: 'string' },
-        ...LEDGER_ACCOUNT,
-        label: { type: 'string' },
-        agent: { type: 'string' },
-      },
-    });
+    const values = verbOptions(args, { ...stringOptions('key-dir', 'label', 'agent'), ...LEDGER_ACCOUNT });
     const dir = required(values, 'key-dir');
     const ledger = await confirmedLedgerAccount(values);
     const record = await addLedgerKey(dir, { ...ledger, ...labelAndAgent(values) });
@@ -229,11 +209,7 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async list(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: { 'key-dir': { type: 'string' }, journal: { type: 'string' } },
-    });
+    const values = verbOptions(args, stringOptions('key-dir', 'journal'));
     const data = readKeyDirectory(required(values, 'key-dir'));
     const journal =
       values.journal !== undefined && existsSync(values.journal)
@@ -259,15 +235,9 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async assign(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        'key-dir': { type: 'string' },
-        key: { type: 'string' },
-        agent: { type: 'string' },
-        unassign: { type: 'boolean' },
-      },
+    const values = verbOptions(args, {
+      ...stringOptions('key-dir', 'key', 'agent'),
+      unassign: { type: 'boolean' },
     });
     if ((values.agent === undefined) === (values.unassign !== true))
       throw new UsageError('give --agent A or --unassign');
@@ -279,15 +249,7 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   },
 
   async rotate(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        ...COMMON,
-        key: { type: 'string' },
-        ...LEDGER_ACCOUNT,
-      },
-    });
+    const values = verbOptions(args, { ...COMMON, ...stringOptions('key'), ...LEDGER_ACCOUNT });
     const dir = required(values, 'key-dir');
     const key = required(values, 'key');
     const old = readKeyDirectory(dir).keys.find((k) => k.id.toLowerCase() === key.toLowerCase());
@@ -305,14 +267,14 @@ const KEY_VERBS: Record<string, (args: string[]) => Promise<void>> = {
  */
 const LATCH_VERBS: Record<string, (args: string[]) => Promise<void>> = {
   async status(args) {
-    const { values } = parseArgs({ args, strict: true, options: { journal: { type: 'string' } } });
+    const values = verbOptions(args, stringOptions('journal'));
     const latch = new SignerJournal({ path: required(values, 'journal'), readOnly: true }).latch;
     print(
       latch ? { latched: true, latchId: latch.id, since: new Date(latch.since).toISOString() } : { latched: false },
     );
   },
   async release(args) {
-    const { values } = parseArgs({ args, strict: true, options: { journal: { type: 'string' } } });
+    const values = verbOptions(args, stringOptions('journal'));
     const path = required(values, 'journal');
     const journal = new SignerJournal({ path });
     const latch = journal.latch;
@@ -321,11 +283,7 @@ const LATCH_VERBS: Record<string, (args: string[]) => Promise<void>> = {
     print({ latched: false, released: latch?.id ?? null });
   },
   async 'sign-release'(args) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: { key: { type: 'string' }, latch: { type: 'string' } },
-    });
+    const values = verbOptions(args, stringOptions('key', 'latch'));
     const key = createPrivateKey(readFileSync(required(values, 'key'), 'utf8'));
     if (key.asymmetricKeyType !== 'ed25519') throw new UsageError('--key must be an Ed25519 private key (PEM)');
     const latchId = required(values, 'latch');
@@ -334,26 +292,23 @@ const LATCH_VERBS: Record<string, (args: string[]) => Promise<void>> = {
 };
 
 async function serve(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      socket: { type: 'string' },
-      keystore: { type: 'string', multiple: true },
-      'key-dir': { type: 'string' },
-      'password-file': { type: 'string' },
-      'gateway-key': { type: 'string' },
-      policy: { type: 'string' },
-      chains: { type: 'string' },
-      journal: { type: 'string' },
-      'checkpoint-dir': { type: 'string' },
-      'release-key': { type: 'string' },
-      'device-timeout-ms': { type: 'string' },
-      'log-level': { type: 'string' },
-      'allow-root': { type: 'boolean' },
-      'allow-core-dumps': { type: 'boolean' },
-    },
+  const values = verbOptions(args, {
+    ...stringOptions(
+      'socket',
+      'key-dir',
+      'password-file',
+      'gateway-key',
+      'policy',
+      'chains',
+      'journal',
+      'checkpoint-dir',
+      'release-key',
+      'device-timeout-ms',
+      'log-level',
+    ),
+    keystore: { type: 'string', multiple: true },
+    'allow-root': { type: 'boolean' },
+    'allow-core-dumps': { type: 'boolean' },
   });
   const env = process.env;
   const production = env.NODE_ENV === 'production';

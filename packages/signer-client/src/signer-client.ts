@@ -45,6 +45,12 @@ const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
+const DECIMAL = /^[0-9]+$/;
+
+// The checks the parsers of the signer's answers below are made of.
+const isObject = (v: unknown): v is object => v !== null && typeof v === 'object';
+const matches = (v: unknown, pattern: RegExp): v is string => typeof v === 'string' && pattern.test(v);
+const nullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
 
 /**
  * The gateway's side of the signer socket. Connects lazily, pipelines requests over `connections` sockets, reconnects
@@ -212,14 +218,10 @@ export class SignerClient {
 function parseSignResult(value: unknown): SignTransactionResult {
   const r = value as Partial<Record<keyof SignTransactionResult, unknown>> | null;
   if (
-    r === null ||
-    typeof r !== 'object' ||
-    typeof r.raw !== 'string' ||
-    !HEX.test(r.raw) ||
-    typeof r.hash !== 'string' ||
-    !HASH.test(r.hash) ||
-    typeof r.from !== 'string' ||
-    !ADDRESS.test(r.from) ||
+    !isObject(r) ||
+    !matches(r.raw, HEX) ||
+    !matches(r.hash, HASH) ||
+    !matches(r.from, ADDRESS) ||
     keccak256(r.raw as Hex) !== r.hash.toLowerCase()
   ) {
     throw unavailable('protocol_error', 'The signer answered sign_transaction with a malformed result.');
@@ -230,8 +232,7 @@ function parseSignResult(value: unknown): SignTransactionResult {
 function parseCheckpointResult(value: unknown, nullable: boolean): CheckpointResult {
   const r = value as { checkpoint?: unknown; publicKey?: unknown } | null;
   const ok =
-    r !== null &&
-    typeof r === 'object' &&
+    isObject(r) &&
     (typeof r.checkpoint === 'string' || (nullable && r.checkpoint === null)) &&
     typeof r.publicKey === 'string' &&
     r.publicKey.includes('BEGIN PUBLIC KEY');
@@ -242,11 +243,10 @@ function parseCheckpointResult(value: unknown, nullable: boolean): CheckpointRes
 function parseLatchState(value: unknown): LatchState {
   const r = value as Partial<Record<keyof LatchState, unknown>> | null;
   const ok =
-    r !== null &&
-    typeof r === 'object' &&
+    isObject(r) &&
     typeof r.latched === 'boolean' &&
-    (r.latchId === null || typeof r.latchId === 'string') &&
-    (r.since === null || typeof r.since === 'string') &&
+    nullableString(r.latchId) &&
+    nullableString(r.since) &&
     r.latched === (r.latchId !== null);
   if (!ok) throw unavailable('protocol_error', 'The signer answered a latch request with a malformed result.');
   return { latched: r.latched as boolean, latchId: r.latchId as string | null, since: r.since as string | null };
@@ -255,16 +255,11 @@ function parseLatchState(value: unknown): LatchState {
 function parseStatusResult(value: unknown): StatusResult {
   const r = value as { keys?: unknown; chains?: unknown } | null;
   const ok =
-    r !== null &&
-    typeof r === 'object' &&
+    isObject(r) &&
     Array.isArray(r.keys) &&
     r.keys.every(
       (k: { id?: unknown; address?: unknown } | null) =>
-        k !== null &&
-        typeof k === 'object' &&
-        typeof k.id === 'string' &&
-        typeof k.address === 'string' &&
-        ADDRESS.test(k.address),
+        isObject(k) && typeof k.id === 'string' && matches(k.address, ADDRESS),
     ) &&
     Array.isArray(r.chains) &&
     r.chains.every((c) => Number.isSafeInteger(c));
@@ -276,14 +271,11 @@ function parseStatusResult(value: unknown): StatusResult {
 function parseSignatureResult(value: unknown, expectedDigest: Hex, method: string): SignatureResult {
   const r = value as Partial<Record<keyof SignatureResult, unknown>> | null;
   if (
-    r === null ||
-    typeof r !== 'object' ||
-    typeof r.signature !== 'string' ||
-    !SIGNATURE.test(r.signature) ||
+    !isObject(r) ||
+    !matches(r.signature, SIGNATURE) ||
     typeof r.digest !== 'string' ||
     r.digest.toLowerCase() !== expectedDigest.toLowerCase() ||
-    typeof r.from !== 'string' ||
-    !ADDRESS.test(r.from)
+    !matches(r.from, ADDRESS)
   ) {
     throw unavailable('protocol_error', `The signer answered ${method} with a malformed result.`);
   }
@@ -292,28 +284,23 @@ function parseSignatureResult(value: unknown, expectedDigest: Hex, method: strin
 
 const BACKENDS = new Set(['keystore', 'hd', 'ledger', 'memory']);
 const STATES = new Set(['active', 'cancel_only']);
-const nullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
 
 function parseListKeysResult(value: unknown): ListKeysResult {
   const r = value as { keys?: unknown } | null;
   const ok =
-    r !== null &&
-    typeof r === 'object' &&
+    isObject(r) &&
     Array.isArray(r.keys) &&
     r.keys.every((k: Partial<Record<keyof KeyListing, unknown>> | null) => {
-      if (k === null || typeof k !== 'object') return false;
+      if (!isObject(k)) return false;
       const usage = k.usage as Record<string, unknown> | null | undefined;
       return (
         typeof k.id === 'string' &&
-        typeof k.address === 'string' &&
-        ADDRESS.test(k.address) &&
+        matches(k.address, ADDRESS) &&
         BACKENDS.has(k.backend as string) &&
         STATES.has(k.state as string) &&
         [k.label, k.agent, k.path, k.created, k.rotatedTo, k.rotatedFrom].every(nullableString) &&
-        typeof k.spentLastDay === 'string' &&
-        /^[0-9]+$/.test(k.spentLastDay) &&
-        usage !== null &&
-        typeof usage === 'object' &&
+        matches(k.spentLastDay, DECIMAL) &&
+        isObject(usage) &&
         SIGN_OPERATIONS.every((op) => Number.isSafeInteger(usage[op])) &&
         nullableString(usage.lastUsed)
       );

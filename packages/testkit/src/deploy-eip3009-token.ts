@@ -1,11 +1,8 @@
-import { maxUint256, type Address, type Hex } from 'viem';
-import { loadOrCompileArtifact } from './artifacts.ts';
-import { deployAndConfirm, devClients } from './dev-clients.ts';
+import type { Address } from 'viem';
+import { assertUint256, deployCompiledContract, type DevDeployParameters } from './dev-clients.ts';
 
 /** Parameters of {@link deployEip3009Token}. */
-export interface DeployEip3009TokenParameters {
-  rpcUrl: string;
-  deployerKey: Hex;
+export interface DeployEip3009TokenParameters extends DevDeployParameters {
   /** ERC-20 name, also the EIP-712 domain name, e.g. `'USD Coin'`. */
   name: string;
   symbol: string;
@@ -13,7 +10,6 @@ export interface DeployEip3009TokenParameters {
   version: string;
   /** In base units (6 decimals), minted to the deployer. */
   supply: bigint;
-  receiptTimeoutMs?: number;
 }
 
 /**
@@ -28,13 +24,6 @@ export interface DeployEip3009TokenParameters {
  * ```
  */
 export async function deployEip3009Token(params: DeployEip3009TokenParameters): Promise<Address> {
-  if (params.supply < 0n || params.supply > maxUint256)
-    throw new RangeError('deployEip3009Token: supply must fit in uint256');
-  return deployAndConfirm(
-    await devClients(params.rpcUrl, params.deployerKey),
-    await loadOrCompileArtifact('Eip3009Token'),
-    [params.name, params.symbol, params.version, params.supply],
-    'deploy Eip3009Token',
-    params.receiptTimeoutMs,
-  );
+  assertUint256('deployEip3009Token', 'supply', params.supply);
+  return deployCompiledContract('Eip3009Token', params, [params.name, params.symbol, params.version, params.supply]);
 }

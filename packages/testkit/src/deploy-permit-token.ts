@@ -1,16 +1,12 @@
-import { maxUint256, type Address, type Hex } from 'viem';
-import { loadOrCompileArtifact } from './artifacts.ts';
-import { deployAndConfirm, devClients } from './dev-clients.ts';
+import type { Address } from 'viem';
+import { assertUint256, deployCompiledContract, type DevDeployParameters } from './dev-clients.ts';
 
 /** Parameters of {@link deployPermitToken}. */
-export interface DeployPermitTokenParameters {
-  rpcUrl: string;
-  deployerKey: Hex;
+export interface DeployPermitTokenParameters extends DevDeployParameters {
   name: string;
   symbol: string;
   /** In base units (18 decimals), minted to the deployer. */
   supply: bigint;
-  receiptTimeoutMs?: number;
 }
 
 /**
@@ -18,13 +14,6 @@ export interface DeployPermitTokenParameters {
  * `multicall(bytes[])`. Compiles the contracts first when their artifacts are missing or stale.
  */
 export async function deployPermitToken(params: DeployPermitTokenParameters): Promise<Address> {
-  if (params.supply < 0n || params.supply > maxUint256)
-    throw new RangeError('deployPermitToken: supply must fit in uint256');
-  return deployAndConfirm(
-    await devClients(params.rpcUrl, params.deployerKey),
-    await loadOrCompileArtifact('PermitToken'),
-    [params.name, params.symbol, params.supply],
-    'deploy PermitToken',
-    params.receiptTimeoutMs,
-  );
+  assertUint256('deployPermitToken', 'supply', params.supply);
+  return deployCompiledContract('PermitToken', params, [params.name, params.symbol, params.supply]);
 }

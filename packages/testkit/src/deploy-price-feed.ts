@@ -1,19 +1,13 @@
 import { type Address, type Hex, createPublicClient, http } from 'viem';
 import { loadOrCompileArtifact } from './artifacts.ts';
-import { confirm, devClients } from './dev-clients.ts';
+import { assertUint256, confirm, devClients, type DevDeployParameters } from './dev-clients.ts';
 
 /** Parameters of {@link deployPriceFeed}. */
-export interface DeployPriceFeedParameters {
-  /** JSON-RPC endpoint of a dev chain, e.g. `anvil.rpcUrl`. */
-  rpcUrl: string;
-  /** Private key of the deployer, e.g. `ANVIL_ACCOUNTS[0].privateKey`. */
-  deployerKey: Hex;
+export interface DeployPriceFeedParameters extends DevDeployParameters {
   /** Decimals of the feed's answer, an integer 0..255; Chainlink's USD feeds use 8. */
   decimals: number;
   /** The first answer, scaled by 10^decimals (e.g. `2000n * 10n ** 8n` for 2,000 USD); may be 0 or negative. */
   answer: bigint;
-  /** How long to wait for each receipt. Default: 60 000 ms. */
-  receiptTimeoutMs?: number;
 }
 
 /** Parameters of {@link updatePriceFeed}. */
@@ -83,8 +77,7 @@ export async function deployPriceFeed(params: DeployPriceFeedParameters): Promis
 export async function updatePriceFeed(params: UpdatePriceFeedParameters): Promise<PriceFeedRound> {
   const { rpcUrl, senderKey, feed, answer, updatedAt } = params;
   checkInt256('updatePriceFeed', answer);
-  if (updatedAt !== undefined && (updatedAt < 0n || updatedAt >= 2n ** 256n))
-    throw new RangeError('updatePriceFeed: updatedAt must fit in uint256');
+  if (updatedAt !== undefined) assertUint256('updatePriceFeed', 'updatedAt', updatedAt);
   const { abi } = await loadOrCompileArtifact('MockV3Aggregator');
   const { publicClient, wallet } = await devClients(rpcUrl, senderKey);
   let hash: Hex;

@@ -1,23 +1,17 @@
-import type { Address, Hex } from 'viem';
+import type { Address } from 'viem';
 import { loadOrCompileArtifact } from './artifacts.ts';
-import { devClients } from './dev-clients.ts';
+import { assertUint256, devClients, type DevDeployParameters } from './dev-clients.ts';
 
 /** Parameters of {@link deployTestToken}. */
-export interface DeployTestTokenParameters {
-  /** JSON-RPC endpoint of a dev chain, e.g. `anvil.rpcUrl`. */
-  rpcUrl: string;
-  /** Private key of the deployer, who receives the whole supply, e.g. `ANVIL_ACCOUNTS[0].privateKey`. */
-  deployerKey: Hex;
+export interface DeployTestTokenParameters extends DevDeployParameters {
   /** ERC-20 name, e.g. `'Test USD'`. */
   name: string;
   /** ERC-20 symbol, e.g. `'TUSD'`. */
   symbol: string;
   /** ERC-20 decimals, an integer 0..255, e.g. `6`. */
   decimals: number;
-  /** Initial supply in base units (already scaled by 10^decimals), minted to the deployer. */
+  /** Initial supply in base units (already scaled by 10^decimals), minted to the deployer (who receives it all). */
   supply: bigint;
-  /** How long to wait for the deployment receipt. Default: 60 000 ms (a `noMining` chain needs a mine call). */
-  receiptTimeoutMs?: number;
 }
 
 /**
@@ -39,7 +33,7 @@ export async function deployTestToken(params: DeployTestTokenParameters): Promis
   if (!Number.isInteger(decimals) || decimals < 0 || decimals > 255) {
     throw new RangeError(`deployTestToken: decimals must be an integer in 0..255, got ${decimals}`);
   }
-  if (supply < 0n || supply >= 2n ** 256n) throw new RangeError('deployTestToken: supply must fit in uint256');
+  assertUint256('deployTestToken', 'supply', supply);
   const { abi, bytecode } = await loadOrCompileArtifact('TestToken');
   const { publicClient, wallet } = await devClients(rpcUrl, deployerKey);
   const hash = await wallet.deployContract({ abi, bytecode, args: [name, symbol, decimals, supply] });

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { getContractAddress, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { confirm, deployAndConfirm, devClients } from './dev-clients.ts';
+import { confirm, deployAndConfirm, devClients, type DevDeployParameters } from './dev-clients.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -33,14 +33,8 @@ export interface UniswapV2Deployment {
   router: Address;
 }
 
-/** Parameters of {@link deployUniswapV2}. */
-export interface DeployUniswapV2Parameters {
-  /** JSON-RPC endpoint of a dev chain, e.g. `anvil.rpcUrl`. */
-  rpcUrl: string;
-  /** Private key of the deployer (also the factory's `feeToSetter`), e.g. an `ANVIL_ACCOUNTS` key. */
-  deployerKey: Hex;
-  receiptTimeoutMs?: number;
-}
+/** Parameters of {@link deployUniswapV2}: the deployer is also the factory's `feeToSetter`. */
+export type DeployUniswapV2Parameters = DevDeployParameters;
 
 /**
  * The addresses {@link deployUniswapV2} will deploy to when the deployer's next nonce is `nonce`: WETH9 at `nonce`,

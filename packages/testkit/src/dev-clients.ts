@@ -8,8 +8,20 @@ import {
   defineChain,
   getAddress,
   http,
+  maxUint256,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { loadOrCompileArtifact } from './artifacts.ts';
+
+/** What every deploy helper takes besides the contract's own constructor arguments. */
+export interface DevDeployParameters {
+  /** JSON-RPC endpoint of a dev chain, e.g. `anvil.rpcUrl`. */
+  rpcUrl: string;
+  /** Private key of the deployer, e.g. `ANVIL_ACCOUNTS[0].privateKey`. */
+  deployerKey: Hex;
+  /** How long to wait for each receipt. Default: 60 000 ms (a `noMining` chain needs a mine call). */
+  receiptTimeoutMs?: number;
+}
 
 /**
  * A public client and a wallet client for `key` on the dev chain at `rpcUrl` (chain id read from the node), polling
@@ -50,4 +62,27 @@ export async function deployAndConfirm(
   const receipt = await confirm(publicClient, hash, what, timeoutMs);
   if (!receipt.contractAddress) throw new Error(`${what}: transaction ${hash} created no contract`);
   return getAddress(receipt.contractAddress);
+}
+
+/**
+ * Deploys the testkit contract `contractName` (compiled first when its artifact is missing or stale) with constructor
+ * `args` from `params.deployerKey`, as {@link deployAndConfirm} naming it `deploy <contractName>`.
+ */
+export async function deployCompiledContract(
+  contractName: string,
+  params: DevDeployParameters,
+  args: readonly unknown[],
+): Promise<Address> {
+  return deployAndConfirm(
+    await devClients(params.rpcUrl, params.deployerKey),
+    await loadOrCompileArtifact(contractName),
+    args,
+    `deploy ${contractName}`,
+    params.receiptTimeoutMs,
+  );
+}
+
+/** Throws a RangeError, `<fn>: <what> must fit in uint256`, unless `value` is in 0..2^256-1. */
+export function assertUint256(fn: string, what: string, value: bigint): void {
+  if (value < 0n || value > maxUint256) throw new RangeError(`${fn}: ${what} must fit in uint256`);
 }

@@ -28,12 +28,8 @@ interface TokenPair {
  * token never crosses a network in clear).
  */
 export function gatewayOrigin(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new CliError('usage', '--gateway (CLAWD402_URL) is not a URL');
-  }
+  if (!URL.canParse(text)) throw new CliError('usage', '--gateway (CLAWD402_URL) is not a URL');
+  const url = new URL(text);
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new CliError('usage', '--gateway (CLAWD402_URL) must be an https:// URL');
   if (url.username || url.password) throw new CliError('usage', '--gateway (CLAWD402_URL) must not carry credentials');
