@@ -412,6 +412,29 @@ export function submitIfConfirmed(question: () => string, run: () => unknown): (
   };
 }
 
+/**
+ * A button for a write that asks `question` first and runs `onConfirm` only if the user agrees; disabled while `busy`
+ * (its write, or another on the same page, is running).
+ */
+export function ConfirmButton(props: {
+  question: string;
+  onConfirm: () => unknown;
+  busy: boolean;
+  tone?: 'danger';
+  children: ComponentChildren;
+}) {
+  return (
+    <button
+      type="button"
+      class={props.tone}
+      disabled={props.busy}
+      onClick={() => confirmed(props.question) && void props.onConfirm()}
+    >
+      {props.children}
+    </button>
+  );
+}
+
 /** A secret the API shows once (a new API key): a copy button, a warning, and a dismissal once it is stored. */
 export function ShownOnce(props: { label: string; secret: string; onDone: () => void }) {
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
