@@ -23,6 +23,15 @@ export function Link(props: { to: string; children: ComponentChildren; class?: s
   );
 }
 
+/** A detail page's way back to its list, above its title. */
+export function BackLink(props: { to: string; label: string }) {
+  return (
+    <p>
+      <Link to={props.to}>{`← ${props.label}`}</Link>
+    </p>
+  );
+}
+
 /** A heading that takes focus when it first shows, so that keyboard and screen-reader users start at it. */
 function FocusedHeading(props: { tag: 'h1' | 'h3'; children: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null);
