@@ -17,6 +17,7 @@ import {
   useStatusList,
   when,
 } from '../ui.tsx';
+import { ACK_RESOLVE_STATUSES } from './alerts.tsx';
 import type { IncidentDetail, IncidentView } from '../types.ts';
 
 /** Incidents, newest first; each opens its timeline. */
@@ -26,7 +27,7 @@ export function IncidentsPage() {
   return (
     <main>
       <Title>Incidents</Title>
-      <StatusFilter id="incident-status" options={['', 'open', 'acknowledged', 'resolved']} list={incidents} />
+      <StatusFilter id="incident-status" options={ACK_RESOLVE_STATUSES} list={incidents} />
       <ErrorBox error={error} />
       <Loading data={data} error={error} />
       <ListTable caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} items={data?.items}>
