@@ -23,6 +23,15 @@ export function Link(props: { to: string; children: ComponentChildren; class?: s
   );
 }
 
+/** A detail page's way back to its list, above its title. */
+export function BackLink(props: { to: string; label: string }) {
+  return (
+    <p>
+      <Link to={props.to}>{`← ${props.label}`}</Link>
+    </p>
+  );
+}
+
 /** A heading that takes focus when it first shows, so that keyboard and screen-reader users start at it. */
 function FocusedHeading(props: { tag: 'h1' | 'h3'; children: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null);
@@ -410,6 +419,29 @@ export function submitIfConfirmed(question: () => string, run: () => unknown): (
     event.preventDefault();
     if (confirmed(question())) void run();
   };
+}
+
+/**
+ * A button for a write that asks `question` first and runs `onConfirm` only if the user agrees; disabled while `busy`
+ * (its write, or another on the same page, is running).
+ */
+export function ConfirmButton(props: {
+  question: string;
+  onConfirm: () => unknown;
+  busy: boolean;
+  tone?: 'danger';
+  children: ComponentChildren;
+}) {
+  return (
+    <button
+      type="button"
+      class={props.tone}
+      disabled={props.busy}
+      onClick={() => confirmed(props.question) && void props.onConfirm()}
+    >
+      {props.children}
+    </button>
+  );
 }
 
 /** A secret the API shows once (a new API key): a copy button, a warning, and a dismissal once it is stored. */

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
   Badge,
+  ConfirmButton,
   ErrorBox,
   Field,
   FormSubmit,
@@ -14,7 +15,6 @@ import {
   Table,
   TextField,
   Title,
-  confirmed,
   submitIfConfirmed,
   useAction,
   useApi,
@@ -273,7 +273,6 @@ export function AgentsPage() {
     return r;
   });
   const rotate = async (k: KeyView) => {
-    if (!confirmed(`Rotate key ${k.keyId}? A new key is issued; the old one keeps working for one day.`)) return;
     const r = await act.run(`/admin/keys/${k.id}/rotate`);
     if (r && 'apiKey' in r) setIssued({ label: `New API key replacing ${k.keyId}`, key: r.apiKey });
   };
@@ -326,21 +325,22 @@ export function AgentsPage() {
                         </button>
                       ) : null}
                       {!k.replacedBy ? (
-                        <button type="button" disabled={act.busy} onClick={() => void rotate(k)}>
+                        <ConfirmButton
+                          question={`Rotate key ${k.keyId}? A new key is issued; the old one keeps working for one day.`}
+                          busy={act.busy}
+                          onConfirm={() => rotate(k)}
+                        >
                           Rotate<span class="sr-only"> key {k.keyId}</span>
-                        </button>
+                        </ConfirmButton>
                       ) : null}
-                      <button
-                        type="button"
-                        class="danger"
-                        disabled={act.busy}
-                        onClick={() =>
-                          confirmed(`Revoke key ${k.keyId}? It stops working at once.`) &&
-                          void act.run(`/admin/keys/${k.id}/revoke`)
-                        }
+                      <ConfirmButton
+                        question={`Revoke key ${k.keyId}? It stops working at once.`}
+                        busy={act.busy}
+                        tone="danger"
+                        onConfirm={() => act.run(`/admin/keys/${k.id}/revoke`)}
                       >
                         Revoke<span class="sr-only"> key {k.keyId}</span>
-                      </button>
+                      </ConfirmButton>
                     </>
                   ) : null}
                 </td>

@@ -2,6 +2,9 @@ import { api } from '../api.ts';
 import { Badge, ErrorBox, ListTable, Loading, StatusFilter, Title, useAction, useStatusList, when } from '../ui.tsx';
 import type { AlertView } from '../types.ts';
 
+/** The filter of alerts and incidents, which go the same way: open, acknowledged, resolved (empty: any). */
+export const ACK_RESOLVE_STATUSES = ['', 'open', 'acknowledged', 'resolved'];
+
 /** Alerts, newest first; acknowledge or resolve each. */
 export function AlertsPage() {
   const alerts = useStatusList<AlertView>('/admin/alerts', 100);
@@ -14,7 +17,7 @@ export function AlertsPage() {
   return (
     <main>
       <Title>Alerts</Title>
-      <StatusFilter id="alert-status" options={['', 'open', 'acknowledged', 'resolved']} list={alerts} />
+      <StatusFilter id="alert-status" options={ACK_RESOLVE_STATUSES} list={alerts} />
       <ErrorBox error={error ?? act.error} />
       <Loading data={data} error={error} />
       <ListTable caption="Alerts" head={['When', 'Severity', 'Summary', 'Status', 'Actions']} items={data?.items}>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
   Reasons,
+  BackLink,
   Badge,
   Choice,
   ErrorBox,
@@ -233,9 +234,7 @@ export function ApprovalPage(props: { id: string; focusDecision: string | null }
   };
   return (
     <main>
-      <p>
-        <Link to="/approvals">← Approvals</Link>
-      </p>
+      <BackLink to="/approvals" label="Approvals" />
       <Title>
         Approve {i.amount} {assetName(i.asset)} {i.type === 'transfer' ? 'to' : 'call to'} {short(i.to)}?
       </Title>

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import {
   Badge,
+  ConfirmButton,
   ErrorBox,
   Facts,
   Field,
@@ -11,12 +12,12 @@ import {
   PageLoading,
   StatusFilter,
   Title,
-  confirmed,
   useAction,
   useApi,
   useStatusList,
   when,
 } from '../ui.tsx';
+import { ACK_RESOLVE_STATUSES } from './alerts.tsx';
 import type { IncidentDetail, IncidentView } from '../types.ts';
 
 /** Incidents, newest first; each opens its timeline. */
@@ -26,7 +27,7 @@ export function IncidentsPage() {
   return (
     <main>
       <Title>Incidents</Title>
-      <StatusFilter id="incident-status" options={['', 'open', 'acknowledged', 'resolved']} list={incidents} />
+      <StatusFilter id="incident-status" options={ACK_RESOLVE_STATUSES} list={incidents} />
       <ErrorBox error={error} />
       <Loading data={data} error={error} />
       <ListTable caption="Incidents" head={['Opened', 'Severity', 'Summary', 'Status']} items={data?.items}>
@@ -65,10 +66,7 @@ export function IncidentPage(props: { id: string }) {
   if (!data) return <PageLoading title="Incident" error={error} />;
   const { incident, timeline, responsesInForce } = data;
   const open = incident.status !== 'resolved';
-  const resolve = () => {
-    const undo = revert && responsesInForce.length ? ' and undo its automatic responses' : '';
-    if (confirmed(`Resolve this incident${undo}?`)) void act.run('resolve');
-  };
+  const undo = revert && responsesInForce.length ? ' and undo its automatic responses' : '';
   return (
     <main>
       <Title>Incident: {incident.summary}</Title>
@@ -132,9 +130,13 @@ export function IncidentPage(props: { id: string }) {
               <input type="checkbox" checked={revert} onChange={(e) => setRevert(e.currentTarget.checked)} />
               Undo its automatic responses on resolve
             </label>
-            <button type="button" disabled={act.busy} onClick={resolve}>
+            <ConfirmButton
+              question={`Resolve this incident${undo}?`}
+              busy={act.busy}
+              onConfirm={() => act.run('resolve')}
+            >
               Resolve
-            </button>
+            </ConfirmButton>
           </div>
         </form>
       ) : null}

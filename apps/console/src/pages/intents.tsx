@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import {
   Reasons,
+  BackLink,
   Badge,
   Choice,
   ErrorBox,
@@ -104,9 +105,7 @@ export function IntentPage(props: { id: string }) {
   const money = i.decision?.money;
   return (
     <main>
-      <p>
-        <Link to="/intents">← Intents</Link>
-      </p>
+      <BackLink to="/intents" label="Intents" />
       <Title>
         {i.type} of {i.amount} {assetName(i.asset)}
       </Title>

@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import {
   Badge,
   Choice,
+  ConfirmButton,
   ErrorBox,
   FormSubmit,
   ListTable,
@@ -12,7 +13,6 @@ import {
   StatusFilter,
   TextField,
   Title,
-  confirmed,
   submitIfConfirmed,
   useAction,
   useApi,
@@ -245,23 +245,22 @@ export function NotificationsPage() {
             <td>{c.secret ? <Mono>{c.secret.hint}</Mono> : 'none'}</td>
             <td>{when(c.updatedAt)}</td>
             <td class="row-actions">
-              <button
-                type="button"
-                disabled={test.busy}
-                onClick={() => confirmed(`Send a test message to ${c.name} now?`) && void test.run(c.name)}
+              <ConfirmButton
+                question={`Send a test message to ${c.name} now?`}
+                busy={test.busy}
+                onConfirm={() => test.run(c.name)}
               >
                 Send test<span class="sr-only"> to {c.name}</span>
-              </button>
+              </ConfirmButton>
               <button type="button" onClick={() => setDraft((p) => ({ d: draftOf(c), n: p.n + 1 }))}>
                 Edit<span class="sr-only"> {c.name}</span>
               </button>
-              <button
-                type="button"
-                class="danger"
-                disabled={act.busy}
-                onClick={() =>
-                  confirmed(`Delete channel ${c.name}? Messages still pending for it will fail.`) &&
-                  void act.run(
+              <ConfirmButton
+                question={`Delete channel ${c.name}? Messages still pending for it will fail.`}
+                busy={act.busy}
+                tone="danger"
+                onConfirm={() =>
+                  act.run(
                     'DELETE',
                     `/admin/notifications/channels/${encodeURIComponent(c.name)}`,
                     `Channel ${c.name} deleted.`,
@@ -269,7 +268,7 @@ export function NotificationsPage() {
                 }
               >
                 Delete<span class="sr-only"> {c.name}</span>
-              </button>
+              </ConfirmButton>
             </td>
           </tr>
         )}
@@ -314,20 +313,15 @@ export function NotificationsPage() {
             </td>
             <td>
               {n.status === 'dead' ? (
-                <button
-                  type="button"
-                  disabled={act.busy}
-                  onClick={() =>
-                    confirmed(`Send notification ${n.id} to ${n.channel} again?`) &&
-                    void act.run(
-                      'POST',
-                      `/admin/notifications/outbox/${n.id}/retry`,
-                      `Notification ${n.id} queued again.`,
-                    )
+                <ConfirmButton
+                  question={`Send notification ${n.id} to ${n.channel} again?`}
+                  busy={act.busy}
+                  onConfirm={() =>
+                    act.run('POST', `/admin/notifications/outbox/${n.id}/retry`, `Notification ${n.id} queued again.`)
                   }
                 >
                   Retry<span class="sr-only"> notification {n.id}</span>
-                </button>
+                </ConfirmButton>
               ) : null}
             </td>
           </tr>

@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import {
   Badge,
   Choice,
+  ConfirmButton,
   ErrorBox,
   FormSubmit,
   FormTitle,
@@ -12,7 +13,6 @@ import {
   Notice,
   TextField,
   Title,
-  confirmed,
   submitIfConfirmed,
   useAction,
   useApi,
@@ -64,13 +64,12 @@ function UserPanel(props: { user: UserView; onChanged: (message: string) => void
             </td>
             <td>{s.userAgent ?? '—'}</td>
             <td>
-              <button
-                type="button"
-                class="danger"
-                disabled={act.busy}
-                onClick={() =>
-                  confirmed(`End the session of ${user.username} started ${when(s.createdAt)} from ${s.ip}?`) &&
-                  void act.run(
+              <ConfirmButton
+                question={`End the session of ${user.username} started ${when(s.createdAt)} from ${s.ip}?`}
+                busy={act.busy}
+                tone="danger"
+                onConfirm={() =>
+                  act.run(
                     'DELETE',
                     `/admin/users/${user.id}/sessions/${s.id}`,
                     undefined,
@@ -79,23 +78,20 @@ function UserPanel(props: { user: UserView; onChanged: (message: string) => void
                 }
               >
                 End session<span class="sr-only"> started {when(s.createdAt)}</span>
-              </button>
+              </ConfirmButton>
             </td>
           </tr>
         )}
       </ListTable>
       {!user.disabled ? (
-        <button
-          type="button"
-          class="danger"
-          disabled={act.busy}
-          onClick={() =>
-            confirmed(`Disable ${user.username}? They cannot sign in again and every session of theirs ends.`) &&
-            void act.run('POST', `/admin/users/${user.id}/disable`, undefined, `${user.username} disabled.`)
-          }
+        <ConfirmButton
+          question={`Disable ${user.username}? They cannot sign in again and every session of theirs ends.`}
+          busy={act.busy}
+          tone="danger"
+          onConfirm={() => act.run('POST', `/admin/users/${user.id}/disable`, undefined, `${user.username} disabled.`)}
         >
           Disable {user.username}
-        </button>
+        </ConfirmButton>
       ) : null}
     </section>
   );
