@@ -3,7 +3,7 @@ import argon2 from 'argon2';
 import { Clawd402Error } from '@clawd402/protocol';
 import type { UserPrincipal, UserRole } from '../domain/principal.ts';
 import { ARGON2_OPTIONS } from '../lib/api-keys.ts';
-import { isUuid } from '../lib/uuid.ts';
+import { findSubject } from './subjects.ts';
 import {
   listActiveSessions,
   revokeSession,
@@ -39,9 +39,7 @@ export class UsersService {
 
   /** The user with this id, or `not_found` (also for an id that is not a UUID). */
   async get(id: string): Promise<UserRecord> {
-    const found = isUuid(id) ? await findUser(this.deps.pool, id) : null;
-    if (!found) throw new Clawd402Error('not_found', 'No such user.');
-    return found;
+    return findSubject(id, (uuid) => findUser(this.deps.pool, uuid), 'No such user.');
   }
 
   async create(
