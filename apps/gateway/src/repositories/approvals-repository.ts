@@ -37,17 +37,13 @@ const SELECT = `SELECT a.id, a.intent_id AS "intentId", a.digest, a.status, a.re
                                   WHERE v.approval_id = a.id AND v.vote = 'approve'), '{}') AS "approvedBy"
                   FROM approvals a`;
 
-export interface NewApproval {
-  id: string;
-  intentId: string;
-  digest: string;
-  required: number;
-  approvers: string[] | null;
-  roles: string[] | null;
+/** A new approval: the record's terms, with whose owner is excluded and how long it waits. */
+export interface NewApproval extends Pick<
+  ApprovalRecord,
+  'id' | 'intentId' | 'digest' | 'required' | 'approvers' | 'roles' | 'channels' | 'escalation'
+> {
   /** The agent whose owner may not vote (the rule's `exclude_agent_owner`), or null. */
   excludeOwnerOfAgent: string | null;
-  channels: string[];
-  escalation: { channels: string[]; timeoutSeconds: number } | null;
   timeoutSeconds: number;
 }
 
