@@ -249,14 +249,11 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
   for (const log of logs) {
     const topic = log.topics[0];
     const emitter = getAddress(log.address);
+    // Decoded strictly: a log that is not exactly the event its topic names throws, and is skipped below.
+    const encoded = { data: log.data, topics: log.topics, strict: true } as const;
     try {
       if (topic === TOPIC.transfer && log.topics.length === 3) {
-        const { args } = decodeEventLog({
-          abi: EVENTS.erc20Transfer,
-          data: log.data,
-          topics: log.topics,
-          strict: true,
-        });
+        const { args } = decodeEventLog({ abi: EVENTS.erc20Transfer, ...encoded });
         const native = emitter === NATIVE_TRANSFER_LOG_ADDRESS;
         flows.push({
           asset: native ? 'native' : emitter,
@@ -266,12 +263,7 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
           amount: args.value,
         });
       } else if (topic === TOPIC.transfer && log.topics.length === 4) {
-        const { args } = decodeEventLog({
-          abi: EVENTS.erc721Transfer,
-          data: log.data,
-          topics: log.topics,
-          strict: true,
-        });
+        const { args } = decodeEventLog({ abi: EVENTS.erc721Transfer, ...encoded });
         flows.push({
           asset: emitter,
           standard: 'erc721',
@@ -281,12 +273,7 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
           tokenId: args.tokenId,
         });
       } else if (topic === TOPIC.transferSingle) {
-        const { args } = decodeEventLog({
-          abi: EVENTS.transferSingle,
-          data: log.data,
-          topics: log.topics,
-          strict: true,
-        });
+        const { args } = decodeEventLog({ abi: EVENTS.transferSingle, ...encoded });
         flows.push({
           asset: emitter,
           standard: 'erc1155',
@@ -296,12 +283,7 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
           tokenId: args.id,
         });
       } else if (topic === TOPIC.transferBatch) {
-        const { args } = decodeEventLog({
-          abi: EVENTS.transferBatch,
-          data: log.data,
-          topics: log.topics,
-          strict: true,
-        });
+        const { args } = decodeEventLog({ abi: EVENTS.transferBatch, ...encoded });
         args.ids.forEach((id, i) => {
           flows.push({
             asset: emitter,
@@ -313,12 +295,7 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
           });
         });
       } else if (topic === TOPIC.approval && log.topics.length === 3) {
-        const { args } = decodeEventLog({
-          abi: EVENTS.erc20Approval,
-          data: log.data,
-          topics: log.topics,
-          strict: true,
-        });
+        const { args } = decodeEventLog({ abi: EVENTS.erc20Approval, ...encoded });
         approvals.push({
           kind: 'approval',
           asset: emitter,
@@ -328,12 +305,7 @@ export function readLogs(logs: readonly Log[]): { flows: AssetFlow[]; approvals:
           approved: args.value > 0n,
         });
       } else if (topic === TOPIC.approvalForAll) {
-        const { args } = decodeEventLog({
-          abi: EVENTS.approvalForAll,
-          data: log.data,
-          topics: log.topics,
-          strict: true,
-        });
+        const { args } = decodeEventLog({ abi: EVENTS.approvalForAll, ...encoded });
         approvals.push({
           kind: 'approval_for_all',
           asset: emitter,

@@ -68,40 +68,29 @@ export async function normalizeIntent(
   }
   if (body.type === 'transfer') {
     const recipient = parseRecipient('to', body.to);
-    if (body.asset === 'native') {
-      const amount = parseAmount('amount', body.amount, NATIVE_DECIMALS);
-      if (amount === 0n) throw new Clawd402Error('amount_zero', undefined, { details: { field: 'amount' } });
-      return Object.freeze({
-        type: 'transfer',
-        chainId: body.chainId,
-        recipient,
-        asset: 'native',
-        amount,
-        decimals: NATIVE_DECIMALS,
-        memo,
-        call: Object.freeze({ to: recipient, value: amount, data: '0x' }),
-        data: null,
-        deadline,
-      });
-    }
-    const token = parseAddress('asset', body.asset);
-    assertDecimalString('amount', body.amount); // refuse bad syntax before asking the chain anything
-    const decimals = await chains.tokenDecimals(body.chainId, token);
+    // Native value moves with the call; a token moves by its transfer(), in its own decimals (asked of the chain).
+    const token = body.asset === 'native' ? null : parseAddress('asset', body.asset);
+    if (token) assertDecimalString('amount', body.amount); // refuse bad syntax before asking the chain anything
+    const decimals = token ? await chains.tokenDecimals(body.chainId, token) : NATIVE_DECIMALS;
     const amount = parseAmount('amount', body.amount, decimals);
     if (amount === 0n) throw new Clawd402Error('amount_zero', undefined, { details: { field: 'amount' } });
     return Object.freeze({
       type: 'transfer',
       chainId: body.chainId,
       recipient,
-      asset: token,
+      asset: token ?? 'native',
       amount,
       decimals,
       memo,
-      call: Object.freeze({
-        to: token,
-        value: 0n,
-        data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [recipient, amount] }),
-      }),
+      call: Object.freeze(
+        token
+          ? {
+              to: token,
+              value: 0n,
+              data: encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [recipient, amount] }),
+            }
+          : { to: recipient, value: amount, data: '0x' as const },
+      ),
       data: null,
       deadline,
     });

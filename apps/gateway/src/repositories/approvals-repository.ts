@@ -28,61 +28,22 @@ export interface ApprovalRecord {
   approvedBy: string[];
 }
 
-interface ApprovalRow {
-  id: string;
-  intent_id: string;
-  digest: string;
-  status: ApprovalStatus;
-  required: number;
-  approvers: string[] | null;
-  roles: string[] | null;
-  excluded_user_id: string | null;
-  channels: string[];
-  escalation: { channels: string[]; timeoutSeconds: number } | null;
-  expires_at: Date;
-  escalated_at: Date | null;
-  decided_at: Date | null;
-  decided_by: string | null;
-  reason: string | null;
-  created_at: Date;
-  approved_by: string[] | null;
-}
-
-const SELECT = `SELECT a.*, (SELECT array_agg(v.user_id::text ORDER BY v.at) FROM approval_votes v
-                               WHERE v.approval_id = a.id AND v.vote = 'approve') AS approved_by
+/** Every column, named as ApprovalRecord names it, with the approving votes in vote order: a row is the record. */
+const SELECT = `SELECT a.id, a.intent_id AS "intentId", a.digest, a.status, a.required, a.approvers, a.roles,
+                       a.excluded_user_id AS "excludedUserId", a.channels, a.escalation, a.expires_at AS "expiresAt",
+                       a.escalated_at AS "escalatedAt", a.decided_at AS "decidedAt", a.decided_by AS "decidedBy",
+                       a.reason, a.created_at AS "createdAt",
+                       coalesce((SELECT array_agg(v.user_id::text ORDER BY v.at) FROM approval_votes v
+                                  WHERE v.approval_id = a.id AND v.vote = 'approve'), '{}') AS "approvedBy"
                   FROM approvals a`;
 
-const toRecord = (r: ApprovalRow): ApprovalRecord => ({
-  id: r.id,
-  intentId: r.intent_id,
-  digest: r.digest,
-  status: r.status,
-  required: r.required,
-  approvers: r.approvers,
-  roles: r.roles,
-  excludedUserId: r.excluded_user_id,
-  channels: r.channels,
-  escalation: r.escalation,
-  expiresAt: r.expires_at,
-  escalatedAt: r.escalated_at,
-  decidedAt: r.decided_at,
-  decidedBy: r.decided_by,
-  reason: r.reason,
-  createdAt: r.created_at,
-  approvedBy: r.approved_by ?? [],
-});
-
-export interface NewApproval {
-  id: string;
-  intentId: string;
-  digest: string;
-  required: number;
-  approvers: string[] | null;
-  roles: string[] | null;
+/** A new approval: the record's terms, with whose owner is excluded and how long it waits. */
+export interface NewApproval extends Pick<
+  ApprovalRecord,
+  'id' | 'intentId' | 'digest' | 'required' | 'approvers' | 'roles' | 'channels' | 'escalation'
+> {
   /** The agent whose owner may not vote (the rule's `exclude_agent_owner`), or null. */
   excludeOwnerOfAgent: string | null;
-  channels: string[];
-  escalation: { channels: string[]; timeoutSeconds: number } | null;
   timeoutSeconds: number;
 }
 
@@ -113,13 +74,13 @@ export async function findApproval(
   options: { lock?: boolean } = {},
 ): Promise<ApprovalRecord | null> {
   if (options.lock) await db.query('SELECT 1 FROM approvals WHERE id = $1 FOR UPDATE', [id]);
-  const { rows } = await db.query<ApprovalRow>(`${SELECT} WHERE a.id = $1`, [id]);
-  return rows[0] ? toRecord(rows[0]) : null;
+  const { rows } = await db.query<ApprovalRecord>(`${SELECT} WHERE a.id = $1`, [id]);
+  return rows[0] ?? null;
 }
 
 export async function findApprovalForIntent(db: Queryable, intentId: string): Promise<ApprovalRecord | null> {
-  const { rows } = await db.query<ApprovalRow>(`${SELECT} WHERE a.intent_id = $1`, [intentId]);
-  return rows[0] ? toRecord(rows[0]) : null;
+  const { rows } = await db.query<ApprovalRecord>(`${SELECT} WHERE a.intent_id = $1`, [intentId]);
+  return rows[0] ?? null;
 }
 
 export async function listApprovals(
@@ -128,11 +89,11 @@ export async function listApprovals(
 ): Promise<ApprovalRecord[]> {
   const c = new SqlConditions();
   if (options.status) c.add('a.status = ?', options.status);
-  const { rows } = await db.query<ApprovalRow>(
+  const { rows } = await db.query<ApprovalRecord>(
     `${SELECT} ${c.where()} ORDER BY a.created_at DESC LIMIT ${c.param(options.limit)}`,
     c.params,
   );
-  return rows.map(toRecord);
+  return rows;
 }
 
 /** Record one user's vote; false when this user already voted on this approval (a user counts once). */

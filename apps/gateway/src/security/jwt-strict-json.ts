@@ -146,6 +146,13 @@ function readStrict(text: string, maxDepth: number, refusePrototypeKeys: boolean
     }
   };
 
+  /** Step over `char` when it is next; whether it was. */
+  const eat = (char: string): boolean => {
+    if (text[i] !== char) return false;
+    i += 1;
+    return true;
+  };
+
   const parseString = (): string => {
     // text[i] is the opening quote. Fast path: no escape and no control character before the closing quote.
     i += 1;
@@ -198,10 +205,7 @@ function readStrict(text: string, maxDepth: number, refusePrototypeKeys: boolean
         i += 1;
         const object: Record<string, unknown> = {};
         skipWhitespace();
-        if (text[i] === '}') {
-          i += 1;
-          return object;
-        }
+        if (eat('}')) return object;
         for (;;) {
           skipWhitespace();
           if (text[i] !== '"') fail('syntax', 'expected a member name');
@@ -210,8 +214,7 @@ function readStrict(text: string, maxDepth: number, refusePrototypeKeys: boolean
           if (Object.hasOwn(object, name)) fail('duplicate_key', 'duplicate member name', at);
           if (refusePrototypeKeys && name === '__proto__') fail('prototype_key', 'a "__proto__" member', at);
           skipWhitespace();
-          if (text[i] !== ':') fail('syntax', "expected ':'");
-          i += 1;
+          if (!eat(':')) fail('syntax', "expected ':'");
           const value = parseValue(depth + 1);
           if (
             refusePrototypeKeys &&
@@ -228,14 +231,8 @@ function readStrict(text: string, maxDepth: number, refusePrototypeKeys: boolean
             Object.defineProperty(object, name, { value, writable: true, enumerable: true, configurable: true });
           else object[name] = value;
           skipWhitespace();
-          if (text[i] === ',') {
-            i += 1;
-            continue;
-          }
-          if (text[i] === '}') {
-            i += 1;
-            return object;
-          }
+          if (eat(',')) continue;
+          if (eat('}')) return object;
           fail('syntax', "expected ',' or '}'");
         }
       }
@@ -244,21 +241,12 @@ function readStrict(text: string, maxDepth: number, refusePrototypeKeys: boolean
         i += 1;
         const array: unknown[] = [];
         skipWhitespace();
-        if (text[i] === ']') {
-          i += 1;
-          return array;
-        }
+        if (eat(']')) return array;
         for (;;) {
           array.push(parseValue(depth + 1));
           skipWhitespace();
-          if (text[i] === ',') {
-            i += 1;
-            continue;
-          }
-          if (text[i] === ']') {
-            i += 1;
-            return array;
-          }
+          if (eat(',')) continue;
+          if (eat(']')) return array;
           fail('syntax', "expected ',' or ']'");
         }
       }

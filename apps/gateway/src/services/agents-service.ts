@@ -7,6 +7,7 @@ import { withTransaction } from '../db/pool.ts';
 import type { KeyScopes } from '../domain/agent.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
 import { isUuid } from '../lib/uuid.ts';
+import { findSubject } from './subjects.ts';
 import {
   agentNameExists,
   assignAgentSigner,
@@ -63,9 +64,7 @@ export class AgentsService {
 
   /** The API key with this id (its database id, not the key id), or `not_found`. */
   async key(id: string): Promise<ApiKeyView> {
-    const found = isUuid(id) ? await findApiKeyById(this.deps.pool, id) : null;
-    if (!found) throw new Clawd402Error('not_found', 'No such API key.');
-    return found;
+    return findSubject(id, (uuid) => findApiKeyById(this.deps.pool, uuid), 'No such API key.');
   }
 
   async create(actor: UserPrincipal, input: { name: string; signerAddress: Address } & NewKey): Promise<IssuedKey> {

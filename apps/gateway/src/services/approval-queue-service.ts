@@ -1,8 +1,7 @@
 import type pg from 'pg';
-import { Clawd402Error } from '@clawd402/protocol';
 import type { ApprovalService } from '../approvals/approval-service.ts';
 import type { UserPrincipal } from '../domain/principal.ts';
-import { isUuid } from '../lib/uuid.ts';
+import { findSubject } from './subjects.ts';
 import {
   findApproval,
   listApprovals,
@@ -51,8 +50,6 @@ export class ApprovalQueueService {
   }
 
   private async load(id: string): Promise<ApprovalRecord> {
-    const approval = isUuid(id) ? await findApproval(this.deps.pool, id) : null;
-    if (!approval) throw new Clawd402Error('not_found', 'No such approval.');
-    return approval;
+    return findSubject(id, (uuid) => findApproval(this.deps.pool, uuid), 'No such approval.');
   }
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { Clawd402Error, type ApiErrorCode, type IntentStatus, type RpcErrorCode } from '@clawd402/protocol';
 import type { AgentContext } from '../domain/agent.ts';
 import { isUuid } from '../lib/uuid.ts';
+import { findSubject } from './subjects.ts';
 import { appendAudit } from '../repositories/audit-repository.ts';
 import {
   findIntent,
@@ -51,9 +52,7 @@ export class IntentsService {
 
   /** Any agent's intent (operators), or `not_found`. */
   async get(id: string): Promise<IntentRecord> {
-    const intent = isUuid(id) ? await findIntent(this.deps.pool, id) : null;
-    if (!intent) throw new Clawd402Error('not_found', 'No such intent.');
-    return intent;
+    return findSubject(id, (uuid) => findIntent(this.deps.pool, uuid), 'No such intent.');
   }
 
   /** Every agent's intents, filtered, newest first (operators: GET /admin/intents). */

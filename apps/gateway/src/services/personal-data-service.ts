@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { Clawd402Error } from '@clawd402/protocol';
 import type { UserPrincipal } from '../domain/principal.ts';
 import { isUuid } from '../lib/uuid.ts';
+import { assertMayActOn, findSubject } from './subjects.ts';
 import {
   agentExists,
   clearAgentMemos,
@@ -63,11 +64,11 @@ export class PersonalDataService {
    * The account is disabled for good. Audited without personal data. Not oneself; an owner only by an owner.
    */
   async eraseUser(actor: UserPrincipal, id: string): Promise<Record<string, number>> {
-    const user = isUuid(id) ? await findUser(this.deps.pool, id) : null;
-    if (!user) throw new Clawd402Error('not_found', 'No such user.');
-    if (user.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody erases themselves.');
-    if (user.role === 'owner' && actor.role !== 'owner')
-      throw new Clawd402Error('forbidden', "Only an owner erases an owner's personal data.");
+    const user = await findSubject(id, (uuid) => findUser(this.deps.pool, uuid), 'No such user.');
+    assertMayActOn(actor, user, {
+      self: 'Nobody erases themselves.',
+      owner: "Only an owner erases an owner's personal data.",
+    });
     return auditedChange(
       this.deps.pool,
       async (client) => {

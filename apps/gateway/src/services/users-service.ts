@@ -3,7 +3,7 @@ import argon2 from 'argon2';
 import { Clawd402Error } from '@clawd402/protocol';
 import type { UserPrincipal, UserRole } from '../domain/principal.ts';
 import { ARGON2_OPTIONS } from '../lib/api-keys.ts';
-import { isUuid } from '../lib/uuid.ts';
+import { assertMayActOn, findSubject } from './subjects.ts';
 import {
   listActiveSessions,
   revokeSession,
@@ -39,9 +39,7 @@ export class UsersService {
 
   /** The user with this id, or `not_found` (also for an id that is not a UUID). */
   async get(id: string): Promise<UserRecord> {
-    const found = isUuid(id) ? await findUser(this.deps.pool, id) : null;
-    if (!found) throw new Clawd402Error('not_found', 'No such user.');
-    return found;
+    return findSubject(id, (uuid) => findUser(this.deps.pool, uuid), 'No such user.');
   }
 
   async create(
@@ -70,7 +68,7 @@ export class UsersService {
 
   async changeRole(actor: UserPrincipal, id: string, role: UserRole): Promise<UserRecord> {
     const subject = await this.get(id);
-    if (subject.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody changes their own role.');
+    assertMayActOn(actor, subject, { self: 'Nobody changes their own role.' });
     await auditedChange(
       this.deps.pool,
       async (client) => {
@@ -90,9 +88,7 @@ export class UsersService {
 
   async disable(actor: UserPrincipal, id: string): Promise<UserRecord> {
     const subject = await this.get(id);
-    if (subject.id === actor.userId) throw new Clawd402Error('forbidden', 'Nobody disables themselves.');
-    if (subject.role === 'owner' && actor.role !== 'owner')
-      throw new Clawd402Error('forbidden', 'Only an owner disables an owner.');
+    assertMayActOn(actor, subject, { self: 'Nobody disables themselves.', owner: 'Only an owner disables an owner.' });
     await auditedChange(
       this.deps.pool,
       async (client) => {
@@ -115,8 +111,7 @@ export class UsersService {
    */
   async endSession(actor: UserPrincipal, id: string, sessionId: string): Promise<void> {
     const subject = await this.get(id);
-    if (subject.role === 'owner' && actor.role !== 'owner')
-      throw new Clawd402Error('forbidden', "Only an owner ends an owner's session.");
+    assertMayActOn(actor, subject, { owner: "Only an owner ends an owner's session." });
     const { pool } = this.deps;
     const theirs = (await listActiveSessions(pool, subject.id)).some((s) => s.id === sessionId);
     const ended =

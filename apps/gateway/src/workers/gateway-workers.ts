@@ -23,6 +23,17 @@ import { WorkerSet } from './worker-set.ts';
  * one line in `gatewayWorkers`.
  */
 
+/**
+ * A worker woken by NOTIFY on `listen.channel` as well as by its timer (once more each time LISTEN connects, catching
+ * up on what was missed). `listen.url` null: the timer alone (PGlite has no cross-connection NOTIFY).
+ */
+function listeningWorker(
+  definition: Omit<WorkerDefinition, 'listen'>,
+  listen: { url: string | null; channel: string; applicationName: string },
+): WorkerDefinition {
+  return { ...definition, listen: listen.url ? { ...listen, url: listen.url } : null };
+}
+
 /** Settle in-flight intents from new blocks; every 20th tick also sweeps (stale receipts, abandoned approvals, spend, the nonce reconciler). */
 export function receiptTracker(tracker: ReceiptTracker, intervalMs: number): WorkerDefinition {
   return { name: 'receipt-tracker', intervalMs, tick: () => tracker.poll() };
@@ -46,15 +57,10 @@ export function notificationDispatcher(
   dispatcher: NotificationDispatcher,
   options: { intervalMs: number; listenUrl: string | null },
 ): WorkerDefinition {
-  return {
-    name: 'notification-dispatcher',
-    intervalMs: options.intervalMs,
-    firstTickMs: 0,
-    tick: () => dispatcher.tick(),
-    listen: options.listenUrl
-      ? { url: options.listenUrl, channel: NOTIFY_CHANNEL, applicationName: 'clawd402-notify-listener' }
-      : null,
-  };
+  return listeningWorker(
+    { name: 'notification-dispatcher', intervalMs: options.intervalMs, firstTickMs: 0, tick: () => dispatcher.tick() },
+    { url: options.listenUrl, channel: NOTIFY_CHANNEL, applicationName: 'clawd402-notify-listener' },
+  );
 }
 
 /**
@@ -65,14 +71,10 @@ export function policyFollower(
   store: PolicyStore,
   options: { intervalMs?: number; listenUrl: string | null },
 ): WorkerDefinition {
-  return {
-    name: 'policy-follower',
-    intervalMs: options.intervalMs ?? 1_000,
-    tick: () => store.refresh(),
-    listen: options.listenUrl
-      ? { url: options.listenUrl, channel: POLICY_CHANNEL, applicationName: 'clawd402-policy-listener' }
-      : null,
-  };
+  return listeningWorker(
+    { name: 'policy-follower', intervalMs: options.intervalMs ?? 1_000, tick: () => store.refresh() },
+    { url: options.listenUrl, channel: POLICY_CHANNEL, applicationName: 'clawd402-policy-listener' },
+  );
 }
 
 /**
@@ -84,15 +86,10 @@ export function haltsFollower(
   halts: { refresh(): Promise<void> },
   options: { intervalMs?: number; listenUrl: string | null },
 ): WorkerDefinition {
-  return {
-    name: 'halts-follower',
-    intervalMs: options.intervalMs ?? 500,
-    firstTickMs: 0,
-    tick: () => halts.refresh(),
-    listen: options.listenUrl
-      ? { url: options.listenUrl, channel: HALTS_CHANNEL, applicationName: 'clawd402-halts-listener' }
-      : null,
-  };
+  return listeningWorker(
+    { name: 'halts-follower', intervalMs: options.intervalMs ?? 500, firstTickMs: 0, tick: () => halts.refresh() },
+    { url: options.listenUrl, channel: HALTS_CHANNEL, applicationName: 'clawd402-halts-listener' },
+  );
 }
 
 /** Probe every RPC endpoint and relay, keeping the healthy ones first (docs/submission.md); a probe at start. */
@@ -108,15 +105,10 @@ export function alertRouter(
   router: AlertRouter,
   options: { intervalMs: number; listenUrl: string | null },
 ): WorkerDefinition {
-  return {
-    name: 'alert-router',
-    intervalMs: options.intervalMs,
-    firstTickMs: 0,
-    tick: () => router.tick(),
-    listen: options.listenUrl
-      ? { url: options.listenUrl, channel: ALERTS_CHANNEL, applicationName: 'clawd402-alert-listener' }
-      : null,
-  };
+  return listeningWorker(
+    { name: 'alert-router', intervalMs: options.intervalMs, firstTickMs: 0, tick: () => router.tick() },
+    { url: options.listenUrl, channel: ALERTS_CHANNEL, applicationName: 'clawd402-alert-listener' },
+  );
 }
 
 /** Look for alert conditions no single request sees: failure bursts, gas spikes, rapid spending, … (docs/incidents.md). */

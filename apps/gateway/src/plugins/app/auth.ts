@@ -26,6 +26,20 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Refuse a well-signed token whose key, agent or session no longer stands: logged as `auth.token_refused` with whose
+ * it is, where it came from and why, and answered `unauthenticated` (with `message`, or the catalogue's).
+ */
+function refuseToken(
+  request: FastifyRequest,
+  who: { agentId: string; apiKeyId: string } | { userId: string; sessionId: string },
+  reason: string,
+  message?: string,
+): never {
+  logEvent(request.log, 'auth.token_refused', { ...who, ip: request.ip, reason });
+  throw new Clawd402Error('unauthenticated', message);
+}
+
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
 /**
@@ -92,13 +106,11 @@ export default fp(
       if (principal.kind === 'agent') {
         const { context, quarantinedUntil } = await app.services.auth.agentKey(principal.apiKeyId, principal.agentId);
         if (!context) {
-          logEvent(request.log, 'auth.token_refused', {
-            agentId: principal.agentId,
-            apiKeyId: principal.apiKeyId,
-            ip: request.ip,
-            reason: 'key revoked or expired, or agent disabled',
-          });
-          throw new Clawd402Error('unauthenticated');
+          refuseToken(
+            request,
+            { agentId: principal.agentId, apiKeyId: principal.apiKeyId },
+            'key revoked or expired, or agent disabled',
+          );
         }
         // Repeated hostile intents quarantine a key for an hour (docs/intent-hygiene.md); it says until when.
         if (quarantinedUntil) {
@@ -125,13 +137,12 @@ export default fp(
       } else {
         const session = await app.services.auth.touchSession(principal.sessionId, principal.userId);
         if (!session) {
-          logEvent(request.log, 'auth.token_refused', {
-            userId: principal.userId,
-            sessionId: principal.sessionId,
-            ip: request.ip,
-            reason: 'session ended',
-          });
-          throw new Clawd402Error('unauthenticated', 'The session has ended; log in again.');
+          refuseToken(
+            request,
+            { userId: principal.userId, sessionId: principal.sessionId },
+            'session ended',
+            'The session has ended; log in again.',
+          );
         }
         // In production an owner must have a second factor: until then, only their own session routes (TOTP enrolment).
         if (
