@@ -1,6 +1,6 @@
 /**
  * The EIP-712 types of the token signatures tests sign, send and decode: an EIP-2612 permit and an EIP-3009
- * transfer authorisation (x402), with a builder for a whole permit payload.
+ * transfer authorisation (x402), with a builder for a whole permit payload and one for any struct's fields.
  */
 export const PERMIT_TYPES: Record<'Permit', { name: string; type: string }[]> = {
   Permit: [
@@ -27,4 +27,12 @@ export const TRANSFER_WITH_AUTHORIZATION_TYPES: Record<'TransferWithAuthorizatio
 /** An EIP-2612 permit payload: `domain` and `message` as given (integers in whatever notation the test sends). */
 export function permitTypedData<Domain, Message>(domain: Domain, message: Message) {
   return { domain, types: PERMIT_TYPES, primaryType: 'Permit' as const, message };
+}
+
+/** EIP-712 struct fields written as encodeType writes them: `eip712Fields('address owner,uint256 value')`. */
+export function eip712Fields(declaration: string): { name: string; type: string }[] {
+  return declaration.split(',').map((field) => {
+    const [type, name] = field.split(' ') as [string, string];
+    return { name, type };
+  });
 }
