@@ -37,6 +37,12 @@ export { type DeployPermitTokenParameters, deployPermitToken } from './deploy-pe
 export { type DeployEip3009TokenParameters, deployEip3009Token } from './deploy-eip3009-token.ts';
 export { type TestDatabase, createTestDatabase, testDatabaseAdminUrl } from './test-database.ts';
 export { testRedisUrl } from './test-redis.ts';
-export { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, eip712Fields, permitTypedData } from './eip712-types.ts';
+export {
+  EIP712_DOMAIN_TYPES,
+  PERMIT_TYPES,
+  TRANSFER_WITH_AUTHORIZATION_TYPES,
+  eip712Fields,
+  permitTypedData,
+} from './eip712-types.ts';
 export { type ScriptRun, runScript } from './run-script.ts';
 export { type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts';
