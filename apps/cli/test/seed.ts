@@ -2,7 +2,7 @@
 // a user, an agent with an API key (the gateway's own functions), then `intents` confirmed intents, each with two
 // intent_events rows and one audit record chained by the real audit_append trigger. Not a test file.
 import pg from 'pg';
-import { appendAudit, createAgentWithKey, createPool, createUser, migrate } from '@clawd402/gateway';
+import { appendAudit, createAgentWithKey, createPool, createUser, migrate, withTransaction } from '@clawd402/gateway';
 
 export async function seedGatewayDatabase(url: string, options: { intents: number }): Promise<{ agentId: string }> {
   const pool = createPool(url, 2);
@@ -27,9 +27,7 @@ export async function seedGatewayDatabase(url: string, options: { intents: numbe
     const batch = 20_000;
     for (let start = 0; start < options.intents; start += batch) {
       const n = Math.min(batch, options.intents - start);
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await withTransaction(pool, async (client) => {
         await client.query(
           `INSERT INTO intents (id, agent_id, request_hash, status, type, chain_id, from_address, to_address, recipient, asset,
                                 amount, decimals, decision, nonce, tx_hash, memo, created_at, updated_at)
@@ -58,13 +56,7 @@ export async function seedGatewayDatabase(url: string, options: { intents: numbe
              FROM t`,
           [agentId, start, start + n - 1],
         );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
     }
     return { agentId };
   } finally {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { english, generateMnemonic, generatePrivateKey } from 'viem/accounts';
 import { API_ERRORS } from '@clawd402/protocol';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config.ts';
 import { HYGIENE_ERROR_CODES } from '../src/intent-path/02-screen.ts';
 import { generateApiKey } from '../src/lib/api-keys.ts';
 import {
@@ -20,7 +20,7 @@ import {
   scanIntent,
   scanText,
 } from '../src/security/intent-hygiene.ts';
-import { configFixture } from './support/config-env.ts';
+import { assertConfigRefused, configFixture } from './support/config-env.ts';
 
 const category = (text: string, rules = DEFAULT_HYGIENE_RULES): string | null =>
   scanText(text, rules)?.category ?? null;
@@ -313,10 +313,7 @@ describe('operator configuration', () => {
     });
     test('a bad or missing file stops the boot naming HYGIENE_CONFIG_FILE', () => {
       for (const path of [file('bad.yaml', 'memoMaxLength: 999\n'), join(dir, 'missing.yaml')]) {
-        assert.throws(
-          () => loadConfig({ ...env(), HYGIENE_CONFIG_FILE: path }),
-          (e: unknown) => e instanceof ConfigError && e.variable === 'HYGIENE_CONFIG_FILE',
-        );
+        assertConfigRefused({ ...env(), HYGIENE_CONFIG_FILE: path }, 'HYGIENE_CONFIG_FILE');
       }
     });
   });

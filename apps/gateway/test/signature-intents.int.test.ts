@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keccak256, maxUint256, toHex, verifyMessage, verifyTypedData, type Address } from 'viem';
-import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from '@clawd402/testkit';
+import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, eip712Fields, permitTypedData } from '@clawd402/testkit';
 import { RECIPIENTS, getJson, postIntent } from './support/stack.ts';
 import { stackWithSigner } from './support/suite.ts';
 
@@ -41,6 +41,16 @@ function permit(owner: Address, spender: Address, value: bigint, chainId = 31337
     // Integers as decimal strings: JSON numbers beyond 2^53 would already be rounded.
     { owner, spender, value: value.toString(), nonce: '0', deadline: '4102444800' },
   );
+}
+
+/** A one-struct typed-data payload of the app `name` (version 1, at TOKEN on the test chain). */
+function typedDataOf(name: string, primaryType: string, fields: { name: string; type: string }[], message: object) {
+  return {
+    domain: { name, version: '1', chainId: 31337, verifyingContract: TOKEN },
+    types: { [primaryType]: fields },
+    primaryType,
+    message,
+  };
 }
 
 describe('signature intents', () => {
@@ -209,17 +219,10 @@ describe('signature intents', () => {
   });
 
   test('a rule asking a human for a signature rejects it instead (a signature intent cannot wait for an approval)', async () => {
-    const typedData = {
-      domain: { name: 'Exchange', version: '1', chainId: 31337, verifyingContract: TOKEN },
-      types: {
-        Order: [
-          { name: 'maker', type: 'address' },
-          { name: 'amount', type: 'uint256' },
-        ],
-      },
-      primaryType: 'Order',
-      message: { maker: ctx.stack.signerAddress, amount: '10' },
-    };
+    const typedData = typedDataOf('Exchange', 'Order', eip712Fields('address maker,uint256 amount'), {
+      maker: ctx.stack.signerAddress,
+      amount: '10',
+    });
     const before = await ctx.usage();
     const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'typed_data', chainId: 31337, typedData });
     assert.equal(res.status, 403, JSON.stringify(res.body));
@@ -233,17 +236,10 @@ describe('signature intents', () => {
   });
 
   test('what an unrecognised payload grants is unknown: an unlimited_approval rule rejects it, failing closed', async () => {
-    const typedData = {
-      domain: { name: 'Governor', version: '1', chainId: 31337, verifyingContract: TOKEN },
-      types: {
-        Ballot: [
-          { name: 'proposalId', type: 'uint256' },
-          { name: 'support', type: 'uint8' },
-        ],
-      },
-      primaryType: 'Ballot',
-      message: { proposalId: '1', support: 1 },
-    };
+    const typedData = typedDataOf('Governor', 'Ballot', eip712Fields('uint256 proposalId,uint8 support'), {
+      proposalId: '1',
+      support: 1,
+    });
     const res = await postIntent(ctx.stack.baseUrl, ctx.token, { type: 'typed_data', chainId: 31337, typedData });
     assert.equal(res.status, 403, JSON.stringify(res.body));
     assert.equal(res.body.intent.decision.policy, 'no_unlimited_approvals');

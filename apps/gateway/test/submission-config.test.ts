@@ -6,7 +6,7 @@ import { parseGwei } from 'viem';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { replacementFees } from '../src/chain/chain-registry.ts';
 import { scrubError, secretsOf } from '../src/chain/rpc-pool.ts';
-import { configFixture } from './support/config-env.ts';
+import { assertConfigRefused, configFixture } from './support/config-env.ts';
 
 describe('submission settings', () => {
   const fixture = configFixture('clawd402-submission-');
@@ -19,14 +19,6 @@ describe('submission settings', () => {
     };
   });
   after(() => fixture.remove());
-  const refuses = (env: Record<string, string>, variable: string): void => {
-    assert.throws(
-      () => loadConfig(env),
-      (e: unknown) => e instanceof ConfigError && e.variable === variable,
-      `expected a ConfigError naming ${variable}`,
-    );
-  };
-
   test('CHAIN_RPC_URLS lists a primary and fallbacks per chain; relays, caps and thresholds are per chain or global', () => {
     const config = loadConfig({
       ...base,
@@ -57,11 +49,14 @@ describe('submission settings', () => {
   });
 
   test('bad settings stop the boot with the variable named, never the URL', () => {
-    refuses({ ...base, PRIVATE_RELAY_URLS: '10=https://relay.example.com' }, 'PRIVATE_RELAY_URLS');
-    refuses({ ...base, CHAIN_MAX_FEE_GWEI: '1=lots' }, 'CHAIN_MAX_FEE_GWEI');
-    refuses({ ...base, CHAIN_MAX_FEE_GWEI: '1=1', CHAIN_MAX_PRIORITY_FEE_GWEI: '1=2' }, 'CHAIN_MAX_PRIORITY_FEE_GWEI');
-    refuses({ ...base, SUBMISSION_FEE_BUMP_PERCENT: '5' }, 'SUBMISSION_FEE_BUMP_PERCENT');
-    refuses({ ...base, CHAIN_RPC_URLS: '1=https://a.example.com|https://a.example.com' }, 'CHAIN_RPC_URLS');
+    assertConfigRefused({ ...base, PRIVATE_RELAY_URLS: '10=https://relay.example.com' }, 'PRIVATE_RELAY_URLS');
+    assertConfigRefused({ ...base, CHAIN_MAX_FEE_GWEI: '1=lots' }, 'CHAIN_MAX_FEE_GWEI');
+    assertConfigRefused(
+      { ...base, CHAIN_MAX_FEE_GWEI: '1=1', CHAIN_MAX_PRIORITY_FEE_GWEI: '1=2' },
+      'CHAIN_MAX_PRIORITY_FEE_GWEI',
+    );
+    assertConfigRefused({ ...base, SUBMISSION_FEE_BUMP_PERCENT: '5' }, 'SUBMISSION_FEE_BUMP_PERCENT');
+    assertConfigRefused({ ...base, CHAIN_RPC_URLS: '1=https://a.example.com|https://a.example.com' }, 'CHAIN_RPC_URLS');
     try {
       loadConfig({ ...base, CHAIN_RPC_URLS: '1=https://u:hunter2-secret@a.example.com|ftp://k3y-secret.example.com' });
       assert.fail('loaded');
@@ -79,9 +74,12 @@ describe('submission settings', () => {
       TRUSTED_PROXIES: '10.0.0.2',
       SECRETS_KEY_FILE: file('secrets.key', 'a'.repeat(64)),
     };
-    refuses({ ...production, CHAIN_RPC_URLS: '1=https://user:pw@rpc.example.com' }, 'CHAIN_RPC_URLS');
-    refuses({ ...production, CHAIN_RPC_URLS: '1=https://rpc.example.com/?apikey=abc' }, 'CHAIN_RPC_URLS');
-    refuses({ ...production, PRIVATE_RELAY_URLS: '1=https://user:pw@relay.example.com' }, 'PRIVATE_RELAY_URLS');
+    assertConfigRefused({ ...production, CHAIN_RPC_URLS: '1=https://user:pw@rpc.example.com' }, 'CHAIN_RPC_URLS');
+    assertConfigRefused({ ...production, CHAIN_RPC_URLS: '1=https://rpc.example.com/?apikey=abc' }, 'CHAIN_RPC_URLS');
+    assertConfigRefused(
+      { ...production, PRIVATE_RELAY_URLS: '1=https://user:pw@relay.example.com' },
+      'PRIVATE_RELAY_URLS',
+    );
     const fromFile = loadConfig({
       ...production,
       CHAIN_RPC_URLS: '',

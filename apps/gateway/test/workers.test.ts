@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { Worker } from '../src/workers/worker.ts';
+import { Worker, type WorkerDefinition } from '../src/workers/worker.ts';
 import { WorkerSet } from '../src/workers/worker-set.ts';
 
 const silent = pino({ level: 'silent' });
@@ -15,6 +15,15 @@ async function eventually(check: () => boolean, what: string): Promise<void> {
     await sleep(10);
   }
   assert.fail(`timed out waiting for ${what}`);
+}
+
+/** A job that ticks at once and then every millisecond (as fast as a test can watch it). */
+function fastJob(
+  name: string,
+  tick: WorkerDefinition['tick'],
+  options: Partial<WorkerDefinition> = {},
+): WorkerDefinition {
+  return { name, intervalMs: 1, firstTickMs: 0, ...options, tick };
 }
 
 /** A log that records error lines (the worker's only output). */
@@ -33,18 +42,13 @@ describe('Worker', { timeout: 30_000 }, () => {
     let maxActive = 0;
     let ticks = 0;
     const worker = new Worker(
-      {
-        name: 'slow',
-        intervalMs: 1,
-        firstTickMs: 0,
-        tick: async () => {
-          active += 1;
-          maxActive = Math.max(maxActive, active);
-          await sleep(5);
-          ticks += 1;
-          active -= 1;
-        },
-      },
+      fastJob('slow', async () => {
+        active += 1;
+        maxActive = Math.max(maxActive, active);
+        await sleep(5);
+        ticks += 1;
+        active -= 1;
+      }),
       silent,
     );
     worker.start();
@@ -61,16 +65,14 @@ describe('Worker', { timeout: 30_000 }, () => {
     const { log, errors } = recordingLog();
     let calls = 0;
     const worker = new Worker(
-      {
-        name: 'flaky',
-        intervalMs: 1,
-        firstTickMs: 0,
-        maxBackoffMs: 5,
-        tick: async () => {
+      fastJob(
+        'flaky',
+        async () => {
           calls += 1;
           if (calls <= 2) throw new Error(`boom ${calls}`);
         },
-      },
+        { maxBackoffMs: 5 },
+      ),
       log,
     );
     worker.start();
@@ -112,16 +114,11 @@ describe('Worker', { timeout: 30_000 }, () => {
     let started = 0;
     let release!: () => void;
     const worker = new Worker(
-      {
-        name: 'busy',
-        intervalMs: 1,
-        firstTickMs: 0,
-        tick: async () => {
-          started += 1;
-          await new Promise<void>((resolve) => (release = resolve));
-          finished = true;
-        },
-      },
+      fastJob('busy', async () => {
+        started += 1;
+        await new Promise<void>((resolve) => (release = resolve));
+        finished = true;
+      }),
       silent,
     );
     worker.start();
@@ -145,8 +142,8 @@ describe('WorkerSet', { timeout: 30_000 }, () => {
   test('starts and stops every registered worker together and refuses a duplicate name', async () => {
     const set = new WorkerSet(silent);
     const counts = { a: 0, b: 0 };
-    set.add({ name: 'a', intervalMs: 1, firstTickMs: 0, tick: async () => void (counts.a += 1) });
-    set.add({ name: 'b', intervalMs: 1, firstTickMs: 0, tick: async () => void (counts.b += 1) });
+    set.add(fastJob('a', async () => void (counts.a += 1)));
+    set.add(fastJob('b', async () => void (counts.b += 1)));
     assert.throws(() => set.add({ name: 'a', intervalMs: 1, tick: async () => {} }), /already registered/);
     assert.deepEqual(
       set.list().map((w) => [w.name, w.intervalMs, w.wakeOn]),

@@ -92,11 +92,3 @@ export function randomHex(next: () => number, bytes: number): Hex {
       .padStart(2, '0');
   return s as Hex;
 }
-
-/** EIP-712 struct fields written as encodeType writes them: `eip712Fields('address owner,uint256 value')`. */
-export function eip712Fields(declaration: string): { name: string; type: string }[] {
-  return declaration.split(',').map((field) => {
-    const [type, name] = field.split(' ') as [string, string];
-    return { name, type };
-  });
-}

@@ -9,6 +9,7 @@ import {
   decodeTypedData,
   type DecodeCallResult,
 } from '../src/index.ts';
+import { eip712Fields } from '@clawd402/testkit';
 import { CALL_HANDLERS } from '../src/handlers/registry.ts';
 import {
   DEAD,
@@ -21,7 +22,6 @@ import {
   SAFE,
   USDC,
   wrappersAbi,
-  eip712Fields,
 } from './fixtures.ts';
 
 function wellFormed(r: DecodeCallResult): void {

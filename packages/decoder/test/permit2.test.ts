@@ -9,7 +9,8 @@ import {
   type DecodedCall,
   type DecodedTypedData,
 } from '../src/index.ts';
-import { ALICE, BOB, DAI, DEAD, MAX_UINT160, MAX_UINT256, PERMIT2, SIGNER, USDC, eip712Fields } from './fixtures.ts';
+import { eip712Fields } from '@clawd402/testkit';
+import { ALICE, BOB, DAI, DEAD, MAX_UINT160, MAX_UINT256, PERMIT2, SIGNER, USDC } from './fixtures.ts';
 
 const SIG: Hex = `0x${'22'.repeat(65)}`;
 

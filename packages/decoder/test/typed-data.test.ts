@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashTypedData, recoverTypedDataAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, permitTypedData } from '@clawd402/testkit';
+import { PERMIT_TYPES, TRANSFER_WITH_AUTHORIZATION_TYPES, eip712Fields, permitTypedData } from '@clawd402/testkit';
 import { decodeTypedData, MAX_TYPED_DATA_DEPTH, MAX_TYPED_DATA_VALUES, type DecodedTypedData } from '../src/index.ts';
-import { ALICE, BOB, DAI, DEAD, MAX_UINT256, SIGNER, USDC, eip712Fields } from './fixtures.ts';
+import { ALICE, BOB, DAI, DEAD, MAX_UINT256, SIGNER, USDC } from './fixtures.ts';
 
 // Anvil's account 0: a PUBLIC, well-known development key. Never holds real funds.
 const ANVIL_DEV_KEY_0 = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';

@@ -1,10 +1,10 @@
 /**
  * The EIP-712 types of the token signatures tests sign, send and decode: an EIP-2612 permit and an EIP-3009
- * transfer authorisation (x402), with a builder for a whole permit payload.
+ * transfer authorisation (x402), with a builder for a whole permit payload and one for any struct's fields.
  */
 
 /** EIP-712 fields from a struct's member list as its encodeType spells it: `'address owner,uint256 value'`. */
-function eip712Fields(members: string): { name: string; type: string }[] {
+export function eip712Fields(members: string): { name: string; type: string }[] {
   return members.split(',').map((member) => {
     const [type, name] = member.split(' ') as [string, string];
     return { name, type };

@@ -41,6 +41,7 @@ export {
   EIP712_DOMAIN_TYPES,
   PERMIT_TYPES,
   TRANSFER_WITH_AUTHORIZATION_TYPES,
+  eip712Fields,
   permitTypedData,
 } from './eip712-types.ts';
 export { type ScriptRun, runScript } from './run-script.ts';

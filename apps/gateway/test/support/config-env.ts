@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTicketKeyPair } from '@clawd402/signer-client';
+import { ConfigError, loadConfig, type GatewayConfig } from '../../src/config.ts';
 
 /** A temporary folder with the key and policy files a configuration names, and the environments that load with them. */
 export interface ConfigFixture {
@@ -55,4 +57,17 @@ export function configFixture(prefix = 'clawd402-config-'): ConfigFixture {
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Loading `env` (with `overrides`) fails at boot with a ConfigError naming `variable`. */
+export function assertConfigRefused(
+  env: Record<string, string | undefined>,
+  variable: string,
+  overrides: Partial<GatewayConfig> = {},
+): void {
+  assert.throws(
+    () => loadConfig(env, overrides),
+    (error: unknown) => error instanceof ConfigError && error.variable === variable,
+    `expected a ConfigError naming ${variable}`,
+  );
 }

@@ -119,6 +119,12 @@ export async function assertStillServing(baseUrl: string, token: string): Promis
   await list.arrayBuffer();
 }
 
+/** The first response has this status and catalogue code. */
+export function assertAnswered(exchange: RawExchange, status: number, code: string): void {
+  assert.equal(exchange.responses[0]?.status, status, exchange.raw.slice(0, 400));
+  assert.equal(exchange.responses[0]?.json?.code, code, exchange.raw.slice(0, 400));
+}
+
 /** Exactly one response, with this status and catalogue code, and the connection closed by the server. */
 export function assertRefusedAndClosed(exchange: RawExchange, status: number, code: string): void {
   assert.equal(
@@ -126,7 +132,6 @@ export function assertRefusedAndClosed(exchange: RawExchange, status: number, co
     1,
     `one response, no smuggled second one: ${JSON.stringify(exchange.raw.slice(0, 600))}`,
   );
-  assert.equal(exchange.responses[0]!.status, status, exchange.raw.slice(0, 400));
-  assert.equal(exchange.responses[0]!.json?.code, code, exchange.raw.slice(0, 400));
+  assertAnswered(exchange, status, code);
   assert.ok(exchange.closedByServer, 'the server closed the connection');
 }
