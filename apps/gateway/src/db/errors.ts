@@ -16,3 +16,15 @@ export function classifyWriteError(cause: unknown): unknown {
     return new Clawd402Error('audit_unavailable', undefined, { cause });
   return cause;
 }
+
+/**
+ * Run a write and classify what it throws (classifyWriteError): the one try/catch every audited repository write
+ * ends with. The write is awaited inside, so a rejected promise is classified too; its value is returned unchanged.
+ */
+export async function classifiedWrite<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (cause) {
+    throw classifyWriteError(cause);
+  }
+}

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { classifyWriteError } from './errors.ts';
+import { classifiedWrite } from './errors.ts';
 
 export { isDatabaseUnavailable } from './errors.ts';
 
@@ -33,11 +33,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   try {
     await client.query('BEGIN');
     const result = await fn(client);
-    try {
-      await client.query('COMMIT');
-    } catch (cause) {
-      throw classifyWriteError(cause);
-    }
+    await classifiedWrite(() => client.query('COMMIT'));
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});

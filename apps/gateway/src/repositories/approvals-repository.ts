@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 
@@ -104,15 +104,13 @@ export async function recordVote(
   vote: 'approve' | 'reject',
   digest: string,
 ): Promise<boolean> {
-  try {
+  return classifiedWrite(async () => {
     const { rowCount } = await client.query(
       `INSERT INTO approval_votes (approval_id, user_id, vote, digest) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
       [approvalId, userId, vote, digest],
     );
     return rowCount === 1;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** Close an approval (compare-and-set on `pending`), audited. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -51,7 +51,7 @@ export async function upsertAsset(
   entry: Omit<AssetEntry, 'updatedAt' | 'updatedBy'>,
   actor: Actor,
 ): Promise<AssetEntry> {
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<AssetRow>(
       `INSERT INTO assets (chain_id, asset, symbol, decimals, price_source, updated_by) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (chain_id, asset) DO UPDATE SET symbol = excluded.symbol, decimals = excluded.decimals,
@@ -66,9 +66,7 @@ export async function upsertAsset(
       data: { symbol: entry.symbol, decimals: entry.decimals, priceSource: { ...entry.priceSource } },
     });
     return toEntry(rows[0]!);
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** Insert an entry only if the chain has none for that asset (the development default); no audit when nothing changed. */

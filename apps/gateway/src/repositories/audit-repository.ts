@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 import type { AuditFinding, AuditFindingKind } from '../domain/audit-findings.ts';
@@ -60,7 +60,7 @@ export async function appendAuditBatch(
   at: Date = new Date(),
 ): Promise<void> {
   const iso = at.toISOString();
-  try {
+  return classifiedWrite(async () => {
     await client.query(
       prepared(
         `SELECT audit_append($1::timestamptz, t.actor, t.action, t.subject, t.record)
@@ -75,9 +75,7 @@ export async function appendAuditBatch(
         ],
       ),
     );
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 export interface AuditVerifyResult {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Decision, IntentOrigin, IntentStatus, SimulationView, SwapView } from '@clawd402/protocol';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 import { auditAppendCall, canonicalRecord, type AuditEntry } from './audit-repository.ts';
@@ -153,7 +153,7 @@ function storedColumns(i: NewIntent): [string | null, string | null, Date | null
 export async function insertIntent(db: Queryable, intent: NewIntent, audit: AuditEntry): Promise<IntentRecord | null> {
   const call = auditAppendCall(audit, 29);
   const money = intent.money;
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH inserted AS (
@@ -210,9 +210,7 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
       ),
     );
     return rows[0] ? toRecord(rows[0]) : null;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /**
@@ -225,7 +223,7 @@ export async function insertIntentsBatch(
   intents: readonly NewIntent[],
 ): Promise<Map<string, IntentRecord>> {
   if (intents.length === 0) return new Map();
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH v AS (
@@ -291,9 +289,7 @@ export async function insertIntentsBatch(
       ),
     );
     return new Map(rows.map((r) => [r.id, toRecord(r)]));
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 export async function findByIdempotencyKey(db: Queryable, agentId: string, key: string): Promise<IntentRecord | null> {
@@ -427,7 +423,7 @@ export async function transitionIntent(
   }
   const call = options.audit ? auditAppendCall(options.audit, params.length + 1) : null;
   if (call) params.push(...call.params);
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH previous AS (
@@ -447,9 +443,7 @@ export async function transitionIntent(
       ),
     );
     return rows[0] ? toRecord(rows[0]) : null;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 export interface SignedTransactionRow {
@@ -479,9 +473,8 @@ export async function markSignedBatch(
   nonces: { chainId: number; address: string; next: number },
 ): Promise<IntentRecord[]> {
   const at = new Date().toISOString();
-  let rows: IntentRow[];
-  try {
-    ({ rows } = await client.query<IntentRow>(
+  const { rows } = await classifiedWrite(() =>
+    client.query<IntentRow>(
       prepared(
         `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
@@ -535,10 +528,8 @@ export async function markSignedBatch(
           nonces.next,
         ],
       ),
-    ));
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+    ),
+  );
   return rows.map(toRecord);
 }
 
@@ -565,7 +556,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
       data: { chainId: b.chainId, txHash: b.txHash, route: b.route },
     }),
   );
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH v AS (
@@ -587,9 +578,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
       ),
     );
     return rows.map(toRecord);
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /**
@@ -681,7 +670,7 @@ export async function recordChainFacts(
   id: string,
   facts: { simulation: SimulationView | null; swap: SwapView | null; deadline: Date | null },
 ): Promise<IntentRecord | null> {
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `UPDATE intents SET simulation = $2::jsonb, swap = $3::jsonb, deadline = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -694,9 +683,7 @@ export async function recordChainFacts(
       ),
     );
     return rows[0] ? toRecord(rows[0]) : null;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /**
@@ -708,7 +695,7 @@ export async function recordSigningRequest(
   id: string,
   signing: { request: SigningRequestRecord; digest: string | null },
 ): Promise<IntentRecord | null> {
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `UPDATE intents SET signing_request = $2::jsonb, signing_digest = $3 WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -716,9 +703,7 @@ export async function recordSigningRequest(
       ),
     );
     return rows[0] ? toRecord(rows[0]) : null;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** Intents still waiting for a human whose deadline has passed, oldest deadline first. */
@@ -832,7 +817,7 @@ export async function recordReplacement(
   audit: AuditEntry,
 ): Promise<IntentRecord | null> {
   const call = auditAppendCall(audit, 12);
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH moved AS (
@@ -866,9 +851,7 @@ export async function recordReplacement(
       ),
     );
     return rows[0] ? toRecord(rows[0]) : null;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** The in-flight intent (`signed` or `submitted`) that holds `nonce` of (chain, address), if any. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Decision, IntentOrigin } from '@clawd402/protocol';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -84,7 +84,7 @@ export async function insertPolicyVersion(
   input: { content: string; format: PolicyTextFormat; hash: string; author: string; lint: PolicyLint },
 ): Promise<PolicyVersionSummary> {
   await lockPolicies(client);
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await client.query<VersionRow>(
       `INSERT INTO policy_versions (version, content, format, hash, author, lint)
        SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5::jsonb FROM policy_versions
@@ -98,9 +98,7 @@ export async function insertPolicyVersion(
       ],
     );
     return toSummary(rows[0]!);
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** One version with its text, or null. */
@@ -169,7 +167,7 @@ export async function activatePolicyVersion(
   version: number,
   activatedBy: string,
 ): Promise<{ previous: number | null; activatedAt: Date }> {
-  try {
+  return classifiedWrite(async () => {
     const before = await client.query<{ version: number }>('SELECT version FROM policy_active FOR UPDATE');
     const { rows } = await client.query<{ activated_at: Date }>(
       `INSERT INTO policy_active (id, version, activated_by, activated_at) VALUES (true, $1, $2, now())
@@ -178,9 +176,7 @@ export async function activatePolicyVersion(
       [version, activatedBy],
     );
     return { previous: before.rows[0]?.version ?? null, activatedAt: rows[0]!.activated_at };
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** A stored intent as policy replay needs it: the facts it was decided on and the decision it got. */

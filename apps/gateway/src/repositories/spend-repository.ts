@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import type { UsdMicros } from '../domain/usd.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
@@ -241,7 +241,7 @@ export async function adjustSpend(
         : ['reserved', 'committed'];
   const newUsd = change.to === 'released' ? '0' : change.to === 'settled' ? change.usd.toString() : null;
   const countDelta = change.to === 'released' ? -1 : 0;
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<{ id: string }>(
       prepared(
         `WITH old AS (
@@ -258,9 +258,7 @@ export async function adjustSpend(
       ),
     );
     return rows.length === 1;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** Intents whose spend is still open (reserved or committed) though they ended: the tracker's reconciliation sweep. */
@@ -348,7 +346,7 @@ export async function updateScopeLimits(
     sets.push(`${column} = $${params.length}::bigint`);
     changed[column] = value === null ? null : value.toString();
   }
-  try {
+  return classifiedWrite(async () => {
     await client.query(`INSERT INTO spend_scopes (scope) VALUES ($1) ON CONFLICT (scope) DO NOTHING`, [scope]);
     const { rows } = await client.query<ScopeDbRow>(
       `UPDATE spend_scopes SET ${sets.join(', ')} WHERE scope = $1 RETURNING *`,
@@ -356,9 +354,7 @@ export async function updateScopeLimits(
     );
     await appendAudit(client, { actor, action: 'costs.limits_updated', subject: `scope:${scope}`, data: changed });
     return toScope(rows[0]!);
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /**
@@ -371,7 +367,7 @@ export async function resetBreaker(
   actor: Actor,
   reason: string,
 ): Promise<ScopeRow | null> {
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await client.query<ScopeDbRow>(
       `UPDATE spend_scopes s SET breaker_latched_at = NULL, breaker_level = 'normal', breaker_reset_at = now(),
               breaker_reset_minute = date_trunc('minute', now()),
@@ -384,9 +380,7 @@ export async function resetBreaker(
     if (!rows[0]) return null;
     await appendAudit(client, { actor, action: 'breaker.reset', subject: `scope:${scope}`, data: { reason } });
     return toScope(rows[0]);
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 export interface ScopeReport {
@@ -426,7 +420,7 @@ export async function closeSpend(db: Queryable, intentId: string): Promise<'sett
   // One statement: read the intent's receipt figures and valuation under its row lock, work out the true cost in
   // numeric (exact), and move the spend and its buckets. `settled_usd` is null when there is nothing to true up from:
   // then the spend is released. The fee rounds up: div(wei × micro-USD per native unit − 1, 10^18) + 1.
-  try {
+  return classifiedWrite(async () => {
     const { rows } = await db.query<{ to_state: 'settled' | 'released' }>(
       prepared(
         `WITH cur AS (
@@ -456,9 +450,7 @@ export async function closeSpend(db: Queryable, intentId: string): Promise<'sett
       ),
     );
     return rows[0]?.to_state ?? null;
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 /** The database's current minute: the bucket a reservation made now counts in. */

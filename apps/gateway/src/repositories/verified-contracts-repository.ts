@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { classifyWriteError } from '../db/errors.ts';
+import { classifiedWrite } from '../db/errors.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -34,7 +34,7 @@ export async function addVerifiedContract(
   entry: { chainId: number; address: string; label: string },
   actor: Actor,
 ): Promise<void> {
-  try {
+  return classifiedWrite(async () => {
     await db.query(
       `INSERT INTO verified_contracts (chain_id, address, label, added_by) VALUES ($1, $2, $3, $4)
        ON CONFLICT (chain_id, address) DO UPDATE SET label = excluded.label, added_by = excluded.added_by, added_at = now()`,
@@ -46,9 +46,7 @@ export async function addVerifiedContract(
       subject: `contract:${entry.chainId}:${entry.address}`,
       data: { label: entry.label },
     });
-  } catch (cause) {
-    throw classifyWriteError(cause);
-  }
+  });
 }
 
 export async function removeVerifiedContract(
