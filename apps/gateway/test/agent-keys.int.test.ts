@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
-import { RECIPIENTS, callJson, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, callJson, count, postIntent, startStack, type Stack } from './support/stack.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -84,15 +84,16 @@ describe('agents and API keys', { timeout: 300_000 }, () => {
       amount: '0.1',
     });
     assert.deepEqual([typedRes.status, typedRes.body.code], [403, 'key_scope_denied']);
-    const intents = await stack.pool.query('SELECT count(*)::int AS n FROM intents WHERE agent_id = $1', [
+    const intents = await count(stack.pool, 'SELECT count(*)::int AS n FROM intents WHERE agent_id = $1', [
       created.body.agentId,
     ]);
-    assert.equal(intents.rows[0].n, 0);
-    const refused = await stack.pool.query(
+    assert.equal(intents, 0);
+    const refused = await count(
+      stack.pool,
       "SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.refused' AND actor = $1",
       [`agent:${created.body.agentId}`],
     );
-    assert.equal(refused.rows[0].n, 2);
+    assert.equal(refused, 2);
   });
 
   test("changing a key's scopes applies to its next request, tokens issued before included; audited; a revoked key cannot be changed", async () => {
@@ -240,10 +241,11 @@ describe('agents and API keys', { timeout: 300_000 }, () => {
       signerAddress: stack.signerAddress,
     });
     assert.equal(same.status, 204);
-    const audit = await stack.pool.query(
+    const audit = await count(
+      stack.pool,
       "SELECT count(*)::int AS n FROM audit_log WHERE action = 'agent.key_assigned' AND subject = $1",
       [`agent:${created.body.agentId}`],
     );
-    assert.equal(audit.rows[0].n, 1);
+    assert.equal(audit, 1);
   });
 });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECIPIENTS, callJson, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, callJson, count, postIntent, startStack, type Stack } from './support/stack.ts';
 
 /**
  * Cost circuit breakers on an agent's scope. ETH is priced at 1 USD, so "10" ETH is 10 USD plus a worst-case fee of a
@@ -96,11 +96,12 @@ describe('cost circuit breakers', () => {
       alerts.rows.map((r) => [r.severity, r.detail.to]),
       [['high', 'warning']],
     );
-    const audit = await stack.pool.query(
+    const audit = await count(
+      stack.pool,
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'breaker.level_changed' AND subject = $1`,
       [`scope:${scope()}`],
     );
-    assert.equal(audit.rows[0].n, 1);
+    assert.equal(audit, 1);
   });
 
   test('soft (orange) sends every intent the policy would auto-approve to a human', async () => {

@@ -69,15 +69,21 @@ describe('rate-limit route buckets', () => {
   });
 
   test('route classes and method classes', () => {
-    assert.equal(routeClassOf('/v1/intents'), 'intents');
-    assert.equal(routeClassOf('/v1/intents/:id'), 'intents');
-    assert.equal(routeClassOf('/auth/token'), 'auth');
-    assert.equal(routeClassOf('/admin/users/:id'), 'admin');
-    assert.equal(routeClassOf('/health'), null);
-    assert.equal(routeClassOf('/administrator'), null);
-    assert.equal(methodClassOf('GET'), 'read');
-    assert.equal(methodClassOf('HEAD'), 'read');
-    assert.equal(methodClassOf('POST'), 'write');
-    assert.equal(methodClassOf('DELETE'), 'write');
+    const routes: [string, string | null][] = [
+      ['/v1/intents', 'intents'],
+      ['/v1/intents/:id', 'intents'],
+      ['/auth/token', 'auth'],
+      ['/admin/users/:id', 'admin'],
+      ['/health', null],
+      ['/administrator', null],
+    ];
+    for (const [route, expected] of routes) assert.equal(routeClassOf(route), expected, route);
+    const methods: [string, string][] = [
+      ['GET', 'read'],
+      ['HEAD', 'read'],
+      ['POST', 'write'],
+      ['DELETE', 'write'],
+    ];
+    for (const [method, expected] of methods) assert.equal(methodClassOf(method), expected, method);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANVIL_ACCOUNTS } from '@clawd402/testkit';
-import { RECIPIENTS, getJson, insertApprovedTransfer, waitForStatus } from './support/stack.ts';
+import { RECIPIENTS, count, getJson, insertApprovedTransfer, waitForStatus } from './support/stack.ts';
 import { postNativeTransfer, stackWithToken } from './support/suite.ts';
 
 /** Money fails closed: when the policy, the signer or the audit log says no, nothing is signed or broadcast. */
@@ -42,7 +42,7 @@ describe('fail closed', () => {
     );
     assert.equal(journalLines(), 0, 'the signer saw no ticket');
     assert.equal(await chainNonce(), 0);
-    assert.equal((await ctx.stack.pool.query('SELECT count(*)::int AS n FROM nonces')).rows[0].n, 0);
+    assert.equal(await count(ctx.stack.pool, 'SELECT count(*)::int AS n FROM nonces'), 0);
   });
 
   test('over the policy limit is rejected by the rule set and nothing is signed', async () => {
@@ -84,10 +84,10 @@ describe('fail closed', () => {
       assert.equal(res.status, 503);
       assert.equal(res.body.code, 'audit_unavailable');
       // The decision itself could not be recorded, so no intent exists and nothing reached the signer.
-      const { rows } = await ctx.stack.pool.query('SELECT count(*)::int AS n FROM intents WHERE recipient = $1', [
+      const recorded = await count(ctx.stack.pool, 'SELECT count(*)::int AS n FROM intents WHERE recipient = $1', [
         RECIPIENTS[1],
       ]);
-      assert.equal(rows[0].n, 0);
+      assert.equal(recorded, 0);
     } finally {
       await ctx.stack.pool.query(
         'ALTER FUNCTION audit_append_disabled(timestamptz, text, text, text, text) RENAME TO audit_append',

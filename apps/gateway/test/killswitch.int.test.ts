@@ -13,7 +13,7 @@ import {
   transactionDigest,
 } from '@clawd402/protocol';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
-import { RECIPIENTS, TEST_POLICY, callJson, postIntent, waitForStatus, type Stack } from './support/stack.ts';
+import { RECIPIENTS, TEST_POLICY, callJson, count, postIntent, waitForStatus, type Stack } from './support/stack.ts';
 import { rpc, startManualStack } from './support/submission.ts';
 
 /**
@@ -158,11 +158,12 @@ describe('kill switch and pauses', { timeout: 600_000 }, () => {
     );
 
     // Nothing signed later than engage + 1 s, per the audit log …
-    const late = await stack.pool.query(
+    const late = await count(
+      stack.pool,
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.signed' AND at > $1::timestamptz + interval '1 second'`,
       [engagedAt],
     );
-    assert.equal(late.rows[0].n, 0);
+    assert.equal(late, 0);
     // … and per the signer's journal: after the latch line, only the cancellations (their digests are audited).
     const cancelDigests = new Set(
       (
@@ -194,20 +195,22 @@ describe('kill switch and pauses', { timeout: 600_000 }, () => {
     ).rows.map((r) => r.id);
     assert.ok(inFlight.length >= 10, `${inFlight.length} in flight`);
     assert.equal(engaged.body.cancellations.failed, 0);
-    const cancels = await stack.pool.query(
+    const cancels = await count(
+      stack.pool,
       `SELECT count(*)::int AS n FROM intents WHERE id = ANY($1::uuid[]) AND cancel_reason = 'operator'`,
       [inFlight],
     );
-    assert.equal(cancels.rows[0].n, inFlight.length);
+    assert.equal(cancels, inFlight.length);
     const before = await stack.chain.getBalance({ address: RECIPIENTS[0]! });
     await rpc(stack.anvil.rpcUrl, 'evm_mine');
     for (let i = 0; i < 50; i += 1) {
       await stack.app.services.tracker.poll();
-      const open = await stack.pool.query(
+      const open = await count(
+        stack.pool,
         `SELECT count(*)::int AS n FROM intents WHERE id = ANY($1::uuid[]) AND status <> 'cancelled'`,
         [inFlight],
       );
-      if (open.rows[0].n === 0) break;
+      if (open === 0) break;
       await rpc(stack.anvil.rpcUrl, 'evm_mine');
     }
     const ended = await stack.pool.query<{ status: string }>(
@@ -332,10 +335,11 @@ describe('kill switch and pauses', { timeout: 600_000 }, () => {
     const viewer = await stack.loginAs('viewer');
     const byViewer = await callJson(stack.baseUrl, viewer, 'POST', '/admin/chains/31337/pause', { reason: 'x' });
     assert.deepEqual([byViewer.status, byViewer.body.code], [403, 'forbidden']);
-    const audit = await stack.pool.query(
+    const audit = await count(
+      stack.pool,
       `SELECT count(*)::int AS n FROM audit_log WHERE action IN ('pause.set', 'pause.lifted')`,
     );
-    assert.equal(audit.rows[0].n, 6);
+    assert.equal(audit, 6);
   });
 
   test('regression: approving an intent of a paused or disabled agent is refused (approval_agent_inactive)', async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Address } from 'viem';
 import { ANVIL_ACCOUNTS } from '@clawd402/testkit';
 import { createAgentWithKey } from '../src/repositories/agents-repository.ts';
-import { RECIPIENTS, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, count, postIntent, startStack, type Stack } from './support/stack.ts';
 import { spawnCapturedGateway, type CapturedGateway } from './support/gateway-process.ts';
 
 const clean = { type: 'transfer', chainId: 31337, to: RECIPIENTS[0]!, asset: 'native', amount: '0.001' };
@@ -98,10 +98,11 @@ describe(
           'no stored row holds the key',
         );
       }
-      const hits = await stack.pool.query<{ n: number }>(
+      const hits = await count(
+        stack.pool,
         `SELECT count(*)::int AS n FROM api_key_hygiene WHERE last_category = 'secret'`,
       );
-      assert.equal(hits.rows[0]!.n, cases.length, 'each refusal was counted against its key');
+      assert.equal(hits, cases.length, 'each refusal was counted against its key');
     });
   },
 );

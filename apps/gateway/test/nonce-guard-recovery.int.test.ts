@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromWireTransaction, toWireTransaction, transactionDigest } from '@clawd402/protocol';
 import { TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
-import { RECIPIENTS, waitForStatus } from './support/stack.ts';
+import { RECIPIENTS, count, waitForStatus } from './support/stack.ts';
 import { postNativeTransfer, stackWithToken } from './support/suite.ts';
 
 /**
@@ -38,7 +38,7 @@ describe('sign stage and the signer nonce guard', { timeout: 300_000 }, () => {
       digest: strayDigest,
     });
     const straySigned = await ctx.stack.app.services.signer.signTransaction({ ticket, transaction: stray });
-    assert.equal((await ctx.stack.pool.query('SELECT count(*)::int AS n FROM intent_transactions')).rows[0].n, 0);
+    assert.equal(await count(ctx.stack.pool, 'SELECT count(*)::int AS n FROM intent_transactions'), 0);
 
     const sent = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[0]!, '0.001');
     assert.equal(sent.status, 201, JSON.stringify(sent.body));

@@ -15,7 +15,7 @@ import { Worker } from '../src/workers/worker.ts';
 import { activatePolicyVersion, insertPolicyVersion } from '../src/repositories/policies-repository.ts';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
-import { RECIPIENTS, TEST_POLICY, postIntent, startStack, type Stack } from './support/stack.ts';
+import { RECIPIENTS, TEST_POLICY, count, postIntent, startStack, type Stack } from './support/stack.ts';
 
 const PASSWORD = 'correct horse battery staple';
 /** A recipient TEST_POLICY does not allow (the conventional burn address; anvil only, no real funds). */
@@ -69,10 +69,6 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
     await sleep(100);
   }
   throw new Error(`gave up waiting for ${what}`);
-}
-
-async function count(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
-  return (await pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 }
 
 describe('policy lifecycle through the admin API', () => {

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { erc20Abi, getAddress, parseEther, parseUnits, type Address } from 'viem';
 import { ANVIL_ACCOUNTS } from '@clawd402/testkit';
-import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { RECIPIENTS, count, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 import { postNativeTransfer } from './support/suite.ts';
 import { deployTestUsd, fundSigner, registerTestUsd } from './support/test-usd.ts';
 
@@ -78,10 +78,10 @@ describe('transfers reach the chain', () => {
     assert.equal(second.headers.get('idempotent-replayed'), 'true');
     assert.equal(second.body.id, first.body.id);
     assert.equal(second.body.txHash, first.body.txHash);
-    const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM intents WHERE idempotency_key = $1', [
-      'order-42',
-    ]);
-    assert.equal(rows[0].n, 1);
+    assert.equal(
+      await count(stack.pool, 'SELECT count(*)::int AS n FROM intents WHERE idempotency_key = $1', ['order-42']),
+      1,
+    );
 
     const other = await postIntent(
       stack.baseUrl,
@@ -101,11 +101,14 @@ describe('transfers reach the chain', () => {
     const ids = new Set(results.map((r) => r.body.id));
     assert.equal(ids.size, 1);
     assert.equal(results.filter((r) => r.status === 201).length, 1);
-    const { rows } = await stack.pool.query(
-      "SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.signed' AND subject = $1",
-      [`intent:${[...ids][0]}`],
+    assert.equal(
+      await count(
+        stack.pool,
+        "SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.signed' AND subject = $1",
+        [`intent:${[...ids][0]}`],
+      ),
+      1,
     );
-    assert.equal(rows[0].n, 1);
   });
 
   test('GET /v1/intents/:id and the paginated list show an agent only its own intents', async () => {

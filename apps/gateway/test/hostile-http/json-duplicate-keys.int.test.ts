@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECIPIENTS } from '../support/stack.ts';
+import { RECIPIENTS, count } from '../support/stack.ts';
 import { stackWithToken } from '../support/suite.ts';
 import { assertStillServing } from '../support/raw-http.ts';
 
@@ -93,8 +93,7 @@ describe('duplicate JSON keys are refused with json_duplicate_key', { timeout: 1
   });
 
   test('after all of the above: one intent (the control), no refused body became an intent; refusals are audited', async () => {
-    const { rows } = await ctx.stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM intents');
-    assert.equal(rows[0]!.n, 1);
+    assert.equal(await count(ctx.stack.pool, 'SELECT count(*)::int AS n FROM intents'), 1);
     const audit = await ctx.stack.pool.query<{ code: string }>(
       `SELECT record::jsonb->'data'->>'code' AS code FROM audit_log WHERE action = 'intent.refused'`,
     );

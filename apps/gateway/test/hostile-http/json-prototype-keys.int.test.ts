@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECIPIENTS } from '../support/stack.ts';
+import { RECIPIENTS, count } from '../support/stack.ts';
 import { stackWithToken } from '../support/suite.ts';
 import { assertStillServing } from '../support/raw-http.ts';
 
@@ -60,7 +60,6 @@ describe('__proto__ and constructor.prototype at depth are refused', { timeout: 
   });
 
   test('after all of the above: no intent was created', async () => {
-    const { rows } = await ctx.stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM intents');
-    assert.equal(rows[0]!.n, 0);
+    assert.equal(await count(ctx.stack.pool, 'SELECT count(*)::int AS n FROM intents'), 0);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RECIPIENTS, startStack, type Stack } from '../support/stack.ts';
+import { RECIPIENTS, count, startStack, type Stack } from '../support/stack.ts';
 import { assertRefusedAndClosed, assertStillServing, head, rawExchange } from '../support/raw-http.ts';
 
 describe('request smuggling (CL.TE, TE.CL) is refused by the HTTP parser', { timeout: 180_000 }, () => {
@@ -91,8 +91,7 @@ describe('request smuggling (CL.TE, TE.CL) is refused by the HTTP parser', { tim
   });
 
   test('after every attempt: no intent was created, nothing was signed', async () => {
-    const { rows } = await stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM intents');
-    assert.equal(rows[0]!.n, 0);
+    assert.equal(await count(stack.pool, 'SELECT count(*)::int AS n FROM intents'), 0);
     assert.equal(await stack.chain.getTransactionCount({ address: stack.signerAddress }), 0);
   });
 });

@@ -390,6 +390,11 @@ export async function getJson(url: string, token: string): Promise<{ status: num
   return { status: res.status, body: await res.json() };
 }
 
+/** The `n` of a `SELECT count(*)::int AS n …` query. */
+export async function count(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
+  return (await pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+}
+
 /** Poll GET /v1/intents/:id until its status is one of `statuses` (bounded; no timing assertion). */
 export async function waitForStatus(
   baseUrl: string,
