@@ -6,6 +6,7 @@ import {
   erc20Abi,
   getAddress,
   http,
+  parseAbi,
   parseEther,
   parseUnits,
   type Address,
@@ -14,6 +15,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_ACCOUNTS, deployTestToken, uniswapV2Artifact } from '@clawd402/testkit';
 import { postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
+import { rpc } from './support/submission.ts';
 import { UNISWAP, UNISWAP_DEPLOYER, UNISWAP_ENV, setUpUniswap } from './support/uniswap.ts';
 
 // Anvil's public, well-known dev account 7 (never real funds) trades; support/uniswap.ts deploys the pool.
@@ -129,7 +131,8 @@ describe('swaps through a Uniswap V2 router', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.decision.money.valueUsd, '100');
     assert.equal(res.body.swap.referenceOutput, '0.05');
-    assert.equal((await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed'])).status, 'confirmed');
+    const settled = await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed']);
+    assert.equal(settled.status, 'confirmed', JSON.stringify(settled));
     // At least the minimum output arrived (less the fee the signer paid for the swap itself).
     const receipt = await stack.chain.getTransactionReceipt({ hash: res.body.txHash });
     const gained =
@@ -165,6 +168,47 @@ describe('swaps through a Uniswap V2 router', () => {
     assert.equal(expired.nonce, null);
     const approval = await stack.pool.query('SELECT status FROM approvals WHERE intent_id = $1', [res.body.id]);
     assert.equal(approval.rows[0]?.status, 'expired');
+  });
+
+  test('a swap mined a block after its gas estimate, when the pair updates its price accumulators, does not run out of gas', async () => {
+    // Regression (CI, 2026-12-03): eth_estimateGas runs on the pending block, which on anvil (and any chain within one
+    // block) can share the timestamp of the block that last updated the pair, so the estimate leaves out the price
+    // accumulators. Mined later, the swap updates them; with a gas limit of the simulated gas plus a fifth it ran out
+    // of gas and reverted: the simulation reports gas after refunds, and a swap's refunds come near the cap of a fifth.
+    const pair = await stack.chain.readContract({
+      address: UNISWAP.factory,
+      abi: parseAbi(['function getPair(address, address) view returns (address)']),
+      functionName: 'getPair',
+      args: [UNISWAP.weth, tusd],
+    });
+    const trader = createWalletClient({
+      account: privateKeyToAccount(TRADER.privateKey as Hex),
+      transport: http(stack.anvil.rpcUrl),
+    });
+    const synced = await trader.writeContract({
+      address: pair,
+      abi: parseAbi(['function sync()']),
+      functionName: 'sync',
+      chain: null,
+    });
+    const { blockNumber } = await stack.chain.waitForTransactionReceipt({ hash: synced });
+    const { timestamp } = await stack.chain.getBlock({ blockNumber });
+    // The pending block keeps the latest block's timestamp (the pair's last update); nothing is mined until asked.
+    await rpc(stack.anvil.rpcUrl, 'evm_setAutomine', [false]);
+    await rpc(stack.anvil.rpcUrl, 'anvil_setBlockTimestampInterval', [0]);
+    try {
+      const res = await swap({ inputAsset: 'native', inputAmount: '0.1', outputAsset: tusd });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      await rpc(stack.anvil.rpcUrl, 'evm_mine', [Number(timestamp) + 1]);
+      const settled = await waitForStatus(stack.baseUrl, token, res.body.id, ['confirmed', 'failed']);
+      const receipt = await stack.chain.getTransactionReceipt({ hash: res.body.txHash });
+      assert.equal(settled.status, 'confirmed', JSON.stringify({ settled, gasUsed: receipt.gasUsed.toString() }));
+      // The simulation ran as the next block, accumulators and all: it foresaw what the swap was charged.
+      assert.equal(receipt.gasUsed.toString(), res.body.simulation.gasUsed);
+    } finally {
+      await rpc(stack.anvil.rpcUrl, 'anvil_removeBlockTimestampInterval', []);
+      await rpc(stack.anvil.rpcUrl, 'evm_setAutomine', [true]);
+    }
   });
 
   test('after another account moves the pool price beyond the bound, the same swap is denied at simulation', async () => {

@@ -37,8 +37,12 @@ export interface Simulated {
 type SimulationOutcome = Awaited<ReturnType<Simulator['simulate']>>;
 
 const NATIVE_DECIMALS = 18;
-/** The gas limit is at least the simulated gas plus 1/5 of it. */
-const SIMULATED_GAS_MARGIN_DIVISOR = 5n;
+/**
+ * The gas limit is at least the simulated gas plus a third of it. The simulation reports gas after refunds, which
+ * return up to a fifth of what a transaction spent (EIP-3529), so while it runs it may need a quarter more than it is
+ * charged; and every call keeps back 1/64 of the gas left (EIP-150): a quarter more and three levels of calls fit.
+ */
+const SIMULATED_GAS_MARGIN_DIVISOR = 3n;
 
 /**
  * Stage 5 — simulate (docs/simulation.md). Balances cover what leaves (value + worst-case fee), allowances exist, and
@@ -223,7 +227,8 @@ async function checkBalances(
 /**
  * estimateGas runs against the pending block, which may share the latest block's timestamp; the simulation runs as
  * the next block, where per-block bookkeeping (a Uniswap V2 pair's price accumulators) can cost more. The gas limit
- * is at least the simulated gas plus a fifth, so the signed transaction does not run out of gas.
+ * is at least the simulated gas plus a third (SIMULATED_GAS_MARGIN_DIVISOR), so the signed transaction does not run
+ * out of gas.
  */
 async function withSimulatedGas(
   deps: SimulateDeps,
