@@ -6,6 +6,7 @@
 export { anvilBinaryPath } from './anvil-binary.ts';
 export { ANVIL_ACCOUNTS, type AnvilAccount } from './anvil-accounts.ts';
 export { type Anvil, type StartAnvilOptions, startAnvil } from './start-anvil.ts';
+export { type ChildGuard, guardChild } from './child-guard.ts';
 export { anvilRpc } from './anvil-rpc.ts';
 export {
   type ContractArtifact,

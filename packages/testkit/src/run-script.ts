@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { guardChild } from './child-guard.ts';
 
 /** A TypeScript entry point running as a child process, its output collected as it comes. */
 export interface ScriptRun {
@@ -26,6 +27,7 @@ export function runScript(
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  guardChild(child); // a script still running when this process dies (a test file killed on timeout) dies with it
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { anvilBinaryPath } from './anvil-binary.ts';
+import { guardChild } from './child-guard.ts';
 
 /** Options of {@link startAnvil}. */
 export interface StartAnvilOptions {
@@ -46,59 +47,6 @@ export interface Anvil {
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_TAIL_CHARS = 8_192;
-
-/** Anvils of this process that have not exited yet, with their guards; killed on process exit. */
-const live = new Map<ChildProcess, Guard>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' covers normal ends and process.exit(); deaths by signal are covered by each anvil's guard process.
-  process.on('exit', () => {
-    for (const [child, guard] of live) {
-      guard.disarm(); // the pipe write completes synchronously; the guard then exits without a kill of its own
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-interface Guard {
-  disarm(): void;
-}
-
-/**
- * Starts a guard that kills anvil if this process dies without running its 'exit' handlers (SIGKILL, a crash, an
- * unhandled signal): `sh` blocks reading a pipe whose only writer is this process, so the read returns EOF only when
- * this process is gone. `disarm()` writes a line, and the guard exits without killing anything.
- */
-function startGuard(pid: number): Guard {
-  if (process.platform === 'win32') return { disarm() {} };
-  const script =
-    'if read -r _; then exit 0; fi; kill -TERM "$1" 2>/dev/null || exit 0; ' +
-    'for _ in 1 2 3 4 5 6 7 8 9 10; do sleep 0.5; kill -0 "$1" 2>/dev/null || exit 0; ' +
-    // a zombie (dead, not yet reaped by whoever inherited it) needs nothing more
-    'case $(cat "/proc/$1/stat" 2>/dev/null) in *") Z "*) exit 0;; esac; done; kill -KILL "$1" 2>/dev/null';
-  const guard = spawn('/bin/sh', ['-c', script, 'clawd402-anvil-guard', String(pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  guard.on('error', () => {}); // no /bin/sh: the 'exit' hook still covers normal exits
-  guard.stdin?.on('error', () => {});
-  guard.unref();
-  (guard.stdin as Socket | null)?.unref();
-  let armed = true;
-  return {
-    disarm() {
-      if (!armed) return;
-      armed = false;
-      guard.stdin?.end('stop\n');
-    },
-  };
-}
 
 /**
  * TCP ports a process listens on, read from /proc (Linux): the socket inodes among its open file descriptors,
@@ -183,7 +131,7 @@ function appendTail(tail: string, chunk: string): string {
  * line, without `--silent`). Nothing reserves a port and releases it for someone else to take.
  *
  * No orphans: `stop()` ends the process; anvils still running when this process exits are killed by an 'exit'
- * handler, and if this process dies by a signal or SIGKILL a small `sh` guard per anvil kills it. The child does
+ * handler, and if this process dies by a signal or SIGKILL a small `sh` guard per anvil kills it (child-guard.ts). The child does
  * not keep the event loop alive, so a test that forgets `stop()` still ends.
  *
  * Startup takes about 0.1–0.5 s on this project's machines.
@@ -227,7 +175,6 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   if (noMining) args.push('--no-mining');
   args.push(...extraArgs);
 
-  installExitHook();
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let spawnError: Error | undefined;
   let exitStatus: string | undefined;
@@ -237,7 +184,6 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exitStatus = signal ? `signal ${signal}` : `code ${code}`;
-      live.delete(child);
       resolve();
     });
     child.once('error', (error) => {
@@ -259,9 +205,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   });
 
   const pid = child.pid;
-  const guard: Guard = pid === undefined ? { disarm() {} } : startGuard(pid);
-  if (pid !== undefined) live.set(child, guard);
-  void exited.then(() => guard.disarm());
+  const guard = guardChild(child, 'clawd402-anvil-guard');
 
   const describe = (what: string): Error => {
     const output: string[] = [];

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { guardChild } from '@clawd402/testkit';
 import { TSX_LOADER } from '../../src/dev/signer-process.ts';
 import type { Stack } from './stack.ts';
 
@@ -22,6 +23,7 @@ export async function spawnCapturedGateway(stack: Stack, extraEnv: Record<string
     env: { ...process.env, ...stack.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  guardChild(child); // dies with this test file, however it ends
   child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
   const baseUrl = await new Promise<string>((resolve, reject) => {
@@ -66,6 +68,7 @@ export async function spawnCrashableGateway(stack: Stack, extraEnv: Record<strin
     env: { ...process.env, ...stack.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  guardChild(child); // dies with this test file, however it ends
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? code)),
   );

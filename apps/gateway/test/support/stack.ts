@@ -15,6 +15,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import {
   ANVIL_ACCOUNTS,
   createTestDatabase,
+  guardChild,
   startAnvil,
   testRedisUrl,
   type Anvil,
@@ -194,7 +195,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(options.signerLog ? { logFile: join(dir, 'signer.log') } : {}),
       cwd: dir,
     };
+    // Every child is guarded: it dies with this test file however the file ends (child-guard.ts in the testkit).
     let signer = await startSignerProcess(signerOptions);
+    guardChild(signer.child);
     cleanups.push(() => signer.stop());
 
     // Fund the signer key from anvil's dev account 0.
@@ -290,6 +293,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      guardChild(child);
       const stopChild = async (): Promise<void> => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -317,6 +321,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const restartSigner = async (extraEnv?: Record<string, string>): Promise<void> => {
       await signer.stop();
       signer = await startSignerProcess({ ...signerOptions, ...(extraEnv ? { env: extraEnv } : {}) });
+      guardChild(signer.child);
     };
 
     return {
