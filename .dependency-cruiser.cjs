@@ -6,6 +6,8 @@
 // because the importing package does not even declare it.
 const FASTIFY = '(^|/node_modules/)(fastify|fastify-plugin|@fastify/[^/]+)(/|$)';
 const GW = '^apps/gateway/src/';
+// Loaded on first use by the gateway (resolved into node_modules, or unresolved).
+const LAZY = '(^|/node_modules/)(@modelcontextprotocol/sdk|nodemailer)(/|$)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -82,10 +84,22 @@ module.exports = {
       from: { path: GW, pathNot: `${GW}(app\\.ts$|routes/)` },
       to: { path: `${GW}routes/` },
     },
+    {
+      name: 'gateway-optional-modules-load-lazily',
+      severity: 'error',
+      comment:
+        'The MCP SDK (with zod) and nodemailer are loaded by the first request that needs them (`await import()`), ' +
+        'so a gateway without MCP clients or email channels does not hold them (docs/benchmarks.md). Types may be ' +
+        'imported.',
+      from: { path: GW },
+      to: { path: LAZY, dynamic: false, dependencyTypesNot: ['type-only'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|\\.clawd402|\\.turbo|artifacts)/' },
+    // Build output and state of this repository; never a package's own dist/ inside node_modules, or imports of
+    // @fastify/* or the MCP SDK (which resolve there) would drop out of the rules unseen.
+    exclude: { path: '^(apps|packages)/[^/]+/(dist|artifacts|\\.clawd402|\\.turbo)/|^(\\.clawd402|\\.turbo)/' },
     // Count `import type` too: it is still a dependency of one layer on another.
     tsPreCompilationDeps: true,
     // No tsconfig is needed (there are no path aliases). Imports carry their .ts extension; workspace packages resolve

@@ -78,6 +78,11 @@ describe('lint rules bite on planted violations', { timeout: 300_000 }, () => {
       "import type { FastifyBaseLogger } from 'fastify';\nexport type WorkerLog = FastifyBaseLogger;\n",
     'apps/gateway/src/domain/agent.ts':
       "import type { WorkerLog } from '../chain/worker.ts';\nexport type L = WorkerLog;\n",
+    // The MCP SDK imported eagerly; a dynamic import (nodemailer here) is how the gateway loads them. (A type import
+    // is allowed too; unresolved, as here, dependency-cruiser cannot tell it is one: the real tree shows it.)
+    'apps/gateway/src/routes/mcp/eager.ts':
+      "import { McpError } from '@modelcontextprotocol/sdk/types.js';\nexport const E = McpError;\n",
+    'apps/gateway/src/routes/mcp/lazy.ts': "export const load = () => import('nodemailer');\n",
     // The signer reaching into the gateway.
     'apps/signer/src/borrow.ts': "export { x } from '../../gateway/src/lib/x.ts';\n",
     // Allowed: app.ts registers routes; a plugin uses fastify; a service uses the domain.
@@ -96,6 +101,7 @@ describe('lint rules bite on planted violations', { timeout: 300_000 }, () => {
       [
         'gateway-domain-is-a-leaf: apps/gateway/src/domain/agent.ts -> apps/gateway/src/chain/worker.ts',
         'gateway-fastify-only-in-http: apps/gateway/src/chain/worker.ts -> fastify',
+        'gateway-optional-modules-load-lazily: apps/gateway/src/routes/mcp/eager.ts -> @modelcontextprotocol/sdk/types.js',
         'gateway-http-not-to-data: apps/gateway/src/routes/things.ts -> apps/gateway/src/repositories/things-repository.ts',
         'gateway-repositories-import-down: apps/gateway/src/repositories/things-repository.ts -> apps/gateway/src/routes/view.ts',
         'gateway-routes-only-from-app: apps/gateway/src/repositories/things-repository.ts -> apps/gateway/src/routes/view.ts',

@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { SmtpTls } from './channel-settings.ts';
 import type { DeliveryContext } from './delivery-context.ts';
 import { DeliveryError } from './delivery-error.ts';
@@ -56,6 +55,8 @@ export async function sendEmail(
   if (ctx.rules.production && settings.tls === 'none') {
     throw new DeliveryError('smtp_error', 'SMTP without TLS is refused in production.', { retryable: false });
   }
+  // Loaded by the first email (and kept): about 13 MiB of memory a gateway without email channels does not hold.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: settings.host,
     port: settings.port,

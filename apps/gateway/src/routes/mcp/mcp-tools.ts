@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { McpError } from '@modelcontextprotocol/sdk/types.js';
 import Type, { type TObject, type TSchema } from 'typebox';
 import {
   API_ERRORS,
@@ -30,6 +30,7 @@ import { isSettled } from '../v1/intent-waiting.ts';
 import { IDEMPOTENCY_KEY, decodeCursor, encodeCursor } from '../v1/intents.ts';
 import { toApiError } from '../../plugins/app/errors.ts';
 import { Literals } from '../schemas.ts';
+import { loadMcpSdk } from './mcp-sdk.ts';
 
 /** What the tools use: the intent path, intent reads, budgets and the status watcher (all built in app.ts). */
 export interface McpToolDeps {
@@ -180,7 +181,7 @@ export class McpTools {
 
   /** Run one tool call; never throws for a refusal (that is a result with `isError`), only for an unknown tool. */
   async call(caller: McpCaller, name: string, args: unknown): Promise<McpToolResult> {
-    if (!Object.hasOwn(SCHEMAS, name)) throw unknownTool(name);
+    if (!Object.hasOwn(SCHEMAS, name)) throw await unknownTool(name);
     const tool = name as McpToolName;
     try {
       this.validate(tool, args ?? {});
@@ -255,7 +256,7 @@ export class McpTools {
         });
       }
       default:
-        throw unknownTool(tool);
+        throw await unknownTool(tool);
     }
   }
 
@@ -282,8 +283,9 @@ export class McpTools {
 }
 
 /** An unknown tool is a protocol error (JSON-RPC -32602), as the MCP specification asks, not a tool result. */
-function unknownTool(name: string): McpError {
+async function unknownTool(name: string): Promise<McpError> {
   const code: RpcErrorCode = 'mcp_unknown_tool';
+  const { McpError, ErrorCode } = await loadMcpSdk(); // loaded already: this runs inside an /mcp request
   return new McpError(ErrorCode.InvalidParams, `No tool named ${name.slice(0, 64)}.`, { code });
 }
 

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Clawd402Error } from '@clawd402/protocol';
+import { loadMcpSdk } from './mcp-sdk.ts';
 import { MCP_TOOLS, McpTools, type McpCaller } from './mcp-tools.ts';
 import { withErrors } from '../schemas.ts';
 
@@ -61,6 +59,8 @@ const mcp: FastifyPluginAsyncTypebox = async (app) => {
         requestId: request.id,
       };
 
+      const { Server, WebStandardStreamableHTTPServerTransport, CallToolRequestSchema, ListToolsRequestSchema } =
+        await loadMcpSdk();
       const server = new Server({ name: 'clawd402', version: '0.1.0' }, { capabilities: { tools: {} } });
       server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...MCP_TOOLS] }));
       server.setRequestHandler(CallToolRequestSchema, (call) =>
