@@ -4,8 +4,6 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import cookie from '@fastify/cookie';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { Redis } from 'ioredis';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -597,7 +595,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   // OpenAPI at /docs, outside production only. Its routes are public by their entries in the route-permission
   // table (DOCS_ROUTE_PERMISSIONS), so they pass the every-route-has-access rule (and appear in the route walk).
+  // Imported here, not at the top: a production gateway never loads either (a few MiB of memory).
   if (config.env !== 'production') {
+    const { default: swagger } = await import('@fastify/swagger');
     await app.register(swagger, {
       openapi: {
         info: {
@@ -623,7 +623,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     ...options.routePermissions,
   };
   await app.register(authPlugin, { tokens, routePermissions });
-  if (config.env !== 'production') await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (config.env !== 'production') {
+    const { default: swaggerUi } = await import('@fastify/swagger-ui');
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  }
   await app.register(healthRoutes);
   await app.register(tokenRoutes);
   await app.register(sessionRoutes);
