@@ -1,10 +1,11 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startStack } from './support/stack.ts';
 
 const FIXTURE = new URL('./fixtures/hanging-file.ts', import.meta.url).pathname;
 
@@ -14,9 +15,28 @@ const alive = (pid: number): boolean => {
   } catch {
     return false;
   }
-  // a zombie is dead, only not yet reaped
-  return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  try {
+    // a zombie is dead, only not yet reaped
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false; // gone between the two looks
+  }
 };
+
+/** The pids of the `sh` guards (testkit child-guard.ts) still watching `pid`. */
+function guardsOf(pid: number): number[] {
+  const guards: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args[0] === '/bin/sh' && args[3] === 'clawd402-child-guard' && args[4] === String(pid)) guards.push(+entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return guards;
+}
 
 function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_TEST_CONTEXT: _nested, ...rest } = env;
@@ -62,5 +82,21 @@ describe('the test harness', { timeout: 180_000 }, () => {
     const code = await Promise.race([closed, sleep(30_000).then(() => 'still running' as const)]);
     assert.notEqual(code, 'still running', 'the run hung after its file died');
     assert.notEqual(code, 0, output);
+  });
+
+  test('a gateway and a signer stopped on purpose leave no guard behind (a stale guard could signal a reused pid)', async () => {
+    const stack = await startStack({});
+    try {
+      const gateway = await stack.spawnGateway();
+      const signerPid = stack.signer.child.pid!;
+      assert.equal(guardsOf(gateway.pid).length, 1, 'the gateway is guarded while it runs');
+      assert.equal(guardsOf(signerPid).length, 1, 'the signer is guarded while it runs');
+      await gateway.stop();
+      await stack.restartSigner();
+      assert.ok(await until(() => guardsOf(gateway.pid).length === 0, 5_000), 'the gateway guard outlived the stop');
+      assert.ok(await until(() => guardsOf(signerPid).length === 0, 5_000), 'the signer guard outlived the restart');
+    } finally {
+      await stack.stop();
+    }
   });
 });

@@ -26,13 +26,16 @@ export async function spawnCapturedGateway(stack: Stack, extraEnv: Record<string
   guardChild(child); // dies with this test file, however it ends
   child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')));
+  // Only this listener goes once it listens: the guard's own 'exit' listener must stay to disarm it.
+  let exitedEarly = (_code: number | null): void => {};
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}: ${chunks.join('')}`)));
+    exitedEarly = (code) => reject(new Error(`gateway process exited with ${code}: ${chunks.join('')}`));
+    child.once('exit', exitedEarly);
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.includes('"event":"listening"')) resolve((JSON.parse(line) as { url: string }).url);
     });
   });
-  child.removeAllListeners('exit');
+  child.off('exit', exitedEarly);
   const exited = new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
     else child.once('exit', resolve);

@@ -301,8 +301,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await exited;
       };
       cleanups.push(stopChild);
+      // Only this listener goes once it listens: the guard's own 'exit' listener must stay to disarm it.
+      let exitedEarly = (_code: number | null): void => {};
       const url = await new Promise<string>((resolve, reject) => {
-        child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}`)));
+        exitedEarly = (code) => reject(new Error(`gateway process exited with ${code}`));
+        child.once('exit', exitedEarly);
         createInterface({ input: child.stdout! }).on('line', (line) => {
           try {
             const event = JSON.parse(line) as { event?: string; url?: string };
@@ -314,7 +317,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           if (!line.includes('"event":"listening"')) process.stderr.write(`${line}\n`);
         });
       });
-      child.removeAllListeners('exit');
+      child.off('exit', exitedEarly);
       return { baseUrl: url, pid: child.pid!, stop: stopChild };
     };
 
