@@ -2,11 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECIPIENTS, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 
-describe('nonces hold across gateway processes', () => {
+describe('nonces hold across gateway processes', { timeout: 300_000 }, () => {
   let stack: Stack;
   let gateways: { baseUrl: string; stop(): Promise<void> }[];
   before(async () => {
-    stack = await startStack({ tracker: false });
+    stack = await startStack({ tracker: false, signerHdKeys: 8 });
     gateways = await Promise.all([stack.spawnGateway(), stack.spawnGateway()]);
   });
   after(async () => stack?.stop());
@@ -41,5 +41,42 @@ describe('nonces hold across gateway processes', () => {
       stack.signerAddress,
     ]);
     assert.equal(rows[0].n, 50);
+  });
+
+  test('48 concurrent intents from eight addresses through two gateway processes: each address gets nonces 0..5, all mine', async () => {
+    // The eight keys share signing lanes, so each process's signing transactions lock several nonce rows at once, and
+    // the two processes' sets overlap: they must queue on the rows, never deadlock, duplicate or skip a nonce.
+    const tokens: string[] = [];
+    for (const address of stack.signerHdAddresses)
+      tokens.push(await stack.token((await stack.newAgent(undefined, address)).apiKey));
+    const results = await Promise.all(
+      Array.from({ length: 48 }, (_, i) =>
+        postIntent(gateways[i % 2]!.baseUrl, tokens[i % 8]!, {
+          type: 'transfer',
+          chainId: 31337,
+          to: RECIPIENTS[i % RECIPIENTS.length]!,
+          asset: 'native',
+          amount: '0.001',
+        }),
+      ),
+    );
+    for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
+    for (const [k, address] of stack.signerHdAddresses.entries()) {
+      const nonces = results
+        .filter((_, i) => i % 8 === k)
+        .map((r) => r.body.nonce as number)
+        .sort((a, b) => a - b);
+      assert.deepEqual(nonces, [0, 1, 2, 3, 4, 5], `nonces of ${address}`);
+    }
+    assert.equal(new Set(results.map((r) => r.body.txHash)).size, 48);
+    for (const [i, r] of results.entries()) {
+      const settled = await waitForStatus(gateways[0]!.baseUrl, tokens[i % 8]!, r.body.id, ['confirmed', 'failed']);
+      assert.equal(settled.status, 'confirmed');
+    }
+    for (const address of stack.signerHdAddresses) {
+      assert.equal(await stack.chain.getTransactionCount({ address }), 6);
+      const { rows } = await stack.pool.query('SELECT next_nonce::int AS n FROM nonces WHERE address = $1', [address]);
+      assert.equal(rows[0].n, 6);
+    }
   });
 });

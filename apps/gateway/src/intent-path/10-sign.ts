@@ -24,9 +24,10 @@ import {
   markSignedBatch,
   transitionIntent,
 } from '../repositories/intents-repository.ts';
-import { lockNextNonce } from '../repositories/nonces-repository.ts';
+import { lockNextNonces, seedNonceRows } from '../repositories/nonces-repository.ts';
 import { adjustSpend, closeSpend } from '../repositories/spend-repository.ts';
 import { BatchLanes, type BatchAnswer } from './batch-lane.ts';
+import { SigningLaneKeys } from './signing-lane-keys.ts';
 
 type Queryable = Parameters<typeof attemptsAtNonce>[0];
 import type { PreparedSignature } from './signature-intents.ts';
@@ -42,6 +43,7 @@ export interface SignRequest {
 
 interface Prepared {
   request: SignRequest;
+  from: Address;
   nonce: number;
   wire: WireTransaction;
   digest: Hex;
@@ -52,27 +54,39 @@ interface Prepared {
 const MAX_BATCH = 32;
 
 /**
- * Stage 10 — sign, one lane per (chain, address) (batch-lane.ts). Intents for one address queue in memory — holding no
- * database connection — and the lane signs them in batches: one Postgres transaction locks the nonce row (serialising
- * lanes of the same address across gateway processes), gives the batch consecutive nonces, has each transaction
- * ticketed and signed (in parallel over the signer's connections, chain/ticketed-signing.ts), stores the signed
- * transactions, appends their audit records and consumes the nonces, then commits. Nothing of a batch is stored unless
- * all of it is audited; nothing leaves the gateway before it is stored (11-submit.ts broadcasts what was stored).
+ * Stage 10 — sign, in lanes (batch-lane.ts). Intents queue in memory — holding no database connection — and a lane
+ * signs them in batches. The addresses of a chain's in-memory keys share a few lanes, so one batch holds many
+ * addresses; a Ledger address, or one the signer has not listed, has a lane of its own (signing-lane-keys.ts). One
+ * Postgres transaction per batch locks the batch's nonce rows in address order (serialising batches of the same
+ * address across lanes and gateway processes), gives each address's intents its consecutive nonces, has each
+ * transaction ticketed and signed (in parallel over the signer's connections, chain/ticketed-signing.ts), stores the
+ * signed transactions, appends their audit records and consumes the nonces, then commits. Nothing of a batch is stored
+ * unless all of it is audited; nothing leaves the gateway before it is stored (11-submit.ts broadcasts what was stored).
  *
- * If the k-th signature of a batch fails, the k first are kept, the failed ones are rejected with their own error,
- * and the later ones that did sign are discarded and queued again for fresh nonces — so the nonces stored are
- * always consecutive: no gaps, no duplicates.
+ * If an address's k-th signature in a batch fails, its k first are kept, the failed ones are rejected with their own
+ * error, and its later ones that did sign are discarded and queued again for fresh nonces — so each address's stored
+ * nonces are always consecutive: no gaps, no duplicates. Other addresses in the batch are not affected.
  *
  * Signature intents (typed data, messages) have no nonce and no lane: {@link signSignature}.
  */
 export class SigningLanes {
   private readonly lanes: BatchLanes<SignRequest, IntentRecord>;
+  private readonly laneKeys: SigningLaneKeys;
+  /** Nonce rows this process knows exist (`chainId:address`): seeded before their first transaction. */
+  private readonly seeded = new Set<string>();
 
   constructor(
     private readonly deps: SignDeps,
     maxBatch = MAX_BATCH,
   ) {
     this.lanes = new BatchLanes((batch) => this.signBatch(batch), maxBatch);
+    this.laneKeys = new SigningLaneKeys(deps.signer);
+    void this.laneKeys.relist(); // read the signer's key listing now, so the first intents find shared lanes
+  }
+
+  /** Resolves when the key listing asked for last (at construction, or for an unlisted address) has been read. */
+  keysListed(): Promise<void> {
+    return this.laneKeys.listed();
   }
 
   /**
@@ -80,24 +94,42 @@ export class SigningLanes {
    * deadline) — or rejects with the error that stopped it (nothing stored).
    */
   sign(request: SignRequest): Promise<IntentRecord> {
-    return this.lanes.run(`${request.intent.chainId}:${request.intent.from}`, request);
+    return this.lanes.run(this.laneKeys.laneOf(request.intent.chainId, request.intent.from!), request);
   }
 
   /**
-   * Sign and store one batch. The batch's intents are locked first: one cancelled or expired by then is not signed
-   * (it resolves as it is), and one whose deadline has passed ends `expired` here.
+   * Sign and store one batch, which may hold several addresses of one chain (signing-lane-keys.ts). The batch's
+   * intents are locked first: one cancelled or expired by then is not signed (it resolves as it is), and one whose
+   * deadline has passed ends `expired` here.
    */
   private async signBatch(batch: readonly SignRequest[]): Promise<BatchAnswer<IntentRecord>[]> {
     const { pool, chains, log } = this.deps;
-    const { chainId, from } = batch[0]!.intent as { chainId: number; from: Address };
-    const chainPending = await chains.pendingNonce(chainId, from);
+    const chainId = batch[0]!.intent.chainId;
+    const fromOf = (job: SignRequest) => job.intent.from as Address;
+    const addresses = [...new Set(batch.map(fromOf))];
+    // Each address's pending count, read concurrently (one JSON-RPC batch), so a key also used outside the gateway
+    // never collides; the nonce rows then exist before the transaction locks them.
+    const pending = await Promise.all(
+      addresses.map(async (address) => ({ address, chainPending: await chains.pendingNonce(chainId, address) })),
+    );
+    const unseeded = pending.filter((p) => !this.seeded.has(`${chainId}:${p.address}`));
+    if (unseeded.length > 0) {
+      await seedNonceRows(pool, chainId, unseeded);
+      for (const p of unseeded) this.seeded.add(`${chainId}:${p.address}`);
+    }
     let live: SignRequest[] = [];
+    let prepared: Prepared[] = [];
     let outcomes: PromiseSettledResult<SignTransactionResult>[] = [];
     const ended = new Map<string, IntentRecord>();
     const refused = new Map<string, Error>();
     const expired: string[] = [];
+    const forgetSeeds = (error: unknown): never => {
+      // A nonce row found missing (or any failure) is seeded again before the next try: one statement, cheap.
+      for (const p of pending) this.seeded.delete(`${chainId}:${p.address}`);
+      throw error;
+    };
     const stored = await withTransaction(pool, async (client) => {
-      const first = await lockNextNonce(client, chainId, from, chainPending);
+      const firstNonce = await lockNextNonces(client, chainId, pending);
       faultPoint('sign.after_nonce'); // crash tests only (docs/recovery.md)
       const current = await lockIntents(
         client,
@@ -146,20 +178,31 @@ export class SigningLanes {
         }
       }
       if (live.length === 0) return [];
-      const prepared = live.map((job, i): Prepared => {
-        const wire = toWireTransaction({ chainId, nonce: first + i, ...job.call, gas: job.gas, ...job.fees });
-        return { request: job, nonce: first + i, wire, digest: transactionDigest(fromWireTransaction(wire)) };
+      // Each address's live intents take its consecutive nonces, in queue order.
+      const taken = new Map<string, number>();
+      prepared = live.map((job): Prepared => {
+        const from = fromOf(job);
+        const nonce = firstNonce.get(from)! + (taken.get(from) ?? 0);
+        taken.set(from, nonce - firstNonce.get(from)! + 1);
+        const wire = toWireTransaction({ chainId, nonce, ...job.call, gas: job.gas, ...job.fees });
+        return { request: job, from, nonce, wire, digest: transactionDigest(fromWireTransaction(wire)) };
       });
-      outcomes = await Promise.allSettled(prepared.map((p) => this.signAt(client, chainId, from, p)));
+      outcomes = await Promise.allSettled(prepared.map((p) => this.signAt(client, chainId, p)));
       faultPoint('sign.after_signer_reply'); // crash tests only (docs/recovery.md)
-      const firstFailure = outcomes.findIndex((o) => o.status === 'rejected');
-      const kept = firstFailure === -1 ? prepared : prepared.slice(0, firstFailure);
+      // Per address, what signed before its first failure is kept; so its stored nonces stay consecutive.
+      const failedAt = new Map<string, number>();
+      prepared.forEach((p, i) => {
+        if (outcomes[i]!.status === 'rejected' && !failedAt.has(p.from)) failedAt.set(p.from, p.nonce);
+      });
+      const kept = prepared.filter((p) => p.nonce < (failedAt.get(p.from) ?? Number.POSITIVE_INFINITY));
       if (kept.length === 0) return [];
-      const signedRows = kept.map((p, i) => {
-        const result = (outcomes[i] as PromiseFulfilledResult<SignTransactionResult>).value;
+      const next = new Map<string, number>();
+      for (const p of kept) next.set(p.from, Math.max(next.get(p.from) ?? 0, p.nonce + 1));
+      const signedRows = kept.map((p) => {
+        const result = (outcomes[prepared.indexOf(p)] as PromiseFulfilledResult<SignTransactionResult>).value;
         return {
           id: p.request.intent.id,
-          from,
+          from: p.from,
           nonce: p.nonce,
           txHash: result.hash,
           raw: result.raw,
@@ -178,7 +221,7 @@ export class SigningLanes {
           subject: `intent:${r.id}`,
           data: {
             chainId,
-            from,
+            from: r.from,
             nonce: r.nonce,
             digest: kept[i]!.digest,
             txHash: r.txHash,
@@ -189,11 +232,11 @@ export class SigningLanes {
             ...(kept[i]!.replacedUnstored ? { replacedUnstoredSignature: true } : {}),
           },
         })),
-        { chainId, address: from, next: kept[kept.length - 1]!.nonce + 1 },
+        { chainId, next: [...next].map(([address, n]) => ({ address, next: n })) },
       );
       if (rows.length !== kept.length) throw new Error('an intent left approved while it was being signed');
       return rows;
-    });
+    }).catch(forgetSeeds);
     // Expired before signing: nothing left to spend (the tracker's sweep retries if this fails).
     for (const id of expired)
       await closeSpend(pool, id).catch((error: unknown) =>
@@ -202,7 +245,7 @@ export class SigningLanes {
     for (const row of stored)
       logEvent(log, 'intent.signed', { intentId: row.id, chainId, nonce: row.nonce, txHash: row.txHash });
     const byId = new Map(stored.map((r) => [r.id, r]));
-    const liveIndex = new Map(live.map((job, i) => [job.intent.id, i]));
+    const outcomeOf = new Map(prepared.map((p, i) => [p.request.intent.id, outcomes[i]!]));
     return batch.map((job): BatchAnswer<IntentRecord> => {
       const gone = ended.get(job.intent.id);
       if (gone) return { ok: true, value: gone };
@@ -210,9 +253,9 @@ export class SigningLanes {
       if (halt) return { ok: false, error: halt }; // the orchestrator fails it with the halt's code
       const row = byId.get(job.intent.id);
       if (row) return { ok: true, value: row };
-      const outcome = outcomes[liveIndex.get(job.intent.id)!]!;
-      if (outcome.status === 'rejected') return { ok: false, error: outcome.reason };
-      return { retry: true }; // signed after an earlier failure: its nonce is not the next one; sign again
+      const outcome = outcomeOf.get(job.intent.id);
+      if (outcome?.status === 'rejected') return { ok: false, error: outcome.reason };
+      return { retry: true }; // signed after its address's earlier failure: its nonce is not the next one; sign again
     });
   }
 
@@ -224,7 +267,8 @@ export class SigningLanes {
    * between the signer's reply and its commit. Then, and only then, this transaction replaces it (`replace` ticket,
    * noted in its audit record). A nonce that holds a stored transaction is never re-signed here.
    */
-  private async signAt(client: Queryable, chainId: number, from: Address, p: Prepared): Promise<SignTransactionResult> {
+  private async signAt(client: Queryable, chainId: number, p: Prepared): Promise<SignTransactionResult> {
+    const { from } = p;
     try {
       return await signTicketed(this.deps, p.request.intent.id, chainId, from, p.wire, p.digest, {
         requestId: p.request.requestId,

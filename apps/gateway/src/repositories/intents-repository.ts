@@ -461,8 +461,8 @@ export interface SignedTransactionRow {
 
 /**
  * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events, their
- * `original` rows in intent_transactions and their audit records (`audit`, one per row, in order), and hand out the
- * address's nonces up to `nonces.next`, in one statement inside the signing transaction. Returns the rows that moved
+ * `original` rows in intent_transactions and their audit records (`audit`, one per row, in order), and advance each
+ * address's nonce row to its `next`, in one statement inside the signing transaction (which holds those rows' locks). Returns the rows that moved
  * (an intent no longer `approved` is left alone and missing here, and gets no audit record): the caller rolls the
  * transaction back unless every row moved.
  */
@@ -470,7 +470,7 @@ export async function markSignedBatch(
   client: Queryable,
   batch: readonly SignedTransactionRow[],
   audit: readonly AuditEntry[],
-  nonces: { chainId: number; address: string; next: number },
+  nonces: { chainId: number; next: readonly { address: string; next: number }[] },
 ): Promise<IntentRecord[]> {
   const at = new Date().toISOString();
   const { rows } = await classifiedWrite(() =>
@@ -505,7 +505,9 @@ export async function markSignedBatch(
            JOIN v ON v.ord = a.ord JOIN moved m ON m.id = v.id
           ORDER BY a.ord
        ), consumed AS (
-         UPDATE nonces SET next_nonce = $17, updated_at = now() WHERE chain_id = $15 AND address = $16
+         UPDATE nonces n SET next_nonce = c.next, updated_at = now()
+           FROM unnest($16::text[], $17::bigint[]) AS c(address, next)
+          WHERE n.chain_id = $15 AND n.address = c.address
        )
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) c`,
         [
@@ -524,8 +526,8 @@ export async function markSignedBatch(
           audit.map((e) => e.subject),
           audit.map((e) => canonicalRecord(at, e)),
           nonces.chainId,
-          nonces.address,
-          nonces.next,
+          nonces.next.map((n) => n.address),
+          nonces.next.map((n) => n.next),
         ],
       ),
     ),

@@ -3,36 +3,54 @@ import { prepared } from '../db/pool.ts';
 import { appendAudit, type Actor } from './audit-repository.ts';
 
 /**
- * Lock the nonce row of (chain, address) for the caller's transaction and return the next nonce: the larger of what
- * Postgres has handed out and `chainPending`, the chain's pending count read just before (so a key also used outside
- * the gateway never collides). The row stays locked until the transaction ends; the caller stores the signed
- * transactions and advances the row past them in the same transaction (markSignedBatch). A rollback (signer down,
- * audit failed) leaves the nonces unused: no duplicates and no gaps, across processes and restarts.
+ * Make sure (chain, address) has a nonce row, in its own autocommit statement, before a transaction locks it with
+ * {@link lockNextNonces}. A new row starts at `chainPending`, the chain's pending count; an existing row is left alone.
+ * A row seeded for a batch that then rolls back is harmless: allocation takes the larger of the row and the chain.
  */
-export async function lockNextNonce(
+export async function seedNonceRows(
+  db: Pick<pg.Pool, 'query'>,
+  chainId: number,
+  rows: readonly { address: string; chainPending: number }[],
+): Promise<void> {
+  await db.query(
+    prepared(
+      `INSERT INTO nonces (chain_id, address, next_nonce)
+       SELECT $1::bigint, address, next FROM unnest($2::text[], $3::bigint[]) AS s(address, next) ORDER BY address
+       ON CONFLICT (chain_id, address) DO NOTHING`,
+      [chainId, rows.map((r) => r.address), rows.map((r) => r.chainPending)],
+    ),
+  );
+}
+
+/**
+ * Lock the nonce rows of several addresses on one chain for the caller's transaction, in one statement and in address
+ * order (so two processes locking overlapping sets queue instead of deadlocking), and return each address's next
+ * nonce: the larger of what Postgres has handed out and its `chainPending`, the chain's pending count read just before
+ * (so a key also used outside the gateway never collides). The rows stay locked until the transaction ends; the caller
+ * stores the signed transactions and advances the rows past them in the same transaction (markSignedBatch). A rollback
+ * (signer down, audit failed) leaves the nonces unused: no duplicates and no gaps, across processes and restarts.
+ * Every row must exist ({@link seedNonceRows}); a missing one throws, and the transaction rolls back.
+ */
+export async function lockNextNonces(
   client: pg.PoolClient,
   chainId: number,
-  address: string,
-  chainPending: number,
-): Promise<number> {
-  // One statement: create the row if it is new (the insert locks it), else lock the existing row. If another
-  // process created the row after this statement's snapshot, neither branch sees it: run the statement again.
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    const { rows } = await client.query<{ next_nonce: string }>(
-      prepared(
-        `WITH seeded AS (
-         INSERT INTO nonces (chain_id, address, next_nonce) VALUES ($1, $2, $3) ON CONFLICT (chain_id, address) DO NOTHING
-         RETURNING next_nonce
-       ), locked AS (
-         SELECT next_nonce FROM nonces WHERE chain_id = $1 AND address = $2 FOR UPDATE
-       )
-       SELECT next_nonce FROM seeded UNION ALL SELECT next_nonce FROM locked`,
-        [chainId, address, chainPending],
-      ),
-    );
-    if (rows[0]) return Math.max(Number(rows[0].next_nonce), chainPending);
+  rows: readonly { address: string; chainPending: number }[],
+): Promise<Map<string, number>> {
+  const { rows: locked } = await client.query<{ address: string; next_nonce: string }>(
+    prepared(
+      `SELECT address, next_nonce FROM nonces WHERE chain_id = $1 AND address = ANY($2::text[])
+        ORDER BY address FOR UPDATE`,
+      [chainId, rows.map((r) => r.address)],
+    ),
+  );
+  const stored = new Map(locked.map((r) => [r.address, Number(r.next_nonce)]));
+  const next = new Map<string, number>();
+  for (const { address, chainPending } of rows) {
+    const at = stored.get(address);
+    if (at === undefined) throw new Error(`nonce row for ${chainId}/${address} is missing`);
+    next.set(address, Math.max(at, chainPending));
   }
-  throw new Error(`nonce row for ${chainId}/${address} could not be locked`);
+  return next;
 }
 
 /** Every address with a nonce row on a chain, and the next nonce Postgres will hand out (the reconciler's worklist). */

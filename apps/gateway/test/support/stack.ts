@@ -424,23 +424,25 @@ export async function waitForStatus(
  * Stores an approved native transfer of 1 wei to RECIPIENTS[0] straight in Postgres, with its decision record, as a
  * process would leave it between deciding and signing; answers its id.
  */
-export async function insertApprovedTransfer(stack: Stack): Promise<string> {
+export async function insertApprovedTransfer(
+  stack: Stack,
+  { agentId, from }: { agentId: string; from: Address } = { agentId: stack.agent.agentId, from: stack.signerAddress },
+): Promise<string> {
   const id = randomUUID();
-  const apiKeyId = (
-    await stack.pool.query('SELECT id FROM api_keys WHERE agent_id = $1 LIMIT 1', [stack.agent.agentId])
-  ).rows[0].id;
+  const apiKeyId = (await stack.pool.query('SELECT id FROM api_keys WHERE agent_id = $1 LIMIT 1', [agentId])).rows[0]
+    .id;
   await insertIntent(
     stack.pool,
     {
       id,
-      agentId: stack.agent.agentId,
+      agentId,
       apiKeyId,
       idempotencyKey: null,
       requestHash: 'x',
       status: 'approved',
       type: 'transfer',
       chainId: 31337,
-      from: stack.signerAddress,
+      from,
       to: RECIPIENTS[0]!,
       recipient: RECIPIENTS[0]!,
       asset: 'native',
@@ -456,7 +458,7 @@ export async function insertApprovedTransfer(stack: Stack): Promise<string> {
         reasons: [],
       },
     },
-    { actor: `agent:${stack.agent.agentId}`, action: 'intent.decided', subject: `intent:${id}`, data: {} },
+    { actor: `agent:${agentId}`, action: 'intent.decided', subject: `intent:${id}`, data: {} },
   );
   return id;
 }
