@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { logEvent } from '@clawd402/protocol';
-import type { Hex, TransactionReceipt } from 'viem';
+import type { Hex } from 'viem';
 import { ALERT_KINDS } from '../domain/alert.ts';
 import type { Logger } from '../domain/logger.ts';
 import { raiseAlert } from '../repositories/alerts-repository.ts';
@@ -16,7 +16,7 @@ import { closeSpend } from '../repositories/spend-repository.ts';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
 import type { NonceReconciler, ReconcileReport } from '../chain/reconciler.ts';
 import { submitSigned } from './11-submit.ts';
-import { closeOpenSpend, settleCancelled, settleFromReceipt } from './13-settle.ts';
+import { closeOpenSpend, settleMined, type Mined } from './13-settle.ts';
 
 /** A `signed` intent whose broadcast has not been recorded for this long is broadcast again. */
 const REBROADCAST_AFTER_MS = 3_000;
@@ -34,15 +34,18 @@ const BATCH = 200;
  */
 const SWEEP_BUDGET_MS = 1_000;
 const PARALLEL = 8;
+/** Receipts looked up at once when settling a block's intents (they travel in one JSON-RPC batch). */
+const RECEIPTS_AT_ONCE = 64;
 /** Below every UUID: where a sweep pass starts (it pages through in-flight intents in id order). */
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 /** Blocks below the head watched for a reorganisation, for chains CHAIN_REORG_DEPTH does not name. */
 const DEFAULT_REORG_DEPTH = 64;
 
 /**
- * Stage 12 — track: settles in-flight intents from the chain (13-settle.ts writes the outcome). Block-driven: each tick reads the blocks mined since the last one, finds
- * the in-flight intents whose transactions they contain (one indexed query per block) and settles them from their
- * receipts — RPC cost grows with blocks and with our own transactions, not with how long transactions wait. A slow
+ * Stage 12 — track: settles in-flight intents from the chain (13-settle.ts writes the outcome). Block-driven: each
+ * tick reads the blocks mined since the last one, finds the in-flight intents whose transactions they contain (one
+ * indexed query per block) and settles them together from their receipts (two statements per block) — RPC cost grows
+ * with blocks and with our own transactions, not with how long transactions wait. A slow
  * sweep looks up receipts of intents in flight for long (a restart, a missed block), and `signed` intents whose
  * broadcast failed are broadcast again. Every gateway process runs one; transitions are compare-and-set, so several
  * trackers never settle an intent twice. The `receipt-tracker` worker runs `poll()` (workers/gateway-workers.ts).
@@ -77,7 +80,7 @@ export class ReceiptTracker {
         olderThanMs: REBROADCAST_AFTER_MS,
         limit: BATCH,
       });
-      await this.inParallel(stale, (intent) => this.checkOne(intent));
+      await this.settleAll(stale);
       if (sweep) this.startSweep(chainId, sweepAge);
       await this.continueSweep(chainId, SWEEP_BUDGET_MS);
     }
@@ -158,7 +161,7 @@ export class ReceiptTracker {
           txHashes: block.transactions,
           limit: block.transactions.length,
         });
-        await this.inParallel(mined, (intent) => this.checkOne(intent));
+        await this.settleAll(mined); // the block's intents settle together: one write for their endings, one for spend
       }
       this.lastBlock.set(chainId, number);
       if (depth > 0n && block.hash) {
@@ -256,11 +259,7 @@ export class ReceiptTracker {
       });
       for (let i = 0; i < page.length; i += PARALLEL) {
         const chunk = page.slice(i, i + PARALLEL);
-        await Promise.all(
-          chunk.map(async (intent) => {
-            if (await this.checkOne(intent, { rebroadcast: false })) pass.settled += 1;
-          }),
-        );
+        pass.settled += await this.settleAll(chunk, { rebroadcast: false });
         pass.afterId = chunk[chunk.length - 1]!.id;
         if (Date.now() >= until) return;
       }
@@ -272,46 +271,57 @@ export class ReceiptTracker {
     }
   }
 
-  private async inParallel(intents: IntentRecord[], fn: (intent: IntentRecord) => Promise<unknown>): Promise<void> {
-    for (let i = 0; i < intents.length; i += PARALLEL) await Promise.all(intents.slice(i, i + PARALLEL).map(fn));
+  /**
+   * Settle `intents` from the receipts of whichever of their transactions were mined: the receipts are looked up
+   * concurrently (RECEIPTS_AT_ONCE at a time, one JSON-RPC batch), and what was mined is settled in one batch
+   * (13-settle.ts). A `signed` intent none of whose transactions was mined is broadcast again, unless `rebroadcast` is
+   * false; one whose lookup failed is left for the next tick. Returns how many were settled.
+   */
+  private async settleAll(intents: readonly IntentRecord[], options = { rebroadcast: true }): Promise<number> {
+    let settled = 0;
+    for (let i = 0; i < intents.length; i += RECEIPTS_AT_ONCE) {
+      const chunk = intents.slice(i, i + RECEIPTS_AT_ONCE);
+      const found = await Promise.all(chunk.map((intent) => this.findMined(intent)));
+      settled += await settleMined(
+        this.deps,
+        found.filter((f): f is Mined => f !== null && f !== 'unknown'),
+      );
+      if (!options.rebroadcast) continue;
+      for (const [j, intent] of chunk.entries())
+        if (found[j] === null && intent.status === 'signed') await submitSigned(this.deps, intent); // 11-submit.ts
+    }
+    return settled;
+  }
+
+  /** One intent, as {@link settleAll}: true when settled (the reconciler's receipt check). */
+  private async checkOne(intent: IntentRecord): Promise<boolean> {
+    return (await this.settleAll([intent])) > 0;
   }
 
   /**
-   * Settle one intent from the receipt of whichever of its transactions was mined (its current one, or — after a
-   * speed-up or cancellation — an earlier one), or broadcast it again if it is `signed` and none was. True when settled.
+   * The receipt of whichever of the intent's transactions was mined (its current one, or — after a speed-up or
+   * cancellation — an earlier one); null when none was, `unknown` when a lookup failed.
    */
-  private async checkOne(intent: IntentRecord, options = { rebroadcast: true }): Promise<boolean> {
+  private async findMined(intent: IntentRecord): Promise<Mined | null | 'unknown'> {
     const attempts = intent.replacements > 0 ? await listAttempts(this.deps.pool, intent.id) : [];
     const candidates =
       attempts.length > 0
         ? attempts.map((a) => ({ hash: a.txHash, kind: a.kind }))
         : [{ hash: intent.txHash!, kind: 'original' as const }];
     for (const candidate of candidates) {
-      let receipt: TransactionReceipt | null = null;
       try {
-        receipt = await this.deps.chains.client(intent.chainId).getTransactionReceipt({ hash: candidate.hash as Hex });
+        const receipt = await this.deps.chains
+          .client(intent.chainId)
+          .getTransactionReceipt({ hash: candidate.hash as Hex });
+        return { intent, receipt, kind: candidate.kind };
       } catch (error) {
         if ((error as Error).name !== 'TransactionReceiptNotFoundError') {
           this.deps.log.warn({ err: error, intentId: intent.id }, 'receipt lookup failed');
-          return false;
+          return 'unknown';
         }
       }
-      if (receipt) {
-        await this.settle(intent, receipt, candidate.kind);
-        return true;
-      }
     }
-    if (options.rebroadcast && intent.status === 'signed') await submitSigned(this.deps, intent); // 11-submit.ts
-    return false;
-  }
-
-  private async settle(
-    intent: IntentRecord,
-    receipt: TransactionReceipt,
-    kind: 'original' | 'speedup' | 'cancel' | 'fill' = 'original',
-  ): Promise<void> {
-    if (kind === 'cancel') return settleCancelled(this.deps, intent, receipt);
-    return settleFromReceipt(this.deps, intent, receipt);
+    return null;
   }
 
   /**

@@ -3,88 +3,81 @@ import { faultPoint, logEvent } from '@clawd402/protocol';
 import type { TransactionReceipt } from 'viem';
 import type { IntentRecord } from '../domain/intent.ts';
 import type { Logger } from '../domain/logger.ts';
-import { transitionIntent } from '../repositories/intents-repository.ts';
-import { closeSpend, findUnsettledSpend } from '../repositories/spend-repository.ts';
+import { markSettledBatch, type SettledRow } from '../repositories/intents-repository.ts';
+import { closeSpend, closeSpendBatch, findUnsettledSpend } from '../repositories/spend-repository.ts';
 
 export interface SettleDeps {
   pool: pg.Pool;
   log: Logger;
 }
 
-/**
- * Stage 13 — settle: a mined transaction ends its intent — `confirmed`, or `failed` with `transaction_reverted` — with
- * its audit record, and the intent's reservation is trued up to what the transaction really cost (gas used × effective
- * price, not the worst case reserved). Called by the tracker (12-track.ts) with the receipt of whichever of the
- * intent's transactions was mined. Compare-and-set: a second tracker settling the same intent changes nothing.
- */
-export async function settleFromReceipt(
-  deps: SettleDeps,
-  intent: IntentRecord,
-  receipt: TransactionReceipt,
-): Promise<void> {
-  const success = receipt.status === 'success';
-  await settleMined(deps, intent, receipt, {
-    status: success ? 'confirmed' : 'failed',
-    error: success
-      ? undefined
-      : { error_code: 'transaction_reverted', error_message: 'The transaction was mined but reverted.' },
-    data: { status: receipt.status },
-  });
+/** A mined transaction of an in-flight intent: its receipt, and which of the intent's transactions it was. */
+export interface Mined {
+  intent: IntentRecord;
+  receipt: TransactionReceipt;
+  kind: 'original' | 'speedup' | 'cancel' | 'fill';
 }
 
 /**
- * The intent's cancellation was mined: it ends `cancelled` — or `expired`, when its deadline asked for the
- * cancellation — having moved nothing; its spend is trued up to the fee the cancellation cost.
+ * Stage 13 — settle: a mined transaction ends its intent — `confirmed`, or `failed` with `transaction_reverted`; when
+ * its cancellation was mined, `cancelled` (or `expired`, when its deadline asked for the cancellation), having moved
+ * nothing — with its audit record, and the intent's reservation is trued up to what the transaction really cost (gas
+ * used × effective price, not the worst case reserved). Called by the tracker (12-track.ts) with the receipts of a
+ * block's intents, or of one intent: the endings are written in one statement, then the spends closed in one more.
+ * Compare-and-set: a second tracker settling the same intent changes nothing. Returns how many intents it ended.
  */
-export async function settleCancelled(
-  deps: SettleDeps,
-  intent: IntentRecord,
-  receipt: TransactionReceipt,
-): Promise<void> {
-  const expired = intent.cancelReason === 'deadline';
-  await settleMined(deps, intent, receipt, {
-    status: expired ? 'expired' : 'cancelled',
-    error: expired
-      ? {
-          error_code: 'deadline_passed',
-          error_message: 'The deadline passed before the transaction was mined; it was cancelled.',
-        }
-      : undefined,
-    detail: { cancellation: receipt.transactionHash },
-    data: { reason: intent.cancelReason },
-  });
-}
-
-/** How a mined transaction ends its intent: the final status, its error (if any), and what the records add. */
-interface Ending {
-  status: 'confirmed' | 'failed' | 'cancelled' | 'expired';
-  error?: { error_code: string; error_message: string } | undefined;
-  /** Added to the intent event's detail (after the block number). */
-  detail?: Record<string, unknown>;
-  /** Added to the audit record's data (after the receipt's figures). */
-  data: Record<string, unknown>;
-}
-
-/**
- * Move the intent from `signed`/`submitted` to its ending with the receipt's figures, the intent event and the
- * `intent.<status>` audit record (actor system:tracker) in one write; when it moved, true its spend up.
- */
-async function settleMined(
-  deps: SettleDeps,
-  intent: IntentRecord,
-  receipt: TransactionReceipt,
-  ending: Ending,
-): Promise<void> {
+export async function settleMined(deps: SettleDeps, mined: readonly Mined[]): Promise<number> {
+  if (mined.length === 0) return 0;
   faultPoint('settle.before_write'); // crash tests only (docs/recovery.md)
-  const moved = await transitionIntent(deps.pool, intent.id, ['signed', 'submitted'], ending.status, {
-    fields: {
-      tx_hash: receipt.transactionHash,
-      block_number: receipt.blockNumber,
-      gas_used: receipt.gasUsed,
-      effective_gas_price: receipt.effectiveGasPrice,
-      raw_tx: null,
-      ...ending.error,
-    },
+  const moved = await markSettledBatch(deps.pool, mined.map(settledRow));
+  for (const row of moved)
+    logEvent(deps.log, 'intent.settled', {
+      intentId: row.id,
+      chainId: row.chainId,
+      txHash: row.txHash,
+      status: row.status,
+    });
+  // True the reservations up to what the transactions really cost (the sweep retries if this fails).
+  if (moved.length > 0)
+    await trueUp(
+      deps,
+      moved.map((row) => row.id),
+    );
+  return moved.length;
+}
+
+/** How a mined transaction ends its intent: the ending, its error (if any), and what its records say. */
+function settledRow({ intent, receipt, kind }: Mined): SettledRow {
+  const success = receipt.status === 'success';
+  const expired = intent.cancelReason === 'deadline';
+  const ending: Pick<SettledRow, 'status' | 'error'> & { detail?: Record<string, unknown>; data: object } =
+    kind === 'cancel'
+      ? {
+          status: expired ? 'expired' : 'cancelled',
+          error: expired
+            ? {
+                error_code: 'deadline_passed',
+                error_message: 'The deadline passed before the transaction was mined; it was cancelled.',
+              }
+            : null,
+          detail: { cancellation: receipt.transactionHash },
+          data: { reason: intent.cancelReason },
+        }
+      : {
+          status: success ? 'confirmed' : 'failed',
+          error: success
+            ? null
+            : { error_code: 'transaction_reverted', error_message: 'The transaction was mined but reverted.' },
+          data: { status: receipt.status },
+        };
+  return {
+    id: intent.id,
+    status: ending.status,
+    txHash: receipt.transactionHash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed,
+    effectiveGasPrice: receipt.effectiveGasPrice,
+    error: ending.error,
     detail: { blockNumber: receipt.blockNumber.toString(), ...ending.detail },
     audit: {
       actor: 'system:tracker',
@@ -99,16 +92,7 @@ async function settleMined(
         ...ending.data,
       },
     },
-  });
-  if (moved)
-    logEvent(deps.log, 'intent.settled', {
-      intentId: intent.id,
-      chainId: intent.chainId,
-      txHash: receipt.transactionHash,
-      status: ending.status,
-    });
-  // True the reservation up to what the transaction really cost (the sweep retries if this fails).
-  if (moved) await trueUp(deps, intent.id);
+  };
 }
 
 /**
@@ -123,9 +107,9 @@ export async function closeOpenSpend(deps: SettleDeps, limit: number): Promise<n
   return closed;
 }
 
-async function trueUp(deps: SettleDeps, intentId: string): Promise<void> {
+async function trueUp(deps: SettleDeps, intentIds: string[]): Promise<void> {
   faultPoint('settle.before_spend_close'); // crash tests only (docs/recovery.md)
-  await closeSpend(deps.pool, intentId).catch((error: unknown) =>
-    deps.log.error({ err: error, intentId }, 'could not settle spend'),
+  await closeSpendBatch(deps.pool, intentIds).catch((error: unknown) =>
+    deps.log.error({ err: error, intentIds }, 'could not settle spend'),
   );
 }

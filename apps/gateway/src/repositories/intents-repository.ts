@@ -462,9 +462,9 @@ export interface SignedTransactionRow {
 /**
  * Move a batch of intents from `approved` to `signed` with their transactions, and append their history events, their
  * `original` rows in intent_transactions and their audit records (`audit`, one per row, in order), and advance each
- * address's nonce row to its `next`, in one statement inside the signing transaction (which holds those rows' locks). Returns the rows that moved
- * (an intent no longer `approved` is left alone and missing here, and gets no audit record): the caller rolls the
- * transaction back unless every row moved.
+ * address's nonce row to its `next`, in one statement inside the signing transaction (which holds those rows' locks).
+ * Returns the rows that moved (an intent no longer `approved` is left alone and missing here, and gets no audit
+ * record): the caller rolls the transaction back unless every row moved.
  */
 export async function markSignedBatch(
   client: Queryable,
@@ -577,6 +577,79 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
        )
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
         [batch.map((b) => b.id), records, at],
+      ),
+    );
+    return rows.map(toRecord);
+  });
+}
+
+/** One mined transaction ending its intent (13-settle.ts): the ending, the receipt's figures and the records' extras. */
+export interface SettledRow {
+  id: string;
+  status: 'confirmed' | 'failed' | 'cancelled' | 'expired';
+  txHash: string;
+  blockNumber: bigint;
+  gasUsed: bigint;
+  effectiveGasPrice: bigint;
+  error: { error_code: string; error_message: string } | null;
+  /** The intent event's detail. */
+  detail: Record<string, unknown>;
+  /** Its audit record (`intent.<status>`, actor system:tracker). */
+  audit: AuditEntry;
+}
+
+/**
+ * Move a batch of mined intents from `signed` or `submitted` to their endings with the receipts' figures, their
+ * history events and one audit record each, in one statement (one turn of the audit chain for the batch): how the
+ * tracker settles a block. Compare-and-set: an intent no longer in flight (another tracker settled it, it was
+ * cancelled) is left alone, gets no record, and is missing from what this returns.
+ */
+export async function markSettledBatch(db: Queryable, batch: readonly SettledRow[]): Promise<IntentRecord[]> {
+  if (batch.length === 0) return [];
+  const at = new Date().toISOString();
+  return classifiedWrite(async () => {
+    const { rows } = await db.query<IntentRow>(
+      prepared(
+        `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+                              $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::text[])
+           WITH ORDINALITY
+           AS v(id, status, tx_hash, block_number, gas_used, effective_gas_price, error_code, error_message, detail,
+                action, subject, record, ord)
+       ), previous AS (
+         SELECT i.id, i.status FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+       ), moved AS (
+         UPDATE intents i SET status = v.status, updated_at = now(), tx_hash = v.tx_hash, block_number = v.block_number,
+                gas_used = v.gas_used, effective_gas_price = v.effective_gas_price, raw_tx = NULL,
+                error_code = COALESCE(v.error_code, i.error_code), error_message = COALESCE(v.error_message, i.error_message)
+           FROM v, previous p
+          WHERE i.id = v.id AND p.id = v.id AND p.status IN ('signed', 'submitted')
+         RETURNING ${COLUMNS.split(',')
+           .map((c) => `i.${c.trim()}`)
+           .join(', ')}, p.status AS previous_status, v.detail AS event_detail, v.action, v.subject, v.record, v.ord
+       ), events AS (
+         INSERT INTO intent_events (intent_id, from_status, to_status, detail)
+         SELECT id, previous_status, status, event_detail FROM moved
+       ), audited AS (
+         SELECT audit_append($13::timestamptz, 'system:tracker', m.action, m.subject, m.record)
+           FROM (SELECT * FROM moved ORDER BY ord) m
+       )
+       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
+        [
+          batch.map((b) => b.id),
+          batch.map((b) => b.status),
+          batch.map((b) => b.txHash),
+          batch.map((b) => b.blockNumber.toString()),
+          batch.map((b) => b.gasUsed.toString()),
+          batch.map((b) => b.effectiveGasPrice.toString()),
+          batch.map((b) => b.error?.error_code ?? null),
+          batch.map((b) => b.error?.error_message ?? null),
+          batch.map((b) => JSON.stringify(b.detail)),
+          batch.map((b) => b.audit.action),
+          batch.map((b) => b.audit.subject),
+          batch.map((b) => canonicalRecord(at, b.audit)),
+          at,
+        ],
       ),
     );
     return rows.map(toRecord);

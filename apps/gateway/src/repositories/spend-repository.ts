@@ -211,12 +211,15 @@ export async function reserveSpend(client: Queryable, intentIds: readonly string
 /**
  * The bucket side of a spend change, as CTEs after a `moved` CTE that returns one row per intent changed with
  * `agent_id`, `api_key_id`, `spend_minute`, `delta` (micro-USD) and `count_delta`: the agent's, the key's and the
- * agent's global shard's buckets of the intent's minute move by the same amounts. Ends with an `adjusted` CTE.
+ * agent's global shard's buckets of the intent's minute move by the same amounts — each bucket once, by the sum over
+ * the intents that share it. Ends with an `adjusted` CTE.
  */
 const ADJUST_BUCKETS_SQL = `parts AS (
-         SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta, count_delta FROM moved
-         UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta, count_delta FROM moved WHERE api_key_id IS NOT NULL
-         UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta, count_delta FROM moved
+         SELECT scope, shard, spend_minute, sum(delta) AS delta, sum(count_delta) AS count_delta FROM (
+           SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta, count_delta FROM moved
+           UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta, count_delta FROM moved WHERE api_key_id IS NOT NULL
+           UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta, count_delta FROM moved
+         ) each GROUP BY scope, shard, spend_minute
        ), adjusted AS (
          UPDATE spend_buckets b SET usd_micros = b.usd_micros + p.delta, count = b.count + p.count_delta
            FROM parts p WHERE b.scope = p.scope AND b.minute = p.spend_minute AND b.shard = p.shard
@@ -417,11 +420,24 @@ export async function spendByAsset(
  * has not ended. Returns what happened.
  */
 export async function closeSpend(db: Queryable, intentId: string): Promise<'settled' | 'released' | null> {
-  // One statement: read the intent's receipt figures and valuation under its row lock, work out the true cost in
+  return (await closeSpendBatch(db, [intentId])).get(intentId) ?? null;
+}
+
+/**
+ * {@link closeSpend} for several intents in one statement (the tracker closes a block's intents together): the
+ * intents' rows are locked in id order, and each bucket moves once by the sum of its intents' differences. Returns
+ * what happened to each intent whose spend it closed.
+ */
+export async function closeSpendBatch(
+  db: Queryable,
+  intentIds: readonly string[],
+): Promise<Map<string, 'settled' | 'released'>> {
+  if (intentIds.length === 0) return new Map();
+  // One statement: read the intents' receipt figures and valuations under their row locks, work out the true costs in
   // numeric (exact), and move the spend and its buckets. `settled_usd` is null when there is nothing to true up from:
   // then the spend is released. The fee rounds up: div(wei × micro-USD per native unit − 1, 10^18) + 1.
   return classifiedWrite(async () => {
-    const { rows } = await db.query<{ to_state: 'settled' | 'released' }>(
+    const { rows } = await db.query<{ id: string; to_state: 'settled' | 'released' }>(
       prepared(
         `WITH cur AS (
          SELECT id, agent_id, api_key_id, spend_minute, spend_usd_micros,
@@ -434,8 +450,9 @@ export async function closeSpend(db: Queryable, intentId: string): Promise<'sett
                                            1000000000000000000) + 1 END)
                 END AS settled_usd
            FROM intents
-          WHERE id = $1 AND spend_state IN ('reserved', 'committed')
+          WHERE id = ANY($1::uuid[]) AND spend_state IN ('reserved', 'committed')
             AND status IN ('confirmed', 'failed', 'rejected', 'cancelled', 'expired', 'dropped')
+          ORDER BY id
           FOR UPDATE
        ), moved AS (
          UPDATE intents i
@@ -445,11 +462,11 @@ export async function closeSpend(db: Queryable, intentId: string): Promise<'sett
          RETURNING i.id, c.agent_id, c.api_key_id, c.spend_minute, i.spend_usd_micros - c.spend_usd_micros AS delta,
                    (CASE WHEN c.settled_usd IS NULL THEN -1 ELSE 0 END)::int AS count_delta, i.spend_state AS to_state
        ), ${ADJUST_BUCKETS_SQL}
-       SELECT to_state FROM moved, (SELECT count(*) FROM adjusted) a`,
-        [intentId],
+       SELECT id, to_state FROM moved, (SELECT count(*) FROM adjusted) a`,
+        [intentIds],
       ),
     );
-    return rows[0]?.to_state ?? null;
+    return new Map(rows.map((r) => [r.id, r.to_state]));
   });
 }
 

@@ -1,0 +1,80 @@
+// Stage 13 (docs/money.md, Spend accounting): the tracker settles a block's intents together — one write for their endings,
+// one for their spend — and every spend bucket they share moves by the sum of their true-ups, not by one of them.
+// Automine is off: the test mines the block and runs the tracker (support/submission.ts).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RECIPIENTS } from './support/stack.ts';
+import { postNativeTransfer } from './support/suite.ts';
+import { manualStackWithToken, rpc } from './support/submission.ts';
+
+describe('a block settles together', { timeout: 180_000 }, () => {
+  const ctx = manualStackWithToken();
+
+  const agentBuckets = async () =>
+    (
+      await ctx.stack.pool.query<{ usd: string; n: string }>(
+        `SELECT COALESCE(sum(usd_micros), 0)::text AS usd, COALESCE(sum(count), 0)::text AS n FROM spend_buckets
+          WHERE scope = 'agent:' || $1::text`,
+        [ctx.stack.agent.agentId],
+      )
+    ).rows[0]!;
+
+  test("six intents of one agent mined in one block: all confirmed in one write, and the agent's buckets move by the sum of their true-ups", async () => {
+    const start = await agentBuckets();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await postNativeTransfer(
+        ctx.stack.baseUrl,
+        ctx.token,
+        RECIPIENTS[i % RECIPIENTS.length]!,
+        `0.00${i + 1}`,
+      );
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      ids.push(res.body.id as string);
+    }
+    const reserved = await agentBuckets();
+    assert.ok(BigInt(reserved.usd) > BigInt(start.usd), 'the six reservations are counted');
+
+    await rpc(ctx.stack.anvil.rpcUrl, 'evm_mine');
+    await ctx.stack.app.services.tracker.poll();
+
+    const { rows } = await ctx.stack.pool.query<{
+      status: string;
+      spend_state: string;
+      spend: string;
+      block_number: string;
+      at: Date;
+    }>(
+      `SELECT status, spend_state, spend_usd_micros::text AS spend, block_number::text, updated_at AS at
+         FROM intents WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.status, r.spend_state]),
+      ids.map(() => ['confirmed', 'settled']),
+    );
+    assert.equal(new Set(rows.map((r) => r.block_number)).size, 1, 'all six were mined in one block');
+    assert.equal(new Set(rows.map((r) => r.at.getTime())).size, 1, 'their endings were written by one statement');
+    const settled = rows.reduce((sum, r) => sum + BigInt(r.spend), 0n);
+    const after = await agentBuckets();
+    assert.equal(BigInt(after.usd) - BigInt(start.usd), settled, 'the buckets hold exactly the settled spend');
+    assert.ok(BigInt(after.usd) < BigInt(reserved.usd), 'the true-up gave back the unused worst-case fee');
+    assert.equal(Number(after.n) - Number(start.n), 6);
+
+    const audit = await ctx.stack.pool.query<{ action: string; subject: string }>(
+      `SELECT action, subject FROM audit_log WHERE action = 'intent.confirmed' AND subject = ANY($1::text[]) ORDER BY seq`,
+      [ids.map((id) => `intent:${id}`)],
+    );
+    assert.equal(audit.rows.length, 6, 'one intent.confirmed record each');
+    const events = await ctx.stack.pool.query(
+      `SELECT count(*)::int AS n FROM intent_events WHERE intent_id = ANY($1::uuid[]) AND to_status = 'confirmed'
+          AND from_status = 'submitted'`,
+      [ids],
+    );
+    assert.equal(events.rows[0].n, 6);
+
+    // A second tracker pass (or another process's tracker) changes nothing: compare-and-set.
+    await ctx.stack.app.services.tracker.poll();
+    assert.deepEqual(await agentBuckets(), after);
+  });
+});
