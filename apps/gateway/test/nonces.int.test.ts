@@ -10,19 +10,20 @@ describe('nonces hold across gateway processes', { timeout: 300_000 }, () => {
     gateways = await Promise.all([stack.spawnGateway(), stack.spawnGateway()]);
   });
   after(async () => stack?.stop());
+  /** The i-th of a run of small native transfers, to the recipients in turn. */
+  const smallTransfer = (i: number) =>
+    ({
+      type: 'transfer',
+      chainId: 31337,
+      to: RECIPIENTS[i % RECIPIENTS.length]!,
+      asset: 'native',
+      amount: '0.001',
+    }) as const;
 
   test('50 concurrent intents from one address through two gateway processes get nonces 0..49 and all mine', async () => {
     const token = await stack.token();
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        postIntent(gateways[i % 2]!.baseUrl, token, {
-          type: 'transfer',
-          chainId: 31337,
-          to: RECIPIENTS[i % RECIPIENTS.length]!,
-          asset: 'native',
-          amount: '0.001',
-        }),
-      ),
+      Array.from({ length: 50 }, (_, i) => postIntent(gateways[i % 2]!.baseUrl, token, smallTransfer(i))),
     );
     for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
     const nonces = results.map((r) => r.body.nonce as number).sort((a, b) => a - b);
@@ -50,15 +51,7 @@ describe('nonces hold across gateway processes', { timeout: 300_000 }, () => {
     for (const address of stack.signerHdAddresses)
       tokens.push(await stack.token((await stack.newAgent(undefined, address)).apiKey));
     const results = await Promise.all(
-      Array.from({ length: 48 }, (_, i) =>
-        postIntent(gateways[i % 2]!.baseUrl, tokens[i % 8]!, {
-          type: 'transfer',
-          chainId: 31337,
-          to: RECIPIENTS[i % RECIPIENTS.length]!,
-          asset: 'native',
-          amount: '0.001',
-        }),
-      ),
+      Array.from({ length: 48 }, (_, i) => postIntent(gateways[i % 2]!.baseUrl, tokens[i % 8]!, smallTransfer(i))),
     );
     for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
     for (const [k, address] of stack.signerHdAddresses.entries()) {
