@@ -1,5 +1,6 @@
-// Stage 13 (docs/money.md, Spend accounting): the tracker settles a block's intents together — one write for their endings,
-// one for their spend — and every spend bucket they share moves by the sum of their true-ups, not by one of them.
+// Stage 13 (docs/money.md, Spend accounting): the tracker settles a block's intents together — one call for the
+// block's receipts, one write for their endings, one for their spend — and every spend bucket they share moves by the
+// sum of their true-ups, not by one of them.
 // Automine is off: the test mines the block and runs the tracker (support/submission.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ describe('a block settles together', { timeout: 180_000 }, () => {
       )
     ).rows[0]!;
 
-  test("six intents of one agent mined in one block: all confirmed in one write, and the agent's buckets move by the sum of their true-ups", async () => {
+  test("six intents of one agent mined in one block: one receipts call, all confirmed in one write, and the agent's buckets move by the sum of their true-ups", async () => {
     const start = await agentBuckets();
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
@@ -35,8 +36,29 @@ describe('a block settles together', { timeout: 180_000 }, () => {
     const reserved = await agentBuckets();
     assert.ok(BigInt(reserved.usd) > BigInt(start.usd), 'the six reservations are counted');
 
-    await rpc(ctx.stack.anvil.rpcUrl, 'evm_mine');
-    await ctx.stack.app.services.tracker.poll();
+    // Count the tracker's receipt lookups on the gateway's own client for this chain.
+    const client = ctx.stack.app.services.chains.client(31337) as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<unknown>
+    >;
+    const calls: Record<string, number> = { getTransactionReceipt: 0, getBlockReceipts: 0 };
+    const real = { ...client };
+    for (const name of Object.keys(calls))
+      client[name] = (...args) => {
+        calls[name]! += 1;
+        return real[name]!(...args);
+      };
+    try {
+      await rpc(ctx.stack.anvil.rpcUrl, 'evm_mine');
+      await ctx.stack.app.services.tracker.poll();
+    } finally {
+      Object.assign(client, real);
+    }
+    assert.deepEqual(
+      calls,
+      { getTransactionReceipt: 0, getBlockReceipts: 1 },
+      "the block's receipts were read in one call, not one per intent",
+    );
 
     const { rows } = await ctx.stack.pool.query<{
       status: string;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { logEvent } from '@clawd402/protocol';
-import type { Hex } from 'viem';
+import type { Hex, TransactionReceipt } from 'viem';
 import { ALERT_KINDS } from '../domain/alert.ts';
 import type { Logger } from '../domain/logger.ts';
 import { raiseAlert } from '../repositories/alerts-repository.ts';
@@ -55,6 +55,8 @@ export class ReceiptTracker {
   /** Hashes of the blocks read, per chain, the last CHAIN_REORG_DEPTH of them: how a reorganisation is noticed. */
   private readonly hashes = new Map<number, Map<bigint, Hex>>();
   private ticks = 0;
+  /** Chains whose RPC answered that it has no `eth_getBlockReceipts`. */
+  private readonly noBlockReceipts = new Set<number>();
   /** Sweeps under way, per chain: how old an intent must be to be looked at, and the last id looked at. */
   private readonly sweeps = new Map<number, { olderThanMs: number; afterId: string; settled: number }>();
 
@@ -161,7 +163,12 @@ export class ReceiptTracker {
           txHashes: block.transactions,
           limit: block.transactions.length,
         });
-        await this.settleAll(mined); // the block's intents settle together: one write for their endings, one for spend
+        // The block's intents settle together: one write for their endings, one for their spend.
+        const receipts =
+          mined.length >= 2 && mined.length * 4 >= block.transactions.length && block.hash
+            ? await this.blockReceipts(chainId, block.hash)
+            : null;
+        await this.settleAll(mined, { rebroadcast: true, receipts });
       }
       this.lastBlock.set(chainId, number);
       if (depth > 0n && block.hash) {
@@ -277,11 +284,22 @@ export class ReceiptTracker {
    * (13-settle.ts). A `signed` intent none of whose transactions was mined is broadcast again, unless `rebroadcast` is
    * false; one whose lookup failed is left for the next tick. Returns how many were settled.
    */
-  private async settleAll(intents: readonly IntentRecord[], options = { rebroadcast: true }): Promise<number> {
+  private async settleAll(
+    intents: readonly IntentRecord[],
+    options: { rebroadcast: boolean; receipts?: ReadonlyMap<string, TransactionReceipt> | null } = {
+      rebroadcast: true,
+    },
+  ): Promise<number> {
     let settled = 0;
     for (let i = 0; i < intents.length; i += RECEIPTS_AT_ONCE) {
       const chunk = intents.slice(i, i + RECEIPTS_AT_ONCE);
-      const found = await Promise.all(chunk.map((intent) => this.findMined(intent)));
+      const found = await Promise.all(
+        chunk.map(async (intent): Promise<Mined | null | 'unknown'> => {
+          // A block's receipts, read at once, answer for intents never replaced; the rest are looked up one by one.
+          const receipt = intent.replacements === 0 ? options.receipts?.get(intent.txHash!.toLowerCase()) : undefined;
+          return receipt ? { intent, receipt, kind: 'original' as const } : this.findMined(intent);
+        }),
+      );
       settled += await settleMined(
         this.deps,
         found.filter((f): f is Mined => f !== null && f !== 'unknown'),
@@ -291,6 +309,26 @@ export class ReceiptTracker {
         if (found[j] === null && intent.status === 'signed') await submitSigned(this.deps, intent); // 11-submit.ts
     }
     return settled;
+  }
+
+  /**
+   * Every receipt of a block, by transaction hash, in one call (`eth_getBlockReceipts`, by the block's hash, so they
+   * are that block's); null when the call failed. A chain whose RPC does not have the method is not asked again:
+   * its intents' receipts are looked up one by one.
+   */
+  private async blockReceipts(chainId: number, blockHash: Hex): Promise<Map<string, TransactionReceipt> | null> {
+    if (this.noBlockReceipts.has(chainId)) return null;
+    try {
+      const receipts = await this.deps.chains.client(chainId).getBlockReceipts({ blockHash });
+      return new Map(receipts.map((r) => [r.transactionHash.toLowerCase(), r]));
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'MethodNotFoundRpcError' || name === 'MethodNotSupportedRpcError') {
+        this.noBlockReceipts.add(chainId);
+        this.deps.log.info({ chainId }, 'the RPC has no eth_getBlockReceipts: receipts are looked up one by one');
+      }
+      return null;
+    }
   }
 
   /** One intent, as {@link settleAll}: true when settled (the reconciler's receipt check). */
