@@ -546,7 +546,9 @@ export interface SubmittedRow {
 /**
  * Move a batch of broadcast intents from `signed` to `submitted`, with their history events and one `intent.submitted`
  * audit record each, in one statement (one audit-chain turn for the batch). Returns the rows that moved; an intent no
- * longer `signed` (a tracker settled it from its receipt first) is left alone and missing here.
+ * longer `signed` (a tracker settled it from its receipt first) is left alone and missing here. The rows are locked in
+ * id order, as every statement that moves several intents locks them (lockIntents, markSettledBatch), so a tracker
+ * settling a block in another process queues behind this one instead of deadlocking with it.
  */
 export async function markSubmittedBatch(db: Queryable, batch: readonly SubmittedRow[]): Promise<IntentRecord[]> {
   const at = new Date().toISOString();
@@ -563,8 +565,11 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
       prepared(
         `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS v(id, record, ord)
+       ), locked AS (
+         SELECT i.id FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
        ), moved AS (
-         UPDATE intents i SET status = 'submitted', updated_at = now() FROM v WHERE i.id = v.id AND i.status = 'signed'
+         UPDATE intents i SET status = 'submitted', updated_at = now() FROM v, locked l
+          WHERE i.id = v.id AND l.id = v.id AND i.status = 'signed'
          RETURNING ${COLUMNS.split(',')
            .map((c) => `i.${c.trim()}`)
            .join(', ')}, v.record, v.ord
