@@ -4,6 +4,7 @@
 // Automine is off: the test mines the block and runs the tracker (support/submission.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TransactionReceiptNotFoundError, type Hash } from 'viem';
 import { RECIPIENTS } from './support/stack.ts';
 import { postNativeTransfer } from './support/suite.ts';
 import { manualStackWithToken, rpc } from './support/submission.ts';
@@ -98,5 +99,38 @@ describe('a block settles together', { timeout: 180_000 }, () => {
     // A second tracker pass (or another process's tracker) changes nothing: compare-and-set.
     await ctx.stack.app.services.tracker.poll();
     assert.deepEqual(await agentBuckets(), after);
+  });
+
+  test('a block whose receipt the RPC does not have yet (a lagging node behind a load balancer): the intent is looked up again on the next tick, not left for the sweep', async () => {
+    const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[0]!, '0.001');
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.id as string;
+    const txHash = res.body.txHash as Hash;
+
+    const client = ctx.stack.app.services.chains.client(31337) as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<unknown>
+    >;
+    const real = client.getTransactionReceipt!;
+    const lookups: string[] = [];
+    client.getTransactionReceipt = async (...args) => {
+      const { hash } = args[0] as { hash: Hash };
+      lookups.push(hash);
+      throw new TransactionReceiptNotFoundError({ hash });
+    };
+    try {
+      await rpc(ctx.stack.anvil.rpcUrl, 'evm_mine');
+      await ctx.stack.app.services.tracker.poll(); // reads the block, finds the intent, its receipt is "not found"
+    } finally {
+      client.getTransactionReceipt = real;
+    }
+    assert.ok(lookups.includes(txHash), 'the block was followed and its receipt asked for');
+    const status = async () =>
+      (await ctx.stack.pool.query<{ status: string }>('SELECT status FROM intents WHERE id = $1', [id])).rows[0]!
+        .status;
+    assert.equal(await status(), 'submitted');
+
+    await ctx.stack.app.services.tracker.poll(); // no new block, no sweep due: only the recheck can settle it
+    assert.equal(await status(), 'confirmed');
   });
 });

@@ -36,17 +36,25 @@ const SWEEP_BUDGET_MS = 1_000;
 const PARALLEL = 8;
 /** Receipts looked up at once when settling a block's intents (they travel in one JSON-RPC batch). */
 const RECEIPTS_AT_ONCE = 64;
+/**
+ * Ticks an intent found in a followed block goes on being looked up when its receipt was not there yet (an RPC behind
+ * a load balancer can answer a block before its receipts); past that, the sweep finds it.
+ */
+const RECHECK_TICKS = 25;
 /** Below every UUID: where a sweep pass starts (it pages through in-flight intents in id order). */
 const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 /** Blocks below the head watched for a reorganisation, for chains CHAIN_REORG_DEPTH does not name. */
 const DEFAULT_REORG_DEPTH = 64;
 
+/** A receipt lookup that found the mined transaction (not `null`, none mined; not `unknown`, the lookup failed). */
+const isMined = (found: Mined | null | 'unknown'): found is Mined => found !== null && found !== 'unknown';
+
 /**
  * Stage 12 — track: settles in-flight intents from the chain (13-settle.ts writes the outcome). Block-driven: each
  * tick reads the blocks mined since the last one, finds the in-flight intents whose transactions they contain (one
  * indexed query per block) and settles them together from their receipts (two statements per block) — RPC cost grows
- * with blocks and with our own transactions, not with how long transactions wait. A slow
- * sweep looks up receipts of intents in flight for long (a restart, a missed block), and `signed` intents whose
+ * with blocks and with our own transactions, not with how long transactions wait. A block's intent whose receipt is
+ * not found yet is looked up again on the next ticks (RECHECK_TICKS). A slow sweep looks up receipts of intents in flight for long (a restart, a missed block), and `signed` intents whose
  * broadcast failed are broadcast again. Every gateway process runs one; transitions are compare-and-set, so several
  * trackers never settle an intent twice. The `receipt-tracker` worker runs `poll()` (workers/gateway-workers.ts).
  */
@@ -57,6 +65,8 @@ export class ReceiptTracker {
   private ticks = 0;
   /** Chains whose RPC answered that it has no `eth_getBlockReceipts`. */
   private readonly noBlockReceipts = new Set<number>();
+  /** Per chain, intents whose transactions a followed block holds but whose receipts were not found: looked up again. */
+  private readonly recheck = new Map<number, Map<string, { intent: IntentRecord; ticks: number }>>();
   /** Sweeps under way, per chain: how old an intent must be to be looked at, and the last id looked at. */
   private readonly sweeps = new Map<number, { olderThanMs: number; afterId: string; settled: number }>();
 
@@ -76,6 +86,7 @@ export class ReceiptTracker {
     const sweepAge = this.ticks === 0 ? 0 : SWEEP_AFTER_MS;
     this.ticks += 1;
     for (const chainId of this.deps.chains.chainIds) {
+      await this.recheckMissed(chainId);
       await this.followBlocks(chainId);
       const stale = await findInFlight(this.deps.pool, chainId, {
         status: 'signed',
@@ -168,7 +179,9 @@ export class ReceiptTracker {
           mined.length >= 2 && mined.length * 4 >= block.transactions.length && block.hash
             ? await this.blockReceipts(chainId, block.hash)
             : null;
-        await this.settleAll(mined, { rebroadcast: true, receipts });
+        const missed: IntentRecord[] = [];
+        await this.settleAll(mined, { rebroadcast: true, receipts, missed });
+        this.keepForRecheck(chainId, missed);
       }
       this.lastBlock.set(chainId, number);
       if (depth > 0n && block.hash) {
@@ -245,8 +258,11 @@ export class ReceiptTracker {
    */
   private startSweep(chainId: number, olderThanMs: number): void {
     const current = this.sweeps.get(chainId);
-    if (current) current.olderThanMs = Math.min(current.olderThanMs, olderThanMs);
-    else this.sweeps.set(chainId, { olderThanMs, afterId: FIRST_ID, settled: 0 });
+    if (current && olderThanMs < current.olderThanMs) {
+      // Start over: intents below the cursor that the lower age now takes in (a jump over missed blocks) are looked at.
+      current.olderThanMs = olderThanMs;
+      current.afterId = FIRST_ID;
+    } else if (!current) this.sweeps.set(chainId, { olderThanMs, afterId: FIRST_ID, settled: 0 });
   }
 
   /**
@@ -282,13 +298,16 @@ export class ReceiptTracker {
    * Settle `intents` from the receipts of whichever of their transactions were mined: the receipts are looked up
    * concurrently (RECEIPTS_AT_ONCE at a time, one JSON-RPC batch), and what was mined is settled in one batch
    * (13-settle.ts). A `signed` intent none of whose transactions was mined is broadcast again, unless `rebroadcast` is
-   * false; one whose lookup failed is left for the next tick. Returns how many were settled.
+   * false; one whose lookup failed is left for the next tick. Intents with no receipt found, or whose lookup failed,
+   * go in `missed` when it is given. Returns how many were settled.
    */
   private async settleAll(
     intents: readonly IntentRecord[],
-    options: { rebroadcast: boolean; receipts?: ReadonlyMap<string, TransactionReceipt> | null } = {
-      rebroadcast: true,
-    },
+    options: {
+      rebroadcast: boolean;
+      receipts?: ReadonlyMap<string, TransactionReceipt> | null;
+      missed?: IntentRecord[];
+    } = { rebroadcast: true },
   ): Promise<number> {
     let settled = 0;
     for (let i = 0; i < intents.length; i += RECEIPTS_AT_ONCE) {
@@ -300,10 +319,8 @@ export class ReceiptTracker {
           return receipt ? { intent, receipt, kind: 'original' as const } : this.findMined(intent);
         }),
       );
-      settled += await settleMined(
-        this.deps,
-        found.filter((f): f is Mined => f !== null && f !== 'unknown'),
-      );
+      settled += await settleMined(this.deps, found.filter(isMined));
+      for (const [j, intent] of chunk.entries()) if (!isMined(found[j]!)) options.missed?.push(intent);
       if (!options.rebroadcast) continue;
       for (const [j, intent] of chunk.entries())
         if (found[j] === null && intent.status === 'signed') await submitSigned(this.deps, intent); // 11-submit.ts
@@ -328,6 +345,37 @@ export class ReceiptTracker {
         this.deps.log.info({ chainId }, 'the RPC has no eth_getBlockReceipts: receipts are looked up one by one');
       }
       return null;
+    }
+  }
+
+  /**
+   * Remember intents a followed block holds whose receipts were not found (or whose lookup failed): the block is not
+   * read again, so without this they would wait for the sweep (SWEEP_AFTER_MS).
+   */
+  private keepForRecheck(chainId: number, missed: readonly IntentRecord[]): void {
+    if (missed.length === 0) return;
+    const waiting = this.recheck.get(chainId) ?? new Map<string, { intent: IntentRecord; ticks: number }>();
+    this.recheck.set(chainId, waiting);
+    for (const intent of missed) waiting.set(intent.id, { intent, ticks: 0 });
+    this.deps.log.warn(
+      { chainId, intentIds: missed.map((i) => i.id) },
+      'receipts of transactions in a followed block were not found; looking them up again',
+    );
+  }
+
+  /** Look up again the receipts {@link keepForRecheck} kept; each is dropped once settled or after RECHECK_TICKS. */
+  private async recheckMissed(chainId: number): Promise<void> {
+    const waiting = this.recheck.get(chainId);
+    if (!waiting || waiting.size === 0) return;
+    const missed: IntentRecord[] = [];
+    await this.settleAll(
+      [...waiting.values()].map((w) => w.intent),
+      { rebroadcast: false, missed },
+    );
+    const still = new Set(missed.map((i) => i.id));
+    for (const [id, w] of waiting) {
+      w.ticks += 1;
+      if (!still.has(id) || w.ticks >= RECHECK_TICKS) waiting.delete(id);
     }
   }
 
