@@ -68,7 +68,10 @@ export class ReceiptTracker {
   /** Per chain, intents whose transactions a followed block holds but whose receipts were not found: looked up again. */
   private readonly recheck = new Map<number, Map<string, { intent: IntentRecord; ticks: number }>>();
   /** Sweeps under way, per chain: how old an intent must be to be looked at, and the last id looked at. */
-  private readonly sweeps = new Map<number, { olderThanMs: number; afterId: string; settled: number }>();
+  private readonly sweeps = new Map<
+    number,
+    { olderThanMs: number; afterId: string; settled: number; again: boolean }
+  >();
 
   constructor(
     private readonly deps: {
@@ -253,22 +256,24 @@ export class ReceiptTracker {
 
   /**
    * Start a sweep of the intents in flight (`signed` or `submitted`) for longer than `olderThanMs` — every one of
-   * them, in id order — unless one is under way (a sweep asked for with a lower age lowers the one under way).
-   * `signed` ones count too: a transaction can be mined before its status write lands.
+   * them, in id order. `signed` ones count too: a transaction can be mined before its status write lands. When one is
+   * under way it takes the lower of the two ages and, once it reaches the last id, goes round once more from the first:
+   * intents below its cursor (mined in the blocks a jump to the head skipped, say) are looked at too, and a backlog
+   * still ends (restarting at once would starve the ids at its end).
    */
   private startSweep(chainId: number, olderThanMs: number): void {
     const current = this.sweeps.get(chainId);
-    if (current && olderThanMs < current.olderThanMs) {
-      // Start over: intents below the cursor that the lower age now takes in (a jump over missed blocks) are looked at.
-      current.olderThanMs = olderThanMs;
-      current.afterId = FIRST_ID;
-    } else if (!current) this.sweeps.set(chainId, { olderThanMs, afterId: FIRST_ID, settled: 0 });
+    if (current) {
+      current.olderThanMs = Math.min(current.olderThanMs, olderThanMs);
+      current.again = true;
+    } else this.sweeps.set(chainId, { olderThanMs, afterId: FIRST_ID, settled: 0, again: false });
   }
 
   /**
    * Go on with the sweep under way on `chainId`, if any, for about `budgetMs`: settle from their receipts the intents
    * it reaches, PARALLEL at a time. The sweep never broadcasts (stale `signed` intents have their own check in poll).
-   * It ends when a page comes back short; the next tick goes on otherwise.
+   * It ends when a page comes back short (unless it goes round once more, see startSweep); the next tick goes on
+   * otherwise.
    */
   private async continueSweep(chainId: number, budgetMs: number): Promise<void> {
     const pass = this.sweeps.get(chainId);
@@ -286,7 +291,10 @@ export class ReceiptTracker {
         pass.afterId = chunk[chunk.length - 1]!.id;
         if (Date.now() >= until) return;
       }
-      if (page.length < BATCH) {
+      if (page.length < BATCH && pass.again) {
+        pass.again = false; // another sweep was asked for while this one ran: round once more
+        pass.afterId = FIRST_ID;
+      } else if (page.length < BATCH) {
         this.sweeps.delete(chainId);
         if (pass.settled > 0) this.deps.log.info({ chainId, settled: pass.settled }, 'tracker sweep settled intents');
         return;
