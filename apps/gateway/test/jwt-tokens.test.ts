@@ -3,7 +3,7 @@
  * after the signature. Hostile tokens are signed with the service's own key, so each one is refused for the one
  * thing wrong with it, never for its signature. The HTTP side is in jwt-attacks.int.test.ts.
  */
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, decodeJwt } from 'jose';
@@ -277,6 +277,33 @@ describe('claims a token signed with the right key must still have the right sha
       role: 'agent',
       tokenId: claims.jti,
     });
+  });
+});
+
+describe('a verified token is remembered by its exact text', () => {
+  test('the same token verifies again to the same principal; a copy with one signature character changed is refused', async () => {
+    const svc = new TokenService(options());
+    const { token: jwt } = await svc.issueAgentToken(randomUUID(), randomUUID());
+    const first = await svc.verify(jwt);
+    assert.equal(await svc.verify(jwt), first, 'the second answer is the remembered principal');
+    const [h, p, sig] = jwt.split('.') as [string, string, string];
+    const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+    await refused(flipped, /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/, svc);
+  });
+
+  test('a remembered token still expires: past exp and the skew it is refused as expired', async () => {
+    const svc = new TokenService(options({ expirySeconds: 60 }));
+    const { token: jwt } = await svc.issueAgentToken(randomUUID(), randomUUID());
+    const exp = decodeJwt(jwt).exp!;
+    assert.equal((await svc.verify(jwt)).kind, 'agent'); // remembered
+    mock.timers.enable({ apis: ['Date'], now: (exp + 4) * 1000 });
+    try {
+      assert.equal((await svc.verify(jwt)).kind, 'agent', 'within the 5 s skew it still verifies');
+      mock.timers.setTime((exp + 5) * 1000);
+      await refused(jwt, /ERR_JWT_EXPIRED/, svc);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { createPublicKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { Clawd402Error } from '@clawd402/protocol';
 import { loadRsaPrivateKey, loadRsaPublicKey, rsaJwkThumbprint, rsaPublicJwk, type RsaPublicJwk } from './jwt-keys.ts';
 import { StrictJsonError, parseStrictJson } from './jwt-strict-json.ts';
@@ -29,6 +30,8 @@ export interface TokenServiceOptions {
 export const MAX_TOKEN_CHARS = 4096;
 /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
+/** Tokens that passed every check, remembered by their exact text (least recently used forgotten first). */
+const VERIFIED_TOKENS = 4096;
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
@@ -62,6 +65,12 @@ class Refusal extends Error {
  * and nothing is ever fetched). Then jose's `jwtVerify` checks the signature with that one key, pinned to RS256, plus
  * `iss`, `aud`, `exp`, `nbf` and `iat` with 5 s of skew. Last, the claims must have exactly the principal's shape.
  * Every failure is `Clawd402Error('unauthenticated')`; the reason is in `error.cause` only.
+ *
+ * A token that passed all of it is remembered by its exact text (VERIFIED_TOKENS of them): the same bytes under the
+ * same keys pass the same checks, so an agent's next request with it costs a lookup instead of an RSA verification
+ * (the way Envoy's jwt_authn caches). Only its expiry is checked again, with the same skew; anything else — one
+ * character changed, another kid — is a different text and goes through every check. What a token cannot carry (a
+ * revoked API key, an ended session) is still checked on every request by the auth plugin.
  */
 export class TokenService {
   /** The kid of the current signing key: its RFC 7638 JWK thumbprint. */
@@ -69,6 +78,7 @@ export class TokenService {
   readonly #options: Readonly<Pick<TokenServiceOptions, 'issuer' | 'audience' | 'expirySeconds'>>;
   readonly #privateKey: KeyObject;
   readonly #keys: ReadonlyMap<string, VerificationKey>;
+  readonly #verified = new LRUCache<string, { principal: Principal; exp: number }>({ max: VERIFIED_TOKENS });
 
   constructor(options: TokenServiceOptions) {
     if (!Number.isSafeInteger(options.expirySeconds) || options.expirySeconds <= 0)
@@ -124,8 +134,14 @@ export class TokenService {
 
   /** Verify a bearer token. Any failure is `unauthenticated`; the reason is in `error.cause` (for the log). */
   async verify(token: string): Promise<Principal> {
+    const known = this.#verified.get(token);
+    // jose's test: expired once now − skew reaches exp (whole seconds).
+    if (known && Math.floor(Date.now() / 1000) - CLOCK_TOLERANCE_SECONDS < known.exp) return known.principal;
+    if (known) this.#verified.delete(token); // expired: the full check below refuses it with its reason
     try {
-      return await this.#verify(token);
+      const verified = await this.#verify(token);
+      this.#verified.set(token, verified);
+      return verified.principal;
     } catch (error) {
       // Fail closed: anything thrown, even an unexpected error, is a refusal. The reason names the check, never the
       // token's content.
@@ -141,7 +157,7 @@ export class TokenService {
     }
   }
 
-  async #verify(token: string): Promise<Principal> {
+  async #verify(token: string): Promise<{ principal: Principal; exp: number }> {
     if (typeof token !== 'string') throw new Refusal('not a string');
     if (token.length > MAX_TOKEN_CHARS) throw new Refusal('token too long');
     const segments = token.split('.');
@@ -172,7 +188,7 @@ export class TokenService {
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       maxTokenAge: expirySeconds, // also refuses an `iat` in the future
     });
-    return principalFromClaims(claims, expirySeconds);
+    return { principal: principalFromClaims(claims, expirySeconds), exp: claims.exp as number };
   }
 
   /** The public keys (current first, then previous) as a JWK Set, for `GET /.well-known/jwks.json`. */
