@@ -11,7 +11,7 @@ const listing = (keys: [string, KeyListing['backend']][]) => ({
 });
 
 describe('signing lane keys', { timeout: 10_000 }, () => {
-  test('keystore, HD and memory keys share at most four lanes per chain; a Ledger address has its own', async () => {
+  test('keystore, HD and memory keys share the shared lanes of their chain; a Ledger address has its own', async () => {
     const fast = Array.from({ length: 40 }, (_, i) => address(i + 1));
     const ledger = address(0xbeef);
     const keys = new SigningLaneKeys({

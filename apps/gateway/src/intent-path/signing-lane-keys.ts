@@ -1,7 +1,12 @@
 import type { KeyListing, ListKeysResult } from '@clawd402/protocol';
 
-/** How many signing lanes one chain's in-memory keys share in one gateway process. */
-export const SHARED_SIGNING_LANES = 4;
+/**
+ * How many signing lanes one chain's in-memory keys share in one gateway process. One: a lane signs one batch at a
+ * time and the next batch takes everything that queued meanwhile, so under load batches grow instead of transactions
+ * multiplying. Measured with 64 agents on 64 keys, 1 lane against 2 and 4: the fewest Postgres commits and the most
+ * intents a second (docs/benchmarks.md, seventh round).
+ */
+export const SHARED_SIGNING_LANES = 1;
 /** An address the signer did not list sends the listing to be read again, at most this often. */
 const RELIST_AFTER_MS = 5_000;
 
