@@ -49,9 +49,11 @@ const MAX_BATCH = 64;
 /**
  * Decision lanes per process. An agent always uses the same lane (its intents stay in arrival order); a lane's batch
  * may hold several agents, so many quiet agents share one transaction (and one audit-chain commit) instead of paying
- * one each. Batches of different lanes run in parallel.
+ * one each. Batches of different lanes run in parallel. One lane: the next batch takes everything that queued while
+ * one was written, so under load batches grow instead of transactions multiplying. With 64 agents, 1 lane against 4
+ * halved the gateway's CPU per intent (docs/benchmarks.md, seventh round).
  */
-const LANES = 4;
+const LANES = 1;
 
 function laneOf(agentId: string): string {
   let hash = 0;
