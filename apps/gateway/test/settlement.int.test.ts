@@ -1,6 +1,8 @@
 // Stage 13 (docs/money.md, Spend accounting): the tracker settles a block's intents together — one call for the
 // block's receipts, one write for their endings, one for their spend — and every spend bucket they share moves by the
 // sum of their true-ups, not by one of them.
+// A mined intent is never left for the 30 s sweep: not when its receipt lags its block, not when the tracker jumps over
+// the block while a sweep is under way (docs/submission.md, Following the chain).
 // Automine is off: the test mines the block and runs the tracker (support/submission.ts).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,5 +134,49 @@ describe('a block settles together', { timeout: 180_000 }, () => {
 
     await ctx.stack.app.services.tracker.poll(); // no new block, no sweep due: only the recheck can settle it
     assert.equal(await status(), 'confirmed');
+  });
+
+  test('a tracker that jumps to the head while a sweep is under way still settles the intents below the sweep cursor that were mined in the skipped blocks', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await postNativeTransfer(ctx.stack.baseUrl, ctx.token, RECIPIENTS[i % RECIPIENTS.length]!, '0.0001');
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      ids.push(res.body.id as string);
+    }
+    const client = ctx.stack.app.services.chains.client(31337) as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<unknown>
+    >;
+    const real = client.getTransactionReceipt!;
+    // 51 blocks (the first one mines the 40): the tracker jumps to the head and sweeps everything in flight. Receipt
+    // lookups take 400 ms here, eight at a time, and find nothing (a lagging RPC), so the sweep stops at its 1 s budget
+    // with its cursor partway through the 40 intents, having settled none.
+    client.getTransactionReceipt = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      throw new TransactionReceiptNotFoundError({ hash: (args[0] as { hash: Hash }).hash });
+    };
+    try {
+      await rpc(ctx.stack.anvil.rpcUrl, 'anvil_mine', ['0x33']);
+      await ctx.stack.app.services.tracker.poll();
+    } finally {
+      client.getTransactionReceipt = real;
+    }
+    const submitted = async () =>
+      (
+        await ctx.stack.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM intents WHERE id = ANY($1::uuid[]) AND status = 'submitted'`,
+          [ids],
+        )
+      ).rows[0]!.n;
+    assert.equal(await submitted(), 40, 'none was settled yet');
+
+    // The RPC catches up; 51 more blocks: the tracker jumps to the head again, with the sweep under way.
+    await rpc(ctx.stack.anvil.rpcUrl, 'anvil_mine', ['0x33']);
+    for (let tick = 0; tick < 5 && (await submitted()) > 0; tick++) await ctx.stack.app.services.tracker.poll();
+    assert.equal(
+      await submitted(),
+      0,
+      'every intent mined in the skipped blocks is settled, not left for the 30 s sweep',
+    );
   });
 });
