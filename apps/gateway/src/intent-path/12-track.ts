@@ -54,9 +54,10 @@ const isMined = (found: Mined | null | 'unknown'): found is Mined => found !== n
  * tick reads the blocks mined since the last one, finds the in-flight intents whose transactions they contain (one
  * indexed query per block) and settles them together from their receipts (two statements per block) — RPC cost grows
  * with blocks and with our own transactions, not with how long transactions wait. A block's intent whose receipt is
- * not found yet is looked up again on the next ticks (RECHECK_TICKS). A slow sweep looks up receipts of intents in flight for long (a restart, a missed block), and `signed` intents whose
- * broadcast failed are broadcast again. Every gateway process runs one; transitions are compare-and-set, so several
- * trackers never settle an intent twice. The `receipt-tracker` worker runs `poll()` (workers/gateway-workers.ts).
+ * not found yet is looked up again on the next ticks (RECHECK_TICKS). A slow sweep looks up receipts of intents in
+ * flight for long (a restart, a missed block), and `signed` intents whose broadcast failed are broadcast again. Every
+ * gateway process runs one; transitions are compare-and-set, so several trackers never settle an intent twice. The
+ * `receipt-tracker` worker runs `poll()` (workers/gateway-workers.ts).
  */
 export class ReceiptTracker {
   private readonly lastBlock = new Map<number, bigint>();
@@ -65,7 +66,7 @@ export class ReceiptTracker {
   private ticks = 0;
   /** Chains whose RPC answered that it has no `eth_getBlockReceipts`. */
   private readonly noBlockReceipts = new Set<number>();
-  /** Per chain, intents whose transactions a followed block holds but whose receipts were not found: looked up again. */
+  /** Per chain, intents a followed block holds whose receipts were not found: looked up again (recheckMissed). */
   private readonly recheck = new Map<number, Map<string, { intent: IntentRecord; ticks: number }>>();
   /** Sweeps under way, per chain: how old an intent must be to be looked at, and the last id looked at. */
   private readonly sweeps = new Map<
