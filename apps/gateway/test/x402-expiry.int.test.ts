@@ -112,6 +112,11 @@ describe('x402 authorisations at their expiry', { timeout: 300_000 }, () => {
     await sweep();
     assert.equal((await payment(id)).spend_state, 'committed');
     assert.equal(await spentUsd(), 0.01);
+    // The tracker's spend reconciliation closes a settled payment at its value: it paid no gas of ours, and releasing
+    // it (as for an intent that never reached the chain) would let the agent spend the same budget again.
+    await stack.app.services.tracker.reconcileSpend();
+    assert.notEqual((await payment(id)).spend_state, 'released');
+    assert.equal(await spentUsd(), 0.01);
   });
 
   test('a signed authorisation never used stays reserved until the latest block is the margin past validBefore, then is released and audited', async () => {

@@ -415,8 +415,9 @@ export async function spendByAsset(
 
 /**
  * Close an ended intent's open spend: one that was mined is trued up to what it really cost (its value if it
- * succeeded, plus gas used × effective gas price at the native price it was decided with, rounded up); one that
- * never reached the chain is released. Idempotent: does nothing for an intent whose spend is already closed or that
+ * succeeded, plus gas used × effective gas price at the native price it was decided with, rounded up); a confirmed
+ * payment mined by another's transaction (x402) is settled at its value; one that never reached the chain is
+ * released. Idempotent: does nothing for an intent whose spend is already closed or that
  * has not ended. Returns what happened.
  */
 export async function closeSpend(db: Queryable, intentId: string): Promise<'settled' | 'released' | null> {
@@ -448,6 +449,9 @@ export async function closeSpendBatch(
                                   ELSE div(gas_used * effective_gas_price
                                            * (valuation->'native'->>'usdPerUnitMicros')::numeric - 1,
                                            1000000000000000000) + 1 END)
+                     -- Settled by someone else's transaction (an x402 payment the facilitator submitted): its value,
+                     -- and no fee of ours. Never released: the money moved.
+                     WHEN status = 'confirmed' AND tx_hash IS NULL THEN COALESCE(value_usd_micros, 0)
                 END AS settled_usd
            FROM intents
           WHERE id = ANY($1::uuid[]) AND spend_state IN ('reserved', 'committed')
