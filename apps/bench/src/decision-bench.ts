@@ -136,11 +136,9 @@ function request(agent: Agent): DecisionRequest {
 
 /** Statement kinds DecisionLanes sends, for BENCH_DECISION_PROFILE. */
 const STATEMENT_KINDS: [RegExp, string][] = [
-  [/INSERT INTO intents[\s\S]*audit_append/, 'insertIntent: intent + event + audit record (one per intent)'],
-  [/INSERT INTO spend_scopes \(scope\) SELECT/, 'lockScopes: agent and key rows'],
-  [/FROM spend_scopes WHERE scope = 'global' FOR UPDATE/, 'lockGlobalScope'],
+  [/INSERT INTO intents[\s\S]*audit_append/, 'insertIntentsBatch: intents + events + audit records + reservations'],
+  [/INSERT INTO spend_scopes \(scope\) SELECT/, 'lockScopes: agent and key rows, then the global row'],
   [/FROM spend_buckets b JOIN/, 'readSpend'],
-  [/INSERT INTO spend_buckets/, 'reserveSpend'],
   [/^COMMIT$/, 'COMMIT (audit records chained under the audit lock, WAL flush)'],
   [/^BEGIN$/, 'BEGIN'],
 ];

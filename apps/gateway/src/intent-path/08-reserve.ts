@@ -10,7 +10,7 @@ import type { Logger } from '../domain/logger.ts';
 import { formatUsd } from '../domain/usd.ts';
 import { BREAKER_COLOURS, breakerLevel, levelRank, thresholdOfLevel, thresholdsOf } from '../money/breakers.ts';
 import type { Valuation } from '../money/price-book.ts';
-import { appendAuditBatch, type AuditEntry } from '../repositories/audit-repository.ts';
+import type { AuditEntry } from '../repositories/audit-repository.ts';
 import { insertIntentsBatch, transitionIntent, type NewIntent } from '../repositories/intents-repository.ts';
 import { enqueueNotification } from '../repositories/notifications-repository.ts';
 import {
@@ -18,7 +18,6 @@ import {
   agentScope,
   currentSpendMinute,
   keyScope,
-  lockGlobalScope,
   lockScopes,
   readSpend,
   reserveSpend,
@@ -63,12 +62,15 @@ function laneOf(agentId: string): string {
 
 /**
  * Stage 8 — reserve: deciding and reserving are one critical section across every gateway process, so parallel
- * requests cannot race past a limit. Intents queue in a few lanes per process (batch-lane.ts); a lane takes a batch in
- * one Postgres transaction that locks the spend scopes of its agents and keys (in a fixed order, so transactions
- * never wait in a cycle) and the global scope when it carries a limit, and reads their rolling spend. Then, intent by
- * intent, in memory and in arrival order, each decided with the reservations before it (07-decide.ts). It records the
- * whole batch in one statement — intents with everything earlier stages learnt, their events, their audit records —
- * creates approval requests (09-approve.ts), reserves what was approved, and records breaker changes before COMMIT.
+ * requests cannot race past a limit. Intents queue in a lane per process (batch-lane.ts); a lane takes a batch in one
+ * Postgres transaction. One statement locks the spend scopes of its agents and keys (in a fixed order, so
+ * transactions never wait in a cycle) and then the global scope when it carries a limit; the next reads their rolling
+ * spend (a statement of its own, so its snapshot is taken after the locks are held and sees every reservation
+ * committed before them). Then, intent by intent, in memory and in arrival order, each is decided with the
+ * reservations before it (07-decide.ts). One statement records the whole batch — intents with everything earlier
+ * stages learnt, their events, their audit records and the reservations of those approved — then approval requests
+ * are created (09-approve.ts) and breaker changes recorded before COMMIT: four round trips for the batch when nothing
+ * awaits a human and no breaker moves.
  *
  * `decide` resolves with the recorded intent, or null when an Idempotency-Key race was lost (the caller reads the
  * winner).
@@ -96,7 +98,7 @@ export class DecisionLanes {
         scopeNames.add(agentScope(job.principal.agentId));
         scopeNames.add(keyScope(job.principal.apiKeyId));
       }
-      const rows = await lockBatchScopes(client, [...scopeNames]);
+      const rows = await lockScopes(client, [...scopeNames]);
       const spend = await readSpend(client, [...scopeNames, GLOBAL_SCOPE]);
 
       // Decide every intent of the batch in memory, in arrival order, each seeing the reservations before it.
@@ -176,17 +178,13 @@ export class DecisionLanes {
         });
       }
 
-      // Record them: one statement for the intents and their events, one for their audit records (in order).
+      // Record them in one statement: the intents, their events, their audit records (in order) and reservations.
       const inserted = await insertIntentsBatch(
         client,
         decided.map((d) => d.row),
-      );
-      await appendAuditBatch(
-        client,
-        decided.filter((d) => inserted.has(d.row.id)).map((d) => d.audit),
+        decided.map((d) => d.audit),
       );
       const answers: BatchAnswer<IntentRecord | null>[] = [];
-      const reserved: string[] = [];
       for (const d of decided) {
         const record = inserted.get(d.row.id) ?? null;
         if (record === null && (d.row.money?.reserved ?? 0n) > 0n) {
@@ -195,10 +193,8 @@ export class DecisionLanes {
         }
         if (record !== null && record.status === 'pending_approval')
           await createApprovalRequest(client, record, d.decision, d.job.principal.agentId);
-        if (record !== null && (d.row.money?.reserved ?? 0n) > 0n) reserved.push(record.id);
         answers.push({ ok: true, value: record });
       }
-      await reserveSpend(client, reserved);
       await this.recordBreakers(client, rows, spend);
       faultPoint('reserve.before_commit'); // crash tests only (docs/recovery.md)
       return answers;
@@ -214,7 +210,7 @@ export class DecisionLanes {
     const { money } = this.deps;
     return withTransaction(this.deps.pool, async (client) => {
       const scopes = [agentScope(intent.agentId), keyScope(intent.apiKeyId ?? ''), GLOBAL_SCOPE];
-      const rows = await lockBatchScopes(client, scopes.slice(0, 2));
+      const rows = await lockScopes(client, scopes.slice(0, 2));
       const spend = await readSpend(client, scopes);
       const base: Decision = { ...intent.decision!, action: 'auto_approve' };
       const verdict = applyMoney(
@@ -298,18 +294,4 @@ export class DecisionLanes {
       }
     }
   }
-}
-
-/**
- * Lock the named scope rows (fixed order) and the global row, which is locked only when it carries a limit; its
- * breaker otherwise reads committed spend.
- */
-async function lockBatchScopes(client: pg.PoolClient, scopes: readonly string[]): Promise<Map<string, ScopeRow>> {
-  const { locked, global: globalRead } = await lockScopes(client, [...scopes]);
-  const rows = new Map(locked);
-  rows.set(
-    GLOBAL_SCOPE,
-    globalRead.limitDay !== null || globalRead.limitHour !== null ? await lockGlobalScope(client) : globalRead,
-  );
-  return rows;
 }

@@ -4,6 +4,7 @@ import { classifiedWrite } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 import { auditAppendCall, canonicalRecord, type AuditEntry } from './audit-repository.ts';
+import { RESERVE_BUCKETS_SQL } from './spend-repository.ts';
 import type { IntentRecord, IntentType, SigningRequestRecord } from '../domain/intent.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -214,15 +215,20 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
 }
 
 /**
- * Insert a batch of decided intents and their first history events in one statement (the decision lanes' hot path:
- * one round trip for the whole batch). Rows whose Idempotency-Key this agent already used are skipped; the result
- * holds only the rows inserted, keyed by id. The caller appends their audit records in the same transaction.
+ * Record a batch of decided intents in one statement (the decision lanes' hot path: one round trip for the whole
+ * batch): the intents, their first history events, their audit records (`audit[i]` describes `intents[i]`, appended
+ * in order) and the reservations of those that reserve, in their agent, key and global buckets. Rows whose
+ * Idempotency-Key this agent already used are skipped with their audit record and reservation; the result holds only
+ * the rows inserted, keyed by id. Run it in the transaction that locked the batch's spend scopes.
  */
 export async function insertIntentsBatch(
   db: Queryable,
   intents: readonly NewIntent[],
+  audit: readonly AuditEntry[],
 ): Promise<Map<string, IntentRecord>> {
   if (intents.length === 0) return new Map();
+  if (audit.length !== intents.length) throw new Error('insertIntentsBatch: one audit record per intent');
+  const at = new Date().toISOString();
   return classifiedWrite(async () => {
     const { rows } = await db.query<IntentRow>(
       prepared(
@@ -250,8 +256,17 @@ export async function insertIntentsBatch(
        ), event AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, NULL, status, jsonb_build_object('policy', decision->>'policy') FROM inserted
-       )
-       SELECT * FROM inserted`,
+       ), audited AS (
+         SELECT audit_append($29::timestamptz, a.actor, a.action, a.subject, a.record)
+           FROM (SELECT a.* FROM unnest($30::text[], $31::text[], $32::text[], $33::text[]) WITH ORDINALITY
+                             AS a(actor, action, subject, record, ord)
+                   JOIN v ON v.ord = a.ord JOIN inserted i ON i.id = v.id
+                  ORDER BY a.ord) a
+       ), r AS (
+         SELECT v.agent_id, v.api_key_id, date_trunc('minute', now()) AS spend_minute, v.reserved AS spend_usd_micros
+           FROM v JOIN inserted i ON i.id = v.id WHERE v.reserved > 0
+       ), ${RESERVE_BUCKETS_SQL}
+       SELECT inserted.* FROM inserted, (SELECT count(*) FROM audited) a, (SELECT count(*) FROM reserved) b`,
         [
           intents.map((i) => i.id),
           intents.map((i) => i.agentId),
@@ -285,6 +300,11 @@ export async function insertIntentsBatch(
           intents.map((i) => (i.money ? i.money.gas.toString() : null)),
           ...[0, 1, 2, 3, 4].map((k) => intents.map((i) => storedColumns(i)[k])),
           intents.map((i) => JSON.stringify(i.origin)),
+          at,
+          audit.map((e) => e.actor),
+          audit.map((e) => e.action),
+          audit.map((e) => e.subject),
+          audit.map((e) => canonicalRecord(at, e)),
         ],
       ),
     );

@@ -75,44 +75,43 @@ export const GLOBAL_SCOPE = 'global';
 
 /**
  * Lock the rows of `scopes` (created on first use) for the rest of the transaction, in a fixed order so that two
- * transactions never wait on each other in a cycle. The global row is not locked here (every agent would queue on
- * it); it is returned as read, and {@link lockGlobalScope} locks it when it carries a limit.
+ * transactions never wait on each other in a cycle, and then the global row, but only when it carries a limit: then
+ * every decision must see the exact global total. Without one, every agent would queue on it for nothing; it is
+ * returned as read and its breaker reads committed spend. One statement: UNION ALL runs its branches in order, so
+ * the global row is always locked after the others, as everywhere else.
  */
-export async function lockScopes(
-  client: Queryable,
-  scopes: readonly string[],
-): Promise<{ locked: Map<string, ScopeRow>; global: ScopeRow }> {
+export async function lockScopes(client: Queryable, scopes: readonly string[]): Promise<Map<string, ScopeRow>> {
   const sorted = [...new Set(scopes)].filter((s) => s !== GLOBAL_SCOPE).sort();
-  const { rows } = await client.query<ScopeDbRow & { locked: boolean }>(
+  const { rows } = await client.query<ScopeDbRow & { how: 'locked' | 'read' | 'global_locked' }>(
     prepared(
       `WITH locked AS (
        INSERT INTO spend_scopes (scope) SELECT s FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n
        ON CONFLICT (scope) DO UPDATE SET scope = excluded.scope
        RETURNING *
+     ), global_locked AS (
+       SELECT * FROM spend_scopes
+        WHERE scope = 'global' AND (limit_day_micros IS NOT NULL OR limit_hour_micros IS NOT NULL)
+        FOR UPDATE
      )
-     SELECT *, true AS locked FROM locked
+     SELECT *, 'locked' AS how FROM locked
      UNION ALL
-     SELECT *, false AS locked FROM spend_scopes WHERE scope = 'global'`,
+     SELECT *, 'read' AS how FROM spend_scopes WHERE scope = 'global'
+     UNION ALL
+     SELECT *, 'global_locked' AS how FROM global_locked`,
       [sorted],
     ),
   );
-  const locked = new Map<string, ScopeRow>();
+  const result = new Map<string, ScopeRow>();
   let global: ScopeRow | undefined;
   for (const row of rows) {
-    const { locked: isLocked, ...rest } = row;
-    if (isLocked) locked.set(row.scope, toScope(rest));
+    const { how, ...rest } = row;
+    if (how === 'locked') result.set(row.scope, toScope(rest));
+    // The locked read comes last and is the one to trust: it waited for whoever held the row.
     else global = toScope(rest);
   }
   if (!global) throw new Error('the global spend scope row is missing (migration 0005)');
-  return { locked, global };
-}
-
-/** Lock the global scope row (only when it carries a limit: then every decision must see the exact global total). */
-export async function lockGlobalScope(client: Queryable): Promise<ScopeRow> {
-  const { rows } = await client.query<ScopeDbRow>(
-    prepared(`SELECT * FROM spend_scopes WHERE scope = 'global' FOR UPDATE`, []),
-  );
-  return toScope(rows[0]!);
+  result.set(GLOBAL_SCOPE, global);
+  return result;
 }
 
 /** The rows of `scopes` that exist, as committed (no lock; a scope without a row has no limits yet). */
@@ -182,8 +181,30 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
 }
 
 /**
- * Add the reservations of newly decided intents to their agent, key and global buckets (this minute), in one
- * statement. Reads the amounts from the intents themselves, so only intents actually inserted count.
+ * The bucket side of new reservations, as CTEs after an `r` CTE that returns one row per reserving intent with
+ * `agent_id`, `api_key_id`, `spend_minute` and `spend_usd_micros`: its agent's, key's and global shard's buckets of that
+ * minute grow by the amount and count one more, each bucket written once, in a fixed order (scope, minute, shard) so
+ * two transactions never wait on each other in a cycle. Ends with a `reserved` CTE.
+ */
+export const RESERVE_BUCKETS_SQL = `reserve_parts AS (
+       SELECT 'agent:' || agent_id AS scope, spend_minute AS minute, 0::smallint AS shard, spend_usd_micros AS usd FROM r
+       UNION ALL
+       SELECT 'key:' || api_key_id, spend_minute, 0::smallint, spend_usd_micros FROM r WHERE api_key_id IS NOT NULL
+       UNION ALL
+       SELECT 'global', spend_minute, ${SHARD_OF('agent_id')}, spend_usd_micros FROM r
+     ), reserved AS (
+       INSERT INTO spend_buckets (scope, minute, shard, usd_micros, count)
+       SELECT scope, minute, shard, sum(usd), count(*) FROM reserve_parts
+        GROUP BY scope, minute, shard ORDER BY scope, minute, shard
+       ON CONFLICT (scope, minute, shard) DO UPDATE
+         SET usd_micros = spend_buckets.usd_micros + excluded.usd_micros, count = spend_buckets.count + excluded.count
+       RETURNING 1
+     )`;
+
+/**
+ * Add the reservations of intents decided earlier in this transaction to their buckets, in one statement (an intent
+ * approved by a human: 08-reserve.ts). Reads the amounts from the intents themselves, so only intents actually
+ * recorded count. A batch of fresh decisions reserves in the statement that records it (insertIntentsBatch).
  */
 export async function reserveSpend(client: Queryable, intentIds: readonly string[]): Promise<void> {
   if (intentIds.length === 0) return;
@@ -192,17 +213,8 @@ export async function reserveSpend(client: Queryable, intentIds: readonly string
       `WITH r AS (
        SELECT agent_id, api_key_id, spend_minute, spend_usd_micros FROM intents
         WHERE id = ANY($1::uuid[]) AND spend_state = 'reserved'
-     ), parts AS (
-       SELECT 'agent:' || agent_id AS scope, spend_minute AS minute, 0::smallint AS shard, spend_usd_micros AS usd FROM r
-       UNION ALL
-       SELECT 'key:' || api_key_id, spend_minute, 0::smallint, spend_usd_micros FROM r WHERE api_key_id IS NOT NULL
-       UNION ALL
-       SELECT 'global', spend_minute, ${SHARD_OF('agent_id')}, spend_usd_micros FROM r
-     )
-     INSERT INTO spend_buckets (scope, minute, shard, usd_micros, count)
-     SELECT scope, minute, shard, sum(usd), count(*) FROM parts GROUP BY scope, minute, shard ORDER BY scope, minute, shard
-     ON CONFLICT (scope, minute, shard) DO UPDATE
-       SET usd_micros = spend_buckets.usd_micros + excluded.usd_micros, count = spend_buckets.count + excluded.count`,
+     ), ${RESERVE_BUCKETS_SQL}
+     SELECT count(*) FROM reserved`,
       [intentIds],
     ),
   );
