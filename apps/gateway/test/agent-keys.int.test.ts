@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createUser } from '../src/repositories/users-repository.ts';
 import { hashPassword } from '../src/lib/api-keys.ts';
+import { findAgentKeyAccess } from '../src/repositories/agents-repository.ts';
 import { RECIPIENTS, callJson, count, postIntent, startStack, type Stack } from './support/stack.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -160,6 +161,33 @@ describe('agents and API keys', { timeout: 300_000 }, () => {
     assert.equal(await listStatus(other.baseUrl, token), 401, 'another process refuses the live token at once');
     assert.equal(await listStatus(stack.baseUrl, token), 401);
     assert.equal(await tokenStatus(other.baseUrl, created.body.apiKey), 401);
+  });
+
+  test('key checks that share a round trip are answered each for its own key: live 200, revoked 401', async () => {
+    const live = await admin('POST', '/admin/agents', { name: 'batch-live-bot', signerAddress: stack.signerAddress });
+    const gone = await admin('POST', '/admin/agents', { name: 'batch-gone-bot', signerAddress: stack.signerAddress });
+    const [liveToken, goneToken] = [await stack.token(live.body.apiKey), await stack.token(gone.body.apiKey)];
+    assert.equal((await admin('POST', `/admin/keys/${gone.body.apiKeyId}/revoke`)).status, 200);
+    // 40 at once on one process: their key checks queue behind each other and travel together.
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => listStatus(other.baseUrl, i % 2 === 0 ? liveToken : goneToken)),
+    );
+    assert.deepEqual(
+      statuses,
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 200 : 401)),
+    );
+    // The lookup itself: a key answers only for the agent it belongs to, and an id that is no UUID for nobody.
+    const answers = await findAgentKeyAccess(stack.pool, [
+      { apiKeyId: live.body.apiKeyId, agentId: live.body.agentId },
+      { apiKeyId: live.body.apiKeyId, agentId: gone.body.agentId },
+      { apiKeyId: gone.body.apiKeyId, agentId: gone.body.agentId },
+      { apiKeyId: "x' OR true --", agentId: live.body.agentId },
+      { apiKeyId: live.body.apiKeyId, agentId: live.body.agentId },
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a.context?.signerAddress ?? null),
+      [stack.signerAddress, null, null, null, stack.signerAddress],
+    );
   });
 
   test('rotation issues a new key and keeps the old one valid for the overlap window only', async () => {

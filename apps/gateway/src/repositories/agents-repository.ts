@@ -26,41 +26,58 @@ export async function findApiKey(pool: pg.Pool, keyId: string): Promise<ApiKeyRe
   return row ? { id: row.id, agentId: row.agent_id, secretHash: row.secret_hash, usable: row.usable } : null;
 }
 
+export interface AgentKeyAccess {
+  context: { signerAddress: Address; scopes: KeyScopes } | null;
+  quarantinedUntil: Date | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * What every agent request checks, in one round trip: the signer address and scopes the agent acts with, if its API
- * key is still usable (not revoked, not expired) and the agent is enabled (`context` null otherwise), and until when
- * the key is quarantined, if it is (docs/intent-hygiene.md). Read on every agent request, never cached, so
- * revocation and quarantine take effect at once on every process.
+ * What every agent request checks: the signer address and scopes the agent acts with, if its API key is still usable
+ * (not revoked, not expired) and the agent is enabled (`context` null otherwise), and until when the key is
+ * quarantined, if it is (docs/intent-hygiene.md). Read on every agent request, never cached, so revocation and
+ * quarantine take effect at once on every process. Several requests' checks go in one round trip: `keys[i]` is
+ * answered by the result's i-th entry. An id that is not a UUID (no key has one) is answered as unusable.
  */
 export async function findAgentKeyAccess(
   db: Pick<pg.Pool, 'query'>,
-  apiKeyId: string,
-  agentId: string,
-): Promise<{ context: { signerAddress: Address; scopes: KeyScopes } | null; quarantinedUntil: Date | null }> {
-  const { rows } = await db.query<{
-    signer_address: Address;
-    scope_chains: string[] | null;
-    scope_types: string[] | null;
-    quarantined_until: Date | null;
-  }>(
-    prepared(
-      `SELECT a.signer_address, k.scope_chains, k.scope_types, h.quarantined_until
-         FROM api_keys k JOIN agents a ON a.id = k.agent_id
-         LEFT JOIN api_key_hygiene h ON h.api_key_id = k.id AND h.quarantined_until > now()
-        WHERE k.id = $1 AND k.agent_id = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
-          AND a.disabled_at IS NULL`,
-      [apiKeyId, agentId],
-    ),
-  );
-  const row = rows[0];
-  if (!row) return { context: null, quarantinedUntil: null };
-  return {
-    context: {
-      signerAddress: row.signer_address,
-      scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types },
-    },
-    quarantinedUntil: row.quarantined_until,
-  };
+  keys: readonly { apiKeyId: string; agentId: string }[],
+): Promise<AgentKeyAccess[]> {
+  const asked = keys.filter((k) => UUID.test(k.apiKeyId) && UUID.test(k.agentId));
+  const { rows } =
+    asked.length === 0
+      ? { rows: [] }
+      : await db.query<{
+          key_id: string;
+          agent_id: string;
+          signer_address: Address;
+          scope_chains: string[] | null;
+          scope_types: string[] | null;
+          quarantined_until: Date | null;
+        }>(
+          prepared(
+            `SELECT k.id AS key_id, k.agent_id, a.signer_address, k.scope_chains, k.scope_types, h.quarantined_until
+               FROM api_keys k JOIN agents a ON a.id = k.agent_id
+               LEFT JOIN api_key_hygiene h ON h.api_key_id = k.id AND h.quarantined_until > now()
+              WHERE k.id = ANY($1::uuid[]) AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+                AND a.disabled_at IS NULL`,
+            [[...new Set(asked.map((k) => k.apiKeyId))]],
+          ),
+        );
+  const byKey = new Map(rows.map((r) => [r.key_id, r]));
+  return keys.map(({ apiKeyId, agentId }) => {
+    const row = byKey.get(apiKeyId.toLowerCase());
+    // The key must belong to the agent the token names, as in a per-key lookup `WHERE k.agent_id = $agent`.
+    if (row?.agent_id !== agentId.toLowerCase()) return { context: null, quarantinedUntil: null };
+    return {
+      context: {
+        signerAddress: row.signer_address,
+        scopes: { chains: row.scope_chains?.map(Number) ?? null, types: row.scope_types },
+      },
+      quarantinedUntil: row.quarantined_until,
+    };
+  });
 }
 
 export async function touchApiKey(pool: pg.Pool, id: string): Promise<void> {

@@ -1,22 +1,35 @@
 import type pg from 'pg';
 import { Clawd402Error, logEvent } from '@clawd402/protocol';
-import type { Address } from 'viem';
-import type { KeyScopes } from '../domain/agent.ts';
 import type { Logger } from '../domain/logger.ts';
 import { parseApiKey, verifySecret } from '../lib/api-keys.ts';
-import { findAgentKeyAccess, findApiKey, touchApiKey } from '../repositories/agents-repository.ts';
+import { BatchLanes } from '../intent-path/batch-lane.ts';
+import { findAgentKeyAccess, findApiKey, touchApiKey, type AgentKeyAccess } from '../repositories/agents-repository.ts';
 import { activeIpBlock } from '../repositories/auth-failures-repository.ts';
 import { recordKeySighting } from '../repositories/incidents-repository.ts';
 import { touchSession } from '../repositories/sessions-repository.ts';
 import { clientNetwork } from '../security/client-address.ts';
 import type { TokenService } from '../security/tokens.ts';
 
+/** Key checks answered by one round trip, at most. */
+const KEY_CHECK_BATCH = 256;
+
 /**
  * What authentication reads from Postgres: the API-key exchange for an access token, and the per-request re-checks a
  * token cannot carry (the key still usable and not quarantined, the session still active).
  */
 export class AuthService {
-  constructor(private readonly deps: { pool: pg.Pool; tokens: TokenService }) {}
+  /**
+   * The per-request key checks, in one lane: the first goes at once; those that arrive while it is answered go
+   * together in the next round trip. Each is still read from Postgres after its request arrived, never cached.
+   */
+  private readonly keyChecks: BatchLanes<{ apiKeyId: string; agentId: string }, AgentKeyAccess>;
+
+  constructor(private readonly deps: { pool: pg.Pool; tokens: TokenService }) {
+    this.keyChecks = new BatchLanes(
+      async (batch) => (await findAgentKeyAccess(deps.pool, batch)).map((value) => ({ ok: true, value })),
+      KEY_CHECK_BATCH,
+    );
+  }
 
   /**
    * Exchange an agent API key for an access token. The key is checked with argon2id once; unknown key ids cost the same
@@ -62,11 +75,8 @@ export class AuthService {
    * An agent token's key as it stands now: null when the key is revoked or expired or the agent disabled; otherwise
    * its signer and scopes, and until when it is quarantined (null when it is not).
    */
-  async agentKey(
-    apiKeyId: string,
-    agentId: string,
-  ): Promise<{ context: { signerAddress: Address; scopes: KeyScopes } | null; quarantinedUntil: Date | null }> {
-    return findAgentKeyAccess(this.deps.pool, apiKeyId, agentId);
+  agentKey(apiKeyId: string, agentId: string): Promise<AgentKeyAccess> {
+    return this.keyChecks.run('keys', { apiKeyId, agentId });
   }
 
   /** Slide a user session's idle window; null when the session has ended. */
