@@ -20,7 +20,7 @@ import { readHalts } from '../repositories/halts-repository.ts';
 import {
   attemptsAtNonce,
   findIntent,
-  lockIntents,
+  lockSigningBatch,
   markSignedBatch,
   transitionIntent,
 } from '../repositories/intents-repository.ts';
@@ -131,19 +131,14 @@ export class SigningLanes {
     const stored = await withTransaction(pool, async (client) => {
       const firstNonce = await lockNextNonces(client, chainId, pending);
       faultPoint('sign.after_nonce'); // crash tests only (docs/recovery.md)
-      const current = await lockIntents(
+      // The intents, locked, and the kill switch and pauses, read here under the nonce lock rather than trusted from
+      // memory: a process that missed the NOTIFY still signs nothing once the switch is committed (docs/killswitch.md).
+      const { intents: current, ...halts } = await lockSigningBatch(
         client,
         batch.map((job) => job.intent.id),
+        [...new Set(batch.flatMap((job) => scopesOf(job.intent, chainId)))],
       );
       const now = Date.now();
-      // The kill switch and pauses, read here under the nonce lock rather than trusted from memory: a process that
-      // missed the NOTIFY still signs nothing once the switch is committed (docs/killswitch.md).
-      const halts = await readHalts(
-        client,
-        [...new Set(batch.flatMap((job) => scopesOf(job.intent, chainId)))],
-        undefined,
-        { lockKillSwitch: true },
-      );
       live = [];
       for (const job of batch) {
         const row = current.get(job.intent.id);

@@ -123,20 +123,15 @@ export interface HaltFacts {
   inactive: boolean;
 }
 
+/** The halts that apply, as committed. A signing batch reads them with its locked intents (lockSigningBatch). */
 export async function readHalts(
   db: Queryable,
   scopes: readonly PauseScope[],
   principal?: { agentId: string; apiKeyId: string | null },
-  options: { lockKillSwitch?: boolean } = {},
 ): Promise<HaltFacts> {
-  // lockKillSwitch (a signing transaction): FOR SHARE on the switch's row. Engaging updates that row, so it waits
-  // for a signing transaction that read the switch released, and a signing transaction that reads after the update
-  // waits for the engage to commit and reads it engaged. Either way the engage's in-flight cancellation, which runs
-  // after its commit, sees every transaction signed with the switch released.
   const { rows } = await db.query<{ engaged: boolean; paused: PauseScope[]; inactive: boolean }>(
     prepared(
-      `WITH ks AS (SELECT engaged FROM killswitch WHERE id${options.lockKillSwitch ? ' FOR SHARE' : ''})
-       SELECT (SELECT engaged FROM ks) AS engaged,
+      `SELECT (SELECT engaged FROM killswitch WHERE id) AS engaged,
               ARRAY(SELECT scope FROM pauses WHERE scope = ANY($1::text[])) AS paused,
               COALESCE((SELECT disabled_at IS NOT NULL FROM agents WHERE id = $2::uuid), false)
                 OR COALESCE((SELECT revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= now())

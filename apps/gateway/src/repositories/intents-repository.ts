@@ -830,6 +830,38 @@ export async function lockIntents(client: Queryable, ids: readonly string[]): Pr
   return new Map(rows.map((r) => [r.id, toRecord(r)]));
 }
 
+/**
+ * What a signing batch reads under its nonce lock, in one statement: its intents, locked as {@link lockIntents} locks
+ * them, and the halts that apply — the kill switch, read FOR SHARE (engaging it updates that row, so an engage and a
+ * batch wait for each other: the batch reads the switch as the engage left it; docs/killswitch.md), and which of
+ * `scopes` are paused.
+ */
+export async function lockSigningBatch(
+  client: Queryable,
+  ids: readonly string[],
+  scopes: readonly string[],
+): Promise<{ intents: Map<string, IntentRecord>; killSwitch: boolean; paused: string[] }> {
+  const { rows } = await client.query<Partial<IntentRow> & { ks_engaged: boolean; ks_paused: string[] }>(
+    prepared(
+      `WITH ks AS (SELECT engaged FROM killswitch WHERE id FOR SHARE),
+            locked AS (SELECT ${COLUMNS} FROM intents WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+       SELECT h.ks_engaged, h.ks_paused, l.*
+         FROM (SELECT (SELECT engaged FROM ks) AS ks_engaged,
+                      ARRAY(SELECT scope FROM pauses WHERE scope = ANY($2::text[])) AS ks_paused) h
+         LEFT JOIN locked l ON true`,
+      [ids, scopes],
+    ),
+  );
+  const first = rows[0]!;
+  return {
+    intents: new Map(
+      rows.filter((r) => r.id !== null && r.id !== undefined).map((r) => [r.id!, toRecord(r as IntentRow)]),
+    ),
+    killSwitch: first.ks_engaged,
+    paused: first.ks_paused,
+  };
+}
+
 /** One transaction signed for an intent's nonce (or a filler's). */
 export interface TransactionAttempt {
   txHash: string;
