@@ -22,8 +22,6 @@ export const GATEWAY_FAULT_POINTS = [
   'submit.after_broadcast',
   /** Stage 13: the tracker holds the receipt, before the intent's ending is written. */
   'settle.before_write',
-  /** Stage 13: the ending is written, before the reservation is trued up. */
-  'settle.before_spend_close',
 ] as const;
 
 /** The signer's named points. */

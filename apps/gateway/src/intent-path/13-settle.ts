@@ -4,7 +4,7 @@ import type { TransactionReceipt } from 'viem';
 import type { IntentRecord } from '../domain/intent.ts';
 import type { Logger } from '../domain/logger.ts';
 import { markSettledBatch, type SettledRow } from '../repositories/intents-repository.ts';
-import { closeSpend, closeSpendBatch, findUnsettledSpend } from '../repositories/spend-repository.ts';
+import { closeSpend, findUnsettledSpend } from '../repositories/spend-repository.ts';
 
 export interface SettleDeps {
   pool: pg.Pool;
@@ -23,7 +23,7 @@ export interface Mined {
  * its cancellation was mined, `cancelled` (or `expired`, when its deadline asked for the cancellation), having moved
  * nothing — with its audit record, and the intent's reservation is trued up to what the transaction really cost (gas
  * used × effective price, not the worst case reserved). Called by the tracker (12-track.ts) with the receipts of a
- * block's intents, or of one intent: the endings are written in one statement, then the spends closed in one more.
+ * block's intents, or of one intent: the endings and the spends are written in one statement (markSettledBatch).
  * Compare-and-set: a second tracker settling the same intent changes nothing. Returns how many intents it ended.
  */
 export async function settleMined(deps: SettleDeps, mined: readonly Mined[]): Promise<number> {
@@ -37,12 +37,6 @@ export async function settleMined(deps: SettleDeps, mined: readonly Mined[]): Pr
       txHash: row.txHash,
       status: row.status,
     });
-  // True the reservations up to what the transactions really cost (the sweep retries if this fails).
-  if (moved.length > 0)
-    await trueUp(
-      deps,
-      moved.map((row) => row.id),
-    );
   return moved.length;
 }
 
@@ -105,11 +99,4 @@ export async function closeOpenSpend(deps: SettleDeps, limit: number): Promise<n
     if (await closeSpend(deps.pool, id)) closed += 1;
   }
   return closed;
-}
-
-async function trueUp(deps: SettleDeps, intentIds: string[]): Promise<void> {
-  faultPoint('settle.before_spend_close'); // crash tests only (docs/recovery.md)
-  await closeSpendBatch(deps.pool, intentIds).catch((error: unknown) =>
-    deps.log.error({ err: error, intentIds }, 'could not settle spend'),
-  );
 }

@@ -4,7 +4,7 @@ import { classifiedWrite } from '../db/errors.ts';
 import { prepared } from '../db/pool.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 import { auditAppendCall, canonicalRecord, type AuditEntry } from './audit-repository.ts';
-import { RESERVE_BUCKETS_SQL } from './spend-repository.ts';
+import { RESERVE_BUCKETS_SQL, adjustBucketsSql, settledUsdSql } from './spend-repository.ts';
 import type { IntentRecord, IntentType, SigningRequestRecord } from '../domain/intent.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -625,9 +625,11 @@ export interface SettledRow {
 
 /**
  * Move a batch of mined intents from `signed` or `submitted` to their endings with the receipts' figures, their
- * history events and one audit record each, in one statement (one turn of the audit chain for the batch): how the
- * tracker settles a block. Compare-and-set: an intent no longer in flight (another tracker settled it, it was
- * cancelled) is left alone, gets no record, and is missing from what this returns.
+ * history events and one audit record each, and close their spends — trued up to what the transactions really cost
+ * (settledUsdSql), or released — with their buckets, in one statement (one turn of the audit chain for the batch): how
+ * the tracker settles a block. Compare-and-set: an intent no longer in flight (another tracker settled it, it was
+ * cancelled) is left alone, gets no record, and is missing from what this returns. A spend already closed stays as it
+ * is.
  */
 export async function markSettledBatch(db: Queryable, batch: readonly SettledRow[]): Promise<IntentRecord[]> {
   if (batch.length === 0) return [];
@@ -642,24 +644,45 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
            AS v(id, status, tx_hash, block_number, gas_used, effective_gas_price, error_code, error_message, detail,
                 action, subject, record, ord)
        ), previous AS (
-         SELECT i.id, i.status FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+         SELECT i.id, i.status, i.spend_state IN ('reserved', 'committed') AS spend_open, i.spend_minute,
+                i.spend_usd_micros, i.valuation, i.value_usd_micros
+           FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+       ), closing AS (
+         SELECT p.*, ${settledUsdSql({
+           status: 'v.status',
+           txHash: 'v.tx_hash',
+           gasUsed: 'v.gas_used',
+           effectiveGasPrice: 'v.effective_gas_price',
+           valuation: 'p.valuation',
+           valueUsd: 'p.value_usd_micros',
+         })} AS settled_usd
+           FROM previous p JOIN v ON v.id = p.id
        ), moved AS (
          UPDATE intents i SET status = v.status, updated_at = now(), tx_hash = v.tx_hash, block_number = v.block_number,
                 gas_used = v.gas_used, effective_gas_price = v.effective_gas_price, raw_tx = NULL,
-                error_code = COALESCE(v.error_code, i.error_code), error_message = COALESCE(v.error_message, i.error_message)
-           FROM v, previous p
-          WHERE i.id = v.id AND p.id = v.id AND p.status IN ('signed', 'submitted')
+                error_code = COALESCE(v.error_code, i.error_code), error_message = COALESCE(v.error_message, i.error_message),
+                spend_state = CASE WHEN NOT c.spend_open THEN i.spend_state
+                                   WHEN c.settled_usd IS NULL THEN 'released' ELSE 'settled' END,
+                spend_usd_micros = CASE WHEN c.spend_open THEN COALESCE(c.settled_usd, 0)::bigint
+                                        ELSE i.spend_usd_micros END
+           FROM v, closing c
+          WHERE i.id = v.id AND c.id = v.id AND c.status IN ('signed', 'submitted')
          RETURNING ${COLUMNS.split(',')
            .map((c) => `i.${c.trim()}`)
-           .join(', ')}, p.status AS previous_status, v.detail AS event_detail, v.action, v.subject, v.record, v.ord
+           .join(', ')}, c.status AS previous_status, v.detail AS event_detail, v.action, v.subject, v.record, v.ord,
+                   c.spend_open, c.spend_minute, i.spend_usd_micros - c.spend_usd_micros AS delta,
+                   (CASE WHEN c.settled_usd IS NULL THEN -1 ELSE 0 END)::int AS count_delta
        ), events AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, previous_status, status, event_detail FROM moved
        ), audited AS (
          SELECT audit_append($13::timestamptz, 'system:tracker', m.action, m.subject, m.record)
            FROM (SELECT * FROM moved ORDER BY ord) m
-       )
-       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
+       ), closed AS (
+         SELECT agent_id, api_key_id, spend_minute, delta, count_delta FROM moved WHERE spend_open
+       ), ${adjustBucketsSql('closed')}
+       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a, (SELECT count(*) FROM adjusted) b
+        ORDER BY moved.ord`,
         [
           batch.map((b) => b.id),
           batch.map((b) => b.status),

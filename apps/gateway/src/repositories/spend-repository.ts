@@ -221,22 +221,47 @@ export async function reserveSpend(client: Queryable, intentIds: readonly string
 }
 
 /**
- * The bucket side of a spend change, as CTEs after a `moved` CTE that returns one row per intent changed with
+ * The bucket side of a spend change, as CTEs after a `source` CTE that returns one row per intent changed with
  * `agent_id`, `api_key_id`, `spend_minute`, `delta` (micro-USD) and `count_delta`: the agent's, the key's and the
  * agent's global shard's buckets of the intent's minute move by the same amounts — each bucket once, by the sum over
  * the intents that share it. Ends with an `adjusted` CTE.
  */
-const ADJUST_BUCKETS_SQL = `parts AS (
+export const adjustBucketsSql = (source: string): string => `parts AS (
          SELECT scope, shard, spend_minute, sum(delta) AS delta, sum(count_delta) AS count_delta FROM (
-           SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta, count_delta FROM moved
-           UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta, count_delta FROM moved WHERE api_key_id IS NOT NULL
-           UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta, count_delta FROM moved
+           SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta, count_delta FROM ${source}
+           UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta, count_delta FROM ${source} WHERE api_key_id IS NOT NULL
+           UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta, count_delta FROM ${source}
          ) each GROUP BY scope, shard, spend_minute
        ), adjusted AS (
          UPDATE spend_buckets b SET usd_micros = b.usd_micros + p.delta, count = b.count + p.count_delta
            FROM parts p WHERE b.scope = p.scope AND b.minute = p.spend_minute AND b.shard = p.shard
          RETURNING 1
        )`;
+
+/**
+ * What an ended intent's spend settles at, in micro-USD, as a SQL expression over the columns `c` names: exact
+ * (numeric). Its value when it was confirmed, plus the fee its receipt says it paid (gas used × effective price) at the
+ * native price it was valued with, rounded up: div(wei × micro-USD per native unit − 1, 10^18) + 1. Null when there is
+ * nothing to true up from (no receipt figures, or no native price): then the spend is released.
+ */
+export const settledUsdSql = (c: {
+  status: string;
+  txHash: string;
+  gasUsed: string;
+  effectiveGasPrice: string;
+  valuation: string;
+  valueUsd: string;
+}): string => `CASE WHEN ${c.gasUsed} IS NOT NULL AND ${c.effectiveGasPrice} IS NOT NULL
+                          AND ${c.valuation}->'native'->>'usdPerUnitMicros' IS NOT NULL
+                     THEN (CASE WHEN ${c.status} = 'confirmed' THEN COALESCE(${c.valueUsd}, 0) ELSE 0 END)
+                          + (CASE WHEN ${c.gasUsed} * ${c.effectiveGasPrice} = 0 THEN 0
+                                  ELSE div(${c.gasUsed} * ${c.effectiveGasPrice}
+                                           * (${c.valuation}->'native'->>'usdPerUnitMicros')::numeric - 1,
+                                           1000000000000000000) + 1 END)
+                     -- Settled by someone else's transaction (an x402 payment the facilitator submitted): its value,
+                     -- and no fee of ours. Never released: the money moved.
+                     WHEN ${c.status} = 'confirmed' AND ${c.txHash} IS NULL THEN COALESCE(${c.valueUsd}, 0)
+                END`;
 
 /**
  * Move an intent's recorded spend to `newUsd` (micro-USD) and state `to`, adjusting its buckets by the difference —
@@ -267,7 +292,7 @@ export async function adjustSpend(
            FROM old WHERE i.id = old.id
          RETURNING i.id, old.agent_id, old.api_key_id, old.spend_minute, i.spend_usd_micros - old.spend_usd_micros AS delta,
                    $5::int AS count_delta
-       ), ${ADJUST_BUCKETS_SQL}
+       ), ${adjustBucketsSql('moved')}
        SELECT id FROM moved, (SELECT count(*) FROM adjusted) a`,
         [intentId, from, change.to, newUsd, countDelta],
       ),
@@ -446,25 +471,14 @@ export async function closeSpendBatch(
   intentIds: readonly string[],
 ): Promise<Map<string, 'settled' | 'released'>> {
   if (intentIds.length === 0) return new Map();
-  // One statement: read the intents' receipt figures and valuations under their row locks, work out the true costs in
-  // numeric (exact), and move the spend and its buckets. `settled_usd` is null when there is nothing to true up from:
-  // then the spend is released. The fee rounds up: div(wei × micro-USD per native unit − 1, 10^18) + 1.
+  // One statement: read the intents' receipt figures and valuations under their row locks, work out the true costs
+  // (settledUsdSql), and move the spend and its buckets.
   return classifiedWrite(async () => {
     const { rows } = await db.query<{ id: string; to_state: 'settled' | 'released' }>(
       prepared(
         `WITH cur AS (
          SELECT id, agent_id, api_key_id, spend_minute, spend_usd_micros,
-                CASE WHEN gas_used IS NOT NULL AND effective_gas_price IS NOT NULL
-                          AND valuation->'native'->>'usdPerUnitMicros' IS NOT NULL
-                     THEN (CASE WHEN status = 'confirmed' THEN COALESCE(value_usd_micros, 0) ELSE 0 END)
-                          + (CASE WHEN gas_used * effective_gas_price = 0 THEN 0
-                                  ELSE div(gas_used * effective_gas_price
-                                           * (valuation->'native'->>'usdPerUnitMicros')::numeric - 1,
-                                           1000000000000000000) + 1 END)
-                     -- Settled by someone else's transaction (an x402 payment the facilitator submitted): its value,
-                     -- and no fee of ours. Never released: the money moved.
-                     WHEN status = 'confirmed' AND tx_hash IS NULL THEN COALESCE(value_usd_micros, 0)
-                END AS settled_usd
+                ${settledUsdSql({ status: 'status', txHash: 'tx_hash', gasUsed: 'gas_used', effectiveGasPrice: 'effective_gas_price', valuation: 'valuation', valueUsd: 'value_usd_micros' })} AS settled_usd
            FROM intents
           WHERE id = ANY($1::uuid[]) AND spend_state IN ('reserved', 'committed')
             AND status IN ('confirmed', 'failed', 'rejected', 'cancelled', 'expired', 'dropped')
@@ -477,7 +491,7 @@ export async function closeSpendBatch(
            FROM cur c WHERE i.id = c.id
          RETURNING i.id, c.agent_id, c.api_key_id, c.spend_minute, i.spend_usd_micros - c.spend_usd_micros AS delta,
                    (CASE WHEN c.settled_usd IS NULL THEN -1 ELSE 0 END)::int AS count_delta, i.spend_state AS to_state
-       ), ${ADJUST_BUCKETS_SQL}
+       ), ${adjustBucketsSql('moved')}
        SELECT id, to_state FROM moved, (SELECT count(*) FROM adjusted) a`,
         [intentIds],
       ),
