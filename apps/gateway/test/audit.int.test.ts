@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { nativeTransfer, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 import { TSX_LOADER } from '../src/dev/signer-process.ts';
-import { verifyAuditChain } from '../src/repositories/audit-repository.ts';
+import { withTransaction } from '../src/db/pool.ts';
+import { appendAudit, verifyAuditChain } from '../src/repositories/audit-repository.ts';
 
 const VERIFY_CLI = new URL('../src/cli/audit-verify.ts', import.meta.url).pathname;
 
@@ -46,6 +47,55 @@ describe('hash-chained audit log', () => {
     const cli = runVerify(stack.db.url);
     assert.equal(cli.status, 0, cli.stdout);
     assert.match(cli.stdout, new RegExp(`audit log verified: ${result.rows} rows`));
+  });
+
+  test('records of concurrent transactions chain in queue order, each transaction together, with no gap; a rollback leaves none', async () => {
+    const head = Number((await stack.pool.query('SELECT COALESCE(max(seq), 0)::int AS n FROM audit_log')).rows[0].n);
+    const txs = 16;
+    const per = 5;
+    await Promise.all([
+      ...Array.from({ length: txs }, (_, t) =>
+        withTransaction(stack.pool, async (client) => {
+          for (let i = 0; i < per; i++) {
+            await appendAudit(client, {
+              actor: 'system:test',
+              action: 'test.chain',
+              subject: i === 2 ? null : `tx:${t}`,
+              data: { t, i },
+            });
+          }
+        }),
+      ),
+      withTransaction(stack.pool, async (client) => {
+        await appendAudit(client, { actor: 'system:test', action: 'test.rolled_back', subject: null, data: {} });
+        throw new Error('roll back');
+      }).catch(() => {}),
+    ]);
+    // Other work of the stack (its tracker) may chain records meanwhile: the checks below pick the test's out.
+    const { rows } = await stack.pool.query<{ seq: number; action: string; record: string }>(
+      `SELECT seq::int AS seq, action, record FROM audit_log WHERE seq > $1 ORDER BY seq`,
+      [head],
+    );
+    assert.deepEqual(
+      rows.map((r) => Number(r.seq)),
+      rows.map((_, k) => head + 1 + k),
+      'no gap in seq',
+    );
+    assert.ok(!rows.some((r) => r.action === 'test.rolled_back'), 'the rolled-back record is not chained');
+    const chained = rows
+      .filter((r) => r.action === 'test.chain')
+      .map((r) => ({ seq: Number(r.seq), ...(JSON.parse(r.record) as { data: { t: number; i: number } }).data }));
+    assert.equal(chained.length, txs * per, 'every record chained once');
+    for (let t = 0; t < txs; t++) {
+      const mine = chained.filter((c) => c.t === t);
+      assert.deepEqual(
+        mine.map((c) => [c.seq - mine[0]!.seq, c.i]),
+        Array.from({ length: per }, (_, i) => [i, i]),
+        "a transaction's records are together, in the order it queued them",
+      );
+    }
+    assert.equal((await stack.pool.query('SELECT count(*)::int AS n FROM audit_pending')).rows[0].n, 0);
+    assert.equal((await verifyAuditChain(stack.pool)).ok, true);
   });
 
   test('UPDATE, DELETE and TRUNCATE of audit rows are refused by the database', async () => {
