@@ -314,14 +314,17 @@ export async function pipelineScenarios(stack: Stack, options: PipelineOptions):
 }
 
 /**
- * The pipeline with the issue's seed policy active beside the dev policy, on one fresh agent and one gateway
- * process, alternating activation (POST /admin/policies/:version/activate) between slices. Both sets auto-approve
+ * The pipeline with the issue's seed policy active beside the dev policy, on fresh agents (one per slice) and one
+ * gateway process, alternating activation (POST /admin/policies/:version/activate) between slices. Both sets auto-approve
  * these intents (0.000001 ETH to anvil account 1), so the difference is what evaluating the set costs the pipeline.
  */
 export async function policyScenarios(stack: Stack, options: PipelineOptions): Promise<PipelineRow[]> {
   const owner = await stack.loginAs('owner');
-  const agent = await stack.newAgent('bench-policy-agent');
-  const token = await stack.token(agent.apiKey);
+  // A fresh agent for every slice: the seed set's `daily_limit_usd: 500` counts an agent's whole day, and one agent
+  // through every slice of a fast run passes it (its intents are then rejected, and counted as errors).
+  let agents = 0;
+  const freshToken = async (): Promise<string> =>
+    stack.token((await stack.newAgent(`bench-policy-agent-${(agents += 1)}`)).apiKey);
   const sets = [
     {
       label: 'dev policy set (packages/policy/examples/dev-policy.yaml)',
@@ -357,8 +360,9 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
     }
     throw new Error(`gateway never loaded policy version ${version}`);
   };
-  const run = (duration: number, latencies?: number[]) =>
-    cannon(
+  const run = async (duration: number, latencies?: number[]) => {
+    const token = await freshToken();
+    return cannon(
       {
         url: `${gateway.baseUrl}/v1/intents`,
         connections: options.connections,
@@ -373,6 +377,7 @@ export async function policyScenarios(stack: Stack, options: PipelineOptions): P
       },
       latencies,
     );
+  };
   try {
     const tallies = sets.map(() => ({ latencies: [] as number[], seconds: 0, errors: 0, cpu: 0, signed: 0 }));
     for (const version of versions) {
