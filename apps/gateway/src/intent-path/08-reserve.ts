@@ -69,8 +69,8 @@ function laneOf(agentId: string): string {
  * committed before them). Then, intent by intent, in memory and in arrival order, each is decided with the
  * reservations before it (07-decide.ts). One statement records the whole batch — intents with everything earlier
  * stages learnt, their events, their audit records and the reservations of those approved — then approval requests
- * are created (09-approve.ts) and breaker changes recorded before COMMIT: four round trips for the batch when nothing
- * awaits a human and no breaker moves.
+ * are created (09-approve.ts) and breaker changes recorded before COMMIT: five round trips for the batch, BEGIN and
+ * COMMIT included, when nothing awaits a human and no breaker moves.
  *
  * `decide` resolves with the recorded intent, or null when an Idempotency-Key race was lost (the caller reads the
  * winner).

@@ -102,13 +102,16 @@ export async function lockScopes(client: Queryable, scopes: readonly string[]): 
     ),
   );
   const result = new Map<string, ScopeRow>();
-  let global: ScopeRow | undefined;
+  let read: ScopeRow | undefined;
+  let locked: ScopeRow | undefined;
   for (const row of rows) {
     const { how, ...rest } = row;
     if (how === 'locked') result.set(row.scope, toScope(rest));
-    // The locked read comes last and is the one to trust: it waited for whoever held the row.
-    else global = toScope(rest);
+    else if (how === 'global_locked') locked = toScope(rest);
+    else read = toScope(rest);
   }
+  // The locked read is the one to trust when there is one: it waited for whoever held the row, and saw its change.
+  const global = locked ?? read;
   if (!global) throw new Error('the global spend scope row is missing (migration 0005)');
   result.set(GLOBAL_SCOPE, global);
   return result;
