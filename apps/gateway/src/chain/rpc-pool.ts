@@ -1,5 +1,6 @@
 import { createPublicClient, fallback, http, type PublicClient, type Transport } from 'viem';
 import { logEvent, type EventLogger as Logger } from '@clawd402/protocol';
+import { createRpcFetch } from './rpc-fetch.ts';
 
 /** The health of one endpoint, by label (`rpc #1`, `relay #2`): never its URL. */
 export interface EndpointHealth {
@@ -72,6 +73,9 @@ export class RpcPool {
           name: `${options.role} #${i + 1}`,
           retryCount: 0,
           timeout: this.timeoutMs,
+          // undici's `request` rather than `fetch` (rpc-fetch.ts), which reads and bounds the answer itself.
+          fetchFn: createRpcFetch() as unknown as typeof fetch,
+          maxResponseBodySize: false,
           ...(options.batch ? { batch: { batchSize: 100, wait: 0 } } : {}),
         }),
         secrets,
