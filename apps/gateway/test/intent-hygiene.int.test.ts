@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePrivateKey } from 'viem/accounts';
 import { createPool } from '../src/db/pool.ts';
+import { verifyAuditChain } from '../src/repositories/audit-repository.ts';
 import {
   HITS_BEFORE_DISABLE,
   HYGIENE_REVOKED_REASON,
@@ -49,6 +50,27 @@ describe('intent hygiene on the real stack', () => {
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.memo, 'invoice 2026-11 for api usage');
+  });
+
+  test('a memo with quotes, backslashes, braces and non-ASCII text is stored and audited as sent', async () => {
+    // The batch statements carry their rows as one JSON document (db/pool.ts jsonRows): nothing in a string may be
+    // escaped twice or lost on the way into a text or jsonb column, or into an audit record.
+    const memo = 'pay "ops" {team} \\ back\\slash, naïve café – 🚀 \'quoted\' [x] \\"mixed\\"';
+    const res = await postIntent(stack.baseUrl, await stack.token(), { ...clean, memo });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.memo, memo);
+    const { rows } = await stack.pool.query<{ memo: string; decision: { policy: string } }>(
+      'SELECT memo, decision FROM intents WHERE id = $1',
+      [res.body.id],
+    );
+    assert.equal(rows[0]!.memo, memo);
+    assert.equal(typeof rows[0]!.decision.policy, 'string', 'the decision went in as a JSON object, not a string');
+    const records = await stack.pool.query<{ record: string }>('SELECT record FROM audit_log WHERE subject = $1', [
+      `intent:${res.body.id}`,
+    ]);
+    assert.ok(records.rows.length >= 1);
+    for (const r of records.rows) assert.equal(typeof JSON.parse(r.record).data, 'object');
+    assert.equal((await verifyAuditChain(stack.pool)).ok, true);
   });
 
   test('emails, phone numbers, card numbers and SSNs are redacted from the stored memo', async () => {

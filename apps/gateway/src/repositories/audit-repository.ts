@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { classifiedWrite } from '../db/errors.ts';
-import { prepared } from '../db/pool.ts';
+import { jsonRows, jsonRowsSql, prepared } from '../db/pool.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
 import type { AuditFinding, AuditFindingKind } from '../domain/audit-findings.ts';
 import { canonicalJson } from '../lib/canonical-json.ts';
@@ -25,6 +25,16 @@ const GENESIS = '0'.repeat(64);
 
 export function canonicalRecord(at: string, entry: AuditEntry): string {
   return canonicalJson({ at, actor: entry.actor, action: entry.action, subject: entry.subject, data: entry.data });
+}
+
+/** The columns of {@link auditRows}, for jsonRowsSql. */
+export const AUDIT_ROW_COLUMNS = { actor: 'text', action: 'text', subject: 'text', record: 'text' } as const;
+
+/** Audit records as one jsonRows parameter (read with `jsonRowsSql(n, alias, AUDIT_ROW_COLUMNS)`), in order. */
+export function auditRows(at: string, entries: readonly AuditEntry[]): string {
+  return jsonRows(
+    entries.map((e) => ({ actor: e.actor, action: e.action, subject: e.subject, record: canonicalRecord(at, e) })),
+  );
 }
 
 /**
@@ -64,15 +74,9 @@ export async function appendAuditBatch(
     await client.query(
       prepared(
         `SELECT audit_append($1::timestamptz, t.actor, t.action, t.subject, t.record)
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(actor, action, subject, record, ord)
+         FROM ${jsonRowsSql(2, 't', AUDIT_ROW_COLUMNS)}
         ORDER BY t.ord`,
-        [
-          iso,
-          entries.map((e) => e.actor),
-          entries.map((e) => e.action),
-          entries.map((e) => e.subject),
-          entries.map((e) => canonicalRecord(iso, e)),
-        ],
+        [iso, auditRows(iso, entries)],
       ),
     );
   });

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { Decision, IntentOrigin, IntentStatus, SimulationView, SwapView } from '@clawd402/protocol';
 import { classifiedWrite } from '../db/errors.ts';
-import { prepared } from '../db/pool.ts';
+import { jsonRows, jsonRowsSql, prepared } from '../db/pool.ts';
 import { SqlConditions } from '../db/sql-conditions.ts';
-import { auditAppendCall, canonicalRecord, type AuditEntry } from './audit-repository.ts';
+import { AUDIT_ROW_COLUMNS, auditAppendCall, auditRows, canonicalRecord, type AuditEntry } from './audit-repository.ts';
 import { RESERVE_BUCKETS_SQL, adjustBucketsSql, settledUsdSql } from './spend-repository.ts';
 import type { IntentRecord, IntentType, SigningRequestRecord } from '../domain/intent.ts';
 
@@ -214,6 +214,38 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
   });
 }
 
+/** The rows insertIntentsBatch records, as its first parameter (jsonRows) holds them. */
+const INTENT_ROWS_SQL = jsonRowsSql(1, 'v', {
+  id: 'uuid',
+  agent_id: 'uuid',
+  api_key_id: 'uuid',
+  idempotency_key: 'text',
+  request_hash: 'text',
+  status: 'text',
+  type: 'text',
+  chain_id: 'bigint',
+  from_address: 'text',
+  to_address: 'text',
+  recipient: 'text',
+  asset: 'text',
+  amount: 'numeric',
+  decimals: 'int',
+  data: 'text',
+  memo: 'text',
+  decision: 'jsonb',
+  value_usd: 'bigint',
+  fee_usd: 'bigint',
+  reserved: 'bigint',
+  valuation: 'jsonb',
+  gas_limit: 'numeric',
+  simulation: 'jsonb',
+  swap: 'jsonb',
+  deadline: 'timestamptz',
+  signing_request: 'jsonb',
+  signing_digest: 'text',
+  origin: 'jsonb',
+});
+
 /**
  * Record a batch of decided intents in one statement (the decision lanes' hot path: one round trip for the whole
  * batch): the intents, their first history events, their audit records (`audit[i]` describes `intents[i]`, appended
@@ -233,13 +265,7 @@ export async function insertIntentsBatch(
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-                              $9::text[], $10::text[], $11::text[], $12::text[], $13::numeric[], $14::int[], $15::text[], $16::text[],
-                              $17::jsonb[], $18::bigint[], $19::bigint[], $20::bigint[], $21::jsonb[], $22::numeric[],
-                              $23::jsonb[], $24::jsonb[], $25::timestamptz[], $26::jsonb[], $27::text[], $28::jsonb[])
-           WITH ORDINALITY AS v(id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
-                                to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd, fee_usd, reserved,
-                                valuation, gas_limit, simulation, swap, deadline, signing_request, signing_digest, origin, ord)
+         SELECT * FROM ${INTENT_ROWS_SQL}
        ), inserted AS (
          INSERT INTO intents (id, agent_id, api_key_id, idempotency_key, request_hash, status, type, chain_id, from_address,
            to_address, recipient, asset, amount, decimals, data, memo, decision, value_usd_micros, fee_usd_micros,
@@ -257,9 +283,8 @@ export async function insertIntentsBatch(
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, NULL, status, jsonb_build_object('policy', decision->>'policy') FROM inserted
        ), audited AS (
-         SELECT audit_append($29::timestamptz, a.actor, a.action, a.subject, a.record)
-           FROM (SELECT a.* FROM unnest($30::text[], $31::text[], $32::text[], $33::text[]) WITH ORDINALITY
-                             AS a(actor, action, subject, record, ord)
+         SELECT audit_append($2::timestamptz, a.actor, a.action, a.subject, a.record)
+           FROM (SELECT a.* FROM ${jsonRowsSql(3, 'a', AUDIT_ROW_COLUMNS)}
                    JOIN v ON v.ord = a.ord JOIN inserted i ON i.id = v.id
                   ORDER BY a.ord) a
        ), r AS (
@@ -268,43 +293,49 @@ export async function insertIntentsBatch(
        ), ${RESERVE_BUCKETS_SQL}
        SELECT inserted.* FROM inserted, (SELECT count(*) FROM audited) a, (SELECT count(*) FROM reserved) b`,
         [
-          intents.map((i) => i.id),
-          intents.map((i) => i.agentId),
-          intents.map((i) => i.apiKeyId),
-          intents.map((i) => i.idempotencyKey),
-          intents.map((i) => i.requestHash),
-          intents.map((i) => i.status),
-          intents.map((i) => i.type),
-          intents.map((i) => i.chainId),
-          intents.map((i) => i.from),
-          intents.map((i) => i.to),
-          intents.map((i) => i.recipient),
-          intents.map((i) => i.asset),
-          intents.map((i) => i.amount.toString()),
-          intents.map((i) => i.decimals),
-          intents.map((i) => i.data),
-          intents.map((i) => i.memo),
-          intents.map((i) => JSON.stringify(i.decision)),
-          intents.map((i) => i.money?.valueUsd?.toString() ?? null),
-          intents.map((i) => i.money?.feeUsd?.toString() ?? null),
-          intents.map((i) => (i.money?.reserved ?? 0n).toString()),
-          intents.map((i) =>
-            i.money
-              ? JSON.stringify({
-                  ...i.money.valuation,
-                  maxFeePerGas: i.money.fees.maxFeePerGas.toString(),
-                  maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString(),
-                })
-              : null,
+          jsonRows(
+            intents.map((i) => {
+              const s = i.stored;
+              return {
+                id: i.id,
+                agent_id: i.agentId,
+                api_key_id: i.apiKeyId,
+                idempotency_key: i.idempotencyKey,
+                request_hash: i.requestHash,
+                status: i.status,
+                type: i.type,
+                chain_id: i.chainId,
+                from_address: i.from,
+                to_address: i.to,
+                recipient: i.recipient,
+                asset: i.asset,
+                amount: i.amount.toString(),
+                decimals: i.decimals,
+                data: i.data,
+                memo: i.memo,
+                decision: i.decision,
+                value_usd: i.money?.valueUsd?.toString() ?? null,
+                fee_usd: i.money?.feeUsd?.toString() ?? null,
+                reserved: (i.money?.reserved ?? 0n).toString(),
+                valuation: i.money
+                  ? {
+                      ...i.money.valuation,
+                      maxFeePerGas: i.money.fees.maxFeePerGas.toString(),
+                      maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString(),
+                    }
+                  : null,
+                gas_limit: i.money ? i.money.gas.toString() : null,
+                simulation: s?.simulation ?? null,
+                swap: s?.swap ?? null,
+                deadline: s?.deadline ?? null,
+                signing_request: s?.signing ? s.signing.request : null,
+                signing_digest: s?.signing?.digest ?? null,
+                origin: i.origin,
+              };
+            }),
           ),
-          intents.map((i) => (i.money ? i.money.gas.toString() : null)),
-          ...[0, 1, 2, 3, 4].map((k) => intents.map((i) => storedColumns(i)[k])),
-          intents.map((i) => JSON.stringify(i.origin)),
           at,
-          audit.map((e) => e.actor),
-          audit.map((e) => e.action),
-          audit.map((e) => e.subject),
-          audit.map((e) => canonicalRecord(at, e)),
+          auditRows(at, audit),
         ],
       ),
     );
@@ -497,10 +528,17 @@ export async function markSignedBatch(
     client.query<IntentRow>(
       prepared(
         `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
-                              $8::numeric[], $9::text[])
-           WITH ORDINALITY
-           AS v(id, from_address, nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, route, ord)
+         SELECT * FROM ${jsonRowsSql(1, 'v', {
+           id: 'uuid',
+           from_address: 'text',
+           nonce: 'bigint',
+           tx_hash: 'text',
+           raw_tx: 'text',
+           gas_limit: 'numeric',
+           max_fee_per_gas: 'numeric',
+           max_priority_fee_per_gas: 'numeric',
+           route: 'text',
+         })}
        ), moved AS (
          UPDATE intents i SET status = 'signed', from_address = v.from_address, nonce = v.nonce, tx_hash = v.tx_hash,
                 raw_tx = v.raw_tx, gas_limit = v.gas_limit, max_fee_per_gas = v.max_fee_per_gas, updated_at = now(),
@@ -520,31 +558,32 @@ export async function markSignedBatch(
                 v.max_priority_fee_per_gas, m.raw_tx, 'system:gateway'
            FROM moved m JOIN v ON v.id = m.id
        ), audited AS (
-         SELECT audit_append($10::timestamptz, a.actor, a.action, a.subject, a.record)
-           FROM unnest($11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS a(actor, action, subject, record, ord)
+         SELECT audit_append($2::timestamptz, a.actor, a.action, a.subject, a.record)
+           FROM ${jsonRowsSql(3, 'a', AUDIT_ROW_COLUMNS)}
            JOIN v ON v.ord = a.ord JOIN moved m ON m.id = v.id
           ORDER BY a.ord
        ), consumed AS (
          UPDATE nonces n SET next_nonce = c.next, updated_at = now()
-           FROM unnest($16::text[], $17::bigint[]) AS c(address, next)
-          WHERE n.chain_id = $15 AND n.address = c.address
+           FROM unnest($5::text[], $6::bigint[]) AS c(address, next)
+          WHERE n.chain_id = $4 AND n.address = c.address
        )
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) c`,
         [
-          batch.map((b) => b.id),
-          batch.map((b) => b.from),
-          batch.map((b) => b.nonce),
-          batch.map((b) => b.txHash),
-          batch.map((b) => b.raw),
-          batch.map((b) => b.gasLimit.toString()),
-          batch.map((b) => b.maxFeePerGas.toString()),
-          batch.map((b) => b.maxPriorityFeePerGas.toString()),
-          batch.map((b) => b.route),
+          jsonRows(
+            batch.map((b) => ({
+              id: b.id,
+              from_address: b.from,
+              nonce: b.nonce,
+              tx_hash: b.txHash,
+              raw_tx: b.raw,
+              gas_limit: b.gasLimit.toString(),
+              max_fee_per_gas: b.maxFeePerGas.toString(),
+              max_priority_fee_per_gas: b.maxPriorityFeePerGas.toString(),
+              route: b.route,
+            })),
+          ),
           at,
-          audit.map((e) => e.actor),
-          audit.map((e) => e.action),
-          audit.map((e) => e.subject),
-          audit.map((e) => canonicalRecord(at, e)),
+          auditRows(at, audit),
           nonces.chainId,
           nonces.next.map((n) => n.address),
           nonces.next.map((n) => n.next),
@@ -584,7 +623,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS v(id, record, ord)
+         SELECT * FROM ${jsonRowsSql(1, 'v', { id: 'uuid', record: 'text' })}
        ), locked AS (
          SELECT i.id FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
        ), moved AS (
@@ -597,11 +636,11 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, 'signed', 'submitted', '{}'::jsonb FROM moved
        ), audited AS (
-         SELECT audit_append($3::timestamptz, 'system:gateway', 'intent.submitted', 'intent:' || m.id, m.record)
+         SELECT audit_append($2::timestamptz, 'system:gateway', 'intent.submitted', 'intent:' || m.id, m.record)
            FROM (SELECT * FROM moved ORDER BY ord) m
        )
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
-        [batch.map((b) => b.id), records, at],
+        [jsonRows(batch.map((b, i) => ({ id: b.id, record: records[i] }))), at],
       ),
     );
     return rows.map(toRecord);
@@ -638,11 +677,20 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
     const { rows } = await db.query<IntentRow>(
       prepared(
         `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
-                              $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::text[])
-           WITH ORDINALITY
-           AS v(id, status, tx_hash, block_number, gas_used, effective_gas_price, error_code, error_message, detail,
-                action, subject, record, ord)
+         SELECT * FROM ${jsonRowsSql(1, 'v', {
+           id: 'uuid',
+           status: 'text',
+           tx_hash: 'text',
+           block_number: 'numeric',
+           gas_used: 'numeric',
+           effective_gas_price: 'numeric',
+           error_code: 'text',
+           error_message: 'text',
+           detail: 'jsonb',
+           action: 'text',
+           subject: 'text',
+           record: 'text',
+         })}
        ), previous AS (
          SELECT i.id, i.status, i.spend_state IN ('reserved', 'committed') AS spend_open, i.spend_minute,
                 i.spend_usd_micros, i.valuation, i.value_usd_micros
@@ -676,7 +724,7 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, previous_status, status, event_detail FROM moved
        ), audited AS (
-         SELECT audit_append($13::timestamptz, 'system:tracker', m.action, m.subject, m.record)
+         SELECT audit_append($2::timestamptz, 'system:tracker', m.action, m.subject, m.record)
            FROM (SELECT * FROM moved ORDER BY ord) m
        ), closed AS (
          SELECT agent_id, api_key_id, spend_minute, delta, count_delta FROM moved WHERE spend_open
@@ -684,18 +732,22 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a, (SELECT count(*) FROM adjusted) b
         ORDER BY moved.ord`,
         [
-          batch.map((b) => b.id),
-          batch.map((b) => b.status),
-          batch.map((b) => b.txHash),
-          batch.map((b) => b.blockNumber.toString()),
-          batch.map((b) => b.gasUsed.toString()),
-          batch.map((b) => b.effectiveGasPrice.toString()),
-          batch.map((b) => b.error?.error_code ?? null),
-          batch.map((b) => b.error?.error_message ?? null),
-          batch.map((b) => JSON.stringify(b.detail)),
-          batch.map((b) => b.audit.action),
-          batch.map((b) => b.audit.subject),
-          batch.map((b) => canonicalRecord(at, b.audit)),
+          jsonRows(
+            batch.map((b) => ({
+              id: b.id,
+              status: b.status,
+              tx_hash: b.txHash,
+              block_number: b.blockNumber.toString(),
+              gas_used: b.gasUsed.toString(),
+              effective_gas_price: b.effectiveGasPrice.toString(),
+              error_code: b.error?.error_code ?? null,
+              error_message: b.error?.error_message ?? null,
+              detail: b.detail,
+              action: b.audit.action,
+              subject: b.audit.subject,
+              record: canonicalRecord(at, b.audit),
+            })),
+          ),
           at,
         ],
       ),
