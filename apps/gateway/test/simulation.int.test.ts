@@ -3,16 +3,20 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  createPublicClient,
   encodeFunctionData,
   erc20Abi,
   getAddress,
+  http,
   parseAbi,
   parseEther,
   parseUnits,
   type Address,
   type Hex,
 } from 'viem';
-import { deployPermitToken, uniswapV2Artifact } from '@clawd402/testkit';
+import { anvilRpc, deployPermitToken, uniswapV2Artifact } from '@clawd402/testkit';
+import type { ChainRegistry } from '../src/chain/chain-registry.ts';
+import { Simulator } from '../src/chain/simulator.ts';
 import { RECIPIENTS, getJson, postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 import { postNativeTransfer } from './support/suite.ts';
 import { fundSigner } from './support/test-usd.ts';
@@ -181,6 +185,38 @@ describe('simulation before the decision', () => {
       [tokens.status, tokens.body.code, tokens.body.details.asset],
       [422, 'insufficient_funds', getAddress(tusd)],
     );
+  });
+
+  test("a signer's balance is read once per block, again in a new block, and again when it falls short", async () => {
+    const methods: string[] = [];
+    const client = createPublicClient({
+      transport: http(stack.anvil.rpcUrl, {
+        onFetchRequest: async (request) => {
+          const body = JSON.parse(await request.clone().text()) as { method: string } | { method: string }[];
+          for (const c of [body].flat()) methods.push(c.method);
+        },
+      }),
+    });
+    const simulator = new Simulator({ client: () => client } as unknown as ChainRegistry);
+    const who = '0x000000000000000000000000000000000000b0b0' as const;
+    const reads = () => methods.filter((m) => m === 'eth_getBalance').length;
+    await anvilRpc(stack.anvil.rpcUrl, 'anvil_setBalance', [who, '0x64']);
+    await anvilRpc(stack.anvil.rpcUrl, 'evm_mine', []);
+    const first = await Promise.all([1, 2, 3].map(() => simulator.nativeBalance(31337, who)));
+    assert.deepEqual(first, [100n, 100n, 100n]);
+    assert.equal(await simulator.nativeBalance(31337, who), 100n);
+    assert.equal(reads(), 1, 'four reads at one block: one eth_getBalance');
+
+    // A development chain changes the balance without a block: the kept answer stands, a fresh read sees it.
+    await anvilRpc(stack.anvil.rpcUrl, 'anvil_setBalance', [who, '0xc8']);
+    assert.equal(await simulator.nativeBalance(31337, who), 100n);
+    assert.equal(await simulator.nativeBalance(31337, who, { fresh: true }), 200n);
+    assert.equal(reads(), 2);
+
+    await anvilRpc(stack.anvil.rpcUrl, 'anvil_setBalance', [who, '0x12c']);
+    await anvilRpc(stack.anvil.rpcUrl, 'evm_mine', []);
+    assert.equal(await simulator.nativeBalance(31337, who), 300n, 'a new block: read again');
+    assert.equal(reads(), 3);
   });
 
   test('a transaction that needs more gas than SIMULATION_GAS_CAP is refused with gas_limit_exceeded', async () => {

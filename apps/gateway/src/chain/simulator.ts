@@ -10,6 +10,7 @@ import {
   type PublicClient,
 } from 'viem';
 import { Clawd402Error } from '@clawd402/protocol';
+import { LRUCache } from 'lru-cache';
 import type { ChainRegistry } from './chain-registry.ts';
 
 /** The pseudo-address `eth_simulateV1` with `traceTransfers` logs native-coin transfers from (as ERC-20 Transfer logs). */
@@ -133,13 +134,41 @@ const MAX_REASON_CHARS = 200;
  * fails closed.
  */
 /** What a simulation needs of the block it runs on. */
-type LatestBlock = { number: bigint; gasLimit: bigint; timestamp: bigint };
+type LatestBlock = { number: bigint; hash: Hex | null; gasLimit: bigint; timestamp: bigint };
+
+/** Addresses whose balance at the latest block is kept (one entry each, replaced when the block changes). */
+const BALANCES_KEPT = 10_000;
 
 export class Simulator {
   /** The latest block being fetched, per chain: concurrent simulations share one eth_getBlockByNumber. */
   private readonly latest = new Map<number, Promise<LatestBlock>>();
+  /** `chainId:address` → its native balance at the block `hash` (a pending read is kept too, and shared). */
+  private readonly balances = new LRUCache<string, { hash: Hex; balance: Promise<bigint> }>({ max: BALANCES_KEPT });
 
   constructor(private readonly chains: ChainRegistry) {}
+
+  /**
+   * The native balance of `address` at the chain's latest block, read no earlier than this call (the block is fetched
+   * as for a simulation, shared with those in flight). Reads of one address at one block share one `eth_getBalance`:
+   * the state at a block hash never changes, so the answer is the one a fresh read would give, and a busy address
+   * costs one read per block rather than one per intent. A failed read is not kept. `fresh` reads again whatever is
+   * kept: a development chain can change a balance without a new block (`anvil_setBalance`), so a shortfall is
+   * confirmed with a fresh read before it refuses anything (05-simulate.ts).
+   */
+  async nativeBalance(chainId: number, address: Address, options: { fresh?: boolean } = {}): Promise<bigint> {
+    const client = this.chains.client(chainId);
+    const block = await this.latestBlock(chainId, client);
+    if (block.hash === null) return client.getBalance({ address, blockNumber: block.number });
+    const key = `${chainId}:${address}`;
+    const kept = this.balances.get(key);
+    if (kept?.hash === block.hash && options.fresh !== true) return kept.balance;
+    const balance = client.getBalance({ address, blockNumber: block.number });
+    this.balances.set(key, { hash: block.hash, balance });
+    balance.catch(() => {
+      if (this.balances.get(key)?.balance === balance) this.balances.delete(key);
+    });
+    return balance;
+  }
 
   /** The chain's latest block; a request already in flight is shared (its answer is no older than this call). */
   private latestBlock(chainId: number, client: PublicClient): Promise<LatestBlock> {

@@ -106,8 +106,10 @@ export async function simulate(
       ? estimated
       : await withSimulatedGas(deps, intent.chainId, estimated, outcome.gasUsed, outcome.blockGasLimit);
   checkGas(settings, cost.gas, outcome?.blockGasLimit ?? null);
-  if (checked.value < intent.call.value + cost.gas * cost.fees.maxFeePerGas) {
-    throw insufficient('native', intent.call.value + cost.gas * cost.fees.maxFeePerGas, checked.value);
+  const needed = intent.call.value + cost.gas * cost.fees.maxFeePerGas;
+  if (checked.value < needed) {
+    const balance = await freshBalance(deps, intent.chainId, from);
+    if (balance < needed) throw insufficient('native', needed, balance);
   }
   if (outcome !== null && outcome.gasUsed > (settings.gasCap ?? outcome.blockGasLimit)) {
     throw gasExceeded(outcome.gasUsed, settings.gasCap ?? outcome.blockGasLimit);
@@ -118,7 +120,8 @@ export async function simulate(
 }
 
 /**
- * The signer's native balance (returned, for the fee check once gas is known), and refusals for what it cannot
+ * The signer's native balance at the latest block (returned, for the fee check once gas is known; kept per block and
+ * address by the simulator, read again before a shortfall refuses), and refusals for what it cannot
  * cover before any fee: the native value, the token amounts it declares moving, and a swap's router allowance.
  */
 async function checkBalances(
@@ -129,11 +132,7 @@ async function checkBalances(
   from: Address,
 ): Promise<bigint> {
   const client = deps.chains.client(intent.chainId);
-  const unavailable = (cause: unknown): Clawd402Error =>
-    new Clawd402Error('chain_unavailable', `The RPC for chain ${intent.chainId} did not answer.`, {
-      details: { chainId: intent.chainId },
-      cause,
-    });
+  const unavailable = (cause: unknown): Clawd402Error => chainUnavailable(intent.chainId, cause);
   const tokenChecks: Promise<void>[] = [];
   for (const [key, outflow] of declared) {
     if (key === 'native' || key.includes('#') || !isFungibleToken(intent, decoded, key as Address)) continue;
@@ -214,14 +213,29 @@ async function checkBalances(
       );
     }
   }
-  const [balance] = await Promise.all([
-    client.getBalance({ address: from }).catch((cause: unknown) => {
+  let [balance] = await Promise.all([
+    deps.simulator.nativeBalance(intent.chainId, from).catch((cause: unknown) => {
       throw unavailable(cause);
     }),
     ...tokenChecks,
   ]);
+  if (balance < intent.call.value) balance = await freshBalance(deps, intent.chainId, from);
   if (balance < intent.call.value) throw insufficient('native', intent.call.value, balance);
   return balance;
+}
+
+/** The signer's native balance read again, past the one kept for this block, before a shortfall refuses. */
+function freshBalance(deps: SimulateDeps, chainId: number, from: Address): Promise<bigint> {
+  return deps.simulator.nativeBalance(chainId, from, { fresh: true }).catch((cause: unknown) => {
+    throw chainUnavailable(chainId, cause);
+  });
+}
+
+function chainUnavailable(chainId: number, cause: unknown): Clawd402Error {
+  return new Clawd402Error('chain_unavailable', `The RPC for chain ${chainId} did not answer.`, {
+    details: { chainId },
+    cause,
+  });
 }
 
 /**
