@@ -7,6 +7,7 @@ import { parseGwei, type Address } from 'viem';
 import { TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 import { SigningLanes } from '../src/intent-path/10-sign.ts';
 import { SigningLaneKeys } from '../src/intent-path/signing-lane-keys.ts';
+import type { IntentRecord } from '../src/domain/intent.ts';
 import { findIntent } from '../src/repositories/intents-repository.ts';
 import { RECIPIENTS, insertApprovedTransfer, startStack, type Stack } from './support/stack.ts';
 
@@ -87,6 +88,12 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
       outcomes.map((o) => o.status),
       ids.map(() => 'fulfilled'),
     );
+    // What a batch returns is the row Postgres holds (its unchanged columns come from the locked row, not a re-read).
+    for (const outcome of outcomes) {
+      const signed = (outcome as PromiseFulfilledResult<IntentRecord>).value;
+      assert.equal(signed.status, 'signed');
+      assert.deepEqual(signed, await findIntent(stack.pool, signed.id));
+    }
     const rows = await rowsOf(ids);
     const noncesOf = (from: Address) =>
       rows

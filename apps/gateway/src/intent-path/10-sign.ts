@@ -205,6 +205,7 @@ export class SigningLanes {
           maxFeePerGas: p.request.fees.maxFeePerGas,
           maxPriorityFeePerGas: p.request.fees.maxPriorityFeePerGas,
           route: chains.routeFor(chainId, p.request.intent.valueUsdMicros),
+          locked: p.request.intent,
         };
       });
       const rows = await markSignedBatch(

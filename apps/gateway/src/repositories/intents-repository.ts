@@ -508,6 +508,11 @@ export interface SignedTransactionRow {
   maxPriorityFeePerGas: bigint;
   /** Where it will be broadcast (its replacements keep the route). */
   route: 'public' | 'private';
+  /**
+   * The intent as the signing transaction locked it (lockSigningBatch, FOR UPDATE): the columns the statement does not
+   * set cannot have changed since, so the record returned is this one with the columns it set.
+   */
+  locked: IntentRecord;
 }
 
 /**
@@ -515,7 +520,8 @@ export interface SignedTransactionRow {
  * `original` rows in intent_transactions and their audit records (`audit`, one per row, in order), and advance each
  * address's nonce row to its `next`, in one statement inside the signing transaction (which holds those rows' locks).
  * Returns the rows that moved (an intent no longer `approved` is left alone and missing here, and gets no audit
- * record): the caller rolls the transaction back unless every row moved.
+ * record): the caller rolls the transaction back unless every row moved. Only the columns it sets come back from
+ * Postgres; the rest of each record is its `locked` row's.
  */
 export async function markSignedBatch(
   client: Queryable,
@@ -525,7 +531,7 @@ export async function markSignedBatch(
 ): Promise<IntentRecord[]> {
   const at = new Date().toISOString();
   const { rows } = await classifiedWrite(() =>
-    client.query<IntentRow>(
+    client.query<SignedColumns>(
       prepared(
         `WITH v AS (
          SELECT * FROM ${jsonRowsSql(1, 'v', {
@@ -545,9 +551,7 @@ export async function markSignedBatch(
                 submit_route = v.route,
                 spend_state = CASE WHEN i.spend_state = 'reserved' THEN 'committed' ELSE i.spend_state END
            FROM v WHERE i.id = v.id AND i.status = 'approved'
-         RETURNING ${COLUMNS.split(',')
-           .map((c) => `i.${c.trim()}`)
-           .join(', ')}
+         RETURNING i.id, i.status, i.chain_id, i.from_address, i.nonce, i.tx_hash, i.raw_tx, i.updated_at, i.submit_route
        ), events AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, 'approved', 'signed', jsonb_build_object('nonce', nonce, 'txHash', tx_hash, 'route', submit_route) FROM moved
@@ -591,7 +595,30 @@ export async function markSignedBatch(
       ),
     ),
   );
-  return rows.map(toRecord);
+  const locked = new Map(batch.map((b) => [b.id, b.locked]));
+  return rows.map((r) => ({
+    ...locked.get(r.id)!,
+    status: r.status,
+    from: r.from_address,
+    nonce: Number(r.nonce),
+    txHash: r.tx_hash,
+    rawTx: r.raw_tx,
+    updatedAt: r.updated_at,
+    submitRoute: r.submit_route,
+  }));
+}
+
+/** The columns markSignedBatch sets, as it returns them. */
+interface SignedColumns {
+  id: string;
+  status: IntentStatus;
+  chain_id: string;
+  from_address: string;
+  nonce: string;
+  tx_hash: string;
+  raw_tx: string;
+  updated_at: Date;
+  submit_route: IntentRecord['submitRoute'];
 }
 
 /** One broadcast to record: the intent and what its `intent.submitted` audit record says. */
