@@ -695,13 +695,13 @@ export interface SettledRow {
  * (settledUsdSql), or released — with their buckets, in one statement (one turn of the audit chain for the batch): how
  * the tracker settles a block. Compare-and-set: an intent no longer in flight (another tracker settled it, it was
  * cancelled) is left alone, gets no record, and is missing from what this returns. A spend already closed stays as it
- * is.
+ * is. Returns the id, ending, chain and transaction of each intent it ended, in batch order.
  */
-export async function markSettledBatch(db: Queryable, batch: readonly SettledRow[]): Promise<IntentRecord[]> {
+export async function markSettledBatch(db: Queryable, batch: readonly SettledRow[]): Promise<SettledIntent[]> {
   if (batch.length === 0) return [];
   const at = new Date().toISOString();
   return classifiedWrite(async () => {
-    const { rows } = await db.query<IntentRow>(
+    const { rows } = await db.query<{ id: string; status: IntentStatus; chain_id: string; tx_hash: string }>(
       prepared(
         `WITH v AS (
          SELECT * FROM ${jsonRowsSql(1, 'v', {
@@ -742,9 +742,8 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
                                         ELSE i.spend_usd_micros END
            FROM v, closing c
           WHERE i.id = v.id AND c.id = v.id AND c.status IN ('signed', 'submitted')
-         RETURNING ${COLUMNS.split(',')
-           .map((c) => `i.${c.trim()}`)
-           .join(', ')}, c.status AS previous_status, v.detail AS event_detail, v.action, v.subject, v.record, v.ord,
+         RETURNING i.id, i.status, i.chain_id, i.tx_hash, i.agent_id, i.api_key_id,
+                   c.status AS previous_status, v.detail AS event_detail, v.action, v.subject, v.record, v.ord,
                    c.spend_open, c.spend_minute, i.spend_usd_micros - c.spend_usd_micros AS delta,
                    (CASE WHEN c.settled_usd IS NULL THEN -1 ELSE 0 END)::int AS count_delta
        ), events AS (
@@ -756,7 +755,8 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
        ), closed AS (
          SELECT agent_id, api_key_id, spend_minute, delta, count_delta FROM moved WHERE spend_open
        ), ${adjustBucketsSql('closed')}
-       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a, (SELECT count(*) FROM adjusted) b
+       SELECT moved.id, moved.status, moved.chain_id, moved.tx_hash
+         FROM moved, (SELECT count(*) FROM audited) a, (SELECT count(*) FROM adjusted) b
         ORDER BY moved.ord`,
         [
           jsonRows(
@@ -779,9 +779,12 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
         ],
       ),
     );
-    return rows.map(toRecord);
+    return rows.map((r) => ({ id: r.id, status: r.status, chainId: Number(r.chain_id), txHash: r.tx_hash }));
   });
 }
+
+/** What markSettledBatch returns of each intent it ended (the tracker logs it; the rest stays in Postgres). */
+export type SettledIntent = Pick<IntentRecord, 'id' | 'status' | 'chainId' | 'txHash'>;
 
 /**
  * Intents settled from a receipt (`confirmed`, `failed`, `cancelled`, `expired`) in a block at or above `fromBlock`:
