@@ -634,7 +634,9 @@ export interface SubmittedRow {
  * audit record each, in one statement (one audit-chain turn for the batch). Returns the rows that moved; an intent no
  * longer `signed` (a tracker settled it from its receipt first) is left alone and missing here. The rows are locked in
  * id order, as every statement that moves several intents locks them (lockIntents, markSettledBatch), so a tracker
- * settling a block in another process queues behind this one instead of deadlocking with it.
+ * settling a block in another process queues behind this one instead of deadlocking with it. They are found by id
+ * (`= ANY`, the primary key), not by a join with the JSON rows: Postgres estimates any json_to_recordset at 100 rows,
+ * and joined with it the intents table was scanned whole while its statistics were stale or it was small.
  */
 export async function markSubmittedBatch(db: Queryable, batch: readonly SubmittedRow[]): Promise<IntentRecord[]> {
   const at = new Date().toISOString();
@@ -652,7 +654,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
         `WITH v AS (
          SELECT * FROM ${jsonRowsSql(1, 'v', { id: 'uuid', record: 'text' })}
        ), locked AS (
-         SELECT i.id FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+         SELECT i.id FROM intents i WHERE i.id = ANY($3::uuid[]) ORDER BY i.id FOR UPDATE OF i
        ), moved AS (
          UPDATE intents i SET status = 'submitted', updated_at = now() FROM v, locked l
           WHERE i.id = v.id AND l.id = v.id AND i.status = 'signed'
@@ -667,7 +669,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
            FROM (SELECT * FROM moved ORDER BY ord) m
        )
        SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
-        [jsonRows(batch.map((b, i) => ({ id: b.id, record: records[i] }))), at],
+        [jsonRows(batch.map((b, i) => ({ id: b.id, record: records[i] }))), at, batch.map((b) => b.id)],
       ),
     );
     return rows.map(toRecord);
@@ -721,7 +723,7 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
        ), previous AS (
          SELECT i.id, i.status, i.spend_state IN ('reserved', 'committed') AS spend_open, i.spend_minute,
                 i.spend_usd_micros, i.valuation, i.value_usd_micros
-           FROM intents i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+           FROM intents i WHERE i.id = ANY($3::uuid[]) ORDER BY i.id FOR UPDATE OF i
        ), closing AS (
          SELECT p.*, ${settledUsdSql({
            status: 'v.status',
@@ -776,6 +778,7 @@ export async function markSettledBatch(db: Queryable, batch: readonly SettledRow
             })),
           ),
           at,
+          batch.map((b) => b.id),
         ],
       ),
     );
