@@ -135,6 +135,17 @@ export interface NewIntent {
   };
 }
 
+/** The valuation column: what the price book said, with the fees it was valued at (read back by max_fee_per_gas). */
+function storedValuation(i: NewIntent): Record<string, unknown> | null {
+  return i.money
+    ? {
+        ...i.money.valuation,
+        maxFeePerGas: i.money.fees.maxFeePerGas.toString(),
+        maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString(),
+      }
+    : null;
+}
+
 function storedColumns(i: NewIntent): [string | null, string | null, Date | null, string | null, string | null] {
   const s = i.stored;
   return [
@@ -196,13 +207,7 @@ export async function insertIntent(db: Queryable, intent: NewIntent, audit: Audi
           money?.valueUsd?.toString() ?? null,
           money?.feeUsd?.toString() ?? null,
           (money?.reserved ?? 0n).toString(),
-          money
-            ? JSON.stringify({
-                ...money.valuation,
-                maxFeePerGas: money.fees.maxFeePerGas.toString(),
-                maxPriorityFeePerGas: money.fees.maxPriorityFeePerGas.toString(),
-              })
-            : null,
+          money ? JSON.stringify(storedValuation(intent)) : null,
           money ? money.gas.toString() : null,
           ...storedColumns(intent),
           JSON.stringify(intent.origin),
@@ -317,13 +322,7 @@ export async function insertIntentsBatch(
                 value_usd: i.money?.valueUsd?.toString() ?? null,
                 fee_usd: i.money?.feeUsd?.toString() ?? null,
                 reserved: (i.money?.reserved ?? 0n).toString(),
-                valuation: i.money
-                  ? {
-                      ...i.money.valuation,
-                      maxFeePerGas: i.money.fees.maxFeePerGas.toString(),
-                      maxPriorityFeePerGas: i.money.fees.maxPriorityFeePerGas.toString(),
-                    }
-                  : null,
+                valuation: storedValuation(i),
                 gas_limit: i.money ? i.money.gas.toString() : null,
                 simulation: s?.simulation ?? null,
                 swap: s?.swap ?? null,
