@@ -11,6 +11,7 @@ import {
   parseAbi,
   parseEther,
   parseUnits,
+  toHex,
   type Address,
   type Hex,
 } from 'viem';
@@ -187,7 +188,7 @@ describe('simulation before the decision', () => {
     );
   });
 
-  test("a signer's balance is read once per block, again in a new block, and again when it falls short", async () => {
+  test("a signer's balance is read once per block, again in a new block, and past the kept one when asked fresh", async () => {
     const methods: string[] = [];
     const client = createPublicClient({
       transport: http(stack.anvil.rpcUrl, {
@@ -217,6 +218,29 @@ describe('simulation before the decision', () => {
     await anvilRpc(stack.anvil.rpcUrl, 'evm_mine', []);
     assert.equal(await simulator.nativeBalance(31337, who), 300n, 'a new block: read again');
     assert.equal(reads(), 3);
+  });
+
+  test('a shortfall in the balance kept for this block is read again before it refuses: a top-up without a block signs', async () => {
+    const url = stack.anvil.rpcUrl;
+    const original = await stack.chain.getBalance({ address: stack.signerAddress });
+    try {
+      // A new block where the signer holds 0.5 ETH: a 1 ETH transfer is refused, and 0.5 ETH is kept for this block.
+      await anvilRpc(url, 'anvil_setBalance', [stack.signerAddress, toHex(parseEther('0.5'))]);
+      await anvilRpc(url, 'evm_mine', []);
+      const short = await postNativeTransfer(stack.baseUrl, token, RECIPIENTS[0]!, '1');
+      assert.deepEqual([short.status, short.body.code], [422, 'insufficient_funds'], JSON.stringify(short.body));
+      assert.equal(short.body.details.balance, parseEther('0.5').toString());
+      // Topped up without a new block (a development chain can): the kept 0.5 ETH falls short, the fresh read does not.
+      await anvilRpc(url, 'anvil_setBalance', [stack.signerAddress, toHex(original)]);
+      const topped = await postNativeTransfer(stack.baseUrl, token, RECIPIENTS[0]!, '1');
+      assert.equal(topped.status, 201, JSON.stringify(topped.body));
+      assert.equal(
+        (await waitForStatus(stack.baseUrl, token, topped.body.id, ['confirmed', 'failed'])).status,
+        'confirmed',
+      );
+    } finally {
+      await anvilRpc(url, 'anvil_setBalance', [stack.signerAddress, toHex(original)]);
+    }
   });
 
   test('a transaction that needs more gas than SIMULATION_GAS_CAP is refused with gas_limit_exceeded', async () => {
