@@ -24,6 +24,8 @@ export interface Metrics {
   decisionSeconds: Histogram<'type' | 'decision'>;
   /** Request entering the path → the path's answer (signed and submitted, pending approval, or refused). */
   intentSeconds: Histogram<'type' | 'status'>;
+  /** Each stage of the path a request finished (intent-path.ts `IntentStage`), waiting included. */
+  stageSeconds: Histogram<'stage'>;
   /** Signer socket round trips by method and outcome (`ok`, a refusal code, `unavailable`). */
   signerSeconds: Histogram<'method' | 'outcome'>;
   signerErrors: Counter<'method' | 'outcome'>;
@@ -163,6 +165,11 @@ export function createMetrics(options: { snapshot?: () => Promise<MetricsSnapsho
     "From the request entering the intent path to the path's answer (submitted, waiting for approval, rejected).",
     ['type', 'status'],
   );
+  const stageSeconds = histogram(
+    'clawd402_intent_stage_seconds',
+    'Where a request spends its time in the intent path, stage by stage, waiting included (admit, prepare, simulate, decide, sign, submit).',
+    ['stage'],
+  );
   const signerSeconds = histogram(
     'clawd402_signer_request_seconds',
     'Signer socket round trips by method and outcome (ok, a refusal code, unavailable).',
@@ -199,6 +206,7 @@ export function createMetrics(options: { snapshot?: () => Promise<MetricsSnapsho
     intents,
     decisionSeconds,
     intentSeconds,
+    stageSeconds,
     signerSeconds,
     signerErrors,
     rpcSeconds,
@@ -213,6 +221,7 @@ export function createMetrics(options: { snapshot?: () => Promise<MetricsSnapsho
           intents.inc({ type, status, decision: action(intent) });
           intentSeconds.observe({ type, status }, seconds);
         },
+        stage: (stage, seconds) => stageSeconds.observe({ stage }, seconds),
       },
       signer: (method, seconds, outcome) => {
         signerSeconds.observe({ method, outcome }, seconds);

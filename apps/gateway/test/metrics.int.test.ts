@@ -61,6 +61,7 @@ describe('/metrics families', { timeout: 300_000 }, () => {
       'clawd402_intents_total',
       'clawd402_intent_decision_seconds',
       'clawd402_intent_duration_seconds',
+      'clawd402_intent_stage_seconds',
       'clawd402_spend_usd',
       'clawd402_budget_remaining_usd',
       'clawd402_breaker_level',
@@ -112,6 +113,21 @@ describe('/metrics families', { timeout: 300_000 }, () => {
     assert.equal(sample(families, 'clawd402_intent_decision_seconds', { decision: 'auto_approve' }), APPROVED);
     assert.equal(sample(families, 'clawd402_intent_decision_seconds', { decision: 'reject' }), REJECTED);
     assert.equal(sample(families, 'clawd402_intent_duration_seconds'), APPROVED + REJECTED + REFUSED);
+    // Stage by stage: every request was admitted; the refused ones (an unknown chain) stopped while being prepared;
+    // the stored ones were simulated and decided; only the approved ones were signed and submitted.
+    const stage = (name: string) => sample(families, 'clawd402_intent_stage_seconds', { stage: name });
+    assert.equal(stage('admit'), APPROVED + REJECTED + REFUSED);
+    for (const name of ['prepare', 'simulate', 'decide']) assert.equal(stage(name), APPROVED + REJECTED, name);
+    for (const name of ['sign', 'submit']) assert.equal(stage(name), APPROVED, name);
+    // The stages of a request add up to its time in the path.
+    const total = (name: string): number =>
+      scraped
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}_sum`))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    const stages = total('clawd402_intent_stage_seconds');
+    const paths = total('clawd402_intent_duration_seconds');
+    assert.ok(stages > 0 && stages <= paths + 1e-6, `stages ${stages} s, paths ${paths} s`);
     // One signing round trip per approved transfer; RPC calls went to the chain's first endpoint.
     assert.equal(
       sample(families, 'clawd402_signer_request_seconds', { method: 'sign_transaction', outcome: 'ok' }),

@@ -68,14 +68,37 @@ export interface IntentPathDeps {
   observe?: IntentPathObserver;
 }
 
+/**
+ * The spans of a request's way through the path, in order (docs/metrics.md, `clawd402_intent_stage_seconds`):
+ * `admit` (authorisation, halts, the screen, the idempotency lookup), `prepare` (normalise and decode; a signature
+ * intent's preparation), `simulate` (simulation, gas, valuation and the policy's chain facts), `decide` (the wait for
+ * the decision lane and its transaction), `sign` (the wait for the signing lane, the signer and the signed rows'
+ * transaction), `submit` (the broadcast and its record).
+ */
+export type IntentStage = 'admit' | 'prepare' | 'simulate' | 'decide' | 'sign' | 'submit';
+
 /** What the path reports as it goes; `seconds` count from the request entering the path. */
 export interface IntentPathObserver {
   decided(intent: IntentRecord, seconds: number): void;
   /** The path answered: the intent as it stands, or `null` when the request was refused before one was stored. */
   finished(type: string, intent: IntentRecord | null, seconds: number): void;
+  /** A stage the request finished, and the seconds it spent there, waiting included. A request refused partway (an
+   * error answer) reports only the stages before the refusal. */
+  stage?(stage: IntentStage, seconds: number): void;
 }
 
 const since = (started: number): number => (performance.now() - started) / 1000;
+
+/** Reports each stage's span to the observer as the request finishes it (a no-op without one). */
+function stageClock(observer: IntentPathObserver | undefined, started: number): (stage: IntentStage) => void {
+  if (!observer?.stage) return () => {};
+  let last = started;
+  return (stage) => {
+    const now = performance.now();
+    observer.stage!(stage, (now - last) / 1000);
+    last = now;
+  };
+}
 
 /** The decision's log lines (docs/logging.md): per intent at debug; a spend limit or a wait for a human at info. */
 function logDecided(log: Logger, intent: IntentRecord): void {
@@ -175,18 +198,21 @@ export class IntentPath {
     requestId: string | undefined,
   ): Promise<PathResult> {
     const { deps } = this;
+    const lap = stageClock(deps.observe, started);
     authorize(principal, body);
     assertNotHalted(deps.halts, principal, body.chainId); // kill switch, paused agent, key or chain: nothing written
     await screenIntent(deps, principal, body); // nothing reads a hostile intent
     const requestHash = requestHashOf(body);
     const retried = await findRetried(deps.pool, principal.agentId, idempotencyKey, requestHash);
     if (retried) return { intent: retried, created: false };
+    lap('admit');
     if (isSignatureIntentBody(body))
-      return this.processSignature(principal, body, requestHash, idempotencyKey, started, requestId);
+      return this.processSignature(principal, body, requestHash, idempotencyKey, started, requestId, lap);
 
     const from = getAddress(principal.signerAddress);
     const intent = await normalizeIntent(body, deps.chains, { from, swaps: deps.swaps });
     const decoded = decode(intent, from);
+    lap('prepare');
     // Gas and fees are estimated beside the simulation; a refusal from the simulation (its precise code) wins. A plain
     // native transfer (no calldata) is not estimated: when its simulation used exactly 21,000 gas, no code ran and
     // that is its estimate; otherwise (code ran, or no simulation) eth_estimateGas is asked after all.
@@ -211,6 +237,7 @@ export class IntentPath {
       simulation: simulated.view,
       grants: simulated.grants,
     });
+    lap('simulate');
     const decided = await this.decisions.decide({
       principal,
       intent,
@@ -227,13 +254,17 @@ export class IntentPath {
     });
     if (decided === null)
       return { intent: await winnerOfRace(deps.pool, principal.agentId, idempotencyKey, requestHash), created: false };
+    lap('decide');
     deps.observe?.decided(decided, since(started));
     logDecided(deps.log, decided);
     if (decided.status !== 'approved') return { intent: decided, created: true };
 
     const signed = await this.sign(decided, intent.call, simulated.cost, requestId);
+    lap('sign');
     if (signed.status !== 'signed') return { intent: signed, created: true };
-    return { intent: await submitSigned(this.submitting, signed), created: true };
+    const submitted = await submitSigned(this.submitting, signed);
+    lap('submit');
+    return { intent: submitted, created: true };
   }
 
   /** Typed data, messages, EIP-7702 authorisations: the same decision lane and audit, a signature instead of a transaction. */
@@ -244,23 +275,29 @@ export class IntentPath {
     idempotencyKey: string | null,
     started: number,
     requestId: string | undefined,
+    lap: (stage: IntentStage) => void,
   ): Promise<PathResult> {
     const { deps } = this;
     const prepared = await prepareSignature(deps, principal, body);
+    lap('prepare');
     const decided =
       prepared.refusal !== null
         ? await recordRefusal(deps, principal, prepared, requestHash, idempotencyKey)
         : await this.decisions.decide(signatureDecisionRequest(principal, prepared, requestHash, idempotencyKey));
     if (decided === null)
       return { intent: await winnerOfRace(deps.pool, principal.agentId, idempotencyKey, requestHash), created: false };
+    lap('decide');
     deps.observe?.decided(decided, since(started));
     logDecided(deps.log, decided);
     if (decided.status !== 'approved') return { intent: decided, created: true };
+    let signed: IntentRecord;
     try {
-      return { intent: await signSignature(deps, decided, prepared, requestId), created: true };
+      signed = await signSignature(deps, decided, prepared, requestId);
     } catch (error) {
-      return { intent: await failIntent(deps, decided, error), created: true };
+      signed = await failIntent(deps, decided, error);
     }
+    lap('sign');
+    return { intent: signed, created: true };
   }
 
   private async resume(intentId: string, requestId: string | undefined): Promise<IntentRecord | null> {
