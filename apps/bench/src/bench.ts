@@ -163,8 +163,9 @@ function printRows(rows: readonly Row[]): void {
 }
 
 /**
- * `.bench/results.json` (repository root): per scenario perSecond, p50Ms, p99Ms, gatewayCpuMsPerIntent, rssMiB and
- * its ratios to the floors, and the floors themselves, so runs can be compared.
+ * `.bench/results.json` (repository root): per scenario perSecond, p50Ms, p99Ms, gatewayCpuMsPerIntent, rssMiB, the
+ * mean milliseconds per stage of the intent path (stageMs) and its ratios to the floors, and the floors themselves, so
+ * runs can be compared.
  */
 function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
   const floor = (prefix: string): Row | undefined => rows.find((r) => r.name.startsWith(prefix));
@@ -195,6 +196,7 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
         rpcCallsPerIntent: r.rpcCallsPerIntent,
         postgresCommitsPerIntent: r.postgresCommitsPerIntent,
         postgresRowWritesPerIntent: r.postgresRowWritesPerIntent,
+        stageMs: r.stageMs,
         vsSignerFloor: floors.signer ? Math.round((r.perSecond / floors.signer.perSecond) * 1000) / 1000 : null,
         vsBarePipelineFloor: floors.barePipeline
           ? Math.round((r.perSecond / floors.barePipeline.perSecond) * 1000) / 1000

@@ -431,15 +431,43 @@ export interface FleetRow extends PipelineRow {
   rpcCallsPerIntent: number | null;
   postgresCommitsPerIntent: number | null;
   postgresRowWritesPerIntent: number | null;
+  /** Mean milliseconds a request spent in each stage of the intent path (clawd402_intent_stage_seconds), waits
+   * included: where its latency goes. */
+  stageMs: Record<string, number>;
 }
 
-/** RPC requests the gateway has made so far (clawd402_rpc_request_seconds_count, summed over chains and endpoints). */
-async function rpcCalls(baseUrl: string, token: string): Promise<number> {
+interface GatewayCounts {
+  /** RPC requests made so far (clawd402_rpc_request_seconds_count, summed over chains and endpoints). */
+  rpc: number;
+  /** Per stage of the intent path, the seconds spent and the requests that finished it (clawd402_intent_stage_seconds). */
+  stages: Map<string, { sum: number; count: number }>;
+}
+
+/** What the gateway's /metrics has counted so far. */
+async function gatewayCounts(baseUrl: string, token: string): Promise<GatewayCounts> {
   const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  let total = 0;
-  for (const line of (await res.text()).split('\n'))
-    if (line.startsWith('clawd402_rpc_request_seconds_count')) total += Number(line.split(' ').pop());
-  return total;
+  const counts: GatewayCounts = { rpc: 0, stages: new Map() };
+  for (const line of (await res.text()).split('\n')) {
+    const value = Number(line.split(' ').pop());
+    if (line.startsWith('clawd402_rpc_request_seconds_count')) counts.rpc += value;
+    const stage = /^clawd402_intent_stage_seconds_(sum|count)\{stage="([a-z]+)"\}/.exec(line);
+    if (stage) {
+      const entry = counts.stages.get(stage[2]!) ?? { sum: 0, count: 0 };
+      entry[stage[1] as 'sum' | 'count'] += value;
+      counts.stages.set(stage[2]!, entry);
+    }
+  }
+  return counts;
+}
+
+/** Mean milliseconds per stage between two readings, in the path's order. */
+function stageMeans(before: GatewayCounts, after: GatewayCounts): Record<string, number> {
+  const means: Record<string, number> = {};
+  for (const [stage, { sum, count }] of after.stages) {
+    const was = before.stages.get(stage) ?? { sum: 0, count: 0 };
+    if (count > was.count) means[stage] = Math.round(((sum - was.sum) / (count - was.count)) * 10_000) / 10;
+  }
+  return means;
 }
 
 /** Commits and rows written in this database so far (pg_stat_database; the statistics lag by up to a second). */
@@ -538,7 +566,7 @@ export async function fleetScenarios(
       if (options.warmupSeconds > 0) await run(options.warmupSeconds);
       const latencies: number[] = [];
       const before = await counts(stack);
-      const rpc0 = await rpcCalls(gateway.baseUrl, owner);
+      const counts0 = await gatewayCounts(gateway.baseUrl, owner);
       const pg0 = await postgresWork(stack);
       const cpu0 = {
         gateway: cpuSeconds(gateway.pid) ?? 0,
@@ -554,7 +582,7 @@ export async function fleetScenarios(
         postgres: await postgresCpu(stack),
       };
       const after = await counts(stack);
-      const rpc1 = await rpcCalls(gateway.baseUrl, owner);
+      const counts1 = await gatewayCounts(gateway.baseUrl, owner);
       await new Promise((resolve) => setTimeout(resolve, 1_100)); // let the statistics collector catch up
       const pg1 = await postgresWork(stack);
       const signed = after.signed - before.signed;
@@ -576,14 +604,18 @@ export async function fleetScenarios(
         postgresCpuMsPerIntent: perIntent(cpuSpent(cpu0.postgres, cpu1.postgres)),
         anvilCpuMsPerIntent: perIntent(cpu1.anvil - cpu0.anvil),
         auditRowsPerIntent: Math.round(((after.audit - before.audit) / Math.max(1, signed)) * 10) / 10,
-        rpcCallsPerIntent: per(rpc1 - rpc0),
+        rpcCallsPerIntent: per(counts1.rpc - counts0.rpc),
         postgresCommitsPerIntent: per(pg1.commits - pg0.commits),
         postgresRowWritesPerIntent: per(pg1.writes - pg0.writes),
+        stageMs: stageMeans(counts0, counts1),
       };
       row.note = [
         `${signed} intents signed, ${after.rejected - before.rejected} rejected, ${r.statusCodeStats?.['429']?.count ?? 0} rate-limited (429)`,
         `${row.auditRowsPerIntent} audit rows, ${row.rpcCallsPerIntent} RPC calls, ${row.postgresCommitsPerIntent} Postgres commits and ${row.postgresRowWritesPerIntent} rows written per signed intent`,
         `CPU ms per signed intent: gateway ${row.gatewayCpuMsPerIntent}, signer ${row.signerCpuMsPerIntent}, Postgres ${row.postgresCpuMsPerIntent}, anvil ${row.anvilCpuMsPerIntent}`,
+        `mean ms per stage: ${Object.entries(row.stageMs)
+          .map(([stage, ms]) => `${stage} ${ms}`)
+          .join(', ')}`,
         `gateway ${rss(gateway.pid)}, CPU ${(((cpu1.gateway - cpu0.gateway) / r.duration) * 100).toFixed(0)}% of a core`,
       ].join('; ');
       rows.push(row);
