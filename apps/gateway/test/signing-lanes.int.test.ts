@@ -1,5 +1,7 @@
 // Stage 10's lanes across addresses (README, Nonces; 10-sign.ts): one signing transaction holds several addresses of one chain,
-// each address keeps its own consecutive nonces, and a failed signature holds back only its own address.
+// each address keeps its own consecutive nonces, and a failed signature holds back only its own address. The chain's
+// pending count wins when it is ahead of Postgres (a key used elsewhere), and a batch whose count cannot be read
+// signs and stores nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -7,6 +9,7 @@ import { parseGwei, type Address } from 'viem';
 import { TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 import { SigningLanes } from '../src/intent-path/10-sign.ts';
 import { SigningLaneKeys } from '../src/intent-path/signing-lane-keys.ts';
+import type { ChainRegistry } from '../src/chain/chain-registry.ts';
 import type { IntentRecord } from '../src/domain/intent.ts';
 import { findIntent } from '../src/repositories/intents-repository.ts';
 import { RECIPIENTS, insertApprovedTransfer, startStack, type Stack } from './support/stack.ts';
@@ -42,11 +45,24 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
   });
   after(async () => stack?.stop());
 
+  type PendingNonce = ChainRegistry['pendingNonce'];
+  /** The stack's chains, with the chain's pending count read through `pendingNonce` when one is given. */
+  const chainsWith = (pendingNonce?: PendingNonce): ChainRegistry => {
+    const real = stack.app.services.chains;
+    if (!pendingNonce) return real;
+    return new Proxy(real, {
+      get: (target, key) => {
+        if (key === 'pendingNonce') return pendingNonce;
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
   /** Signing lanes on the stack's real signer, whose ticket issuer refuses `refuse(from)`'s ticket when it says so. */
-  const lanesWith = async (refuse: (from: string) => boolean = () => false) => {
+  const lanesWith = async (refuse: (from: string) => boolean = () => false, pendingNonce?: PendingNonce) => {
     const lanes = new SigningLanes({
       pool: stack.pool,
-      chains: stack.app.services.chains,
+      chains: chainsWith(pendingNonce),
       tickets: {
         issue: (params: Parameters<TicketIssuer['issue']>[0]) =>
           refuse(params.signerKeyId) ? Promise.reject(new Error('ticket refused by the test')) : tickets.issue(params),
@@ -157,5 +173,61 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
     );
     assert.equal(await nextNonce(a.from), a0 + 2);
     assert.equal(await nextNonce(b.from), b0 + 3);
+  });
+
+  test("the chain's pending count wins when it is ahead of Postgres", async () => {
+    const [a, b] = pair as [(typeof pair)[0], (typeof pair)[0]];
+    const [a0, b0] = [await nextNonce(a.from), await nextNonce(b.from)];
+    const ids = [await insertApprovedTransfer(stack, a), await insertApprovedTransfer(stack, b)];
+    // The key of `a` signed three transactions elsewhere: the chain counts them, Postgres does not.
+    const real = stack.app.services.chains;
+    const lanes = await lanesWith(undefined, async (chainId, address) =>
+      address.toLowerCase() === a.from.toLowerCase() ? a0 + 3 : real.pendingNonce(chainId, address),
+    );
+    const outcomes = await signAll(lanes, ids);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled'],
+    );
+    const rows = new Map((await rowsOf(ids)).map((r) => [r.id, r]));
+    assert.equal(rows.get(ids[0]!)!.nonce, a0 + 3, "a's intent took the chain's count, not a nonce used elsewhere");
+    assert.equal(rows.get(ids[1]!)!.nonce, b0);
+    assert.equal(await nextNonce(a.from), a0 + 4);
+    assert.equal(await nextNonce(b.from), b0 + 1);
+  });
+
+  test("when the chain's pending count cannot be read, nothing of the batch is signed or stored", async () => {
+    const [a, b] = pair as [(typeof pair)[0], (typeof pair)[0]];
+    const [a0, b0] = [await nextNonce(a.from), await nextNonce(b.from)];
+    const ids = [await insertApprovedTransfer(stack, a), await insertApprovedTransfer(stack, b)];
+    const signed = async () =>
+      (
+        await stack.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit_log WHERE action = 'intent.signed' AND subject = ANY($1::text[])`,
+          [ids.map((id) => `intent:${id}`)],
+        )
+      ).rows[0]!.n;
+    const lanes = await lanesWith(undefined, () => Promise.reject(new Error('the chain did not answer (test)')));
+    const outcomes = await signAll(lanes, ids);
+    for (const outcome of outcomes) {
+      assert.equal(outcome.status, 'rejected');
+      assert.equal((outcome.reason as Error).message, 'the chain did not answer (test)');
+    }
+    for (const row of await rowsOf(ids)) {
+      assert.equal(row.status, 'approved');
+      assert.equal(row.nonce, null);
+    }
+    assert.equal(await signed(), 0, 'no intent.signed record');
+    assert.equal(await nextNonce(a.from), a0, 'the nonce rows are as they were');
+    assert.equal(await nextNonce(b.from), b0);
+    // The same intents sign once the chain answers again, at the nonces they would have had.
+    const retried = await signAll(await lanesWith(), ids);
+    assert.deepEqual(
+      retried.map((o) => o.status),
+      ['fulfilled', 'fulfilled'],
+    );
+    const after = new Map((await rowsOf(ids)).map((r) => [r.id, r.nonce]));
+    assert.deepEqual([after.get(ids[0]!), after.get(ids[1]!)], [a0, b0]);
+    assert.equal(await signed(), 2);
   });
 });
