@@ -175,20 +175,28 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
     assert.equal(await nextNonce(b.from), b0 + 3);
   });
 
-  test("the chain's pending count wins when it is ahead of Postgres", async () => {
+  /** One approved transfer for each address of the pair, and each address's next nonce before them. */
+  const oneApprovedEach = async () => {
     const [a, b] = pair as [(typeof pair)[0], (typeof pair)[0]];
     const [a0, b0] = [await nextNonce(a.from), await nextNonce(b.from)];
     const ids = [await insertApprovedTransfer(stack, a), await insertApprovedTransfer(stack, b)];
+    return { a, b, a0, b0, ids };
+  };
+  const assertBothSigned = (outcomes: PromiseSettledResult<IntentRecord>[]) =>
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled'],
+    );
+
+  test("the chain's pending count wins when it is ahead of Postgres", async () => {
+    const { a, b, a0, b0, ids } = await oneApprovedEach();
     // The key of `a` signed three transactions elsewhere: the chain counts them, Postgres does not.
     const real = stack.app.services.chains;
     const lanes = await lanesWith(undefined, async (chainId, address) =>
       address.toLowerCase() === a.from.toLowerCase() ? a0 + 3 : real.pendingNonce(chainId, address),
     );
     const outcomes = await signAll(lanes, ids);
-    assert.deepEqual(
-      outcomes.map((o) => o.status),
-      ['fulfilled', 'fulfilled'],
-    );
+    assertBothSigned(outcomes);
     const rows = new Map((await rowsOf(ids)).map((r) => [r.id, r]));
     assert.equal(rows.get(ids[0]!)!.nonce, a0 + 3, "a's intent took the chain's count, not a nonce used elsewhere");
     assert.equal(rows.get(ids[1]!)!.nonce, b0);
@@ -197,9 +205,7 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
   });
 
   test("when the chain's pending count cannot be read, nothing of the batch is signed or stored", async () => {
-    const [a, b] = pair as [(typeof pair)[0], (typeof pair)[0]];
-    const [a0, b0] = [await nextNonce(a.from), await nextNonce(b.from)];
-    const ids = [await insertApprovedTransfer(stack, a), await insertApprovedTransfer(stack, b)];
+    const { a, b, a0, b0, ids } = await oneApprovedEach();
     const signed = async () =>
       (
         await stack.pool.query<{ n: number }>(
@@ -222,10 +228,7 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
     assert.equal(await nextNonce(b.from), b0);
     // The same intents sign once the chain answers again, at the nonces they would have had.
     const retried = await signAll(await lanesWith(), ids);
-    assert.deepEqual(
-      retried.map((o) => o.status),
-      ['fulfilled', 'fulfilled'],
-    );
+    assertBothSigned(retried);
     const after = new Map((await rowsOf(ids)).map((r) => [r.id, r.nonce]));
     assert.deepEqual([after.get(ids[0]!), after.get(ids[1]!)], [a0, b0]);
     assert.equal(await signed(), 2);
