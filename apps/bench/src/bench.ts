@@ -27,7 +27,8 @@
  * scenario), BENCH_ROUNDS (default 2: interleaved off/on slices), BENCH_DECISION_SECONDS (default 4),
  * BENCH_DECISION_IN_FLIGHT (default 64), BENCH_AUTH_SAMPLES (default 200 per kind), BENCH_JSON_ROUNDS (default 5),
  * BENCH_RUNTIME=compiled (hot and spread gateways from `pnpm build`'s dist/, as the image runs; default the sources
- * through tsx).
+ * through tsx), BENCH_SPEND_HISTORY_HOURS (default 0: hot and spread start from that many hours of spend buckets in
+ * every scope, as a gateway that has been running for a day sees them).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,8 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** BENCH_QUICK=1: only the floors and the hot and spread scenarios (the iteration loop for issue 19). */
 const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_SPEND_HISTORY_HOURS=24: hot and spread start from that many hours of spend buckets (default 0: none). */
+const SPEND_HISTORY_HOURS = Number(process.env.BENCH_SPEND_HISTORY_HOURS ?? 0);
 /** BENCH_SCENARIOS=hot,spread: which of the two to run (default both). */
 const ONLY = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 /** The spread scenario's fleet: this many agents, each on its own signer key. */
@@ -216,6 +219,7 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
       warmupSeconds: WARMUP_SECONDS,
       quick: QUICK,
       gatewayRuntime: GATEWAY_RUNTIME,
+      spendHistoryHours: SPEND_HISTORY_HOURS,
     },
     floors,
     scenarios,
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
       warmupSeconds: WARMUP_SECONDS,
       rounds: 1,
       spreadKeys,
+      spendHistoryHours: SPEND_HISTORY_HOURS,
       ...(ONLY ? { only: ONLY } : {}),
     });
     rows.push(simulate, bare, ...fleet);

@@ -16,6 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { RATE_LIMITS_OFF, RECIPIENTS, callJson, type Stack } from '@clawd402/gateway/testing';
+import { GLOBAL_SHARDS } from '@clawd402/gateway/spend-repository';
 
 export interface PipelineRow {
   name: string;
@@ -151,6 +152,33 @@ async function setSpendLimits(
     });
   }
   await put(stack, ownerToken, { scope: 'global', dailyLimitUsd: on ? SPEND_LIMITS_ON.globalDailyUsd : null });
+}
+
+/**
+ * `hours` of spend history before the run: every minute of the last `hours` gets a bucket in each agent's scope, each
+ * of its keys' scopes and every global shard, as steady traffic leaves them (0.09 USD and one intent an agent a
+ * minute, far below every limit). A decision sums its scopes' buckets over the last 24 hours, so a run that starts
+ * from an empty table reads a few rows where a gateway a day into its traffic reads thousands (docs/benchmarks.md).
+ */
+async function seedSpendHistory(stack: Stack, agentIds: readonly string[], hours: number): Promise<void> {
+  if (hours <= 0) return;
+  const { rows } = await stack.pool.query<{ id: string }>('SELECT id FROM api_keys WHERE agent_id = ANY($1::uuid[])', [
+    agentIds,
+  ]);
+  const scopes = [...agentIds.map((id) => `agent:${id}`), ...rows.map((r) => `key:${r.id}`)];
+  const perShard = Math.ceil(agentIds.length / GLOBAL_SHARDS);
+  await stack.pool.query(
+    `INSERT INTO spend_buckets (scope, minute, shard, usd_micros, count)
+     SELECT s.scope, date_trunc('minute', now()) - make_interval(mins => m), s.shard, s.usd, s.n
+       FROM (SELECT unnest($1::text[]) AS scope, 0::smallint AS shard, 90000::bigint AS usd, 1 AS n
+             UNION ALL
+             SELECT 'global', g::smallint, 90000::bigint * $3, $3::int FROM generate_series(0, $4 - 1) g) s,
+            generate_series(1, $2::int * 60) m
+     ON CONFLICT (scope, minute, shard) DO UPDATE
+       SET usd_micros = spend_buckets.usd_micros + EXCLUDED.usd_micros, count = spend_buckets.count + EXCLUDED.count`,
+    [scopes, hours, perShard, GLOBAL_SHARDS],
+  );
+  await stack.pool.query('ANALYZE spend_buckets');
 }
 
 interface Counts {
@@ -516,7 +544,12 @@ function cpuSpent(before: Map<number, number>, after: Map<number, number>): numb
  */
 export async function fleetScenarios(
   stack: Stack,
-  options: PipelineOptions & { only?: readonly string[]; spreadKeys: readonly `0x${string}`[] },
+  options: PipelineOptions & {
+    only?: readonly string[];
+    spreadKeys: readonly `0x${string}`[];
+    /** Hours of spend history in every scope before the run (BENCH_SPEND_HISTORY_HOURS; default none). */
+    spendHistoryHours?: number;
+  },
 ): Promise<FleetRow[]> {
   if (GATEWAY_RUNTIME === 'compiled' && !existsSync(COMPILED_GATEWAY))
     throw new Error(`BENCH_RUNTIME=compiled needs ${COMPILED_GATEWAY.pathname}: run \`pnpm build\` first`);
@@ -546,6 +579,11 @@ export async function fleetScenarios(
       owner,
       group.agents.map((a) => a.agentId),
       true,
+    );
+    await seedSpendHistory(
+      stack,
+      group.agents.map((a) => a.agentId),
+      options.spendHistoryHours ?? 0,
     );
     const gateway = await stack.spawnGateway(
       {
@@ -611,6 +649,7 @@ export async function fleetScenarios(
       };
       row.note = [
         `${signed} intents signed, ${after.rejected - before.rejected} rejected, ${r.statusCodeStats?.['429']?.count ?? 0} rate-limited (429)`,
+        ...(options.spendHistoryHours ? [`from ${options.spendHistoryHours} h of spend buckets`] : []),
         `${row.auditRowsPerIntent} audit rows, ${row.rpcCallsPerIntent} RPC calls, ${row.postgresCommitsPerIntent} Postgres commits and ${row.postgresRowWritesPerIntent} rows written per signed intent`,
         `CPU ms per signed intent: gateway ${row.gatewayCpuMsPerIntent}, signer ${row.signerCpuMsPerIntent}, Postgres ${row.postgresCpuMsPerIntent}, anvil ${row.anvilCpuMsPerIntent}`,
         `mean ms per stage: ${Object.entries(row.stageMs)
