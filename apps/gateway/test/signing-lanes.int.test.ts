@@ -213,8 +213,16 @@ describe('signing lanes across addresses', { timeout: 180_000 }, () => {
           [ids.map((id) => `intent:${id}`)],
         )
       ).rows[0]!.n;
-    const lanes = await lanesWith(undefined, () => Promise.reject(new Error('the chain did not answer (test)')));
+    let ticketsAsked = 0;
+    const lanes = await lanesWith(
+      () => {
+        ticketsAsked += 1;
+        return false;
+      },
+      () => Promise.reject(new Error('the chain did not answer (test)')),
+    );
     const outcomes = await signAll(lanes, ids);
+    assert.equal(ticketsAsked, 0, 'no ticket was minted: nothing reached the signer');
     for (const outcome of outcomes) {
       assert.equal(outcome.status, 'rejected');
       assert.equal((outcome.reason as Error).message, 'the chain did not answer (test)');

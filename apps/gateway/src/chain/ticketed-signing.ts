@@ -49,7 +49,8 @@ const EIP1559_SIGNED_FIELDS = 12;
 
 /**
  * The signer must hand back exactly what the ticket allowed. Belt and braces: a signer that returned a different
- * transaction, or signed with another key, is refused before anything is stored.
+ * transaction, or said it signed with another key (`from`), is refused before anything is stored. The signature is not
+ * recovered here: which key signs is the signer's own check, against the ticket's `kid` (ticket-verifier.ts).
  *
  * `raw` is `0x02 ‖ rlp([nine fields, yParity, r, s])` and the ticketed digest is `keccak256(0x02 ‖ rlp([nine
  * fields]))`, so the check reads the RLP list, requires exactly twelve items of which the last three are strings,
