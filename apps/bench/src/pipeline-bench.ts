@@ -157,8 +157,9 @@ async function setSpendLimits(
 /**
  * `hours` of spend history before the run: every minute of the last `hours` gets a bucket in each agent's scope, each
  * of its keys' scopes and every global shard, as steady traffic leaves them (0.09 USD and one intent an agent a
- * minute, far below every limit). A decision sums its scopes' buckets over the last 24 hours, so a run that starts
- * from an empty table reads a few rows where a gateway a day into its traffic reads thousands (docs/benchmarks.md).
+ * minute, far below every limit). A decision reads its scopes' last 24 hours from hour rows and the first hour's
+ * minutes, so a run that starts from an empty table reads a few rows where a gateway a day into its traffic reads
+ * hundreds (docs/benchmarks.md).
  */
 async function seedSpendHistory(stack: Stack, agentIds: readonly string[], hours: number): Promise<void> {
   if (hours <= 0) return;
@@ -167,18 +168,28 @@ async function seedSpendHistory(stack: Stack, agentIds: readonly string[], hours
   ]);
   const scopes = [...agentIds.map((id) => `agent:${id}`), ...rows.map((r) => `key:${r.id}`)];
   const perShard = Math.ceil(agentIds.length / GLOBAL_SHARDS);
+  // Minute rows and their hour rows (each the sum of its minutes, as the gateway's own writes keep them).
   await stack.pool.query(
-    `INSERT INTO spend_buckets (scope, minute, shard, usd_micros, count)
-     SELECT s.scope, date_trunc('minute', now()) - make_interval(mins => m), s.shard, s.usd, s.n
-       FROM (SELECT unnest($1::text[]) AS scope, 0::smallint AS shard, 90000::bigint AS usd, 1 AS n
-             UNION ALL
-             SELECT 'global', g::smallint, 90000::bigint * $3, $3::int FROM generate_series(0, $4 - 1) g) s,
-            generate_series(1, $2::int * 60) m
-     ON CONFLICT (scope, minute, shard) DO UPDATE
-       SET usd_micros = spend_buckets.usd_micros + EXCLUDED.usd_micros, count = spend_buckets.count + EXCLUDED.count`,
+    `WITH g AS (
+       SELECT s.scope, date_trunc('minute', now()) - make_interval(mins => m) AS minute, s.shard, s.usd, s.n
+         FROM (SELECT unnest($1::text[]) AS scope, 0::smallint AS shard, 90000::bigint AS usd, 1 AS n
+               UNION ALL
+               SELECT 'global', g::smallint, 90000::bigint * $3, $3::int FROM generate_series(0, $4 - 1) g) s,
+              generate_series(1, $2::int * 60) m
+     ), minutes AS (
+       INSERT INTO spend_minutes (scope, minute, shard, usd_micros, count) SELECT scope, minute, shard, usd, n FROM g
+       ON CONFLICT (scope, minute, shard) DO UPDATE
+         SET usd_micros = spend_minutes.usd_micros + EXCLUDED.usd_micros, count = spend_minutes.count + EXCLUDED.count
+       RETURNING 1
+     )
+     INSERT INTO spend_hours (scope, hour, shard, usd_micros, count)
+     SELECT scope, date_trunc('hour', minute, 'UTC'), shard, sum(usd), sum(n) FROM g, (SELECT count(*) FROM minutes) w
+      GROUP BY 1, 2, 3
+     ON CONFLICT (scope, hour, shard) DO UPDATE
+       SET usd_micros = spend_hours.usd_micros + EXCLUDED.usd_micros, count = spend_hours.count + EXCLUDED.count`,
     [scopes, hours, perShard, GLOBAL_SHARDS],
   );
-  await stack.pool.query('ANALYZE spend_buckets');
+  await stack.pool.query('ANALYZE spend_minutes, spend_hours');
 }
 
 interface Counts {

@@ -15,7 +15,7 @@ import { nativeTransfer, postIntent, startStack, waitForStatus, type Stack } fro
  * gateway starts, reconciliation runs, and what a user relies on is checked: every Idempotency-Key answers one intent
  * (the one it first answered), every intent ends in a terminal state, exactly one mined transaction per nonce and
  * every mined one stored with its `intent.signed` audit record (no stray signature left the gateway), no intent
- * mined twice, spend closed (settled if mined, released if not) and the spend buckets equal to the intents' spend,
+ * mined twice, spend closed (settled if mined, released if not) and the spend buckets (minutes and hours) equal to the intents' spend,
  * the audit chain intact, and a later intent still mines (no nonce gap). The signer is killed the same way
  * (SIGNER_FAULT_POINT) after it signed, on the first request and in the middle of a batch.
  */
@@ -183,10 +183,19 @@ describe('crashes at named points of the signing path', { timeout: TIMEOUT_MS },
         assert.ok([null, 'released'].includes(row.spend_state), `${row.status} ${row.id}: spend ${row.spend_state}`);
       }
     }
-    // Spend counted once: the agent's buckets hold exactly what its intents still count.
-    const spend = await stack.pool.query<{ buckets: string; intents: string; bucket_count: string; counted: string }>(
-      `SELECT (SELECT coalesce(sum(usd_micros), 0) FROM spend_buckets WHERE scope = 'agent:' || $1::text) AS buckets,
-              (SELECT coalesce(sum(count), 0) FROM spend_buckets WHERE scope = 'agent:' || $1::text) AS bucket_count,
+    // Spend counted once: the agent's buckets, minutes and hours alike, hold exactly what its intents still count.
+    const spend = await stack.pool.query<{
+      buckets: string;
+      intents: string;
+      bucket_count: string;
+      counted: string;
+      hours: string;
+      hour_count: string;
+    }>(
+      `SELECT (SELECT coalesce(sum(usd_micros), 0) FROM spend_minutes WHERE scope = 'agent:' || $1::text) AS buckets,
+              (SELECT coalesce(sum(count), 0) FROM spend_minutes WHERE scope = 'agent:' || $1::text) AS bucket_count,
+              (SELECT coalesce(sum(usd_micros), 0) FROM spend_hours WHERE scope = 'agent:' || $1::text) AS hours,
+              (SELECT coalesce(sum(count), 0) FROM spend_hours WHERE scope = 'agent:' || $1::text) AS hour_count,
               (SELECT coalesce(sum(spend_usd_micros), 0) FROM intents
                 WHERE agent_id = $1::uuid AND spend_state IN ('reserved', 'committed', 'settled')) AS intents,
               (SELECT count(*) FROM intents
@@ -195,6 +204,8 @@ describe('crashes at named points of the signing path', { timeout: TIMEOUT_MS },
     );
     assert.equal(spend.rows[0]!.buckets, spend.rows[0]!.intents, 'recorded spend equals the intents that count');
     assert.equal(spend.rows[0]!.bucket_count, spend.rows[0]!.counted);
+    assert.equal(spend.rows[0]!.hours, spend.rows[0]!.intents, 'the hour rows the windows read hold the same');
+    assert.equal(spend.rows[0]!.hour_count, spend.rows[0]!.counted);
 
     const audit = await verifyAuditChain(stack.pool);
     assert.deepEqual(audit.findings, []);

@@ -16,7 +16,7 @@ describe('reorganisations', { timeout: 300_000 }, () => {
   const spendTotals = async () =>
     (
       await stack.pool.query<{ usd: string; n: string }>(
-        'SELECT COALESCE(sum(usd_micros), 0)::text AS usd, COALESCE(sum(count), 0)::text AS n FROM spend_buckets',
+        'SELECT COALESCE(sum(usd_micros), 0)::text AS usd, COALESCE(sum(count), 0)::text AS n FROM spend_minutes',
       )
     ).rows[0]!;
   const auditActions = async (id: string) =>

@@ -67,8 +67,15 @@ describe('retention, audit verification and backup jobs', { timeout: 300_000 }, 
       [ago(90 * DAY)],
     );
     await pool.query(
-      `INSERT INTO spend_buckets (scope, minute, usd_micros, count) VALUES ('retention-test', date_trunc('minute', $1::timestamptz), 1, 1),
+      `INSERT INTO spend_minutes (scope, minute, usd_micros, count) VALUES ('retention-test', date_trunc('minute', $1::timestamptz), 1, 1),
          ('retention-test', date_trunc('minute', $2::timestamptz), 2, 1)`,
+      [ago(49 * 3600 * 1000), ago(47 * 3600 * 1000)],
+    );
+    // Their hour rows (the gateway writes both): the hour of 49 h ago ended before the 48 h cutoff and goes with its
+    // minute; the hour of 47 h ago did not, and both stay.
+    await pool.query(
+      `INSERT INTO spend_hours (scope, hour, usd_micros, count) VALUES ('retention-test', date_trunc('hour', $1::timestamptz, 'UTC'), 1, 1),
+         ('retention-test', date_trunc('hour', $2::timestamptz, 'UTC'), 2, 1)`,
       [ago(49 * 3600 * 1000), ago(47 * 3600 * 1000)],
     );
     await pool.query(
@@ -94,7 +101,8 @@ describe('retention, audit verification and backup jobs', { timeout: 300_000 }, 
     assert.equal(run.detail.deleted.auth_failures, 1);
     assert.equal(run.detail.deleted.ip_blocks, 1);
     assert.equal(run.detail.deleted.notification_outbox, 1);
-    assert.equal(run.detail.deleted.spend_buckets, 1);
+    assert.equal(run.detail.deleted.spend_minutes, 1);
+    assert.equal(run.detail.deleted.spend_hours, 1);
     assert.equal(run.detail.deleted.alerts, 1);
     assert.equal(run.detail.deleted.personal_data, 1);
 
@@ -121,7 +129,10 @@ describe('retention, audit verification and backup jobs', { timeout: 300_000 }, 
       await left(`SELECT subject AS tag FROM notification_outbox WHERE channel = 'retention' ORDER BY subject`),
       ['retention-dead', 'retention-new', 'retention-pending'],
     );
-    assert.deepEqual(await left(`SELECT usd_micros::text AS tag FROM spend_buckets WHERE scope = 'retention-test'`), [
+    assert.deepEqual(await left(`SELECT usd_micros::text AS tag FROM spend_minutes WHERE scope = 'retention-test'`), [
+      '2',
+    ]);
+    assert.deepEqual(await left(`SELECT usd_micros::text AS tag FROM spend_hours WHERE scope = 'retention-test'`), [
       '2',
     ]);
     assert.deepEqual(await left(`SELECT kind AS tag FROM alerts WHERE kind LIKE 'retention-%'`), ['retention-new']);

@@ -17,7 +17,7 @@ describe('a block settles together', { timeout: 180_000 }, () => {
   const agentBuckets = async () =>
     (
       await ctx.stack.pool.query<{ usd: string; n: string }>(
-        `SELECT COALESCE(sum(usd_micros), 0)::text AS usd, COALESCE(sum(count), 0)::text AS n FROM spend_buckets
+        `SELECT COALESCE(sum(usd_micros), 0)::text AS usd, COALESCE(sum(count), 0)::text AS n FROM spend_minutes
           WHERE scope = 'agent:' || $1::text`,
         [ctx.stack.agent.agentId],
       )

@@ -110,7 +110,7 @@ describe('spend limits hold under concurrency, across processes', () => {
 
       const { rows } = await stack.pool.query<{ spent: string; buckets: string }>(
         `SELECT (SELECT COALESCE(sum(spend_usd_micros), 0) FROM intents WHERE agent_id = $1 AND spend_state <> 'released') AS spent,
-                (SELECT COALESCE(sum(usd_micros), 0) FROM spend_buckets WHERE scope = 'agent:' || $1) AS buckets`,
+                (SELECT COALESCE(sum(usd_micros), 0) FROM spend_minutes WHERE scope = 'agent:' || $1) AS buckets`,
         [agent.agentId],
       );
       assert.ok(
@@ -153,7 +153,7 @@ describe('spend limits hold under concurrency, across processes', () => {
       const t = tally(results);
       assert.deepEqual(t, { approved: 100, limited: 100, other: [] }, `round ${round}`);
       const { rows } = await stack.pool.query<{ total: string }>(
-        `SELECT COALESCE(sum(usd_micros), 0) AS total FROM spend_buckets WHERE scope = 'global'`,
+        `SELECT COALESCE(sum(usd_micros), 0) AS total FROM spend_minutes WHERE scope = 'global'`,
       );
       assert.ok(BigInt(rows[0]!.total) <= limit, `round ${round}: global spend ${rows[0]!.total} exceeds ${limit}`);
     }
@@ -168,7 +168,7 @@ describe('spend limits hold under concurrency, across processes', () => {
     const token = await stack.token(agent.apiKey);
     const spendOf = async (): Promise<bigint> => {
       const { rows } = await stack.pool.query<{ total: string }>(
-        `SELECT COALESCE(sum(usd_micros), 0) AS total FROM spend_buckets WHERE scope = $1`,
+        `SELECT COALESCE(sum(usd_micros), 0) AS total FROM spend_minutes WHERE scope = $1`,
         [`agent:${agent.agentId}`],
       );
       return BigInt(rows[0]!.total);

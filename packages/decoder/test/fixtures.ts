@@ -72,17 +72,7 @@ export function packMultiSend(entries: readonly { operation: 0 | 1; to: Address;
   return `0x${parts.join('')}`;
 }
 
-/** A small deterministic PRNG (mulberry32) so fuzz-style tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '@clawd402/testkit';
 
 export function randomHex(next: () => number, bytes: number): Hex {
   let s = '0x';

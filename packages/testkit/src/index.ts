@@ -47,3 +47,4 @@ export {
 } from './eip712-types.ts';
 export { type ScriptRun, runScript } from './run-script.ts';
 export { type PrivatePostgres, startPrivatePostgres } from './private-postgres.ts';
+export { prng } from './prng.ts';

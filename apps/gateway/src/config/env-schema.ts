@@ -1071,7 +1071,7 @@ export const ENV = {
   RETENTION_SPEND_BUCKETS_HOURS: {
     section: 'Jobs, retention and backups',
     description:
-      'Per-minute spend buckets are purged this long after their minute; at least the longest spend window (24 h).',
+      'Spend buckets are purged this long after their minute (`spend_minutes`) or the end of their hour (`spend_hours`); at least the longest spend window (24 h).',
     ...integer(48, 25, 87_600, 'hours'),
   },
   RETENTION_ALERTS_DAYS: {

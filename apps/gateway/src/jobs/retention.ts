@@ -12,7 +12,7 @@ export interface RetentionSettings {
   ipBlocksDays: number;
   /** Delivered notifications, from delivery (pending rows and dead letters stay). */
   outboxDeliveredDays: number;
-  /** Spend buckets, from their minute; at least the longest spend window (24 hours). */
+  /** Spend buckets (minute and hour rows), from their minute or the end of their hour; at least the longest spend window (24 hours). */
   spendBucketsHours: number;
   alertsDays: number;
   /** Sealed personal values beside the audit chain (IP addresses, user agents, names), from when they were written. */
@@ -33,7 +33,8 @@ function cutoffs(settings: RetentionSettings, now: Date): [RetentionTarget, Date
     ['auth_failures', ago(settings.authFailuresDays * DAY_MS)],
     ['ip_blocks', ago(settings.ipBlocksDays * DAY_MS)],
     ['notification_outbox', ago(settings.outboxDeliveredDays * DAY_MS)],
-    ['spend_buckets', ago(settings.spendBucketsHours * HOUR_MS)],
+    ['spend_minutes', ago(settings.spendBucketsHours * HOUR_MS)],
+    ['spend_hours', ago(settings.spendBucketsHours * HOUR_MS)],
     ['alerts', ago(settings.alertsDays * DAY_MS)],
     ['personal_data', ago(settings.personalDataDays * DAY_MS)],
   ];

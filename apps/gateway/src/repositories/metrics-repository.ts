@@ -40,7 +40,7 @@ export async function readMetricsSnapshot(db: Queryable): Promise<MetricsSnapsho
        LEFT JOIN (
          SELECT scope, sum(usd_micros) AS day,
                 sum(usd_micros) FILTER (WHERE minute >= now() - interval '1 hour 1 minute') AS hour
-           FROM spend_buckets
+           FROM spend_minutes
           WHERE minute >= now() - interval '24 hours 1 minute' AND scope NOT LIKE 'key:%'
           GROUP BY scope) b ON b.scope = s.scope
       WHERE s.scope NOT LIKE 'key:%'`,

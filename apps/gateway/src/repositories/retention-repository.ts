@@ -14,7 +14,8 @@ export type RetentionTarget =
   | 'auth_failures'
   | 'ip_blocks'
   | 'notification_outbox'
-  | 'spend_buckets'
+  | 'spend_minutes'
+  | 'spend_hours'
   | 'alerts'
   | 'personal_data';
 
@@ -40,8 +41,17 @@ const BATCH_SQL: Record<RetentionTarget, string> = {
   notification_outbox: `DELETE FROM notification_outbox WHERE id IN (
       SELECT id FROM notification_outbox WHERE status = 'delivered' AND delivered_at < $1
        ORDER BY delivered_at LIMIT $2) AND status = 'delivered'`,
-  spend_buckets: `DELETE FROM spend_buckets WHERE (scope, minute, shard) IN (
-      SELECT scope, minute, shard FROM spend_buckets WHERE minute < $1 ORDER BY minute LIMIT $2)`,
+  // Minutes of the hours that ended before the cutoff, found through their hour rows (neither table has an index on
+  // the time alone: migration 0027); then those hour rows, once none of their minutes is left.
+  spend_minutes: `DELETE FROM spend_minutes WHERE (scope, minute, shard) IN (
+      SELECT m.scope, m.minute, m.shard FROM spend_hours h
+        JOIN spend_minutes m ON m.scope = h.scope AND m.shard = h.shard
+                            AND m.minute >= h.hour AND m.minute < h.hour + interval '1 hour'
+       WHERE h.hour <= $1::timestamptz - interval '1 hour' ORDER BY h.hour LIMIT $2)`,
+  spend_hours: `DELETE FROM spend_hours h WHERE (scope, hour, shard) IN (
+      SELECT scope, hour, shard FROM spend_hours WHERE hour <= $1::timestamptz - interval '1 hour' ORDER BY hour LIMIT $2)
+        AND NOT EXISTS (SELECT 1 FROM spend_minutes m WHERE m.scope = h.scope AND m.shard = h.shard
+                           AND m.minute >= h.hour AND m.minute < h.hour + interval '1 hour')`,
   alerts: `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE at < $1 ORDER BY at LIMIT $2)`,
   // Sealed personal values beside the audit chain (docs/privacy.md): the records keep their refs and still verify.
   personal_data: `DELETE FROM personal_data WHERE ref IN (

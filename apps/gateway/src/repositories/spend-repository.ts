@@ -15,6 +15,9 @@ const HOUR_CUT = `now() - interval '1 hour 1 minute'`;
 /** The SQL shard of the global bucket an agent writes. */
 const SHARD_OF = (agentIdSql: string): string => `(abs(hashtext(${agentIdSql}::text)) % ${GLOBAL_SHARDS})::smallint`;
 
+/** The hour row a minute's spend also counts in (migration 0027): hours are cut in UTC, whatever the session's zone. */
+const HOUR_OF = (minuteSql: string): string => `date_trunc('hour', ${minuteSql}, 'UTC')`;
+
 export type BreakerLevel = 'normal' | 'warning' | 'soft' | 'hard' | 'emergency';
 export const BREAKER_LEVELS: readonly BreakerLevel[] = ['normal', 'warning', 'soft', 'hard', 'emergency'];
 
@@ -150,7 +153,7 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
             COALESCE(sum(b.usd_micros) FILTER (WHERE s.breaker_reset_minute IS NULL OR b.minute > s.breaker_reset_minute), 0) AS after_reset,
             COALESCE(sum(b.usd_micros) FILTER (WHERE b.minute <= s.breaker_reset_minute), 0) AS before_reset,
             max(s.breaker_offset_micros) AS offset_micros
-       FROM spend_buckets b JOIN spend_scopes s ON s.scope = b.scope
+       FROM spend_minutes b JOIN spend_scopes s ON s.scope = b.scope
       WHERE b.scope = ANY($1::text[]) AND b.minute > ${DAY_CUT}
       GROUP BY b.scope`,
       [scopes],
@@ -184,10 +187,27 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
 }
 
 /**
+ * The hour side of a spend change, as a CTE named `name` over `source`, a CTE of minute-row changes (`scope`, `minute`,
+ * `shard`, `usd`, `n`): each hour row moves once, by the sum over its minutes, in the order (scope, hour, shard).
+ * `gate`, when `source` is not itself the statement's write of the minute rows, names that write: the hour rows are
+ * written after all of it (a subquery that reads it runs it to the end first), so every writer locks minutes, then
+ * hours, each in a fixed order, and two writers never wait on each other in a cycle.
+ */
+const hoursSql = (name: string, source: string, gate?: string): string => `${name} AS (
+         INSERT INTO spend_hours (scope, hour, shard, usd_micros, count)
+         SELECT scope, ${HOUR_OF('minute')}, shard, sum(usd), sum(n)
+           FROM ${source}${gate ? `, (SELECT count(*) FROM ${gate}) gate` : ''}
+          GROUP BY 1, 2, 3 HAVING sum(usd) <> 0 OR sum(n) <> 0 ORDER BY 1, 2, 3
+         ON CONFLICT (scope, hour, shard) DO UPDATE
+           SET usd_micros = spend_hours.usd_micros + excluded.usd_micros, count = spend_hours.count + excluded.count
+         RETURNING 1
+       )`;
+
+/**
  * The bucket side of new reservations, as CTEs after an `r` CTE that returns one row per reserving intent with
  * `agent_id`, `api_key_id`, `spend_minute` and `spend_usd_micros`: its agent's, key's and global shard's buckets of that
- * minute grow by the amount and count one more, each bucket written once, in a fixed order (scope, minute, shard) so
- * two transactions never wait on each other in a cycle. Ends with a `reserved` CTE.
+ * minute, and their hours, grow by the amount and count one more, each row written once, in a fixed order (scope,
+ * minute, shard) so two transactions never wait on each other in a cycle. Ends with a `reserved` CTE.
  */
 export const RESERVE_BUCKETS_SQL = `reserve_parts AS (
        SELECT 'agent:' || agent_id AS scope, spend_minute AS minute, 0::smallint AS shard, spend_usd_micros AS usd FROM r
@@ -195,14 +215,15 @@ export const RESERVE_BUCKETS_SQL = `reserve_parts AS (
        SELECT 'key:' || api_key_id, spend_minute, 0::smallint, spend_usd_micros FROM r WHERE api_key_id IS NOT NULL
        UNION ALL
        SELECT 'global', spend_minute, ${SHARD_OF('agent_id')}, spend_usd_micros FROM r
-     ), reserved AS (
-       INSERT INTO spend_buckets (scope, minute, shard, usd_micros, count)
-       SELECT scope, minute, shard, sum(usd), count(*) FROM reserve_parts
-        GROUP BY scope, minute, shard ORDER BY scope, minute, shard
+     ), reserve_minutes AS (
+       SELECT scope, minute, shard, sum(usd) AS usd, count(*) AS n FROM reserve_parts GROUP BY scope, minute, shard
+     ), reserved_minutes AS (
+       INSERT INTO spend_minutes (scope, minute, shard, usd_micros, count)
+       SELECT scope, minute, shard, usd, n FROM reserve_minutes ORDER BY scope, minute, shard
        ON CONFLICT (scope, minute, shard) DO UPDATE
-         SET usd_micros = spend_buckets.usd_micros + excluded.usd_micros, count = spend_buckets.count + excluded.count
+         SET usd_micros = spend_minutes.usd_micros + excluded.usd_micros, count = spend_minutes.count + excluded.count
        RETURNING 1
-     )`;
+     ), ${hoursSql('reserved', 'reserve_minutes', 'reserved_minutes')}`;
 
 /**
  * Add the reservations of intents decided earlier in this transaction to their buckets, in one statement (an intent
@@ -226,20 +247,25 @@ export async function reserveSpend(client: Queryable, intentIds: readonly string
 /**
  * The bucket side of a spend change, as CTEs after a `source` CTE that returns one row per intent changed with
  * `agent_id`, `api_key_id`, `spend_minute`, `delta` (micro-USD) and `count_delta`: the agent's, the key's and the
- * agent's global shard's buckets of the intent's minute move by the same amounts — each bucket once, by the sum over
- * the intents that share it. Ends with an `adjusted` CTE.
+ * agent's global shard's buckets of the intent's minute, and their hours, move by the same amounts — each row once, by
+ * the sum over the intents that share it; rows that would not move are not touched. Written as reservations are (an
+ * upsert in the order (scope, minute, shard), then the hours), so minute rows are locked in that order too; a minute
+ * the retention job already purged (more than a day old, outside every window) comes back holding the change, and goes
+ * at the next purge. Ends with an `adjusted` CTE.
  */
 export const adjustBucketsSql = (source: string): string => `parts AS (
-         SELECT scope, shard, spend_minute, sum(delta) AS delta, sum(count_delta) AS count_delta FROM (
+         SELECT scope, spend_minute AS minute, shard, sum(delta) AS usd, sum(count_delta) AS n FROM (
            SELECT 'agent:' || agent_id AS scope, 0::smallint AS shard, spend_minute, delta, count_delta FROM ${source}
            UNION ALL SELECT 'key:' || api_key_id, 0::smallint, spend_minute, delta, count_delta FROM ${source} WHERE api_key_id IS NOT NULL
            UNION ALL SELECT 'global', ${SHARD_OF('agent_id')}, spend_minute, delta, count_delta FROM ${source}
-         ) each GROUP BY scope, shard, spend_minute
-       ), adjusted AS (
-         UPDATE spend_buckets b SET usd_micros = b.usd_micros + p.delta, count = b.count + p.count_delta
-           FROM parts p WHERE b.scope = p.scope AND b.minute = p.spend_minute AND b.shard = p.shard
+         ) each GROUP BY scope, spend_minute, shard HAVING sum(delta) <> 0 OR sum(count_delta) <> 0
+       ), adjusted_minutes AS (
+         INSERT INTO spend_minutes (scope, minute, shard, usd_micros, count)
+         SELECT scope, minute, shard, usd, n FROM parts ORDER BY scope, minute, shard
+         ON CONFLICT (scope, minute, shard) DO UPDATE
+           SET usd_micros = spend_minutes.usd_micros + excluded.usd_micros, count = spend_minutes.count + excluded.count
          RETURNING 1
-       )`;
+       ), ${hoursSql('adjusted', 'parts', 'adjusted_minutes')}`;
 
 /**
  * What an ended intent's spend settles at, in micro-USD, as a SQL expression over the columns `c` names: exact
@@ -414,7 +440,7 @@ export async function resetBreaker(
     const { rows } = await client.query<ScopeDbRow>(
       `UPDATE spend_scopes s SET breaker_latched_at = NULL, breaker_level = 'normal', breaker_reset_at = now(),
               breaker_reset_minute = date_trunc('minute', now()),
-              breaker_offset_micros = COALESCE((SELECT sum(usd_micros) FROM spend_buckets b
+              breaker_offset_micros = COALESCE((SELECT sum(usd_micros) FROM spend_minutes b
                                                  WHERE b.scope = s.scope AND b.minute > ${DAY_CUT}), 0),
               updated_at = now()
         WHERE scope = $1 RETURNING *`,
