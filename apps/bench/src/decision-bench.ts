@@ -138,7 +138,7 @@ function request(agent: Agent): DecisionRequest {
 const STATEMENT_KINDS: [RegExp, string][] = [
   [/INSERT INTO intents[\s\S]*audit_append/, 'insertIntentsBatch: intents + events + audit records + reservations'],
   [/INSERT INTO spend_scopes \(scope\) SELECT/, 'lockScopes: agent and key rows, then the global row'],
-  [/FROM spend_minutes b JOIN/, 'readSpend'],
+  [/day_edge AS/, 'readSpend'],
   [/^COMMIT$/, 'COMMIT (audit records chained under the audit lock, WAL flush)'],
   [/^BEGIN$/, 'BEGIN'],
 ];

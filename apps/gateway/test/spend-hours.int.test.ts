@@ -3,7 +3,7 @@
 // The oracle below is the plain definition: every minute bucket after the cut.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type pg from 'pg';
+import pg from 'pg';
 import { createTestDatabase, prng, type TestDatabase } from '@clawd402/testkit';
 import { createPool } from '../src/db/pool.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -214,6 +214,24 @@ describe('spend windows from hour rows', { timeout: 300_000 }, () => {
     };
     assert.deepEqual(spend.get('agent:empty'), zero);
     assert.deepEqual(spend.get('agent:no-row'), zero);
+  });
+
+  test('the read is planned once per connection, not on every call (its plan does not depend on how many scopes it reads)', async () => {
+    // A connection of its own: the pool's have run the statement already.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      for (let i = 0; i < 12; i++) await readSpend(client, ['global', `agent:${uuid(1 + (i % 3))}`]);
+      const { rows } = await client.query<{ generic: string; custom: string }>(
+        `SELECT generic_plans::text AS generic, custom_plans::text AS custom FROM pg_prepared_statements
+          WHERE statement LIKE '%day_edge AS%hour_edge AS%'`,
+      );
+      assert.equal(rows.length, 1);
+      // Postgres tries five custom plans first; then it keeps the generic one when that costs no more.
+      assert.deepEqual(rows[0], { generic: '7', custom: '5' });
+    } finally {
+      await client.end();
+    }
   });
 
   test('hours are cut in UTC: a session in a half-hour time zone writes the same hour rows', async () => {

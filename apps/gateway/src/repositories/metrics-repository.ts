@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DAY_CUT, HOUR_CUT, spendAfterSql } from './spend-repository.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -21,8 +22,8 @@ export interface MetricsSnapshot {
 }
 
 /**
- * Read the scrape-time figures. Spend sums only the last 24 hours of per-minute buckets of the global and agent
- * scopes (the same windows as spend-repository.ts) over the primary key; the counts use the partial indexes on
+ * Read the scrape-time figures. Spend is read as decisions read it (spend-repository.ts: hour rows and the first
+ * hour's minutes, over the primary keys), for the global and agent scopes; the counts use the partial indexes on
  * pending approvals and due outbox rows.
  */
 export async function readMetricsSnapshot(db: Queryable): Promise<MetricsSnapshot> {
@@ -34,15 +35,10 @@ export async function readMetricsSnapshot(db: Queryable): Promise<MetricsSnapsho
     day: string;
     hour: string | null;
   }>(
-    `SELECT s.scope, s.breaker_level, s.limit_day_micros, s.limit_hour_micros,
-            COALESCE(b.day, 0) AS day, COALESCE(b.hour, 0) AS hour
+    `SELECT s.scope, s.breaker_level, s.limit_day_micros, s.limit_hour_micros, d.usd AS day, h.usd AS hour
        FROM spend_scopes s
-       LEFT JOIN (
-         SELECT scope, sum(usd_micros) AS day,
-                sum(usd_micros) FILTER (WHERE minute >= now() - interval '1 hour 1 minute') AS hour
-           FROM spend_minutes
-          WHERE minute >= now() - interval '24 hours 1 minute' AND scope NOT LIKE 'key:%'
-          GROUP BY scope) b ON b.scope = s.scope
+      CROSS JOIN LATERAL ${spendAfterSql(DAY_CUT, 's.scope')} d
+      CROSS JOIN LATERAL ${spendAfterSql(HOUR_CUT, 's.scope')} h
       WHERE s.scope NOT LIKE 'key:%'`,
   );
   const approvals = await db.query<{ n: string }>(`SELECT count(*) AS n FROM approvals WHERE status = 'pending'`);
