@@ -128,6 +128,9 @@ export async function readScopes(client: Queryable, scopes: readonly string[]): 
   return new Map(rows.map((r) => [r.scope, toScope(r)]));
 }
 
+/** A spend row that holds spend (a released reservation leaves its rows at 0). */
+const NONZERO = (alias: string): string => `(${alias}.usd_micros > 0 OR ${alias}.count > 0)`;
+
 /**
  * The spend of the scope named by `scope` (an SQL expression) in the minutes after the instant `cut`, as a subquery of
  * one row: `usd`, `n` (count) and `oldest`, the first minute after the cut with spend in it (null: none). Reads the
@@ -139,18 +142,15 @@ export const spendAfterSql = (cut: string, scope: string): string => `(
        SELECT e.usd + hr.usd AS usd, e.n + hr.n AS n,
               COALESCE(e.oldest, (SELECT min(m.minute) FROM spend_minutes m
                                    WHERE m.scope = ${scope} AND m.minute >= hr.first AND m.minute < hr.first + interval '1 hour'
-                                     AND (m.usd_micros > 0 OR m.count > 0))) AS oldest
-         FROM (SELECT COALESCE(sum(usd_micros), 0) AS usd, COALESCE(sum(count), 0) AS n,
-                      min(minute) FILTER (WHERE usd_micros > 0 OR count > 0) AS oldest
-                 FROM spend_minutes
-                WHERE scope = ${scope} AND minute > ${cut}
-                  AND minute < ${HOUR_OF(cut)} + interval '1 hour') e,
-              (SELECT COALESCE(sum(usd_micros), 0) AS usd, COALESCE(sum(count), 0) AS n,
-                      min(hour) FILTER (WHERE usd_micros > 0 OR count > 0) AS first
-                 FROM spend_hours WHERE scope = ${scope} AND hour > ${HOUR_OF(cut)}) hr)`;
-
-/** A spend row that holds spend (a released reservation leaves its rows at 0). */
-const NONZERO = (alias: string): string => `(${alias}.usd_micros > 0 OR ${alias}.count > 0)`;
+                                     AND ${NONZERO('m')})) AS oldest
+         FROM (SELECT COALESCE(sum(sm.usd_micros), 0) AS usd, COALESCE(sum(sm.count), 0) AS n,
+                      min(sm.minute) FILTER (WHERE ${NONZERO('sm')}) AS oldest
+                 FROM spend_minutes sm
+                WHERE sm.scope = ${scope} AND sm.minute > ${cut}
+                  AND sm.minute < ${HOUR_OF(cut)} + interval '1 hour') e,
+              (SELECT COALESCE(sum(sh.usd_micros), 0) AS usd, COALESCE(sum(sh.count), 0) AS n,
+                      min(sh.hour) FILTER (WHERE ${NONZERO('sh')}) AS first
+                 FROM spend_hours sh WHERE sh.scope = ${scope} AND sh.hour > ${HOUR_OF(cut)}) hr)`;
 
 /**
  * Rolling 24 h and 1 h spend of each scope, as committed (read inside the locking transaction: exact for locked
@@ -163,7 +163,7 @@ const NONZERO = (alias: string): string => `(${alias}.usd_micros > 0 OR ${alias}
 export async function readSpend(client: Queryable, scopes: readonly string[]): Promise<Map<string, ScopeSpend>> {
   // The scopes come through a sub-select so that Postgres plans the statement once per connection. As a plain
   // parameter, each call's plan was costed for its own number of scopes, which for a few scopes came out cheaper than
-  // the generic plan, so Postgres planned it again on every call: 0.35 ms, three times the read itself.
+  // the generic plan, so Postgres planned it again on every call: 0.49 ms a read instead of 0.15 ms.
   const { rows } = await client.query<{
     scope: string;
     day_usd: string;
