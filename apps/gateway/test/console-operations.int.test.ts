@@ -284,6 +284,11 @@ describe('console operations pages in a browser', { timeout: 600_000 }, () => {
     assert.match(lastConfirmation(), /End the session of uma started/);
     assert.equal(await sessionsOf(first), 401, 'the oldest session ended at once');
     assert.equal(await sessionsOf(second), 200, 'the other goes on');
+    // The list reloads after the confirmation shows: wait for the ended session's row to go, then count.
+    await table
+      .getByRole('button', { name: /End session/ })
+      .nth(1)
+      .waitFor({ state: 'detached' });
     assert.equal(await table.getByRole('button', { name: /End session/ }).count(), 1);
 
     await panel.getByLabel('Role', { exact: true }).selectOption('approver');
