@@ -131,6 +131,18 @@ export async function readScopes(client: Queryable, scopes: readonly string[]): 
 /** A spend row that holds spend (a released reservation leaves its rows at 0). */
 const NONZERO = (alias: string): string => `(${alias}.usd_micros > 0 OR ${alias}.count > 0)`;
 
+/** The first minute with spend of the scope `scope` in the hour starting at `hour` (SQL expressions), or null. */
+const firstSpentMinuteSql = (scope: string, hour: string): string =>
+  `(SELECT min(fm.minute) FROM spend_minutes fm
+     WHERE fm.scope = ${scope} AND fm.minute >= ${hour} AND fm.minute < ${hour} + interval '1 hour' AND ${NONZERO('fm')})`;
+
+/** Each scope's minutes after `cut` inside the hour starting at `first` (a window's first hour), as one CTE body. */
+const edgeSql = (cut: string, first: string): string => `
+         SELECT m.scope, sum(m.usd_micros) AS usd, sum(m.count) AS n, min(m.minute) FILTER (WHERE ${NONZERO('m')}) AS oldest
+           FROM c JOIN spend_minutes m ON m.scope = ANY(c.scopes) AND m.minute > ${cut}
+                                      AND m.minute < ${first} + interval '1 hour'
+          GROUP BY m.scope`;
+
 /**
  * The spend of the scope named by `scope` (an SQL expression) in the minutes after the instant `cut`, as a subquery of
  * one row: `usd`, `n` (count) and `oldest`, the first minute after the cut with spend in it (null: none). Reads the
@@ -140,9 +152,7 @@ const NONZERO = (alias: string): string => `(${alias}.usd_micros > 0 OR ${alias}
  */
 export const spendAfterSql = (cut: string, scope: string): string => `(
        SELECT e.usd + hr.usd AS usd, e.n + hr.n AS n,
-              COALESCE(e.oldest, (SELECT min(m.minute) FROM spend_minutes m
-                                   WHERE m.scope = ${scope} AND m.minute >= hr.first AND m.minute < hr.first + interval '1 hour'
-                                     AND ${NONZERO('m')})) AS oldest
+              COALESCE(e.oldest, ${firstSpentMinuteSql(scope, 'hr.first')}) AS oldest
          FROM (SELECT COALESCE(sum(sm.usd_micros), 0) AS usd, COALESCE(sum(sm.count), 0) AS n,
                       min(sm.minute) FILTER (WHERE ${NONZERO('sm')}) AS oldest
                  FROM spend_minutes sm
@@ -188,16 +198,8 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
                 min(h.hour) FILTER (WHERE h.hour > c.hour_first AND ${NONZERO('h')}) AS hour_first_spent
            FROM c JOIN spend_hours h ON h.scope = ANY(c.scopes) AND h.hour > c.day_first
           GROUP BY h.scope
-       ), day_edge AS (
-         SELECT m.scope, sum(m.usd_micros) AS usd, sum(m.count) AS n, min(m.minute) FILTER (WHERE ${NONZERO('m')}) AS oldest
-           FROM c JOIN spend_minutes m ON m.scope = ANY(c.scopes) AND m.minute > c.day_cut
-                                      AND m.minute < c.day_first + interval '1 hour'
-          GROUP BY m.scope
-       ), hour_edge AS (
-         SELECT m.scope, sum(m.usd_micros) AS usd, sum(m.count) AS n, min(m.minute) FILTER (WHERE ${NONZERO('m')}) AS oldest
-           FROM c JOIN spend_minutes m ON m.scope = ANY(c.scopes) AND m.minute > c.hour_cut
-                                      AND m.minute < c.hour_first + interval '1 hour'
-          GROUP BY m.scope
+       ), day_edge AS (${edgeSql('c.day_cut', 'c.day_first')}
+       ), hour_edge AS (${edgeSql('c.hour_cut', 'c.hour_first')}
        )
        SELECT s.scope,
               COALESCE(d.usd, 0) + COALESCE(h.day_usd, 0) AS day_usd,
@@ -206,9 +208,7 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
               COALESCE(e.n, 0) + COALESCE(h.hour_n, 0) AS hour_count,
               COALESCE(d.oldest, f.minute) AS day_oldest,
               COALESCE(e.oldest, CASE WHEN d.oldest IS NULL AND h.hour_first_spent = h.day_first_spent THEN f.minute
-                                      ELSE (SELECT min(x.minute) FROM spend_minutes x
-                                             WHERE x.scope = s.scope AND x.minute >= h.hour_first_spent
-                                               AND x.minute < h.hour_first_spent + interval '1 hour' AND ${NONZERO('x')}) END) AS hour_oldest,
+                                      ELSE ${firstSpentMinuteSql('s.scope', 'h.hour_first_spent')} END) AS hour_oldest,
               CASE WHEN s.breaker_reset_minute IS NULL OR s.breaker_reset_minute <= c.day_cut
                    THEN COALESCE(d.usd, 0) + COALESCE(h.day_usd, 0)
                    ELSE (SELECT r.usd FROM ${spendAfterSql('s.breaker_reset_minute', 's.scope')} r) END AS after_reset,
@@ -218,9 +218,8 @@ export async function readSpend(client: Queryable, scopes: readonly string[]): P
          LEFT JOIN day_edge d ON d.scope = s.scope
          LEFT JOIN hour_edge e ON e.scope = s.scope
          -- The first minute with spend of the day's first hour with spend, when the day's first hour has none.
-         LEFT JOIN LATERAL (SELECT min(x.minute) AS minute FROM spend_minutes x
-                             WHERE d.oldest IS NULL AND x.scope = s.scope AND x.minute >= h.day_first_spent
-                               AND x.minute < h.day_first_spent + interval '1 hour' AND ${NONZERO('x')}) f ON true`,
+         LEFT JOIN LATERAL (SELECT CASE WHEN d.oldest IS NULL
+                                        THEN ${firstSpentMinuteSql('s.scope', 'h.day_first_spent')} END AS minute) f ON true`,
       [scopes],
     ),
   );
