@@ -372,8 +372,9 @@ export async function findIntentsForAgent(
 }
 
 /**
- * The NOTIFY channel on which every change of an intent's status or transaction hash is announced (a trigger,
- * migrations/0020), with the payload `<id>:<status>:<agent id>`.
+ * The NOTIFY channel on which every change of an intent's status or transaction hash is announced (a statement-level
+ * trigger, migrations/0028): each payload lists the changes of one statement, `<id>:<status>:<agent id>` joined by
+ * `,`, at most 80 to a payload.
  */
 export const INTENTS_CHANNEL = 'clawd402_intents';
 
@@ -384,11 +385,14 @@ export interface IntentChangeNotice {
   agentId: string;
 }
 
-/** Parse an {@link INTENTS_CHANNEL} payload; null for anything else. */
-export function parseIntentNotice(payload: string | undefined): IntentChangeNotice | null {
-  const [id, status, agentId, ...rest] = (payload ?? '').split(':');
-  if (!id || !status || !agentId || rest.length > 0) return null;
-  return { id, status: status as IntentStatus, agentId };
+/** Parse an {@link INTENTS_CHANNEL} payload into its changes; a malformed entry is skipped, the others are kept. */
+export function parseIntentNotices(payload: string | undefined): IntentChangeNotice[] {
+  const notices: IntentChangeNotice[] = [];
+  for (const entry of (payload ?? '').split(',')) {
+    const [id, status, agentId, ...rest] = entry.split(':');
+    if (id && status && agentId && rest.length === 0) notices.push({ id, status: status as IntentStatus, agentId });
+  }
+  return notices;
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   INTENTS_CHANNEL,
   findIntent,
   findIntentChangesSince,
-  parseIntentNotice,
+  parseIntentNotices,
   type IntentChangeNotice,
   type IntentRecord,
 } from '../repositories/intents-repository.ts';
@@ -45,9 +45,9 @@ const CATCH_UP_OVERLAP_MS = 5_000;
 
 /**
  * One process's fan-out of intent changes to the requests waiting on them (docs/waiting.md). A trigger NOTIFYs
- * `clawd402_intents` on every status or transaction-hash change; one LISTEN connection per process receives it and
- * wakes the waiters of that agent. A change nobody here waits on costs nothing; a change somebody waits on costs one
- * read of that intent, shared by all its waiters. Idle waiters cost no query at all.
+ * `clawd402_intents` with each statement's changes of status or transaction hash; one LISTEN connection per process
+ * receives them and wakes the waiters of each change's agent. A change nobody here waits on costs nothing; a change
+ * somebody waits on costs one read of that intent, shared by all its waiters. Idle waiters cost no query at all.
  *
  * Without LISTEN (PGlite: no NOTIFY across connections) it polls once per `pollMs` while anyone waits: one query for
  * every waiting agent's recent changes. After LISTEN (re)connects the same query catches up on what was missed.
@@ -73,8 +73,7 @@ export class IntentWatcher {
           applicationName: 'clawd402-intents-listener',
           log: options.log,
           onNotify: (payload) => {
-            const notice = parseIntentNotice(payload);
-            if (notice) this.#deliver(notice);
+            for (const notice of parseIntentNotices(payload)) this.#deliver(notice);
           },
           onListening: () => void this.#catchUp(),
         })
