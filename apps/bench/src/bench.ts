@@ -39,6 +39,7 @@ import { keccak256, toHex } from 'viem';
 import { SignerClient, TicketIssuer, loadTicketPrivateKey } from '@clawd402/signer-client';
 import { ticketedBenchTransfer } from './bench-transfer.ts';
 import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
+import { guardChild } from '@clawd402/testkit';
 import { decisionBench, printDecisionRows } from './decision-bench.ts';
 import {
   GATEWAY_RUNTIME,
@@ -84,6 +85,7 @@ function cannon(options: autocannon.Options): Promise<autocannon.Result> {
 
 async function echoFloor(): Promise<Row> {
   const child = spawn(process.execPath, ['--import', TSX, ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  guardChild(child, 'clawd402-bench-guard'); // a killed bench leaves no server behind
   const url = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   try {
     const body = JSON.stringify({

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { RECIPIENTS, type Stack } from '@clawd402/gateway/testing';
+import { guardChild } from '@clawd402/testkit';
 import type { PipelineRow } from './pipeline-bench.ts';
 import { simulateRequest } from './simulate-request.ts';
 
@@ -71,6 +72,7 @@ export async function bareFloor(
     env: { ...process.env, ...stack.env, ANVIL_URL: stack.anvil.rpcUrl, BARE_FROM: from },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  guardChild(child, 'clawd402-bench-guard'); // a killed bench leaves no server behind
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
     let early: ((code: number | null) => void) | undefined;

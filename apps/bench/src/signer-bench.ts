@@ -13,6 +13,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { fromWireTransaction } from '@clawd402/protocol';
 import { benchTransfer, ticketedBenchTransfer } from './bench-transfer.ts';
 import { SignerClient, TicketIssuer, generateTicketKeyPair, loadTicketPrivateKey } from '@clawd402/signer-client';
+import { guardChild } from '@clawd402/testkit';
 
 const TSX = import.meta.resolve('tsx');
 const CHILD = new URL('./signer-child.ts', import.meta.url).pathname;
@@ -65,6 +66,7 @@ async function signerRate(
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  guardChild(child, 'clawd402-bench-guard'); // a killed bench leaves no signer behind
   try {
     const ready = await new Promise<{ address: `0x${string}`; secp256k1: string }>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`signer exited ${code}`)));
