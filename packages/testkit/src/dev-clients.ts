@@ -40,10 +40,21 @@ export async function devClients(rpcUrl: string, key: Hex) {
   return { publicClient, wallet: createWalletClient({ account: privateKeyToAccount(key), chain, transport }) };
 }
 
-/** Waits for the receipt of `hash` and throws, naming `what`, unless it succeeded. */
+/**
+ * Waits for the receipt of `hash` and throws, naming `what`, unless it succeeded. The error gives the gas used against
+ * the transaction's limit (equal: it ran out of gas) and the block, so that a rare failure can be told apart.
+ */
 export async function confirm(publicClient: PublicClient, hash: Hex, what: string, timeoutMs = 60_000) {
   const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: timeoutMs });
-  if (receipt.status !== 'success') throw new Error(`${what}: transaction ${hash} reverted`);
+  if (receipt.status !== 'success') {
+    const limit = await publicClient
+      .getTransaction({ hash })
+      .then((tx) => tx.gas.toString())
+      .catch(() => 'unknown');
+    throw new Error(
+      `${what}: transaction ${hash} reverted (gas used ${receipt.gasUsed} of limit ${limit}, block ${receipt.blockNumber})`,
+    );
+  }
   return receipt;
 }
 
