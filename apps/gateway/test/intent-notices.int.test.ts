@@ -21,15 +21,23 @@ describe('intent change notices, one NOTIFY per statement', { timeout: 120_000 }
   let agentId: string;
   const payloads: string[] = [];
 
-  /** Run `sql`, then answer the payloads its commit delivered (a marker NOTIFY after it shows all have arrived). */
-  const noticesOf = async (sql: string, values: unknown[] = []): Promise<string[]> => {
+  /**
+   * Run `work`, then answer what it returned and every payload delivered from the moment it started (a marker NOTIFY
+   * sent after it shows that all of them have arrived).
+   */
+  const withNotices = async <T>(work: () => Promise<T>): Promise<{ result: T; got: string[] }> => {
     payloads.length = 0;
-    await pool.query(sql, values);
+    const result = await work();
     const marker = `marker:${randomUUID()}`;
     await pool.query('SELECT pg_notify($1, $2)', [INTENTS_CHANNEL, marker]);
     for (let i = 0; i < 500 && !payloads.includes(marker); i += 1) await new Promise((r) => setTimeout(r, 10));
     assert.ok(payloads.includes(marker), 'the marker notification arrived');
-    return payloads.filter((p) => p !== marker);
+    return { result, got: payloads.filter((p) => p !== marker) };
+  };
+  /** Run `sql` on the pool; its returned ids and the payloads its commit delivered. */
+  const noticesOf = async (sql: string, values: unknown[] = []): Promise<{ ids: string[]; got: string[] }> => {
+    const { result, got } = await withNotices(() => pool.query<{ id: string }>(sql, values));
+    return { ids: result.rows.map((r) => r.id), got };
   };
 
   /** `count` new intents of the agent in one INSERT statement, in `status`; answers their ids in insertion order. */
@@ -58,37 +66,30 @@ describe('intent change notices, one NOTIFY per statement', { timeout: 120_000 }
   });
 
   test('one inserted intent sends exactly the single-change payload of earlier releases', async () => {
-    const got = await noticesOf(insertSql, [agentId, 'approved', RECIPIENT, 1]);
-    const id = (await pool.query<{ id: string }>('SELECT id FROM intents ORDER BY created_at DESC LIMIT 1')).rows[0]!
-      .id;
-    assert.deepEqual(got, [`${id}:approved:${agentId}`]);
+    const { ids, got } = await noticesOf(insertSql, [agentId, 'approved', RECIPIENT, 1]);
+    assert.deepEqual(got, [`${ids[0]}:approved:${agentId}`]);
   });
 
   test('200 intents inserted by one statement: 3 payloads of at most 80, each intent announced once', async () => {
-    const before = new Set((await pool.query<{ id: string }>('SELECT id FROM intents')).rows.map((r) => r.id));
-    const got = await noticesOf(insertSql, [agentId, 'approved', RECIPIENT, 200]);
-    const inserted = (await pool.query<{ id: string }>('SELECT id FROM intents')).rows
-      .map((r) => r.id)
-      .filter((id) => !before.has(id));
+    const { ids: inserted, got } = await noticesOf(insertSql, [agentId, 'pending_approval', RECIPIENT, 200]);
     assert.equal(inserted.length, 200);
     assert.deepEqual(
       got.map((p) => p.split(',').length),
       [80, 80, 40],
     );
-    for (const p of got) assert.ok(Buffer.byteLength(p) < 8_000, 'each payload fits under the NOTIFY limit');
+    for (const p of got)
+      assert.ok(Buffer.byteLength(p) < 8_000, 'each payload, with the longest status, fits under the NOTIFY limit');
     const notices = got.flatMap(parseIntentNotices);
     assert.deepEqual(notices.map((n) => n.id).sort(), [...inserted].sort());
-    assert.ok(notices.every((n) => n.status === 'approved' && n.agentId === agentId));
+    assert.ok(notices.every((n) => n.status === 'pending_approval' && n.agentId === agentId));
   });
 
   test('an UPDATE announces the rows whose status or transaction hash changed, and only those', async () => {
     // Inserted through noticesOf, so that the INSERT's own notification has arrived before the UPDATE's are counted.
-    const ids = (await noticesOf(insertSql, [agentId, 'approved', RECIPIENT, 6]))
-      .flatMap(parseIntentNotices)
-      .map((n) => n.id);
+    const { ids } = await noticesOf(insertSql, [agentId, 'approved', RECIPIENT, 6]);
     assert.equal(ids.length, 6);
     // Two change status, one its transaction hash, three only their memo.
-    const got = await noticesOf(
+    const { got } = await noticesOf(
       `UPDATE intents SET
          status = CASE WHEN id = ANY($1::uuid[]) THEN 'cancelled' ELSE status END,
          tx_hash = CASE WHEN id = $2 THEN $3 ELSE tx_hash END,
@@ -105,19 +106,31 @@ describe('intent change notices, one NOTIFY per statement', { timeout: 120_000 }
         { id: ids[2]!, status: 'approved', agentId },
       ].sort((a, b) => a.id.localeCompare(b.id)),
     );
-    assert.deepEqual(await noticesOf(`UPDATE intents SET memo = 'again' WHERE id = ANY($1::uuid[])`, [ids]), []);
+    assert.deepEqual((await noticesOf(`UPDATE intents SET memo = 'again' WHERE id = ANY($1::uuid[])`, [ids])).got, []);
   });
 
-  test('a rolled-back statement announces nothing', async () => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(insertSql, [agentId, 'approved', RECIPIENT, 3]);
-      await client.query('ROLLBACK');
-    } finally {
-      client.release();
-    }
-    assert.deepEqual(await noticesOf('SELECT 1'), []);
+  test('a rolled-back statement announces nothing; a committed one in the same way does', async () => {
+    const inTransaction = (end: 'COMMIT' | 'ROLLBACK') =>
+      withNotices(async () => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const { rows } = await client.query<{ id: string }>(insertSql, [agentId, 'approved', RECIPIENT, 3]);
+          await client.query(end);
+          return rows.map((r) => r.id);
+        } finally {
+          client.release();
+        }
+      });
+    assert.deepEqual((await inTransaction('ROLLBACK')).got, []);
+    const committed = await inTransaction('COMMIT');
+    assert.deepEqual(
+      committed.got
+        .flatMap(parseIntentNotices)
+        .map((n) => n.id)
+        .sort(),
+      [...committed.result].sort(),
+    );
   });
 
   test('parseIntentNotices keeps well-formed entries and skips the others', () => {
