@@ -3,6 +3,7 @@
 // released; one used just before `validBefore` is spent, never released. Real stack and the reference x402 server and
 // facilitator (support/x402-resource.ts) on anvil, whose clock the tests move (`anvil_setNextBlockTimestamp` + mine).
 // The stack runs without its clocks (tracker: false), so each settlement pass is one the test drives: nothing races.
+// A settlement moves the intent's status and its spend in one transaction; the first test holds it to that.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestClient, http, type Hex } from 'viem';
@@ -63,6 +64,37 @@ describe('x402 authorisations at their expiry', { timeout: 300_000 }, () => {
   after(async () => {
     await resource?.stop();
     await stack?.stop();
+  });
+
+  // Before any test moves anvil's clock: this payment is settled at the chain's own time.
+  test('a settlement whose spend change fails leaves the payment signed and reserved: status and spend move together', async () => {
+    const { agentId, client, spentUsd } = await buyer('x402-atomic');
+    const response = await client.fetch(`${resource.url}/data`);
+    assert.equal(response.status, 200, await response.clone().text());
+    const [row] = (
+      await stack.pool.query<{ id: string }>(`SELECT id FROM intents WHERE agent_id = $1 AND type = 'x402_payment'`, [
+        agentId,
+      ])
+    ).rows;
+    const id = row!.id;
+    // Postgres refuses this intent's spend moving to `committed`, as a failed or lost write would.
+    await stack.pool.query(`CREATE FUNCTION test_refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'test: the spend change fails'; END $$`);
+    await stack.pool.query(`CREATE TRIGGER test_refuse_commit BEFORE UPDATE ON intents FOR EACH ROW
+      WHEN (NEW.id = '${id}' AND NEW.spend_state = 'committed') EXECUTE FUNCTION test_refuse_commit()`);
+    try {
+      assert.deepEqual(await sweep(), { settled: 0, expired: 0 });
+      const kept = await payment(id);
+      assert.deepEqual([kept.status, kept.spend_state], ['signed', 'reserved']);
+    } finally {
+      await stack.pool.query('DROP TRIGGER test_refuse_commit ON intents');
+      await stack.pool.query('DROP FUNCTION test_refuse_commit()');
+    }
+    // Still open, so the next pass settles it.
+    assert.deepEqual(await sweep(), { settled: 1, expired: 0 });
+    const settled = await payment(id);
+    assert.deepEqual([settled.status, settled.spend_state], ['confirmed', 'committed']);
+    assert.equal(await spentUsd(), 0.01);
   });
 
   // First, with a 60 s window: it leaves anvil's clock about 480 s ahead, short of where the next test (a 300 s window

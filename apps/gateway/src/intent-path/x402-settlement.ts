@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ChainRegistry } from '../chain/chain-registry.ts';
+import { withTransaction } from '../db/pool.ts';
 import type { Logger } from '../domain/logger.ts';
 import { transitionIntent } from '../repositories/intents-repository.ts';
 import { adjustSpend } from '../repositories/spend-repository.ts';
@@ -80,18 +81,21 @@ export class X402Settlement {
     });
   }
 
-  private async end(payment: OpenX402Payment, to: 'confirmed' | 'expired'): Promise<boolean> {
-    const moved = await transitionIntent(this.deps.pool, payment.id, ['signed'], to, {
-      detail: { x402: to === 'confirmed' ? 'settled' : 'expired' },
-      audit: {
-        actor: 'system:gateway',
-        action: to === 'confirmed' ? 'intent.x402_settled' : 'intent.x402_expired',
-        subject: `intent:${payment.id}`,
-        data: { chainId: payment.chainId, nonce: payment.nonce, validBefore: payment.validBefore.toString() },
-      },
+  /** The status and the spend move in one transaction: no reader sees `confirmed` with its spend still `reserved`. */
+  private end(payment: OpenX402Payment, to: 'confirmed' | 'expired'): Promise<boolean> {
+    return withTransaction(this.deps.pool, async (client) => {
+      const moved = await transitionIntent(client, payment.id, ['signed'], to, {
+        detail: { x402: to === 'confirmed' ? 'settled' : 'expired' },
+        audit: {
+          actor: 'system:gateway',
+          action: to === 'confirmed' ? 'intent.x402_settled' : 'intent.x402_expired',
+          subject: `intent:${payment.id}`,
+          data: { chainId: payment.chainId, nonce: payment.nonce, validBefore: payment.validBefore.toString() },
+        },
+      });
+      if (!moved) return false;
+      await adjustSpend(client, payment.id, to === 'confirmed' ? { to: 'committed' } : { to: 'released' });
+      return true;
     });
-    if (!moved) return false;
-    await adjustSpend(this.deps.pool, payment.id, to === 'confirmed' ? { to: 'committed' } : { to: 'released' });
-    return true;
   }
 }
