@@ -168,9 +168,9 @@ function printRows(rows: readonly Row[]): void {
 }
 
 /**
- * `.bench/results.json` (repository root): per scenario perSecond, p50Ms, p99Ms, gatewayCpuMsPerIntent, rssMiB, the
- * mean milliseconds per stage of the intent path (stageMs) and its ratios to the floors, and the floors themselves, so
- * runs can be compared.
+ * `.bench/results.json` (repository root): per scenario perSecond, p50Ms, p99Ms, gatewayCpuMsPerIntent, rssMiB (with
+ * its peak and its anonymous and file-backed parts), the mean milliseconds per stage of the intent path (stageMs) and
+ * its ratios to the floors, and the floors themselves, so runs can be compared.
  */
 function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
   const floor = (prefix: string): Row | undefined => rows.find((r) => r.name.startsWith(prefix));
@@ -194,6 +194,9 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
         signed: r.signed,
         gatewayCpuMsPerIntent: r.gatewayCpuMsPerIntent,
         rssMiB: r.rssMiB,
+        rssPeakMiB: r.rssPeakMiB,
+        rssAnonMiB: r.rssAnonMiB,
+        rssFileMiB: r.rssFileMiB,
         signerCpuMsPerIntent: r.signerCpuMsPerIntent,
         postgresCpuMsPerIntent: r.postgresCpuMsPerIntent,
         anvilCpuMsPerIntent: r.anvilCpuMsPerIntent,

@@ -121,14 +121,25 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
-export function rss(pid: number): string {
+/**
+ * A process's memory from `/proc/<pid>/status`, in MiB: resident now (`rss`), its peak (`peak`), and the resident
+ * set split into anonymous memory (heap, stacks, malloc arenas: what the process itself grew) and file-backed pages
+ * (the node binary and shared libraries, shared with every other process mapping them).
+ */
+export function memoryMiB(pid: number): { rss: number; peak: number; anon: number; file: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return `RSS ${Math.round(kb('VmRSS') / 1024)} MiB, peak ${Math.round(kb('VmHWM') / 1024)} MiB`;
+    const mib = (key: string): number =>
+      Math.round(Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+    return { rss: mib('VmRSS'), peak: mib('VmHWM'), anon: mib('RssAnon'), file: mib('RssFile') };
   } catch {
-    return 'RSS n/a';
+    return null;
   }
+}
+
+export function rss(pid: number): string {
+  const memory = memoryMiB(pid);
+  return memory ? `RSS ${memory.rss} MiB, peak ${memory.peak} MiB` : 'RSS n/a';
 }
 
 async function put(stack: Stack, ownerToken: string, body: Record<string, unknown>): Promise<void> {
@@ -461,6 +472,10 @@ export interface FleetRow extends PipelineRow {
   signed: number;
   gatewayCpuMsPerIntent: number | null;
   rssMiB: number | null;
+  /** The gateway's peak RSS, and its RSS at the end split into anonymous and file-backed pages (memoryMiB). */
+  rssPeakMiB: number | null;
+  rssAnonMiB: number | null;
+  rssFileMiB: number | null;
   /** CPU ms per signed intent of the other processes: the signer, Postgres (this database's backends), anvil. */
   signerCpuMsPerIntent: number | null;
   postgresCpuMsPerIntent: number | null;
@@ -516,15 +531,6 @@ async function postgresWork(stack: Stack): Promise<{ commits: number; writes: nu
        FROM pg_stat_database WHERE datname = current_database()`,
   );
   return { commits: Number(rows[0]!.commits), writes: Number(rows[0]!.writes) };
-}
-
-function rssMiB(pid: number): number | null {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? null : Math.round(Number(kb) / 1024);
-  } catch {
-    return null;
-  }
 }
 
 /** CPU seconds of this database's Postgres backends (per pid, so a backend that left keeps what it was counted). */
@@ -639,6 +645,7 @@ export async function fleetScenarios(
       const perIntent = (seconds: number): number | null =>
         signed === 0 ? null : Math.round(((seconds * 1000) / signed) * 100) / 100;
       latencies.sort((x, y) => x - y);
+      const memory = memoryMiB(gateway.pid);
       const row: FleetRow = {
         scenario: group.scenario,
         name: group.name,
@@ -648,7 +655,10 @@ export async function fleetScenarios(
         errors: r.non2xx + r.errors,
         signed,
         gatewayCpuMsPerIntent: perIntent(cpu1.gateway - cpu0.gateway),
-        rssMiB: rssMiB(gateway.pid),
+        rssMiB: memory?.rss ?? null,
+        rssPeakMiB: memory?.peak ?? null,
+        rssAnonMiB: memory?.anon ?? null,
+        rssFileMiB: memory?.file ?? null,
         signerCpuMsPerIntent: perIntent(cpu1.signer - cpu0.signer),
         postgresCpuMsPerIntent: perIntent(cpuSpent(cpu0.postgres, cpu1.postgres)),
         anvilCpuMsPerIntent: perIntent(cpu1.anvil - cpu0.anvil),
