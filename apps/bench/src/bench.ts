@@ -204,6 +204,7 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
         rpcCallsPerIntent: r.rpcCallsPerIntent,
         postgresCommitsPerIntent: r.postgresCommitsPerIntent,
         postgresRowWritesPerIntent: r.postgresRowWritesPerIntent,
+        postgresBytesPerIntent: r.postgresBytesPerIntent,
         stageMs: r.stageMs,
         vsSignerFloor: floors.signer ? Math.round((r.perSecond / floors.signer.perSecond) * 1000) / 1000 : null,
         vsBarePipelineFloor: floors.barePipeline

@@ -485,6 +485,11 @@ export interface FleetRow extends PipelineRow {
   rpcCallsPerIntent: number | null;
   postgresCommitsPerIntent: number | null;
   postgresRowWritesPerIntent: number | null;
+  /**
+   * How much the database's files grew per signed intent during the run (`pg_database_size`): tables, indexes and
+   * TOAST, dead row versions included (a short run ends before autovacuum reclaims most of them).
+   */
+  postgresBytesPerIntent: number | null;
   /** Mean milliseconds a request spent in each stage of the intent path (clawd402_intent_stage_seconds), waits
    * included: where its latency goes. */
   stageMs: Record<string, number>;
@@ -524,13 +529,14 @@ function stageMeans(before: GatewayCounts, after: GatewayCounts): Record<string,
   return means;
 }
 
-/** Commits and rows written in this database so far (pg_stat_database; the statistics lag by up to a second). */
-async function postgresWork(stack: Stack): Promise<{ commits: number; writes: number }> {
-  const { rows } = await stack.pool.query<{ commits: string; writes: string }>(
-    `SELECT xact_commit AS commits, tup_inserted + tup_updated + tup_deleted AS writes
+/** Commits and rows written in this database so far (pg_stat_database; they lag by up to a second), and its size. */
+async function postgresWork(stack: Stack): Promise<{ commits: number; writes: number; bytes: number }> {
+  const { rows } = await stack.pool.query<{ commits: string; writes: string; bytes: string }>(
+    `SELECT xact_commit AS commits, tup_inserted + tup_updated + tup_deleted AS writes,
+            pg_database_size(current_database()) AS bytes
        FROM pg_stat_database WHERE datname = current_database()`,
   );
-  return { commits: Number(rows[0]!.commits), writes: Number(rows[0]!.writes) };
+  return { commits: Number(rows[0]!.commits), writes: Number(rows[0]!.writes), bytes: Number(rows[0]!.bytes) };
 }
 
 /** CPU seconds of this database's Postgres backends (per pid, so a backend that left keeps what it was counted). */
@@ -666,12 +672,13 @@ export async function fleetScenarios(
         rpcCallsPerIntent: per(counts1.rpc - counts0.rpc),
         postgresCommitsPerIntent: per(pg1.commits - pg0.commits),
         postgresRowWritesPerIntent: per(pg1.writes - pg0.writes),
+        postgresBytesPerIntent: signed === 0 ? null : Math.round((pg1.bytes - pg0.bytes) / signed),
         stageMs: stageMeans(counts0, counts1),
       };
       row.note = [
         `${signed} intents signed, ${after.rejected - before.rejected} rejected, ${r.statusCodeStats?.['429']?.count ?? 0} rate-limited (429)`,
         ...(options.spendHistoryHours ? [`from ${options.spendHistoryHours} h of spend buckets`] : []),
-        `${row.auditRowsPerIntent} audit rows, ${row.rpcCallsPerIntent} RPC calls, ${row.postgresCommitsPerIntent} Postgres commits and ${row.postgresRowWritesPerIntent} rows written per signed intent`,
+        `${row.auditRowsPerIntent} audit rows, ${row.rpcCallsPerIntent} RPC calls, ${row.postgresCommitsPerIntent} Postgres commits and ${row.postgresRowWritesPerIntent} rows (${row.postgresBytesPerIntent} bytes on disk) written per signed intent`,
         `CPU ms per signed intent: gateway ${row.gatewayCpuMsPerIntent}, signer ${row.signerCpuMsPerIntent}, Postgres ${row.postgresCpuMsPerIntent}, anvil ${row.anvilCpuMsPerIntent}`,
         `mean ms per stage: ${Object.entries(row.stageMs)
           .map(([stage, ms]) => `${stage} ${ms}`)
