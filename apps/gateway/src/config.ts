@@ -59,6 +59,8 @@ export interface GatewayConfig {
   env: 'development' | 'test' | 'production';
   host: string;
   port: number;
+  /** HEAP_GROWTH_PERCENT: V8's heap growing factor, applied at start (lib/heap-growth.ts); 0: V8's own. */
+  heapGrowthPercent: number;
   logLevel: string;
   /** LOG_IP_MODE: client addresses in log lines, masked (the default) or full (logging/logger-options.ts). */
   logIpMode: 'masked' | 'full';
@@ -253,6 +255,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<GatewayCon
     env: nodeEnv,
     host: read('HOST'),
     port: read('PORT'),
+    heapGrowthPercent: read('HEAP_GROWTH_PERCENT'),
     logLevel: read('LOG_LEVEL'),
     logIpMode: read('LOG_IP_MODE'),
     databaseUrl,

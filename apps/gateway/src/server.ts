@@ -3,6 +3,7 @@ import { buildApp } from './app.ts';
 import { pino } from 'pino';
 import { armFaultPoint, logEvent } from '@clawd402/protocol';
 import { loadConfig, ConfigError, type GatewayConfig } from './config.ts';
+import { applyHeapGrowth } from './lib/heap-growth.ts';
 
 /**
  * How long a shutdown may take. A clean one takes far less: new connections are refused at once, waiting long-polls
@@ -23,6 +24,7 @@ export interface RunningServer {
 /** Listen, and shut down gracefully on SIGINT/SIGTERM (see `shutdown`). */
 export async function startServer(config: GatewayConfig): Promise<RunningServer> {
   armFaultPoint(config.faultPoint); // inert unless a crash test set FAULT_POINT (NODE_ENV=test only)
+  applyHeapGrowth(config.heapGrowthPercent);
   const app = await buildApp(config);
   const url = await app.listen({ host: config.host, port: config.port });
   const redirect =

@@ -223,6 +223,20 @@ export const ENV = {
     description: 'The port the HTTP(S) server listens on (0: chosen by the OS).',
     ...integer(8402, 0, 65535),
   },
+  HEAP_GROWTH_PERCENT: {
+    section: 'Server and HTTP',
+    description:
+      "How far V8 lets the gateway's heap grow past what its last full garbage collection left live before it runs the " +
+      'next one, in percent. Lower holds resident memory down for some CPU; `0` leaves it to V8, which under load lets ' +
+      'the heap reach several times what is live (measured: docs/capacity.md).',
+    format: 'integer 0 or 10–400 %',
+    default: '50',
+    parse: (raw, name, context) => {
+      const percent = integer(50, 0, 400).parse(raw, name, context);
+      if (percent !== 0 && percent < 10) throw new ConfigError(name, 'must be 0 (V8 decides) or between 10 and 400');
+      return percent;
+    },
+  },
   LOG_LEVEL: {
     section: 'Server and HTTP',
     description: 'The pino log level.',
