@@ -226,6 +226,9 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
       quick: QUICK,
       gatewayRuntime: GATEWAY_RUNTIME,
       spendHistoryHours: SPEND_HISTORY_HOURS,
+      // The gateways inherit the environment: their heap setting decides much of `rssMiB` (docs/capacity.md).
+      // null: the gateway's default (docs/configuration.md).
+      heapGrowthPercent: process.env.HEAP_GROWTH_PERCENT ?? null,
     },
     floors,
     scenarios,
