@@ -168,7 +168,8 @@ function printRows(rows: readonly Row[]): void {
 }
 
 /**
- * `.bench/results.json` (repository root): per scenario perSecond, p50Ms, p99Ms, gatewayCpuMsPerIntent, rssMiB (with
+ * `.bench/results.json` (repository root): per scenario perSecond, p50Ms, p99Ms, gatewayCpuMsPerIntent (and its main
+ * thread's part, gatewayMainThreadCpuMsPerIntent), full GCs per 1,000 signed intents, rssMiB (with
  * its peak and its anonymous and file-backed parts), the mean milliseconds per stage of the intent path (stageMs) and
  * its ratios to the floors, and the floors themselves, so runs can be compared.
  */
@@ -193,6 +194,8 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
         errors: r.errors,
         signed: r.signed,
         gatewayCpuMsPerIntent: r.gatewayCpuMsPerIntent,
+        gatewayMainThreadCpuMsPerIntent: r.gatewayMainThreadCpuMsPerIntent,
+        gatewayMajorGcsPer1000: r.gatewayMajorGcsPer1000,
         rssMiB: r.rssMiB,
         rssPeakMiB: r.rssPeakMiB,
         rssAnonMiB: r.rssAnonMiB,

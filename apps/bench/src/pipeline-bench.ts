@@ -111,10 +111,14 @@ function cannon(options: autocannon.Options, latencies?: number[]): Promise<auto
   });
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-export function cpuSeconds(pid: number): number | null {
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); with `thread`, one of its threads only
+ * (a process's main thread has the process's id).
+ */
+export function cpuSeconds(pid: number, thread?: number): number | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+    const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
   } catch {
     return null;
@@ -471,6 +475,14 @@ export interface FleetRow extends PipelineRow {
   scenario: 'hot' | 'spread';
   signed: number;
   gatewayCpuMsPerIntent: number | null;
+  /**
+   * The part of it spent on the gateway's main thread: the event loop, which runs every request's JavaScript and
+   * bounds one process's throughput. The rest is V8's background threads (concurrent marking, parallel scavenges,
+   * optimising compilation) and libuv's pool.
+   */
+  gatewayMainThreadCpuMsPerIntent: number | null;
+  /** V8 full (mark-compact) collections in the gateway per 1,000 signed intents (its metrics, `kind="major"`). */
+  gatewayMajorGcsPer1000: number | null;
   rssMiB: number | null;
   /** The gateway's peak RSS, and its RSS at the end split into anonymous and file-backed pages (memoryMiB). */
   rssPeakMiB: number | null;
@@ -498,6 +510,8 @@ export interface FleetRow extends PipelineRow {
 interface GatewayCounts {
   /** RPC requests made so far (clawd402_rpc_request_seconds_count, summed over chains and endpoints). */
   rpc: number;
+  /** V8 full collections so far (clawd402_nodejs_gc_duration_seconds_count, kind="major"). */
+  majorGcs: number;
   /** Per stage of the intent path, the seconds spent and the requests that finished it (clawd402_intent_stage_seconds). */
   stages: Map<string, { sum: number; count: number }>;
 }
@@ -505,10 +519,11 @@ interface GatewayCounts {
 /** What the gateway's /metrics has counted so far. */
 async function gatewayCounts(baseUrl: string, token: string): Promise<GatewayCounts> {
   const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  const counts: GatewayCounts = { rpc: 0, stages: new Map() };
+  const counts: GatewayCounts = { rpc: 0, majorGcs: 0, stages: new Map() };
   for (const line of (await res.text()).split('\n')) {
     const value = Number(line.split(' ').pop());
     if (line.startsWith('clawd402_rpc_request_seconds_count')) counts.rpc += value;
+    if (line.startsWith('clawd402_nodejs_gc_duration_seconds_count{kind="major"}')) counts.majorGcs += value;
     const stage = /^clawd402_intent_stage_seconds_(sum|count)\{stage="([a-z]+)"\}/.exec(line);
     if (stage) {
       const entry = counts.stages.get(stage[2]!) ?? { sum: 0, count: 0 };
@@ -631,6 +646,7 @@ export async function fleetScenarios(
       const pg0 = await postgresWork(stack);
       const cpu0 = {
         gateway: cpuSeconds(gateway.pid) ?? 0,
+        gatewayMain: cpuSeconds(gateway.pid, gateway.pid) ?? 0,
         signer: cpuSeconds(stack.signer.child.pid!) ?? 0,
         anvil: cpuSeconds(stack.anvil.pid) ?? 0,
         postgres: await postgresCpu(stack),
@@ -638,6 +654,7 @@ export async function fleetScenarios(
       const r = await run(options.seconds, latencies);
       const cpu1 = {
         gateway: cpuSeconds(gateway.pid) ?? 0,
+        gatewayMain: cpuSeconds(gateway.pid, gateway.pid) ?? 0,
         signer: cpuSeconds(stack.signer.child.pid!) ?? 0,
         anvil: cpuSeconds(stack.anvil.pid) ?? 0,
         postgres: await postgresCpu(stack),
@@ -661,6 +678,9 @@ export async function fleetScenarios(
         errors: r.non2xx + r.errors,
         signed,
         gatewayCpuMsPerIntent: perIntent(cpu1.gateway - cpu0.gateway),
+        gatewayMainThreadCpuMsPerIntent: perIntent(cpu1.gatewayMain - cpu0.gatewayMain),
+        gatewayMajorGcsPer1000:
+          signed === 0 ? null : Math.round(((counts1.majorGcs - counts0.majorGcs) / signed) * 10_000) / 10,
         rssMiB: memory?.rss ?? null,
         rssPeakMiB: memory?.peak ?? null,
         rssAnonMiB: memory?.anon ?? null,
@@ -679,11 +699,11 @@ export async function fleetScenarios(
         `${signed} intents signed, ${after.rejected - before.rejected} rejected, ${r.statusCodeStats?.['429']?.count ?? 0} rate-limited (429)`,
         ...(options.spendHistoryHours ? [`from ${options.spendHistoryHours} h of spend buckets`] : []),
         `${row.auditRowsPerIntent} audit rows, ${row.rpcCallsPerIntent} RPC calls, ${row.postgresCommitsPerIntent} Postgres commits and ${row.postgresRowWritesPerIntent} rows (${row.postgresBytesPerIntent} bytes on disk) written per signed intent`,
-        `CPU ms per signed intent: gateway ${row.gatewayCpuMsPerIntent}, signer ${row.signerCpuMsPerIntent}, Postgres ${row.postgresCpuMsPerIntent}, anvil ${row.anvilCpuMsPerIntent}`,
+        `CPU ms per signed intent: gateway ${row.gatewayCpuMsPerIntent} (main thread ${row.gatewayMainThreadCpuMsPerIntent}), signer ${row.signerCpuMsPerIntent}, Postgres ${row.postgresCpuMsPerIntent}, anvil ${row.anvilCpuMsPerIntent}`,
         `mean ms per stage: ${Object.entries(row.stageMs)
           .map(([stage, ms]) => `${stage} ${ms}`)
           .join(', ')}`,
-        `gateway ${rss(gateway.pid)}, CPU ${(((cpu1.gateway - cpu0.gateway) / r.duration) * 100).toFixed(0)}% of a core`,
+        `gateway ${rss(gateway.pid)}, CPU ${(((cpu1.gateway - cpu0.gateway) / r.duration) * 100).toFixed(0)}% of a core, ${row.gatewayMajorGcsPer1000} full GCs per 1,000 signed intents`,
       ].join('; ');
       rows.push(row);
     } finally {
