@@ -510,8 +510,8 @@ export interface FleetRow extends PipelineRow {
 interface GatewayCounts {
   /** RPC requests made so far (clawd402_rpc_request_seconds_count, summed over chains and endpoints). */
   rpc: number;
-  /** V8 full collections so far (clawd402_nodejs_gc_duration_seconds_count, kind="major"). */
-  majorGcs: number;
+  /** V8 full collections so far (clawd402_nodejs_gc_duration_seconds_count, kind="major"); null if not reported. */
+  majorGcs: number | null;
   /** Per stage of the intent path, the seconds spent and the requests that finished it (clawd402_intent_stage_seconds). */
   stages: Map<string, { sum: number; count: number }>;
 }
@@ -519,11 +519,12 @@ interface GatewayCounts {
 /** What the gateway's /metrics has counted so far. */
 async function gatewayCounts(baseUrl: string, token: string): Promise<GatewayCounts> {
   const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  const counts: GatewayCounts = { rpc: 0, majorGcs: 0, stages: new Map() };
+  const counts: GatewayCounts = { rpc: 0, majorGcs: null, stages: new Map() };
   for (const line of (await res.text()).split('\n')) {
     const value = Number(line.split(' ').pop());
     if (line.startsWith('clawd402_rpc_request_seconds_count')) counts.rpc += value;
-    if (line.startsWith('clawd402_nodejs_gc_duration_seconds_count{kind="major"}')) counts.majorGcs += value;
+    if (line.startsWith('clawd402_nodejs_gc_duration_seconds_count{kind="major"}'))
+      counts.majorGcs = (counts.majorGcs ?? 0) + value;
     const stage = /^clawd402_intent_stage_seconds_(sum|count)\{stage="([a-z]+)"\}/.exec(line);
     if (stage) {
       const entry = counts.stages.get(stage[2]!) ?? { sum: 0, count: 0 };
@@ -680,7 +681,9 @@ export async function fleetScenarios(
         gatewayCpuMsPerIntent: perIntent(cpu1.gateway - cpu0.gateway),
         gatewayMainThreadCpuMsPerIntent: perIntent(cpu1.gatewayMain - cpu0.gatewayMain),
         gatewayMajorGcsPer1000:
-          signed === 0 ? null : Math.round(((counts1.majorGcs - counts0.majorGcs) / signed) * 10_000) / 10,
+          signed === 0 || counts0.majorGcs === null || counts1.majorGcs === null
+            ? null
+            : Math.round(((counts1.majorGcs - counts0.majorGcs) / signed) * 10_000) / 10,
         rssMiB: memory?.rss ?? null,
         rssPeakMiB: memory?.peak ?? null,
         rssAnonMiB: memory?.anon ?? null,
