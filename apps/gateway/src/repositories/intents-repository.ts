@@ -13,6 +13,15 @@ const COLUMNS = `id, agent_id, api_key_id, request_hash, status, type, chain_id,
   decimals, data, memo, decision, nonce, tx_hash, raw_tx, error_code, error_message, created_at, updated_at,
   simulation, swap, value_usd_micros, deadline, submit_route, replacements, cancel_reason,
   signing_request, signing_digest, signature, origin`;
+/** COLUMNS of the alias `i` (an UPDATE's target) and of the CTE `moved`: named one by one, so nothing else comes back. */
+const I_COLUMNS = prefixed('i');
+const MOVED_COLUMNS = prefixed('moved');
+
+function prefixed(alias: string): string {
+  return COLUMNS.split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
+}
 
 interface IntentRow {
   id: string;
@@ -485,9 +494,7 @@ export async function transitionIntent(
        ), moved AS (
          UPDATE intents i SET ${sets.join(', ')} FROM previous p
           WHERE i.id = p.id AND p.status = ANY($2::text[])
-         RETURNING ${COLUMNS.split(',')
-           .map((c) => `i.${c.trim()}`)
-           .join(', ')}, p.status AS previous_status
+         RETURNING ${I_COLUMNS}, p.status AS previous_status
        ), event AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, previous_status, $3, $4::jsonb FROM moved
@@ -661,9 +668,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
        ), moved AS (
          UPDATE intents i SET status = 'submitted', updated_at = now() FROM v, locked l
           WHERE i.id = v.id AND l.id = v.id AND i.status = 'signed'
-         RETURNING ${COLUMNS.split(',')
-           .map((c) => `i.${c.trim()}`)
-           .join(', ')}, v.record, v.ord
+         RETURNING ${I_COLUMNS}, v.record, v.ord
        ), events AS (
          INSERT INTO intent_events (intent_id, from_status, to_status, detail)
          SELECT id, 'signed', 'submitted', '{}'::jsonb FROM moved
@@ -671,7 +676,7 @@ export async function markSubmittedBatch(db: Queryable, batch: readonly Submitte
          SELECT audit_append($2::timestamptz, 'system:gateway', 'intent.submitted', 'intent:' || m.id, m.record)
            FROM (SELECT * FROM moved ORDER BY ord) m
        )
-       SELECT moved.* FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
+       SELECT ${MOVED_COLUMNS} FROM moved, (SELECT count(*) FROM audited) a ORDER BY moved.ord`,
         [jsonRows(batch.map((b, i) => ({ id: b.id, record: records[i] }))), at, batch.map((b) => b.id)],
       ),
     );
