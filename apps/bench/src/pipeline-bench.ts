@@ -35,6 +35,11 @@ const AGENTS = 64;
  * instead of the TypeScript sources through tsx (the default, and the figures before it existed).
  */
 export const GATEWAY_RUNTIME: 'tsx' | 'compiled' = process.env.BENCH_RUNTIME === 'compiled' ? 'compiled' : 'tsx';
+/**
+ * BENCH_GATEWAY_NODE: the node executable the hot and spread gateways run on, to measure a Node release before the
+ * image moves to it; everything else (the bench, the signer, the floors) stays on the bench's own node.
+ */
+export const GATEWAY_NODE = process.env.BENCH_GATEWAY_NODE || process.execPath;
 const COMPILED_GATEWAY = new URL('../../gateway/dist/server.js', import.meta.url);
 
 /**
@@ -635,6 +640,7 @@ export async function fleetScenarios(
       // e.g. BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof-{scenario}': a CPU profile per gateway.
       process.env.BENCH_GATEWAY_NODE_ARGS?.replaceAll('{scenario}', group.scenario).split(' ').filter(Boolean) ?? [],
       GATEWAY_RUNTIME,
+      GATEWAY_NODE,
     );
     try {
       const nextToken = roundRobin(tokens);

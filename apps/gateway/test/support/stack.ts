@@ -99,6 +99,8 @@ export interface Stack {
     nodeArgs?: readonly string[],
     /** `compiled`: run `dist/server.js` as the image does (run `pnpm build` first) instead of the sources through tsx. */
     runtime?: 'tsx' | 'compiled',
+    /** The node executable (default: this process's own; the bench's BENCH_GATEWAY_NODE). */
+    node?: string,
   ): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }>;
   /** Create a user with `role` (username `<role>-<n>`) and return an access token for it. */
   loginAs(role: 'owner' | 'admin' | 'operator' | 'approver' | 'viewer'): Promise<string>;
@@ -284,12 +286,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       extraEnv: Record<string, string> = {},
       nodeArgs: readonly string[] = [],
       runtime: 'tsx' | 'compiled' = 'tsx',
+      node: string = process.execPath,
     ): Promise<{ baseUrl: string; pid: number; stop(): Promise<void> }> => {
       const entry =
         runtime === 'compiled'
           ? ['--conditions=clawd402-dist', GATEWAY_SERVER_COMPILED]
           : ['--import', TSX_LOADER, GATEWAY_SERVER];
-      const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...entry], {
+      const child: ChildProcess = spawn(node, [...nodeArgs, ...entry], {
         env: { ...process.env, ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
