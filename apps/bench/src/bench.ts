@@ -30,7 +30,7 @@
  * through tsx), BENCH_SPEND_HISTORY_HOURS (default 0: hot and spread start from that many hours of spend buckets in
  * every scope, as a gateway that has been running for a day sees them).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -42,7 +42,7 @@ import { RECIPIENTS, startStack } from '@clawd402/gateway/testing';
 import { guardChild } from '@clawd402/testkit';
 import { decisionBench, printDecisionRows } from './decision-bench.ts';
 import {
-  GATEWAY_NODE,
+  GATEWAY_NODE_VERSION,
   GATEWAY_RUNTIME,
   fleetScenarios,
   pipelineScenarios,
@@ -230,7 +230,7 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
       quick: QUICK,
       gatewayRuntime: GATEWAY_RUNTIME,
       // The Node release the hot and spread gateways ran on (BENCH_GATEWAY_NODE, or the bench's own).
-      gatewayNode: execFileSync(GATEWAY_NODE, ['--version'], { encoding: 'utf8' }).trim(),
+      gatewayNode: GATEWAY_NODE_VERSION,
       spendHistoryHours: SPEND_HISTORY_HOURS,
       // The gateways inherit the environment: their heap setting decides much of `rssMiB` (docs/capacity.md).
       // null: the gateway's default (docs/configuration.md).

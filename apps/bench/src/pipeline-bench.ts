@@ -13,6 +13,7 @@
  * round robin. All agents are bound to the one signer address, and signing lanes serialise per address: the signer
  * lane, not the limits, bounds the 64-agent rows.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { RATE_LIMITS_OFF, RECIPIENTS, callJson, type Stack } from '@clawd402/gateway/testing';
@@ -40,6 +41,11 @@ export const GATEWAY_RUNTIME: 'tsx' | 'compiled' = process.env.BENCH_RUNTIME ===
  * image moves to it; everything else (the bench, the signer, the floors) stays on the bench's own node.
  */
 export const GATEWAY_NODE = process.env.BENCH_GATEWAY_NODE || process.execPath;
+/**
+ * `node --version` of {@link GATEWAY_NODE}, read when the bench starts: a wrong BENCH_GATEWAY_NODE fails here (ENOENT)
+ * rather than after the run, when the results are written.
+ */
+export const GATEWAY_NODE_VERSION = execFileSync(GATEWAY_NODE, ['--version'], { encoding: 'utf8' }).trim();
 const COMPILED_GATEWAY = new URL('../../gateway/dist/server.js', import.meta.url);
 
 /**

@@ -13,7 +13,10 @@ const COLUMNS = `id, agent_id, api_key_id, request_hash, status, type, chain_id,
   decimals, data, memo, decision, nonce, tx_hash, raw_tx, error_code, error_message, created_at, updated_at,
   simulation, swap, value_usd_micros, deadline, submit_route, replacements, cancel_reason,
   signing_request, signing_digest, signature, origin`;
-/** COLUMNS of the alias `i` (an UPDATE's target) and of the CTE `moved`: named one by one, so nothing else comes back. */
+/**
+ * COLUMNS of the alias `i` (an UPDATE's target) and of the CTE `moved`: named one by one, so nothing else comes
+ * back.
+ */
 const I_COLUMNS = prefixed('i');
 const MOVED_COLUMNS = prefixed('moved');
 
