@@ -1,6 +1,13 @@
 import { type Address, type Hex, createPublicClient, http } from 'viem';
 import { loadOrCompileArtifact } from './artifacts.ts';
-import { assertUint256, confirm, devClients, type DevDeployParameters } from './dev-clients.ts';
+import {
+  assertUint256,
+  confirm,
+  devClients,
+  type DevDeployParameters,
+  type DevWrite,
+  writeAndConfirm,
+} from './dev-clients.ts';
 
 /** Parameters of {@link deployPriceFeed}. */
 export interface DeployPriceFeedParameters extends DevDeployParameters {
@@ -64,7 +71,8 @@ export async function deployPriceFeed(params: DeployPriceFeedParameters): Promis
 
 /**
  * Sets a new latest round on a feed from {@link deployPriceFeed}: `updateAnswer(answer)` (stamped now), or, with
- * `updatedAt`, `updateRoundData(latestRound + 1, answer, updatedAt, updatedAt)`. Waits for the receipt.
+ * `updatedAt`, `updateRoundData(latestRound + 1, answer, updatedAt, updatedAt)`, with gas headroom
+ * ({@link writeAndConfirm}). Waits for the receipt.
  *
  * @returns the feed's `latestRoundData()` after the update.
  * @example
@@ -79,24 +87,24 @@ export async function updatePriceFeed(params: UpdatePriceFeedParameters): Promis
   checkInt256('updatePriceFeed', answer);
   if (updatedAt !== undefined) assertUint256('updatePriceFeed', 'updatedAt', updatedAt);
   const { abi } = await loadOrCompileArtifact('MockV3Aggregator');
-  const { publicClient, wallet } = await devClients(rpcUrl, senderKey);
-  let hash: Hex;
+  const clients = await devClients(rpcUrl, senderKey);
+  let write: DevWrite;
   if (updatedAt === undefined) {
-    hash = await wallet.writeContract({ address: feed, abi, functionName: 'updateAnswer', args: [answer] });
+    write = { address: feed, abi, functionName: 'updateAnswer', args: [answer] };
   } else {
-    const latestRound = (await publicClient.readContract({
+    const latestRound = (await clients.publicClient.readContract({
       address: feed,
       abi,
       functionName: 'latestRound',
     })) as bigint;
-    hash = await wallet.writeContract({
+    write = {
       address: feed,
       abi,
       functionName: 'updateRoundData',
       args: [latestRound + 1n, answer, updatedAt, updatedAt],
-    });
+    };
   }
-  await confirm(publicClient, hash, 'updatePriceFeed', params.receiptTimeoutMs);
+  await writeAndConfirm(clients, write, 'updatePriceFeed', params.receiptTimeoutMs);
   return readPriceFeed(rpcUrl, feed);
 }
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { getContractAddress, type Abi, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { confirm, deployAndConfirm, devClients, type DevDeployParameters } from './dev-clients.ts';
+import { deployAndConfirm, devClients, type DevDeployParameters, writeAndConfirm } from './dev-clients.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -82,23 +82,24 @@ export interface AddLiquidityEthParameters {
  * the given amounts (the first deposit sets the price: `ethAmount` wei for `tokenAmount` base units).
  */
 export async function addLiquidityEth(params: AddLiquidityEthParameters): Promise<void> {
-  const { publicClient, wallet } = await devClients(params.rpcUrl, params.providerKey);
+  const clients = await devClients(params.rpcUrl, params.providerKey);
   const { abi: erc20 } = uniswapV2Artifact('ERC20');
   const { abi: routerAbi } = uniswapV2Artifact('UniswapV2Router02');
-  const approve = await wallet.writeContract({
+  const approve = {
     address: params.token,
     abi: erc20,
     functionName: 'approve',
     args: [params.router, params.tokenAmount],
-  });
-  await confirm(publicClient, approve, 'approve the router', params.receiptTimeoutMs);
-  const block = await publicClient.getBlock();
-  const hash = await wallet.writeContract({
+  };
+  await writeAndConfirm(clients, approve, 'approve the router', params.receiptTimeoutMs);
+  const block = await clients.publicClient.getBlock();
+  // With gas headroom: a top-up a second after the pool's last update also pays for the pair's price accumulators.
+  const add = {
     address: params.router,
     abi: routerAbi,
     functionName: 'addLiquidityETH',
-    args: [params.token, params.tokenAmount, 0n, 0n, wallet.account.address, block.timestamp + 3600n],
+    args: [params.token, params.tokenAmount, 0n, 0n, clients.wallet.account.address, block.timestamp + 3600n],
     value: params.ethAmount,
-  });
-  await confirm(publicClient, hash, 'addLiquidityETH', params.receiptTimeoutMs);
+  };
+  await writeAndConfirm(clients, add, 'addLiquidityETH', params.receiptTimeoutMs);
 }

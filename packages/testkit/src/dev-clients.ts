@@ -58,6 +58,37 @@ export async function confirm(publicClient: PublicClient, hash: Hex, what: strin
   return receipt;
 }
 
+/** What {@link writeAndConfirm} calls: a contract function, its arguments and the wei it sends. */
+export interface DevWrite {
+  address: Address;
+  abi: Abi;
+  functionName: string;
+  args: readonly unknown[];
+  value?: bigint;
+}
+
+/**
+ * Calls `write.functionName` from the clients' wallet with a gas limit of the node's estimate plus a quarter, waits
+ * for the receipt (`confirm`, naming `what`) and answers it.
+ *
+ * The headroom is needed: anvil estimates against a pending block that may carry the latest block's timestamp, and
+ * the transaction can be mined a second later. A contract that stores `block.timestamp` then pays for a changed slot
+ * instead of an unchanged one: Chainlink's mock `updateAnswer` estimates at 100,639 gas in the feed's own second and
+ * needs 103,439 one second later, so an exact estimate runs out of gas (the gateway's own signing path keeps a margin
+ * over its simulation for the same reason: intent-path/05-simulate.ts).
+ */
+export async function writeAndConfirm(
+  { publicClient, wallet }: Awaited<ReturnType<typeof devClients>>,
+  write: DevWrite,
+  what: string,
+  timeoutMs?: number,
+) {
+  const request = { ...write, account: wallet.account };
+  const estimate = await publicClient.estimateContractGas(request);
+  const hash = await wallet.writeContract({ ...request, chain: wallet.chain, gas: estimate + estimate / 4n });
+  return confirm(publicClient, hash, what, timeoutMs);
+}
+
 /**
  * Deploys `artifact` with constructor `args` from the clients' wallet, waits for the receipt (`confirm`, naming
  * `what`) and answers the new contract's checksummed address; throws, naming `what`, when no contract was created.

@@ -259,6 +259,30 @@ describe('contracts', () => {
     });
   });
 
+  test("updatePriceFeed leaves gas headroom: estimated in the feed's own second, mined a second later, it succeeds", async () => {
+    // The CI failure this pins: anvil estimated updateAnswer against a pending block carrying the deployment block's
+    // timestamp (storing an unchanged timestamp is cheap); the block that mined it was a second later, and the exact
+    // estimate ran out of gas. Here the seconds are set, not raced: interval 0 holds the pending block's timestamp at
+    // the feed's, and the mining block is stamped one second later.
+    const anvil = await startAnvil();
+    after(() => anvil.stop());
+    const [deployer] = ANVIL_ACCOUNTS;
+    const answer = 2000n * 10n ** 8n;
+    const feed = await deployPriceFeed({ rpcUrl: anvil.rpcUrl, deployerKey: deployer.privateKey, decimals: 8, answer });
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) });
+    const deployed = await client.getBlock();
+    await anvilRpc(anvil.rpcUrl, 'anvil_setBlockTimestampInterval', [0]);
+    await anvilRpc(anvil.rpcUrl, 'evm_setAutomine', [false]);
+    const update = updatePriceFeed({ rpcUrl: anvil.rpcUrl, senderKey: deployer.privateKey, feed, answer: 3n * answer });
+    while ((await client.getBlock({ blockTag: 'pending' })).transactions.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await anvilRpc(anvil.rpcUrl, 'anvil_removeBlockTimestampInterval', []);
+    await anvilRpc(anvil.rpcUrl, 'evm_mine', [Number(deployed.timestamp) + 1]);
+    const round = await update;
+    assert.deepEqual([round.roundId, round.answer, round.updatedAt], [2n, 3n * answer, deployed.timestamp + 1n]);
+  });
+
   test('MockV3Aggregator is compiled from the @chainlink/contracts source', () => {
     const artifact = loadArtifact('MockV3Aggregator');
     assert.equal(artifact.sourceName, '@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol');
