@@ -231,6 +231,9 @@ function writeResults(rows: readonly Row[], fleet: readonly FleetRow[]): void {
       gatewayRuntime: GATEWAY_RUNTIME,
       // The Node release the hot and spread gateways ran on (BENCH_GATEWAY_NODE, or the bench's own).
       gatewayNode: GATEWAY_NODE_VERSION,
+      // Flags that size V8's heap decide `rssMiB` too (--max-semi-space-size: docs/capacity.md), wherever they are set.
+      gatewayNodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS || null,
+      nodeOptions: process.env.NODE_OPTIONS || null,
       spendHistoryHours: SPEND_HISTORY_HOURS,
       // The gateways inherit the environment: their heap setting decides much of `rssMiB` (docs/capacity.md).
       // null: the gateway's default (docs/configuration.md).
