@@ -274,9 +274,8 @@ describe('contracts', () => {
     await anvilRpc(anvil.rpcUrl, 'anvil_setBlockTimestampInterval', [0]);
     await anvilRpc(anvil.rpcUrl, 'evm_setAutomine', [false]);
     const update = updatePriceFeed({ rpcUrl: anvil.rpcUrl, senderKey: deployer.privateKey, feed, answer: 3n * answer });
-    while ((await client.getBlock({ blockTag: 'pending' })).transactions.length === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const pending = async () => (await client.getBlock({ blockTag: 'pending' })).transactions.length > 0;
+    assert.equal(await waitFor(pending, 10_000), true, 'the update never reached the pool');
     await anvilRpc(anvil.rpcUrl, 'anvil_removeBlockTimestampInterval', []);
     await anvilRpc(anvil.rpcUrl, 'evm_mine', [Number(deployed.timestamp) + 1]);
     const round = await update;
