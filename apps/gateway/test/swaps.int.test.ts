@@ -13,7 +13,7 @@ import {
   type Hex,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_ACCOUNTS, deployTestToken, uniswapV2Artifact } from '@clawd402/testkit';
+import { ANVIL_ACCOUNTS, devClients, deployTestToken, uniswapV2Artifact, writeAndConfirm } from '@clawd402/testkit';
 import { postIntent, startStack, waitForStatus, type Stack } from './support/stack.ts';
 import { rpc } from './support/submission.ts';
 import { UNISWAP, UNISWAP_DEPLOYER, UNISWAP_ENV, setUpUniswap } from './support/uniswap.ts';
@@ -212,24 +212,21 @@ describe('swaps through a Uniswap V2 router', () => {
   });
 
   test('after another account moves the pool price beyond the bound, the same swap is denied at simulation', async () => {
-    // Anvil account 7 sells 300 ETH into the pool: TUSD now trades far below the registry's 2,000 per ETH.
-    const trader = createWalletClient({
-      account: privateKeyToAccount(TRADER.privateKey as Hex),
-      transport: http(stack.anvil.rpcUrl),
-    });
+    // Anvil account 7 sells 300 ETH into the pool: TUSD now trades far below the registry's 2,000 per ETH. With gas
+    // headroom: the estimate, made in the pool's last second, leaves out the price accumulators the pair updates when
+    // the block is mined a second later (the test above).
     const { abi } = uniswapV2Artifact('UniswapV2Router02');
-    const hash = await trader.writeContract({
-      address: UNISWAP.router,
-      abi,
-      functionName: 'swapExactETHForTokens',
-      args: [0n, [UNISWAP.weth, tusd], TRADER.address, BigInt(now() + 600)],
-      value: parseEther('300'),
-      chain: null,
-      // Not the bare estimate: made in the pool's last second, it leaves out the price accumulators the pair updates
-      // when the block is mined a second later (the test above; testkit's writeAndConfirm). This swap uses 107,758.
-      gas: 300_000n,
-    });
-    assert.equal((await stack.chain.waitForTransactionReceipt({ hash })).status, 'success');
+    await writeAndConfirm(
+      await devClients(stack.anvil.rpcUrl, TRADER.privateKey),
+      {
+        address: UNISWAP.router,
+        abi,
+        functionName: 'swapExactETHForTokens',
+        args: [0n, [UNISWAP.weth, tusd], TRADER.address, BigInt(now() + 600)],
+        value: parseEther('300'),
+      },
+      "the trader's swap",
+    );
 
     const nonce = await nonceOfSigner();
     const count = await stack.pool.query('SELECT count(*)::int AS n FROM intents');

@@ -25,7 +25,7 @@ export interface DevDeployParameters {
 
 /**
  * A public client and a wallet client for `key` on the dev chain at `rpcUrl` (chain id read from the node), polling
- * every 50 ms. Internal to the testkit's deploy helpers.
+ * every 50 ms: what the deploy helpers and {@link writeAndConfirm} take.
  */
 export async function devClients(rpcUrl: string, key: Hex) {
   const transport = http(rpcUrl);

@@ -16,6 +16,7 @@ export {
   loadOrCompileArtifact,
 } from './artifacts.ts';
 export { type DeployTestTokenParameters, deployTestToken } from './deploy-test-token.ts';
+export { type DevWrite, devClients, writeAndConfirm } from './dev-clients.ts';
 export {
   type DeployPriceFeedParameters,
   type PriceFeedRound,
