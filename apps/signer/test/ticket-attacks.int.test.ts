@@ -114,6 +114,34 @@ describe('ticket checks over the socket', () => {
     }
   });
 
+  test('a validly signed ticket re-encoded outside unpadded base64url is refused with ticket_malformed', async () => {
+    const tx = wireTx();
+    const [header, payload, signature] = (await ticketFor(gw, tx, address)).split('.') as [string, string, string];
+    // Each decodes to the same bytes under a lenient base64 decoder, so only the encoding check refuses them.
+    const variants = [
+      `${header}.${payload}.${signature}==`, // padded
+      `${header}.${payload}.${signature.slice(0, 40)} ${signature.slice(40)}`, // whitespace inside
+      `${header}.${payload}.${signature}\n`, // trailing newline
+      `${header}.${payload}.${signature}.`, // a fourth, empty segment
+      `${header}.${payload}.${signature}.${signature}`, // a fourth segment
+      `${header}.${payload}.${signature}AAA`, // 89 characters: a length no unpadded encoding has (4n + 1)
+    ];
+    for (const variant of variants) await assertRefused(sign(variant, tx), 'ticket_malformed');
+    // The ticket as issued still signs: none of the above spent it.
+    await sign(`${header}.${payload}.${signature}`, tx);
+  });
+
+  test('a standard JWS made by jose with a trusted key signs (tickets minted as earlier gateways did)', async () => {
+    const tx = wireTx();
+    const ticket = await mintTicket(gw.privateKey, claimsFor(tx, address), {
+      alg: 'EdDSA',
+      typ: TICKET_TYPE,
+      kid: 'gw',
+    });
+    const signed = await sign(ticket, tx);
+    assert.equal(signed.from.toLowerCase(), address.toLowerCase());
+  });
+
   test('a ticket with the wrong typ, no typ or an embedded jwk header is refused with ticket_malformed', async () => {
     const tx = wireTx();
     const claims = claimsFor(tx, address);

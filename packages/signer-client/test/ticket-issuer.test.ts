@@ -52,6 +52,18 @@ describe('TicketIssuer', () => {
     );
   });
 
+  test('a non-extractable WebCrypto key issues tickets that verify with its public key', async () => {
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const cryptoKey = await crypto.subtle.importKey('pkcs8', pkcs8, 'Ed25519', false, ['sign']);
+    const issuer = new TicketIssuer({ privateKey: cryptoKey, keyId: 'gw-webcrypto' });
+    const ticket = await issuer.issue({ intentId: 'i', chainId: 1, signerKeyId: SIGNER, digest: DIGEST });
+    assert.deepEqual(decodeProtectedHeader(ticket), { alg: 'EdDSA', typ: TICKET_TYPE, kid: 'gw-webcrypto' });
+    const { payload } = await compactVerify(ticket, publicKey, { algorithms: ['EdDSA'] });
+    assert.equal((JSON.parse(new TextDecoder().decode(payload)) as TicketClaims).dig, DIGEST);
+    const other = generateTicketKeyPair();
+    await assert.rejects(compactVerify(ticket, createPublicKey(other.publicKeyPem)), /signature verification failed/);
+  });
+
   test('every ticket gets a fresh jti', async () => {
     const issuer = new TicketIssuer({ privateKey, keyId: 'gw-1' });
     const params = { intentId: 'i', chainId: 1, signerKeyId: SIGNER, digest: DIGEST } as const;
