@@ -67,8 +67,7 @@ export class TicketVerifier<K> {
   readonly #now: () => number;
 
   constructor(options: TicketVerifierOptions<K>) {
-    if (options.gatewayKeys.length === 0) throw new TypeError('at least one gateway key is required');
-    this.#gatewayKeys = [...options.gatewayKeys];
+    this.#gatewayKeys = ed25519PublicKeys(options.gatewayKeys);
     this.#keys = options.keys;
     this.#chains = options.chains;
     this.#now = options.now ?? Date.now;
@@ -76,8 +75,7 @@ export class TicketVerifier<K> {
 
   /** Replace the trusted gateway keys (a rotation picked up without a restart). */
   setGatewayKeys(keys: readonly KeyObject[]): void {
-    if (keys.length === 0) throw new TypeError('at least one gateway key is required');
-    this.#gatewayKeys = [...keys];
+    this.#gatewayKeys = ed25519PublicKeys(keys);
   }
 
   async verify(ticket: string, payload: SigningPayload): Promise<VerifiedTicket<K>> {
@@ -144,6 +142,19 @@ export class TicketVerifier<K> {
     }
     throw new SignerError('ticket_bad_signature');
   }
+}
+
+/**
+ * The gateway keys, each an Ed25519 public key. `node:crypto`'s `verify(null, …)` picks its algorithm from the key, so
+ * this is what binds a ticket's `alg: EdDSA` to Ed25519: an RSA or EC key here would check some other scheme.
+ */
+function ed25519PublicKeys(keys: readonly KeyObject[]): readonly KeyObject[] {
+  if (keys.length === 0) throw new TypeError('at least one gateway key is required');
+  for (const key of keys) {
+    if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519')
+      throw new TypeError('gateway keys must be Ed25519 public keys');
+  }
+  return [...keys];
 }
 
 /** Parse and freeze the claims of a verified ticket; anything off-shape is `ticket_malformed`. */

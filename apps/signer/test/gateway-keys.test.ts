@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { generateTicketKeyPair } from '@clawd402/signer-client';
-import { parseGatewayPublicKeys, SignerConfigError } from '../src/index.ts';
+import { parseGatewayPublicKeys, SignerConfigError, TicketVerifier } from '../src/index.ts';
 
 describe('parseGatewayPublicKeys', () => {
   test('reads every SPKI PEM block of a rotation file', () => {
@@ -25,5 +25,26 @@ describe('parseGatewayPublicKeys', () => {
     });
     assert.throws(() => parseGatewayPublicKeys(ec.publicKey), SignerConfigError);
     assert.throws(() => parseGatewayPublicKeys(''), SignerConfigError);
+  });
+});
+
+describe('TicketVerifier gateway keys', () => {
+  test('only Ed25519 public keys are accepted, at construction and at rotation (verify picks its scheme by key)', () => {
+    const ed = generateKeyPairSync('ed25519');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const options = { keys: new Map<string, number>(), chains: new Set([1]) };
+    for (const wrong of [rsa.publicKey, ec.publicKey, ed.privateKey]) {
+      assert.throws(() => new TicketVerifier({ ...options, gatewayKeys: [ed.publicKey, wrong] }), {
+        name: 'TypeError',
+        message: 'gateway keys must be Ed25519 public keys',
+      });
+    }
+    const verifier = new TicketVerifier({ ...options, gatewayKeys: [ed.publicKey] });
+    assert.throws(() => verifier.setGatewayKeys([rsa.publicKey]), {
+      message: 'gateway keys must be Ed25519 public keys',
+    });
+    assert.throws(() => verifier.setGatewayKeys([]), { message: 'at least one gateway key is required' });
+    verifier.setGatewayKeys([ed.publicKey]);
   });
 });

@@ -117,7 +117,8 @@ describe('ticket checks over the socket', () => {
   test('a validly signed ticket re-encoded outside unpadded base64url is refused with ticket_malformed', async () => {
     const tx = wireTx();
     const [header, payload, signature] = (await ticketFor(gw, tx, address)).split('.') as [string, string, string];
-    // Each decodes to the same bytes under a lenient base64 decoder, so only the encoding check refuses them.
+    // The first three decode to the very bytes signed under Node's lenient base64 decoder: only the shape check
+    // refuses them. The rest are refused on their shape before any key is tried.
     const variants = [
       `${header}.${payload}.${signature}==`, // padded
       `${header}.${payload}.${signature.slice(0, 40)} ${signature.slice(40)}`, // whitespace inside
